@@ -1,0 +1,32 @@
+# rail: the two commands a new user needs are `make demo` and `make test`; both install
+# what they need (as root, on Debian) through scripts/deps.sh.
+
+TARGET ?= x86_64-unknown-linux-musl
+
+.PHONY: all build release deps test unit lab-test demo bench lab-up lab-down clean
+
+all: build
+
+build:
+	cargo build
+
+release:
+	cargo build --release
+
+deps:
+	scripts/deps.sh
+
+test: deps
+	scripts/test.sh
+
+demo: deps
+	tests/lab/demo.sh
+
+lab-up: deps
+	tests/lab/lab.sh up
+
+lab-down:
+	tests/lab/lab.sh down
+
+clean:
+	cargo clean

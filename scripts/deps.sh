@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building and testing rail needs on a Debian machine, as root. Idempotent and
+# quiet when everything is already there.
+set -euo pipefail
+
+need=()
+for pair in nft:nftables conntrack:conntrack ip:iproute2 shellcheck:shellcheck \
+            ping:iputils-ping socat:socat curl:curl; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "deps: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+for comp in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$comp" || rustup component add "$comp"
+done

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `make test`: everything CI checks, in order of cost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== format"
+cargo fmt --all -- --check
+echo "== clippy"
+cargo clippy --all-targets -- -D warnings
+echo "== tests (unit and lab)"
+cargo test --all-targets 2>&1

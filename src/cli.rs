@@ -1,0 +1,44 @@
+//! The command line: `rail <command> [options]`, one binary for the daemon and its tools.
+
+pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
+
+const USAGE: &str = "usage: rail [-c FILE] <command>
+commands:
+  daemon          run in the foreground (for procd)
+  check           validate the configuration; exit 2 on errors
+  config show     print the configuration as `uci show rail` would
+  --version       print the version";
+
+pub fn run(args: Vec<String>) -> i32 {
+    let mut config = DEFAULT_CONFIG.to_string();
+    let mut rest = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-c" | "--config" => match it.next() {
+                Some(f) => config = f,
+                None => {
+                    eprintln!("rail: -c needs a file name");
+                    return 2;
+                }
+            },
+            "-V" | "--version" | "version" => {
+                println!("rail {}", env!("CARGO_PKG_VERSION"));
+                return 0;
+            }
+            "-h" | "--help" | "help" => {
+                println!("{USAGE}");
+                return 0;
+            }
+            _ => rest.push(a),
+        }
+    }
+    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        _ => {
+            let _ = config;
+            eprintln!("{USAGE}");
+            2
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The typed configuration: what rail runs on once a UCI file has been checked.
+//!
+//! Built only by `config::load` (which validates everything), so a value of these types is
+//! always consistent: references are indices that exist, ranges hold, every interface has a
+//! distinct mark. Names follow mwan3's vocabulary so an mwan3 user feels at home.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The fwmark bits rail owns; never empty, always a contiguous run of bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkMask(u32);
+
+impl MarkMask {
+    /// Default: clear of mwan3 (0x3F00), pbr (0x00ff0000) and trafficshaper (0xFF).
+    pub const DEFAULT: MarkMask = MarkMask(0x3F00_0000);
+
+    /// A mask is usable when it is a non-empty contiguous run of bits.
+    pub fn new(bits: u32) -> Option<MarkMask> {
+        if bits == 0 {
+            return None;
+        }
+        let shifted = bits >> bits.trailing_zeros();
+        (shifted & (shifted + 1) == 0).then_some(MarkMask(bits))
+    }
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+    /// How many distinct non-zero marks fit in the mask.
+    pub fn capacity(self) -> u32 {
+        (self.0 >> self.0.trailing_zeros()).min(u32::MAX - 1)
+    }
+    /// The mark for value `n` (1-based) inside the mask, if it fits.
+    pub fn mark(self, n: u32) -> Option<Mark> {
+        (n >= 1 && n <= self.capacity()).then(|| Mark(n << self.0.trailing_zeros()))
+    }
+}
+
+/// A packet / conntrack mark value that lies inside rail's mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mark(u32);
+
+impl Mark {
+    pub fn value(self) -> u32 {
+        self.0
+    }
+}
+
+/// Index of an interface in `Config::interfaces`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InterfaceId(pub usize);
+/// Index of a member in `Config::members`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberId(pub usize);
+/// Index of a policy in `Config::policies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PolicyId(pub usize);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub globals: Globals,
+    pub interfaces: Vec<Interface>,
+    pub members: Vec<Member>,
+    pub policies: Vec<Policy>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Globals {
+    pub enabled: bool,
+    pub mark_mask: MarkMask,
+    /// Executables run on every uplink state change (argv[0] only, no shell).
+    pub hooks: Vec<String>,
+    /// Kill a hook still running after this long.
+    pub hook_timeout: Duration,
+    pub log_level: log::LevelFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackMethod {
+    /// ICMP echo from a raw socket bound to the uplink.
+    Ping,
+    /// ARP request to the gateway (Ethernet uplinks only).
+    Arping,
+    /// TCP connect to `track_ip`:`track_port`.
+    Tcp,
+    /// A DNS query to `track_ip` as resolver.
+    Dns,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interface {
+    /// The netifd interface name (the UCI section name), e.g. `wan`.
+    pub name: String,
+    pub enabled: bool,
+    /// The L3 device, when not learned from netifd (e.g. `eth1`, `pppoe-wan`).
+    pub device: Option<String>,
+    /// The next hop, when not learned (peer of a point-to-point link, or main's default route).
+    pub gateway: Option<IpAddr>,
+    pub family: Family,
+    /// This uplink's mark (derived from its position; unique).
+    pub mark: Mark,
+    pub track_method: TrackMethod,
+    /// Probe targets. Empty: the uplink is judged by carrier alone.
+    pub track_ip: Vec<IpAddr>,
+    /// TCP port for `track_method tcp`.
+    pub track_port: u16,
+    /// Query name for `track_method dns`.
+    pub track_dns_name: String,
+    /// How many targets must answer for a round to count as good.
+    pub reliability: u32,
+    /// Probes per target per round.
+    pub count: u32,
+    /// How long to wait for a reply.
+    pub timeout: Duration,
+    /// Round period while up and healthy.
+    pub interval: Duration,
+    /// Round period while suspect (up, but failing).
+    pub failure_interval: Duration,
+    /// Round period while down or recovering.
+    pub recovery_interval: Duration,
+    /// Failed rounds in a row that take the uplink down.
+    pub down: u32,
+    /// Good rounds in a row that bring it back.
+    pub up: u32,
+    /// Ignore probe results for this long after ifup / device recreation.
+    pub hold: Duration,
+    pub initial_state: InitialState,
+    pub quality: Option<Quality>,
+    pub ttl: u8,
+    /// ICMP payload size in bytes.
+    pub size: u16,
+    /// Delete this uplink's conntrack flows when it goes down.
+    pub flush_conntrack: bool,
+    /// Masquerade traffic leaving this uplink (fw4 does it on OpenWrt).
+    pub masquerade: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    Online,
+    Offline,
+}
+
+/// check_quality limits; separate failure and recovery thresholds give hysteresis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quality {
+    pub failure_latency: Duration,
+    pub recovery_latency: Duration,
+    /// Percent, 0..=100.
+    pub failure_loss: u8,
+    pub recovery_loss: u8,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub name: String,
+    pub interface: InterfaceId,
+    /// 1..=256; lower is preferred.
+    pub metric: u16,
+    /// 1..=1000; share within a metric tier.
+    pub weight: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastResort {
+    Unreachable,
+    Blackhole,
+    /// Fall through to main's default route.
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub name: String,
+    pub members: Vec<MemberId>,
+    pub last_resort: LastResort,
+}
+
+/// What a rule sends its traffic to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Policy(PolicyId),
+    /// Leave it to main's routes (mwan3's `default`).
+    Default,
+    Unreachable,
+    Blackhole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    All,
+    Tcp,
+    Udp,
+    Icmp,
+    Number(u8),
+}
+
+/// One address match: a host or a CIDR prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+/// An inclusive port range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub src_ip: Vec<Prefix>,
+    pub dest_ip: Vec<Prefix>,
+    pub src_port: Vec<PortRange>,
+    pub dest_port: Vec<PortRange>,
+    pub proto: Proto,
+    /// Incoming LAN device (nft `iifname`).
+    pub src_dev: Vec<String>,
+    /// A named nft set of destination addresses in rail's table (filled by e.g. dnsmasq).
+    pub ipset: Option<String>,
+    /// `None` matches both families.
+    pub family: Option<Family>,
+    /// Keep a source address on the uplink it last used, for `sticky_timeout`.
+    pub sticky: bool,
+    pub sticky_timeout: Duration,
+    pub target: Target,
+}

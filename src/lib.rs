@@ -1,0 +1,10 @@
+//! rail: a Redundant Array of Inexpensive Links.
+//!
+//! Functional core, imperative shell. The pure core (`uci`, `config`, `health::machine`,
+//! `policy`, `dataplane::desired`) does no I/O and is tested with a simulated clock; the
+//! shell (`dataplane::kernel`, `health::probe`, `openwrt`, `daemon`) talks to the kernel,
+//! sockets and ubus and feeds events back into the core.
+
+pub mod cli;
+pub mod config;
+pub mod uci;
