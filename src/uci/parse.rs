@@ -453,6 +453,13 @@ impl Parser<'_> {
                 Some(b'l') if is(b"list") => self.parse_option(start, true)?,
                 _ => {
                     let trimmed = String::from_utf8_lossy(&word).trim_end().to_string();
+                    if trimmed.is_empty() {
+                        // Only reachable after a ';' (strtok splits on blanks, not newlines).
+                        return self.fail(
+                            start,
+                            "empty statement after ';': libuci rejects a ';' at the end of a line",
+                        );
+                    }
                     if ["package", "config", "option", "list", "p", "c", "o", "l"]
                         .contains(&trimmed.as_str())
                     {
