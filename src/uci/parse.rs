@@ -530,22 +530,23 @@ impl Parser<'_> {
     fn parse_option(&mut self, word_at: usize, list: bool) -> Step<()> {
         let statement = if list { "list" } else { "option" };
         let line = self.loc(word_at).line;
-        if !self.builder.in_section() {
+        let Some(section) = self.builder.current else {
             return self.fail(
                 word_at,
                 format!("'{statement}' before the first 'config' section"),
             );
-        }
+        };
         self.skip_command(word_at, &format!("'{statement}' needs a name"))?;
         let name_at = self.next_name(&format!("{statement} name"), true)?;
         let value_at = self.next_arg(None)?;
         self.assert_eol(statement)?;
         let name = self.text(name_at);
         let value = self.text(value_at);
+        let options = &mut self.builder.sections[section].options;
         if list {
-            self.builder.add_list(name, value, line);
+            add_list(options, name, value, line);
         } else {
-            self.builder.set_option(name, value, line);
+            set_option(options, name, value, line);
         }
         Ok(())
     }
@@ -564,10 +565,6 @@ struct Builder {
 }
 
 impl Builder {
-    fn in_section(&self) -> bool {
-        self.current.is_some()
-    }
-
     /// `config TYPE [NAME]`; an error carries the type the name already has.
     fn open_section(&mut self, stype: String, name: String, line: u32) -> Result<(), String> {
         if !name.is_empty() {
@@ -602,50 +599,43 @@ impl Builder {
         Ok(())
     }
 
-    fn options(&mut self) -> &mut Vec<UciOption> {
-        let i = self.current.unwrap_or_default();
-        &mut self.sections[i].options
-    }
-
-    /// `option NAME VALUE`: replaces a value or a whole list in place. An empty value does
-    /// nothing at all (uci_set returns early: the parser's lookup is never "complete").
-    fn set_option(&mut self, name: String, value: String, line: u32) {
-        if value.is_empty() {
-            return;
-        }
-        let value = Value::Single(value);
-        let options = self.options();
-        match options.iter_mut().find(|o| o.name == name) {
-            Some(o) => {
-                o.value = value;
-                o.line = line;
-            }
-            None => options.push(UciOption { name, value, line }),
-        }
-    }
-
-    /// `list NAME VALUE`: appends; an option of that name becomes the list's first item.
-    fn add_list(&mut self, name: String, value: String, line: u32) {
-        let options = self.options();
-        match options.iter_mut().find(|o| o.name == name) {
-            Some(o) => {
-                o.line = line;
-                match &mut o.value {
-                    Value::List(items) => items.push(value),
-                    Value::Single(old) => o.value = Value::List(vec![std::mem::take(old), value]),
-                }
-            }
-            None => options.push(UciOption {
-                name,
-                value: Value::List(vec![value]),
-                line,
-            }),
-        }
-    }
-
     fn finish(self) -> Package {
         Package {
             sections: self.sections,
         }
+    }
+}
+
+/// `option NAME VALUE`: replaces a value or a whole list in place. An empty value does
+/// nothing at all (uci_set returns early: the parser's lookup is never "complete").
+fn set_option(options: &mut Vec<UciOption>, name: String, value: String, line: u32) {
+    if value.is_empty() {
+        return;
+    }
+    let value = Value::Single(value);
+    match options.iter_mut().find(|o| o.name == name) {
+        Some(o) => {
+            o.value = value;
+            o.line = line;
+        }
+        None => options.push(UciOption { name, value, line }),
+    }
+}
+
+/// `list NAME VALUE`: appends; an option of that name becomes the list's first item.
+fn add_list(options: &mut Vec<UciOption>, name: String, value: String, line: u32) {
+    match options.iter_mut().find(|o| o.name == name) {
+        Some(o) => {
+            o.line = line;
+            match &mut o.value {
+                Value::List(items) => items.push(value),
+                Value::Single(old) => o.value = Value::List(vec![std::mem::take(old), value]),
+            }
+        }
+        None => options.push(UciOption {
+            name,
+            value: Value::List(vec![value]),
+            line,
+        }),
     }
 }
