@@ -40,6 +40,7 @@ pub fn run(args: Vec<String>) -> i32 {
         ["status"] => status(false),
         ["status", "--json"] => status(true),
         ["reload"] => control("reload"),
+        ["config", "show"] => config_show(&config),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");
@@ -82,6 +83,30 @@ fn status(json: bool) -> i32 {
         Err(e) => {
             eprintln!("rail status: {e}");
             1
+        }
+    }
+}
+
+/// `rail config show`: the file as `uci show <basename>` prints it.
+fn config_show(path: &str) -> i32 {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("rail: cannot read {path}: {e}");
+            return 2;
+        }
+    };
+    let package = std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+    match crate::uci::parse_bytes(path, &text) {
+        Ok(pkg) => {
+            print!("{}", crate::uci::show(&package, &pkg));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            2
         }
     }
 }
