@@ -54,6 +54,24 @@ fn lan_reaches_the_service_through_each_isp() {
 }
 
 #[test]
+fn ipv6_lan_reaches_the_service_through_each_isp() {
+    let Some(lab) = Lab::up(3) else { return };
+    if !lab.has_ipv6() {
+        eprintln!("SKIPPED: this kernel has no IPv6");
+        return;
+    }
+    let service = lab.service6().unwrap().into();
+    assert!(lab.try_fetch_source_from("lan", service).is_err());
+    for u in lab.uplinks() {
+        lab.route_default6_via(u.isp);
+        let src = lab.try_fetch_source_from("lan", service).unwrap();
+        assert_eq!(src, u.addr6.unwrap().to_string(), "through ISP {}", u.isp);
+        let targets = lab.targets6();
+        assert_eq!(lab.answering("rtr", &targets), targets);
+    }
+}
+
+#[test]
 fn carrier_loss_shows_no_carrier_and_stops_traffic() {
     let Some(lab) = Lab::up(3) else { return };
     let u = lab.uplink(1);
@@ -105,6 +123,11 @@ fn blackhole_first_hop_answers_while_the_internet_does_not() {
         "answers through a blackhole"
     );
     assert!(lab.try_fetch_source("lan").is_err());
+    if lab.has_ipv6() {
+        lab.route_default6_via(1);
+        assert!(lab.answers("rtr", u.gw6.unwrap()));
+        assert!(lab.answering("rtr", &lab.targets6()).is_empty());
+    }
 
     lab.clear(1);
     assert_eq!(lab.answering("rtr", &targets), targets);
@@ -169,6 +192,7 @@ fn pppoe_drop_and_reconnect_change_the_ifindex_and_with_new_the_addresses() {
     assert_ne!(index_new, index_same);
     assert_ne!(new.addr, same.addr);
     assert_ne!(new.gw, same.gw);
+    assert_ne!(new.addr6, same.addr6);
     let addr = lab.run("rtr", &["ip", "-o", "-4", "addr", "show", "dev", &new.dev]);
     assert!(
         addr.contains(&format!("{} peer {}/32", new.addr, new.gw)),

@@ -12,7 +12,8 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv4Addr;
+use std::fmt::Display;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -79,6 +80,9 @@ pub struct Uplink {
     pub prefix: u8,
     /// The ISP's address: the gateway (Ethernet) or the peer (PPP).
     pub gw: Ipv4Addr,
+    /// The router's IPv6 address on it (a /64) and the ISP's, when the lab has IPv6.
+    pub addr6: Option<Ipv6Addr>,
+    pub gw6: Option<Ipv6Addr>,
 }
 
 /// Sent and received counts of one `ping` run.
@@ -123,6 +127,21 @@ impl Info {
         v.parse()
             .unwrap_or_else(|_| panic!("lab.sh info: '{key}' has a bad value '{v}'"))
     }
+
+    fn optional<T: std::str::FromStr>(&self, key: &str) -> Option<T> {
+        self.0.get(key).map(|_| self.parsed(key))
+    }
+
+    fn list<T: std::str::FromStr>(&self, key: &str) -> Vec<T> {
+        self.0.get(key).map_or(Vec::new(), |v| {
+            v.split_whitespace()
+                .map(|t| {
+                    t.parse()
+                        .unwrap_or_else(|_| panic!("lab.sh info: '{key}' has a bad item '{t}'"))
+                })
+                .collect()
+        })
+    }
 }
 
 /// True when this process may create network namespaces; otherwise prints why the calling
@@ -143,6 +162,12 @@ pub fn can_run_lab() -> bool {
 /// The lab script, for tests that need to call it with arguments of their own.
 pub fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh")
+}
+
+/// The Internet service and its client (`whoami.py serve` / `whoami.py tally`), for tests
+/// that run a service of their own, e.g. on the LAN host for inbound connections.
+pub fn whoami() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/whoami.py")
 }
 
 fn checked(what: &str, out: Output) -> Output {
@@ -212,11 +237,17 @@ impl Lab {
         format!("{}-{node}", self.name)
     }
 
+    /// A command that runs `cmd` inside `node`'s namespace, to spawn (a rail daemon in
+    /// "rtr") or run. `down` ends whatever is still running in the lab.
+    pub fn command(&self, node: &str, cmd: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns(node)]).args(cmd);
+        c
+    }
+
     /// Runs `cmd` inside `node`'s namespace and returns what it did, success or not.
     pub fn exec(&self, node: &str, cmd: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.ns(node)])
-            .args(cmd)
+        self.command(node, cmd)
             .output()
             .unwrap_or_else(|e| panic!("cannot run ip netns exec: {e}"))
     }
@@ -262,6 +293,8 @@ impl Lab {
             addr: info.parsed(&key("addr")),
             prefix: info.parsed(&key("prefix")),
             gw: info.parsed(&key("gw")),
+            addr6: info.optional(&key("addr6")),
+            gw6: info.optional(&key("gw6")),
         }
     }
 
@@ -272,11 +305,30 @@ impl Lab {
 
     /// The Internet's probe targets (they answer ping).
     pub fn targets(&self) -> Vec<Ipv4Addr> {
-        self.info
-            .get("targets")
-            .split_whitespace()
-            .map(|t| t.parse().expect("lab.sh info: bad target"))
-            .collect()
+        self.info.list("targets")
+    }
+
+    /// True when the lab was built with IPv6 (the kernel has it).
+    pub fn has_ipv6(&self) -> bool {
+        self.info.get("ipv6") == "1"
+    }
+
+    /// The IPv6 probe targets; empty without IPv6.
+    pub fn targets6(&self) -> Vec<Ipv6Addr> {
+        self.info.list("targets6")
+    }
+
+    /// The service's IPv6 address, when the lab has IPv6.
+    pub fn service6(&self) -> Option<Ipv6Addr> {
+        self.info.optional("service6")
+    }
+
+    pub fn lan_addr6(&self) -> Option<Ipv6Addr> {
+        self.info.optional("lan_addr6")
+    }
+
+    pub fn lan_gw6(&self) -> Option<Ipv6Addr> {
+        self.info.optional("lan_gw6")
     }
 
     /// The address of the service that reports the source address it sees.
@@ -307,14 +359,26 @@ impl Lab {
         self.info.get("rtr_lan_dev").to_string()
     }
 
-    /// Points the router's default route at ISP `isp` with plain `ip route`.
+    /// Points the router's IPv4 default route at ISP `isp` with plain `ip route`.
     pub fn route_default_via(&self, isp: usize) {
         let u = self.uplink(isp);
-        let gw = u.gw.to_string();
+        self.replace_default(&u.dev, u.gw.into());
+    }
+
+    /// The same for IPv6 (panics when the lab has no IPv6).
+    pub fn route_default6_via(&self, isp: usize) {
+        let u = self.uplink(isp);
+        let gw = u.gw6.expect("the lab has no IPv6");
+        self.replace_default(&u.dev, gw.into());
+    }
+
+    fn replace_default(&self, dev: &str, gw: IpAddr) {
+        let family = if gw.is_ipv6() { "-6" } else { "-4" };
+        let gw = gw.to_string();
         self.run(
             "rtr",
             &[
-                "ip", "route", "replace", "default", "via", &gw, "dev", &u.dev,
+                "ip", family, "route", "replace", "default", "via", &gw, "dev", dev,
             ],
         );
     }
@@ -322,7 +386,12 @@ impl Lab {
     /// One HTTP request from `node` to the service: the source address it saw, or the
     /// reason it failed.
     pub fn try_fetch_source(&self, node: &str) -> Result<String, String> {
-        let counts = self.tally(node, 1);
+        self.try_fetch_source_from(node, self.service().into())
+    }
+
+    /// As `try_fetch_source`, to the service's address `service` (its IPv4 or IPv6 one).
+    pub fn try_fetch_source_from(&self, node: &str, service: IpAddr) -> Result<String, String> {
+        let counts = self.tally_to(node, service, 1);
         match counts.into_iter().next() {
             Some((seen, _)) if seen != "error" => Ok(seen),
             _ => Err(format!("{node} could not reach the service")),
@@ -338,15 +407,19 @@ impl Lab {
     /// `n` new connections from `node` to the service, one after another: how many each
     /// source address carried ("error" counts failures; 1 s timeout each).
     pub fn tally(&self, node: &str, n: usize) -> BTreeMap<String, usize> {
-        let whoami = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/whoami.py");
+        self.tally_to(node, self.service().into(), n)
+    }
+
+    /// As `tally`, to the service's address `service` (its IPv4 or IPv6 one).
+    pub fn tally_to(&self, node: &str, service: IpAddr, n: usize) -> BTreeMap<String, usize> {
         let out = self.run(
             node,
             &[
                 "python3",
-                &whoami.to_string_lossy(),
+                &whoami().to_string_lossy(),
                 "tally",
                 "--host",
-                &self.service().to_string(),
+                &service.to_string(),
                 "--port",
                 &self.http_port().to_string(),
                 "--timeout",
@@ -363,11 +436,12 @@ impl Lab {
     pub fn ping(
         &self,
         node: &str,
-        dst: Ipv4Addr,
+        dst: impl Into<IpAddr>,
         count: u32,
         interval: f64,
         wait: f64,
     ) -> PingStats {
+        let dst: IpAddr = dst.into();
         let out = self.exec(
             node,
             &[
@@ -392,20 +466,22 @@ impl Lab {
     }
 
     /// True when one ping from `node` to `dst` is answered within half a second.
-    pub fn answers(&self, node: &str, dst: Ipv4Addr) -> bool {
+    pub fn answers<A: Into<IpAddr> + Display + Copy + PartialEq>(
+        &self,
+        node: &str,
+        dst: A,
+    ) -> bool {
         self.answering(node, &[dst]) == [dst]
     }
 
     /// Those of `dsts` that answer one ping from `node` within half a second (all pinged
     /// at once, so this takes half a second at most).
-    pub fn answering(&self, node: &str, dsts: &[Ipv4Addr]) -> Vec<Ipv4Addr> {
-        let ns = self.ns(node);
+    pub fn answering<A: Into<IpAddr> + Display + Copy>(&self, node: &str, dsts: &[A]) -> Vec<A> {
         let children: Vec<_> = dsts
             .iter()
             .map(|d| {
-                let child = Command::new("ip")
-                    .args(["netns", "exec", &ns, "ping", "-n", "-q", "-c1", "-W0.5"])
-                    .arg(d.to_string())
+                let child = self
+                    .command(node, &["ping", "-n", "-q", "-c1", "-W0.5", &d.to_string()])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()

@@ -19,10 +19,16 @@ MAX_ISPS=16
 PPP_ISP=2 # the PPPoE-like uplink; every other ISP is Ethernet-like
 TARGETS=(198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4 198.18.0.5 198.18.0.6 198.18.0.7 198.18.0.8)
 SERVICE=198.18.0.80
+TARGETS6=(2001:db8:ffff::1 2001:db8:ffff::2 2001:db8:ffff::3 2001:db8:ffff::4
+    2001:db8:ffff::5 2001:db8:ffff::6 2001:db8:ffff::7 2001:db8:ffff::8)
+SERVICE6=2001:db8:ffff::80
 HTTP_PORT=80
 ECHO_PORT=9000
 LAN_NET=203.0.113
+LAN_NET6=2001:db8:1:
 LAN_DEV=lan0
+# IPv6 is built when the kernel has it; `info` says which (ipv6=1|0).
+if [ -d /proc/sys/net/ipv6 ]; then V6=1; else V6=0; fi
 
 die() {
     echo "lab: $*" >&2
@@ -40,26 +46,29 @@ check_name() {
 }
 
 # --- the address plan (docs/lab.md); k = ISP number - 1 -----------------------------------
-# ISP k's customer block is 192.0.2.(16k)/28, its Internet link 198.51.100.(4k)/30.
+# ISP i's customer block is 192.0.2.(16k)/28 and 2001:db8:100:i::/64; its Internet link
+# 198.51.100.(4k)/30 and 2001:db8:200:i::/64. The second argument is the host part.
 cust() { echo "192.0.2.$((16 * ($1 - 1) + $2))"; }
 transit() { echo "198.51.100.$((4 * ($1 - 1) + $2))"; }
+cust6() { echo "2001:db8:100:$1::$2"; }
+transit6() { echo "2001:db8:200:$1::$2"; }
+
+# Runs its arguments only when the lab has IPv6.
+v6() { [ "$V6" -eq 0 ] || "$@"; }
 
 is_ppp() { [ "$1" -eq "$PPP_ISP" ]; }
 uplink_dev() { if is_ppp "$1"; then echo "ppp-isp$1"; else echo "eth-isp$1"; fi; }
 
-# The PPPoE-like session's addresses depend on its generation (bumped by `pppoe-up new`):
-# generation 0 is local .2 peer .1 like the Ethernet ISPs; later ones move within the /28 so
-# that each differs from the one before.
+# The PPPoE-like session's host parts depend on its generation (bumped by `pppoe-up new`):
+# generation 0 is local 2 peer 1 like the Ethernet ISPs; later ones move within the block
+# so that each differs from the one before.
 ppp_gen() { cat "$RUN_DIR/$NAME/isp$1.gen" 2>/dev/null || echo 0; }
-ppp_local() { cust "$1" $((2 + $2 % 6)); }
-ppp_peer() { if [ "$2" -eq 0 ]; then cust "$1" 1; else cust "$1" $((8 + $2 % 6)); fi; }
+ppp_local() { echo $((2 + $1 % 6)); }
+ppp_peer() { if [ "$1" -eq 0 ]; then echo 1; else echo $((8 + $1 % 6)); fi; }
 
-uplink_addr() {
-    if is_ppp "$1"; then ppp_local "$1" "$(ppp_gen "$1")"; else cust "$1" 2; fi
-}
-uplink_gw() {
-    if is_ppp "$1"; then ppp_peer "$1" "$(ppp_gen "$1")"; else cust "$1" 1; fi
-}
+# Host parts of the router's address and of its gateway on ISP $1, as they are now.
+uplink_host() { if is_ppp "$1"; then ppp_local "$(ppp_gen "$1")"; else echo 2; fi; }
+gw_host() { if is_ppp "$1"; then ppp_peer "$(ppp_gen "$1")"; else echo 1; fi; }
 
 ns() { echo "$NAME-$1"; }
 nsx() {
@@ -80,44 +89,63 @@ isp_count() {
 }
 
 check_isp() {
-    if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ] || [ "$1" -gt "$(isp_count)" ]; then
-        die "lab '$NAME' has no ISP '$1' (ISPs are 1..$(isp_count))"
+    local n
+    n=$(isp_count)
+    if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ] || [ "$1" -gt "$n" ]; then
+        die "lab '$NAME' has no ISP '$1' (ISPs are 1..$n)"
     fi
 }
 
+# Set before the node gets devices, so they inherit the defaults. Forwarding nodes ($2 = 1)
+# are the router and the ISPs. DAD is off so addresses work at once.
 sysctls() {
-    local node=$1
-    shift
-    nsx "$node" sysctl -q -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.default.rp_filter=2 "$@"
+    local node=$1 fwd=$2
+    local set=(net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.default.rp_filter=2
+        "net.ipv4.ip_forward=$fwd")
+    [ "$V6" -eq 0 ] || set+=(net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+        net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+        "net.ipv6.conf.all.forwarding=$fwd")
+    nsx "$node" sysctl -q -w "${set[@]}"
 }
 
 # --- up --------------------------------------------------------------------------------
+# Creates node $1 with forwarding $2. The first `ip netns add` on a machine sets up
+# /run/netns; the lock keeps labs that start at once from racing there.
 new_ns() {
-    ip netns add "$(ns "$1")"
+    mkdir -p "$RUN_DIR"
+    flock "$RUN_DIR/.lock" ip netns add "$(ns "$1")"
     ip -n "$(ns "$1")" link set dev lo up
+    sysctls "$1" "$2"
 }
 
 # The point-to-point session: a veth pair without ARP whose two ends share one MAC address,
 # so frames reach the peer without neighbour resolution, like a PPP device. Deleting either
 # end deletes both; recreating gives new ifindexes.
+# IPv6 on it: the /64 with the same host parts, and fixed link-local addresses (the shared
+# MAC would give both ends the same EUI-64 one).
 ppp_create() {
-    local i=$1 gen=$2 dev mac addr peer
+    local i=$1 gen=$2 dev mac l p
     dev=$(uplink_dev "$i")
     mac=$(printf '02:00:5e:10:%02x:%02x' "$i" $((gen % 256)))
-    addr=$(ppp_local "$i" "$gen")
-    peer=$(ppp_peer "$i" "$gen")
+    l=$(ppp_local "$gen")
+    p=$(ppp_peer "$gen")
     ip -n "$(ns rtr)" link add "$dev" address "$mac" type veth \
         peer name ppp-cust address "$mac" netns "$(ns "isp$i")"
+    v6 ip -n "$(ns rtr)" link set dev "$dev" addrgenmode none
+    v6 ip -n "$(ns "isp$i")" link set dev ppp-cust addrgenmode none
     ip -n "$(ns rtr)" link set dev "$dev" arp off up
     ip -n "$(ns "isp$i")" link set dev ppp-cust arp off up
-    ip -n "$(ns rtr)" addr add "$addr" peer "$peer" dev "$dev"
-    ip -n "$(ns "isp$i")" addr add "$peer" peer "$addr" dev ppp-cust
+    ip -n "$(ns rtr)" addr add "$(cust "$i" "$l")" peer "$(cust "$i" "$p")" dev "$dev"
+    ip -n "$(ns "isp$i")" addr add "$(cust "$i" "$p")" peer "$(cust "$i" "$l")" dev ppp-cust
+    v6 ip -n "$(ns rtr)" addr add fe80::2/64 dev "$dev"
+    v6 ip -n "$(ns "isp$i")" addr add fe80::1/64 dev ppp-cust
+    v6 ip -n "$(ns rtr)" addr add "$(cust6 "$i" "$l")/64" dev "$dev"
+    v6 ip -n "$(ns "isp$i")" addr add "$(cust6 "$i" "$p")/64" dev ppp-cust
 }
 
 up_isp() {
     local i=$1 tdev=isp$1
-    new_ns "isp$i"
-    sysctls "isp$i" net.ipv4.ip_forward=1
+    new_ns "isp$i" 1
     # ISP <-> Internet
     ip -n "$(ns inet)" link add "$tdev" type veth peer name upstream netns "$(ns "isp$i")"
     ip -n "$(ns inet)" addr add "$(transit "$i" 1)/30" dev "$tdev"
@@ -126,6 +154,10 @@ up_isp() {
     ip -n "$(ns "isp$i")" link set dev upstream up
     ip -n "$(ns "isp$i")" route add default via "$(transit "$i" 1)"
     ip -n "$(ns inet)" route add "$(cust "$i" 0)/28" via "$(transit "$i" 2)"
+    v6 ip -n "$(ns inet)" addr add "$(transit6 "$i" 1)/64" dev "$tdev"
+    v6 ip -n "$(ns "isp$i")" addr add "$(transit6 "$i" 2)/64" dev upstream
+    v6 ip -n "$(ns "isp$i")" route add default via "$(transit6 "$i" 1)"
+    v6 ip -n "$(ns inet)" route add "$(cust6 "$i" '')/64" via "$(transit6 "$i" 2)"
     # router <-> ISP
     if is_ppp "$i"; then
         echo 0 >"$RUN_DIR/$NAME/isp$i.gen"
@@ -138,6 +170,8 @@ up_isp() {
         ip -n "$(ns "isp$i")" link set dev cust up
         ip -n "$(ns rtr)" addr add "$(cust "$i" 2)/28" dev "$dev"
         ip -n "$(ns rtr)" link set dev "$dev" up
+        v6 ip -n "$(ns "isp$i")" addr add "$(cust6 "$i" 1)/64" dev cust
+        v6 ip -n "$(ns rtr)" addr add "$(cust6 "$i" 2)/64" dev "$dev"
     fi
 }
 
@@ -158,7 +192,7 @@ start_service() {
 
 masquerade() {
     nsx rtr nft -f - <<EOF
-table ip lab_masq {
+table inet lab_masq {
     chain postrouting {
         type nat hook postrouting priority srcnat; policy accept;
         oifname != "$LAN_DEV" masquerade
@@ -193,22 +227,28 @@ cmd_up() {
     trap up_failed EXIT
     echo "$isps" >"$RUN_DIR/$NAME/isps"
 
-    new_ns inet
+    new_ns inet 0
     local t
     for t in "${TARGETS[@]}" "$SERVICE"; do
         ip -n "$(ns inet)" addr add "$t/32" dev lo
     done
-    sysctls inet
+    if [ "$V6" -eq 1 ]; then
+        for t in "${TARGETS6[@]}" "$SERVICE6"; do
+            ip -n "$(ns inet)" addr add "$t/128" dev lo
+        done
+    fi
 
-    new_ns rtr
-    sysctls rtr net.ipv4.ip_forward=1
-    new_ns lan
+    new_ns rtr 1
+    new_ns lan 0
     ip -n "$(ns rtr)" link add "$LAN_DEV" type veth peer name eth0 netns "$(ns lan)"
     ip -n "$(ns rtr)" addr add "$LAN_NET.1/24" dev "$LAN_DEV"
     ip -n "$(ns rtr)" link set dev "$LAN_DEV" up
     ip -n "$(ns lan)" addr add "$LAN_NET.2/24" dev eth0
     ip -n "$(ns lan)" link set dev eth0 up
     ip -n "$(ns lan)" route add default via "$LAN_NET.1"
+    v6 ip -n "$(ns rtr)" addr add "$LAN_NET6:1/64" dev "$LAN_DEV"
+    v6 ip -n "$(ns lan)" addr add "$LAN_NET6:2/64" dev eth0
+    v6 ip -n "$(ns lan)" route add default via "$LAN_NET6:1"
 
     local i
     for ((i = 1; i <= isps; i++)); do
@@ -263,13 +303,27 @@ cmd_info() {
     echo "service=$SERVICE"
     echo "http_port=$HTTP_PORT"
     echo "echo_port=$ECHO_PORT"
+    echo "ipv6=$V6"
+    if [ "$V6" -eq 1 ]; then
+        echo "lan_addr6=$LAN_NET6:2"
+        echo "lan_gw6=$LAN_NET6:1"
+        echo "targets6=${TARGETS6[*]}"
+        echo "service6=$SERVICE6"
+    fi
+    local u g
     for ((i = 1; i <= isps; i++)); do
+        u=$(uplink_host "$i")
+        g=$(gw_host "$i")
         echo "isp$i.ns=$(ns "isp$i")"
         if is_ppp "$i"; then echo "isp$i.kind=ppp"; else echo "isp$i.kind=ethernet"; fi
         echo "isp$i.dev=$(uplink_dev "$i")"
-        echo "isp$i.addr=$(uplink_addr "$i")"
+        echo "isp$i.addr=$(cust "$i" "$u")"
         if is_ppp "$i"; then echo "isp$i.prefix=32"; else echo "isp$i.prefix=28"; fi
-        echo "isp$i.gw=$(uplink_gw "$i")"
+        echo "isp$i.gw=$(cust "$i" "$g")"
+        if [ "$V6" -eq 1 ]; then
+            echo "isp$i.addr6=$(cust6 "$i" "$u")"
+            echo "isp$i.gw6=$(cust6 "$i" "$g")"
+        fi
     done
 }
 

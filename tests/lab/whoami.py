@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The lab's "Internet service" and its client (python3 standard library only).
 
-serve: run inside the Internet namespace. Two listeners on every address of the namespace:
+serve: run inside the Internet namespace. Two listeners on every address of the namespace
+  (IPv4 and, when the kernel has it, IPv6):
   HTTP  (port 80):   any request is answered with the client's address, e.g. "192.0.2.2\n".
   echo  (port 9000): sends the client's address and a newline on accept, then echoes every
                      byte back until the client closes (long-lived flows for tests).
@@ -24,13 +25,19 @@ MAX_REQUEST = 8192
 
 def serve(args):
     sel = selectors.DefaultSelector()
+    families = [(socket.AF_INET, "0.0.0.0")]
+    if socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"):
+        families.append((socket.AF_INET6, "::"))
     for port, kind in ((args.http_port, "http"), (args.echo_port, "echo")):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", port))
-        s.listen(512)
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, ("listen", kind))
+        for family, anyaddr in families:
+            s = socket.socket(family, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((anyaddr, port))
+            s.listen(512)
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, ("listen", kind))
     tmp = args.pidfile + ".tmp"
     with open(tmp, "w") as f:
         f.write(f"{os.getpid()}\n")
@@ -43,7 +50,8 @@ def serve(args):
             sock = key.fileobj
             if role == "listen":
                 try:
-                    conn, (peer, _port) = sock.accept()
+                    conn, addr = sock.accept()
+                    peer = addr[0]
                 except OSError:
                     continue
                 conn.setblocking(False)
