@@ -7,6 +7,7 @@ pub mod machine;
 pub mod params;
 pub mod stats;
 pub mod time;
+pub mod wire;
 
 pub use global::{GlobalChange, GlobalDetector};
 pub use machine::{Input, Output, ProbeRequest, State, Status, TargetStatus, Tracker, Transition};
