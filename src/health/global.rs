@@ -21,32 +21,30 @@ impl GlobalDetector {
         self.lost
     }
 
-    /// Re-evaluate over all trackers; Some when the condition flips.
-    pub fn update<'a>(
-        &mut self,
-        trackers: impl IntoIterator<Item = &'a Tracker>,
-    ) -> Option<GlobalChange> {
-        let probing: Vec<(&str, bool)> = trackers
-            .into_iter()
-            .filter_map(|t| t.blackout().map(|b| (t.name(), b)))
-            .collect();
-        let lost = !probing.is_empty() && probing.iter().all(|&(_, b)| b);
+    /// Re-evaluate over all trackers; Some when the condition flips. Allocates only then.
+    pub fn update<'a, I>(&mut self, trackers: I) -> Option<GlobalChange>
+    where
+        I: IntoIterator<Item = &'a Tracker> + Clone,
+    {
+        let probing = || {
+            trackers
+                .clone()
+                .into_iter()
+                .filter_map(|t| t.blackout().map(|b| (t.name(), b)))
+        };
+        let lost = probing().next().is_some() && probing().all(|(_, b)| b);
         if lost == self.lost {
             return None;
         }
         self.lost = lost;
-        let names: Vec<&str> = probing.iter().map(|&(n, _)| n).collect();
         let message = if lost {
+            let names: Vec<&str> = probing().map(|(n, _)| n).collect();
             format!(
                 "all targets lost on every uplink ({}): keeping them in use",
                 names.join(", ")
             )
         } else {
-            let answering: Vec<&str> = probing
-                .iter()
-                .filter(|&&(_, b)| !b)
-                .map(|&(n, _)| n)
-                .collect();
+            let answering: Vec<&str> = probing().filter(|&(_, b)| !b).map(|(n, _)| n).collect();
             format!(
                 "targets answer again on {}: normal health rules apply",
                 answering.join(", ")

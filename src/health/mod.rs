@@ -2,9 +2,11 @@
 //! probes, the sockets that send them (`probe`) and the engine that joins them on the
 //! daemon's executor (`engine`).
 
+pub mod engine;
 pub mod global;
 pub mod machine;
 pub mod params;
+pub mod probe;
 pub mod stats;
 pub mod time;
 pub mod wire;
