@@ -1,6 +1,9 @@
 //! The tracker against a simulated clock and a scripted network: no sockets, no sleeps.
 
-use rail::config::{InitialState, Interface, Mark, MarkMask, Quality, TrackMethod};
+mod health_support;
+
+use health_support::{interface, ip};
+use rail::config::{InitialState, Interface, Quality};
 use rail::health::{GlobalDetector, Input, Output, Params, State, Time, Tracker, Transition};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -9,43 +12,11 @@ const T1: &str = "198.18.0.1";
 const T2: &str = "198.18.0.2";
 const T3: &str = "198.18.0.3";
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
-fn mark() -> Mark {
-    MarkMask::DEFAULT.mark(1).unwrap()
-}
-
-/// A home-router interface: interval 1 s, down 3, up 5, two targets, reliability 1.
+/// A home-router interface on eth1 probing T1 and T2.
 fn iface() -> Interface {
-    Interface {
-        name: "wan".into(),
-        enabled: true,
-        device: Some("eth1".into()),
-        gateway: None,
-        family: rail::config::Family::Ipv4,
-        mark: mark(),
-        track_method: TrackMethod::Ping,
-        track_ip: vec![ip(T1), ip(T2)],
-        track_port: 80,
-        track_dns_name: "example.org".into(),
-        reliability: 1,
-        count: 1,
-        timeout: Duration::from_millis(800),
-        interval: Duration::from_secs(1),
-        failure_interval: Duration::from_millis(500),
-        recovery_interval: Duration::from_millis(500),
-        down: 3,
-        up: 5,
-        hold: Duration::ZERO,
-        initial_state: InitialState::Online,
-        quality: None,
-        ttl: 64,
-        size: 56,
-        flush_conntrack: false,
-        masquerade: false,
-    }
+    let mut i = interface("wan", &[T1, T2]);
+    i.device = Some("eth1".into());
+    i
 }
 
 /// What the scripted network does with probe number `k` (0-based, per tracker) sent to

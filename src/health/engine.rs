@@ -110,12 +110,19 @@ impl Engine {
             size: u.iface.size,
         };
         u.prober = Prober::open(&method, &binding, &u.iface.track_ip).map_err(|e| {
-            log::error!("{}: cannot open probe socket on {}: {e}", u.iface.name, facts.device);
+            log::error!(
+                "{}: cannot open probe socket on {}: {e}",
+                u.iface.name,
+                facts.device
+            );
             e.to_string()
         });
-        self.input(id, Input::DeviceUp {
-            device: facts.device,
-        });
+        self.input(
+            id,
+            Input::DeviceUp {
+                device: facts.device,
+            },
+        );
     }
 
     pub fn device_gone(&mut self, id: InterfaceId) {
@@ -151,6 +158,23 @@ impl Engine {
     /// Cancel-safe: all state lives in the engine.
     pub async fn next(&mut self) -> Event {
         poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Run until `deadline`, collecting events: for tests and the benchmark, which have no
+    /// daemon around the engine.
+    pub async fn run_until(&mut self, deadline: Instant) -> Vec<Event> {
+        let mut events = Vec::new();
+        loop {
+            let event = async { Some(self.next().await) };
+            let end = async {
+                Timer::at(deadline).await;
+                None
+            };
+            match futures_lite::future::or(event, end).await {
+                Some(e) => events.push(e),
+                None => return events,
+            }
+        }
     }
 
     fn device_name(&self, id: InterfaceId) -> String {
@@ -235,7 +259,11 @@ impl Engine {
                 self.update_global();
                 continue;
             }
-            let wake = self.uplinks.iter().filter_map(|u| u.tracker.next_wakeup()).min();
+            let wake = self
+                .uplinks
+                .iter()
+                .filter_map(|u| u.tracker.next_wakeup())
+                .min();
             match wake {
                 Some(t) => self.timer.set_at(self.instant(t)),
                 None => self.timer = Timer::never(),

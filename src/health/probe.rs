@@ -112,10 +112,11 @@ impl Prober {
                     Some(Protocol::from(i32::from(proto))),
                 )?;
                 sock.bind(&link_addr(binding.ifindex, [0; 6]))?;
+                let mac = device_mac(&sock, &binding.device)?;
                 Ok(Prober::Arp {
                     sock: Async::new(sock)?,
                     ifindex: binding.ifindex,
-                    mac: device_mac(&binding.device)?,
+                    mac,
                     source,
                     pending: Vec::new(),
                 })
@@ -386,14 +387,28 @@ fn link_addr(ifindex: u32, mac: [u8; 6]) -> SockAddr {
     unsafe { SockAddr::new(storage, std::mem::size_of::<libc::sockaddr_ll>() as _) }
 }
 
-/// The device's MAC address, read once when the prober opens (sysfs is in memory).
-fn device_mac(device: &str) -> io::Result<[u8; 6]> {
-    let text = std::fs::read_to_string(format!("/sys/class/net/{device}/address"))?;
+/// The device's MAC address (SIOCGIFHWADDR: sysfs would show the mount's namespace, not
+/// the socket's).
+fn device_mac(sock: &Socket, device: &str) -> io::Result<[u8; 6]> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: ifreq is plain data; all zeros is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    let name = device.as_bytes();
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::other(format!("device name {device:?} too long")));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: a valid descriptor and an ifreq the kernel fills in.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFHWADDR filled the hardware address member of the union.
+    let hw = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
     let mut mac = [0u8; 6];
-    let mut parts = text.trim().split(':');
-    for b in &mut mac {
-        let p = parts.next().ok_or_else(|| io::Error::other("short MAC"))?;
-        *b = u8::from_str_radix(p, 16).map_err(io::Error::other)?;
+    for (m, b) in mac.iter_mut().zip(hw) {
+        *m = b as u8;
     }
     Ok(mac)
 }

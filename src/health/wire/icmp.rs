@@ -132,7 +132,11 @@ mod tests {
         assert_eq!(parse_v4(&udp), None);
         let mut short_total = ipv4([1, 2, 3, 4], 0, &reply(1, 1));
         short_total[2..4].copy_from_slice(&24u16.to_be_bytes());
-        assert_eq!(parse_v4(&short_total), None, "total length cuts the ICMP header");
+        assert_eq!(
+            parse_v4(&short_total),
+            None,
+            "total length cuts the ICMP header"
+        );
     }
 
     #[test]
