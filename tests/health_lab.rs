@@ -3,7 +3,7 @@
 
 mod health_support;
 
-use health_support::{ifindex, interface, ip, veth, Netns};
+use health_support::{fast, ifindex, interface, ip, Lab};
 use rail::config::{Interface, InterfaceId, Quality};
 use rail::health::engine::{Engine, Event, LinkFacts};
 use rail::health::{State, Status, Transition};
@@ -11,58 +11,8 @@ use std::time::{Duration, Instant};
 
 const TARGETS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
 
-struct Lab {
-    router: Netns,
-    isp: Netns,
-    _net: Netns,
-}
-
 fn lab() -> Lab {
-    let router = Netns::new("r");
-    let isp = Netns::new("i");
-    let net = Netns::new("n");
-    veth(
-        &router,
-        "up1",
-        "192.0.2.2/24",
-        &isp,
-        "down1",
-        "192.0.2.1/24",
-    );
-    veth(
-        &isp,
-        "core",
-        "203.0.113.1/24",
-        &net,
-        "core",
-        "203.0.113.2/24",
-    );
-    for t in TARGETS {
-        net.ip(&format!("addr add {t}/32 dev lo"));
-    }
-    net.ip("route add default via 203.0.113.1");
-    isp.ip("route add 198.18.0.0/15 via 203.0.113.2");
-    isp.sh("sysctl -qw net.ipv4.ip_forward=1");
-    isp.sh("nft add table inet lab && nft add chain inet lab transit '{ type filter hook forward priority 0; }'");
-    // What rail's dataplane installs: the uplink's mark selects its table.
-    router.ip("route add default via 192.0.2.1 dev up1 table 101");
-    router.ip("rule add fwmark 0x01000000/0x3f000000 lookup 101");
-    Lab {
-        router,
-        isp,
-        _net: net,
-    }
-}
-
-/// The fast profile: interval 0.2 s, down 3.
-fn fast(name: &str, targets: &[&str]) -> Interface {
-    let mut i = interface(name, targets);
-    i.interval = Duration::from_millis(200);
-    i.failure_interval = Duration::from_millis(100);
-    i.recovery_interval = Duration::from_millis(100);
-    i.timeout = Duration::from_millis(100);
-    i.down = 3;
-    i
+    Lab::new(&TARGETS, true)
 }
 
 /// Run `ifaces` (all on up1) for `secs`, applying `fault` at the ISP after `fault_after`
@@ -112,7 +62,10 @@ fn run(
 fn silent_blackhole_beyond_the_first_hop_takes_the_uplink_down_fast() {
     let lab = lab();
     // "wan" probes the Internet; "wan_gw" the first hop, which keeps answering.
-    let ifaces = vec![fast("wan", &TARGETS), fast("wan_gw", &["192.0.2.1"])];
+    let ifaces = vec![
+        fast(interface("wan", &TARGETS)),
+        fast(interface("wan_gw", &["192.0.2.1"])),
+    ];
     let (st, transitions, fault_at) = run(&lab, ifaces, 3.0, 1.0, "ip daddr 198.18.0.0/15 drop");
     let down = transitions
         .iter()
@@ -146,7 +99,7 @@ fn random_loss(pct: u32) -> String {
 #[test]
 fn thirty_percent_random_loss_trips_the_loss_limit() {
     let lab = lab();
-    let wan = with_loss_limit(fast("wan", &TARGETS));
+    let wan = with_loss_limit(fast(interface("wan", &TARGETS)));
     let (st, transitions, _) = run(&lab, vec![wan], 10.0, 0.5, &random_loss(30));
     let down = transitions.iter().find(|(_, t)| t.to == State::Down);
     assert!(down.is_some(), "{transitions:?} {st:?}");
@@ -161,7 +114,7 @@ fn thirty_percent_random_loss_trips_the_loss_limit() {
 #[test]
 fn two_percent_random_loss_does_not() {
     let lab = lab();
-    let wan = with_loss_limit(fast("wan", &TARGETS));
+    let wan = with_loss_limit(fast(interface("wan", &TARGETS)));
     let (st, transitions, _) = run(&lab, vec![wan], 10.0, 0.5, &random_loss(2));
     assert!(
         !transitions.iter().any(|(_, t)| t.to == State::Down),

@@ -3,7 +3,7 @@
 
 mod health_support;
 
-use health_support::{ifindex, interface, ip, veth, Netns};
+use health_support::{fast, ifindex, interface, ip, veth, Lab, Netns};
 use rail::config::{Interface, InterfaceId, TrackMethod};
 use rail::health::engine::{Engine, Event, LinkFacts};
 use rail::health::{State, Status};
@@ -15,37 +15,8 @@ use std::time::{Duration, Instant};
 const TARGET: &str = "198.18.0.1";
 const SILENT: &str = "198.18.0.99";
 
-/// A router with uplink `up1` (192.0.2.2) to an ISP namespace (192.0.2.1) that owns TARGET
-/// on its loopback. The router's main table has no route to the targets: probes reach them
-/// only through rail's own means (device binding; the mark rule the dataplane installs).
-struct Lab {
-    router: Netns,
-    isp: Netns,
-}
-
 fn lab() -> Lab {
-    let router = Netns::new("r");
-    let isp = Netns::new("i");
-    veth(
-        &router,
-        "up1",
-        "192.0.2.2/24",
-        &isp,
-        "down1",
-        "192.0.2.1/24",
-    );
-    isp.ip(&format!("addr add {TARGET}/32 dev lo"));
-    router.ip("route add 198.18.0.0/15 via 192.0.2.1 dev up1 table 101");
-    router.ip("rule add fwmark 0x01000000/0x3f000000 lookup 101");
-    Lab { router, isp }
-}
-
-fn fast(mut i: Interface) -> Interface {
-    i.interval = Duration::from_millis(200);
-    i.failure_interval = Duration::from_millis(100);
-    i.recovery_interval = Duration::from_millis(100);
-    i.timeout = Duration::from_millis(150);
-    i
+    Lab::new(&[TARGET], false)
 }
 
 /// Run an engine over `ifaces`, uplink n on device `devs[n]`, inside `ns` for `secs`.

@@ -141,3 +141,70 @@ pub fn interface(name: &str, targets: &[&str]) -> Interface {
         masquerade: false,
     }
 }
+
+/// The fast profile: interval 0.2 s, failure and recovery interval 0.1 s, timeout 0.1 s.
+pub fn fast(mut i: Interface) -> Interface {
+    i.interval = Duration::from_millis(200);
+    i.failure_interval = Duration::from_millis(100);
+    i.recovery_interval = Duration::from_millis(100);
+    i.timeout = Duration::from_millis(100);
+    i
+}
+
+/// A router with uplink `up1` (192.0.2.2) to an ISP namespace (first hop 192.0.2.1). The
+/// router's main table has no route to the targets: probes reach them only through rail's
+/// own means (device binding; the mark rule the dataplane installs, reproduced here).
+pub struct Lab {
+    pub router: Netns,
+    pub isp: Netns,
+    /// Behind the ISP when the targets are beyond the first hop.
+    pub net: Option<Netns>,
+}
+
+impl Lab {
+    /// `targets` live on the ISP itself, or (`beyond`) in a namespace behind it, reached
+    /// through the ISP's forward path where faults are injected into `inet lab transit`.
+    pub fn new(targets: &[&str], beyond: bool) -> Lab {
+        let router = Netns::new("r");
+        let isp = Netns::new("i");
+        veth(
+            &router,
+            "up1",
+            "192.0.2.2/24",
+            &isp,
+            "down1",
+            "192.0.2.1/24",
+        );
+        router.ip("route add default via 192.0.2.1 dev up1 table 101");
+        router.ip("rule add fwmark 0x01000000/0x3f000000 lookup 101");
+        let owner = if beyond {
+            let net = Netns::new("n");
+            veth(
+                &isp,
+                "core",
+                "203.0.113.1/24",
+                &net,
+                "core",
+                "203.0.113.2/24",
+            );
+            net.ip("route add default via 203.0.113.1");
+            isp.ip("route add 198.18.0.0/15 via 203.0.113.2");
+            isp.sh("sysctl -qw net.ipv4.ip_forward=1");
+            isp.sh("nft add table inet lab && nft add chain inet lab transit '{ type filter hook forward priority 0; }'");
+            Some(net)
+        } else {
+            None
+        };
+        for t in targets {
+            owner
+                .as_ref()
+                .unwrap_or(&isp)
+                .ip(&format!("addr add {t}/32 dev lo"));
+        }
+        Lab {
+            router,
+            isp,
+            net: owner,
+        }
+    }
+}
