@@ -9,6 +9,8 @@ commands:
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
   reload          re-read the configuration (as SIGHUP does)
+  import-mwan3 [FILE] [-o OUT] [--network FILE]
+                  translate mwan3's configuration into rail's
   --version       print the version";
 
 pub fn run(args: Vec<String>) -> i32 {
@@ -41,6 +43,7 @@ pub fn run(args: Vec<String>) -> i32 {
         ["status", "--json"] => status(true),
         ["reload"] => control("reload"),
         ["config", "show"] => config_show(&config),
+        ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");

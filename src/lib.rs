@@ -9,4 +9,5 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod health;
+pub mod import;
 pub mod uci;
