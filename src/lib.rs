@@ -7,4 +7,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod dataplane;
+pub mod policy;
 pub mod uci;
