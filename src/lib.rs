@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dataplane;
 pub mod policy;
 pub mod uci;
