@@ -9,6 +9,7 @@ commands:
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
   reload          re-read the configuration (as SIGHUP does)
+  flush           remove every rule, route and nft table rail owns (after a crash)
   --version       print the version";
 
 pub fn run(args: Vec<String>) -> i32 {
@@ -40,6 +41,7 @@ pub fn run(args: Vec<String>) -> i32 {
         ["status"] => status(false),
         ["status", "--json"] => status(true),
         ["reload"] => control("reload"),
+        ["flush"] => flush(),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");
@@ -81,6 +83,19 @@ fn status(json: bool) -> i32 {
         },
         Err(e) => {
             eprintln!("rail status: {e}");
+            1
+        }
+    }
+}
+
+fn flush() -> i32 {
+    match crate::dataplane::kernel::flush_now() {
+        Ok(changes) => {
+            println!("rail: flushed ({changes})");
+            0
+        }
+        Err(e) => {
+            eprintln!("rail flush: {e}");
             1
         }
     }

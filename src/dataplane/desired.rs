@@ -88,6 +88,8 @@ pub struct Desired {
     pub nft: String,
     /// Devices that need loose reverse-path filtering.
     pub uplink_devices: Vec<String>,
+    /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
+    pub preserved_sets: Vec<String>,
 }
 
 impl Desired {
@@ -215,6 +217,10 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
         routes,
         nft: nft::render(config, links),
         uplink_devices,
+        preserved_sets: nft::preserved_sets(config)
+            .into_iter()
+            .map(String::from)
+            .collect(),
     }
 }
 

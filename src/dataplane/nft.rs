@@ -93,7 +93,9 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str("\t}\n");
     let masq: Vec<&str> = uplinks.iter().filter(|u| u.2).map(|u| u.1).collect();
     if !masq.is_empty() {
-        out.push_str("\n\tchain nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+        out.push_str(
+            "\n\tchain nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n",
+        );
         for device in masq {
             let _ = writeln!(out, "\t\tmeta nfproto ipv4 oifname \"{device}\" masquerade");
         }
