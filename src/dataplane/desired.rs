@@ -282,8 +282,8 @@ pub fn kernel_weights(weights: &[u16]) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::config;
     use crate::policy::resolve;
-    use crate::policy::tests::config;
 
     fn links() -> Links {
         let mut l = Links::new();

@@ -114,7 +114,7 @@ pub fn marks_needed(interfaces: usize, policies: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::tests::config;
+    use crate::fixtures::config;
 
     #[test]
     fn marks_follow_interfaces_then_policies_then_targets() {

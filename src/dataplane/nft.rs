@@ -220,26 +220,8 @@ mod tests {
     use super::*;
     use crate::config::{InterfaceId, PolicyId};
     use crate::dataplane::desired::Link;
-    use crate::policy::tests::config;
+    use crate::fixtures::{config, rule};
     use std::net::Ipv4Addr;
-    use std::time::Duration;
-
-    fn rule(name: &str, target: Target) -> Rule {
-        Rule {
-            name: name.into(),
-            src_ip: vec![],
-            dest_ip: vec![],
-            src_port: vec![],
-            dest_port: vec![],
-            proto: Proto::All,
-            src_dev: vec![],
-            ipset: None,
-            family: None,
-            sticky: false,
-            sticky_timeout: Duration::from_secs(600),
-            target,
-        }
-    }
 
     fn links() -> Links {
         let link = |device: &str, ifindex| Link {

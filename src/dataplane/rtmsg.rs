@@ -76,7 +76,8 @@ pub fn rule_spec(m: &RuleMessage) -> Option<RuleSpec> {
             RuleAttribute::Source(IpAddr::V4(s)) => src = Some(*s),
             RuleAttribute::FwMark(v) => mark = Some(*v),
             RuleAttribute::FwMask(v) => mask = Some(*v),
-            RuleAttribute::SuppressPrefixLen(v) => suppress = Some(*v),
+            // The kernel dumps -1 for "not set".
+            RuleAttribute::SuppressPrefixLen(v) => suppress = Some(*v).filter(|v| *v != u32::MAX),
             RuleAttribute::Protocol(_) => {}
             _ => return None,
         }
@@ -294,9 +295,20 @@ mod tests {
                 action: RuleAction::Unreachable,
             },
         ] {
-            let m = rule_message(&rule);
+            let mut m = rule_message(&rule);
             assert!(rule_is_owned(&m));
             assert_eq!(rule_spec(&m), Some(rule));
+            // As the kernel dumps it: "no suppression" spelled -1, the compat table id.
+            if !m
+                .attributes
+                .iter()
+                .any(|a| matches!(a, RuleAttribute::SuppressPrefixLen(_)))
+            {
+                m.attributes
+                    .push(RuleAttribute::SuppressPrefixLen(u32::MAX));
+                m.header.table = 252;
+                assert_eq!(rule_spec(&m), Some(rule));
+            }
         }
     }
 
