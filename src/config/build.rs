@@ -871,7 +871,7 @@ config member 'wan_m1'
         assert_eq!(p.len(), 6, "{p:#?}");
         assert!(p[0].ends_with("option 'enabled': 'maybe' is not a boolean; allowed: 1/0, yes/no, on/off, true/false, enabled/disabled"));
         assert!(p[1].ends_with("option 'reliability': 0 is out of range; allowed: 1..64"));
-        assert!(p[2].contains("option 'interval': '-1' is not a duration; allowed: 10ms..1h"));
+        assert!(p[2].ends_with("option 'interval': '-1' is not a duration (write seconds as '1' or '0.2', or '200ms', '1.5s', '2m'); allowed: 10ms..1h"));
         assert!(p[3].contains("option 'failure_latency': 1000s is out of range (plain numbers are seconds: write '1000ms' for milliseconds); allowed: 1ms..30s"), "{}", p[3]);
         assert!(p[4].ends_with("option 'gateway': '192.0.2.300' is not an IPv4 or IPv6 address; allowed: an IPv4 or IPv6 address"));
         assert!(p[5].ends_with("option 'family': 'ipv5' is not a choice (did you mean 'ipv4'?); allowed: ipv4, ipv6, both"));

@@ -133,11 +133,9 @@ impl Kind {
             ),
             Kind::Int { min, max } => format!("{min}..{max}"),
             Kind::Mask => "a contiguous run of bits, e.g. 0x3F000000".into(),
-            Kind::Duration { min, max } => format!(
-                "{}..{}; plain numbers are seconds ('0.2', '1'), or '200ms', '1.5s', '2m'",
-                format_duration(*min),
-                format_duration(*max)
-            ),
+            Kind::Duration { min, max } => {
+                format!("{}..{}", format_duration(*min), format_duration(*max))
+            }
             Kind::Addr => "an IPv4 or IPv6 address".into(),
             Kind::Prefix => "an address or CIDR prefix, e.g. 192.168.1.0/24".into(),
             Kind::Ports => "a port 1..65535 or range '1000-2000'".into(),
@@ -193,7 +191,9 @@ impl Kind {
                 Val::Int(n)
             }
             Kind::Duration { min, max } => {
-                let d = value::parse_duration(text)?;
+                let d = value::parse_duration(text).map_err(|e| {
+                    format!("{e} (write seconds as '1' or '0.2', or '200ms', '1.5s', '2m')")
+                })?;
                 if d < min || d > max {
                     let mut wrong = format!("{} is out of range", format_duration(d));
                     // mwan3 writes latencies in plain milliseconds; rail's plain numbers are seconds.
@@ -351,7 +351,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 aliases: &["max_ttl"],
                 ..opt("ttl", Kind::Int { min: 1, max: 255 }, Default::Value("64"), "TTL / hop limit of probes.")
             },
-            opt("size", Kind::Int { min: 0, max: 1452 }, Default::Value("56"), "ICMP payload bytes (1452 fits a PPPoE MTU unfragmented)."),
+            opt("size", Kind::Int { min: 0, max: 1472 }, Default::Value("56"), "ICMP payload bytes (1472 fills a 1500-byte IPv4 packet)."),
             OptSpec {
                 shape: Shape::Many,
                 ..opt("flush_conntrack", Kind::FlushConntrack, Default::Value("1"),
