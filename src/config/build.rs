@@ -383,17 +383,6 @@ fn resolve(
     r: &Read,
     option: &str,
     what: &str,
-    names: &[&str],
-    report: &mut Report,
-) -> Option<usize> {
-    let wanted = r.text(option)?;
-    resolve_name(r, option, what, &wanted, names, report)
-}
-
-fn resolve_name(
-    r: &Read,
-    option: &str,
-    what: &str,
     wanted: &str,
     names: &[&str],
     report: &mut Report,
@@ -417,7 +406,10 @@ fn resolve_name(
 
 fn member(r: &Read, interfaces: &[Interface], report: &mut Report) -> Member {
     let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
-    let interface = resolve(r, "interface", "interface", &names, report).unwrap_or(0);
+    let interface = r
+        .text("interface")
+        .and_then(|wanted| resolve(r, "interface", "interface", &wanted, &names, report))
+        .unwrap_or(0);
     Member {
         name: r.given_name.clone().unwrap_or_default(),
         interface: InterfaceId(interface),
@@ -442,7 +434,7 @@ fn policy(r: &Read, members: &[Member], report: &mut Report) -> Policy {
     }
     let mut ids: Vec<MemberId> = Vec::new();
     for wanted in r.list("use_member", text) {
-        let Some(i) = resolve_name(r, "use_member", "member", &wanted, &names, report) else {
+        let Some(i) = resolve(r, "use_member", "member", &wanted, &names, report) else {
             continue;
         };
         if let Some(other) = ids
@@ -520,7 +512,7 @@ fn rule(r: &Read, policies: &[Policy], report: &mut Report) -> Rule {
         Some("default") => Target::Default,
         Some("unreachable") => Target::Unreachable,
         Some("blackhole") => Target::Blackhole,
-        Some(_) => match resolve(r, "use_policy", "policy", &names, report) {
+        Some(wanted) => match resolve(r, "use_policy", "policy", wanted, &names, report) {
             Some(i) => Target::Policy(PolicyId(i)),
             None => Target::Unreachable,
         },

@@ -114,26 +114,25 @@ impl Read {
             ));
             return;
         }
-        let texts: Vec<&str> = match (value, spec.shape) {
-            (Value::List(_), Shape::One) => {
-                say(format!(
-                    "takes one value, not a list: write `option {} '...'`",
-                    spec.name
-                ));
-                self.given[index] = Some(Given { line, items: None });
-                return;
-            }
-            (Value::Single(_), Shape::List) => {
-                say(format!(
-                    "is a list: write one `list {} '...'` line per value",
-                    spec.name
-                ));
-                self.given[index] = Some(Given { line, items: None });
-                return;
-            }
-            (Value::Single(s), _) if spec.shape == Shape::Many => spec.kind.items(s),
-            (Value::Single(s), _) => vec![s.as_str()],
-            (Value::List(items), _) => items.iter().map(String::as_str).collect(),
+        let wrong_shape = match (value, spec.shape) {
+            (Value::List(_), Shape::One) => Some("takes one value, not a list: write `option"),
+            (Value::Single(_), Shape::List) => Some("is a list: write one `list"),
+            _ => None,
+        };
+        if let Some(wrong) = wrong_shape {
+            let per_value = if spec.shape == Shape::List {
+                " line per value"
+            } else {
+                ""
+            };
+            say(format!("{wrong} {} '...'`{per_value}", spec.name));
+            self.given[index] = Some(Given { line, items: None });
+            return;
+        }
+        let texts: Vec<&str> = match value {
+            Value::Single(s) if spec.shape == Shape::Many => spec.kind.items(s),
+            Value::Single(s) => vec![s.as_str()],
+            Value::List(items) => items.iter().map(String::as_str).collect(),
         };
         let mut items = Vec::new();
         let mut ok = true;
