@@ -842,6 +842,8 @@ config member 'wan_m1'
         assert_eq!(p[1], "rail.conf:3: member 'm' option 'interface': interface 'x' does not exist (there are no interface sections)");
         assert_eq!(p[2], "rail.conf:4: member 'm' option 'bandwidth': unknown option; member options are: interface, metric, weight");
         assert_eq!(p.len(), 3);
+        let p = problems("config interface 'wan'\n option use_policy 'x'");
+        assert_eq!(p, vec!["rail.conf:2: interface 'wan' option 'use_policy': unknown option for interface: it belongs in a rule section"]);
         let p = problems("config rules\nconfig route");
         assert_eq!(p, vec![
             "rail.conf:1: rules '@rules[0]': unknown section type (did you mean 'rule'?); allowed: globals, interface, member, policy, rule",

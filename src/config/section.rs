@@ -93,9 +93,16 @@ impl Read {
         else {
             let spellings = self.spec.options.iter().flat_map(OptSpec::spellings);
             let known: Vec<&str> = self.spec.options.iter().map(|o| o.name).collect();
-            let message = match suggest::did_you_mean(name, spellings) {
-                Some(s) => format!("unknown option (did you mean '{s}'?)"),
-                None => format!(
+            let elsewhere = super::spec::SECTIONS
+                .iter()
+                .find(|other| other.option(name).is_some());
+            let message = match (suggest::did_you_mean(name, spellings), elsewhere) {
+                (Some(s), _) => format!("unknown option (did you mean '{s}'?)"),
+                (None, Some(other)) => format!(
+                    "unknown option for {}: it belongs in a {} section",
+                    self.spec.stype, other.stype
+                ),
+                (None, None) => format!(
                     "unknown option; {} options are: {}",
                     self.spec.stype,
                     known.join(", ")
