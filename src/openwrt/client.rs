@@ -179,12 +179,18 @@ impl Client {
                     reported_failure = false;
                     let conn = Rc::new(conn);
                     *self.inner.conn.borrow_mut() = Some(conn.clone());
-                    let outcome = self.session(&conn, &path, &mut backoff).await;
+                    let registered = Cell::new(false);
+                    let outcome = self.session(&conn, &path, &registered).await;
                     *self.inner.conn.borrow_mut() = None;
                     // Wake every waiting caller now rather than at its timeout.
                     conn.pending.borrow_mut().clear();
-                    log::warn!("ubus: connection to {path} lost: {outcome}; reconnecting");
-                    self.emit(BusEvent::Disconnected);
+                    if registered.get() {
+                        backoff = BACKOFF_MIN;
+                        log::warn!("ubus: connection to {path} lost: {outcome}; reconnecting");
+                        self.emit(BusEvent::Disconnected);
+                    } else {
+                        log::warn!("ubus: {path}: {outcome}; retrying");
+                    }
                 }
                 Err(e) if !reported_failure => {
                     reported_failure = true;
@@ -336,7 +342,7 @@ impl Client {
     }
 
     /// Registers everything, then serves until the connection fails; returns why.
-    async fn session(&self, conn: &Rc<Conn>, path: &str, backoff: &mut Duration) -> String {
+    async fn session(&self, conn: &Rc<Conn>, path: &str, registered: &Cell<bool>) -> String {
         let reader = async {
             match self.read_loop(conn).await {
                 Ok(()) => "ubusd closed the connection".to_string(),
@@ -347,7 +353,7 @@ impl Client {
             if let Err(e) = self.register(conn).await {
                 return format!("registration failed: {e}");
             }
-            *backoff = BACKOFF_MIN;
+            registered.set(true);
             log::info!(
                 "ubus: connected to {path}; published {}",
                 self.inner

@@ -341,8 +341,9 @@ impl Attrs {
                 attr::OBJID => a.objid = int(),
                 attr::METHOD => a.method = string(),
                 attr::OBJTYPE => a.objtype = int(),
-                attr::SIGNATURE => a.signature = Some(blob::decode_table(p)?),
-                attr::DATA => a.data = Some(blob::decode_table(p)?),
+                // Malformed blobmsg content counts as absent: the peer gets INVALID_ARGUMENT.
+                attr::SIGNATURE => a.signature = blob::decode_table(p).ok(),
+                attr::DATA => a.data = blob::decode_table(p).ok(),
                 attr::TARGET => a.target = int(),
                 attr::ACTIVE => a.active = flag(),
                 attr::NO_REPLY => a.no_reply = flag(),
