@@ -8,7 +8,7 @@ mod broker;
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -33,9 +33,9 @@ fn socket_path(test: &str) -> PathBuf {
     dir.join("ubus.sock")
 }
 
-fn config(path: &PathBuf) -> Config {
+fn config(path: &Path) -> Config {
     Config {
-        sockets: vec![path.clone()],
+        sockets: vec![path.to_path_buf()],
         ..Config::default()
     }
 }
@@ -360,7 +360,7 @@ fn a_second_instance_cannot_take_the_rail_object() {
 
 /// A netifd stand-in: publishes `network.interface` (for notifications) and
 /// `network.interface.wan` with a `status` method, and sends `network.interface` events.
-fn netifd_peer(path: &PathBuf, wan: Rc<RefCell<Value>>) -> Client {
+fn netifd_peer(path: &Path, wan: Rc<RefCell<Value>>) -> Client {
     let status_method = Method {
         name: "status",
         args: vec![],
@@ -399,8 +399,10 @@ fn pppoe_status(up: bool, device: &str, local: &str, peer: &str) -> Value {
     })
 }
 
-fn with_name(mut status: Value, name: &str) -> Value {
-    status["interface"] = json!(name);
+/// The notification netifd sends for `wan`: its status dump plus the interface name.
+fn named(wan: &RefCell<Value>) -> Value {
+    let mut status = wan.borrow().clone();
+    status["interface"] = json!("wan");
     status
 }
 
@@ -444,11 +446,7 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             netifd
-                .notify(
-                    "network.interface",
-                    "interface.update",
-                    &with_name(wan.borrow().clone(), "wan"),
-                )
+                .notify("network.interface", "interface.update", &named(&wan))
                 .await
                 .unwrap();
             let got = future::or(async { Some(next_event(&events).await) }, async {
@@ -475,11 +473,7 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
             .await
             .unwrap();
         netifd
-            .notify(
-                "network.interface",
-                "interface.down",
-                &with_name(wan.borrow().clone(), "wan"),
-            )
+            .notify("network.interface", "interface.down", &named(&wan))
             .await
             .unwrap();
         let ev = wait_for(&events, |e| matches!(e, BusEvent::Event { .. })).await;
@@ -511,11 +505,7 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
             .await
             .unwrap();
         netifd
-            .notify(
-                "network.interface",
-                "interface.update",
-                &with_name(wan.borrow().clone(), "wan"),
-            )
+            .notify("network.interface", "interface.update", &named(&wan))
             .await
             .unwrap();
         let ev = wait_for(&events, |e| matches!(e, BusEvent::Event { .. })).await;
@@ -552,11 +542,7 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             netifd
-                .notify(
-                    "network.interface",
-                    "interface.update",
-                    &with_name(wan.borrow().clone(), "wan"),
-                )
+                .notify("network.interface", "interface.update", &named(&wan))
                 .await
                 .unwrap();
             let got = future::or(async { Some(next_event(&events).await) }, async {
