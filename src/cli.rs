@@ -41,6 +41,7 @@ pub fn run(args: Vec<String>) -> i32 {
         ["status", "--json"] => status(true),
         ["reload"] => control("reload"),
         ["config", "show"] => config_show(&config),
+        ["check"] => crate::config::check(&config),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");
