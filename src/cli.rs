@@ -9,6 +9,7 @@ commands:
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
   reload          re-read the configuration (as SIGHUP does)
+  flush           remove every rule, route and nft table rail owns (after a crash)
   --version       print the version";
 
 pub fn run(args: Vec<String>) -> i32 {
@@ -42,6 +43,7 @@ pub fn run(args: Vec<String>) -> i32 {
         ["reload"] => control("reload"),
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
+        ["flush"] => flush(),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");
@@ -108,6 +110,19 @@ fn config_show(path: &str) -> i32 {
         Err(e) => {
             eprintln!("{e}");
             2
+        }
+    }
+}
+
+fn flush() -> i32 {
+    match crate::dataplane::kernel::flush_now() {
+        Ok(changes) => {
+            println!("rail: flushed ({changes})");
+            0
+        }
+        Err(e) => {
+            eprintln!("rail flush: {e}");
+            1
         }
     }
 }
