@@ -42,6 +42,7 @@ pub fn run(args: Vec<String>) -> i32 {
         ["status", "--json"] => status(true),
         ["reload"] => control("reload"),
         ["config", "show"] => config_show(&config),
+        ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
         ["daemon"] => crate::daemon::run(&config, false),
         ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true),
