@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -181,6 +182,17 @@ fn checked(what: &str, out: Output) -> Output {
     out
 }
 
+/// The `applied=<unix seconds with fraction>` line that `lab.sh fault` and `clear` print.
+fn applied(out: Output) -> SystemTime {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let secs: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("applied="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("lab.sh printed no applied= time: {text:?}"));
+    UNIX_EPOCH + Duration::from_secs_f64(secs)
+}
+
 fn lab_sh(args: &[&str]) -> Output {
     Command::new(script())
         .args(args)
@@ -258,23 +270,27 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    pub fn fault(&self, isp: usize, fault: Fault) {
+    /// Applies `fault` to ISP `isp`; returns when it took effect (a benchmark's start time).
+    pub fn fault(&self, isp: usize, fault: Fault) -> SystemTime {
         let (kind, arg) = fault.args();
         let isp = isp.to_string();
         let mut args = vec!["fault", &self.name, kind, &isp];
         if let Some(a) = &arg {
             args.push(a);
         }
-        checked(&format!("lab.sh {}", args.join(" ")), lab_sh(&args));
+        applied(checked(
+            &format!("lab.sh {}", args.join(" ")),
+            lab_sh(&args),
+        ))
     }
 
-    /// Undoes every fault on `isp`.
-    pub fn clear(&self, isp: usize) {
+    /// Undoes every fault on `isp`; returns when that took effect.
+    pub fn clear(&self, isp: usize) -> SystemTime {
         let isp = isp.to_string();
-        checked(
+        applied(checked(
             &format!("lab.sh clear {} {isp}", self.name),
             lab_sh(&["clear", &self.name, &isp]),
-        );
+        ))
     }
 
     /// The router's side of ISP `isp` (1-based), read afresh: a PPPoE reconnect with

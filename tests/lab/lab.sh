@@ -58,6 +58,7 @@ v6() { [ "$V6" -eq 0 ] || "$@"; }
 
 is_ppp() { [ "$1" -eq "$PPP_ISP" ]; }
 uplink_dev() { if is_ppp "$1"; then echo "ppp-isp$1"; else echo "eth-isp$1"; fi; }
+isp_end() { if is_ppp "$1"; then echo ppp-cust; else echo cust; fi; }
 
 # The PPPoE-like session's host parts depend on its generation (bumped by `pppoe-up new`):
 # generation 0 is local 2 peer 1 like the Ethernet ISPs; later ones move within the block
@@ -71,6 +72,24 @@ uplink_host() { if is_ppp "$1"; then ppp_local "$(ppp_gen "$1")"; else echo 2; f
 gw_host() { if is_ppp "$1"; then ppp_peer "$(ppp_gen "$1")"; else echo 1; fi; }
 
 ns() { echo "$NAME-$1"; }
+
+# The kernel acts on a carrier change at once only when the device's ifindex differs from
+# its peer's (linkwatch_urgent_event); otherwise it may wait up to a second, and traffic and
+# rail's netlink events with it. Every veth is therefore created from the side away from
+# the router with a large fixed index, so that the two ends' indexes never match, and the
+# router's ends keep kernel-chosen ones (new on every PPPoE-like reconnect).
+far_index() { echo $((100000 + $1)); }
+
+# Waits until DEV in node NODE has operational state WANT (UP or DOWN): the kernel applies
+# carrier changes asynchronously, and a fault or clear is only done once it has.
+wait_oper() {
+    local node=$1 dev=$2 want=$3 tries
+    for ((tries = 0; tries < 200; tries++)); do
+        [[ $(ip -n "$(ns "$node")" -o link show dev "$dev" 2>/dev/null) != *" state $want "* ]] || return 0
+        sleep 0.01
+    done
+    die "$dev in $node did not become $want within 2 s"
+}
 nsx() {
     local node=$1
     shift
@@ -129,8 +148,8 @@ ppp_create() {
     mac=$(printf '02:00:5e:10:%02x:%02x' "$i" $((gen % 256)))
     l=$(ppp_local "$gen")
     p=$(ppp_peer "$gen")
-    ip -n "$(ns rtr)" link add "$dev" address "$mac" type veth \
-        peer name ppp-cust address "$mac" netns "$(ns "isp$i")"
+    ip -n "$(ns "isp$i")" link add ppp-cust index "$(far_index "$i")" address "$mac" type veth \
+        peer name "$dev" address "$mac" netns "$(ns rtr)"
     v6 ip -n "$(ns rtr)" link set dev "$dev" addrgenmode none
     v6 ip -n "$(ns "isp$i")" link set dev ppp-cust addrgenmode none
     ip -n "$(ns rtr)" link set dev "$dev" arp off up
@@ -141,13 +160,15 @@ ppp_create() {
     v6 ip -n "$(ns "isp$i")" addr add fe80::1/64 dev ppp-cust
     v6 ip -n "$(ns rtr)" addr add "$(cust6 "$i" "$l")/64" dev "$dev"
     v6 ip -n "$(ns "isp$i")" addr add "$(cust6 "$i" "$p")/64" dev ppp-cust
+    wait_oper rtr "$dev" UP
 }
 
 up_isp() {
     local i=$1 tdev=isp$1
     new_ns "isp$i" 1
     # ISP <-> Internet
-    ip -n "$(ns inet)" link add "$tdev" type veth peer name upstream netns "$(ns "isp$i")"
+    ip -n "$(ns inet)" link add "$tdev" index "$(far_index "$i")" type veth \
+        peer name upstream netns "$(ns "isp$i")"
     ip -n "$(ns inet)" addr add "$(transit "$i" 1)/30" dev "$tdev"
     ip -n "$(ns inet)" link set dev "$tdev" up
     ip -n "$(ns "isp$i")" addr add "$(transit "$i" 2)/30" dev upstream
@@ -165,7 +186,8 @@ up_isp() {
     else
         local dev
         dev=$(uplink_dev "$i")
-        ip -n "$(ns rtr)" link add "$dev" type veth peer name cust netns "$(ns "isp$i")"
+        ip -n "$(ns "isp$i")" link add cust index "$(far_index "$i")" type veth \
+            peer name "$dev" netns "$(ns rtr)"
         ip -n "$(ns "isp$i")" addr add "$(cust "$i" 1)/28" dev cust
         ip -n "$(ns "isp$i")" link set dev cust up
         ip -n "$(ns rtr)" addr add "$(cust "$i" 2)/28" dev "$dev"
@@ -240,7 +262,7 @@ cmd_up() {
 
     new_ns rtr 1
     new_ns lan 0
-    ip -n "$(ns rtr)" link add "$LAN_DEV" type veth peer name eth0 netns "$(ns lan)"
+    ip -n "$(ns lan)" link add eth0 index "$(far_index 0)" type veth peer name "$LAN_DEV" netns "$(ns rtr)"
     ip -n "$(ns rtr)" addr add "$LAN_NET.1/24" dev "$LAN_DEV"
     ip -n "$(ns rtr)" link set dev "$LAN_DEV" up
     ip -n "$(ns lan)" addr add "$LAN_NET.2/24" dev eth0
@@ -255,6 +277,10 @@ cmd_up() {
         up_isp "$i"
     done
     [ "$masq" -eq 0 ] || masquerade
+    for ((i = 1; i <= isps; i++)); do
+        wait_oper rtr "$(uplink_dev "$i")" UP
+    done
+    wait_oper rtr "$LAN_DEV" UP
     start_service
     trap - EXIT
 }
@@ -354,17 +380,17 @@ cmd_fault() {
     local kind=${1:-} i=${2:-}
     if [ -z "$kind" ] || [ -z "$i" ]; then usage; fi
     check_isp "$i"
+    local applied
     case $kind in
     carrier)
         # The ISP's end goes down: the router's end shows NO-CARRIER.
-        if is_ppp "$i"; then
-            ip -n "$(ns "isp$i")" link set dev ppp-cust down
-        else
-            ip -n "$(ns "isp$i")" link set dev cust down
-        fi
+        ip -n "$(ns "isp$i")" link set dev "$(isp_end "$i")" down
+        applied=$EPOCHREALTIME
+        wait_oper rtr "$(uplink_dev "$i")" DOWN
         ;;
     blackhole)
         nft_fault "$i" lab_blackhole "drop"
+        applied=$EPOCHREALTIME
         ;;
     loss)
         local pct=${3:-}
@@ -372,10 +398,12 @@ cmd_fault() {
             die "loss needs a percentage 0..100, not '$pct'"
         fi
         nft_fault "$i" lab_loss "numgen random mod 10000 < $(loss_per_direction "$pct") drop"
+        applied=$EPOCHREALTIME
         ;;
     pppoe-drop)
         is_ppp "$i" || die "ISP $i is Ethernet-like; the PPPoE-like ISP is $PPP_ISP"
         ip -n "$(ns rtr)" link del "$(uplink_dev "$i")" 2>/dev/null || true
+        applied=$EPOCHREALTIME
         ;;
     pppoe-up)
         is_ppp "$i" || die "ISP $i is Ethernet-like; the PPPoE-like ISP is $PPP_ISP"
@@ -390,9 +418,11 @@ cmd_fault() {
         ip -n "$(ns rtr)" link del "$(uplink_dev "$i")" 2>/dev/null || true
         echo "$gen" >"$RUN_DIR/$NAME/isp$i.gen"
         ppp_create "$i" "$gen"
+        applied=$EPOCHREALTIME
         ;;
     *) die "unknown fault '$kind' (carrier, blackhole, loss PCT, pppoe-drop, pppoe-up [new])" ;;
     esac
+    echo "applied=$applied"
 }
 
 cmd_clear() {
@@ -403,15 +433,17 @@ cmd_clear() {
     for t in lab_blackhole lab_loss; do
         nsx "isp$i" nft delete table inet "$t" 2>/dev/null || true
     done
-    if is_ppp "$i"; then
-        if ip -n "$(ns rtr)" link show "$(uplink_dev "$i")" >/dev/null 2>&1; then
-            ip -n "$(ns "isp$i")" link set dev ppp-cust up
-        else
-            ppp_create "$i" "$(ppp_gen "$i")"
-        fi
+    if is_ppp "$i" && ! ip -n "$(ns rtr)" link show "$(uplink_dev "$i")" >/dev/null 2>&1; then
+        ppp_create "$i" "$(ppp_gen "$i")"
     else
-        ip -n "$(ns "isp$i")" link set dev cust up
+        ip -n "$(ns "isp$i")" link set dev "$(isp_end "$i")" up
+        wait_oper rtr "$(uplink_dev "$i")" UP
+        # Address resolution attempted during the outage may still be running out its
+        # probes and would then fail the first packets after it; start both ends afresh.
+        ip -n "$(ns rtr)" neigh flush dev "$(uplink_dev "$i")"
+        ip -n "$(ns "isp$i")" neigh flush dev "$(isp_end "$i")"
     fi
+    echo "applied=$EPOCHREALTIME"
 }
 
 cmd_list() {
