@@ -197,18 +197,24 @@ up_isp() {
     fi
 }
 
+# The service listens on the wildcard address, so it can start (python takes a while) as
+# soon as its namespace exists, while the rest is built; wait_service joins it.
+SERVICE_PID=
 start_service() {
-    local pidfile=$RUN_DIR/$NAME/whoami.pid
-    rm -f "$pidfile"
-    nsx inet setsid python3 "$HERE/whoami.py" serve --pidfile "$pidfile" \
+    rm -f "$RUN_DIR/$NAME/whoami.pid"
+    nsx inet setsid python3 "$HERE/whoami.py" serve --pidfile "$RUN_DIR/$NAME/whoami.pid" \
         --http-port "$HTTP_PORT" --echo-port "$ECHO_PORT" \
         </dev/null >"$RUN_DIR/$NAME/whoami.log" 2>&1 &
+    SERVICE_PID=$!
+}
+
+wait_service() {
     local tries=0
-    until [ -s "$pidfile" ]; do
+    until [ -s "$RUN_DIR/$NAME/whoami.pid" ]; do
         tries=$((tries + 1))
-        [ "$tries" -le 200 ] || die "the Internet service did not start: $(cat "$RUN_DIR/$NAME/whoami.log")"
-        kill -0 $! 2>/dev/null || die "the Internet service died: $(cat "$RUN_DIR/$NAME/whoami.log")"
-        sleep 0.025
+        [ "$tries" -le 400 ] || die "the Internet service did not start: $(cat "$RUN_DIR/$NAME/whoami.log")"
+        kill -0 "$SERVICE_PID" 2>/dev/null || die "the Internet service died: $(cat "$RUN_DIR/$NAME/whoami.log")"
+        sleep 0.01
     done
 }
 
@@ -250,15 +256,14 @@ cmd_up() {
     echo "$isps" >"$RUN_DIR/$NAME/isps"
 
     new_ns inet 0
+    start_service
     local t
-    for t in "${TARGETS[@]}" "$SERVICE"; do
-        ip -n "$(ns inet)" addr add "$t/32" dev lo
-    done
-    if [ "$V6" -eq 1 ]; then
-        for t in "${TARGETS6[@]}" "$SERVICE6"; do
-            ip -n "$(ns inet)" addr add "$t/128" dev lo
-        done
-    fi
+    {
+        for t in "${TARGETS[@]}" "$SERVICE"; do echo "addr add $t/32 dev lo"; done
+        if [ "$V6" -eq 1 ]; then
+            for t in "${TARGETS6[@]}" "$SERVICE6"; do echo "addr add $t/128 dev lo"; done
+        fi
+    } | ip -n "$(ns inet)" -batch -
 
     new_ns rtr 1
     new_ns lan 0
@@ -281,7 +286,7 @@ cmd_up() {
         wait_oper rtr "$(uplink_dev "$i")" UP
     done
     wait_oper rtr "$LAN_DEV" UP
-    start_service
+    wait_service
     trap - EXIT
 }
 
