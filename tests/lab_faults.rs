@@ -6,6 +6,7 @@ mod common;
 
 use common::lab::{Fault, Lab, UplinkKind};
 use std::process::Command;
+use std::time::Duration;
 
 /// The flags of the router's uplink device, e.g. "NO-CARRIER,BROADCAST,MULTICAST,UP";
 /// `None` when the device does not exist.
@@ -268,4 +269,25 @@ fn bad_fault_arguments_are_refused() {
         assert!(!out.status.success(), "{args:?} was accepted");
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("lab: "));
     }
+}
+
+#[test]
+fn long_lived_flows_report_their_source_and_die_in_a_blackhole() {
+    let Some(lab) = Lab::up(3) else { return };
+    lab.route_default_via(1);
+    let mut on_isp1 = lab.open_flow("lan");
+    assert_eq!(on_isp1.source, lab.uplink(1).addr.to_string());
+    lab.route_default_via(3);
+    let mut on_isp3 = lab.open_flow("lan");
+    assert_eq!(on_isp3.source, lab.uplink(3).addr.to_string());
+    assert!(on_isp3.alive(Duration::from_secs(1)));
+
+    lab.fault(3, Fault::Blackhole);
+    assert!(
+        !on_isp3.alive(Duration::from_millis(300)),
+        "a blackhole must stop established flows too"
+    );
+    // Back on ISP1 (ISP3 still blackholed), ISP1's flow carries data as before.
+    lab.route_default_via(1);
+    assert!(on_isp1.alive(Duration::from_secs(1)));
 }

@@ -13,7 +13,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -532,6 +534,78 @@ impl Lab {
             .into_iter()
             .filter_map(|(d, mut c)| c.wait().ok()?.success().then_some(d))
             .collect()
+    }
+}
+
+/// A long-lived TCP connection to the service's echo port, opened from a lab node.
+pub struct Flow {
+    stream: TcpStream,
+    /// The source address the service saw when the flow was opened.
+    pub source: String,
+}
+
+impl Flow {
+    /// True when the flow still carries data: one echo round trip within `timeout`.
+    pub fn alive(&mut self, timeout: Duration) -> bool {
+        let probe = b"rail-lab-probe\n";
+        let mut back = [0u8; 15];
+        self.stream.set_write_timeout(Some(timeout)).is_ok()
+            && self.stream.set_read_timeout(Some(timeout)).is_ok()
+            && self.stream.write_all(probe).is_ok()
+            && self.stream.read_exact(&mut back).is_ok()
+            && &back == probe
+    }
+}
+
+impl Lab {
+    /// Runs `f` on a new thread inside `node`'s namespace (sockets it creates stay in that
+    /// namespace wherever they are used later); the process itself stays where it is.
+    pub fn spawn<R: Send + 'static>(
+        &self,
+        node: &str,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> std::thread::JoinHandle<R> {
+        let path = format!("/run/netns/{}", self.ns(node));
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        std::thread::spawn(move || {
+            // SAFETY: a valid namespace descriptor; setns changes only this thread.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", io::Error::last_os_error());
+            f()
+        })
+    }
+
+    /// As `spawn`, waiting for the result (a panic in `f` is passed on).
+    pub fn within<R: Send + 'static>(
+        &self,
+        node: &str,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> R {
+        self.spawn(node, f)
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
+    /// Opens a long-lived flow from `node` to the service's echo port at `service` (its
+    /// IPv4 or IPv6 address), waiting at most a second.
+    pub fn try_open_flow_to(&self, node: &str, service: IpAddr) -> io::Result<Flow> {
+        let to = SocketAddr::new(service, self.echo_port());
+        self.within(node, move || {
+            let stream = TcpStream::connect_timeout(&to, Duration::from_secs(1))?;
+            stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+            let mut source = String::new();
+            BufReader::new(&stream).read_line(&mut source)?;
+            Ok(Flow {
+                stream,
+                source: source.trim().to_string(),
+            })
+        })
+    }
+
+    /// A long-lived flow from `node` to the service's IPv4 address; panics on failure.
+    pub fn open_flow(&self, node: &str) -> Flow {
+        self.try_open_flow_to(node, self.service().into())
+            .unwrap_or_else(|e| panic!("{node} cannot open a flow to the service: {e}"))
     }
 }
 
