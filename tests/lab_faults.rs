@@ -291,3 +291,29 @@ fn long_lived_flows_report_their_source_and_die_in_a_blackhole() {
     lab.route_default_via(1);
     assert!(on_isp1.alive(Duration::from_secs(1)));
 }
+
+#[test]
+fn the_generated_rail_config_is_valid_and_names_the_lab_devices() {
+    let Some(lab) = Lab::up(3) else { return };
+    let text = lab.rail_config();
+    let pkg = rail::uci::parse("lab.conf", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let config = rail::config::from_package("lab.conf", &pkg).unwrap_or_else(|ps| {
+        let ps: Vec<String> = ps.iter().map(ToString::to_string).collect();
+        panic!("{}\n{text}", ps.join("\n"))
+    });
+    let got: Vec<_> = config
+        .interfaces
+        .iter()
+        .map(|i| (i.device.clone(), i.gateway, i.masquerade))
+        .collect();
+    // The PPPoE-like uplink names no gateway: rail learns its peer.
+    let expected: Vec<_> = lab
+        .uplinks()
+        .into_iter()
+        .map(|u| {
+            let gw = (u.kind == UplinkKind::Ethernet).then_some(u.gw.into());
+            (Some(u.dev), gw, true)
+        })
+        .collect();
+    assert_eq!(got, expected);
+}

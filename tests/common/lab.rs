@@ -286,6 +286,14 @@ impl Lab {
         ))
     }
 
+    /// A rail configuration (UCI text) for this lab: interfaces isp1..N on the uplink
+    /// devices, masquerading, in one balanced policy (see `lab.sh rail-config`). Append
+    /// sections to change options: UCI merges a section named twice.
+    pub fn rail_config(&self) -> String {
+        let out = checked("lab.sh rail-config", lab_sh(&["rail-config", &self.name]));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Undoes every fault on `isp`; returns when that took effect.
     pub fn clear(&self, isp: usize) -> SystemTime {
         let isp = isp.to_string();

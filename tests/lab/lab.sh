@@ -10,6 +10,7 @@
 #   lab.sh fault NAME KIND ISP [ARG]     KIND: carrier | blackhole | loss PCT |
 #                                        pppoe-drop | pppoe-up [new]
 #   lab.sh clear NAME ISP                undo every fault on ISP
+#   lab.sh rail-config NAME              a rail configuration (UCI) for the lab's uplinks
 #   lab.sh list                          names of labs that exist on this machine
 set -euo pipefail
 
@@ -36,7 +37,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -358,6 +359,35 @@ cmd_info() {
     done
 }
 
+# --- rail-config -----------------------------------------------------------------------
+# Interfaces isp1..N on the router's uplink devices (the PPPoE-like one without a gateway:
+# rail learns its peer), probing the first three targets, masquerading (the LAN is not
+# routed back); one member each in policy 'balanced', which every rule-less flow uses.
+# UCI merges a section named twice, so a caller appends e.g.
+# "config interface 'isp1' / option interval '0.2'" to change one option.
+cmd_rail_config() {
+    local isps i
+    isps=$(isp_count)
+    printf '# rail configuration for lab %s (tests/lab/lab.sh rail-config)\n' "$NAME"
+    printf "\nconfig globals 'globals'\n\toption log_level 'info'\n"
+    for ((i = 1; i <= isps; i++)); do
+        printf "\nconfig interface 'isp%s'\n\toption device '%s'\n" "$i" "$(uplink_dev "$i")"
+        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" 1)"
+        printf "\tlist track_ip '%s'\n" "${TARGETS[@]:0:3}"
+        printf "\toption masquerade '1'\n"
+    done
+    for ((i = 1; i <= isps; i++)); do
+        printf "\nconfig member 'isp%s_m1_w1'\n\toption interface 'isp%s'\n" "$i" "$i"
+        printf "\toption metric '1'\n\toption weight '1'\n"
+    done
+    printf "\nconfig policy 'balanced'\n"
+    for ((i = 1; i <= isps; i++)); do
+        printf "\tlist use_member 'isp%s_m1_w1'\n" "$i"
+    done
+    printf "\toption last_resort 'unreachable'\n"
+    printf "\nconfig rule 'all'\n\toption use_policy 'balanced'\n"
+}
+
 # --- faults ----------------------------------------------------------------------------
 # Each filtering fault is a table of its own in the ISP's namespace, so faults combine and
 # `clear` removes them without touching anything else.
@@ -473,6 +503,7 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down ;;
     info) cmd_info ;;
+    rail-config) cmd_rail_config ;;
     exec)
         [ $# -ge 2 ] || usage
         local node=$1
