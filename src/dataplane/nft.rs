@@ -218,73 +218,8 @@ fn port_set(ports: &[PortRange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{InterfaceId, PolicyId};
-    use crate::dataplane::desired::Link;
-    use crate::fixtures::{config, rule};
-    use std::net::Ipv4Addr;
-
-    fn links() -> Links {
-        let link = |device: &str, ifindex| Link {
-            device: device.into(),
-            ifindex,
-            address: None,
-            gateway: None,
-            carrier: true,
-        };
-        [
-            (InterfaceId(0), link("eth1", 3)),
-            (InterfaceId(1), link("eth2", 4)),
-        ]
-        .into_iter()
-        .collect()
-    }
-
-    pub(crate) fn example() -> Config {
-        let mut c = config(
-            &["wan1", "wan2"],
-            &[(0, 1, 3), (1, 1, 1), (1, 1, 1)],
-            &[&[0, 1], &[2]],
-        );
-        c.interfaces[1].masquerade = true;
-        let mut web = rule("web_via_wan2", Target::Policy(PolicyId(1)));
-        web.src_ip = vec![Prefix {
-            addr: Ipv4Addr::new(192, 168, 1, 77).into(),
-            len: 32,
-        }];
-        web.dest_port = vec![
-            PortRange {
-                first: 80,
-                last: 80,
-            },
-            PortRange {
-                first: 8000,
-                last: 8080,
-            },
-        ];
-        web.src_dev = vec!["br-lan".into()];
-        let mut banks = rule("banks", Target::Default);
-        banks.ipset = Some("rail_banks".into());
-        banks.proto = Proto::Tcp;
-        let mut v6 = rule("v6_only", Target::Blackhole);
-        v6.dest_ip = vec![Prefix {
-            addr: "2001:db8::".parse().unwrap(),
-            len: 32,
-        }];
-        let mut dark = rule("dark", Target::Unreachable);
-        dark.dest_ip = vec![Prefix {
-            addr: Ipv4Addr::new(198, 18, 7, 9).into(),
-            len: 15,
-        }];
-        dark.proto = Proto::Number(47);
-        c.rules = vec![
-            web,
-            banks,
-            v6,
-            dark,
-            rule("default", Target::Policy(PolicyId(0))),
-        ];
-        c
-    }
+    use crate::config::InterfaceId;
+    use crate::fixtures::{every_match, every_match_links as links};
 
     #[test]
     fn golden_two_uplinks() {
@@ -331,12 +266,12 @@ mod tests {
 	}
 }
 "#;
-        assert_eq!(render(&example(), &links()), expected);
+        assert_eq!(render(&every_match(), &links()), expected);
     }
 
     #[test]
     fn rules_without_ipv4_addresses_or_for_ipv6_are_left_out() {
-        let mut c = example();
+        let mut c = every_match();
         c.rules[4].family = Some(Family::Ipv6);
         let text = render(&c, &links());
         assert!(!text.contains("\"v6_only\"") && !text.contains("\"default\""));
@@ -344,13 +279,13 @@ mod tests {
 
     #[test]
     fn disabled_or_absent_uplinks_are_not_saved_or_masqueraded() {
-        let mut c = example();
+        let mut c = every_match();
         c.interfaces[1].enabled = false;
         let text = render(&c, &links());
         assert!(!text.contains("eth2") && !text.contains("0x02000000 return"));
         assert!(!text.contains("masquerade"));
         let mut only_first = links();
         only_first.remove(&InterfaceId(0));
-        assert!(!render(&example(), &only_first).contains("eth1"));
+        assert!(!render(&every_match(), &only_first).contains("eth1"));
     }
 }
