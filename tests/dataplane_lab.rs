@@ -659,7 +659,9 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
 #[test]
 fn nft_accepts_every_kind_of_rule() {
     let lab = Lab::new();
-    let text = render(&fixtures::every_match(), &fixtures::every_match_links());
+    let mut config = fixtures::every_match();
+    config.rules[4].sticky = true;
+    let text = render(&config, &fixtures::every_match_links());
     let mut nft = Command::new("ip")
         .args(["netns", "exec", &lab.r.0, "nft", "-c", "-f", "-"])
         .stdin(std::process::Stdio::piped())
@@ -709,4 +711,33 @@ fn set_elements_and_sysctls_survive_a_table_replacement() {
         sysctl.split_whitespace().collect::<Vec<_>>(),
         vec!["1", "2", "2"]
     );
+}
+
+#[test]
+fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
+    let lab = Lab::new();
+    let router = Router::start(&lab.r.0);
+    let mut config = balanced(1, 1);
+    config.rules[0].sticky = true;
+    apply(&router, &config, &[0, 1]);
+    let burst = |n| {
+        lab.lan(|| (0..n).for_each(|_| drop(connect(None, SERVICE).unwrap())));
+        std::thread::sleep(Duration::from_millis(100));
+        lab.seen()
+    };
+    let (w1, w2) = burst(20);
+    assert!(
+        w1 == 20 || w2 == 20,
+        "one LAN source, one uplink: {w1}/{w2}"
+    );
+    let others: &'static [usize] = if w1 == 20 { &[1] } else { &[0] };
+    let moved = |(a, b): (usize, usize), n| if w1 == 20 { (a, b + n) } else { (a + n, b) };
+    // The pinned uplink leaves the policy: its pins are forgotten and the source moves.
+    let d = desired_with(&router, &config, others);
+    router.run(move |rail| rail.apply_policy_routes(&d));
+    assert_eq!(burst(10), moved((w1, w2), 10));
+    // It comes back: the source stays where it was pinned again.
+    let d = desired_with(&router, &config, &[0, 1]);
+    router.run(move |rail| rail.apply_policy_routes(&d));
+    assert_eq!(burst(10), moved((w1, w2), 20));
 }
