@@ -49,16 +49,19 @@ impl Tools {
     }
 
     fn start_ubusd(&self) -> Ubusd {
-        let child = Command::new(&self.ubusd)
-            .arg("-s")
-            .arg(self.socket())
-            .arg("-A")
-            .arg(self.dir.join("acl.d"))
-            .spawn()
-            .expect("start ubusd");
+        // Wrapped at once so a failure below still kills it.
+        let ubusd = Ubusd(
+            Command::new(&self.ubusd)
+                .arg("-s")
+                .arg(self.socket())
+                .arg("-A")
+                .arg(self.dir.join("acl.d"))
+                .spawn()
+                .expect("start ubusd"),
+        );
         for _ in 0..100 {
             if self.socket().exists() {
-                return Ubusd(child);
+                return ubusd;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
