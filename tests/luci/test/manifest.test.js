@@ -53,6 +53,12 @@ test('the ubus calls the views declare are all granted by the ACL', () => {
 	});
 });
 
+test('the overview widget is an include luci-mod-status picks up (view/status/include/NN_name.js)', () => {
+	const files = fs.readdirSync(path.join(RESOURCES, 'view/status/include'));
+	assert.deepEqual(files, [ '35_rail.js' ]);
+	assert.match(files[0], /^\d\d_\w+\.js$/);
+});
+
 test('module directives are read like luci.js reads them', () => {
 	assert.deepEqual(parseRequires("'use strict';\n'require view';\n'require tools.widgets as widgets';\nreturn 'x';"),
 		[ { name: 'view', as: 'view' }, { name: 'tools.widgets', as: 'widgets' } ]);

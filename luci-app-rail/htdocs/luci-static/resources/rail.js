@@ -5,7 +5,8 @@
 /*
  * Shared by luci-app-rail's status page and its Status overview widget: the one
  * ubus call they make, how an uplink state looks, and how numbers are printed.
- * Also the validators the configuration pages use for rail's own value syntax.
+ * Also what the configuration pages share: the page skeleton and validators for
+ * rail's own value syntax.
  */
 
 const callStatus = rpc.declare({
@@ -112,6 +113,16 @@ return baseclass.extend({
 			rtt_ms: answering.length ? mean(answering.map((t) => t.rtt_ms)) : null,
 			loss: targets.length ? mean(targets.map((t) => t.loss || 0)) : null
 		};
+	},
+
+	/* A configuration page: form.Map('rail') with one editable grid of named `type` sections. */
+	gridPage(form, type, title, description, sectionTitle) {
+		const m = new form.Map('rail', title, description);
+		const s = m.section(form.GridSection, type, sectionTitle);
+		s.addremove = true;
+		s.anonymous = false;
+		s.nodescriptions = true;
+		return [ m, s ];
 	},
 
 	/* rail's durations: seconds with an optional fraction ('0.2') or milliseconds ('200ms'). */

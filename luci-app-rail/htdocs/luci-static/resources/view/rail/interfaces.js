@@ -11,13 +11,9 @@
 
 return view.extend({
 	render() {
-		const m = new form.Map('rail', _('Multi-WAN (rail): Interfaces'),
-			_('One entry per uplink. The name must be the interface name in /etc/config/network (e.g. wan, wwan). Device and gateway are learned from netifd when left empty.'));
-
-		const s = m.section(form.GridSection, 'interface', _('Uplinks'));
-		s.addremove = true;
-		s.anonymous = false;
-		s.nodescriptions = true;
+		const [ m, s ] = rail.gridPage(form, 'interface', _('Multi-WAN (rail): Interfaces'),
+			_('One entry per uplink. The name must be the interface name in /etc/config/network (e.g. wan, wwan). Device and gateway are learned from netifd when left empty.'),
+			_('Uplinks'));
 
 		s.tab('general', _('General'));
 		s.tab('tracking', _('Tracking'));

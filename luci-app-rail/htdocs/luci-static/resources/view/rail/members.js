@@ -2,6 +2,7 @@
 'require view';
 'require form';
 'require uci';
+'require rail';
 
 /*
  * Network > Multi-WAN > Members: an uplink with a metric (lower is preferred:
@@ -14,13 +15,9 @@ return view.extend({
 	},
 
 	render() {
-		const m = new form.Map('rail', _('Multi-WAN (rail): Members'),
-			_('A member puts an uplink into policies. Policies use the members with the lowest metric whose uplinks are up, and share new connections among them by weight.'));
-
-		const s = m.section(form.GridSection, 'member', _('Members'));
-		s.addremove = true;
-		s.anonymous = false;
-		s.nodescriptions = true;
+		const [ m, s ] = rail.gridPage(form, 'member', _('Multi-WAN (rail): Members'),
+			_('A member puts an uplink into policies. Policies use the members with the lowest metric whose uplinks are up, and share new connections among them by weight.'),
+			_('Members'));
 
 		let o = s.option(form.ListValue, 'interface', _('Interface'));
 		for (const ifc of uci.sections('rail', 'interface'))

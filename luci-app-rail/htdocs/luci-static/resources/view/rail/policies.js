@@ -2,6 +2,7 @@
 'require view';
 'require form';
 'require uci';
+'require rail';
 
 /*
  * Network > Multi-WAN > Policies: which members a policy balances or fails over
@@ -14,13 +15,9 @@ return view.extend({
 	},
 
 	render() {
-		const m = new form.Map('rail', _('Multi-WAN (rail): Policies'),
-			_('Rules send traffic to a policy. A policy picks among its members whose uplinks are up: the lowest metric wins, equal metrics share by weight.'));
-
-		const s = m.section(form.GridSection, 'policy', _('Policies'));
-		s.addremove = true;
-		s.anonymous = false;
-		s.nodescriptions = true;
+		const [ m, s ] = rail.gridPage(form, 'policy', _('Multi-WAN (rail): Policies'),
+			_('Rules send traffic to a policy. A policy picks among its members whose uplinks are up: the lowest metric wins, equal metrics share by weight.'),
+			_('Policies'));
 
 		let o = s.option(form.DynamicList, 'use_member', _('Members'));
 		for (const mem of uci.sections('rail', 'member'))

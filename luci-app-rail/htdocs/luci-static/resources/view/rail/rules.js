@@ -15,14 +15,10 @@ return view.extend({
 	},
 
 	render() {
-		const m = new form.Map('rail', _('Multi-WAN (rail): Rules'),
-			_('Rules are matched from top to bottom and the first match decides. Only new connections are matched: an established connection stays on its uplink.'));
-
-		const s = m.section(form.GridSection, 'rule', _('Rules'));
-		s.addremove = true;
-		s.anonymous = false;
+		const [ m, s ] = rail.gridPage(form, 'rule', _('Multi-WAN (rail): Rules'),
+			_('Rules are matched from top to bottom and the first match decides. Only new connections are matched: an established connection stays on its uplink.'),
+			_('Rules'));
 		s.sortable = true;
-		s.nodescriptions = true;
 
 		let o = s.option(form.DynamicList, 'src_ip', _('Source address'));
 		o.datatype = 'ipmask';
