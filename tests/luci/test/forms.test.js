@@ -86,8 +86,9 @@ test('interfaces: choices, tabs and quality options that only matter with check_
 		assert.deepEqual(o[q].deplist, [ { check_quality: '1' } ], q);
 	assert.deepEqual(o.track_port.deplist, [ { track_method: 'tcp' } ]);
 	assert.deepEqual(o.track_dns_name.deplist, [ { track_method: 'dns' } ]);
-	assert.equal(o.track_ip.datatype, 'ipaddr');
-	assert.equal(o.gateway.datatype, 'ipaddr');
+	assert.equal(o.track_ip.datatype, 'ipaddr("nomask")');
+	assert.equal(o.device.datatype, 'netdevname');
+	assert.equal(o.gateway.datatype, 'ipaddr("nomask")');
 	assert.equal(o.failure_loss.datatype, 'range(0, 100)');
 	for (const opt of Object.values(o))
 		assert.ok(opt.tab, `${opt.option} sits in a tab`);

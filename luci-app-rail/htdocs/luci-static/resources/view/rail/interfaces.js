@@ -41,10 +41,10 @@ return view.extend({
 			[ [ 'ipv4', _('IPv4') ], [ 'ipv6', _('IPv6') ] ]);
 		add('general', form.Value, 'device', _('Device'),
 			_('The layer-3 device, e.g. eth1 or pppoe-wan. Learned from netifd when empty.'),
-			{ ...modal, datatype: 'network', placeholder: _('from netifd') });
+			{ ...modal, datatype: 'netdevname', placeholder: _('from netifd') });
 		add('general', form.Value, 'gateway', _('Gateway'),
 			_('The next hop. Learned from netifd (or the peer of a point-to-point link) when empty.'),
-			{ ...modal, datatype: 'ipaddr', placeholder: _('from netifd') });
+			{ ...modal, datatype: 'ipaddr("nomask")', placeholder: _('from netifd') });
 		choices(add('general', form.ListValue, 'initial_state', _('Initial state'),
 			_('What rail assumes before the first probe rounds have answered.'), { ...modal, default: 'online' }),
 			[ [ 'online', _('Online') ], [ 'offline', _('Offline') ] ]);
@@ -55,7 +55,7 @@ return view.extend({
 		]);
 		add('tracking', form.DynamicList, 'track_ip', _('Probe targets'),
 			_('Hosts on the Internet, not the first hop: a dead upstream often still answers at the first hop. Use several. No targets: the uplink is judged by carrier alone.'),
-			{ datatype: 'ipaddr' });
+			{ datatype: 'ipaddr("nomask")' });
 		add('tracking', form.Value, 'track_port', _('TCP port'), null,
 			{ ...modal, datatype: 'port', placeholder: '443', depends: [ 'track_method', 'tcp' ] });
 		add('tracking', form.Value, 'track_dns_name', _('Query name'), null,

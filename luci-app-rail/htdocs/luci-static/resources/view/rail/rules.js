@@ -45,7 +45,7 @@ return view.extend({
 
 		o = s.option(form.DynamicList, 'src_dev', _('Incoming device'),
 			_('LAN devices the traffic arrives on, e.g. br-lan.'));
-		o.datatype = 'network';
+		o.datatype = 'netdevname';
 		o.modalonly = true;
 
 		o = s.option(form.Value, 'ipset', _('Destination set'),
