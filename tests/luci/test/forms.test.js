@@ -136,6 +136,16 @@ test('rules: policy choices, protocol check, sticky timeout, ordered list', asyn
 	assert.ok(map.children[0].sortable, 'first match wins, so rules can be reordered');
 });
 
+test('globals: one section; it can be added only when the file has none', async () => {
+	const { map } = await page('globals');
+	assert.equal(map.children[0].addremove, false);
+	const uci = fixtures.uci();
+	delete uci.rail.globals;
+	const env = createEnv({ uci });
+	const view = await env.renderView('view.rail.globals');
+	assert.equal(view.querySelector('.cbi-map').__map.children[0].addremove, true);
+});
+
 test('globals: mark mask and hook timeout are checked', async () => {
 	const { opts } = await page('globals');
 	const o = opts('globals');

@@ -164,6 +164,18 @@ test('polling every 5 s re-renders from the new status', async () => {
 	assert.equal(env.rpc.calls.length, 2);
 });
 
+test('the page follows the daemon stopping and starting again', async () => {
+	const { env, view } = await render(fixtures.status());
+	env.status = undefined;
+	await env.poll.step();
+	assert.ok(view.querySelector('.rail-absent'));
+	assert.equal(view.querySelector('table'), null);
+	env.status = fixtures.status();
+	await env.poll.step();
+	assert.equal(view.querySelector('.rail-absent'), null);
+	assert.equal(rows(view, 'rail-uplinks').length, Object.keys(env.status.interfaces).length);
+});
+
 test('daemon not running: a clear message instead of tables', async () => {
 	const { view } = await render(undefined);
 	assert.match(text(view.querySelector('.rail-absent')), /rail is not running/);

@@ -1,17 +1,23 @@
 'use strict';
 'require view';
 'require form';
+'require uci';
 'require rail';
 
 /* Network > Multi-WAN > Globals: the settings that are not per uplink. */
 
 return view.extend({
+	load() {
+		return uci.load('rail');
+	},
+
 	render() {
 		const m = new form.Map('rail', _('Multi-WAN (rail): Globals'));
 
 		const s = m.section(form.TypedSection, 'globals', _('Global settings'));
 		s.anonymous = true;
-		s.addremove = false;
+		/* One globals section: offer to create it only when the file has none. */
+		s.addremove = uci.sections('rail', 'globals').length == 0;
 
 		let o = s.option(form.Flag, 'enabled', _('Enabled'));
 		o.default = o.enabled;
