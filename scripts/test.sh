@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 echo "== format"
 cargo fmt --all -- --check
+echo "== shellcheck"
+shellcheck tests/lab/*.sh
 echo "== clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== tests (unit and lab)"

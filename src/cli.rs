@@ -7,6 +7,9 @@ commands:
   daemon          run in the foreground (for procd)
   check           validate the configuration; exit 2 on errors
   config show     print the configuration as `uci show rail` would
+  status [--json] show uplinks, policies and recent transitions
+  reload          re-read the configuration (as SIGHUP does)
+  flush           remove every rule, route and nft table rail owns (after a crash)
   --version       print the version";
 
 pub fn run(args: Vec<String>) -> i32 {
@@ -35,10 +38,90 @@ pub fn run(args: Vec<String>) -> i32 {
     }
     let words: Vec<&str> = rest.iter().map(String::as_str).collect();
     match words.as_slice() {
+        ["status"] => status(false),
+        ["status", "--json"] => status(true),
+        ["reload"] => control("reload"),
+        ["config", "show"] => config_show(&config),
+        ["flush"] => flush(),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");
             2
+        }
+    }
+}
+
+fn control(method: &str) -> i32 {
+    match crate::daemon::control::call(
+        crate::daemon::control::NAME,
+        method,
+        serde_json::Value::Null,
+    ) {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("rail {method}: {e}");
+            1
+        }
+    }
+}
+
+fn status(json: bool) -> i32 {
+    use crate::daemon::{control, status};
+    match control::call(control::NAME, "status", serde_json::Value::Null) {
+        Ok(v) if json => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            0
+        }
+        Ok(v) => match serde_json::from_value::<status::Status>(v) {
+            Ok(s) => {
+                print!("{}", status::render(&s, crate::daemon::unix_now()));
+                0
+            }
+            Err(e) => {
+                eprintln!("rail status: unexpected reply from the daemon: {e}");
+                1
+            }
+        },
+        Err(e) => {
+            eprintln!("rail status: {e}");
+            1
+        }
+    }
+}
+
+/// `rail config show`: the file as `uci show <basename>` prints it.
+fn config_show(path: &str) -> i32 {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("rail: cannot read {path}: {e}");
+            return 2;
+        }
+    };
+    let package = std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+    match crate::uci::parse_bytes(path, &text) {
+        Ok(pkg) => {
+            print!("{}", crate::uci::show(&package, &pkg));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
+}
+
+fn flush() -> i32 {
+    match crate::dataplane::kernel::flush_now() {
+        Ok(changes) => {
+            println!("rail: flushed ({changes})");
+            0
+        }
+        Err(e) => {
+            eprintln!("rail flush: {e}");
+            1
         }
     }
 }
