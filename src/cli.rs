@@ -4,7 +4,7 @@ pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
 const USAGE: &str = "usage: rail [-c FILE] <command>
 commands:
-  daemon          run in the foreground (for procd)
+  daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
@@ -42,7 +42,10 @@ pub fn run(args: Vec<String>) -> i32 {
         ["status", "--json"] => status(true),
         ["reload"] => control("reload"),
         ["config", "show"] => config_show(&config),
+        ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
+        ["daemon"] => crate::daemon::run(&config, false),
+        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");

@@ -81,6 +81,26 @@ impl Engine {
         }
     }
 
+    /// A new configuration: uplinks whose `Interface` is unchanged at the same position keep
+    /// their tracker, sockets and history (a reload must not blip healthy uplinks); the
+    /// others start afresh and wait for `device_up`. Returns the ones kept.
+    pub fn rebuild(&mut self, interfaces: &[Interface]) -> std::collections::BTreeSet<InterfaceId> {
+        let mut fresh = Engine::new(interfaces);
+        fresh.origin = self.origin;
+        let mut kept = std::collections::BTreeSet::new();
+        let old = std::mem::take(&mut self.uplinks);
+        for (i, u) in old.into_iter().enumerate() {
+            if fresh.uplinks.get(i).is_some_and(|n| n.iface == u.iface) {
+                fresh.uplinks[i] = u;
+                kept.insert(InterfaceId(i));
+            }
+        }
+        fresh.global = std::mem::take(&mut self.global);
+        *self = fresh;
+        self.update_global();
+        kept
+    }
+
     /// Now on the engine's clock.
     pub fn now(&self) -> Time {
         Time::from_micros(self.origin.elapsed().as_micros() as u64)
