@@ -30,5 +30,10 @@ lab-up: deps
 lab-down:
 	tests/lab/lab.sh down $(NAME)
 
+# docs/img/luci-status.png from the LuCI status view (installs chromium; not part of `make test`)
+.PHONY: screenshot
+screenshot: deps
+	tests/luci/screenshot.sh
+
 clean:
 	cargo clean
