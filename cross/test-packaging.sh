@@ -79,6 +79,9 @@ check "luci ipk: htdocs under /www, root under /" "$here/verify-ipk.sh" "$luci" 
 check "luci ipk is architecture all" \
     grep -qx 'Architecture: all' <(tar -xzOf "$luci" ./control.tar.gz | tar -xzOf - ./control)
 
+check "size: mips ipk within budget" "$here/size.sh"
+check "size: a breach of the budget fails" fails env BUDGET_MIPS_IPK=1000 "$here/size.sh"
+
 # The verifier must reject what opkg rejects, or the checks above prove nothing.
 mkdir "$tmp/ar" && tar -xzf "$ipk" -C "$tmp/ar"
 (cd "$tmp/ar" && ar rc "$tmp/debian-style.ipk" debian-binary control.tar.gz data.tar.gz)
