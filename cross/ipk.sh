@@ -24,19 +24,6 @@ LUCI_DIR="${LUCI_DIR:-$CROSS_ROOT/luci-app-rail}"
 SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
 
-# mode_for <path inside the package> <source file>: OpenWrt's install macros decide
-# modes by role: INSTALL_BIN 0755 for programs, init and hotplug scripts; INSTALL_CONF
-# 0600 for UCI configs; INSTALL_DATA 0644 for the rest. A source file already marked
-# executable stays executable.
-mode_for() {
-    case "$1" in
-        etc/config/*) echo 0600 ;;
-        usr/sbin/* | usr/bin/* | etc/init.d/* | etc/hotplug.d/* | etc/uci-defaults/* | \
-            usr/libexec/*) echo 0755 ;;
-        *) if [ -x "$2" ]; then echo 0755; else echo 0644; fi ;;
-    esac
-}
-
 # stage_tree <source dir> <root> <prefix>: installs every file under <source dir> into
 # <root>/<prefix>/ with the mode its role calls for. Directories are 0755.
 stage_tree() {

@@ -52,6 +52,19 @@ needs_build_std() {
     ! rustup target list --installed 2>/dev/null | grep -qx "$1"
 }
 
+# mode_for <path inside the package> <source file>: OpenWrt's install macros decide
+# modes by role: INSTALL_BIN 0755 for programs, init and hotplug scripts; INSTALL_CONF
+# 0600 for UCI configs; INSTALL_DATA 0644 for the rest. A source file already marked
+# executable stays executable.
+mode_for() {
+    case "$1" in
+        etc/config/*) echo 0600 ;;
+        usr/sbin/* | usr/bin/* | etc/init.d/* | etc/hotplug.d/* | etc/uci-defaults/* | \
+            usr/libexec/*) echo 0755 ;;
+        *) if [ -x "$2" ]; then echo 0755; else echo 0644; fi ;;
+    esac
+}
+
 crate_version() {
     sed -n 's/^version = "\(.*\)"/\1/p' "$CROSS_ROOT/Cargo.toml" | head -n1
 }

@@ -82,6 +82,11 @@ check "luci ipk is architecture all" \
 check "size: mips ipk within budget" "$here/size.sh"
 check "size: a breach of the budget fails" fails env BUDGET_MIPS_IPK=1000 "$here/size.sh"
 
+check "feed Makefile installs every placeholder file" "$here/check-feed.sh"
+mkdir -p "$f/usr/share/rail" && echo x >"$f/usr/share/rail/new"
+check "feed check notices a file the Makefile misses" fails "$here/check-feed.sh"
+rm -r "$f/usr/share/rail"
+
 # The verifier must reject what opkg rejects, or the checks above prove nothing.
 mkdir "$tmp/ar" && tar -xzf "$ipk" -C "$tmp/ar"
 (cd "$tmp/ar" && ar rc "$tmp/debian-style.ipk" debian-binary control.tar.gz data.tar.gz)
