@@ -15,6 +15,7 @@ pub mod dataplane;
 pub mod health;
 pub mod openwrt;
 pub mod policy;
+pub mod import;
 pub mod uci;
 
 #[cfg(test)]
