@@ -15,7 +15,7 @@
 //! All fields are in host byte order.
 
 use crate::config::Rate;
-use netlink_packet_core::DefaultNla;
+use netlink_packet_core::{DefaultNla, Nla, NlasIterator};
 use netlink_packet_route::tc::{TcHandle, TcOption};
 
 /// The handle of rail's root qdisc, `7261:` ("ra"): how rail recognises its own.
@@ -24,6 +24,8 @@ pub const HANDLE: TcHandle = TcHandle {
     minor: 0,
 };
 
+/// rtnetlink's TCA_OPTIONS attribute type.
+const TCA_OPTIONS: u16 = 2;
 const TCA_TBF_PARMS: u16 = 1;
 const TCA_TBF_RATE64: u16 = 4;
 const TCA_TBF_BURST: u16 = 6;
@@ -89,17 +91,12 @@ impl Tbf {
         out
     }
 
-    /// Read back (rate, limit) from a dumped TBF's options, to leave an identical one alone
+    /// Whether a dumped TBF has this rate and queue limit, to leave an identical one alone
     /// (changing a TBF replaces its queue and drops what is in it).
     pub fn same_as(&self, options: &[TcOption]) -> bool {
-        let mut rate = None;
-        let mut rate64 = None;
-        let mut limit = None;
-        for o in options {
-            let TcOption::Other(nla) = o else { continue };
-            let mut value = vec![0; netlink_packet_core::Nla::value_len(nla)];
-            netlink_packet_core::Nla::emit_value(nla, &mut value);
-            match netlink_packet_core::Nla::kind(nla) {
+        let (mut rate, mut rate64, mut limit) = (None, None, None);
+        for (kind, value) in attributes(options) {
+            match kind {
                 TCA_TBF_PARMS if value.len() >= QOPT_LEN => {
                     rate = Some(u64::from(ne_u32(&value[8..12])));
                     limit = Some(ne_u32(&value[24..28]));
@@ -111,6 +108,27 @@ impl Tbf {
             }
         }
         rate64.or(rate) == Some(self.bytes_per_second) && limit == Some(self.limit)
+    }
+}
+
+/// The TBF attributes as (type, value). netlink-packet-route does not know TBF, so a dump
+/// comes back as one attribute holding the whole TCA_OPTIONS nest (type 2, TCA_OPTIONS);
+/// options built here are the attributes themselves.
+fn attributes(options: &[TcOption]) -> Vec<(u16, Vec<u8>)> {
+    let flat: Vec<(u16, Vec<u8>)> = options
+        .iter()
+        .map(|o| {
+            let mut value = vec![0; o.value_len()];
+            o.emit_value(&mut value);
+            (o.kind(), value)
+        })
+        .collect();
+    match flat.as_slice() {
+        [(TCA_OPTIONS, nest)] => NlasIterator::new(nest.as_slice())
+            .filter_map(Result::ok)
+            .map(|nla| (nla.kind(), nla.value().to_vec()))
+            .collect(),
+        _ => flat,
     }
 }
 
@@ -147,7 +165,7 @@ impl Root {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::Nla;
+    use netlink_packet_core::Emitable;
 
     fn bytes(o: &TcOption) -> (u16, Vec<u8>) {
         let mut v = vec![0; o.value_len()];
@@ -182,6 +200,11 @@ mod tests {
         );
         assert!(t.same_as(&opts));
         assert!(!Tbf::new(Rate::from_kbit(9_000).unwrap(), 1500).same_as(&opts));
+        // As a dump returns it: the nest in one TCA_OPTIONS attribute.
+        let mut nest = vec![0; opts.as_slice().buffer_len()];
+        opts.as_slice().emit(&mut nest);
+        let dumped = [TcOption::Other(DefaultNla::new(TCA_OPTIONS, nest))];
+        assert!(t.same_as(&dumped));
     }
 
     #[test]
