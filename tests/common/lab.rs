@@ -184,6 +184,24 @@ fn checked(what: &str, out: Output) -> Output {
     out
 }
 
+/// Removes labs left behind by test processes that were killed before their `Drop` ran
+/// (names `r<pid>x<n>` whose pid no longer exists).
+fn sweep_dead_labs() {
+    let out = lab_sh(&["list"]);
+    for name in String::from_utf8_lossy(&out.stdout).lines() {
+        let pid = name
+            .strip_prefix('r')
+            .and_then(|rest| rest.split_once('x'))
+            .and_then(|(pid, n)| n.parse::<u32>().ok().and(pid.parse::<u32>().ok()));
+        if let Some(pid) = pid {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                eprintln!("removing lab {name} left behind by process {pid}");
+                lab_sh(&["down", name]);
+            }
+        }
+    }
+}
+
 /// The `applied=<unix seconds with fraction>` line that `lab.sh fault` and `clear` print.
 fn applied(out: Output) -> SystemTime {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -213,6 +231,8 @@ impl Lab {
         if !can_run_lab() {
             return None;
         }
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(sweep_dead_labs);
         let name = format!(
             "r{}x{}",
             std::process::id(),
