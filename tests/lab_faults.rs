@@ -237,14 +237,23 @@ fn a_panicking_test_leaves_no_lab_behind() {
     if !common::lab::can_run_lab() {
         return;
     }
-    let names = std::thread::spawn(|| {
+    let payload = std::thread::spawn(|| {
         let lab = Lab::up(1).unwrap();
-        let name = lab.name().to_string();
-        std::panic::panic_any(name);
+        // The processes inside the lab: the service, and one a test started itself.
+        lab.command("rtr", &["sleep", "60"]).spawn().unwrap();
+        let pids_in = |node: &str| {
+            let out = Command::new("ip")
+                .args(["netns", "pids", &lab.ns(node)])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let pids = pids_in("inet") + &pids_in("rtr");
+        std::panic::panic_any((lab.name().to_string(), pids));
     })
     .join()
     .expect_err("the thread panics");
-    let name = names.downcast::<String>().unwrap();
+    let (name, pids) = *payload.downcast::<(String, String)>().unwrap();
     assert_eq!(lab_namespaces(&name), Vec::<String>::new());
     let list = Command::new(common::lab::script())
         .arg("list")
@@ -252,7 +261,16 @@ fn a_panicking_test_leaves_no_lab_behind() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&list.stdout)
         .lines()
-        .any(|l| l == *name));
+        .any(|l| l == name));
+    assert_eq!(pids.lines().count(), 2, "service and sleep: {pids:?}");
+    for pid in pids.lines() {
+        // Gone, or a zombie waiting for its parent (the sleep is this process's child).
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        assert!(
+            status.is_empty() || status.contains("State:\tZ"),
+            "process {pid} still runs after down:\n{status}"
+        );
+    }
 }
 
 #[test]
