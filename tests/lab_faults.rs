@@ -240,7 +240,7 @@ fn a_panicking_test_leaves_no_lab_behind() {
     let payload = std::thread::spawn(|| {
         let lab = Lab::up(1).unwrap();
         // The processes inside the lab: the service, and one a test started itself.
-        lab.command("rtr", &["sleep", "60"]).spawn().unwrap();
+        let sleep = lab.command("rtr", &["sleep", "60"]).spawn().unwrap();
         let pids_in = |node: &str| {
             let out = Command::new("ip")
                 .args(["netns", "pids", &lab.ns(node)])
@@ -249,11 +249,13 @@ fn a_panicking_test_leaves_no_lab_behind() {
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
         let pids = pids_in("inet") + &pids_in("rtr");
-        std::panic::panic_any((lab.name().to_string(), pids));
+        std::panic::panic_any((lab.name().to_string(), pids, sleep));
     })
     .join()
     .expect_err("the thread panics");
-    let (name, pids) = *payload.downcast::<(String, String)>().unwrap();
+    let (name, pids, mut sleep) = *payload
+        .downcast::<(String, String, std::process::Child)>()
+        .unwrap();
     assert_eq!(lab_namespaces(&name), Vec::<String>::new());
     let list = Command::new(common::lab::script())
         .arg("list")
@@ -271,6 +273,7 @@ fn a_panicking_test_leaves_no_lab_behind() {
             "process {pid} still runs after down:\n{status}"
         );
     }
+    assert!(!sleep.wait().unwrap().success(), "sleep was killed");
 }
 
 #[test]
