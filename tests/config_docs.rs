@@ -7,7 +7,7 @@ use rail::config::spec::{reference_table, SECTIONS};
 const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.md");
 
 /// The text between `<!-- options: TYPE -->` and the next `<!-- end -->`.
-fn block<'a>(doc: &'a str, stype: &str) -> Option<(usize, usize)> {
+fn block(doc: &str, stype: &str) -> Option<(usize, usize)> {
     let open = format!("<!-- options: {stype} -->\n");
     let start = doc.find(&open)? + open.len();
     let end = start + doc[start..].find("<!-- end -->")?;

@@ -23,7 +23,7 @@ pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let reads = read_sections(pkg, &mut report);
     let of = |stype: &'static str| reads.iter().filter(move |r| r.spec.stype == stype);
 
-    let globals = globals(of("globals").collect(), &mut report);
+    let globals = globals(of("globals").next(), &mut report);
     let interfaces: Vec<Interface> = of("interface")
         .enumerate()
         .map(|(i, r)| interface(r, globals.mark_mask, i, &mut report))
@@ -112,10 +112,11 @@ fn read_sections(pkg: &Package, report: &mut Report) -> Vec<Read> {
     reads
 }
 
-fn globals(reads: Vec<&Read>, report: &mut Report) -> Globals {
+/// The first globals section (a second is reported by `read_sections`), or the defaults.
+fn globals(read: Option<&Read>, report: &mut Report) -> Globals {
     let defaults;
-    let r = match reads.first() {
-        Some(r) => *r,
+    let r = match read {
+        Some(r) => r,
         None => {
             defaults = Read::new(
                 spec::section("globals").expect("globals spec"),
@@ -537,60 +538,10 @@ fn rule(r: &Read, policies: &[Policy], report: &mut Report) -> Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uci::{Section, UciOption, Value};
-
-    /// A stand-in for the UCI parser, enough for these tests: one statement a line, words
-    /// split on blanks, quotes stripped, `list` lines gathered. Line numbers are the text's.
-    fn package(text: &str) -> Package {
-        let mut pkg = Package::default();
-        for (n, line) in text.lines().enumerate() {
-            let words: Vec<String> = line
-                .split_whitespace()
-                .map(|w| w.trim_matches(|c| c == '\'' || c == '"').to_string())
-                .collect();
-            let line = n as u32 + 1;
-            match words
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice()
-            {
-                ["config", stype, name @ ..] => pkg.sections.push(Section {
-                    stype: stype.to_string(),
-                    name: name.first().map(|n| n.to_string()),
-                    line,
-                    options: Vec::new(),
-                }),
-                [kind @ ("option" | "list"), name, value] => {
-                    let options = &mut pkg.sections.last_mut().expect("a section").options;
-                    let existing = options.iter_mut().find(|o| o.name == *name);
-                    match (*kind, existing) {
-                        ("list", Some(o)) => {
-                            if let Value::List(items) = &mut o.value {
-                                items.push(value.to_string());
-                            }
-                            o.line = line;
-                        }
-                        (kind, _) => options.push(UciOption {
-                            name: name.to_string(),
-                            value: if kind == "list" {
-                                Value::List(vec![value.to_string()])
-                            } else {
-                                Value::Single(value.to_string())
-                            },
-                            line,
-                        }),
-                    }
-                }
-                [] => {}
-                other => panic!("test helper cannot read {other:?}"),
-            }
-        }
-        pkg
-    }
 
     fn check(text: &str) -> Result<Config, Vec<String>> {
-        from_package("rail.conf", &package(text))
+        let package = crate::uci::parse("rail.conf", text).expect("valid UCI syntax");
+        from_package("rail.conf", &package)
             .map_err(|ps| ps.iter().map(ToString::to_string).collect())
     }
 
@@ -659,6 +610,34 @@ config rule
         assert_eq!(c.globals.hook_timeout, s(10_000));
         assert_eq!(c.globals.log_level, log::LevelFilter::Info);
         assert!(c.globals.enabled && c.globals.hooks.is_empty());
+    }
+
+    #[test]
+    fn the_shipped_default_is_two_uplinks_balanced_with_a_failover_policy() {
+        let c = check(include_str!("../../files/etc/config/rail")).expect("valid");
+        let names: Vec<&str> = c.interfaces.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["wan", "wanb"]);
+        for i in &c.interfaces {
+            assert_eq!(
+                (i.track_ip.len(), i.reliability, i.down, i.up),
+                (3, 1, 3, 5)
+            );
+        }
+        let policies: Vec<(&str, usize)> = c
+            .policies
+            .iter()
+            .map(|p| (p.name.as_str(), p.members.len()))
+            .collect();
+        assert_eq!(policies, [("balanced", 2), ("wan_wanb", 2)]);
+        let tiers: Vec<u16> = c.policies[1]
+            .members
+            .iter()
+            .map(|m| c.members[m.0].metric)
+            .collect();
+        assert_eq!(tiers, [1, 2]);
+        let last = c.rules.last().expect("a rule");
+        assert!(last.src_ip.is_empty() && last.dest_ip.is_empty() && last.dest_port.is_empty());
+        assert_eq!(last.target, Target::Policy(PolicyId(0)));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! found on the way into a located, actionable message.
 
 mod build;
+mod load;
 pub mod model;
 mod problem;
 mod section;
@@ -10,5 +11,6 @@ mod suggest;
 pub mod value;
 
 pub use build::from_package;
+pub use load::{check, load};
 pub use model::*;
 pub use problem::{Problem, SectionName};

@@ -268,16 +268,11 @@ const fn opt(name: &'static str, kind: Kind, default: Default, doc: &'static str
 
 const fn many(name: &'static str, kind: Kind, doc: &'static str) -> OptSpec {
     OptSpec {
-        name,
-        aliases: &[],
-        kind,
         shape: Shape::Many,
-        default: Default::Nothing,
-        doc,
+        ..opt(name, kind, Default::Nothing, doc)
     }
 }
 
-const ENABLED: Kind = Kind::Bool;
 const PROBE_TIME: Kind = Kind::Duration {
     min: ms(10),
     max: ms(3_600_000),
@@ -294,9 +289,9 @@ pub static SECTIONS: &[SectionSpec] = &[
         stype: "globals",
         named: false,
         single: true,
-        doc: "Settings for the whole daemon. At most one; all options optional.",
+        doc: "Settings for the whole daemon. At most one section, which may be anonymous; every option is optional.",
         options: &[
-            opt("enabled", ENABLED, Default::Value("1"), "0 keeps rail from touching routing at all."),
+            opt("enabled", Kind::Bool, Default::Value("1"), "0 keeps rail from touching routing at all."),
             OptSpec {
                 aliases: &["mmx_mask"],
                 ..opt("mark_mask", Kind::Mask, Default::Value("0x3F000000"),
@@ -318,7 +313,7 @@ pub static SECTIONS: &[SectionSpec] = &[
         single: false,
         doc: "One uplink. The section name is the netifd interface name (`wan`, `wanb`); rail learns its device, addresses and gateway from netifd unless given here.",
         options: &[
-            opt("enabled", ENABLED, Default::Value("1"), "0 keeps the interface in the file (and its mark) but never uses or probes it."),
+            opt("enabled", Kind::Bool, Default::Value("1"), "0 keeps the interface in the file (and its mark) but never uses or probes it."),
             opt("device", Kind::Device, Default::Nothing, "The L3 device (`eth1`, `pppoe-wan`); learned from netifd when absent."),
             opt("gateway", Kind::Addr, Default::Nothing, "The next hop; learned (point-to-point peer, or main's default route on the device) when absent. Must be of a family the interface carries."),
             opt("family", Kind::Choice(&["ipv4", "ipv6", "both"]), Default::Value("ipv4"), "Address families this uplink carries; each is probed and judged on its own."),
@@ -375,7 +370,7 @@ pub static SECTIONS: &[SectionSpec] = &[
         stype: "policy",
         named: true,
         single: false,
-        doc: "A set of members: balanced by weight within the best available tier, failing over tier by tier.",
+        doc: "A set of members. New connections go to the members of the best tier (the lowest metric with an up member), shared by weight; when no member is up, `last_resort` applies.",
         options: &[
             OptSpec {
                 shape: Shape::List,
@@ -390,7 +385,7 @@ pub static SECTIONS: &[SectionSpec] = &[
         stype: "rule",
         named: false,
         single: false,
-        doc: "Which traffic uses which policy. Rules match new connections in file order; the first match wins. Every match option given must match; none given matches all.",
+        doc: "Which traffic uses which policy. Rules are tried on new connections in file order and the first match wins; established connections stay on their uplink. Every match option given must match; a rule with none matches everything. May be anonymous.",
         options: &[
             many("src_ip", Kind::Prefix, "Source addresses or prefixes (list, or comma separated)."),
             many("dest_ip", Kind::Prefix, "Destination addresses or prefixes."),
@@ -407,10 +402,12 @@ pub static SECTIONS: &[SectionSpec] = &[
     },
 ];
 
-/// The reference table of one section, as in docs/config.md.
+/// The reference of one section, as in docs/config.md: what it is, then a table of options.
 pub fn reference_table(spec: &SectionSpec) -> String {
-    let mut out =
-        String::from("| option | type | default | allowed | meaning |\n|---|---|---|---|---|\n");
+    let mut out = format!(
+        "{}\n\n| option | type | default | allowed | meaning |\n|---|---|---|---|---|\n",
+        spec.doc
+    );
     for o in spec.options {
         let mut name = format!("`{}`", o.name);
         for a in o.aliases {
