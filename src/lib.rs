@@ -12,7 +12,10 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dataplane;
+pub mod health;
+pub mod openwrt;
 pub mod policy;
+pub mod import;
 pub mod uci;
 
 #[cfg(test)]

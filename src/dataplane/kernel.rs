@@ -422,6 +422,9 @@ fn set_sysctls(desired: &Desired) -> Result<(), Error> {
     let mut settings = vec![("net/ipv4/fib_multipath_hash_policy".to_string(), "1")];
     for dev in &desired.uplink_devices {
         settings.push((format!("net/ipv4/conf/{dev}/rp_filter"), "2"));
+        // Reverse-path checks of replies then use the packet's (restored) mark, so they
+        // find the uplink's table even when main has no default route.
+        settings.push((format!("net/ipv4/conf/{dev}/src_valid_mark"), "1"));
     }
     for (key, value) in settings {
         let path = format!("/proc/sys/{key}");
