@@ -170,7 +170,7 @@ fn probes_are_spread_over_the_interval() {
     let mut i = iface();
     i.track_ip = (1..=8).map(|n| ip(&format!("198.18.0.{n}"))).collect();
     let mut sim = Sim::new(&i, answer_after(5));
-    sim.run_for(secs(2.0));
+    sim.run_for(secs(2.1));
     let times: Vec<u64> = sim.sends.iter().map(|(t, _)| t.as_micros()).collect();
     assert_eq!(
         times.len(),
