@@ -11,3 +11,5 @@ echo "== clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== tests (unit and lab)"
 cargo test --all-targets 2>&1
+echo "== LuCI views (node)"
+tests/luci/run.sh
