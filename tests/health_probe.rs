@@ -344,17 +344,17 @@ fn reload_keeps_unchanged_uplinks_and_restarts_changed_ones() {
         let mut changed = wanb;
         changed.interval = Duration::from_millis(300);
         let wanc = fast(interface("wanc", &[TARGET]));
-        // New order: the changed one first, then the unchanged one, then a new one.
-        let fresh = engine.reconfigure(&[changed, wan, wanc]);
-        assert_eq!(fresh, [InterfaceId(0), InterfaceId(2)]);
-        let kept = engine.status(InterfaceId(1));
+        let kept_ids = engine.rebuild(&[wan, changed, wanc]);
+        assert_eq!(kept_ids.into_iter().collect::<Vec<_>>(), [InterfaceId(0)]);
+        let kept = engine.status(InterfaceId(0));
         assert_eq!((kept.state, kept.since), (State::Up, before.since));
         assert!(kept.sent >= before.sent, "statistics kept");
-        assert_eq!(engine.status(InterfaceId(0)).state, State::NoDevice);
-        assert_eq!(engine.status(InterfaceId(0)).sent, 0);
+        assert_eq!(engine.status(InterfaceId(1)).state, State::NoDevice);
+        assert_eq!(engine.status(InterfaceId(1)).sent, 0);
+        assert_eq!(engine.status(InterfaceId(2)).state, State::NoDevice);
         // The kept uplink keeps probing with its sockets.
         smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(400)));
-        assert!(engine.status(InterfaceId(1)).received > kept.received);
+        assert!(engine.status(InterfaceId(0)).received > kept.received);
     });
 }
 
