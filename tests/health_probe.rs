@@ -16,7 +16,7 @@ const TARGET: &str = "198.18.0.1";
 const SILENT: &str = "198.18.0.99";
 
 fn lab() -> Lab {
-    Lab::new(&[TARGET], false)
+    Lab::new(&[TARGET])
 }
 
 /// Run an engine over `ifaces`, uplink n on device `devs[n]`, inside `ns` for `secs`.
