@@ -61,9 +61,13 @@ impl Tools {
                 .spawn()
                 .expect("start ubusd"),
         );
+        let mut ubusd = ubusd;
         for _ in 0..100 {
             if self.socket().exists() {
                 return ubusd;
+            }
+            if let Ok(Some(status)) = ubusd.0.try_wait() {
+                panic!("ubusd exited ({status}); is libubox.so on LD_LIBRARY_PATH?");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
