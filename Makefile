@@ -22,11 +22,33 @@ test: deps
 demo: deps
 	tests/lab/demo.sh
 
+NAME ?= rail
+
 lab-up: deps
-	tests/lab/lab.sh up
+	tests/lab/lab.sh up $(NAME) --masq
 
 lab-down:
-	tests/lab/lab.sh down
+	tests/lab/lab.sh down $(NAME)
+
+# docs/img/luci-status.png from the LuCI status view (installs chromium; not part of `make test`)
+.PHONY: screenshot
+screenshot: deps
+	tests/luci/screenshot.sh
 
 clean:
 	cargo clean
+
+# Cross-compiling and OpenWrt packages (docs/packaging.md). TARGET is a Rust triple.
+.PHONY: cross docker-cross ipk size
+cross:
+	cross/build.sh $(TARGET)
+
+docker-cross:
+	cross/docker-build.sh $(TARGET)
+
+ipk: cross
+	cross/ipk.sh rail $(TARGET)
+	if [ -d luci-app-rail ]; then cross/ipk.sh luci-app-rail; fi
+
+size:
+	cross/size.sh

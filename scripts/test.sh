@@ -5,7 +5,11 @@ cd "$(dirname "$0")/.."
 
 echo "== format"
 cargo fmt --all -- --check
+echo "== shellcheck"
+shellcheck tests/lab/*.sh
 echo "== clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== tests (unit and lab)"
 cargo test --all-targets 2>&1
+echo "== LuCI views (node)"
+tests/luci/run.sh

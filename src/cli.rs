@@ -4,11 +4,14 @@ pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
 const USAGE: &str = "usage: rail [-c FILE] <command>
 commands:
-  daemon          run in the foreground (for procd)
+  daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
   reload          re-read the configuration (as SIGHUP does)
+  flush           remove every rule, route and nft table rail owns (after a crash)
+  import-mwan3 [FILE] [-o OUT] [--network FILE]
+                  translate mwan3's configuration into rail's
   --version       print the version";
 
 pub fn run(args: Vec<String>) -> i32 {
@@ -40,6 +43,12 @@ pub fn run(args: Vec<String>) -> i32 {
         ["status"] => status(false),
         ["status", "--json"] => status(true),
         ["reload"] => control("reload"),
+        ["config", "show"] => config_show(&config),
+        ["check"] => crate::config::check(&config),
+        ["flush"] => flush(),
+        ["daemon"] => crate::daemon::run(&config, false),
+        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true),
+        ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");
@@ -81,6 +90,43 @@ fn status(json: bool) -> i32 {
         },
         Err(e) => {
             eprintln!("rail status: {e}");
+            1
+        }
+    }
+}
+
+/// `rail config show`: the file as `uci show <basename>` prints it.
+fn config_show(path: &str) -> i32 {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("rail: cannot read {path}: {e}");
+            return 2;
+        }
+    };
+    let package = std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+    match crate::uci::parse_bytes(path, &text) {
+        Ok(pkg) => {
+            print!("{}", crate::uci::show(&package, &pkg));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
+}
+
+fn flush() -> i32 {
+    match crate::dataplane::kernel::flush_now() {
+        Ok(changes) => {
+            println!("rail: flushed ({changes})");
+            0
+        }
+        Err(e) => {
+            eprintln!("rail flush: {e}");
             1
         }
     }

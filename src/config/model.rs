@@ -21,7 +21,8 @@ impl MarkMask {
             return None;
         }
         let shifted = bits >> bits.trailing_zeros();
-        (shifted & (shifted + 1) == 0).then_some(MarkMask(bits))
+        // wrapping: the all-ones mask 0xFFFFFFFF is a valid (if unwise) run of bits.
+        (shifted & shifted.wrapping_add(1) == 0).then_some(MarkMask(bits))
     }
     pub fn bits(self) -> u32 {
         self.0
