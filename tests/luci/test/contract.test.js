@@ -1,6 +1,6 @@
-// fixtures/status.json must stay the status document the daemon emits (the shared
-// contract in the brief); when it is regenerated from `rail status --json`, this says
-// which field the views rely on changed name or type.
+// fixtures/status.json must stay the status document the daemon emits (its exact shape is
+// checked against the daemon's own type by tests/luci/main.rs); this adds what the type
+// does not say: the state words the views colour, and that references resolve.
 'use strict';
 
 const test = require('node:test');
@@ -10,6 +10,7 @@ const fixtures = require('../lib/fixtures');
 const STATES = [ 'up', 'suspect', 'down', 'recovering', 'disabled', 'no-device', 'maintenance' ];
 const num = (v) => typeof v === 'number' && isFinite(v);
 const numOrNull = (v) => v === null || num(v);
+const strOrNull = (v) => v === null || typeof v === 'string';
 
 function check(where, obj, shape) {
 	assert.equal(typeof obj, 'object', `${where}: object expected`);
@@ -30,8 +31,8 @@ test('the fixture has the shape of `rail status --json`', () => {
 	for (const [ name, ifc ] of Object.entries(st.interfaces)) {
 		check(`interfaces.${name}`, ifc, {
 			state: (v) => STATES.includes(v), family: (v) => [ 'ipv4', 'ipv6' ].includes(v),
-			device: (v) => typeof v === 'string', ifindex: num, address: (v) => typeof v === 'string',
-			gateway: (v) => typeof v === 'string', mark: (v) => /^0x[0-9a-f]{8}$/.test(v),
+			device: strOrNull, ifindex: numOrNull, address: strOrNull, gateway: strOrNull,
+			mark: (v) => /^0x[0-9a-f]{8}$/.test(v),
 			since: num, uptime: num, reason: (v) => typeof v === 'string',
 			flows: num, tx_bytes: num, targets: Array.isArray
 		});
