@@ -37,3 +37,18 @@ screenshot: deps
 
 clean:
 	cargo clean
+
+# Cross-compiling and OpenWrt packages (docs/packaging.md). TARGET is a Rust triple.
+.PHONY: cross docker-cross ipk size
+cross:
+	cross/build.sh $(TARGET)
+
+docker-cross:
+	cross/docker-build.sh $(TARGET)
+
+ipk: cross
+	cross/ipk.sh rail $(TARGET)
+	if [ -d luci-app-rail ]; then cross/ipk.sh luci-app-rail; fi
+
+size:
+	cross/size.sh

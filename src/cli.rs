@@ -10,6 +10,8 @@ commands:
   status [--json] show uplinks, policies and recent transitions
   reload          re-read the configuration (as SIGHUP does)
   flush           remove every rule, route and nft table rail owns (after a crash)
+  import-mwan3 [FILE] [-o OUT] [--network FILE]
+                  translate mwan3's configuration into rail's
   --version       print the version";
 
 pub fn run(args: Vec<String>) -> i32 {
@@ -46,6 +48,7 @@ pub fn run(args: Vec<String>) -> i32 {
         ["flush"] => flush(),
         ["daemon"] => crate::daemon::run(&config, false),
         ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true),
+        ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod dataplane;
 pub mod health;
+pub mod import;
 pub mod openwrt;
 pub mod policy;
 pub mod uci;

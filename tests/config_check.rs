@@ -95,3 +95,25 @@ fn an_unreadable_file_is_one_clear_error() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn the_example_in_docs_config_md_is_what_rail_check_prints() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.md"))
+        .expect("docs/config.md");
+    let after = doc
+        .split("For example:")
+        .nth(1)
+        .expect("an example in docs/config.md");
+    // The first two fenced blocks after it: the file, then the output.
+    let blocks: Vec<&str> = after.split("```").skip(1).step_by(2).take(2).collect();
+    let (file, expected) = (
+        blocks[0].trim_start_matches('\n'),
+        blocks[1].trim_start_matches('\n'),
+    );
+    let path = write("docs-example.conf", file);
+    let out = rail_check(&path);
+    assert_eq!(out.status.code(), Some(2));
+    let printed = String::from_utf8_lossy(&out.stderr)
+        .replace(&path.display().to_string(), "/etc/config/rail");
+    assert_eq!(printed, expected);
+}

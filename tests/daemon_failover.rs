@@ -30,11 +30,17 @@ fn kernel_state(lab: &Lab) -> (String, String, String) {
 
 #[test]
 fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
-    let Some(lab) = Lab::up_with(common::lab::Options { isps: 2, masq: false }) else {
+    let Some(lab) = Lab::up_with(common::lab::Options {
+        isps: 2,
+        masq: false,
+    }) else {
         return;
     };
     let before = kernel_state(&lab);
-    let (a1, a2) = (lab.uplink(1).addr.to_string(), lab.uplink(2).addr.to_string());
+    let (a1, a2) = (
+        lab.uplink(1).addr.to_string(),
+        lab.uplink(2).addr.to_string(),
+    );
     let mut rail = Rail::start(&lab, &balanced(&lab));
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     rail.wait_state("isp2", "up", Duration::from_secs(10));
@@ -49,34 +55,60 @@ fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
     let took = rail.wait_state("isp1", "down", Duration::from_secs(5));
     eprintln!("isp1 down {took:?} after the blackhole (poll granularity 20 ms)");
     let after = lab.tally("lan", 20);
-    assert_eq!(after.get(&a2).copied(), Some(20), "all new connections via isp2: {after:?}");
+    assert_eq!(
+        after.get(&a2).copied(),
+        Some(20),
+        "all new connections via isp2: {after:?}"
+    );
     let status = rail.status();
-    let reason = status["interfaces"]["isp1"]["reason"].as_str().unwrap_or("");
-    assert!(reason.contains("lost"), "the reason names the lost probes: {reason}");
-    assert_eq!(status["policies"]["balanced"]["active"][0]["interface"], "isp2");
+    let reason = status["interfaces"]["isp1"]["reason"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        reason.contains("lost"),
+        "the reason names the lost probes: {reason}"
+    );
+    assert_eq!(
+        status["policies"]["balanced"]["active"][0]["interface"],
+        "isp2"
+    );
 
     lab.clear(1);
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     let back = lab.tally("lan", 60);
-    assert!(back.get(&a1).copied().unwrap_or(0) >= 10, "isp1 used again: {back:?}");
+    assert!(
+        back.get(&a1).copied().unwrap_or(0) >= 10,
+        "isp1 used again: {back:?}"
+    );
 
     assert_eq!(rail.stop(), Some(0));
-    assert_eq!(kernel_state(&lab), before, "a clean stop leaves the kernel as it was");
+    assert_eq!(
+        kernel_state(&lab),
+        before,
+        "a clean stop leaves the kernel as it was"
+    );
 }
 
 #[test]
 fn carrier_loss_takes_the_uplink_down_without_waiting_for_probes() {
-    let Some(lab) = Lab::up_with(common::lab::Options { isps: 2, masq: false }) else {
+    let Some(lab) = Lab::up_with(common::lab::Options {
+        isps: 2,
+        masq: false,
+    }) else {
         return;
     };
     // Slow probing: only the carrier can explain a fast verdict.
-    let slow = "\toption interval '5'\n\toption timeout '2'\n\toption down '3'\n\toption hold '0'\n";
+    let slow =
+        "\toption interval '5'\n\toption timeout '2'\n\toption down '3'\n\toption hold '0'\n";
     let config = balanced(&lab).replace(FAST, slow);
     let rail = Rail::start(&lab, &config);
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     lab.fault(1, Fault::Carrier);
     let took = rail.wait_state("isp1", "down", Duration::from_secs(3));
-    assert!(took < Duration::from_secs(2), "carrier loss acted on at once: {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "carrier loss acted on at once: {took:?}"
+    );
     let a2 = lab.uplink(2).addr.to_string();
     assert_eq!(lab.tally("lan", 10).get(&a2).copied(), Some(10));
 }

@@ -19,6 +19,7 @@ use rail::config::*;
 use rail::dataplane::conntrack::Conntrack;
 use rail::dataplane::desired::{desired, Desired, Links};
 use rail::dataplane::kernel::{Changes, Kernel};
+use rail::dataplane::nft::render;
 use rail::dataplane::watch::{Event, Watch};
 use rail::policy::resolve;
 
@@ -653,4 +654,90 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
         .r
         .out("ip route show table 20201")
         .contains("nexthop dev pppoe-wan"));
+}
+
+#[test]
+fn nft_accepts_every_kind_of_rule() {
+    let lab = Lab::new();
+    let mut config = fixtures::every_match();
+    config.rules[4].sticky = true;
+    let text = render(&config, &fixtures::every_match_links());
+    let mut nft = Command::new("ip")
+        .args(["netns", "exec", &lab.r.0, "nft", "-c", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    nft.stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = nft.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn set_elements_and_sysctls_survive_a_table_replacement() {
+    let lab = Lab::new();
+    let router = Router::start(&lab.r.0);
+    let mut config = balanced(1, 1);
+    let mut banks = fixtures::rule("banks", Target::Policy(PolicyId(0)));
+    banks.ipset = Some("rail_banks".into());
+    config.rules.insert(0, banks);
+    apply(&router, &config, &[0, 1]);
+    // What dnsmasq's nftset= does when it resolves a name.
+    lab.r
+        .sh("nft add element inet rail rail_banks { 203.0.113.10, 198.18.0.0/16 }");
+    config.interfaces[1].masquerade = false;
+    let d = desired_with(&router, &config, &[0, 1]);
+    let changes = router.run(move |rail| rail.reconcile(&d));
+    assert!(changes.nft_replaced);
+    let set = lab.r.out("nft list set inet rail rail_banks");
+    assert!(
+        set.contains("203.0.113.10") && set.contains("198.18.0.0/16"),
+        "{set}"
+    );
+    assert!(!lab
+        .r
+        .out("nft list table inet rail")
+        .contains("oifname \"wan2\" masquerade"));
+    let sysctl = lab.r.out("sysctl -n net.ipv4.fib_multipath_hash_policy net.ipv4.conf.wan1.rp_filter net.ipv4.conf.wan2.rp_filter");
+    assert_eq!(
+        sysctl.split_whitespace().collect::<Vec<_>>(),
+        vec!["1", "2", "2"]
+    );
+}
+
+#[test]
+fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
+    let lab = Lab::new();
+    let router = Router::start(&lab.r.0);
+    let mut config = balanced(1, 1);
+    config.rules[0].sticky = true;
+    apply(&router, &config, &[0, 1]);
+    let burst = |n| {
+        lab.lan(|| (0..n).for_each(|_| drop(connect(None, SERVICE).unwrap())));
+        std::thread::sleep(Duration::from_millis(100));
+        lab.seen()
+    };
+    let (w1, w2) = burst(20);
+    assert!(
+        w1 == 20 || w2 == 20,
+        "one LAN source, one uplink: {w1}/{w2}"
+    );
+    let others: &'static [usize] = if w1 == 20 { &[1] } else { &[0] };
+    let moved = |(a, b): (usize, usize), n| if w1 == 20 { (a, b + n) } else { (a + n, b) };
+    // The pinned uplink leaves the policy: its pins are forgotten and the source moves.
+    let d = desired_with(&router, &config, others);
+    router.run(move |rail| rail.apply_policy_routes(&d));
+    assert_eq!(burst(10), moved((w1, w2), 10));
+    // It comes back: the source stays where it was pinned again.
+    let d = desired_with(&router, &config, &[0, 1]);
+    router.run(move |rail| rail.apply_policy_routes(&d));
+    assert_eq!(burst(10), moved((w1, w2), 20));
 }

@@ -318,3 +318,38 @@ fn arp_probe_of_the_first_hop() {
     assert!(t[0].received >= 3 && t[0].received == t[0].sent, "{t:?}");
     assert_eq!(t[1].received, 0, "{t:?}");
 }
+
+#[test]
+fn reload_keeps_unchanged_uplinks_and_restarts_changed_ones() {
+    let lab = lab();
+    let facts = LinkFacts {
+        device: "up1".into(),
+        ifindex: ifindex(&lab.router, "up1"),
+        source: Some(ip("192.0.2.2")),
+    };
+    lab.router.run(move || {
+        let wan = fast(interface("wan", &[TARGET]));
+        let wanb = fast(interface("wanb", &[TARGET]));
+        let mut engine = Engine::new(&[wan.clone(), wanb.clone()]);
+        engine.device_up(InterfaceId(0), facts.clone());
+        engine.device_up(InterfaceId(1), facts);
+        smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(600)));
+        let before = engine.status(InterfaceId(0));
+        assert!(before.received >= 2, "{before:?}");
+
+        let mut changed = wanb;
+        changed.interval = Duration::from_millis(300);
+        let wanc = fast(interface("wanc", &[TARGET]));
+        // New order: the changed one first, then the unchanged one, then a new one.
+        let fresh = engine.reconfigure(&[changed, wan, wanc]);
+        assert_eq!(fresh, [InterfaceId(0), InterfaceId(2)]);
+        let kept = engine.status(InterfaceId(1));
+        assert_eq!((kept.state, kept.since), (State::Up, before.since));
+        assert!(kept.sent >= before.sent, "statistics kept");
+        assert_eq!(engine.status(InterfaceId(0)).state, State::NoDevice);
+        assert_eq!(engine.status(InterfaceId(0)).sent, 0);
+        // The kept uplink keeps probing with its sockets.
+        smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(400)));
+        assert!(engine.status(InterfaceId(1)).received > kept.received);
+    });
+}

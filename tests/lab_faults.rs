@@ -6,6 +6,7 @@ mod common;
 
 use common::lab::{Fault, Lab, UplinkKind};
 use std::process::Command;
+use std::time::Duration;
 
 /// The flags of the router's uplink device, e.g. "NO-CARRIER,BROADCAST,MULTICAST,UP";
 /// `None` when the device does not exist.
@@ -268,4 +269,51 @@ fn bad_fault_arguments_are_refused() {
         assert!(!out.status.success(), "{args:?} was accepted");
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("lab: "));
     }
+}
+
+#[test]
+fn long_lived_flows_report_their_source_and_die_in_a_blackhole() {
+    let Some(lab) = Lab::up(3) else { return };
+    lab.route_default_via(1);
+    let mut on_isp1 = lab.open_flow("lan");
+    assert_eq!(on_isp1.source, lab.uplink(1).addr.to_string());
+    lab.route_default_via(3);
+    let mut on_isp3 = lab.open_flow("lan");
+    assert_eq!(on_isp3.source, lab.uplink(3).addr.to_string());
+    assert!(on_isp3.alive(Duration::from_secs(1)));
+
+    lab.fault(3, Fault::Blackhole);
+    assert!(
+        !on_isp3.alive(Duration::from_millis(300)),
+        "a blackhole must stop established flows too"
+    );
+    // Back on ISP1 (ISP3 still blackholed), ISP1's flow carries data as before.
+    lab.route_default_via(1);
+    assert!(on_isp1.alive(Duration::from_secs(1)));
+}
+
+#[test]
+fn the_generated_rail_config_is_valid_and_names_the_lab_devices() {
+    let Some(lab) = Lab::up(3) else { return };
+    let text = lab.rail_config();
+    let pkg = rail::uci::parse("lab.conf", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let config = rail::config::from_package("lab.conf", &pkg).unwrap_or_else(|ps| {
+        let ps: Vec<String> = ps.iter().map(ToString::to_string).collect();
+        panic!("{}\n{text}", ps.join("\n"))
+    });
+    let got: Vec<_> = config
+        .interfaces
+        .iter()
+        .map(|i| (i.device.clone(), i.gateway, i.masquerade))
+        .collect();
+    // The PPPoE-like uplink names no gateway: rail learns its peer.
+    let expected: Vec<_> = lab
+        .uplinks()
+        .into_iter()
+        .map(|u| {
+            let gw = (u.kind == UplinkKind::Ethernet).then_some(u.gw.into());
+            (Some(u.dev), gw, true)
+        })
+        .collect();
+    assert_eq!(got, expected);
 }

@@ -23,7 +23,7 @@ pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let reads = read_sections(pkg, &mut report);
     let of = |stype: &'static str| reads.iter().filter(move |r| r.spec.stype == stype);
 
-    let globals = globals(of("globals").collect(), &mut report);
+    let globals = globals(of("globals").next(), &mut report);
     let interfaces: Vec<Interface> = of("interface")
         .enumerate()
         .map(|(i, r)| interface(r, globals.mark_mask, i, &mut report))
@@ -112,10 +112,11 @@ fn read_sections(pkg: &Package, report: &mut Report) -> Vec<Read> {
     reads
 }
 
-fn globals(reads: Vec<&Read>, report: &mut Report) -> Globals {
+/// The first globals section (a second is reported by `read_sections`), or the defaults.
+fn globals(read: Option<&Read>, report: &mut Report) -> Globals {
     let defaults;
-    let r = match reads.first() {
-        Some(r) => *r,
+    let r = match read {
+        Some(r) => r,
         None => {
             defaults = Read::new(
                 spec::section("globals").expect("globals spec"),

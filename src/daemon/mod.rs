@@ -54,7 +54,10 @@ pub fn run(path: &str, foreground: bool) -> i32 {
             for p in &problems {
                 eprintln!("{p}");
             }
-            eprintln!("rail: {} problem(s) in {path}; not starting", problems.len());
+            eprintln!(
+                "rail: {} problem(s) in {path}; not starting",
+                problems.len()
+            );
             return 2;
         }
     };
@@ -123,7 +126,12 @@ async fn main(
     let (ctl_tx, ctl_rx) = smol::channel::unbounded();
     match control::bind(control::NAME) {
         Ok(l) => ex.spawn(control::serve(l, ctl_tx, ex.clone())).detach(),
-        Err(e) => return Err(format!("control socket @{}: {e} (is rail already running?)", control::NAME)),
+        Err(e) => {
+            return Err(format!(
+                "control socket @{}: {e} (is rail already running?)",
+                control::NAME
+            ))
+        }
     }
     let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
         .map_err(|e| format!("installing signal handlers: {e}"))?;
@@ -289,9 +297,10 @@ impl Daemon {
     /// Health or maintenance changed: only policy routes move.
     async fn reroute(&mut self) {
         let want = self.desired();
-        let rest_same = self.applied.as_ref().is_some_and(|a| {
-            a.rules == want.rules && a.nft == want.nft
-        });
+        let rest_same = self
+            .applied
+            .as_ref()
+            .is_some_and(|a| a.rules == want.rules && a.nft == want.nft);
         if !rest_same {
             return self.reconcile().await;
         }
@@ -373,8 +382,13 @@ impl Daemon {
                     self.flush_flows(&t.interface, mark).await;
                 }
                 // Hooks after the reroute: they must never delay failover.
-                self.hooks
-                    .fire(&hooks, Some(hooks::USER_SCRIPT), &ev, timeout, Instant::now());
+                self.hooks.fire(
+                    &hooks,
+                    Some(hooks::USER_SCRIPT),
+                    &ev,
+                    timeout,
+                    Instant::now(),
+                );
             }
             engine::Event::Global(_) => self.reroute().await,
         }
@@ -384,7 +398,9 @@ impl Daemon {
         let mask = self.config.globals.mark_mask.bits();
         if let Some(ct) = &mut self.conntrack {
             match ct.delete_mark(mark, mask).await {
-                Ok(()) => log::info!("{name}: deleted its conntrack flows (mark {mark:#010x}/{mask:#010x})"),
+                Ok(()) => log::info!(
+                    "{name}: deleted its conntrack flows (mark {mark:#010x}/{mask:#010x})"
+                ),
                 Err(e) => log::warn!("{name}: {e}"),
             }
         }
@@ -404,7 +420,11 @@ impl Daemon {
     }
 
     async fn on_control(&mut self, inc: Incoming) {
-        let Incoming { request, uid, reply } = inc;
+        let Incoming {
+            request,
+            uid,
+            reply,
+        } = inc;
         let answer = if request.method == "status" {
             Reply::ok(self.status_value().await)
         } else if uid != 0 {
@@ -442,7 +462,11 @@ impl Daemon {
                 if changed {
                     log::info!(
                         "{interface}: {} by the admin",
-                        if enable { "taken out of service" } else { "back in service" }
+                        if enable {
+                            "taken out of service"
+                        } else {
+                            "back in service"
+                        }
                     );
                     self.reroute().await;
                 }
@@ -461,7 +485,11 @@ impl Daemon {
             h.action,
             h.device.as_deref().unwrap_or("")
         );
-        let entry = self.uplinks.announced.entry(h.interface.clone()).or_default();
+        let entry = self
+            .uplinks
+            .announced
+            .entry(h.interface.clone())
+            .or_default();
         match h.action {
             Action::IfUp | Action::IfUpdate => {
                 if h.device.is_some() {
@@ -499,8 +527,12 @@ impl Daemon {
     async fn on_bus(&mut self, e: ubus::BusEvent) {
         match e {
             ubus::BusEvent::Connected => {
-                let names: Vec<String> =
-                    self.config.interfaces.iter().map(|i| i.name.clone()).collect();
+                let names: Vec<String> = self
+                    .config
+                    .interfaces
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .collect();
                 for name in names {
                     self.ask_netifd(&name).await;
                 }
@@ -519,7 +551,10 @@ impl Daemon {
             }
             ubus::BusEvent::Event { id, data } => {
                 if let Some((action, interface)) = netifd::parse_event(&id, &data) {
-                    let device = data.get("device").and_then(Value::as_str).map(str::to_string);
+                    let device = data
+                        .get("device")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
                     self.hotplug(Hotplug {
                         action,
                         interface,

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::status::{ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition};
+use super::status::{
+    ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition,
+};
 use super::uplinks::Uplinks;
 use crate::config::{Config, InterfaceId, LastResort};
 use crate::health::engine::Engine;

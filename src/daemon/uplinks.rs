@@ -61,7 +61,11 @@ impl Uplinks {
     }
 
     /// Ask the kernel about every enabled uplink's device.
-    pub async fn learn(&self, config: &Config, kernel: &mut Kernel) -> (Links, BTreeMap<InterfaceId, Ipv4Addr>) {
+    pub async fn learn(
+        &self,
+        config: &Config,
+        kernel: &mut Kernel,
+    ) -> (Links, BTreeMap<InterfaceId, Ipv4Addr>) {
         let mut links = Links::new();
         let mut peers = BTreeMap::new();
         for (i, iface) in config.interfaces.iter().enumerate() {
@@ -138,7 +142,10 @@ mod tests {
     fn pppoe_reconnect_with_new_ifindex_rebinds() {
         let old = Links::from([(InterfaceId(1), link(7, 18, true))]);
         let new = Links::from([(InterfaceId(1), link(9, 18, true))]);
-        assert_eq!(diff(&old, &new), vec![(InterfaceId(1), Change::Up(link(9, 18, true)))]);
+        assert_eq!(
+            diff(&old, &new),
+            vec![(InterfaceId(1), Change::Up(link(9, 18, true)))]
+        );
     }
 
     #[test]
@@ -147,14 +154,20 @@ mod tests {
         let renewed = Links::from([(InterfaceId(0), link(3, 5, true))]);
         assert!(matches!(diff(&old, &renewed)[0].1, Change::Up(_)));
         let dark = Links::from([(InterfaceId(0), link(3, 2, false))]);
-        assert_eq!(diff(&old, &dark), vec![(InterfaceId(0), Change::Carrier(false))]);
+        assert_eq!(
+            diff(&old, &dark),
+            vec![(InterfaceId(0), Change::Carrier(false))]
+        );
     }
 
     #[test]
     fn appearing_and_vanishing_devices() {
         let none = Links::new();
         let one = Links::from([(InterfaceId(2), link(4, 2, true))]);
-        assert_eq!(diff(&none, &one), vec![(InterfaceId(2), Change::Up(link(4, 2, true)))]);
+        assert_eq!(
+            diff(&none, &one),
+            vec![(InterfaceId(2), Change::Up(link(4, 2, true)))]
+        );
         assert_eq!(diff(&one, &none), vec![(InterfaceId(2), Change::Gone)]);
         assert!(diff(&one, &one).is_empty());
     }

@@ -2,12 +2,12 @@
 //! uplink's device, and the policy resolution, compute every rule, route and the nft
 //! ruleset rail wants. The shell (`kernel`) makes the kernel match it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use super::layout::{Marks, Priority, TableId};
+use super::layout::{sticky_rules, Marks, Priority, TableId};
 use super::nft;
-use crate::config::{Config, InterfaceId, LastResort, PolicyId};
+use crate::config::{Config, InterfaceId, LastResort, Mark, PolicyId};
 use crate::policy::{PolicyRoute, Resolution};
 
 /// What the shell learned about one uplink's L3 device.
@@ -90,6 +90,11 @@ pub struct Desired {
     pub uplink_devices: Vec<String>,
     /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
     pub preserved_sets: Vec<String>,
+    /// Per uplink, the sticky sets pinning sources to it (flushed when it stops carrying
+    /// new connections, so those sources are pinned again elsewhere).
+    pub sticky_sets: Vec<(InterfaceId, String)>,
+    /// The uplinks some policy sends new connections to.
+    pub active: BTreeSet<InterfaceId>,
 }
 
 impl Desired {
@@ -113,7 +118,7 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
     let mut routes = Vec::new();
     for (i, iface) in config.interfaces.iter().enumerate() {
         let id = InterfaceId(i);
-        let (Some(table), Some(from), Some(by_mark)) = (
+        let (Some(table), Some(from), Some(marked)) = (
             TableId::uplink(id),
             Priority::from_uplink(id),
             Priority::mark_uplink(id),
@@ -130,14 +135,7 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
             metric: METRIC_FALLBACK,
             kind: RouteKind::Prohibit,
         });
-        rules.push(RuleSpec {
-            priority: by_mark,
-            selector: Selector::FwMark {
-                mark: iface.mark.value(),
-                mask,
-            },
-            action: RuleAction::Lookup(table),
-        });
+        rules.push(by_mark(marked, iface.mark, mask, RuleAction::Lookup(table)));
         let Some(link) = links.get(&id) else { continue };
         let hop = NextHop {
             ifindex: link.ifindex,
@@ -166,14 +164,7 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
         ) else {
             continue;
         };
-        rules.push(RuleSpec {
-            priority,
-            selector: Selector::FwMark {
-                mark: mark.value(),
-                mask,
-            },
-            action: RuleAction::Lookup(table),
-        });
+        rules.push(by_mark(priority, mark, mask, RuleAction::Lookup(table)));
         if let Some(kind) = policy_route(route, links) {
             routes.push(RouteSpec {
                 table,
@@ -181,6 +172,17 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
                 kind,
             });
         }
+    }
+    // A sticky rule's unpinned connections follow its policy.
+    for (k, (_, p)) in sticky_rules(config).into_iter().enumerate() {
+        let (Some(priority), Some(mark), Some(table)) = (
+            Priority::mark_sticky(k),
+            marks.sticky(k),
+            TableId::policy(p),
+        ) else {
+            continue;
+        };
+        rules.push(by_mark(priority, mark, mask, RuleAction::Lookup(table)));
     }
     for (priority, mark, action) in [
         (
@@ -195,14 +197,7 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
         ),
     ] {
         if let Some(mark) = mark {
-            rules.push(RuleSpec {
-                priority,
-                selector: Selector::FwMark {
-                    mark: mark.value(),
-                    mask,
-                },
-                action,
-            });
+            rules.push(by_mark(priority, mark, mask, action));
         }
     }
     rules.sort();
@@ -221,6 +216,34 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
             .into_iter()
             .map(String::from)
             .collect(),
+        sticky_sets: nft::sticky_sets(config, links)
+            .into_iter()
+            .map(|s| (s.interface, s.name))
+            .collect(),
+        active: resolution
+            .policies
+            .iter()
+            .flat_map(|p| match p {
+                PolicyRoute::Balance { members, .. } => members
+                    .iter()
+                    .map(|m| m.interface)
+                    .filter(|i| links.contains_key(i))
+                    .collect(),
+                PolicyRoute::LastResort(_) => Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+/// `fwmark <mark>/<mask>` then `action`.
+fn by_mark(priority: Priority, mark: Mark, mask: u32, action: RuleAction) -> RuleSpec {
+    RuleSpec {
+        priority,
+        selector: Selector::FwMark {
+            mark: mark.value(),
+            mask,
+        },
+        action,
     }
 }
 
@@ -444,5 +467,33 @@ mod tests {
         assert_eq!(kernel_weights(&[1000, 999, 1]), vec![256, 256, 1]);
         assert_eq!(kernel_weights(&[1000, 500]), vec![2, 1]);
         assert_eq!(kernel_weights(&[7]), vec![1]);
+    }
+
+    #[test]
+    fn sticky_rule_routes_unpinned_flows_by_its_policy() {
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 2, 1)], &[&[0, 1]]);
+        let mut pinned =
+            crate::fixtures::rule("pinned", crate::config::Target::Policy(PolicyId(0)));
+        pinned.sticky = true;
+        c.rules = vec![pinned];
+        let d = desired(&c, &links(), &resolve(&c, |_| true));
+        let sticky = d
+            .rules
+            .iter()
+            .find(|r| r.priority == Priority::mark_sticky(0).unwrap());
+        assert_eq!(
+            sticky.map(|r| (r.selector, r.action)),
+            Some((
+                Selector::FwMark {
+                    mark: 0x0400_0000,
+                    mask: 0x3f00_0000
+                },
+                RuleAction::Lookup(TableId::policy(PolicyId(0)).unwrap())
+            ))
+        );
+        let names: Vec<&str> = d.sticky_sets.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, vec!["sticky_pinned_wan1", "sticky_pinned_wan2"]);
+        // Only the metric-1 tier carries new connections.
+        assert_eq!(d.active, [InterfaceId(0)].into_iter().collect());
     }
 }

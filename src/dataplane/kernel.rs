@@ -22,11 +22,13 @@ use netlink_sys::{AsyncSocket, SmolSocket};
 
 use super::desired::{Desired, RouteSpec, RuleAction};
 use super::layout::{TableId, PROTOCOL};
+use super::nfnl;
 use super::nft::TABLE;
 use super::rtmsg::{
     route_dump, route_is_owned, route_message, route_spec, route_table, rule_is_owned,
     rule_message, rule_spec,
 };
+use crate::config::InterfaceId;
 
 /// What went wrong, with the operation that failed, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +85,10 @@ pub struct Kernel {
     policy_routes: BTreeMap<TableId, RouteSpec>,
     /// Every table rail installed into during this run.
     tables: BTreeSet<TableId>,
+    /// The uplinks carrying new connections after the last change.
+    active: BTreeSet<InterfaceId>,
+    /// nfnetlink, for flushing sticky sets without touching the table.
+    nfnl: nfnl::Socket,
 }
 
 impl Kernel {
@@ -96,11 +102,15 @@ impl Kernel {
             .socket_mut()
             .set_netlink_get_strict_chk(true)
             .map_err(|e| Error(format!("enabling strict netlink dumps: {e}")))?;
+        let nfnl =
+            nfnl::Socket::open().map_err(|e| Error(format!("opening nfnetlink socket: {e}")))?;
         let kernel = Kernel {
             handle,
             nft_applied: None,
             policy_routes: BTreeMap::new(),
             tables: BTreeSet::new(),
+            active: BTreeSet::new(),
+            nfnl,
         };
         Ok((kernel, conn))
     }
@@ -187,6 +197,10 @@ impl Kernel {
                 changes.routes_deleted += 1;
             }
         }
+        if !changes.nft_replaced {
+            self.forget_sticky(desired).await?;
+        }
+        self.active = desired.active.clone();
         self.tables = desired.routes.iter().map(|r| r.table).collect();
         self.policy_routes = desired
             .policy_routes()
@@ -233,7 +247,41 @@ impl Kernel {
             self.policy_routes.remove(&route.table);
             sent += 1;
         }
+        self.forget_sticky(desired).await?;
+        self.active = desired.active.clone();
         Ok(sent)
+    }
+
+    /// Unpin the sources pinned to uplinks that no longer carry new connections: one
+    /// nftables netlink batch flushing each of their sticky sets.
+    async fn forget_sticky(&mut self, desired: &Desired) -> Result<(), Error> {
+        const NFT_MSG_DELSETELEM: u8 = 14;
+        const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+        const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+        const NFPROTO_INET: u8 = 1;
+        for (iface, set) in &desired.sticky_sets {
+            if !self.active.contains(iface) || desired.active.contains(iface) {
+                continue;
+            }
+            let name = format!("{set}\0");
+            let attrs: [(u16, &[u8]); 2] = [
+                (NFTA_SET_ELEM_LIST_TABLE, b"rail\0"),
+                (NFTA_SET_ELEM_LIST_SET, name.as_bytes()),
+            ];
+            // A DELSETELEM without elements flushes the set.
+            let m = nfnl::Message {
+                subsystem: nfnl::NFNL_SUBSYS_NFTABLES,
+                kind: NFT_MSG_DELSETELEM,
+                flags: nfnl::NLM_F_ACK,
+                family: NFPROTO_INET,
+                attrs: &attrs,
+            };
+            self.nfnl
+                .exchange(&m, true)
+                .await
+                .map_err(|e| Error(format!("flushing sticky set {set}: {e}")))?;
+        }
+        Ok(())
     }
 
     /// Remove everything rail owns: its rules, every route it stamped in its tables, and the
@@ -256,6 +304,7 @@ impl Kernel {
         self.nft_applied = None;
         self.policy_routes.clear();
         self.tables.clear();
+        self.active.clear();
         Ok(changes)
     }
 
@@ -373,6 +422,9 @@ fn set_sysctls(desired: &Desired) -> Result<(), Error> {
     let mut settings = vec![("net/ipv4/fib_multipath_hash_policy".to_string(), "1")];
     for dev in &desired.uplink_devices {
         settings.push((format!("net/ipv4/conf/{dev}/rp_filter"), "2"));
+        // Reverse-path checks of replies then use the packet's (restored) mark, so they
+        // find the uplink's table even when main has no default route.
+        settings.push((format!("net/ipv4/conf/{dev}/src_valid_mark"), "1"));
     }
     for (key, value) in settings {
         let path = format!("/proc/sys/{key}");

@@ -6,6 +6,7 @@ pub mod desired;
 pub mod kernel;
 pub mod layout;
 pub mod learn;
+pub mod nfnl;
 pub mod nft;
 pub mod rtmsg;
 pub mod watch;

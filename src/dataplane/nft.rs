@@ -12,8 +12,8 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use super::desired::Links;
-use super::layout::Marks;
-use crate::config::{Config, Family, Mark, PortRange, Prefix, Proto, Rule, Target};
+use super::layout::{sticky_rules, Marks};
+use crate::config::{Config, Family, InterfaceId, Mark, PortRange, Prefix, Proto, Rule, Target};
 
 /// The family and name of rail's table, as nft spells them.
 pub const TABLE: &str = "inet rail";
@@ -54,6 +54,14 @@ pub fn render(config: &Config, links: &Links) -> String {
             "\tset {set} {{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}}\n"
         );
     }
+    let sticky = sticky_sets(config, links);
+    for s in &sticky {
+        let _ = writeln!(
+            out,
+            "\tset {} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout {}s\n\t}}\n",
+            s.name, s.timeout_secs
+        );
+    }
     out.push_str(
         "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n",
     );
@@ -73,10 +81,21 @@ pub fn render(config: &Config, links: &Links) -> String {
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
     out.push_str("\t\tct state new jump rules\n\t}\n\n");
     out.push_str("\tchain rules {\n");
-    for rule in &config.rules {
-        if let Some(line) = rule_line(rule, &marks) {
-            let _ = writeln!(out, "\t\t{line}");
+    for (r, rule) in config.rules.iter().enumerate() {
+        let Some(matches) = rule_matches(rule) else {
+            continue;
+        };
+        let comment = format!("comment \"{}\"", rule.name);
+        // A pinned source goes straight to its uplink (and its pin is refreshed).
+        for s in sticky.iter().filter(|s| s.rule == r) {
+            let _ = writeln!(
+                out,
+                "\t\t{matches} ip saddr @{n} update @{n} {{ ip saddr }} {} return {comment}",
+                set_mark(s.uplink_mark, mask),
+                n = s.name
+            );
         }
+        let _ = writeln!(out, "\t\t{matches} {} {comment}", verdict(rule, r, &marks));
     }
     out.push_str("\t}\n\n");
     out.push_str(
@@ -88,6 +107,15 @@ pub fn render(config: &Config, links: &Links) -> String {
             "\t\tct mark & {mask:#010x} == 0x00000000 oifname \"{device}\" ct mark set ct mark & {:#010x} | {:#010x}",
             !mask,
             mark.value()
+        );
+    }
+    for s in &sticky {
+        let _ = writeln!(
+            out,
+            "\t\tmeta mark & {mask:#010x} == {:#010x} oifname \"{}\" update @{} {{ ip saddr }}",
+            s.rule_mark.value(),
+            s.device,
+            s.name
         );
     }
     out.push_str("\t}\n");
@@ -117,6 +145,77 @@ pub fn preserved_sets(config: &Config) -> Vec<&str> {
     sets
 }
 
+/// The sources a sticky rule pinned to one uplink: an nft set with a timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickySet {
+    /// Index of the rule in `Config::rules`.
+    pub rule: usize,
+    pub interface: InterfaceId,
+    /// `sticky_<rule>_<interface>`.
+    pub name: String,
+    pub timeout_secs: u64,
+    /// The rule's mark for its new connections not pinned yet.
+    pub rule_mark: Mark,
+    pub uplink_mark: Mark,
+    pub device: String,
+}
+
+/// One set per sticky rule and uplink of its policy that has a device.
+pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
+    let marks = Marks::new(config);
+    let mut sets = Vec::new();
+    for (k, (r, p)) in sticky_rules(config).into_iter().enumerate() {
+        let Some(rule_mark) = marks.sticky(k) else {
+            continue;
+        };
+        let rule = &config.rules[r];
+        let mut uplinks: Vec<InterfaceId> = config.policies[p.0]
+            .members
+            .iter()
+            .map(|m| config.members[m.0].interface)
+            .collect();
+        uplinks.sort();
+        uplinks.dedup();
+        for i in uplinks {
+            let iface = &config.interfaces[i.0];
+            let Some(link) = links.get(&i).filter(|_| iface.enabled) else {
+                continue;
+            };
+            sets.push(StickySet {
+                rule: r,
+                interface: i,
+                name: format!("sticky_{}_{}", nft_name(&rule.name), nft_name(&iface.name)),
+                timeout_secs: rule.sticky_timeout.as_secs().max(1),
+                rule_mark,
+                uplink_mark: iface.mark,
+                device: link.device.clone(),
+            });
+        }
+    }
+    sets
+}
+
+/// The mark of rule `r`'s unpinned new connections, when it is a sticky rule.
+fn sticky_rules_of(marks: &Marks, r: usize) -> Option<Mark> {
+    let k = sticky_rules(marks.config())
+        .iter()
+        .position(|(rule, _)| *rule == r)?;
+    marks.sticky(k)
+}
+
+/// A name nft accepts as an identifier.
+fn nft_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn set_mark(mark: Mark, mask: u32) -> String {
     format!(
         "meta mark set meta mark & {:#010x} | {:#010x}",
@@ -125,8 +224,8 @@ fn set_mark(mark: Mark, mask: u32) -> String {
     )
 }
 
-/// One rule as an nft rule in chain `rules`; `None` when it cannot match IPv4 traffic.
-fn rule_line(rule: &Rule, marks: &Marks) -> Option<String> {
+/// A rule's match expressions; `None` when it cannot match IPv4 traffic.
+fn rule_matches(rule: &Rule) -> Option<String> {
     if rule.family == Some(Family::Ipv6) {
         return None;
     }
@@ -160,20 +259,24 @@ fn rule_line(rule: &Rule, marks: &Marks) -> Option<String> {
         let devs: Vec<String> = rule.src_dev.iter().map(|d| format!("\"{d}\"")).collect();
         m.push(format!("iifname {{ {} }}", devs.join(", ")));
     }
+    Some(m.join(" "))
+}
+
+/// What the `r`th rule does with a new flow it matches; it always stops the matching.
+fn verdict(rule: &Rule, r: usize, marks: &Marks) -> String {
     let mask = marks.mask();
-    let verdict = match rule.target {
-        Target::Policy(p) => marks.policy(p).map(|mk| set_mark(mk, mask)),
-        Target::Unreachable => marks.unreachable().map(|mk| set_mark(mk, mask)),
-        Target::Blackhole => marks.blackhole().map(|mk| set_mark(mk, mask)),
-        // Main's routes decide; stop matching later rules.
+    let sticky = sticky_rules_of(marks, r);
+    let mark = match rule.target {
+        Target::Policy(_) if sticky.is_some() => sticky,
+        Target::Policy(p) => marks.policy(p),
+        Target::Unreachable => marks.unreachable(),
+        Target::Blackhole => marks.blackhole(),
+        // Main's routes decide.
         Target::Default => None,
     };
-    let verdict = verdict.map_or("return".to_string(), |v| format!("{v} return"));
-    Some(format!(
-        "{} {verdict} comment \"{}\"",
-        m.join(" "),
-        rule.name
-    ))
+    mark.map_or("return".to_string(), |mk| {
+        format!("{} return", set_mark(mk, mask))
+    })
 }
 
 /// `{ a, b/n }` of the IPv4 prefixes; `None` when there are only IPv6 ones.
@@ -218,73 +321,8 @@ fn port_set(ports: &[PortRange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{InterfaceId, PolicyId};
-    use crate::dataplane::desired::Link;
-    use crate::fixtures::{config, rule};
-    use std::net::Ipv4Addr;
-
-    fn links() -> Links {
-        let link = |device: &str, ifindex| Link {
-            device: device.into(),
-            ifindex,
-            address: None,
-            gateway: None,
-            carrier: true,
-        };
-        [
-            (InterfaceId(0), link("eth1", 3)),
-            (InterfaceId(1), link("eth2", 4)),
-        ]
-        .into_iter()
-        .collect()
-    }
-
-    pub(crate) fn example() -> Config {
-        let mut c = config(
-            &["wan1", "wan2"],
-            &[(0, 1, 3), (1, 1, 1), (1, 1, 1)],
-            &[&[0, 1], &[2]],
-        );
-        c.interfaces[1].masquerade = true;
-        let mut web = rule("web_via_wan2", Target::Policy(PolicyId(1)));
-        web.src_ip = vec![Prefix {
-            addr: Ipv4Addr::new(192, 168, 1, 77).into(),
-            len: 32,
-        }];
-        web.dest_port = vec![
-            PortRange {
-                first: 80,
-                last: 80,
-            },
-            PortRange {
-                first: 8000,
-                last: 8080,
-            },
-        ];
-        web.src_dev = vec!["br-lan".into()];
-        let mut banks = rule("banks", Target::Default);
-        banks.ipset = Some("rail_banks".into());
-        banks.proto = Proto::Tcp;
-        let mut v6 = rule("v6_only", Target::Blackhole);
-        v6.dest_ip = vec![Prefix {
-            addr: "2001:db8::".parse().unwrap(),
-            len: 32,
-        }];
-        let mut dark = rule("dark", Target::Unreachable);
-        dark.dest_ip = vec![Prefix {
-            addr: Ipv4Addr::new(198, 18, 7, 9).into(),
-            len: 15,
-        }];
-        dark.proto = Proto::Number(47);
-        c.rules = vec![
-            web,
-            banks,
-            v6,
-            dark,
-            rule("default", Target::Policy(PolicyId(0))),
-        ];
-        c
-    }
+    use crate::config::InterfaceId;
+    use crate::fixtures::{every_match, every_match_links as links};
 
     #[test]
     fn golden_two_uplinks() {
@@ -331,12 +369,12 @@ mod tests {
 	}
 }
 "#;
-        assert_eq!(render(&example(), &links()), expected);
+        assert_eq!(render(&every_match(), &links()), expected);
     }
 
     #[test]
     fn rules_without_ipv4_addresses_or_for_ipv6_are_left_out() {
-        let mut c = example();
+        let mut c = every_match();
         c.rules[4].family = Some(Family::Ipv6);
         let text = render(&c, &links());
         assert!(!text.contains("\"v6_only\"") && !text.contains("\"default\""));
@@ -344,13 +382,43 @@ mod tests {
 
     #[test]
     fn disabled_or_absent_uplinks_are_not_saved_or_masqueraded() {
-        let mut c = example();
+        let mut c = every_match();
         c.interfaces[1].enabled = false;
         let text = render(&c, &links());
         assert!(!text.contains("eth2") && !text.contains("0x02000000 return"));
         assert!(!text.contains("masquerade"));
         let mut only_first = links();
         only_first.remove(&InterfaceId(0));
-        assert!(!render(&example(), &only_first).contains("eth1"));
+        assert!(!render(&every_match(), &only_first).contains("eth1"));
+    }
+
+    #[test]
+    fn sticky_rule_pins_sources_per_uplink() {
+        let mut c = every_match();
+        c.rules[4].sticky = true;
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(300);
+        let text = render(&c, &links());
+        // Policy 0 has both uplinks: one set each; the rule's own mark is 0x05000000.
+        for (iface, dev, mark) in [
+            ("wan1", "eth1", "0x01000000"),
+            ("wan2", "eth2", "0x02000000"),
+        ] {
+            let set = format!("sticky_default_{iface}");
+            assert!(text.contains(&format!(
+                "\tset {set} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout 300s\n\t}}\n"
+            )));
+            assert!(text.contains(&format!(
+                "meta nfproto ipv4 ip saddr @{set} update @{set} {{ ip saddr }} meta mark set meta mark & 0xc0ffffff | {mark} return comment \"default\""
+            )));
+            assert!(text.contains(&format!(
+                "meta mark & 0x3f000000 == 0x05000000 oifname \"{dev}\" update @{set} {{ ip saddr }}"
+            )));
+        }
+        assert!(text.contains(
+            "meta nfproto ipv4 meta mark set meta mark & 0xc0ffffff | 0x05000000 return comment \"default\""
+        ));
+        // Targets after the sticky marks moved up by one.
+        assert!(text.contains("| 0x06000000 return comment \"dark\""));
+        assert_eq!(sticky_sets(&c, &links()).len(), 2);
     }
 }

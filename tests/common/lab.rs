@@ -13,10 +13,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -181,6 +184,17 @@ fn checked(what: &str, out: Output) -> Output {
     out
 }
 
+/// The `applied=<unix seconds with fraction>` line that `lab.sh fault` and `clear` print.
+fn applied(out: Output) -> SystemTime {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let secs: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("applied="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("lab.sh printed no applied= time: {text:?}"));
+    UNIX_EPOCH + Duration::from_secs_f64(secs)
+}
+
 fn lab_sh(args: &[&str]) -> Output {
     Command::new(script())
         .args(args)
@@ -258,23 +272,35 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    pub fn fault(&self, isp: usize, fault: Fault) {
+    /// Applies `fault` to ISP `isp`; returns when it took effect (a benchmark's start time).
+    pub fn fault(&self, isp: usize, fault: Fault) -> SystemTime {
         let (kind, arg) = fault.args();
         let isp = isp.to_string();
         let mut args = vec!["fault", &self.name, kind, &isp];
         if let Some(a) = &arg {
             args.push(a);
         }
-        checked(&format!("lab.sh {}", args.join(" ")), lab_sh(&args));
+        applied(checked(
+            &format!("lab.sh {}", args.join(" ")),
+            lab_sh(&args),
+        ))
     }
 
-    /// Undoes every fault on `isp`.
-    pub fn clear(&self, isp: usize) {
+    /// A rail configuration (UCI text) for this lab: interfaces isp1..N on the uplink
+    /// devices, masquerading, in one balanced policy (see `lab.sh rail-config`). Append
+    /// sections to change options: UCI merges a section named twice.
+    pub fn rail_config(&self) -> String {
+        let out = checked("lab.sh rail-config", lab_sh(&["rail-config", &self.name]));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Undoes every fault on `isp`; returns when that took effect.
+    pub fn clear(&self, isp: usize) -> SystemTime {
         let isp = isp.to_string();
-        checked(
+        applied(checked(
             &format!("lab.sh clear {} {isp}", self.name),
             lab_sh(&["clear", &self.name, &isp]),
-        );
+        ))
     }
 
     /// The router's side of ISP `isp` (1-based), read afresh: a PPPoE reconnect with
@@ -391,10 +417,33 @@ impl Lab {
 
     /// As `try_fetch_source`, to the service's address `service` (its IPv4 or IPv6 one).
     pub fn try_fetch_source_from(&self, node: &str, service: IpAddr) -> Result<String, String> {
-        let counts = self.tally_to(node, service, 1);
-        match counts.into_iter().next() {
-            Some((seen, _)) if seen != "error" => Ok(seen),
-            _ => Err(format!("{node} could not reach the service")),
+        // curl rather than whoami.py: it starts in milliseconds, python in a third of a
+        // second on a busy machine.
+        let host = match service {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        };
+        let url = format!("http://{host}:{}/", self.http_port());
+        let out = self.exec(
+            node,
+            &[
+                "curl",
+                "-sS",
+                "-g",
+                "--connect-timeout",
+                "1",
+                "-m",
+                "2",
+                &url,
+            ],
+        );
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(format!(
+                "{node} could not reach the service at {url}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
         }
     }
 
@@ -493,6 +542,78 @@ impl Lab {
             .into_iter()
             .filter_map(|(d, mut c)| c.wait().ok()?.success().then_some(d))
             .collect()
+    }
+}
+
+/// A long-lived TCP connection to the service's echo port, opened from a lab node.
+pub struct Flow {
+    stream: TcpStream,
+    /// The source address the service saw when the flow was opened.
+    pub source: String,
+}
+
+impl Flow {
+    /// True when the flow still carries data: one echo round trip within `timeout`.
+    pub fn alive(&mut self, timeout: Duration) -> bool {
+        let probe = b"rail-lab-probe\n";
+        let mut back = [0u8; 15];
+        self.stream.set_write_timeout(Some(timeout)).is_ok()
+            && self.stream.set_read_timeout(Some(timeout)).is_ok()
+            && self.stream.write_all(probe).is_ok()
+            && self.stream.read_exact(&mut back).is_ok()
+            && &back == probe
+    }
+}
+
+impl Lab {
+    /// Runs `f` on a new thread inside `node`'s namespace (sockets it creates stay in that
+    /// namespace wherever they are used later); the process itself stays where it is.
+    pub fn spawn<R: Send + 'static>(
+        &self,
+        node: &str,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> std::thread::JoinHandle<R> {
+        let path = format!("/run/netns/{}", self.ns(node));
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        std::thread::spawn(move || {
+            // SAFETY: a valid namespace descriptor; setns changes only this thread.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", io::Error::last_os_error());
+            f()
+        })
+    }
+
+    /// As `spawn`, waiting for the result (a panic in `f` is passed on).
+    pub fn within<R: Send + 'static>(
+        &self,
+        node: &str,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> R {
+        self.spawn(node, f)
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
+    /// Opens a long-lived flow from `node` to the service's echo port at `service` (its
+    /// IPv4 or IPv6 address), waiting at most a second.
+    pub fn try_open_flow_to(&self, node: &str, service: IpAddr) -> io::Result<Flow> {
+        let to = SocketAddr::new(service, self.echo_port());
+        self.within(node, move || {
+            let stream = TcpStream::connect_timeout(&to, Duration::from_secs(1))?;
+            stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+            let mut source = String::new();
+            BufReader::new(&stream).read_line(&mut source)?;
+            Ok(Flow {
+                stream,
+                source: source.trim().to_string(),
+            })
+        })
+    }
+
+    /// A long-lived flow from `node` to the service's IPv4 address; panics on failure.
+    pub fn open_flow(&self, node: &str) -> Flow {
+        self.try_open_flow_to(node, self.service().into())
+            .unwrap_or_else(|e| panic!("{node} cannot open a flow to the service: {e}"))
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::lab::Lab;
+use super::lab::{Lab, UplinkKind};
 
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_rail")
@@ -37,7 +37,10 @@ impl<'a> Rail<'a> {
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
         let child = lab
-            .command("rtr", &[binary(), "-c", path.to_str().unwrap(), "daemon", "-f"])
+            .command(
+                "rtr",
+                &[binary(), "-c", path.to_str().unwrap(), "daemon", "-f"],
+            )
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
             .stderr(logf)
@@ -93,7 +96,12 @@ impl<'a> Rail<'a> {
     }
 
     /// Poll until `cond` holds; panics with the log after `timeout`. Returns the time taken.
-    pub fn wait_for(&self, what: &str, timeout: Duration, cond: impl Fn(&Rail) -> bool) -> Duration {
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        cond: impl Fn(&Rail) -> bool,
+    ) -> Duration {
         let start = Instant::now();
         loop {
             if cond(self) {
@@ -111,7 +119,9 @@ impl<'a> Rail<'a> {
     }
 
     pub fn wait_state(&self, iface: &str, state: &str, timeout: Duration) -> Duration {
-        self.wait_for(&format!("{iface} {state}"), timeout, |r| r.state(iface) == state)
+        self.wait_for(&format!("{iface} {state}"), timeout, |r| {
+            r.state(iface) == state
+        })
     }
 
     pub fn log_text(&self) -> String {
@@ -148,7 +158,11 @@ impl Drop for Rail<'_> {
     fn drop(&mut self) {
         self.stop();
         if std::thread::panicking() {
-            eprintln!("---- rail log ({}) ----\n{}", self.log.display(), self.log_text());
+            eprintln!(
+                "---- rail log ({}) ----\n{}",
+                self.log.display(),
+                self.log_text()
+            );
         }
         let _ = std::fs::remove_file(&self.config);
         let _ = std::fs::remove_file(&self.log);
@@ -164,8 +178,14 @@ pub fn interface(lab: &Lab, isp: usize, timing: &str) -> String {
         .take(3)
         .map(|t| format!("\tlist track_ip '{t}'\n"))
         .collect();
+    // Ethernet uplinks need their next hop: the lab's router has no default route in main
+    // for rail to learn it from (netifd installs one on OpenWrt).
+    let gateway = match up.kind {
+        UplinkKind::Ethernet => format!("\toption gateway '{}'\n", up.gw),
+        UplinkKind::Ppp => String::new(),
+    };
     format!(
-        "config interface 'isp{isp}'\n\toption device '{}'\n\toption masquerade '1'\n{targets}{timing}\n",
+        "config interface 'isp{isp}'\n\toption device '{}'\n{gateway}\toption masquerade '1'\n{targets}{timing}\n",
         up.dev
     )
 }

@@ -74,15 +74,15 @@ rtr ip route show default
 spread
 
 step "carrier loss on ISP1: the kernel alone moves new flows to ISP2"
-lab fault carrier 1
+lab fault carrier 1 >/dev/null
 rtr ip route show default
 spread
-lab clear 1
+lab clear 1 >/dev/null
 
 step "silent blackhole behind ISP1: link up, first hop answers, nothing beyond"
-lab fault blackhole 1
+lab fault blackhole 1 >/dev/null
 rtr ping -q -c1 -W1 "$gw1"
 spread
 say "plain multipath keeps hashing flows into the dead ISP: rail probes each uplink"
 say "through itself and takes ISP1 out of the route within a second"
-lab clear 1
+lab clear 1 >/dev/null

@@ -10,6 +10,7 @@
 #   lab.sh fault NAME KIND ISP [ARG]     KIND: carrier | blackhole | loss PCT |
 #                                        pppoe-drop | pppoe-up [new]
 #   lab.sh clear NAME ISP                undo every fault on ISP
+#   lab.sh rail-config NAME              a rail configuration (UCI) for the lab's uplinks
 #   lab.sh list                          names of labs that exist on this machine
 set -euo pipefail
 
@@ -36,7 +37,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -58,6 +59,7 @@ v6() { [ "$V6" -eq 0 ] || "$@"; }
 
 is_ppp() { [ "$1" -eq "$PPP_ISP" ]; }
 uplink_dev() { if is_ppp "$1"; then echo "ppp-isp$1"; else echo "eth-isp$1"; fi; }
+isp_end() { if is_ppp "$1"; then echo ppp-cust; else echo cust; fi; }
 
 # The PPPoE-like session's host parts depend on its generation (bumped by `pppoe-up new`):
 # generation 0 is local 2 peer 1 like the Ethernet ISPs; later ones move within the block
@@ -71,6 +73,24 @@ uplink_host() { if is_ppp "$1"; then ppp_local "$(ppp_gen "$1")"; else echo 2; f
 gw_host() { if is_ppp "$1"; then ppp_peer "$(ppp_gen "$1")"; else echo 1; fi; }
 
 ns() { echo "$NAME-$1"; }
+
+# The kernel acts on a carrier change at once only when the device's ifindex differs from
+# its peer's (linkwatch_urgent_event); otherwise it may wait up to a second, and traffic and
+# rail's netlink events with it. Every veth is therefore created from the side away from
+# the router with a large fixed index, so that the two ends' indexes never match, and the
+# router's ends keep kernel-chosen ones (new on every PPPoE-like reconnect).
+far_index() { echo $((100000 + $1)); }
+
+# Waits until DEV in node NODE has operational state WANT (UP or DOWN): the kernel applies
+# carrier changes asynchronously, and a fault or clear is only done once it has.
+wait_oper() {
+    local node=$1 dev=$2 want=$3 tries
+    for ((tries = 0; tries < 200; tries++)); do
+        [[ $(ip -n "$(ns "$node")" -o link show dev "$dev" 2>/dev/null) != *" state $want "* ]] || return 0
+        sleep 0.01
+    done
+    die "$dev in $node did not become $want within 2 s"
+}
 nsx() {
     local node=$1
     shift
@@ -129,8 +149,8 @@ ppp_create() {
     mac=$(printf '02:00:5e:10:%02x:%02x' "$i" $((gen % 256)))
     l=$(ppp_local "$gen")
     p=$(ppp_peer "$gen")
-    ip -n "$(ns rtr)" link add "$dev" address "$mac" type veth \
-        peer name ppp-cust address "$mac" netns "$(ns "isp$i")"
+    ip -n "$(ns "isp$i")" link add ppp-cust index "$(far_index "$i")" address "$mac" type veth \
+        peer name "$dev" address "$mac" netns "$(ns rtr)"
     v6 ip -n "$(ns rtr)" link set dev "$dev" addrgenmode none
     v6 ip -n "$(ns "isp$i")" link set dev ppp-cust addrgenmode none
     ip -n "$(ns rtr)" link set dev "$dev" arp off up
@@ -141,13 +161,15 @@ ppp_create() {
     v6 ip -n "$(ns "isp$i")" addr add fe80::1/64 dev ppp-cust
     v6 ip -n "$(ns rtr)" addr add "$(cust6 "$i" "$l")/64" dev "$dev"
     v6 ip -n "$(ns "isp$i")" addr add "$(cust6 "$i" "$p")/64" dev ppp-cust
+    wait_oper rtr "$dev" UP
 }
 
 up_isp() {
     local i=$1 tdev=isp$1
     new_ns "isp$i" 1
     # ISP <-> Internet
-    ip -n "$(ns inet)" link add "$tdev" type veth peer name upstream netns "$(ns "isp$i")"
+    ip -n "$(ns inet)" link add "$tdev" index "$(far_index "$i")" type veth \
+        peer name upstream netns "$(ns "isp$i")"
     ip -n "$(ns inet)" addr add "$(transit "$i" 1)/30" dev "$tdev"
     ip -n "$(ns inet)" link set dev "$tdev" up
     ip -n "$(ns "isp$i")" addr add "$(transit "$i" 2)/30" dev upstream
@@ -165,7 +187,8 @@ up_isp() {
     else
         local dev
         dev=$(uplink_dev "$i")
-        ip -n "$(ns rtr)" link add "$dev" type veth peer name cust netns "$(ns "isp$i")"
+        ip -n "$(ns "isp$i")" link add cust index "$(far_index "$i")" type veth \
+            peer name "$dev" netns "$(ns rtr)"
         ip -n "$(ns "isp$i")" addr add "$(cust "$i" 1)/28" dev cust
         ip -n "$(ns "isp$i")" link set dev cust up
         ip -n "$(ns rtr)" addr add "$(cust "$i" 2)/28" dev "$dev"
@@ -175,18 +198,24 @@ up_isp() {
     fi
 }
 
+# The service listens on the wildcard address, so it can start (python takes a while) as
+# soon as its namespace exists, while the rest is built; wait_service joins it.
+SERVICE_PID=
 start_service() {
-    local pidfile=$RUN_DIR/$NAME/whoami.pid
-    rm -f "$pidfile"
-    nsx inet setsid python3 "$HERE/whoami.py" serve --pidfile "$pidfile" \
+    rm -f "$RUN_DIR/$NAME/whoami.pid"
+    nsx inet setsid python3 "$HERE/whoami.py" serve --pidfile "$RUN_DIR/$NAME/whoami.pid" \
         --http-port "$HTTP_PORT" --echo-port "$ECHO_PORT" \
         </dev/null >"$RUN_DIR/$NAME/whoami.log" 2>&1 &
+    SERVICE_PID=$!
+}
+
+wait_service() {
     local tries=0
-    until [ -s "$pidfile" ]; do
+    until [ -s "$RUN_DIR/$NAME/whoami.pid" ]; do
         tries=$((tries + 1))
-        [ "$tries" -le 200 ] || die "the Internet service did not start: $(cat "$RUN_DIR/$NAME/whoami.log")"
-        kill -0 $! 2>/dev/null || die "the Internet service died: $(cat "$RUN_DIR/$NAME/whoami.log")"
-        sleep 0.025
+        [ "$tries" -le 400 ] || die "the Internet service did not start: $(cat "$RUN_DIR/$NAME/whoami.log")"
+        kill -0 "$SERVICE_PID" 2>/dev/null || die "the Internet service died: $(cat "$RUN_DIR/$NAME/whoami.log")"
+        sleep 0.01
     done
 }
 
@@ -228,19 +257,18 @@ cmd_up() {
     echo "$isps" >"$RUN_DIR/$NAME/isps"
 
     new_ns inet 0
+    start_service
     local t
-    for t in "${TARGETS[@]}" "$SERVICE"; do
-        ip -n "$(ns inet)" addr add "$t/32" dev lo
-    done
-    if [ "$V6" -eq 1 ]; then
-        for t in "${TARGETS6[@]}" "$SERVICE6"; do
-            ip -n "$(ns inet)" addr add "$t/128" dev lo
-        done
-    fi
+    {
+        for t in "${TARGETS[@]}" "$SERVICE"; do echo "addr add $t/32 dev lo"; done
+        if [ "$V6" -eq 1 ]; then
+            for t in "${TARGETS6[@]}" "$SERVICE6"; do echo "addr add $t/128 dev lo"; done
+        fi
+    } | ip -n "$(ns inet)" -batch -
 
     new_ns rtr 1
     new_ns lan 0
-    ip -n "$(ns rtr)" link add "$LAN_DEV" type veth peer name eth0 netns "$(ns lan)"
+    ip -n "$(ns lan)" link add eth0 index "$(far_index 0)" type veth peer name "$LAN_DEV" netns "$(ns rtr)"
     ip -n "$(ns rtr)" addr add "$LAN_NET.1/24" dev "$LAN_DEV"
     ip -n "$(ns rtr)" link set dev "$LAN_DEV" up
     ip -n "$(ns lan)" addr add "$LAN_NET.2/24" dev eth0
@@ -255,7 +283,11 @@ cmd_up() {
         up_isp "$i"
     done
     [ "$masq" -eq 0 ] || masquerade
-    start_service
+    for ((i = 1; i <= isps; i++)); do
+        wait_oper rtr "$(uplink_dev "$i")" UP
+    done
+    wait_oper rtr "$LAN_DEV" UP
+    wait_service
     trap - EXIT
 }
 
@@ -327,6 +359,35 @@ cmd_info() {
     done
 }
 
+# --- rail-config -----------------------------------------------------------------------
+# Interfaces isp1..N on the router's uplink devices (the PPPoE-like one without a gateway:
+# rail learns its peer), probing the first three targets, masquerading (the LAN is not
+# routed back); one member each in policy 'balanced', which every rule-less flow uses.
+# UCI merges a section named twice, so a caller appends e.g.
+# "config interface 'isp1' / option interval '0.2'" to change one option.
+cmd_rail_config() {
+    local isps i
+    isps=$(isp_count)
+    printf '# rail configuration for lab %s (tests/lab/lab.sh rail-config)\n' "$NAME"
+    printf "\nconfig globals 'globals'\n\toption log_level 'info'\n"
+    for ((i = 1; i <= isps; i++)); do
+        printf "\nconfig interface 'isp%s'\n\toption device '%s'\n" "$i" "$(uplink_dev "$i")"
+        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" 1)"
+        printf "\tlist track_ip '%s'\n" "${TARGETS[@]:0:3}"
+        printf "\toption masquerade '1'\n"
+    done
+    for ((i = 1; i <= isps; i++)); do
+        printf "\nconfig member 'isp%s_m1_w1'\n\toption interface 'isp%s'\n" "$i" "$i"
+        printf "\toption metric '1'\n\toption weight '1'\n"
+    done
+    printf "\nconfig policy 'balanced'\n"
+    for ((i = 1; i <= isps; i++)); do
+        printf "\tlist use_member 'isp%s_m1_w1'\n" "$i"
+    done
+    printf "\toption last_resort 'unreachable'\n"
+    printf "\nconfig rule 'all'\n\toption use_policy 'balanced'\n"
+}
+
 # --- faults ----------------------------------------------------------------------------
 # Each filtering fault is a table of its own in the ISP's namespace, so faults combine and
 # `clear` removes them without touching anything else.
@@ -354,17 +415,17 @@ cmd_fault() {
     local kind=${1:-} i=${2:-}
     if [ -z "$kind" ] || [ -z "$i" ]; then usage; fi
     check_isp "$i"
+    local applied
     case $kind in
     carrier)
         # The ISP's end goes down: the router's end shows NO-CARRIER.
-        if is_ppp "$i"; then
-            ip -n "$(ns "isp$i")" link set dev ppp-cust down
-        else
-            ip -n "$(ns "isp$i")" link set dev cust down
-        fi
+        ip -n "$(ns "isp$i")" link set dev "$(isp_end "$i")" down
+        applied=$EPOCHREALTIME
+        wait_oper rtr "$(uplink_dev "$i")" DOWN
         ;;
     blackhole)
         nft_fault "$i" lab_blackhole "drop"
+        applied=$EPOCHREALTIME
         ;;
     loss)
         local pct=${3:-}
@@ -372,10 +433,12 @@ cmd_fault() {
             die "loss needs a percentage 0..100, not '$pct'"
         fi
         nft_fault "$i" lab_loss "numgen random mod 10000 < $(loss_per_direction "$pct") drop"
+        applied=$EPOCHREALTIME
         ;;
     pppoe-drop)
         is_ppp "$i" || die "ISP $i is Ethernet-like; the PPPoE-like ISP is $PPP_ISP"
         ip -n "$(ns rtr)" link del "$(uplink_dev "$i")" 2>/dev/null || true
+        applied=$EPOCHREALTIME
         ;;
     pppoe-up)
         is_ppp "$i" || die "ISP $i is Ethernet-like; the PPPoE-like ISP is $PPP_ISP"
@@ -390,9 +453,11 @@ cmd_fault() {
         ip -n "$(ns rtr)" link del "$(uplink_dev "$i")" 2>/dev/null || true
         echo "$gen" >"$RUN_DIR/$NAME/isp$i.gen"
         ppp_create "$i" "$gen"
+        applied=$EPOCHREALTIME
         ;;
     *) die "unknown fault '$kind' (carrier, blackhole, loss PCT, pppoe-drop, pppoe-up [new])" ;;
     esac
+    echo "applied=$applied"
 }
 
 cmd_clear() {
@@ -403,15 +468,17 @@ cmd_clear() {
     for t in lab_blackhole lab_loss; do
         nsx "isp$i" nft delete table inet "$t" 2>/dev/null || true
     done
-    if is_ppp "$i"; then
-        if ip -n "$(ns rtr)" link show "$(uplink_dev "$i")" >/dev/null 2>&1; then
-            ip -n "$(ns "isp$i")" link set dev ppp-cust up
-        else
-            ppp_create "$i" "$(ppp_gen "$i")"
-        fi
+    if is_ppp "$i" && ! ip -n "$(ns rtr)" link show "$(uplink_dev "$i")" >/dev/null 2>&1; then
+        ppp_create "$i" "$(ppp_gen "$i")"
     else
-        ip -n "$(ns "isp$i")" link set dev cust up
+        ip -n "$(ns "isp$i")" link set dev "$(isp_end "$i")" up
+        wait_oper rtr "$(uplink_dev "$i")" UP
+        # Address resolution attempted during the outage may still be running out its
+        # probes and would then fail the first packets after it; start both ends afresh.
+        ip -n "$(ns rtr)" neigh flush dev "$(uplink_dev "$i")"
+        ip -n "$(ns "isp$i")" neigh flush dev "$(isp_end "$i")"
     fi
+    echo "applied=$EPOCHREALTIME"
 }
 
 cmd_list() {
@@ -436,6 +503,7 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down ;;
     info) cmd_info ;;
+    rail-config) cmd_rail_config ;;
     exec)
         [ $# -ge 2 ] || usage
         local node=$1

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# cross/size.sh: the size of every cross-built rail binary and of every package in
+# target/dist, as a table, and the budget a 16 MB router can afford: the stripped mips
+# binary at most 1.0 MiB and the mips .ipk at most 450 KiB. Sizes are deterministic (the
+# release profile strips, the packages are reproducible), so a breach is a real change:
+# exits 1 when one is over budget, and when the mips artifacts are missing with --require.
+set -euo pipefail
+# shellcheck source=cross/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+BUDGET_MIPS_BINARY="${BUDGET_MIPS_BINARY:-1048576}" # 1.0 MiB
+BUDGET_MIPS_IPK="${BUDGET_MIPS_IPK:-460800}"        # 450 KiB
+require=0
+[ "${1:-}" = "--require" ] && require=1
+
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+over=0
+# row <target> <artifact> <file> [budget]: prints one line, remembers a breach.
+row() {
+    local bytes verdict="-"
+    bytes="$(wc -c <"$3")"
+    if [ -n "${4:-}" ]; then
+        if [ "$bytes" -le "$4" ]; then
+            verdict="ok (<= $(kib "$4"))"
+        else
+            verdict="OVER BUDGET ($(kib "$4"))"
+            over=1
+        fi
+    fi
+    printf '%-30s %-42s %10s %11s  %s\n' "$1" "$2" "$bytes" "$(kib "$bytes")" "$verdict"
+}
+
+printf '%-30s %-42s %10s %11s  %s\n' "target" "artifact" "bytes" "size" "budget"
+mips_bin="" mips_ipk=""
+version="$(package_version)"
+while IFS='|' read -r triple arch _; do
+    mips=""
+    [ "$triple" = mips-unknown-linux-musl ] && mips=1
+    bin="$(release_binary "$triple")"
+    if [ -f "$bin" ]; then
+        file "$bin" | grep -q 'not stripped' && echo "size: warning: $bin is not stripped" >&2
+        row "$triple" "rail (stripped binary)" "$bin" "${mips:+$BUDGET_MIPS_BINARY}"
+        [ -n "$mips" ] && mips_bin="$bin"
+    fi
+    ipk="$DIST_DIR/rail_${version}_${arch}.ipk"
+    if [ -f "$ipk" ]; then
+        row "$triple" "$(basename "$ipk")" "$ipk" "${mips:+$BUDGET_MIPS_IPK}"
+        [ -n "$mips" ] && mips_ipk="$ipk"
+    fi
+done <<<"$CROSS_TABLE"
+luci="$DIST_DIR/luci-app-rail_${version}_all.ipk"
+[ -f "$luci" ] && row "all" "$(basename "$luci")" "$luci"
+
+if [ "$require" = 1 ] && { [ -z "$mips_bin" ] || [ -z "$mips_ipk" ]; }; then
+    echo "size: the mips binary and .ipk must be built first (make ipk TARGET=mips-unknown-linux-musl)" >&2
+    exit 1
+fi
+if [ "$over" = 1 ]; then
+    echo "size: over budget: shrink the binary (features, dependencies) or argue for a new budget" >&2
+    exit 1
+fi
