@@ -54,10 +54,12 @@ test('the fixture has the shape of `rail status --json`', () => {
 	}));
 });
 
-test('the fixture exercises what the views must show: several states, lost targets, an empty policy', () => {
+test('the fixture exercises what the views must show: several states, lost targets, shares, an empty policy', () => {
 	const st = fixtures.status();
 	const states = new Set(Object.values(st.interfaces).map((i) => i.state));
-	assert.ok(states.size >= 3, 'at least three different uplink states');
+	assert.ok(states.size >= 2, 'at least two different uplink states');
+	const seen = new Set(st.transitions.flatMap((t) => [ t.from, t.to ]));
+	assert.ok(seen.size >= 4, `transitions through at least four states (${[ ...seen ]})`);
 	assert.ok(Object.values(st.interfaces).some((i) => i.targets.some((t) => t.rtt_ms === null)));
 	assert.ok(Object.values(st.policies).some((p) => p.active.length === 0));
 	assert.ok(Object.values(st.policies).some((p) => p.active.length > 1));
