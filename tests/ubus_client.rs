@@ -315,6 +315,32 @@ fn ubusd_restart_is_followed_by_re_registration() {
 }
 
 #[test]
+fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
+    let path = socket_path("large");
+    let _broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let huge = "x".repeat(rail::openwrt::wire::MAX_MSG_LEN);
+        let rail = Client::new(Config {
+            objects: vec![object::object(move |req| match req {
+                Request::Status => Ok(Some(json!({ "blob": huge }))),
+                _ => Ok(None),
+            })],
+            ..config(&path)
+        });
+        connected(&ex, &rail).await;
+        let cli = Client::new(config(&path));
+        connected(&ex, &cli).await;
+        assert_eq!(
+            status_of(cli.call("rail", "status", &json!({})).await),
+            Status::UnknownError
+        );
+        assert_eq!(cli.call("rail", "reload", &json!({})).await.unwrap(), None);
+        assert!(rail.is_connected());
+    }));
+}
+
+#[test]
 fn falls_back_to_the_second_socket_path() {
     let path = socket_path("fallback");
     let _broker = Broker::start(&path);

@@ -82,7 +82,8 @@ pub async fn follow(bus: &Client, interfaces: &[String], mut apply: impl FnMut(U
     }
 }
 
-async fn read_status(bus: &Client, name: &str) -> Update {
+/// Reads one interface's status now (also what to do on a `hotplug` call for it).
+pub async fn read_status(bus: &Client, name: &str) -> Update {
     let object = format!("network.interface.{name}");
     let status = match bus.call(&object, "status", &json!({})).await {
         Ok(Some(v)) => match InterfaceStatus::parse(&v) {
