@@ -19,13 +19,14 @@ use smol::channel::Receiver;
 use smol::LocalExecutor;
 
 use rail::openwrt::blob::{BlobMsg, Type};
-use rail::openwrt::client::{BusEvent, CallError, Client, Config, Method, Object};
+use rail::openwrt::client::{BusEvent, CallError, Client, Config, Object};
 use rail::openwrt::hotplug::{Action, Hotplug};
 use rail::openwrt::netifd::{self, InterfaceStatus};
 use rail::openwrt::object::{self, Request};
 use rail::openwrt::wire::{Attrs, Message, MsgType, Status};
 
 use broker::bus::{next_event, notify_until_heard, wait_for};
+use broker::netifd::{named, netifd_peer, pppoe_status};
 use broker::Broker;
 
 fn socket_path(test: &str) -> PathBuf {
@@ -314,6 +315,32 @@ fn ubusd_restart_is_followed_by_re_registration() {
 }
 
 #[test]
+fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
+    let path = socket_path("large");
+    let _broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let huge = "x".repeat(rail::openwrt::wire::MAX_MSG_LEN);
+        let rail = Client::new(Config {
+            objects: vec![object::object(move |req| match req {
+                Request::Status => Ok(Some(json!({ "blob": huge }))),
+                _ => Ok(None),
+            })],
+            ..config(&path)
+        });
+        connected(&ex, &rail).await;
+        let cli = Client::new(config(&path));
+        connected(&ex, &cli).await;
+        assert_eq!(
+            status_of(cli.call("rail", "status", &json!({})).await),
+            Status::UnknownError
+        );
+        assert_eq!(cli.call("rail", "reload", &json!({})).await.unwrap(), None);
+        assert!(rail.is_connected());
+    }));
+}
+
+#[test]
 fn falls_back_to_the_second_socket_path() {
     let path = socket_path("fallback");
     let _broker = Broker::start(&path);
@@ -349,54 +376,6 @@ fn a_second_instance_cannot_take_the_rail_object() {
         );
         assert_eq!(broker.object("rail").unwrap().id, first_id);
     }));
-}
-
-/// A netifd stand-in: publishes `network.interface` (for notifications) and
-/// `network.interface.wan` with a `status` method, and sends `network.interface` events.
-fn netifd_peer(path: &Path, wan: Rc<RefCell<Value>>) -> Client {
-    let status_method = Method {
-        name: "status",
-        args: vec![],
-    };
-    Client::new(Config {
-        objects: vec![
-            Object {
-                path: "network.interface".into(),
-                methods: vec![],
-                handler: Rc::new(|_, _| Err(Status::MethodNotFound)),
-            },
-            Object {
-                path: "network.interface.wan".into(),
-                methods: vec![status_method],
-                handler: Rc::new(move |_, _| Ok(Some(wan.borrow().clone()))),
-            },
-        ],
-        ..config(path)
-    })
-}
-
-fn pppoe_status(up: bool, device: &str, local: &str, peer: &str) -> Value {
-    if !up {
-        return json!({"up": false, "pending": false, "available": true, "autostart": true,
-                      "dynamic": false, "proto": "pppoe", "data": {}});
-    }
-    json!({
-        "up": true, "pending": false, "available": true, "autostart": true, "dynamic": false,
-        "uptime": 3, "l3_device": device, "proto": "pppoe", "metric": 0, "dns_metric": 0,
-        "delegation": true,
-        "ipv4-address": [{"address": local, "mask": 32, "ptpaddress": peer}],
-        "ipv6-address": [], "ipv6-prefix": [], "ipv6-prefix-assignment": [],
-        "route": [{"target": "0.0.0.0", "mask": 0, "nexthop": peer, "source": "0.0.0.0/0"}],
-        "dns-server": ["192.0.2.53"], "dns-search": [], "neighbors": [], "inactive": {},
-        "data": {}
-    })
-}
-
-/// The notification netifd sends for `wan`: its status dump plus the interface name.
-fn named(wan: &RefCell<Value>) -> Value {
-    let mut status = wan.borrow().clone();
-    status["interface"] = json!("wan");
-    status
 }
 
 /// netifd's two announcements of an ifup/ifdown, the `network.interface` event and the

@@ -527,9 +527,17 @@ impl Client {
                     data: Some(blob::table_from_json(&map)),
                     ..Attrs::default()
                 };
-                conn.send_raw(&Message::new(MsgType::Data, header.seq, header.peer, reply))
-                    .await?;
-                Status::Ok
+                match Message::new(MsgType::Data, header.seq, header.peer, reply).encode() {
+                    Ok(bytes) => {
+                        conn.write_frame(&bytes).await?;
+                        Status::Ok
+                    }
+                    // Too large for ubusd: fail this call, keep the connection.
+                    Err(e) => {
+                        log::error!("ubus: {method} reply dropped: {e}");
+                        Status::UnknownError
+                    }
+                }
             }
             Ok(Some(other)) => {
                 log::error!(
@@ -600,9 +608,14 @@ impl Conn {
     }
 
     async fn send_raw(&self, msg: &Message) -> io::Result<()> {
-        let bytes = msg.encode().map_err(io::Error::other)?;
+        self.write_frame(&msg.encode().map_err(io::Error::other)?)
+            .await
+    }
+
+    /// Writes one whole frame; the lock keeps concurrent writers from interleaving.
+    async fn write_frame(&self, bytes: &[u8]) -> io::Result<()> {
         let _guard = self.writing.lock().await;
-        (&self.stream).write_all(&bytes).await
+        (&self.stream).write_all(bytes).await
     }
 
     async fn send(&self, msg: &Message) -> Result<(), CallError> {

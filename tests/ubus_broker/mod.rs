@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod bus;
+pub mod netifd;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
