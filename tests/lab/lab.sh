@@ -95,6 +95,7 @@ wait_oper() {
     done
     die "$dev in $node did not become $want within 2 s"
 }
+
 nsx() {
     local node=$1
     shift
@@ -391,7 +392,7 @@ cmd_rail_config() {
     printf "\nconfig globals 'globals'\n\toption log_level 'info'\n"
     for ((i = 1; i <= isps; i++)); do
         printf "\nconfig interface 'isp%s'\n\toption device '%s'\n" "$i" "$(uplink_dev "$i")"
-        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" 1)"
+        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" "$(gw_host "$i")")"
         printf "\tlist track_ip '%s'\n" "${TARGETS[@]:0:3}"
         printf "\toption masquerade '1'\n"
     done
