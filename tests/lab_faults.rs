@@ -248,6 +248,11 @@ fn a_panicking_test_leaves_no_lab_behind() {
                 .unwrap();
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
+        // `ip netns exec` enters the namespace after spawn() returns: wait for the sleep.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while pids_in("rtr").is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let pids = pids_in("inet") + &pids_in("rtr");
         std::panic::panic_any((lab.name().to_string(), pids, sleep));
     })
