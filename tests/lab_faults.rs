@@ -414,3 +414,19 @@ fn any_isps_can_be_pppoe_like() {
     assert_eq!(link_flags(&lab, &lab.uplink(3).dev), None);
     assert!(link_flags(&lab, &lab.uplink(1).dev).is_some());
 }
+
+#[test]
+fn routes_fill_the_router_main_table_without_disturbing_traffic() {
+    let Some(lab) = Lab::up(2) else { return };
+    let count = || {
+        lab.run("rtr", &["ip", "-4", "route", "show"])
+            .lines()
+            .count()
+    };
+    let before = count();
+    lab.add_routes(2_000);
+    assert_eq!(count(), before + 2_000);
+    lab.route_default_via(1);
+    assert_eq!(lab.fetch_source("lan"), lab.uplink(1).addr.to_string());
+    assert_eq!(lab.answering("rtr", &lab.targets()), lab.targets());
+}
