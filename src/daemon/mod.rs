@@ -47,7 +47,8 @@ const REFRESH: Duration = Duration::from_secs(2);
 const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
-pub fn run(path: &str, foreground: bool) -> i32 {
+/// `ubus`: the ubusd socket, when not one of the usual paths.
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
     let config = match config::load(path) {
         Ok(c) => c,
         Err(problems) => {
@@ -71,7 +72,12 @@ pub fn run(path: &str, foreground: bool) -> i32 {
         return 0;
     }
     let ex = Rc::new(smol::LocalExecutor::new());
-    let result = smol::block_on(ex.run(main(path.to_string(), config, ex.clone())));
+    let result = smol::block_on(ex.run(main(
+        path.to_string(),
+        config,
+        ubus.map(Into::into),
+        ex.clone(),
+    )));
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -114,6 +120,7 @@ struct Daemon {
 async fn main(
     path: String,
     config: Config,
+    ubus_socket: Option<std::path::PathBuf>,
     ex: Rc<smol::LocalExecutor<'static>>,
 ) -> Result<(), String> {
     let (kernel, conn) = Kernel::connect().map_err(|e| e.to_string())?;
@@ -151,7 +158,7 @@ async fn main(
         objects: vec![rail_object],
         subscriptions: vec!["network.interface".into()],
         patterns: vec!["network.interface".into()],
-        ..Default::default()
+        sockets: ubus_socket.into_iter().collect(),
     });
     let bus_events = bus.events();
     {
@@ -347,7 +354,6 @@ impl Daemon {
         match event {
             engine::Event::Transition(id, t) => {
                 let iface = &self.config.interfaces[id.0];
-                let status = self.engine.status(id);
                 self.transitions.push_back(status::Transition {
                     time: unix_now(),
                     interface: t.interface.clone(),
@@ -371,8 +377,8 @@ impl Daemon {
                     state: t.to.to_string(),
                     previous: t.from.to_string(),
                     reason: t.reason.clone(),
-                    rtt_ms: status.rtt_ms,
-                    loss: Some(status.loss),
+                    rtt_ms: t.rtt_ms,
+                    loss: Some(t.loss),
                 };
                 let (mark, flush) = (iface.mark.value(), iface.flush_conntrack);
                 let hooks = self.config.globals.hooks.clone();

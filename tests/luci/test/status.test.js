@@ -104,7 +104,9 @@ test('recent transitions: newest first, with both states and the reason', async 
 	const st = fixtures.status();
 	const { view } = await render(st);
 	const trs = rows(view, 'rail-transitions');
-	const want = st.transitions.slice().sort((a, b) => b.time - a.time).slice(0, 20);
+	// oldest first from the daemon: newest first here, also within one second
+	const want = st.transitions.map((t, i) => [ t, i ])
+		.sort(([ a, i ], [ b, j ]) => (b.time - a.time) || (j - i)).map(([ t ]) => t).slice(0, 20);
 	assert.equal(trs.length, want.length);
 	want.forEach((tr, i) => {
 		const row = trs[i];
@@ -115,6 +117,15 @@ test('recent transitions: newest first, with both states and the reason', async 
 		assert.deepEqual(badges.map((b) => b.className), [ tr.from, tr.to ].map((s) => `rail-badge rail-state-${s}`));
 		assert.equal(text(cell(row, 'Reason')), tr.reason);
 	});
+});
+
+test('transitions within the same second keep the daemon order, newest first', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	st.transitions = [ [ 'up', 'suspect', 'first' ], [ 'suspect', 'up', 'second' ], [ 'up', 'suspect', 'third' ] ]
+		.map(([ from, to, reason ]) => ({ time: 1763770000, interface: name, from, to, reason }));
+	const { view } = await render(st);
+	assert.deepEqual(rows(view, 'rail-transitions').map((tr) => text(cell(tr, 'Reason'))), [ 'third', 'second', 'first' ]);
 });
 
 test('at most 20 transitions are listed, the most recent ones', async () => {
@@ -198,7 +209,8 @@ test('nothing renders as null, undefined or NaN, even with fields missing', asyn
 	const [ a, b ] = Object.values(st.interfaces);
 	delete a.flows;
 	delete a.tx_bytes;
-	delete a.address;
+	a.address = null;
+	a.device = null;
 	delete b.targets;
 	delete st.transitions;
 	const { view } = await render(st);

@@ -26,6 +26,9 @@ const STATES = {
 	'disabled':    { label: _('Disabled'),    hint: _('Disabled in the configuration') }
 };
 
+/* The protocol names rail's config reader knows ('any' is the same as 'all'). */
+const PROTOCOLS = [ 'all', 'any', 'tcp', 'udp', 'icmp', 'icmpv6', 'ipv6-icmp', 'gre', 'esp', 'ah', 'sctp', 'udplite' ];
+
 document.querySelector('head').appendChild(E('link', {
 	'rel': 'stylesheet',
 	'type': 'text/css',
@@ -125,20 +128,40 @@ return baseclass.extend({
 		return [ m, s ];
 	},
 
-	/* rail's durations: seconds with an optional fraction ('0.2') or milliseconds ('200ms'). */
-	validateDuration(section_id, value) {
-		if (value == null || value === '')
+	/*
+	 * A duration as rail's config reader takes it, in milliseconds (null if it is not one):
+	 * seconds with an optional fraction ('0.2', '.5', '1.'), or a number with a unit
+	 * ('200ms', '1.5s', '2m', '1h'); at most nanosecond precision and 2^64 ns.
+	 */
+	parseDuration(text) {
+		const m = /^(\d*)(?:\.(\d*))?(ms|s|m|h)?$/.exec(String(text));
+		if (!m || (m[1] === '' && !m[2]) || (m[2] || '').length > 9)
+			return null;
+		const unit = { 'ms': 1, 's': 1000, 'm': 60000, 'h': 3600000 }[m[3] || 's'];
+		const ms = Number((m[1] || '0') + '.' + (m[2] || '0')) * unit;
+		return ms * 1e6 < 2 ** 64 ? ms : null;
+	},
+
+	/* A validator for a duration option allowed from `min` to `max` (both written as in the file). */
+	durationIn(min, max) {
+		const lo = this.parseDuration(min), hi = this.parseDuration(max);
+		return (section_id, value) => {
+			if (value == null || value === '')
+				return true;
+			const ms = this.parseDuration(value);
+			if (ms == null)
+				return _('Expecting seconds (0.5, 2) or a number with ms, s, m or h (200ms, 10m)');
+			if (ms < lo || ms > hi)
+				return _('Expecting a duration from %s to %s').format(min, max);
 			return true;
-		if (/^(?:\d+(?:\.\d+)?|\.\d+)$/.test(value) || /^\d+ms$/.test(value))
-			return true;
-		return _('Expecting seconds (e.g. 0.5 or 2) or milliseconds (e.g. 200ms)');
+		};
 	},
 
 	/* The fwmark bits rail owns: one non-empty, contiguous run of bits (e.g. 0x3F000000). */
 	validateMarkMask(section_id, value) {
 		if (value == null || value === '')
 			return true;
-		if (!/^(?:0x[0-9a-fA-F]{1,8}|\d+)$/.test(value))
+		if (!/^(?:0x[0-9a-f]{1,8}|\d+)$/i.test(value))
 			return _('Expecting a 32-bit number such as 0x3F000000');
 		const n = Number(value);
 		if (n == 0 || n > 0xffffffff)
@@ -153,12 +176,19 @@ return baseclass.extend({
 		return true;
 	},
 
-	/* all, tcp, udp, icmp or an IP protocol number. */
+	/* A protocol name as rail reads it (any case), or an IP protocol number 0-255. */
 	validateProto(section_id, value) {
-		if (value == null || value === '' || /^(?:all|tcp|udp|icmp)$/.test(value))
+		if (value == null || value === '' || PROTOCOLS.includes(String(value).toLowerCase()))
 			return true;
 		if (/^\d+$/.test(value) && +value <= 255)
 			return true;
-		return _('Expecting all, tcp, udp, icmp or a protocol number 0-255');
+		return _('Expecting %s or a protocol number 0-255').format(PROTOCOLS.join(', '));
+	},
+
+	/* Hooks are run without a shell, so they must be absolute paths. */
+	validatePath(section_id, value) {
+		if (value == null || value === '' || /^\/[^\s]*[^\/\s]$/.test(value))
+			return true;
+		return _('Expecting the absolute path of an executable, e.g. /etc/rail.user');
 	}
 });

@@ -113,7 +113,8 @@ return view.extend({
 
 	renderTransitions(st) {
 		const titles = [ _('Time'), _('Uplink'), _('Change'), _('Reason') ];
-		const recent = (st.transitions || []).slice()
+		/* Newest first; the daemon lists them oldest first, which orders equal seconds. */
+		const recent = (st.transitions || []).slice().reverse()
 			.sort((a, b) => b.time - a.time)
 			.slice(0, MAX_TRANSITIONS);
 		const rows = recent.map((tr) =>
