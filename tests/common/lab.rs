@@ -340,6 +340,16 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Adds `n` routes to the router's main table (`lab.sh routes`: blackhole /32s in
+    /// 198.19.0.0/16 that carry no traffic), for the scale benchmark and tests.
+    pub fn add_routes(&self, n: usize) {
+        let n = n.to_string();
+        checked(
+            &format!("lab.sh routes {} {n}", self.name),
+            lab_sh(&["routes", &self.name, &n]),
+        );
+    }
+
     /// Undoes every fault on `isp`; returns when that took effect.
     pub fn clear(&self, isp: usize) -> SystemTime {
         let isp = isp.to_string();
