@@ -3,8 +3,8 @@
 'require rpc';
 
 /*
- * Shared by luci-app-rail's status page and its Status overview widget: the one
- * ubus call they make, how an uplink state looks, and how numbers are printed.
+ * Shared by luci-app-rail's status page and its Status overview widget: the ubus
+ * calls they make, how an uplink state looks, and how numbers are printed.
  * Also what the configuration pages share: the page skeleton and validators for
  * rail's own value syntax.
  */
@@ -13,6 +13,13 @@ const callStatus = rpc.declare({
 	object: 'rail',
 	method: 'status',
 	expect: { '': {} }
+});
+
+/* Take an uplink out of service (enable true) or put it back; needs the ACL's write part. */
+const callMaintenance = rpc.declare({
+	object: 'rail',
+	method: 'maintenance',
+	params: [ 'interface', 'enable' ]
 });
 
 /* The states `rail status` reports for an uplink, in the order a reader cares about. */
@@ -41,6 +48,7 @@ function pad2(n) {
 
 return baseclass.extend({
 	callStatus: callStatus,
+	callMaintenance: callMaintenance,
 
 	/* A status document, or null when the rail ubus object is not there (daemon stopped). */
 	loadStatus() {
