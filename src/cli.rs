@@ -9,6 +9,8 @@ commands:
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
   reload          re-read the configuration (as SIGHUP does)
+  maintenance IFACE on|off
+                  take an uplink out of service (on) or put it back (off)
   flush           remove every rule, route and nft table rail owns (after a crash)
   import-mwan3 [FILE] [-o OUT] [--network FILE]
                   translate mwan3's configuration into rail's
@@ -42,7 +44,11 @@ pub fn run(args: Vec<String>) -> i32 {
     match words.as_slice() {
         ["status"] => status(false),
         ["status", "--json"] => status(true),
-        ["reload"] => control("reload"),
+        ["reload"] => control("reload", serde_json::Value::Null),
+        ["maintenance", iface, on @ ("on" | "off")] => control(
+            "maintenance",
+            serde_json::json!({"interface": iface, "enable": *on == "on"}),
+        ),
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
@@ -57,12 +63,8 @@ pub fn run(args: Vec<String>) -> i32 {
     }
 }
 
-fn control(method: &str) -> i32 {
-    match crate::daemon::control::call(
-        crate::daemon::control::NAME,
-        method,
-        serde_json::Value::Null,
-    ) {
+fn control(method: &str, args: serde_json::Value) -> i32 {
+    match crate::daemon::control::call(crate::daemon::control::NAME, method, args) {
         Ok(_) => 0,
         Err(e) => {
             eprintln!("rail {method}: {e}");

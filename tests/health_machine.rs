@@ -144,14 +144,17 @@ fn offline_start_needs_up_good_rounds() {
     i.initial_state = InitialState::Offline;
     let mut sim = Sim::new(&i, answer_after(12));
     assert_eq!(sim.tracker.state(), State::Down);
-    // Down probes at recovery_interval (0.5 s): rounds at 0, 0.5, 1, 1.5 and 2 s.
-    sim.run_for(secs(1.9));
+    // Down probes at recovery_interval (0.5 s): rounds 0, 0.5, 1, 1.5 and 2 s after the
+    // first probe.
+    sim.run_for(secs(0.2));
+    let first = sim.sends[0].0;
+    sim.run_until(first + secs(1.9));
     assert_eq!(
         sim.tracker.state(),
         State::Recovering,
         "4 rounds are not enough"
     );
-    sim.run_for(secs(0.2));
+    sim.run_until(first + secs(2.1));
     assert_eq!(sim.states(), [State::Recovering, State::Up]);
     assert_eq!(
         sim.last().to_string(),
@@ -170,7 +173,7 @@ fn probes_are_spread_over_the_interval() {
     let mut i = iface();
     i.track_ip = (1..=8).map(|n| ip(&format!("198.18.0.{n}"))).collect();
     let mut sim = Sim::new(&i, answer_after(5));
-    sim.run_for(secs(2.0));
+    sim.run_for(secs(2.1));
     let times: Vec<u64> = sim.sends.iter().map(|(t, _)| t.as_micros()).collect();
     assert_eq!(
         times.len(),

@@ -7,7 +7,9 @@ fn readme_example_config_passes_rail_check() {
         .find("```\nconfig interface")
         .expect("README has an example config")
         + 4;
-    let len = readme[start..].find("```").expect("example config block ends");
+    let len = readme[start..]
+        .find("```")
+        .expect("example config block ends");
     let path = std::env::temp_dir().join(format!("rail-readme-{}", std::process::id()));
     std::fs::write(&path, &readme[start..start + len]).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rail"))

@@ -347,7 +347,6 @@ impl Daemon {
         match event {
             engine::Event::Transition(id, t) => {
                 let iface = &self.config.interfaces[id.0];
-                let status = self.engine.status(id);
                 self.transitions.push_back(status::Transition {
                     time: unix_now(),
                     interface: t.interface.clone(),
@@ -371,8 +370,8 @@ impl Daemon {
                     state: t.to.to_string(),
                     previous: t.from.to_string(),
                     reason: t.reason.clone(),
-                    rtt_ms: status.rtt_ms,
-                    loss: Some(status.loss),
+                    rtt_ms: t.rtt_ms,
+                    loss: Some(t.loss),
                 };
                 let (mark, flush) = (iface.mark.value(), iface.flush_conntrack);
                 let hooks = self.config.globals.hooks.clone();

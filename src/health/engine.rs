@@ -42,8 +42,6 @@ struct Uplink {
 pub struct Engine {
     origin: Instant,
     uplinks: Vec<Uplink>,
-    /// Echo id for the next new tracker: distinct per uplink and per rail process.
-    next_ident: u16,
     global: GlobalDetector,
     timer: Timer,
     queue: VecDeque<Event>,
@@ -54,44 +52,32 @@ pub struct Engine {
 impl Engine {
     /// One tracker per interface, indexed like `Config::interfaces` (InterfaceId).
     pub fn new(interfaces: &[Interface]) -> Engine {
-        let mut engine = Engine {
+        // Echo ids: distinct per uplink (its position) and per rail process on the host.
+        let base = std::process::id() as u16;
+        let uplinks = interfaces
+            .iter()
+            .enumerate()
+            .map(|(i, iface)| Uplink {
+                tracker: Tracker::new(
+                    &iface.name,
+                    Params::from_interface(iface),
+                    base.wrapping_add(i as u16),
+                    iface.enabled,
+                    Time::ZERO,
+                ),
+                iface: iface.clone(),
+                prober: Err("the device is not up".into()),
+            })
+            .collect();
+        Engine {
             origin: Instant::now(),
-            uplinks: Vec::new(),
-            next_ident: std::process::id() as u16,
+            uplinks,
             global: GlobalDetector::default(),
             timer: Timer::never(),
             queue: VecDeque::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
-        };
-        engine.reconfigure(interfaces);
-        engine
-    }
-
-    /// Apply a new configuration (reload): uplinks whose interface section is unchanged
-    /// keep their tracker, state, statistics and sockets; the others start afresh, waiting
-    /// for their device. Returns the ids (in the new numbering) that need `device_up`.
-    pub fn reconfigure(&mut self, interfaces: &[Interface]) -> Vec<InterfaceId> {
-        let mut old = std::mem::take(&mut self.uplinks);
-        let mut fresh = Vec::new();
-        for (i, iface) in interfaces.iter().enumerate() {
-            if let Some(pos) = old.iter().position(|u| u.iface == *iface) {
-                self.uplinks.push(old.swap_remove(pos));
-                continue;
-            }
-            let ident = self.next_ident;
-            self.next_ident = ident.wrapping_add(1);
-            let params = Params::from_interface(iface);
-            let now = self.now();
-            self.uplinks.push(Uplink {
-                tracker: Tracker::new(&iface.name, params, ident, iface.enabled, now),
-                iface: iface.clone(),
-                prober: Err("the device is not up".into()),
-            });
-            fresh.push(InterfaceId(i));
         }
-        self.update_global();
-        fresh
     }
 
     /// A new configuration: uplinks whose `Interface` is unchanged at the same position keep

@@ -164,6 +164,8 @@ impl Client {
         self.inner.events_rx.clone()
     }
 
+    /// Whether the client is connected and its objects, subscriptions and patterns are
+    /// registered (calls fail with `NotConnected` otherwise).
     pub fn is_connected(&self) -> bool {
         self.inner.conn.borrow().is_some()
     }
@@ -176,9 +178,7 @@ impl Client {
         loop {
             match self.connect().await {
                 Ok((conn, path)) => {
-                    reported_failure = false;
                     let conn = Rc::new(conn);
-                    *self.inner.conn.borrow_mut() = Some(conn.clone());
                     let registered = Cell::new(false);
                     let outcome = self.session(&conn, &path, &registered).await;
                     *self.inner.conn.borrow_mut() = None;
@@ -186,9 +186,11 @@ impl Client {
                     conn.pending.borrow_mut().clear();
                     if registered.get() {
                         backoff = BACKOFF_MIN;
+                        reported_failure = false;
                         log::warn!("ubus: connection to {path} lost: {outcome}; reconnecting");
                         self.emit(BusEvent::Disconnected);
-                    } else {
+                    } else if !reported_failure {
+                        reported_failure = true;
                         log::warn!("ubus: {path}: {outcome}; retrying");
                     }
                 }
@@ -354,6 +356,7 @@ impl Client {
                 return format!("registration failed: {e}");
             }
             registered.set(true);
+            *self.inner.conn.borrow_mut() = Some(conn.clone());
             log::info!(
                 "ubus: connected to {path}; published {}",
                 self.inner

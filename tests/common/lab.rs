@@ -39,6 +39,10 @@ pub enum Fault {
     Carrier,
     /// The ISP answers ping and ARP itself but forwards nothing.
     Blackhole,
+    /// As `Blackhole`, for IPv4 only (IPv6 still passes).
+    BlackholeIpv4,
+    /// As `Blackhole`, for IPv6 only.
+    BlackholeIpv6,
     /// Random loss at the ISP: a request and its reply are lost together with this percentage.
     Loss(u8),
     /// The PPPoE-like device is deleted.
@@ -47,6 +51,9 @@ pub enum Fault {
     PppoeUp,
     /// As `PppoeUp`, with a new local address and peer.
     PppoeUpNew,
+    /// A DHCP renew on an Ethernet-like ISP: new address and gateway, same device and
+    /// ifindex. Not undone by `clear`.
+    Renew,
 }
 
 impl Fault {
@@ -54,10 +61,13 @@ impl Fault {
         match self {
             Fault::Carrier => ("carrier", None),
             Fault::Blackhole => ("blackhole", None),
+            Fault::BlackholeIpv4 => ("blackhole", Some("ipv4".into())),
+            Fault::BlackholeIpv6 => ("blackhole", Some("ipv6".into())),
             Fault::Loss(pct) => ("loss", Some(pct.to_string())),
             Fault::PppoeDrop => ("pppoe-drop", None),
             Fault::PppoeUp => ("pppoe-up", None),
             Fault::PppoeUpNew => ("pppoe-up", Some("new".into())),
+            Fault::Renew => ("renew", None),
         }
     }
 }
@@ -184,6 +194,24 @@ fn checked(what: &str, out: Output) -> Output {
     out
 }
 
+/// Removes labs left behind by test processes that were killed before their `Drop` ran
+/// (names `r<pid>x<n>` whose pid no longer exists).
+fn sweep_dead_labs() {
+    let out = lab_sh(&["list"]);
+    for name in String::from_utf8_lossy(&out.stdout).lines() {
+        let pid = name
+            .strip_prefix('r')
+            .and_then(|rest| rest.split_once('x'))
+            .and_then(|(pid, n)| n.parse::<u32>().ok().and(pid.parse::<u32>().ok()));
+        if let Some(pid) = pid {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                eprintln!("removing lab {name} left behind by process {pid}");
+                lab_sh(&["down", name]);
+            }
+        }
+    }
+}
+
 /// The `applied=<unix seconds with fraction>` line that `lab.sh fault` and `clear` print.
 fn applied(out: Output) -> SystemTime {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -209,17 +237,35 @@ impl Lab {
         Lab::up_with(Options { isps, masq: true })
     }
 
+    /// ISP 2 is PPPoE-like when there are two or more.
     pub fn up_with(opts: Options) -> Option<Lab> {
+        let ppp: &[usize] = if opts.isps >= 2 { &[2] } else { &[] };
+        Lab::up_with_ppp(opts, ppp)
+    }
+
+    /// A lab whose PPPoE-like ISPs are `ppp` (the others Ethernet-like), e.g. `&[1, 2]`
+    /// for the Intelligent Linux Gateway's two DSL lines.
+    pub fn up_with_ppp(opts: Options, ppp: &[usize]) -> Option<Lab> {
         if !can_run_lab() {
             return None;
         }
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(sweep_dead_labs);
         let name = format!(
             "r{}x{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let isps = opts.isps.to_string();
-        let mut args = vec!["up", &name, "--isps", &isps];
+        let ppp = if ppp.is_empty() {
+            "none".to_string()
+        } else {
+            ppp.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut args = vec!["up", &name, "--isps", &isps, "--ppp", &ppp];
         if opts.masq {
             args.push("--masq");
         }
