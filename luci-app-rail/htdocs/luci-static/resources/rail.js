@@ -165,6 +165,30 @@ return baseclass.extend({
 		};
 	},
 
+	/* A rate as rail reads it, in whole kbit/s (null if it is not one): a number and a unit,
+	 * kbit, mbit or gbit, in any case ('20mbit', '512kbit', '1.5Gbit'). */
+	parseRate(text) {
+		const m = /^(\d*\.?\d*)(kbit|mbit|gbit)$/.exec(String(text).toLowerCase());
+		if (!m || !/\d/.test(m[1]))
+			return null;
+		return Math.round(Number(m[1]) * { 'kbit': 1, 'mbit': 1e3, 'gbit': 1e6 }[m[2]]);
+	},
+
+	/* A validator for a rate option allowed from `min` to `max` (written as in the file). */
+	rateIn(min, max) {
+		const lo = this.parseRate(min), hi = this.parseRate(max);
+		return (section_id, value) => {
+			if (value == null || value === '')
+				return true;
+			const kbit = this.parseRate(value);
+			if (kbit == null)
+				return _('Expecting a rate with its unit, e.g. 20mbit or 512kbit');
+			if (kbit < lo || kbit > hi)
+				return _('Expecting a rate from %s to %s').format(min, max);
+			return true;
+		};
+	},
+
 	/* The fwmark bits rail owns: one non-empty, contiguous run of bits (e.g. 0x3F000000). */
 	validateMarkMask(section_id, value) {
 		if (value == null || value === '')
