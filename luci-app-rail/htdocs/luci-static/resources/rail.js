@@ -152,17 +152,8 @@ return baseclass.extend({
 
 	/* A validator for a duration option allowed from `min` to `max` (both written as in the file). */
 	durationIn(min, max) {
-		const lo = this.parseDuration(min), hi = this.parseDuration(max);
-		return (section_id, value) => {
-			if (value == null || value === '')
-				return true;
-			const ms = this.parseDuration(value);
-			if (ms == null)
-				return _('Expecting seconds (0.5, 2) or a number with ms, s, m or h (200ms, 10m)');
-			if (ms < lo || ms > hi)
-				return _('Expecting a duration from %s to %s').format(min, max);
-			return true;
-		};
+		return this.inRange((text) => this.parseDuration(text), min, max,
+			_('Expecting seconds (0.5, 2) or a number with ms, s, m or h (200ms, 10m)'));
 	},
 
 	/* A rate as rail reads it, in whole kbit/s (null if it is not one): a number and a unit,
@@ -176,15 +167,22 @@ return baseclass.extend({
 
 	/* A validator for a rate option allowed from `min` to `max` (written as in the file). */
 	rateIn(min, max) {
-		const lo = this.parseRate(min), hi = this.parseRate(max);
+		return this.inRange((text) => this.parseRate(text), min, max,
+			_('Expecting a rate with its unit, e.g. 20mbit or 512kbit'));
+	},
+
+	/* A validator: `parse` must read the value (else `syntax` is the error), and the result
+	 * must lie from `min` to `max`, which are written as in the file. Empty is unset. */
+	inRange(parse, min, max, syntax) {
+		const lo = parse(min), hi = parse(max);
 		return (section_id, value) => {
 			if (value == null || value === '')
 				return true;
-			const kbit = this.parseRate(value);
-			if (kbit == null)
-				return _('Expecting a rate with its unit, e.g. 20mbit or 512kbit');
-			if (kbit < lo || kbit > hi)
-				return _('Expecting a rate from %s to %s').format(min, max);
+			const v = parse(value);
+			if (v == null)
+				return syntax;
+			if (v < lo || v > hi)
+				return _('Expecting a value from %s to %s').format(min, max);
 			return true;
 		};
 	},
