@@ -143,6 +143,9 @@ fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
         + &member("m2", 2, 1, 1)
         + &policy("balanced", &["m1", "m2"])
         + &rule("all", &[], "balanced");
+    // As on OpenWrt, where netifd puts the WAN's default route in main: what a packet
+    // would take if rail did not keep each uplink's source on its own table.
+    lab.route_default_via(2);
     let rail = Rail::start(&lab, &config);
     all_up(&rail, &[1, 2]);
     let (a1, a2) = (addr(&lab, 1), addr(&lab, 2));
@@ -151,15 +154,16 @@ fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     let (n1, n2) = (via(&lab, &t, 1), via(&lab, &t, 2));
     assert!(n1 + n2 == 90 && n2 > 0 && n1 > n2, "2:1 over both: {t:?}");
 
-    // Router-originated connections bound to an uplink's address leave by that uplink even
-    // though the balanced rule would send half of them out the other (and masquerade them).
+    // Router-originated connections bound to an uplink's address leave by that uplink.
     for (isp, a) in [(1, &a1), (2, &a2)] {
         let t = tally_from(&lab, "rtr", a, 20);
         assert_eq!(via(&lab, &t, isp), 20, "bound to {a}: {t:?}");
     }
 
     // isp1 down: its address still goes nowhere but isp1 (the kernel refuses or isp1
-    // swallows it), never out isp2.
+    // swallows it), never out isp2, where main's default route and the balanced policy
+    // (now isp2 alone) would take it, masqueraded (checked: without rail's `from` rule
+    // these connections succeed as isp2's address).
     lab.fault(1, Fault::Blackhole);
     rail.wait_state("isp1", "down", VERDICT);
     let t = tally_from(&lab, "rtr", &a1, 2);
