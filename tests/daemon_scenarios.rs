@@ -136,6 +136,43 @@ fn intelligent_gateway_servers_and_workstations_each_fail_over_to_the_other_line
 }
 
 #[test]
+fn intelligent_gateway_pppoe_reconnect_with_new_addresses_moves_workstations_and_back() {
+    let Some(lab) = lab(2) else { return };
+    // Line B is the PPPoE-like isp2: its session drops, then comes back with a new local
+    // address, peer and ifindex, as pppd's reconnects do.
+    let config = uplinks(&lab, &[1, 2], "")
+        + &member("b_first", 2, 1, 1)
+        + &member("a_backup", 1, 2, 1)
+        + &policy("workstations", &["b_first", "a_backup"])
+        + &rule(
+            "workstation_hosts",
+            &[("src_ip", "203.0.113.0/24")],
+            "workstations",
+        );
+    let rail = Rail::start(&lab, &config);
+    all_up(&rail, &[1, 2]);
+    let t = lab.tally("lan", 10);
+    assert_eq!(via(&lab, &t, 2), 10, "workstations on line B: {t:?}");
+
+    lab.fault(2, Fault::PppoeDrop);
+    rail.wait_for("isp2 without its device", VERDICT, |r| {
+        r.state("isp2") != "up"
+    });
+    let t = lab.tally("lan", 10);
+    assert_eq!(via(&lab, &t, 1), 10, "workstations on line A: {t:?}");
+
+    let old = addr(&lab, 2);
+    lab.fault(2, Fault::PppoeUpNew);
+    let new = addr(&lab, 2);
+    assert_ne!(old, new, "the session came back with a new address");
+    rail.wait_state("isp2", "up", VERDICT);
+    let t = lab.tally("lan", 10);
+    assert_eq!(t.get(&new), Some(&10), "back on line B as {new}: {t:?}");
+    let status = rail.status();
+    assert_eq!(status["interfaces"]["isp2"]["address"], new.as_str());
+}
+
+#[test]
 fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     let Some(lab) = lab(2) else { return };
     let config = uplinks(&lab, &[1, 2], "")
