@@ -15,7 +15,7 @@ mod common;
 use common::lab::{Fault, Lab, Options};
 use common::rail::Rail;
 use common::scenario::{
-    add_lan_host, addr, member, policy, rule, tally_from, uplinks, via, VERDICT,
+    add_lan_host, addr, member, policy, policy_with, rule, tally_from, uplinks, via, VERDICT,
 };
 
 /// A lab whose router has no masquerade of its own: rail's must do it.
@@ -261,6 +261,99 @@ fn selective_routing_sends_one_hosts_port_80_over_the_alternate_uplink() {
         assert_eq!(flow.source, addr(&lab, 1), "{host} port 9000 on isp1");
         assert!(flow.alive(std::time::Duration::from_secs(1)));
     }
+}
+
+#[test]
+fn selective_routing_by_a_destination_set_filled_at_run_time_survives_a_reload() {
+    let Some(lab) = lab(2) else { return };
+    let config = uplinks(&lab, &[1, 2], "")
+        + &member("p1", 1, 1, 1)
+        + &member("p2", 2, 1, 1)
+        + &policy("primary", &["p1"])
+        + &policy("alternate", &["p2"])
+        + &rule("listed", &[("ipset", "via_alt")], "alternate")
+        + &rule("all", &[], "primary");
+    let rail = Rail::start(&lab, &config);
+    all_up(&rail, &[1, 2]);
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 1), 5, "empty set: primary: {t:?}");
+
+    // What dnsmasq's nftset does for a resolved name.
+    let service = lab.service().to_string();
+    lab.run(
+        "rtr",
+        &[
+            "nft",
+            "add",
+            "element",
+            "inet",
+            "rail",
+            "via_alt",
+            &format!("{{ {service} }}"),
+        ],
+    );
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 2), 5, "listed destination on isp2: {t:?}");
+
+    // A reload replaces rail's table; the elements others added stay.
+    rail.write_config(&(config.clone() + "config globals 'globals'\n\toption log_level 'debug'\n"));
+    let out = rail.cli(&["reload"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 2), 5, "still listed after the reload: {t:?}");
+}
+
+#[test]
+fn last_resort_unreachable_refuses_at_once_and_default_uses_mains_route() {
+    let Some(lab) = lab(2) else { return };
+    let other = "203.0.113.3";
+    add_lan_host(&lab, other);
+    // main's default route, as netifd keeps it, for `last_resort default`.
+    lab.route_default_via(2);
+    let config = uplinks(&lab, &[1, 2], "")
+        + &member("p1", 1, 1, 1)
+        + &policy_with("strict", &["p1"], "unreachable")
+        + &policy_with("lenient", &["p1"], "default")
+        + &rule("strict_host", &[("src_ip", other)], "strict")
+        + &rule("all", &[], "lenient");
+    let rail = Rail::start(&lab, &config);
+    all_up(&rail, &[1, 2]);
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 1), 5, "both policies on isp1: {t:?}");
+
+    lab.fault(1, Fault::Blackhole);
+    rail.wait_state("isp1", "down", VERDICT);
+    let t = lab.tally("lan", 5);
+    assert_eq!(
+        via(&lab, &t, 2),
+        5,
+        "last_resort default: main's route via isp2: {t:?}"
+    );
+    // A refusal (ICMP unreachable from the router), not a silent drop: curl gives up at
+    // once (exit 7) instead of timing out (exit 28).
+    let url = format!("http://{}:{}/", lab.service(), lab.http_port());
+    let out = lab.exec(
+        "lan",
+        &[
+            "curl",
+            "-sS",
+            "--interface",
+            other,
+            "--connect-timeout",
+            "5",
+            &url,
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "last_resort unreachable refuses: {err}"
+    );
 }
 
 #[test]
