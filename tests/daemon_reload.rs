@@ -241,3 +241,27 @@ fn broken_config_is_refused_on_reload_and_at_start() {
         "{err}"
     );
 }
+
+#[test]
+fn reload_keeps_a_down_uplink_down_and_off_the_routes() {
+    let Some(lab) = lab(2) else { return };
+    let rail = Rail::start(&lab, &config(&lab, &[1, 1], ""));
+    rail.wait_state("isp1", "up", VERDICT);
+    rail.wait_state("isp2", "up", VERDICT);
+    lab.fault(1, common::lab::Fault::Blackhole);
+    rail.wait_state("isp1", "down", VERDICT);
+
+    // New weights only: isp1's tracking is unchanged, so is its verdict (initial_state
+    // online must not bring it back unprobed).
+    rail.write_config(&config(&lab, &[3, 1], ""));
+    let out = rail.cli(&["reload"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rail.state("isp1"), "down");
+    assert_eq!(percents(&rail), [("isp2".into(), 100)]);
+    let t = lab.tally("lan", 10);
+    assert_eq!(via(&lab, &t, 2), 10, "nothing into the black hole: {t:?}");
+}
