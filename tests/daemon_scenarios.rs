@@ -15,7 +15,7 @@ mod common;
 use common::lab::{Fault, Lab, Options};
 use common::rail::Rail;
 use common::scenario::{
-    add_lan_host, addr, member, policy, rule, tally_from, uplinks, via, VERDICT,
+    add_lan_host, addr, member, policy, policy_with, rule, tally_from, uplinks, via, VERDICT,
 };
 
 /// A lab whose router has no masquerade of its own: rail's must do it.
@@ -136,6 +136,43 @@ fn intelligent_gateway_servers_and_workstations_each_fail_over_to_the_other_line
 }
 
 #[test]
+fn intelligent_gateway_pppoe_reconnect_with_new_addresses_moves_workstations_and_back() {
+    let Some(lab) = lab(2) else { return };
+    // Line B is the PPPoE-like isp2: its session drops, then comes back with a new local
+    // address, peer and ifindex, as pppd's reconnects do.
+    let config = uplinks(&lab, &[1, 2], "")
+        + &member("b_first", 2, 1, 1)
+        + &member("a_backup", 1, 2, 1)
+        + &policy("workstations", &["b_first", "a_backup"])
+        + &rule(
+            "workstation_hosts",
+            &[("src_ip", "203.0.113.0/24")],
+            "workstations",
+        );
+    let rail = Rail::start(&lab, &config);
+    all_up(&rail, &[1, 2]);
+    let t = lab.tally("lan", 10);
+    assert_eq!(via(&lab, &t, 2), 10, "workstations on line B: {t:?}");
+
+    lab.fault(2, Fault::PppoeDrop);
+    rail.wait_for("isp2 without its device", VERDICT, |r| {
+        r.state("isp2") != "up"
+    });
+    let t = lab.tally("lan", 10);
+    assert_eq!(via(&lab, &t, 1), 10, "workstations on line A: {t:?}");
+
+    let old = addr(&lab, 2);
+    lab.fault(2, Fault::PppoeUpNew);
+    let new = addr(&lab, 2);
+    assert_ne!(old, new, "the session came back with a new address");
+    rail.wait_state("isp2", "up", VERDICT);
+    let t = lab.tally("lan", 10);
+    assert_eq!(t.get(&new), Some(&10), "back on line B as {new}: {t:?}");
+    let status = rail.status();
+    assert_eq!(status["interfaces"]["isp2"]["address"], new.as_str());
+}
+
+#[test]
 fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     let Some(lab) = lab(2) else { return };
     let config = uplinks(&lab, &[1, 2], "")
@@ -143,6 +180,9 @@ fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
         + &member("m2", 2, 1, 1)
         + &policy("balanced", &["m1", "m2"])
         + &rule("all", &[], "balanced");
+    // As on OpenWrt, where netifd puts the WAN's default route in main: what a packet
+    // would take if rail did not keep each uplink's source on its own table.
+    lab.route_default_via(2);
     let rail = Rail::start(&lab, &config);
     all_up(&rail, &[1, 2]);
     let (a1, a2) = (addr(&lab, 1), addr(&lab, 2));
@@ -151,15 +191,16 @@ fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     let (n1, n2) = (via(&lab, &t, 1), via(&lab, &t, 2));
     assert!(n1 + n2 == 90 && n2 > 0 && n1 > n2, "2:1 over both: {t:?}");
 
-    // Router-originated connections bound to an uplink's address leave by that uplink even
-    // though the balanced rule would send half of them out the other (and masquerade them).
+    // Router-originated connections bound to an uplink's address leave by that uplink.
     for (isp, a) in [(1, &a1), (2, &a2)] {
         let t = tally_from(&lab, "rtr", a, 20);
         assert_eq!(via(&lab, &t, isp), 20, "bound to {a}: {t:?}");
     }
 
     // isp1 down: its address still goes nowhere but isp1 (the kernel refuses or isp1
-    // swallows it), never out isp2.
+    // swallows it), never out isp2, where main's default route and the balanced policy
+    // (now isp2 alone) would take it, masqueraded (checked: without rail's `from` rule
+    // these connections succeed as isp2's address).
     lab.fault(1, Fault::Blackhole);
     rail.wait_state("isp1", "down", VERDICT);
     let t = tally_from(&lab, "rtr", &a1, 2);
@@ -220,6 +261,99 @@ fn selective_routing_sends_one_hosts_port_80_over_the_alternate_uplink() {
         assert_eq!(flow.source, addr(&lab, 1), "{host} port 9000 on isp1");
         assert!(flow.alive(std::time::Duration::from_secs(1)));
     }
+}
+
+#[test]
+fn selective_routing_by_a_destination_set_filled_at_run_time_survives_a_reload() {
+    let Some(lab) = lab(2) else { return };
+    let config = uplinks(&lab, &[1, 2], "")
+        + &member("p1", 1, 1, 1)
+        + &member("p2", 2, 1, 1)
+        + &policy("primary", &["p1"])
+        + &policy("alternate", &["p2"])
+        + &rule("listed", &[("ipset", "via_alt")], "alternate")
+        + &rule("all", &[], "primary");
+    let rail = Rail::start(&lab, &config);
+    all_up(&rail, &[1, 2]);
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 1), 5, "empty set: primary: {t:?}");
+
+    // What dnsmasq's nftset does for a resolved name.
+    let service = lab.service().to_string();
+    lab.run(
+        "rtr",
+        &[
+            "nft",
+            "add",
+            "element",
+            "inet",
+            "rail",
+            "via_alt",
+            &format!("{{ {service} }}"),
+        ],
+    );
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 2), 5, "listed destination on isp2: {t:?}");
+
+    // A reload replaces rail's table; the elements others added stay.
+    rail.write_config(&(config.clone() + "config globals 'globals'\n\toption log_level 'debug'\n"));
+    let out = rail.cli(&["reload"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 2), 5, "still listed after the reload: {t:?}");
+}
+
+#[test]
+fn last_resort_unreachable_refuses_at_once_and_default_uses_mains_route() {
+    let Some(lab) = lab(2) else { return };
+    let other = "203.0.113.3";
+    add_lan_host(&lab, other);
+    // main's default route, as netifd keeps it, for `last_resort default`.
+    lab.route_default_via(2);
+    let config = uplinks(&lab, &[1, 2], "")
+        + &member("p1", 1, 1, 1)
+        + &policy_with("strict", &["p1"], "unreachable")
+        + &policy_with("lenient", &["p1"], "default")
+        + &rule("strict_host", &[("src_ip", other)], "strict")
+        + &rule("all", &[], "lenient");
+    let rail = Rail::start(&lab, &config);
+    all_up(&rail, &[1, 2]);
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 1), 5, "both policies on isp1: {t:?}");
+
+    lab.fault(1, Fault::Blackhole);
+    rail.wait_state("isp1", "down", VERDICT);
+    let t = lab.tally("lan", 5);
+    assert_eq!(
+        via(&lab, &t, 2),
+        5,
+        "last_resort default: main's route via isp2: {t:?}"
+    );
+    // A refusal (ICMP unreachable from the router), not a silent drop: curl gives up at
+    // once (exit 7) instead of timing out (exit 28).
+    let url = format!("http://{}:{}/", lab.service(), lab.http_port());
+    let out = lab.exec(
+        "lan",
+        &[
+            "curl",
+            "-sS",
+            "--interface",
+            other,
+            "--connect-timeout",
+            "5",
+            &url,
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "last_resort unreachable refuses: {err}"
+    );
 }
 
 #[test]

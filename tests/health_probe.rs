@@ -57,7 +57,8 @@ fn a_reachable_target_answers_and_a_silent_one_times_out() {
     let (st, events) = probe(&lab.router, vec![wan], &[("up1", "192.0.2.2")], 1.2);
     let (answering, silent) = (&st[0].targets[0], &st[0].targets[1]);
     assert!(answering.sent >= 4, "{answering:?}");
-    assert_eq!(answering.received, answering.sent, "{answering:?}");
+    assert_eq!(answering.loss, 0.0, "no resolved probe lost: {answering:?}");
+    assert!(answering.received + 1 >= answering.sent, "{answering:?}");
     assert!(answering.rtt_ms.is_some_and(|r| r < 50.0), "{answering:?}");
     assert_eq!(answering.state, "up");
     assert!(silent.sent >= 4 && silent.received == 0, "{silent:?}");
@@ -316,7 +317,7 @@ fn arp_probe_of_the_first_hop() {
     let (st, _) = probe(&lab.router, vec![wan], &[("up1", "192.0.2.2")], 1.2);
     let t = &st[0].targets;
     assert!(
-        t[0].received >= 3 && t[0].received == t[0].sent,
+        t[0].received >= 3 && t[0].loss == 0.0,
         "{:?}",
         st[0]
     );
@@ -373,7 +374,7 @@ fn ipv6_echo_over_a_bound_raw_socket() {
     let (st, _) = probe(&lab.router, vec![wan], &[("up1", "2001:db8:1::2")], 1.2);
     let t = &st[0].targets;
     assert!(
-        t[0].received >= 3 && t[0].received == t[0].sent,
+        t[0].received >= 3 && t[0].loss == 0.0,
         "{:?}",
         st[0]
     );

@@ -96,9 +96,11 @@ fn follows_a_pppoe_uplink_through_netifd_and_a_ubusd_restart() {
         let updates = Rc::new(RefCell::new(Vec::new()));
         let (r, u) = (rail.clone(), updates.clone());
         ex.spawn(async move {
-            watch::follow(&r, &["wan".to_string(), "wanb".to_string()], |up| {
-                u.borrow_mut().push(up)
-            })
+            watch::follow(
+                &r,
+                || vec!["wan".to_string(), "wanb".to_string()],
+                |up| u.borrow_mut().push(up),
+            )
             .await
         })
         .detach();

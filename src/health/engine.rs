@@ -44,6 +44,8 @@ pub struct Engine {
     uplinks: Vec<Uplink>,
     global: GlobalDetector,
     timer: Timer,
+    /// When the timer is set for (to avoid re-arming it on every poll).
+    armed: Option<Time>,
     queue: VecDeque<Event>,
     outputs: Vec<Output>,
     inputs: Vec<Input>,
@@ -74,6 +76,7 @@ impl Engine {
             uplinks,
             global: GlobalDetector::default(),
             timer: Timer::never(),
+            armed: None,
             queue: VecDeque::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
@@ -220,7 +223,8 @@ impl Engine {
     }
 
     /// Carry out a tracker's outputs: send probes (a failed send is a lost probe), queue
-    /// transitions. Returns whether anything was sent.
+    /// transitions. Returns whether a new per-probe socket needs polling once, to register
+    /// for its wake-up.
     fn dispatch(&mut self, id: InterfaceId, now: Time, out: &mut Vec<Output>) -> bool {
         let mut sent = false;
         let at = self.instant(now);
@@ -233,7 +237,7 @@ impl Engine {
                     self.queue.push_back(Event::Transition(id, t));
                 }
                 Output::Send(req) => {
-                    sent = true;
+                    sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
                     let result = match &mut u.prober {
                         Ok(p) => p.send(req, at, u.iface.timeout).map_err(|e| e.to_string()),
                         Err(e) => Err(e.clone()),
@@ -254,7 +258,7 @@ impl Engine {
                 return Poll::Ready(e);
             }
             let now = self.now();
-            let mut busy = false;
+            let (mut progressed, mut again) = (false, false);
             let mut out = std::mem::take(&mut self.outputs);
             let mut inputs = std::mem::take(&mut self.inputs);
             for i in 0..self.uplinks.len() {
@@ -262,20 +266,22 @@ impl Engine {
                 if let Ok(p) = &mut u.prober {
                     p.poll_recv(cx, &mut inputs);
                 }
-                busy |= !inputs.is_empty();
+                progressed |= !inputs.is_empty();
                 for input in inputs.drain(..) {
                     u.tracker.handle(now, input, &mut out);
                 }
                 if u.tracker.next_wakeup().is_some_and(|t| t <= now) {
                     u.tracker.poll(now, &mut out);
+                    progressed = true;
                 }
-                // New per-probe sockets must be polled once to register for wake-ups.
-                busy |= self.dispatch(InterfaceId(i), now, &mut out);
+                again |= self.dispatch(InterfaceId(i), now, &mut out);
             }
             self.outputs = out;
             self.inputs = inputs;
-            if busy {
+            if progressed {
                 self.update_global();
+            }
+            if again || !self.queue.is_empty() {
                 continue;
             }
             let wake = self
@@ -283,9 +289,12 @@ impl Engine {
                 .iter()
                 .filter_map(|u| u.tracker.next_wakeup())
                 .min();
-            match wake {
-                Some(t) => self.timer.set_at(self.instant(t)),
-                None => self.timer = Timer::never(),
+            if wake != self.armed {
+                self.armed = wake;
+                match wake {
+                    Some(t) => self.timer.set_at(self.instant(t)),
+                    None => self.timer = Timer::never(),
+                }
             }
             if Pin::new(&mut self.timer).poll(cx).is_pending() {
                 return Poll::Pending;

@@ -34,6 +34,15 @@ pub fn policy(name: &str, members: &[&str]) -> String {
     format!("config policy '{name}'\n{list}\n")
 }
 
+/// As `policy`, with its `last_resort`.
+pub fn policy_with(name: &str, members: &[&str], last_resort: &str) -> String {
+    let text = policy(name, members);
+    format!(
+        "{}\toption last_resort '{last_resort}'\n\n",
+        text.trim_end_matches('\n').to_string() + "\n"
+    )
+}
+
 /// `config rule NAME` with match options `(option, value)` sending to `use_policy`.
 pub fn rule(name: &str, matches: &[(&str, &str)], use_policy: &str) -> String {
     let opts: String = matches
