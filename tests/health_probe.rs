@@ -316,11 +316,7 @@ fn arp_probe_of_the_first_hop() {
     wan.track_method = TrackMethod::Arping;
     let (st, _) = probe(&lab.router, vec![wan], &[("up1", "192.0.2.2")], 1.2);
     let t = &st[0].targets;
-    assert!(
-        t[0].received >= 3 && t[0].loss == 0.0,
-        "{:?}",
-        st[0]
-    );
+    assert!(t[0].received >= 3 && t[0].loss == 0.0, "{:?}", st[0]);
     assert_eq!(t[1].received, 0, "{t:?}");
 }
 
@@ -373,10 +369,6 @@ fn ipv6_echo_over_a_bound_raw_socket() {
     wan.family = rail::config::Family::Ipv6;
     let (st, _) = probe(&lab.router, vec![wan], &[("up1", "2001:db8:1::2")], 1.2);
     let t = &st[0].targets;
-    assert!(
-        t[0].received >= 3 && t[0].loss == 0.0,
-        "{:?}",
-        st[0]
-    );
+    assert!(t[0].received >= 3 && t[0].loss == 0.0, "{:?}", st[0]);
     assert_eq!(t[1].received, 0, "{t:?}");
 }
