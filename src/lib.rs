@@ -13,9 +13,9 @@ pub mod config;
 pub mod daemon;
 pub mod dataplane;
 pub mod health;
+pub mod import;
 pub mod openwrt;
 pub mod policy;
-pub mod import;
 pub mod uci;
 
 #[cfg(test)]
