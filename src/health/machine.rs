@@ -103,6 +103,10 @@ pub struct Transition {
     pub to: State,
     pub time: Time,
     pub reason: String,
+    /// Mean RTT and loss (percent) over the windows as they were when the state changed:
+    /// the facts hooks report (going down clears the windows right after).
+    pub rtt_ms: Option<f64>,
+    pub loss: f64,
 }
 
 impl fmt::Display for Transition {
@@ -400,7 +404,11 @@ impl Tracker {
         let (state, reason) = if self.params.targets.is_empty() {
             (State::Up, format!("device {device} {what}, no track_ip"))
         } else {
-            self.next_send = Some(now + self.params.hold);
+            // Uplinks that come up together start at different phases of a slot (by their
+            // distinct echo ids), so their probes interleave instead of going out in bursts.
+            let slot = self.params.interval / self.params.round_size().max(1) as u32;
+            let phase = slot * u32::from(self.ident % 8) / 8;
+            self.next_send = Some(now + self.params.hold + phase);
             match self.params.initial_state {
                 InitialState::Online => (
                     State::Up,
@@ -588,10 +596,10 @@ impl Tracker {
         };
         match self.state {
             State::Up | State::Suspect if self.bad >= self.params.down => {
+                self.set_state(now, State::Down, reason, out);
                 if verdict == Verdict::Unreachable {
                     self.clear_windows();
                 }
-                self.set_state(now, State::Down, reason, out)
             }
             State::Up => self.set_state(now, State::Suspect, reason, out),
             State::Recovering => {
@@ -645,12 +653,15 @@ impl Tracker {
         }
         self.state = to;
         self.since = now;
+        let facts = summarize(&self.stats);
         out.push(Output::Transition(Transition {
             interface: self.name.clone(),
             from,
             to,
             time: now,
             reason: self.reason.clone(),
+            rtt_ms: facts.rtt.map(ms),
+            loss: round1(facts.loss),
         }));
     }
 }
