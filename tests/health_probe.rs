@@ -316,11 +316,7 @@ fn arp_probe_of_the_first_hop() {
     wan.track_method = TrackMethod::Arping;
     let (st, _) = probe(&lab.router, vec![wan], &[("up1", "192.0.2.2")], 1.2);
     let t = &st[0].targets;
-    assert!(
-        t[0].received >= 3 && t[0].loss == 0.0,
-        "{:?}",
-        st[0]
-    );
+    assert!(t[0].received >= 3 && t[0].loss == 0.0, "{:?}", st[0]);
     assert_eq!(t[1].received, 0, "{t:?}");
 }
 
@@ -373,10 +369,50 @@ fn ipv6_echo_over_a_bound_raw_socket() {
     wan.family = rail::config::Family::Ipv6;
     let (st, _) = probe(&lab.router, vec![wan], &[("up1", "2001:db8:1::2")], 1.2);
     let t = &st[0].targets;
-    assert!(
-        t[0].received >= 3 && t[0].loss == 0.0,
-        "{:?}",
-        st[0]
-    );
+    assert!(t[0].received >= 3 && t[0].loss == 0.0, "{:?}", st[0]);
     assert_eq!(t[1].received, 0, "{t:?}");
+}
+
+/// A repeated ifup of the same device (a DHCP renew, a new address) re-binds the probes
+/// without a blip; a new ifindex (the PPPoE device recreated) starts over with the hold
+/// and the initial state.
+#[test]
+fn a_new_address_rebinds_while_a_new_device_starts_over() {
+    let lab = lab();
+    lab.router.ip("addr add 192.0.2.3/24 dev up1");
+    let ifindex = ifindex(&lab.router, "up1");
+    lab.router.run(move || {
+        let mut wan = fast(interface("wan", &[TARGET]));
+        wan.initial_state = rail::config::InitialState::Offline;
+        wan.up = 2;
+        let mut engine = Engine::new(&[wan]);
+        let facts = |source: &str, ifindex: u32| LinkFacts {
+            device: "up1".into(),
+            ifindex,
+            source: Some(ip(source)),
+        };
+        let id = InterfaceId(0);
+        engine.device_up(id, facts("192.0.2.2", ifindex));
+        smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(700)));
+        let up = engine.status(id);
+        assert_eq!(up.state, State::Up, "{up:?}");
+
+        engine.device_up(id, facts("192.0.2.2", ifindex));
+        engine.device_up(id, facts("192.0.2.3", ifindex));
+        let events = smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(500)));
+        let after = engine.status(id);
+        assert!(events.is_empty(), "{events:?}");
+        assert_eq!((after.state, after.since), (State::Up, up.since));
+        assert!(
+            after.received > up.received,
+            "probes from the new address answered"
+        );
+
+        engine.device_up(id, facts("192.0.2.3", ifindex + 1000));
+        assert_eq!(
+            engine.status(id).state,
+            State::Down,
+            "a new device starts offline"
+        );
+    });
 }

@@ -37,6 +37,8 @@ struct Uplink {
     iface: Interface,
     tracker: Tracker,
     prober: Result<Prober, String>,
+    /// What the sockets are bound to; None while the device is gone.
+    facts: Option<LinkFacts>,
 }
 
 pub struct Engine {
@@ -69,6 +71,7 @@ impl Engine {
                 ),
                 iface: iface.clone(),
                 prober: Err("the device is not up".into()),
+                facts: None,
             })
             .collect();
         Engine {
@@ -113,10 +116,19 @@ impl Engine {
         self.origin + Duration::from_micros(t.as_micros())
     }
 
-    /// The device came up (ifup, or a PPPoE device created anew): open its probe sockets,
-    /// start the hold, apply the initial state.
+    /// The device came up (ifup, or a PPPoE device created anew, with a new ifindex): open
+    /// its probe sockets, start the hold, apply the initial state. The same device with a
+    /// new address (a DHCP renew) only re-binds the sockets: the line did not go away.
     pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
         let u = &mut self.uplinks[id.0];
+        if u.facts.as_ref() == Some(&facts) {
+            return;
+        }
+        let same_device = u
+            .facts
+            .as_ref()
+            .is_some_and(|f| (&f.device, f.ifindex) == (&facts.device, facts.ifindex))
+            && u.tracker.device() == Some(facts.device.as_str());
         let method = Method {
             kind: u.iface.track_method,
             port: u.iface.track_port,
@@ -139,17 +151,21 @@ impl Engine {
             );
             e.to_string()
         });
-        self.input(
-            id,
-            Input::DeviceUp {
-                device: facts.device,
-            },
-        );
+        u.facts = Some(facts.clone());
+        if !same_device {
+            self.input(
+                id,
+                Input::DeviceUp {
+                    device: facts.device,
+                },
+            );
+        }
     }
 
     pub fn device_gone(&mut self, id: InterfaceId) {
         let device = self.device_name(id);
         self.uplinks[id.0].prober = Err("the device is gone".into());
+        self.uplinks[id.0].facts = None;
         self.input(id, Input::DeviceGone { device });
     }
 
