@@ -416,3 +416,65 @@ fn a_new_address_rebinds_while_a_new_device_starts_over() {
         );
     });
 }
+
+/// Replies carry the kernel's receive time: a reply read late (a busy router, a stalled
+/// executor) still has its true arrival time, so it is neither lost nor slow.
+#[test]
+fn replies_carry_the_kernels_receive_time() {
+    use rail::health::probe::{Binding, Method, Prober};
+    use rail::health::{Input, ProbeRequest};
+    use std::time::SystemTime;
+    let lab = lab();
+    let ifindex = ifindex(&lab.router, "up1");
+    lab.router.run(move || {
+        let method = Method {
+            kind: TrackMethod::Ping,
+            port: 0,
+            dns_name: String::new(),
+            timeout: Duration::from_secs(1),
+        };
+        let binding = Binding {
+            device: "up1".into(),
+            ifindex,
+            source: Some(ip("192.0.2.2")),
+            mark: 0x0100_0000,
+            ttl: 64,
+            size: 56,
+        };
+        let target = ip(TARGET);
+        let mut prober = Prober::open(&method, &binding, &[target]).unwrap();
+        // The kernel turns time-stamping on from a work queue, shortly after the socket asks.
+        std::thread::sleep(Duration::from_millis(50));
+        let req = ProbeRequest {
+            target,
+            ident: 0x5151,
+            seq: 1,
+        };
+        let sent = SystemTime::now();
+        prober.send(req, Instant::now(), method.timeout).unwrap();
+        std::thread::sleep(Duration::from_millis(300)); // the executor is busy elsewhere
+        let mut got = Vec::new();
+        smol::block_on(std::future::poll_fn(|cx| {
+            prober.poll_recv(cx, &mut got);
+            if got.is_empty() {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        }));
+        let read = SystemTime::now();
+        let (input, at) = got.pop().expect("the reply was read");
+        assert_eq!(
+            input,
+            Input::Reply {
+                from: target,
+                ident: 0x5151,
+                seq: 1
+            }
+        );
+        let at = at.expect("a receive time stamp");
+        let rtt = at.duration_since(sent).unwrap();
+        assert!(rtt < Duration::from_millis(100), "rtt {rtt:?}");
+        assert!(read.duration_since(at).unwrap() >= Duration::from_millis(250));
+    });
+}
