@@ -431,7 +431,6 @@ fn replies_carry_the_kernels_receive_time() {
             kind: TrackMethod::Ping,
             port: 0,
             dns_name: String::new(),
-            timeout: Duration::from_secs(1),
         };
         let binding = Binding {
             device: "up1".into(),
@@ -451,7 +450,9 @@ fn replies_carry_the_kernels_receive_time() {
             seq: 1,
         };
         let sent = SystemTime::now();
-        prober.send(req, Instant::now(), method.timeout).unwrap();
+        prober
+            .send(req, Instant::now(), Duration::from_secs(1))
+            .unwrap();
         std::thread::sleep(Duration::from_millis(300)); // the executor is busy elsewhere
         let mut got = Vec::new();
         smol::block_on(std::future::poll_fn(|cx| {

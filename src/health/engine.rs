@@ -133,7 +133,6 @@ impl Engine {
             kind: u.iface.track_method,
             port: u.iface.track_port,
             dns_name: u.iface.track_dns_name.clone(),
-            timeout: u.iface.timeout,
         };
         let binding = Binding {
             device: facts.device.clone(),

@@ -33,7 +33,6 @@ pub struct Method {
     pub kind: TrackMethod,
     pub port: u16,
     pub dns_name: String,
-    pub timeout: Duration,
 }
 
 /// The open sockets of one uplink.
