@@ -2,13 +2,15 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] <command>
 commands:
   daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
   reload          re-read the configuration (as SIGHUP does)
+  maintenance IFACE on|off
+                  take an uplink out of service (on) or put it back (off)
   flush           remove every rule, route and nft table rail owns (after a crash)
   import-mwan3 [FILE] [-o OUT] [--network FILE]
                   translate mwan3's configuration into rail's
@@ -16,6 +18,7 @@ commands:
 
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
+    let mut ubus = None;
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -24,6 +27,13 @@ pub fn run(args: Vec<String>) -> i32 {
                 Some(f) => config = f,
                 None => {
                     eprintln!("rail: -c needs a file name");
+                    return 2;
+                }
+            },
+            "-s" | "--ubus" => match it.next() {
+                Some(p) => ubus = Some(p),
+                None => {
+                    eprintln!("rail: -s needs the ubus socket path");
                     return 2;
                 }
             },
@@ -42,12 +52,16 @@ pub fn run(args: Vec<String>) -> i32 {
     match words.as_slice() {
         ["status"] => status(false),
         ["status", "--json"] => status(true),
-        ["reload"] => control("reload"),
+        ["reload"] => control("reload", serde_json::Value::Null),
+        ["maintenance", iface, on @ ("on" | "off")] => control(
+            "maintenance",
+            serde_json::json!({"interface": iface, "enable": *on == "on"}),
+        ),
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
-        ["daemon"] => crate::daemon::run(&config, false),
-        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true),
+        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref()),
+        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true, ubus.as_deref()),
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
@@ -57,12 +71,8 @@ pub fn run(args: Vec<String>) -> i32 {
     }
 }
 
-fn control(method: &str) -> i32 {
-    match crate::daemon::control::call(
-        crate::daemon::control::NAME,
-        method,
-        serde_json::Value::Null,
-    ) {
+fn control(method: &str, args: serde_json::Value) -> i32 {
+    match crate::daemon::control::call(crate::daemon::control::NAME, method, args) {
         Ok(_) => 0,
         Err(e) => {
             eprintln!("rail {method}: {e}");

@@ -88,7 +88,9 @@ impl Kernel {
         };
         Ok(Some(Learned {
             link,
-            peer: if ptp { peer } else { None },
+            // An address with a peer is point-to-point addressing whatever the device's
+            // flags say (a NOARP veth or tun set up like PPP has no IFF_POINTOPOINT).
+            peer,
         }))
     }
 }

@@ -103,6 +103,10 @@ pub struct Transition {
     pub to: State,
     pub time: Time,
     pub reason: String,
+    /// Mean RTT and loss (percent) over the windows as they were when the state changed:
+    /// the facts hooks report (going down clears the windows right after).
+    pub rtt_ms: Option<f64>,
+    pub loss: f64,
 }
 
 impl fmt::Display for Transition {
@@ -583,10 +587,10 @@ impl Tracker {
         };
         match self.state {
             State::Up | State::Suspect if self.bad >= self.params.down => {
+                self.set_state(now, State::Down, reason, out);
                 if verdict == Verdict::Unreachable {
                     self.clear_windows();
                 }
-                self.set_state(now, State::Down, reason, out)
             }
             State::Up => self.set_state(now, State::Suspect, reason, out),
             State::Recovering => {
@@ -640,12 +644,15 @@ impl Tracker {
         }
         self.state = to;
         self.since = now;
+        let facts = summarize(&self.stats);
         out.push(Output::Transition(Transition {
             interface: self.name.clone(),
             from,
             to,
             time: now,
             reason: self.reason.clone(),
+            rtt_ms: facts.rtt.map(ms),
+            loss: round1(facts.loss),
         }));
     }
 }

@@ -6,3 +6,4 @@
 
 pub mod lab;
 pub mod rail;
+pub mod scenario;

@@ -152,6 +152,7 @@ pub fn interface(name: &str, targets: &[&str]) -> Interface {
         size: 56,
         flush_conntrack: false,
         masquerade: false,
+        rate: None,
     }
 }
 
