@@ -22,11 +22,18 @@ test: deps
 demo: deps
 	tests/lab/demo.sh
 
+NAME ?= rail
+
 lab-up: deps
-	tests/lab/lab.sh up
+	tests/lab/lab.sh up $(NAME) --masq
 
 lab-down:
-	tests/lab/lab.sh down
+	tests/lab/lab.sh down $(NAME)
+
+# docs/img/luci-status.png from the LuCI status view (installs chromium; not part of `make test`)
+.PHONY: screenshot
+screenshot: deps
+	tests/luci/screenshot.sh
 
 clean:
 	cargo clean

@@ -5,7 +5,11 @@ set -euo pipefail
 
 need=()
 for pair in nft:nftables conntrack:conntrack ip:iproute2 shellcheck:shellcheck \
-            ping:iputils-ping socat:socat curl:curl; do
+            ping:iputils-ping socat:socat curl:curl sysctl:procps python3:python3; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+# tests/luci runs the LuCI views under Node (Debian's nodejs is new enough).
+for pair in node:nodejs npm:npm; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

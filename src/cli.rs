@@ -2,15 +2,23 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] <command>
 commands:
-  daemon          run in the foreground (for procd)
+  daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
   config show     print the configuration as `uci show rail` would
+  status [--json] show uplinks, policies and recent transitions
+  reload          re-read the configuration (as SIGHUP does)
+  maintenance IFACE on|off
+                  take an uplink out of service (on) or put it back (off)
+  flush           remove every rule, route and nft table rail owns (after a crash)
+  import-mwan3 [FILE] [-o OUT] [--network FILE]
+                  translate mwan3's configuration into rail's
   --version       print the version";
 
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
+    let mut ubus = None;
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -19,6 +27,13 @@ pub fn run(args: Vec<String>) -> i32 {
                 Some(f) => config = f,
                 None => {
                     eprintln!("rail: -c needs a file name");
+                    return 2;
+                }
+            },
+            "-s" | "--ubus" => match it.next() {
+                Some(p) => ubus = Some(p),
+                None => {
+                    eprintln!("rail: -s needs the ubus socket path");
                     return 2;
                 }
             },
@@ -35,10 +50,94 @@ pub fn run(args: Vec<String>) -> i32 {
     }
     let words: Vec<&str> = rest.iter().map(String::as_str).collect();
     match words.as_slice() {
+        ["status"] => status(false),
+        ["status", "--json"] => status(true),
+        ["reload"] => control("reload", serde_json::Value::Null),
+        ["maintenance", iface, on @ ("on" | "off")] => control(
+            "maintenance",
+            serde_json::json!({"interface": iface, "enable": *on == "on"}),
+        ),
+        ["config", "show"] => config_show(&config),
+        ["check"] => crate::config::check(&config),
+        ["flush"] => flush(),
+        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref()),
+        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true, ubus.as_deref()),
+        ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
             eprintln!("{USAGE}");
             2
+        }
+    }
+}
+
+fn control(method: &str, args: serde_json::Value) -> i32 {
+    match crate::daemon::control::call(crate::daemon::control::NAME, method, args) {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("rail {method}: {e}");
+            1
+        }
+    }
+}
+
+fn status(json: bool) -> i32 {
+    use crate::daemon::{control, status};
+    match control::call(control::NAME, "status", serde_json::Value::Null) {
+        Ok(v) if json => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            0
+        }
+        Ok(v) => match serde_json::from_value::<status::Status>(v) {
+            Ok(s) => {
+                print!("{}", status::render(&s, crate::daemon::unix_now()));
+                0
+            }
+            Err(e) => {
+                eprintln!("rail status: unexpected reply from the daemon: {e}");
+                1
+            }
+        },
+        Err(e) => {
+            eprintln!("rail status: {e}");
+            1
+        }
+    }
+}
+
+/// `rail config show`: the file as `uci show <basename>` prints it.
+fn config_show(path: &str) -> i32 {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("rail: cannot read {path}: {e}");
+            return 2;
+        }
+    };
+    let package = std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+    match crate::uci::parse_bytes(path, &text) {
+        Ok(pkg) => {
+            print!("{}", crate::uci::show(&package, &pkg));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    }
+}
+
+fn flush() -> i32 {
+    match crate::dataplane::kernel::flush_now() {
+        Ok(changes) => {
+            println!("rail: flushed ({changes})");
+            0
+        }
+        Err(e) => {
+            eprintln!("rail flush: {e}");
+            1
         }
     }
 }

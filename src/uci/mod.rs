@@ -3,6 +3,16 @@
 //! Owns the syntax only: what a section, option and list are, where each came from (file,
 //! line) for error messages, and the exact `uci show` rendering. What the options mean is
 //! `config`'s business.
+//!
+//! The model holds what libuci can hold after reading a file: section names and option names
+//! are `[A-Za-z0-9_]`, types printable ASCII without blanks, an option's value is never empty
+//! (libuci ignores `option x ''`), and a list has at least one item (items may be empty).
+
+mod parse;
+mod show;
+
+pub use parse::{parse, parse_bytes, ParseError};
+pub use show::{export, show};
 
 /// One parsed UCI file (a "package").
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

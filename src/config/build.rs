@@ -1,0 +1,1052 @@
+//! From checked sections to a `Config`: references between sections, duplicates across
+//! sections, consistency between options, and the interfaces' marks. Every problem is
+//! reported; a `Config` is returned only when there are none.
+
+use super::model::*;
+use super::problem::{Problem, SectionName};
+use super::section::{Read, Report};
+use super::spec::{self, Val, SECTIONS};
+use super::suggest;
+use super::value::format_duration;
+use crate::uci::Package;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Rule targets that are not policies (mwan3's words).
+const SPECIAL_TARGETS: &[&str] = &["default", "unreachable", "blackhole"];
+
+pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
+    let mut report = Report {
+        file: file.to_string(),
+        problems: Vec::new(),
+    };
+    let reads = read_sections(pkg, &mut report);
+    let of = |stype: &'static str| reads.iter().filter(move |r| r.spec.stype == stype);
+
+    let globals = globals(of("globals").next(), &mut report);
+    let interfaces: Vec<Interface> = of("interface")
+        .enumerate()
+        .map(|(i, r)| interface(r, globals.mark_mask, i, &mut report))
+        .collect();
+    let interface_reads: Vec<&Read> = of("interface").collect();
+    check_interfaces(&interface_reads, &interfaces, &mut report);
+    check_mark_room(
+        of("globals").next(),
+        &globals,
+        &interface_reads,
+        &mut report,
+    );
+
+    let members: Vec<Member> = of("member")
+        .map(|r| member(r, &interfaces, &mut report))
+        .collect();
+    let policies: Vec<Policy> = of("policy")
+        .map(|r| policy(r, &members, &mut report))
+        .collect();
+    let rules: Vec<Rule> = of("rule")
+        .map(|r| rule(r, &policies, &mut report))
+        .collect();
+
+    let mut problems = report.problems;
+    if problems.is_empty() {
+        return Ok(Config {
+            globals,
+            interfaces,
+            members,
+            policies,
+            rules,
+        });
+    }
+    // File order reads best; sort is stable, so one line's problems keep their order.
+    problems.sort_by_key(|p| p.line);
+    Err(problems)
+}
+
+/// Read every section of a known type; report unknown types.
+fn read_sections(pkg: &Package, report: &mut Report) -> Vec<Read> {
+    let mut reads = Vec::new();
+    for (i, section) in pkg.sections.iter().enumerate() {
+        let name = SectionName {
+            stype: section.stype.clone(),
+            name: match &section.name {
+                Some(n) => n.clone(),
+                // `uci show` numbers anonymous sections among all sections of their type.
+                None => {
+                    let n = pkg.sections[..i]
+                        .iter()
+                        .filter(|s| s.stype == section.stype)
+                        .count();
+                    format!("@{}[{n}]", section.stype)
+                }
+            },
+        };
+        match spec::section(&section.stype) {
+            Some(spec) => reads.push(Read::new(spec, name, section, report)),
+            None => {
+                let types: Vec<&str> = SECTIONS.iter().map(|s| s.stype).collect();
+                let hint = suggest::hint(&section.stype, types.iter().copied());
+                report.add(
+                    section.line,
+                    &name,
+                    None,
+                    format!("unknown section type{hint}; allowed: {}", types.join(", ")),
+                );
+            }
+        }
+    }
+    for (i, r) in reads.iter().enumerate() {
+        if r.spec.single {
+            if let Some(first) = reads[..i].iter().find(|f| f.spec.stype == r.spec.stype) {
+                report.add(
+                    r.line,
+                    &r.name,
+                    None,
+                    format!(
+                        "only one {} section is allowed (the first is at line {})",
+                        r.spec.stype, first.line
+                    ),
+                );
+            }
+        }
+    }
+    reads
+}
+
+/// The first globals section (a second is reported by `read_sections`), or the defaults.
+fn globals(read: Option<&Read>, report: &mut Report) -> Globals {
+    let defaults;
+    let r = match read {
+        Some(r) => r,
+        None => {
+            defaults = Read::new(
+                spec::section("globals").expect("globals spec"),
+                SectionName {
+                    stype: "globals".into(),
+                    name: "globals".into(),
+                },
+                &crate::uci::Section {
+                    stype: "globals".into(),
+                    name: None,
+                    line: 0,
+                    options: Vec::new(),
+                },
+                report,
+            );
+            &defaults
+        }
+    };
+    let mask = MarkMask::new(r.int("mark_mask") as u32).unwrap_or(MarkMask::DEFAULT);
+    Globals {
+        enabled: r.bool("enabled"),
+        mark_mask: mask,
+        hooks: r.list("hook", text),
+        hook_timeout: r.dur("hook_timeout").unwrap_or_default(),
+        log_level: match r.text("log_level").as_deref() {
+            Some("off") => log::LevelFilter::Off,
+            Some("emerg" | "alert" | "crit" | "err" | "error") => log::LevelFilter::Error,
+            Some("warning" | "warn") => log::LevelFilter::Warn,
+            Some("debug") => log::LevelFilter::Debug,
+            Some("trace") => log::LevelFilter::Trace,
+            _ => log::LevelFilter::Info,
+        },
+    }
+}
+
+fn text(v: Val) -> Option<String> {
+    match v {
+        Val::Text(t) => Some(t),
+        _ => None,
+    }
+}
+
+fn addr(v: Val) -> Option<IpAddr> {
+    match v {
+        Val::Addr(a) => Some(a),
+        _ => None,
+    }
+}
+
+fn family_name(a: &IpAddr) -> &'static str {
+    if a.is_ipv4() {
+        "IPv4"
+    } else {
+        "IPv6"
+    }
+}
+
+fn carries(family: Family, a: &IpAddr) -> bool {
+    match family {
+        Family::Both => true,
+        Family::Ipv4 => a.is_ipv4(),
+        Family::Ipv6 => a.is_ipv6(),
+    }
+}
+
+fn family(word: Option<String>) -> Option<Family> {
+    match word.as_deref() {
+        Some("ipv4") => Some(Family::Ipv4),
+        Some("ipv6") => Some(Family::Ipv6),
+        Some("both") => Some(Family::Both),
+        _ => None,
+    }
+}
+
+fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> Interface {
+    let mut say = |option: &str, message: String| {
+        report.add(r.line_of(option), &r.name, Some(option), message)
+    };
+    let fam = family(r.text("family")).unwrap_or(Family::Ipv4);
+    let fam_word = r.text("family").unwrap_or_default();
+
+    let gateway = r.one("gateway").and_then(addr);
+    if let Some(gw) = gateway.filter(|gw| !carries(fam, gw)) {
+        say(
+            "gateway",
+            format!("{gw} is {} but family is {fam_word}", family_name(&gw)),
+        );
+    }
+    let track_ip = r.list("track_ip", addr);
+    for t in track_ip.iter().filter(|t| !carries(fam, t)) {
+        say(
+            "track_ip",
+            format!("{t} is {} but family is {fam_word}", family_name(t)),
+        );
+    }
+    let reliability = r.int("reliability") as u32;
+    for (is_v4, word) in [(true, "IPv4"), (false, "IPv6")] {
+        let n = track_ip.iter().filter(|t| t.is_ipv4() == is_v4).count() as u32;
+        if n > 0 && reliability > n {
+            say("reliability", format!("{reliability} is more than the {n} {word} targets in track_ip; allowed: 1..{n}"));
+        }
+    }
+    let method = match r.text("track_method").as_deref() {
+        Some("arping") => TrackMethod::Arping,
+        Some("tcp") => TrackMethod::Tcp,
+        Some("dns") => TrackMethod::Dns,
+        _ => TrackMethod::Ping,
+    };
+    if method == TrackMethod::Arping && fam == Family::Ipv6 {
+        say(
+            "track_method",
+            "arping works on IPv4 only; use ping for family ipv6".into(),
+        );
+    }
+
+    let interval = r.dur("interval").unwrap_or_default();
+    let timeout = r
+        .dur("timeout")
+        .unwrap_or((interval / 2).min(Duration::from_secs(1)));
+    let failure_interval = r
+        .dur("failure_interval")
+        .unwrap_or((interval / 2).max(timeout));
+    let recovery_interval = r.dur("recovery_interval").unwrap_or(interval.max(timeout));
+    for (name, period) in [
+        ("interval", interval),
+        ("failure_interval", failure_interval),
+        ("recovery_interval", recovery_interval),
+    ] {
+        if timeout > period {
+            say(
+                "timeout",
+                format!(
+                    "{} is longer than {name} {}: a probe must be judged before the next round; lower timeout or raise {name}",
+                    format_duration(timeout),
+                    format_duration(period)
+                ),
+            );
+        }
+    }
+
+    let quality = r.bool("check_quality").then(|| Quality {
+        failure_latency: r.dur("failure_latency").unwrap_or_default(),
+        recovery_latency: r.dur("recovery_latency").unwrap_or_default(),
+        failure_loss: r.int("failure_loss") as u8,
+        recovery_loss: r.int("recovery_loss") as u8,
+    });
+    if let Some(q) = quality {
+        if q.failure_latency >= timeout {
+            say(
+                "failure_latency",
+                format!(
+                    "{} can never be reached: probes time out after {}; allowed: less than timeout",
+                    format_duration(q.failure_latency),
+                    format_duration(timeout)
+                ),
+            );
+        }
+        if q.recovery_latency > q.failure_latency {
+            say(
+                "recovery_latency",
+                format!(
+                    "{} is above failure_latency {}: recovery must not accept worse than failure tolerates",
+                    format_duration(q.recovery_latency),
+                    format_duration(q.failure_latency)
+                ),
+            );
+        }
+        if q.recovery_loss > q.failure_loss {
+            say(
+                "recovery_loss",
+                format!(
+                    "{}% is above failure_loss {}%: recovery must not accept worse than failure tolerates",
+                    q.recovery_loss, q.failure_loss
+                ),
+            );
+        }
+    }
+
+    Interface {
+        name: r.given_name.clone().unwrap_or_default(),
+        enabled: r.bool("enabled"),
+        device: r.text("device"),
+        gateway,
+        family: fam,
+        // When the mask is too small check_mark_room reports it, and no Config is returned.
+        mark: mask
+            .mark(position as u32 + 1)
+            .or(mask.mark(1))
+            .expect("a mark mask holds at least one mark"),
+        track_method: method,
+        track_ip,
+        track_port: r.int("track_port") as u16,
+        track_dns_name: r.text("track_dns_name").unwrap_or_default(),
+        reliability,
+        count: r.int("count") as u32,
+        timeout,
+        interval,
+        failure_interval,
+        recovery_interval,
+        down: r.int("down") as u32,
+        up: r.int("up") as u32,
+        hold: r.dur("hold").unwrap_or_default(),
+        initial_state: match r.text("initial_state").as_deref() {
+            Some("offline") => InitialState::Offline,
+            _ => InitialState::Online,
+        },
+        quality,
+        ttl: r.int("ttl") as u8,
+        size: r.int("size") as u16,
+        flush_conntrack: r.bool("flush_conntrack"),
+        masquerade: r.bool("masquerade"),
+        rate: r.one("rate").and_then(|v| match v {
+            Val::Int(kbit) => Rate::from_kbit(u32::try_from(kbit).ok()?),
+            _ => None,
+        }),
+    }
+}
+
+/// Two interfaces on one device would fight over its routes.
+fn check_interfaces(reads: &[&Read], interfaces: &[Interface], report: &mut Report) {
+    for (i, (r, itf)) in reads.iter().zip(interfaces).enumerate() {
+        let Some(dev) = &itf.device else { continue };
+        if let Some((first, _)) = reads[..i]
+            .iter()
+            .zip(interfaces)
+            .find(|(_, o)| o.device.as_ref() == Some(dev))
+        {
+            report.add(
+                r.line_of("device"),
+                &r.name,
+                Some("device"),
+                format!(
+                    "'{dev}' is already the device of interface '{}' (line {})",
+                    first.name.name,
+                    first.line_of("device")
+                ),
+            );
+        }
+    }
+}
+
+/// Interface n gets mark n inside the mask: the mask must hold them all.
+fn check_mark_room(
+    globals_read: Option<&Read>,
+    globals: &Globals,
+    interfaces: &[&Read],
+    report: &mut Report,
+) {
+    let room = globals.mark_mask.capacity() as usize;
+    if interfaces.len() <= room {
+        return;
+    }
+    let message = format!(
+        "mark_mask {:#x} holds {room} interface marks but {} interfaces are configured; widen mark_mask",
+        globals.mark_mask.bits(),
+        interfaces.len()
+    );
+    match globals_read.filter(|g| g.is_given("mark_mask")) {
+        Some(g) => report.add(g.line_of("mark_mask"), &g.name, Some("mark_mask"), message),
+        None => {
+            let first_over = interfaces[room];
+            report.add(first_over.line, &first_over.name, None, message);
+        }
+    }
+}
+
+/// Resolve a reference to a section by name, or say which names exist.
+fn resolve(
+    r: &Read,
+    option: &str,
+    what: &str,
+    wanted: &str,
+    names: &[&str],
+    report: &mut Report,
+) -> Option<usize> {
+    if let Some(i) = names.iter().position(|n| *n == wanted) {
+        return Some(i);
+    }
+    let known = match suggest::did_you_mean(wanted, names.iter().copied()) {
+        Some(s) => format!("did you mean '{s}'?"),
+        None if names.is_empty() => format!("there are no {what} sections"),
+        None => format!("{what} sections are: {}", names.join(", ")),
+    };
+    report.add(
+        r.line_of(option),
+        &r.name,
+        Some(option),
+        format!("{what} '{wanted}' does not exist ({known})"),
+    );
+    None
+}
+
+fn member(r: &Read, interfaces: &[Interface], report: &mut Report) -> Member {
+    let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
+    let interface = r
+        .text("interface")
+        .and_then(|wanted| resolve(r, "interface", "interface", &wanted, &names, report))
+        .unwrap_or(0);
+    Member {
+        name: r.given_name.clone().unwrap_or_default(),
+        interface: InterfaceId(interface),
+        metric: r.int("metric") as u16,
+        weight: r.int("weight") as u16,
+    }
+}
+
+fn policy(r: &Read, members: &[Member], report: &mut Report) -> Policy {
+    let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+    if let Some(reserved) = r
+        .given_name
+        .as_deref()
+        .filter(|n| SPECIAL_TARGETS.contains(n))
+    {
+        report.add(
+            r.line,
+            &r.name,
+            None,
+            format!("'{reserved}' is reserved for rules' use_policy; choose another name"),
+        );
+    }
+    let mut ids: Vec<MemberId> = Vec::new();
+    for wanted in r.list("use_member", text) {
+        let Some(i) = resolve(r, "use_member", "member", &wanted, &names, report) else {
+            continue;
+        };
+        if let Some(other) = ids
+            .iter()
+            .find(|o| members[o.0].interface == members[i].interface)
+        {
+            report.add(
+                r.line_of("use_member"),
+                &r.name,
+                Some("use_member"),
+                format!("'{wanted}' and '{}' use the same interface; a policy may use each interface once", members[other.0].name),
+            );
+        }
+        ids.push(MemberId(i));
+    }
+    Policy {
+        name: r.given_name.clone().unwrap_or_default(),
+        members: ids,
+        last_resort: match r.text("last_resort").as_deref() {
+            Some("blackhole") => LastResort::Blackhole,
+            Some("default") => LastResort::Default,
+            _ => LastResort::Unreachable,
+        },
+    }
+}
+
+fn prefixes(r: &Read, option: &str, fam: Option<Family>, report: &mut Report) -> Vec<Prefix> {
+    let list = r.list(option, |v| match v {
+        Val::Prefix(p) => Some(p),
+        _ => None,
+    });
+    if let Some(fam) = fam {
+        for p in list.iter().filter(|p| !carries(fam, &p.addr)) {
+            let word = if fam == Family::Ipv4 { "ipv4" } else { "ipv6" };
+            report.add(
+                r.line_of(option),
+                &r.name,
+                Some(option),
+                format!(
+                    "{}/{} is {} but family is {word}",
+                    p.addr,
+                    p.len,
+                    family_name(&p.addr)
+                ),
+            );
+        }
+    }
+    list
+}
+
+fn rule(r: &Read, policies: &[Policy], report: &mut Report) -> Rule {
+    // "any" maps to None: the rule matches both families.
+    let fam = family(r.text("family"));
+    let proto = match r.one("proto") {
+        Some(Val::Proto(p)) => p,
+        _ => Proto::All,
+    };
+    let ports = |option: &str, report: &mut Report| {
+        let list = r.list(option, |v| match v {
+            Val::Ports(p) => Some(p),
+            _ => None,
+        });
+        if !list.is_empty() && !matches!(proto, Proto::Tcp | Proto::Udp) {
+            report.add(
+                r.line_of(option),
+                &r.name,
+                Some(option),
+                "ports need proto tcp or udp".into(),
+            );
+        }
+        list
+    };
+    let names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+    let target = match r.text("use_policy").as_deref() {
+        Some("default") => Target::Default,
+        Some("unreachable") => Target::Unreachable,
+        Some("blackhole") => Target::Blackhole,
+        Some(wanted) => match resolve(r, "use_policy", "policy", wanted, &names, report) {
+            Some(i) => Target::Policy(PolicyId(i)),
+            None => Target::Unreachable,
+        },
+        None => Target::Unreachable,
+    };
+    Rule {
+        name: r.name.name.clone(),
+        src_ip: prefixes(r, "src_ip", fam, report),
+        dest_ip: prefixes(r, "dest_ip", fam, report),
+        src_port: ports("src_port", report),
+        dest_port: ports("dest_port", report),
+        proto,
+        src_dev: r.list("src_dev", text),
+        ipset: r.text("ipset"),
+        family: fam,
+        sticky: r.bool("sticky"),
+        sticky_timeout: r.dur("timeout").unwrap_or_default(),
+        target,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Config, Vec<String>> {
+        let package = crate::uci::parse("rail.conf", text).expect("valid UCI syntax");
+        from_package("rail.conf", &package)
+            .map_err(|ps| ps.iter().map(ToString::to_string).collect())
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        check(text).expect_err("the config should have problems")
+    }
+
+    const TWO_UPLINKS: &str = "
+config interface 'wan'
+	list track_ip '198.18.0.1'
+	list track_ip '198.18.0.2'
+
+config interface 'wanb'
+	list track_ip '198.18.0.1'
+
+config member 'wan_m1'
+	option interface 'wan'
+
+config member 'wanb_m2'
+	option interface 'wanb'
+	option metric '2'
+
+config policy 'failover'
+	list use_member 'wan_m1'
+	list use_member 'wanb_m2'
+
+config rule
+	option use_policy 'failover'
+";
+
+    #[test]
+    fn a_valid_file_gets_the_documented_defaults() {
+        let c = check(TWO_UPLINKS).expect("valid");
+        let s = Duration::from_millis;
+        let wan = &c.interfaces[0];
+        assert_eq!(wan.name, "wan");
+        assert!(wan.enabled);
+        assert_eq!(wan.family, Family::Ipv4);
+        assert_eq!(wan.track_method, TrackMethod::Ping);
+        assert_eq!(
+            (
+                wan.interval,
+                wan.timeout,
+                wan.failure_interval,
+                wan.recovery_interval,
+                wan.hold
+            ),
+            (s(1000), s(500), s(500), s(1000), s(2000))
+        );
+        assert_eq!((wan.down, wan.up, wan.reliability, wan.count), (3, 5, 1, 1));
+        assert_eq!((wan.ttl, wan.size, wan.track_port), (64, 56, 443));
+        assert_eq!(wan.track_dns_name, ".");
+        assert!(wan.flush_conntrack && !wan.masquerade && wan.quality.is_none());
+        assert_eq!(wan.initial_state, InitialState::Online);
+        assert_eq!(wan.mark.value(), 0x0100_0000);
+        assert_eq!(c.interfaces[1].mark.value(), 0x0200_0000);
+        assert_eq!(c.members[1].interface, InterfaceId(1));
+        assert_eq!((c.members[1].metric, c.members[1].weight), (2, 1));
+        assert_eq!(c.policies[0].members, vec![MemberId(0), MemberId(1)]);
+        assert_eq!(c.policies[0].last_resort, LastResort::Unreachable);
+        assert_eq!(c.rules[0].name, "@rule[0]");
+        assert_eq!(c.rules[0].target, Target::Policy(PolicyId(0)));
+        assert_eq!((c.rules[0].proto, c.rules[0].family), (Proto::All, None));
+        assert_eq!(c.rules[0].sticky_timeout, s(600_000));
+        assert_eq!(c.globals.mark_mask, MarkMask::DEFAULT);
+        assert_eq!(c.globals.hook_timeout, s(10_000));
+        assert_eq!(c.globals.log_level, log::LevelFilter::Info);
+        assert!(c.globals.enabled && c.globals.hooks.is_empty());
+    }
+
+    #[test]
+    fn the_shipped_default_is_two_uplinks_balanced_with_a_failover_policy() {
+        let c = check(include_str!("../../files/etc/config/rail")).expect("valid");
+        let names: Vec<&str> = c.interfaces.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["wan", "wanb"]);
+        for i in &c.interfaces {
+            assert_eq!(
+                (i.track_ip.len(), i.reliability, i.down, i.up),
+                (3, 1, 3, 5)
+            );
+        }
+        let policies: Vec<(&str, usize)> = c
+            .policies
+            .iter()
+            .map(|p| (p.name.as_str(), p.members.len()))
+            .collect();
+        assert_eq!(policies, [("balanced", 2), ("wan_wanb", 2)]);
+        let tiers: Vec<u16> = c.policies[1]
+            .members
+            .iter()
+            .map(|m| c.members[m.0].metric)
+            .collect();
+        assert_eq!(tiers, [1, 2]);
+        let last = c.rules.last().expect("a rule");
+        assert!(last.src_ip.is_empty() && last.dest_ip.is_empty() && last.dest_port.is_empty());
+        assert_eq!(last.target, Target::Policy(PolicyId(0)));
+    }
+
+    #[test]
+    fn probe_periods_follow_a_fast_interval() {
+        let c = check("config interface 'wan'\n option interval '0.2'\n option down '3'").unwrap();
+        let i = &c.interfaces[0];
+        let ms = Duration::from_millis;
+        assert_eq!(
+            (i.timeout, i.failure_interval, i.recovery_interval),
+            (ms(100), ms(100), ms(200))
+        );
+        let c =
+            check("config interface 'wan'\n option interval '1'\n option timeout '800ms'").unwrap();
+        let i = &c.interfaces[0];
+        assert_eq!(
+            (i.failure_interval, i.recovery_interval),
+            (ms(800), ms(1000))
+        );
+    }
+
+    #[test]
+    fn every_option_is_read_into_the_model() {
+        let c = check(
+            "config globals 'globals'
+	option enabled 'no'
+	option mmx_mask '0xF0'
+	list hook '/etc/rail.user'
+	option hook_timeout '2.5s'
+	option loglevel 'notice'
+config interface 'wan'
+	option enabled 'off'
+	option device 'pppoe-wan'
+	option gateway '2001:db8::1'
+	option family 'both'
+	option track_method 'dns'
+	list track_ip '2001:db8::53'
+	list track_ip '192.0.2.53'
+	option track_port '53'
+	option track_dns_name 'openwrt.org'
+	option reliability '1'
+	option count '2'
+	option timeout '300ms'
+	option interval '2'
+	option failure_interval '0.5'
+	option recovery_interval '1m'
+	option down '4'
+	option up '6'
+	option hold '0'
+	option initial_state 'offline'
+	option check_quality '1'
+	option failure_latency '200ms'
+	option recovery_latency '100ms'
+	option failure_loss '30'
+	option recovery_loss '2'
+	option max_ttl '32'
+	option size '0'
+	list flush_conntrack 'ifup'
+	list flush_conntrack 'disconnected'
+	option masquerade 'yes'
+config member 'm'
+	option interface 'wan'
+	option metric '256'
+	option weight '1000'
+config policy 'p'
+	list use_member 'm'
+	option last_resort 'blackhole'
+config rule 'web'
+	option src_ip '192.168.1.0/24,2001:db8:1::/48'
+	list dest_ip '198.51.100.7'
+	option src_port '1000-2000'
+	option dest_port '80,443'
+	option proto 'tcp'
+	list src_dev 'br-lan'
+	option ipset 'streaming'
+	option sticky '1'
+	option timeout '30s'
+	option use_policy 'blackhole'",
+        )
+        .expect("valid");
+        let ms = Duration::from_millis;
+        let g = &c.globals;
+        assert!(!g.enabled);
+        assert_eq!(g.mark_mask.bits(), 0xF0);
+        assert_eq!(g.hooks, vec!["/etc/rail.user".to_string()]);
+        assert_eq!(
+            (g.hook_timeout, g.log_level),
+            (ms(2500), log::LevelFilter::Info)
+        );
+        let i = &c.interfaces[0];
+        assert!(!i.enabled && i.masquerade && i.flush_conntrack);
+        assert_eq!(i.device.as_deref(), Some("pppoe-wan"));
+        assert_eq!(i.gateway, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!((i.family, i.track_method), (Family::Both, TrackMethod::Dns));
+        assert_eq!(i.track_ip.len(), 2);
+        assert_eq!(
+            (i.track_port, i.track_dns_name.as_str()),
+            (53, "openwrt.org")
+        );
+        assert_eq!(
+            (i.reliability, i.count, i.down, i.up, i.ttl, i.size),
+            (1, 2, 4, 6, 32, 0)
+        );
+        assert_eq!(
+            (
+                i.timeout,
+                i.interval,
+                i.failure_interval,
+                i.recovery_interval,
+                i.hold
+            ),
+            (ms(300), ms(2000), ms(500), ms(60_000), ms(0))
+        );
+        assert_eq!(i.initial_state, InitialState::Offline);
+        assert_eq!(
+            i.quality,
+            Some(Quality {
+                failure_latency: ms(200),
+                recovery_latency: ms(100),
+                failure_loss: 30,
+                recovery_loss: 2
+            })
+        );
+        assert_eq!(i.mark.value(), 0x10);
+        assert_eq!((c.members[0].metric, c.members[0].weight), (256, 1000));
+        assert_eq!(c.policies[0].last_resort, LastResort::Blackhole);
+        let r = &c.rules[0];
+        assert_eq!(r.name, "web");
+        assert_eq!(r.src_ip.len(), 2);
+        assert_eq!(r.dest_ip[0].len, 32);
+        assert_eq!(
+            r.src_port,
+            vec![PortRange {
+                first: 1000,
+                last: 2000
+            }]
+        );
+        assert_eq!(
+            r.dest_port,
+            vec![
+                PortRange {
+                    first: 80,
+                    last: 80
+                },
+                PortRange {
+                    first: 443,
+                    last: 443
+                }
+            ]
+        );
+        assert_eq!((r.proto, r.family), (Proto::Tcp, None));
+        assert_eq!(r.src_dev, vec!["br-lan".to_string()]);
+        assert_eq!(r.ipset.as_deref(), Some("streaming"));
+        assert!(r.sticky);
+        assert_eq!(r.sticky_timeout, ms(30_000));
+        assert_eq!(r.target, Target::Blackhole);
+    }
+
+    #[test]
+    fn the_issue_example_gives_three_located_problems() {
+        let p = problems(
+            "config interface 'wan'
+	option intervall '1'
+	option down 'three'
+config member 'wan_m1'
+	option interface 'wna'",
+        );
+        assert_eq!(
+            p,
+            vec![
+                "rail.conf:2: interface 'wan' option 'intervall': unknown option (did you mean 'interval'?)",
+                "rail.conf:3: interface 'wan' option 'down': 'three' is not a whole number; allowed: 1..100",
+                "rail.conf:5: member 'wan_m1' option 'interface': interface 'wna' does not exist (did you mean 'wan'?)",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_sections_and_options() {
+        let p = problems("config interfaces 'wan'\nconfig member 'm'\n option interface 'x'\n option bandwidth '9'");
+        assert_eq!(p[0], "rail.conf:1: interfaces 'wan': unknown section type (did you mean 'interface'?); allowed: globals, interface, member, policy, rule");
+        assert_eq!(p[1], "rail.conf:3: member 'm' option 'interface': interface 'x' does not exist (there are no interface sections)");
+        assert_eq!(p[2], "rail.conf:4: member 'm' option 'bandwidth': unknown option; member options are: interface, metric, weight");
+        assert_eq!(p.len(), 3);
+        let p = problems("config interface 'wan'\n option use_policy 'x'");
+        assert_eq!(p, vec!["rail.conf:2: interface 'wan' option 'use_policy': unknown option for interface: it belongs in a rule section"]);
+        let p = problems("config rules\nconfig route");
+        assert_eq!(p, vec![
+            "rail.conf:1: rules '@rules[0]': unknown section type (did you mean 'rule'?); allowed: globals, interface, member, policy, rule",
+            "rail.conf:2: route '@route[0]': unknown section type; allowed: globals, interface, member, policy, rule",
+        ]);
+    }
+
+    #[test]
+    fn wrong_types_numbers_and_durations() {
+        let p = problems(
+            "config interface 'wan'
+	option enabled 'maybe'
+	option reliability '0'
+	option interval '-1'
+	option failure_latency '1000'
+	option gateway '192.0.2.300'
+	option family 'ipv5'",
+        );
+        assert_eq!(p.len(), 6, "{p:#?}");
+        assert!(p[0].ends_with("option 'enabled': 'maybe' is not a boolean; allowed: 1/0, yes/no, on/off, true/false, enabled/disabled"));
+        assert!(p[1].ends_with("option 'reliability': 0 is out of range; allowed: 1..64"));
+        assert!(p[2].ends_with("option 'interval': '-1' is not a duration (write seconds as '1' or '0.2', or '200ms', '1.5s', '2m'); allowed: 10ms..1h"));
+        assert!(p[3].contains("option 'failure_latency': 1000s is out of range (plain numbers are seconds: write '1000ms' for milliseconds); allowed: 1ms..30s"), "{}", p[3]);
+        assert!(p[4].ends_with("option 'gateway': '192.0.2.300' is not an IPv4 or IPv6 address; allowed: an IPv4 or IPv6 address"));
+        assert!(p[5].ends_with("option 'family': 'ipv5' is not a choice (did you mean 'ipv4'?); allowed: ipv4, ipv6, both"));
+    }
+
+    #[test]
+    fn list_where_one_value_is_expected_and_back() {
+        let p = problems("config interface 'wan'\n list interval '1'\n list interval '2'\n option track_ip '1.1.1.1'");
+        assert_eq!(
+            p,
+            vec![
+                "rail.conf:3: interface 'wan' option 'interval': takes one value, not a list: write `option interval '...'`",
+                "rail.conf:4: interface 'wan' option 'track_ip': is a list: write one `list track_ip '...'` line per value",
+            ]
+        );
+    }
+
+    #[test]
+    fn references_and_special_targets() {
+        let p = problems(&format!("{TWO_UPLINKS}\nconfig policy 'p2'\n list use_member 'wan_m2'\nconfig rule\n option use_policy 'balance'"));
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(p[0].ends_with("policy 'p2' option 'use_member': member 'wan_m2' does not exist (did you mean 'wan_m1'?)"));
+        assert!(p[1].ends_with("rule '@rule[1]' option 'use_policy': policy 'balance' does not exist (policy sections are: failover, p2)"));
+        for target in ["default", "unreachable", "blackhole"] {
+            let c = check(&format!("config rule\n option use_policy '{target}'")).unwrap();
+            assert_ne!(c.rules[0].target, Target::Policy(PolicyId(0)));
+        }
+        let p = problems("config rule 'r'");
+        assert_eq!(p, vec!["rail.conf:1: rule 'r' option 'use_policy': is required; allowed: letters, digits and _"]);
+        let p = problems("config policy 'default'");
+        assert_eq!(p, vec!["rail.conf:1: policy 'default': 'default' is reserved for rules' use_policy; choose another name"]);
+    }
+
+    #[test]
+    fn duplicates() {
+        let p = problems(
+            "config interface 'wan'
+	option device 'eth1'
+	list track_ip '198.18.0.1'
+	list track_ip '198.18.0.1'
+config interface 'wanb'
+	option device 'eth1'
+config member 'a'
+	option interface 'wan'
+config member 'b'
+	option interface 'wan'
+	option metric '2'
+config policy 'p'
+	list use_member 'a'
+	list use_member 'a'
+config policy 'q'
+	list use_member 'a'
+	list use_member 'b'
+config rule
+	option dest_port '80,80'
+	option proto 'tcp'
+	option use_policy 'p'",
+        );
+        assert_eq!(
+            p,
+            vec![
+                "rail.conf:4: interface 'wan' option 'track_ip': '198.18.0.1' is listed twice",
+                "rail.conf:6: interface 'wanb' option 'device': 'eth1' is already the device of interface 'wan' (line 2)",
+                "rail.conf:14: policy 'p' option 'use_member': 'a' is listed twice",
+                "rail.conf:17: policy 'q' option 'use_member': 'b' and 'a' use the same interface; a policy may use each interface once",
+                "rail.conf:19: rule '@rule[0]' option 'dest_port': '80' is listed twice",
+            ]
+        );
+    }
+
+    #[test]
+    fn consistency_between_options() {
+        let p = problems(
+            "config interface 'wan'
+	list track_ip '198.18.0.1'
+	list track_ip '2001:db8::1'
+	option reliability '2'
+	option timeout '2s'
+	option check_quality '1'
+	option failure_latency '300ms'
+	option recovery_latency '400ms'
+	option failure_loss '10'
+	option recovery_loss '20'
+	option gateway '2001:db8::ff'",
+        );
+        assert_eq!(
+            p,
+            vec![
+                "rail.conf:3: interface 'wan' option 'track_ip': 2001:db8::1 is IPv6 but family is ipv4",
+                "rail.conf:4: interface 'wan' option 'reliability': 2 is more than the 1 IPv4 targets in track_ip; allowed: 1..1",
+                "rail.conf:4: interface 'wan' option 'reliability': 2 is more than the 1 IPv6 targets in track_ip; allowed: 1..1",
+                "rail.conf:5: interface 'wan' option 'timeout': 2s is longer than interval 1s: a probe must be judged before the next round; lower timeout or raise interval",
+                "rail.conf:8: interface 'wan' option 'recovery_latency': 400ms is above failure_latency 300ms: recovery must not accept worse than failure tolerates",
+                "rail.conf:10: interface 'wan' option 'recovery_loss': 20% is above failure_loss 10%: recovery must not accept worse than failure tolerates",
+                "rail.conf:11: interface 'wan' option 'gateway': 2001:db8::ff is IPv6 but family is ipv4",
+            ]
+        );
+        let p = problems(
+            "config interface 'wan'\n option check_quality '1'\n option failure_latency '0.5'",
+        );
+        assert_eq!(p, vec!["rail.conf:3: interface 'wan' option 'failure_latency': 500ms can never be reached: probes time out after 500ms; allowed: less than timeout"]);
+        let p = problems(
+            "config interface 'wan'\n option family 'ipv6'\n option track_method 'arping'",
+        );
+        assert_eq!(p, vec!["rail.conf:3: interface 'wan' option 'track_method': arping works on IPv4 only; use ping for family ipv6"]);
+        // Quality limits are not judged while check_quality is off.
+        assert!(check("config interface 'wan'\n option recovery_loss '50'").is_ok());
+    }
+
+    #[test]
+    fn rules_ports_need_tcp_or_udp_and_addresses_match_the_family() {
+        let p = problems(
+            "config rule
+	option dest_port '443'
+	option src_ip '2001:db8::/32'
+	option family 'ipv4'
+	option use_policy 'default'",
+        );
+        assert_eq!(
+            p,
+            vec![
+                "rail.conf:2: rule '@rule[0]' option 'dest_port': ports need proto tcp or udp",
+                "rail.conf:3: rule '@rule[0]' option 'src_ip': 2001:db8::/32 is IPv6 but family is ipv4",
+            ]
+        );
+        assert!(check(
+            "config rule\n option dest_port '53'\n option proto '17'\n option use_policy 'default'"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn mark_mask_must_hold_every_interface() {
+        let four = "config interface 'a'\nconfig interface 'b'\nconfig interface 'c'\nconfig interface 'd'";
+        let p = problems(&format!(
+            "config globals\n option mark_mask '0x300'\n{four}"
+        ));
+        assert_eq!(p, vec!["rail.conf:2: globals '@globals[0]' option 'mark_mask': mark_mask 0x300 holds 3 interface marks but 4 interfaces are configured; widen mark_mask"]);
+        let c = check(&format!(
+            "config globals\n option mark_mask '0x700'\n{four}"
+        ))
+        .unwrap();
+        let marks: Vec<u32> = c.interfaces.iter().map(|i| i.mark.value()).collect();
+        assert_eq!(marks, vec![0x100, 0x200, 0x300, 0x400]);
+        let p = problems("config globals\n option mark_mask '0x5'");
+        assert!(p[0].ends_with("option 'mark_mask': '0x5' is not a contiguous run of bits; allowed: a contiguous run of bits, e.g. 0x3F000000"));
+        let sixty_four: String = (0..64)
+            .map(|i| format!("config interface 'u{i}'\n"))
+            .collect();
+        let p = problems(&sixty_four);
+        assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn sections_that_need_names_and_single_globals() {
+        let p = problems("config globals\nconfig globals\nconfig interface\nconfig member\n option interface 'x'");
+        assert_eq!(p[0], "rail.conf:2: globals '@globals[1]': only one globals section is allowed (the first is at line 1)");
+        assert_eq!(p[1], "rail.conf:3: interface '@interface[0]': needs a name (`config interface 'NAME'`): other sections refer to it by name");
+        assert_eq!(p[2], "rail.conf:4: member '@member[0]': needs a name (`config member 'NAME'`): other sections refer to it by name");
+    }
+
+    #[test]
+    fn aliases_count_as_the_option() {
+        let p = problems("config globals\n option mark_mask '0xF00'\n option mmx_mask '0xF0'");
+        assert_eq!(p, vec!["rail.conf:3: globals '@globals[0]' option 'mark_mask': given twice (also at line 2, under another spelling)"]);
+    }
+
+    #[test]
+    fn disabled_interfaces_are_kept_with_their_mark() {
+        let c = check("config interface 'a'\n option enabled '0'\nconfig interface 'b'").unwrap();
+        assert!(!c.interfaces[0].enabled && c.interfaces[1].enabled);
+        assert_eq!(c.interfaces[1].mark.value(), 0x0200_0000);
+    }
+
+    #[test]
+    fn flush_conntrack_accepts_mwan3_lists() {
+        let flush = |v: &str| {
+            check(&format!("config interface 'a'\n{v}"))
+                .unwrap()
+                .interfaces[0]
+                .flush_conntrack
+        };
+        assert!(flush(
+            " list flush_conntrack 'ifup'\n list flush_conntrack 'ifdown'"
+        ));
+        assert!(!flush(
+            " list flush_conntrack 'ifup'\n list flush_conntrack 'connected'"
+        ));
+        assert!(!flush(" option flush_conntrack '0'"));
+        assert!(flush(""));
+    }
+
+    #[test]
+    fn problems_come_in_file_order() {
+        let p = problems(
+            "config rule\n option use_policy 'nope'\nconfig interface 'wan'\n option up '0'",
+        );
+        let lines: Vec<&str> = p.iter().map(|l| l.split(':').nth(1).unwrap()).collect();
+        assert_eq!(lines, vec!["2", "4"]);
+    }
+}

@@ -1,0 +1,678 @@
+//! The daemon: the imperative shell that joins configuration, health, policy and dataplane
+//! on one smol executor, and answers the control socket and ubus.
+//!
+//! Every input (probe results, kernel events, control and ubus calls, signals) becomes an
+//! `Input` handled one at a time by `Daemon`, so there is no shared mutable state between
+//! tasks. Health changes touch routes only (one netlink message per affected policy);
+//! device and configuration changes reconcile everything.
+
+pub mod control;
+pub mod hooks;
+pub mod report;
+pub mod status;
+pub mod uplinks;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use async_signal::Signal;
+use futures_lite::{FutureExt, StreamExt};
+use serde_json::{json, Value};
+
+use crate::config::{self, Config, InterfaceId};
+use crate::dataplane::conntrack::Conntrack;
+use crate::dataplane::desired::{desired, Desired};
+use crate::dataplane::kernel::Kernel;
+use crate::dataplane::watch::{self, Watch};
+use crate::health::engine::{self, Engine, LinkFacts};
+use crate::openwrt::hotplug::{Action, Hotplug};
+use crate::openwrt::watch::{self as netifd_watch, Update};
+use crate::openwrt::{client as ubus, netifd, object};
+use crate::policy::{resolve, Resolution};
+use crate::shaping::Shaper;
+use control::{Incoming, Reply};
+use hooks::{HookEvent, Hooks};
+use uplinks::{Change, Uplinks};
+
+/// Wall-clock seconds, for the status document (health runs on the monotonic clock).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// How often the status snapshot (ubus, LuCI) and the conntrack counts are refreshed.
+const REFRESH: Duration = Duration::from_secs(2);
+/// How often running hooks are checked.
+const HOOK_POLL: Duration = Duration::from_millis(200);
+
+/// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
+/// `ubus`: the ubusd socket, when not one of the usual paths.
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
+    let config = match config::load(path) {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            eprintln!(
+                "rail: {} problem(s) in {path}; not starting",
+                problems.len()
+            );
+            return 2;
+        }
+    };
+    let _ = crate::openwrt::syslog::init(crate::openwrt::syslog::Options {
+        foreground,
+        level: config.globals.log_level,
+        ..Default::default()
+    });
+    if !config.globals.enabled {
+        log::info!("disabled in {path} (globals enabled 0); nothing to do");
+        return 0;
+    }
+    let ex = Rc::new(smol::LocalExecutor::new());
+    let result = smol::block_on(ex.run(main(
+        path.to_string(),
+        config,
+        ubus.map(Into::into),
+        ex.clone(),
+    )));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            log::error!("{e}");
+            1
+        }
+    }
+}
+
+/// Everything that can wake the daemon.
+enum Input {
+    Health(engine::Event),
+    Kernel(Option<watch::Event>),
+    Control(Incoming),
+    Netifd(Update),
+    Ubus(object::Request),
+    Signal(Signal),
+    Tick,
+}
+
+struct Daemon {
+    path: String,
+    config: Config,
+    kernel: Kernel,
+    conntrack: Option<Conntrack>,
+    engine: Engine,
+    uplinks: Uplinks,
+    resolution: Resolution,
+    applied: Option<Desired>,
+    hooks: Hooks,
+    shaper: Shaper,
+    transitions: VecDeque<status::Transition>,
+    flows: BTreeMap<u32, usize>,
+    started: Instant,
+    refreshed: Instant,
+    counted: Instant,
+    snapshot: Rc<RefCell<Value>>,
+    bus: ubus::Client,
+    /// The interface names netifd is followed for (changes on reload).
+    followed: Rc<RefCell<Vec<String>>>,
+}
+
+async fn main(
+    path: String,
+    config: Config,
+    ubus_socket: Option<std::path::PathBuf>,
+    ex: Rc<smol::LocalExecutor<'static>>,
+) -> Result<(), String> {
+    let (kernel, conn) = Kernel::connect().map_err(|e| e.to_string())?;
+    ex.spawn(conn).detach();
+    let (mut watch, wconn) = Watch::open().map_err(|e| e.to_string())?;
+    ex.spawn(wconn).detach();
+    let conntrack = Conntrack::open()
+        .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
+        .ok();
+    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
+    match control::bind(control::NAME) {
+        Ok(l) => ex.spawn(control::serve(l, ctl_tx, ex.clone())).detach(),
+        Err(e) => {
+            return Err(format!(
+                "control socket @{}: {e} (is rail already running?)",
+                control::NAME
+            ))
+        }
+    }
+    let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
+        .map_err(|e| format!("installing signal handlers: {e}"))?;
+
+    // ubus: status from the snapshot; everything else goes through the loop.
+    let snapshot = Rc::new(RefCell::new(Value::Null));
+    let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
+    let snap = snapshot.clone();
+    let rail_object = object::object(move |req| match req {
+        object::Request::Status => Ok(Some(snap.borrow().clone())),
+        other => {
+            let _ = bus_tx.try_send(other);
+            Ok(None)
+        }
+    });
+    let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
+        objects: vec![rail_object],
+        sockets: ubus_socket.into_iter().collect(),
+        ..Default::default()
+    }));
+    {
+        let bus = bus.clone();
+        ex.spawn(async move { bus.run().await }).detach();
+    }
+    let followed = Rc::new(RefCell::new(names(&config)));
+    let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
+    {
+        let (bus, followed) = (bus.clone(), followed.clone());
+        ex.spawn(async move {
+            netifd_watch::follow(
+                &bus,
+                || followed.borrow().clone(),
+                |u| {
+                    let _ = netifd_tx.try_send(u);
+                },
+            )
+            .await;
+        })
+        .detach();
+    }
+
+    let engine = Engine::new(&config.interfaces);
+    let resolution = resolve(&config, |_| false);
+    let mut d = Daemon {
+        path,
+        config,
+        kernel,
+        conntrack,
+        engine,
+        uplinks: Uplinks::default(),
+        resolution,
+        applied: None,
+        hooks: Hooks::default(),
+        shaper: Shaper::default(),
+        transitions: VecDeque::new(),
+        flows: BTreeMap::new(),
+        started: Instant::now(),
+        refreshed: Instant::now(),
+        counted: Instant::now(),
+        snapshot,
+        bus,
+        followed,
+    };
+    log::info!(
+        "started with {} uplinks, {} policies, {} rules from {}",
+        d.config.interfaces.len(),
+        d.config.policies.len(),
+        d.config.rules.len(),
+        d.path
+    );
+    d.relearn().await;
+    d.reconcile().await;
+    let mut tick = async_io::Timer::interval(REFRESH);
+    let mut hook_tick = async_io::Timer::interval(HOOK_POLL);
+
+    loop {
+        let input = {
+            let health = async { Input::Health(d.engine.next().await) };
+            let kernel = async { Input::Kernel(watch.next().await) };
+            let control = async {
+                match ctl_rx.recv().await {
+                    Ok(i) => Input::Control(i),
+                    Err(_) => futures_lite::future::pending().await,
+                }
+            };
+            let bus_event = async {
+                match netifd_rx.recv().await {
+                    Ok(u) => Input::Netifd(u),
+                    Err(_) => futures_lite::future::pending().await,
+                }
+            };
+            let ubus_call = async {
+                match bus_rx.recv().await {
+                    Ok(r) => Input::Ubus(r),
+                    Err(_) => futures_lite::future::pending().await,
+                }
+            };
+            let signal = async {
+                match signals.next().await {
+                    Some(Ok(s)) => Input::Signal(s),
+                    _ => futures_lite::future::pending().await,
+                }
+            };
+            let timers = async {
+                futures_lite::future::or(
+                    async {
+                        tick.next().await;
+                    },
+                    async {
+                        hook_tick.next().await;
+                    },
+                )
+                .await;
+                Input::Tick
+            };
+            health
+                .or(kernel)
+                .or(control)
+                .or(signal)
+                .or(bus_event)
+                .or(ubus_call)
+                .or(timers)
+                .await
+        };
+        match input {
+            Input::Health(e) => d.on_health(e).await,
+            Input::Kernel(Some(e)) => d.on_kernel(e).await,
+            Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            Input::Control(inc) => d.on_control(inc).await,
+            Input::Netifd(u) => d.on_netifd(u).await,
+            Input::Ubus(r) => {
+                let _ = d.on_request(r).await;
+            }
+            Input::Signal(Signal::Hup) => {
+                let _ = d.reload().await;
+            }
+            Input::Signal(s) => {
+                log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
+                d.shaper.stop(d.kernel.handle_mut()).await;
+                match d.kernel.flush().await {
+                    Ok(c) => log::info!("stopped ({c})"),
+                    Err(e) => log::error!("stopping: {e}; run `rail flush`"),
+                }
+                return Ok(());
+            }
+            Input::Tick => d.on_tick().await,
+        }
+    }
+}
+
+impl Daemon {
+    /// Whether policies may send new connections through an uplink.
+    fn available(&self, id: InterfaceId) -> bool {
+        let name = &self.config.interfaces[id.0].name;
+        self.engine.usable(id)
+            && self.uplinks.links.contains_key(&id)
+            && !self.uplinks.maintenance.contains(name)
+    }
+
+    fn desired(&mut self) -> Desired {
+        let avail: Vec<bool> = (0..self.config.interfaces.len())
+            .map(|i| self.available(InterfaceId(i)))
+            .collect();
+        self.resolution = resolve(&self.config, |id| avail[id.0]);
+        desired(&self.config, &self.uplinks.links, &self.resolution)
+    }
+
+    /// Make the whole kernel state match (devices or configuration changed, or drift).
+    async fn reconcile(&mut self) {
+        let want = self.desired();
+        match self.kernel.reconcile(&want).await {
+            Ok(c) if !c.is_empty() => log::info!("reconciled: {c}"),
+            Ok(_) => {}
+            Err(e) => log::error!("reconcile failed: {e}"),
+        }
+        self.applied = Some(want);
+        self.refresh_snapshot();
+    }
+
+    /// Health or maintenance changed: only policy routes move.
+    async fn reroute(&mut self) {
+        let want = self.desired();
+        let rest_same = self
+            .applied
+            .as_ref()
+            .is_some_and(|a| a.rules == want.rules && a.nft == want.nft);
+        if !rest_same {
+            return self.reconcile().await;
+        }
+        match self.kernel.apply_policy_routes(&want).await {
+            Ok(0) => {}
+            Ok(n) => log::info!("policy routes updated ({n} message(s))"),
+            Err(e) => {
+                log::error!("failover route update failed: {e}; reconciling");
+                return self.reconcile().await;
+            }
+        }
+        self.applied = Some(want);
+        self.refresh_snapshot();
+    }
+
+    async fn relearn(&mut self) {
+        let (links, peers) = self.uplinks.learn(&self.config, &mut self.kernel).await;
+        for (id, change) in self.uplinks.update(links, peers) {
+            let name = &self.config.interfaces[id.0].name;
+            match change {
+                Change::Up(link) => {
+                    log::info!(
+                        "{name}: device {} (ifindex {}) address {}",
+                        link.device,
+                        link.ifindex,
+                        link.address.map_or("none".to_string(), |a| a.to_string())
+                    );
+                    self.shape(id, link.ifindex).await;
+                    self.engine.device_up(
+                        id,
+                        LinkFacts {
+                            device: link.device.clone(),
+                            ifindex: link.ifindex,
+                            source: link.address.map(Into::into),
+                        },
+                    );
+                }
+                Change::Gone(ifindex) => {
+                    self.shaper.gone(ifindex);
+                    self.engine.device_gone(id);
+                }
+                Change::Carrier(up) => self.engine.carrier(id, up),
+            }
+        }
+    }
+
+    /// Egress shaping of an uplink's device, as its `rate` says (none: rail's removed).
+    async fn shape(&mut self, id: InterfaceId, ifindex: u32) {
+        let rate = self.config.interfaces[id.0].rate;
+        if let Err(e) = self
+            .shaper
+            .device(self.kernel.handle_mut(), ifindex, rate)
+            .await
+        {
+            let name = &self.config.interfaces[id.0].name;
+            log::warn!("{name}: shaping ifindex {ifindex}: {e}");
+        }
+    }
+
+    async fn on_health(&mut self, event: engine::Event) {
+        match event {
+            engine::Event::Transition(id, t) => {
+                let iface = &self.config.interfaces[id.0];
+                self.transitions.push_back(status::Transition {
+                    time: unix_now(),
+                    interface: t.interface.clone(),
+                    from: t.from.to_string(),
+                    to: t.to.to_string(),
+                    reason: t.reason.clone(),
+                });
+                while self.transitions.len() > report::HISTORY {
+                    self.transitions.pop_front();
+                }
+                let went_down = t.from.routable() && !t.to.routable();
+                let device = self
+                    .uplinks
+                    .links
+                    .get(&id)
+                    .map(|l| l.device.clone())
+                    .unwrap_or_default();
+                let ev = HookEvent {
+                    interface: t.interface.clone(),
+                    device,
+                    state: t.to.to_string(),
+                    previous: t.from.to_string(),
+                    reason: t.reason.clone(),
+                    rtt_ms: t.rtt_ms,
+                    loss: Some(t.loss),
+                };
+                let (mark, flush) = (iface.mark.value(), iface.flush_conntrack);
+                let hooks = self.config.globals.hooks.clone();
+                let timeout = self.config.globals.hook_timeout;
+                self.reroute().await;
+                if went_down && flush {
+                    self.flush_flows(&t.interface, mark).await;
+                }
+                // Hooks after the reroute: they must never delay failover.
+                self.hooks.fire(
+                    &hooks,
+                    Some(hooks::USER_SCRIPT),
+                    &ev,
+                    timeout,
+                    Instant::now(),
+                );
+            }
+            engine::Event::Global(_) => self.reroute().await,
+        }
+    }
+
+    async fn flush_flows(&mut self, name: &str, mark: u32) {
+        let mask = self.config.globals.mark_mask.bits();
+        if let Some(ct) = &mut self.conntrack {
+            match ct.delete_mark(mark, mask).await {
+                Ok(()) => log::info!(
+                    "{name}: deleted its conntrack flows (mark {mark:#010x}/{mask:#010x})"
+                ),
+                Err(e) => log::warn!("{name}: {e}"),
+            }
+        }
+    }
+
+    async fn on_kernel(&mut self, event: watch::Event) {
+        let drift = matches!(event, watch::Event::Rule | watch::Event::Resync);
+        if matches!(event, watch::Event::Resync) {
+            log::warn!("netlink events were lost; resynchronising everything");
+            self.kernel.invalidate();
+        }
+        self.relearn().await;
+        let want = self.desired();
+        if drift || self.applied.as_ref() != Some(&want) || matches!(event, watch::Event::Route) {
+            self.reconcile().await;
+        }
+    }
+
+    async fn on_control(&mut self, inc: Incoming) {
+        let Incoming {
+            request,
+            uid,
+            reply,
+        } = inc;
+        let answer = if request.method == "status" {
+            Reply::ok(self.status_value().await)
+        } else if uid != 0 {
+            Reply::err(format!("'{}' changes state: root only", request.method))
+        } else {
+            match parse_control(&request.method, &request.args) {
+                Ok(r) => match self.on_request(r).await {
+                    Ok(v) => Reply::ok(v),
+                    Err(e) => Reply::err(e),
+                },
+                Err(e) => Reply::err(e),
+            }
+        };
+        let _ = reply.send(answer).await;
+    }
+
+    /// A state-changing request, from the control socket or ubus.
+    async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
+        match r {
+            object::Request::Status => Ok(self.status_value().await),
+            object::Request::Reload => self.reload().await,
+            object::Request::Hotplug(h) => {
+                self.hotplug(h).await;
+                Ok(Value::Null)
+            }
+            object::Request::Maintenance { interface, enable } => {
+                if !self.config.interfaces.iter().any(|i| i.name == interface) {
+                    return Err(format!("no interface '{interface}' in {}", self.path));
+                }
+                let changed = if enable {
+                    self.uplinks.maintenance.insert(interface.clone())
+                } else {
+                    self.uplinks.maintenance.remove(&interface)
+                };
+                if changed {
+                    log::info!(
+                        "{interface}: {} by the admin",
+                        if enable {
+                            "taken out of service"
+                        } else {
+                            "back in service"
+                        }
+                    );
+                    self.reroute().await;
+                }
+                Ok(Value::Null)
+            }
+        }
+    }
+
+    async fn hotplug(&mut self, h: Hotplug) {
+        if !self.config.interfaces.iter().any(|i| i.name == h.interface) {
+            return; // not one of ours: netifd tells us about every interface
+        }
+        log::info!(
+            "{}: hotplug {} {}",
+            h.interface,
+            h.action,
+            h.device.as_deref().unwrap_or("")
+        );
+        let entry = self
+            .uplinks
+            .announced
+            .entry(h.interface.clone())
+            .or_default();
+        match h.action {
+            Action::IfUp | Action::IfUpdate => {
+                if h.device.is_some() {
+                    entry.device = h.device.clone();
+                }
+            }
+            Action::IfDown | Action::IfUpFailed => entry.device = None,
+        }
+        if self.bus.is_connected() && matches!(h.action, Action::IfUp | Action::IfUpdate) {
+            if let Update::Interface {
+                status: Some(s), ..
+            } = netifd_watch::read_status(&self.bus, &h.interface).await
+            {
+                self.apply_netifd(&h.interface, &s);
+            }
+        }
+        self.relearn().await;
+        self.reconcile().await;
+    }
+
+    /// netifd says how an interface looks now: take its device and next hop.
+    async fn on_netifd(&mut self, update: Update) {
+        let Update::Interface {
+            name,
+            status: Some(s),
+        } = update
+        else {
+            return; // unreadable now, or ubusd gone: keep what is in place
+        };
+        if !self.config.interfaces.iter().any(|i| i.name == name) {
+            return;
+        }
+        self.apply_netifd(&name, &s);
+        self.relearn().await;
+        self.reconcile().await;
+    }
+
+    fn apply_netifd(&mut self, name: &str, s: &netifd::InterfaceStatus) {
+        let entry = self.uplinks.announced.entry(name.to_string()).or_default();
+        entry.device = s.bound_device().map(str::to_string);
+        entry.gateway = s.ipv4_gateway();
+    }
+
+    /// Re-read the configuration; a bad one is reported and the running one kept.
+    async fn reload(&mut self) -> Result<Value, String> {
+        let new = match config::load(&self.path) {
+            Ok(c) => c,
+            Err(problems) => {
+                for p in &problems {
+                    log::error!("reload: {p}");
+                }
+                log::error!(
+                    "reload: {} problem(s) in {}; keeping the running configuration",
+                    problems.len(),
+                    self.path
+                );
+                let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                return Err(lines.join("\n"));
+            }
+        };
+        if new == self.config {
+            log::info!("reload: {} unchanged", self.path);
+            return Ok(json!({"changed": false}));
+        }
+        log::info!("reload: applying the new configuration from {}", self.path);
+        let survivors = self.engine.rebuild(&new.interfaces);
+        self.config = new;
+        *self.followed.borrow_mut() = names(&self.config);
+        // Uplinks whose health tracking changed start afresh: re-announce their devices.
+        let links = std::mem::take(&mut self.uplinks.links);
+        let peers = std::mem::take(&mut self.uplinks.peers);
+        self.uplinks.links = links
+            .into_iter()
+            .filter(|(id, _)| survivors.contains(id))
+            .collect();
+        self.uplinks.peers = peers;
+        self.relearn().await;
+        self.reconcile().await;
+        Ok(json!({"changed": true}))
+    }
+
+    async fn on_tick(&mut self) {
+        self.hooks.reap(Instant::now());
+        if self.refreshed.elapsed() >= REFRESH {
+            if self.counted.elapsed() >= REFRESH * 5 {
+                self.count_flows().await;
+            }
+            self.refresh_snapshot();
+        }
+    }
+
+    async fn count_flows(&mut self) {
+        self.counted = Instant::now();
+        let mask = self.config.globals.mark_mask.bits();
+        if let Some(ct) = &mut self.conntrack {
+            match ct.count_by_mark(mask).await {
+                Ok(counts) => self.flows = counts,
+                Err(e) => log::debug!("{e}"),
+            }
+        }
+    }
+
+    fn build_status(&self) -> status::Status {
+        report::build(&report::Inputs {
+            config: &self.config,
+            engine: &self.engine,
+            uplinks: &self.uplinks,
+            resolution: &self.resolution,
+            flows: &self.flows,
+            transitions: &self.transitions,
+            uptime: self.started.elapsed().as_secs(),
+            unix_now: unix_now(),
+        })
+    }
+
+    async fn status_value(&mut self) -> Value {
+        self.count_flows().await;
+        self.refresh_snapshot();
+        self.snapshot.borrow().clone()
+    }
+
+    fn refresh_snapshot(&mut self) {
+        self.refreshed = Instant::now();
+        let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
+        *self.snapshot.borrow_mut() = v;
+    }
+}
+
+fn names(config: &Config) -> Vec<String> {
+    config.interfaces.iter().map(|i| i.name.clone()).collect()
+}
+
+/// The control socket's requests, validated like ubus's.
+fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> {
+    let args = match args {
+        Value::Object(m) => crate::openwrt::blob::table_from_json(m),
+        Value::Null => Default::default(),
+        _ => return Err("arguments must be a JSON object".into()),
+    };
+    object::parse(method, &args).map_err(|s| format!("{method}: {s}"))
+}

@@ -1,0 +1,136 @@
+//! Building the status document from the daemon's state: health per uplink, the devices
+//! learned, the policy resolution, conntrack counts and the recent transitions.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::status::{
+    ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition,
+};
+use super::uplinks::Uplinks;
+use crate::config::{Config, InterfaceId, LastResort};
+use crate::health::engine::Engine;
+use crate::policy::{PolicyRoute, Resolution};
+
+/// Transitions kept for status.
+pub const HISTORY: usize = 50;
+
+pub struct Inputs<'a> {
+    pub config: &'a Config,
+    pub engine: &'a Engine,
+    pub uplinks: &'a Uplinks,
+    pub resolution: &'a Resolution,
+    /// Flows per uplink mark value.
+    pub flows: &'a BTreeMap<u32, usize>,
+    pub transitions: &'a VecDeque<Transition>,
+    pub uptime: u64,
+    pub unix_now: u64,
+}
+
+fn last_resort(l: LastResort) -> &'static str {
+    match l {
+        LastResort::Unreachable => "unreachable",
+        LastResort::Blackhole => "blackhole",
+        LastResort::Default => "default",
+    }
+}
+
+fn family(f: crate::config::Family) -> &'static str {
+    match f {
+        crate::config::Family::Ipv4 => "ipv4",
+        crate::config::Family::Ipv6 => "ipv6",
+        crate::config::Family::Both => "both",
+    }
+}
+
+/// Bytes sent by a device, from sysfs (absent devices count 0).
+fn tx_bytes(device: &str) -> u64 {
+    std::fs::read_to_string(format!("/sys/class/net/{device}/statistics/tx_bytes"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn build(i: &Inputs) -> Status {
+    let now = i.engine.now();
+    let mut interfaces = BTreeMap::new();
+    for (n, iface) in i.config.interfaces.iter().enumerate() {
+        let id = InterfaceId(n);
+        let health = i.engine.status(id);
+        let link = i.uplinks.links.get(&id);
+        let in_maintenance = i.uplinks.maintenance.contains(&iface.name);
+        let state = if in_maintenance {
+            "maintenance".to_string()
+        } else {
+            health.state.as_str().to_string()
+        };
+        let age = now.since(health.since).as_secs();
+        let device = link
+            .map(|l| l.device.clone())
+            .or_else(|| i.uplinks.device(i.config, id));
+        interfaces.insert(
+            iface.name.clone(),
+            InterfaceStatus {
+                state,
+                family: family(iface.family).to_string(),
+                tx_bytes: device.as_deref().map_or(0, tx_bytes),
+                device,
+                ifindex: link.map(|l| l.ifindex),
+                address: link.and_then(|l| l.address).map(|a| a.to_string()),
+                gateway: link
+                    .and_then(|l| l.gateway)
+                    .or_else(|| i.uplinks.peers.get(&id).copied())
+                    .map(|g| g.to_string()),
+                mark: format!("{:#010x}", iface.mark.value()),
+                since: i.unix_now.saturating_sub(age),
+                uptime: if health.state.routable() { age } else { 0 },
+                reason: health.reason.clone(),
+                flows: i.flows.get(&iface.mark.value()).copied().unwrap_or(0) as u64,
+                targets: health
+                    .targets
+                    .iter()
+                    .map(|t| TargetStatus {
+                        ip: t.ip.to_string(),
+                        state: t.state.to_string(),
+                        rtt_ms: t.rtt_ms,
+                        jitter_ms: t.jitter_ms,
+                        loss: t.loss,
+                        sent: t.sent,
+                        received: t.received,
+                    })
+                    .collect(),
+            },
+        );
+    }
+    let mut policies = BTreeMap::new();
+    for (n, policy) in i.config.policies.iter().enumerate() {
+        let route = &i.resolution.policies[n];
+        let active = match route {
+            PolicyRoute::Balance { .. } => route
+                .shares()
+                .into_iter()
+                .map(|(m, percent)| ActiveMember {
+                    member: i.config.members[m.member.0].name.clone(),
+                    interface: i.config.interfaces[m.interface.0].name.clone(),
+                    weight: u32::from(m.weight),
+                    percent,
+                })
+                .collect(),
+            PolicyRoute::LastResort(_) => Vec::new(),
+        };
+        policies.insert(
+            policy.name.clone(),
+            PolicyStatus {
+                last_resort: last_resort(policy.last_resort).to_string(),
+                active,
+            },
+        );
+    }
+    Status {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        uptime: i.uptime,
+        all_targets_lost: i.engine.all_targets_lost(),
+        interfaces,
+        policies,
+        transitions: i.transitions.iter().cloned().collect(),
+    }
+}

@@ -1,0 +1,203 @@
+//! The status document: what `rail status`, ubus `rail status` and LuCI show.
+//!
+//! One serialisable shape (the contract in docs/status.md) and its rendering as a table
+//! for people. Built by the daemon from the health trackers, the policy resolution and the
+//! kernel counters; parsed back by the `rail status` client.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Status {
+    pub version: String,
+    /// Daemon uptime, seconds.
+    pub uptime: u64,
+    /// Every uplink lost every target at once: rail keeps forwarding over all of them.
+    pub all_targets_lost: bool,
+    pub interfaces: BTreeMap<String, InterfaceStatus>,
+    pub policies: BTreeMap<String, PolicyStatus>,
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InterfaceStatus {
+    /// up | suspect | down | recovering | disabled | no-device | maintenance
+    pub state: String,
+    pub family: String,
+    pub device: Option<String>,
+    pub ifindex: Option<u32>,
+    pub address: Option<String>,
+    pub gateway: Option<String>,
+    pub mark: String,
+    /// Unix seconds of the last state change.
+    pub since: u64,
+    /// Seconds up, 0 when not up.
+    pub uptime: u64,
+    pub reason: String,
+    pub flows: u64,
+    pub tx_bytes: u64,
+    pub targets: Vec<TargetStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TargetStatus {
+    pub ip: String,
+    pub state: String,
+    pub rtt_ms: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    /// Percent lost over the sliding window.
+    pub loss: f64,
+    pub sent: u64,
+    pub received: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PolicyStatus {
+    pub last_resort: String,
+    pub active: Vec<ActiveMember>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ActiveMember {
+    pub member: String,
+    pub interface: String,
+    pub weight: u32,
+    pub percent: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Transition {
+    pub time: u64,
+    pub interface: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"))
+}
+
+/// The table `rail status` prints for people.
+pub fn render(s: &Status, now_unix: u64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "rail {} up {}s", s.version, s.uptime);
+    if s.all_targets_lost {
+        let _ = writeln!(
+            out,
+            "WARNING: every uplink lost every probe target; forwarding over all of them"
+        );
+    }
+    let _ = writeln!(out, "\nInterfaces:");
+    for (name, i) in &s.interfaces {
+        let dev = i.device.as_deref().unwrap_or("-");
+        let addr = i.address.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "  {name:<10} {:<10} {:>7}s  dev {dev} addr {addr} flows {} tx {}B",
+            i.state,
+            now_unix.saturating_sub(i.since),
+            i.flows,
+            i.tx_bytes
+        );
+        if !i.reason.is_empty() {
+            let _ = writeln!(out, "             {}", i.reason);
+        }
+        for t in &i.targets {
+            let _ = writeln!(
+                out,
+                "             {:<16} {:<5} rtt {:>6} ms  jitter {:>6} ms  loss {:>5.1}%  ({}/{})",
+                t.ip,
+                t.state,
+                opt_ms(t.rtt_ms),
+                opt_ms(t.jitter_ms),
+                t.loss,
+                t.received,
+                t.sent
+            );
+        }
+    }
+    let _ = writeln!(out, "\nPolicies:");
+    for (name, p) in &s.policies {
+        let shares = if p.active.is_empty() {
+            format!("none up: {}", p.last_resort)
+        } else {
+            p.active
+                .iter()
+                .map(|m| format!("{} {}%", m.interface, m.percent))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(out, "  {name:<12} {shares}");
+    }
+    if !s.transitions.is_empty() {
+        let _ = writeln!(out, "\nRecent transitions:");
+        for t in s.transitions.iter().rev().take(10) {
+            let _ = writeln!(
+                out,
+                "  {:>6}s ago  {} {} -> {}: {}",
+                now_unix.saturating_sub(t.time),
+                t.interface,
+                t.from,
+                t.to,
+                t.reason
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Status {
+        let mut s = Status {
+            version: "0.1.0".into(),
+            uptime: 5,
+            ..Default::default()
+        };
+        s.interfaces.insert(
+            "wan".into(),
+            InterfaceStatus {
+                state: "down".into(),
+                since: 90,
+                reason: "3/3 probes lost to 198.18.0.1".into(),
+                targets: vec![TargetStatus {
+                    ip: "198.18.0.1".into(),
+                    state: "down".into(),
+                    loss: 100.0,
+                    sent: 3,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+        s.policies.insert(
+            "balanced".into(),
+            PolicyStatus {
+                last_resort: "unreachable".into(),
+                active: vec![],
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn json_round_trip_keeps_everything() {
+        let s = sample();
+        let back: Status = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn table_names_state_reason_and_last_resort() {
+        let t = render(&sample(), 100);
+        assert!(t.contains("wan        down"), "{t}");
+        assert!(t.contains("10s"), "{t}");
+        assert!(t.contains("3/3 probes lost to 198.18.0.1"), "{t}");
+        assert!(t.contains("balanced     none up: unreachable"), "{t}");
+        assert!(t.contains("loss 100.0%"), "{t}");
+    }
+}

@@ -1,0 +1,175 @@
+//! What the daemon knows about each uplink besides its health: which device carries it
+//! (from the config, or announced by netifd/hotplug), what the kernel says about that
+//! device, and whether an admin took it out of service.
+//!
+//! Learning is a few netlink requests per uplink; `diff` turns two learnings into the
+//! inputs the health engine needs (device up/gone/recreated, carrier).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::config::{Config, InterfaceId};
+use crate::dataplane::desired::{Link, Links};
+use crate::dataplane::kernel::Kernel;
+
+/// Device facts announced at run time (netifd status, hotplug) for one interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Announced {
+    pub device: Option<String>,
+    pub gateway: Option<Ipv4Addr>,
+}
+
+#[derive(Debug, Default)]
+pub struct Uplinks {
+    /// Per interface name: what netifd or the hotplug script told us.
+    pub announced: BTreeMap<String, Announced>,
+    /// Interface names taken out of service by an admin.
+    pub maintenance: BTreeSet<String>,
+    /// What the kernel said at the last learning.
+    pub links: Links,
+    /// Peers of point-to-point links, for status.
+    pub peers: BTreeMap<InterfaceId, Ipv4Addr>,
+}
+
+/// What changed for one uplink between two learnings, for the health engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// New device, or the same name with a new ifindex or address (PPPoE reconnect,
+    /// DHCP renew): probes must be re-bound.
+    Up(Link),
+    /// The device (of this ifindex) is gone.
+    Gone(u32),
+    Carrier(bool),
+}
+
+impl Uplinks {
+    /// The device an interface uses: the config's, else the one announced.
+    pub fn device(&self, config: &Config, id: InterfaceId) -> Option<String> {
+        let iface = &config.interfaces[id.0];
+        iface.device.clone().or_else(|| {
+            self.announced
+                .get(&iface.name)
+                .and_then(|a| a.device.clone())
+        })
+    }
+
+    fn gateway(&self, config: &Config, id: InterfaceId) -> Option<Ipv4Addr> {
+        let iface = &config.interfaces[id.0];
+        match iface.gateway {
+            Some(IpAddr::V4(g)) => Some(g),
+            _ => self.announced.get(&iface.name).and_then(|a| a.gateway),
+        }
+    }
+
+    /// Ask the kernel about every enabled uplink's device.
+    pub async fn learn(
+        &self,
+        config: &Config,
+        kernel: &mut Kernel,
+    ) -> (Links, BTreeMap<InterfaceId, Ipv4Addr>) {
+        let mut links = Links::new();
+        let mut peers = BTreeMap::new();
+        for (i, iface) in config.interfaces.iter().enumerate() {
+            let id = InterfaceId(i);
+            if !iface.enabled {
+                continue;
+            }
+            let Some(device) = self.device(config, id) else {
+                continue;
+            };
+            match kernel.learn(&device, self.gateway(config, id)).await {
+                Ok(Some(learned)) => {
+                    if let Some(p) = learned.peer {
+                        peers.insert(id, p);
+                    }
+                    links.insert(id, learned.link);
+                }
+                Ok(None) => {}
+                Err(e) => log::warn!("{}: {e}", iface.name),
+            }
+        }
+        (links, peers)
+    }
+
+    /// Store a new learning and say what changed per uplink.
+    pub fn update(
+        &mut self,
+        links: Links,
+        peers: BTreeMap<InterfaceId, Ipv4Addr>,
+    ) -> Vec<(InterfaceId, Change)> {
+        let changes = diff(&self.links, &links);
+        self.links = links;
+        self.peers = peers;
+        changes
+    }
+}
+
+/// The health inputs that turn `old` into `new`.
+pub fn diff(old: &Links, new: &Links) -> Vec<(InterfaceId, Change)> {
+    let mut out = Vec::new();
+    let ids: BTreeSet<InterfaceId> = old.keys().chain(new.keys()).copied().collect();
+    for id in ids {
+        match (old.get(&id), new.get(&id)) {
+            (Some(o), None) => out.push((id, Change::Gone(o.ifindex))),
+            (None, Some(n)) => out.push((id, Change::Up(n.clone()))),
+            (Some(o), Some(n)) => {
+                if o.ifindex != n.ifindex || o.address != n.address || o.device != n.device {
+                    out.push((id, Change::Up(n.clone())));
+                } else if o.carrier != n.carrier {
+                    out.push((id, Change::Carrier(n.carrier)));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(ifindex: u32, addr: u8, carrier: bool) -> Link {
+        Link {
+            device: "ppp-isp2".into(),
+            ifindex,
+            address: Some(Ipv4Addr::new(192, 0, 2, addr)),
+            gateway: None,
+            carrier,
+        }
+    }
+
+    #[test]
+    fn pppoe_reconnect_with_new_ifindex_rebinds() {
+        let old = Links::from([(InterfaceId(1), link(7, 18, true))]);
+        let new = Links::from([(InterfaceId(1), link(9, 18, true))]);
+        assert_eq!(
+            diff(&old, &new),
+            vec![(InterfaceId(1), Change::Up(link(9, 18, true)))]
+        );
+    }
+
+    #[test]
+    fn new_address_rebinds_and_carrier_alone_is_carrier() {
+        let old = Links::from([(InterfaceId(0), link(3, 2, true))]);
+        let renewed = Links::from([(InterfaceId(0), link(3, 5, true))]);
+        assert!(matches!(diff(&old, &renewed)[0].1, Change::Up(_)));
+        let dark = Links::from([(InterfaceId(0), link(3, 2, false))]);
+        assert_eq!(
+            diff(&old, &dark),
+            vec![(InterfaceId(0), Change::Carrier(false))]
+        );
+    }
+
+    #[test]
+    fn appearing_and_vanishing_devices() {
+        let none = Links::new();
+        let one = Links::from([(InterfaceId(2), link(4, 2, true))]);
+        assert_eq!(
+            diff(&none, &one),
+            vec![(InterfaceId(2), Change::Up(link(4, 2, true)))]
+        );
+        assert_eq!(diff(&one, &none), vec![(InterfaceId(2), Change::Gone(4))]);
+        assert!(diff(&one, &one).is_empty());
+    }
+}

@@ -1,0 +1,84 @@
+//! Conntrack by mark over ctnetlink: delete the flows of one uplink, count flows per uplink.
+//!
+//! Both requests carry `CTA_MARK` and `CTA_MARK_MASK` (big-endian): without the mask some
+//! kernels flush the whole table.
+
+use std::collections::BTreeMap;
+
+use super::kernel::Error;
+use super::nfnl::{Message, Socket, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
+
+const IPCTNL_MSG_CT_GET: u8 = 1;
+const IPCTNL_MSG_CT_DELETE: u8 = 2;
+const CTA_MARK: u16 = 8;
+const CTA_MARK_MASK: u16 = 21;
+
+/// A ctnetlink socket.
+pub struct Conntrack {
+    socket: Socket,
+}
+
+/// A request for the flows with `ct mark & mask == mark`, every address family.
+async fn by_mark(
+    socket: &mut Socket,
+    kind: u8,
+    flags: u16,
+    mark: u32,
+    mask: u32,
+) -> std::io::Result<Vec<Vec<(u16, Vec<u8>)>>> {
+    let (mark, mask) = (mark.to_be_bytes(), mask.to_be_bytes());
+    let attrs: [(u16, &[u8]); 2] = [(CTA_MARK, &mark), (CTA_MARK_MASK, &mask)];
+    let m = Message {
+        subsystem: NFNL_SUBSYS_CTNETLINK,
+        kind,
+        flags,
+        family: 0,
+        attrs: &attrs,
+    };
+    socket.exchange(&m, false).await
+}
+
+impl Conntrack {
+    pub fn open() -> Result<Conntrack, Error> {
+        let socket =
+            Socket::open().map_err(|e| Error(format!("opening conntrack netlink socket: {e}")))?;
+        Ok(Conntrack { socket })
+    }
+
+    /// Delete every flow whose `ct mark & mask == mark`, and nothing else.
+    pub async fn delete_mark(&mut self, mark: u32, mask: u32) -> Result<(), Error> {
+        match by_mark(
+            &mut self.socket,
+            IPCTNL_MSG_CT_DELETE,
+            NLM_F_ACK,
+            mark,
+            mask,
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            Err(e) => Err(Error(format!(
+                "deleting conntrack flows with mark {mark:#010x}/{mask:#010x}: {e}"
+            ))),
+        }
+    }
+
+    /// How many flows carry each value of `ct mark & mask` (flows without rail bits left out).
+    pub async fn count_by_mark(&mut self, mask: u32) -> Result<BTreeMap<u32, usize>, Error> {
+        let flows = by_mark(&mut self.socket, IPCTNL_MSG_CT_GET, NLM_F_DUMP, 0, 0)
+            .await
+            .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
+        let mut counts = BTreeMap::new();
+        for attrs in flows {
+            let mark = attrs
+                .iter()
+                .filter(|(kind, _)| *kind == CTA_MARK)
+                .find_map(|(_, v)| Some(u32::from_be_bytes(v.as_slice().try_into().ok()?)));
+            if let Some(bits) = mark.map(|m| m & mask).filter(|b| *b != 0) {
+                *counts.entry(bits).or_insert(0) += 1;
+            }
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,499 @@
+//! The desired kernel state (pure): from the config, what the shell learned about each
+//! uplink's device, and the policy resolution, compute every rule, route and the nft
+//! ruleset rail wants. The shell (`kernel`) makes the kernel match it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use super::layout::{sticky_rules, Marks, Priority, TableId};
+use super::nft;
+use crate::config::{Config, InterfaceId, LastResort, Mark, PolicyId};
+use crate::policy::{PolicyRoute, Resolution};
+
+/// What the shell learned about one uplink's L3 device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub device: String,
+    pub ifindex: u32,
+    pub address: Option<Ipv4Addr>,
+    /// Next hop; `None` for a point-to-point device (the route names only the device).
+    pub gateway: Option<Ipv4Addr>,
+    pub carrier: bool,
+}
+
+/// Per interface, the device found for it (absent: no device right now).
+pub type Links = BTreeMap<InterfaceId, Link>;
+
+/// What a rule selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Selector {
+    All,
+    From(Ipv4Addr),
+    FwMark { mark: u32, mask: u32 },
+}
+
+/// What a rule does with what it selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RuleAction {
+    Lookup(TableId),
+    /// `lookup main suppress_prefixlength 0`: main's specific routes, never its default.
+    MainWithoutDefault,
+    Unreachable,
+    Blackhole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleSpec {
+    pub priority: Priority,
+    pub selector: Selector,
+    pub action: RuleAction,
+}
+
+/// One path of a default route. `weight` is the kernel's 1..=256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NextHop {
+    pub ifindex: u32,
+    pub gateway: Option<Ipv4Addr>,
+    pub weight: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RouteKind {
+    /// Never empty; more than one is a multipath route.
+    Via(Vec<NextHop>),
+    Unreachable,
+    Blackhole,
+    Prohibit,
+}
+
+/// A default route (`0.0.0.0/0`) in one of rail's tables; (table, metric) is its identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteSpec {
+    pub table: TableId,
+    pub metric: u32,
+    pub kind: RouteKind,
+}
+
+/// The uplink's own route wins over its `prohibit` fallback by metric.
+pub const METRIC_ROUTE: u32 = 0;
+pub const METRIC_FALLBACK: u32 = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// Sorted by priority.
+    pub rules: Vec<RuleSpec>,
+    /// Sorted by (table, metric).
+    pub routes: Vec<RouteSpec>,
+    /// The complete `table inet rail { ... }` text.
+    pub nft: String,
+    /// Devices that need loose reverse-path filtering.
+    pub uplink_devices: Vec<String>,
+    /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
+    pub preserved_sets: Vec<String>,
+    /// Per uplink, the sticky sets pinning sources to it (flushed when it stops carrying
+    /// new connections, so those sources are pinned again elsewhere).
+    pub sticky_sets: Vec<(InterfaceId, String)>,
+    /// The uplinks some policy sends new connections to.
+    pub active: BTreeSet<InterfaceId>,
+}
+
+impl Desired {
+    /// The routes of policy tables only: what failover and failback change.
+    pub fn policy_routes(&self) -> impl Iterator<Item = &RouteSpec> {
+        self.routes
+            .iter()
+            .filter(|r| r.table >= TableId::policy(PolicyId(0)).expect("policy 0 fits"))
+    }
+}
+
+/// Compute everything rail wants in the kernel.
+pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desired {
+    let marks = Marks::new(config);
+    let mask = marks.mask();
+    let mut rules = vec![RuleSpec {
+        priority: Priority::SUPPRESS_MAIN,
+        selector: Selector::All,
+        action: RuleAction::MainWithoutDefault,
+    }];
+    let mut routes = Vec::new();
+    for (i, iface) in config.interfaces.iter().enumerate() {
+        let id = InterfaceId(i);
+        let (Some(table), Some(from), Some(marked)) = (
+            TableId::uplink(id),
+            Priority::from_uplink(id),
+            Priority::mark_uplink(id),
+        ) else {
+            continue;
+        };
+        if !iface.enabled {
+            continue;
+        }
+        // The fallback is there even without a device: marked or sourced traffic of a
+        // missing uplink is refused instead of leaking out another one.
+        routes.push(RouteSpec {
+            table,
+            metric: METRIC_FALLBACK,
+            kind: RouteKind::Prohibit,
+        });
+        rules.push(by_mark(marked, iface.mark, mask, RuleAction::Lookup(table)));
+        let Some(link) = links.get(&id) else { continue };
+        let hop = NextHop {
+            ifindex: link.ifindex,
+            gateway: link.gateway,
+            weight: 1,
+        };
+        routes.push(RouteSpec {
+            table,
+            metric: METRIC_ROUTE,
+            kind: RouteKind::Via(vec![hop]),
+        });
+        if let Some(addr) = link.address {
+            rules.push(RuleSpec {
+                priority: from,
+                selector: Selector::From(addr),
+                action: RuleAction::Lookup(table),
+            });
+        }
+    }
+    for (p, route) in resolution.policies.iter().enumerate() {
+        let id = PolicyId(p);
+        let (Some(table), Some(priority), Some(mark)) = (
+            TableId::policy(id),
+            Priority::mark_policy(id),
+            marks.policy(id),
+        ) else {
+            continue;
+        };
+        rules.push(by_mark(priority, mark, mask, RuleAction::Lookup(table)));
+        if let Some(kind) = policy_route(route, links) {
+            routes.push(RouteSpec {
+                table,
+                metric: METRIC_ROUTE,
+                kind,
+            });
+        }
+    }
+    // A sticky rule's unpinned connections follow its policy.
+    for (k, (_, p)) in sticky_rules(config).into_iter().enumerate() {
+        let (Some(priority), Some(mark), Some(table)) = (
+            Priority::mark_sticky(k),
+            marks.sticky(k),
+            TableId::policy(p),
+        ) else {
+            continue;
+        };
+        rules.push(by_mark(priority, mark, mask, RuleAction::Lookup(table)));
+    }
+    for (priority, mark, action) in [
+        (
+            Priority::UNREACHABLE,
+            marks.unreachable(),
+            RuleAction::Unreachable,
+        ),
+        (
+            Priority::BLACKHOLE,
+            marks.blackhole(),
+            RuleAction::Blackhole,
+        ),
+    ] {
+        if let Some(mark) = mark {
+            rules.push(by_mark(priority, mark, mask, action));
+        }
+    }
+    rules.sort();
+    routes.sort();
+    let uplink_devices = links
+        .iter()
+        .filter(|(id, _)| config.interfaces.get(id.0).is_some_and(|i| i.enabled))
+        .map(|(_, l)| l.device.clone())
+        .collect();
+    Desired {
+        rules,
+        routes,
+        nft: nft::render(config, links),
+        uplink_devices,
+        preserved_sets: nft::preserved_sets(config)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        sticky_sets: nft::sticky_sets(config, links)
+            .into_iter()
+            .map(|s| (s.interface, s.name))
+            .collect(),
+        active: resolution
+            .policies
+            .iter()
+            .flat_map(|p| match p {
+                PolicyRoute::Balance { members, .. } => members
+                    .iter()
+                    .map(|m| m.interface)
+                    .filter(|i| links.contains_key(i))
+                    .collect(),
+                PolicyRoute::LastResort(_) => Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+/// `fwmark <mark>/<mask>` then `action`.
+fn by_mark(priority: Priority, mark: Mark, mask: u32, action: RuleAction) -> RuleSpec {
+    RuleSpec {
+        priority,
+        selector: Selector::FwMark {
+            mark: mark.value(),
+            mask,
+        },
+        action,
+    }
+}
+
+/// A policy's default route; `None` when it falls through to main (`last_resort default`).
+///
+/// Members whose uplink has no device are skipped; if none is left the last resort applies.
+fn policy_route(route: &PolicyRoute, links: &Links) -> Option<RouteKind> {
+    let last_resort = |lr: LastResort| match lr {
+        LastResort::Unreachable => Some(RouteKind::Unreachable),
+        LastResort::Blackhole => Some(RouteKind::Blackhole),
+        LastResort::Default => None,
+    };
+    match route {
+        PolicyRoute::LastResort(lr) => last_resort(*lr),
+        PolicyRoute::Balance { members, .. } => {
+            let present: Vec<(&crate::policy::ActiveMember, &Link)> = members
+                .iter()
+                .filter_map(|m| links.get(&m.interface).map(|l| (m, l)))
+                .collect();
+            if present.is_empty() {
+                // Same fallback as an all-down policy, but never a route to nowhere.
+                return Some(RouteKind::Unreachable);
+            }
+            let weights =
+                kernel_weights(&present.iter().map(|(m, _)| m.weight).collect::<Vec<_>>());
+            let hops = present
+                .iter()
+                .zip(weights)
+                .map(|((_, l), weight)| NextHop {
+                    ifindex: l.ifindex,
+                    gateway: l.gateway,
+                    weight,
+                })
+                .collect();
+            Some(RouteKind::Via(hops))
+        }
+    }
+}
+
+/// Config weights (1..=1000) as kernel nexthop weights (1..=256): divided by their common
+/// divisor, then scaled down proportionally (never below 1) when the largest exceeds 256.
+pub fn kernel_weights(weights: &[u16]) -> Vec<u16> {
+    fn gcd(a: u32, b: u32) -> u32 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let g = weights.iter().fold(0, |g, &w| gcd(g, u32::from(w))).max(1);
+    let reduced: Vec<u32> = weights.iter().map(|&w| u32::from(w) / g).collect();
+    let max = reduced.iter().copied().max().unwrap_or(1);
+    reduced
+        .iter()
+        .map(|&w| if max <= 256 { w } else { ((w * 256 + max / 2) / max).max(1) } as u16)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::config;
+    use crate::policy::resolve;
+
+    fn links() -> Links {
+        let mut l = Links::new();
+        l.insert(
+            InterfaceId(0),
+            Link {
+                device: "eth1".into(),
+                ifindex: 3,
+                address: Some(Ipv4Addr::new(192, 0, 2, 2)),
+                gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+                carrier: true,
+            },
+        );
+        l.insert(
+            InterfaceId(1),
+            Link {
+                device: "pppoe-wan2".into(),
+                ifindex: 9,
+                address: Some(Ipv4Addr::new(198, 51, 100, 7)),
+                gateway: None,
+                carrier: true,
+            },
+        );
+        l
+    }
+
+    fn table(d: &Desired, t: TableId) -> Vec<&RouteSpec> {
+        d.routes.iter().filter(|r| r.table == t).collect()
+    }
+
+    #[test]
+    fn two_uplinks_three_to_one() {
+        let c = config(&["wan1", "wan2"], &[(0, 1, 3), (1, 1, 1)], &[&[0, 1]]);
+        let d = desired(&c, &links(), &resolve(&c, |_| true));
+        let policy = table(&d, TableId::policy(PolicyId(0)).unwrap());
+        assert_eq!(
+            policy[0].kind,
+            RouteKind::Via(vec![
+                NextHop {
+                    ifindex: 3,
+                    gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+                    weight: 3
+                },
+                NextHop {
+                    ifindex: 9,
+                    gateway: None,
+                    weight: 1
+                },
+            ])
+        );
+        let up2 = table(&d, TableId::uplink(InterfaceId(1)).unwrap());
+        assert_eq!(up2.len(), 2);
+        assert_eq!(
+            up2[0].kind,
+            RouteKind::Via(vec![NextHop {
+                ifindex: 9,
+                gateway: None,
+                weight: 1
+            }])
+        );
+        assert_eq!(up2[1].kind, RouteKind::Prohibit);
+        let rendered: Vec<String> = d
+            .rules
+            .iter()
+            .map(|r| format!("{} {:?} {:?}", r.priority.value(), r.selector, r.action))
+            .collect();
+        assert_eq!(
+            rendered,
+            vec![
+                "4000 All MainWithoutDefault",
+                "4001 From(192.0.2.2) Lookup(TableId(20001))",
+                "4002 From(198.51.100.7) Lookup(TableId(20002))",
+                "4200 FwMark { mark: 16777216, mask: 1056964608 } Lookup(TableId(20001))",
+                "4201 FwMark { mark: 33554432, mask: 1056964608 } Lookup(TableId(20002))",
+                "4400 FwMark { mark: 50331648, mask: 1056964608 } Lookup(TableId(20201))",
+                "4600 FwMark { mark: 67108864, mask: 1056964608 } Unreachable",
+                "4601 FwMark { mark: 83886080, mask: 1056964608 } Blackhole",
+            ]
+        );
+        assert_eq!(d.uplink_devices, vec!["eth1", "pppoe-wan2"]);
+    }
+
+    #[test]
+    fn missing_device_keeps_the_prohibit_fallback_and_mark_rule() {
+        let c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        let mut l = links();
+        l.remove(&InterfaceId(0));
+        let d = desired(&c, &l, &resolve(&c, |_| true));
+        let up1 = table(&d, TableId::uplink(InterfaceId(0)).unwrap());
+        assert_eq!(
+            up1.iter().map(|r| &r.kind).collect::<Vec<_>>(),
+            vec![&RouteKind::Prohibit]
+        );
+        assert!(d
+            .rules
+            .iter()
+            .any(|r| r.priority == Priority::mark_uplink(InterfaceId(0)).unwrap()));
+        assert!(!d
+            .rules
+            .iter()
+            .any(|r| r.priority == Priority::from_uplink(InterfaceId(0)).unwrap()));
+        // The policy keeps only the member that has a device.
+        let policy = table(&d, TableId::policy(PolicyId(0)).unwrap());
+        assert_eq!(
+            policy[0].kind,
+            RouteKind::Via(vec![NextHop {
+                ifindex: 9,
+                gateway: None,
+                weight: 1
+            }])
+        );
+    }
+
+    #[test]
+    fn last_resorts() {
+        let mut c = config(&["wan1"], &[(0, 1, 1)], &[&[0], &[0], &[0]]);
+        c.policies[1].last_resort = LastResort::Blackhole;
+        c.policies[2].last_resort = LastResort::Default;
+        let d = desired(&c, &links(), &resolve(&c, |_| false));
+        let kinds: Vec<_> = d
+            .policy_routes()
+            .map(|r| (r.table.value(), r.kind.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (20201, RouteKind::Unreachable),
+                (20202, RouteKind::Blackhole)
+            ]
+        );
+        // Failover does not touch the uplink tables.
+        let up = desired(&c, &links(), &resolve(&c, |_| true));
+        let uplink_routes = |d: &Desired| {
+            d.routes
+                .iter()
+                .filter(|r| r.table.value() < 20201)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(uplink_routes(&d), uplink_routes(&up));
+        assert_eq!(d.rules, up.rules);
+        assert_eq!(d.nft, up.nft);
+    }
+
+    #[test]
+    fn disabled_interface_gets_nothing() {
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1)], &[&[0]]);
+        c.interfaces[1].enabled = false;
+        let d = desired(&c, &links(), &resolve(&c, |_| true));
+        assert!(table(&d, TableId::uplink(InterfaceId(1)).unwrap()).is_empty());
+        assert_eq!(d.uplink_devices, vec!["eth1"]);
+    }
+
+    #[test]
+    fn weights_become_small_kernel_weights() {
+        assert_eq!(kernel_weights(&[3, 1]), vec![3, 1]);
+        assert_eq!(kernel_weights(&[300, 100]), vec![3, 1]);
+        assert_eq!(kernel_weights(&[1000, 999, 1]), vec![256, 256, 1]);
+        assert_eq!(kernel_weights(&[1000, 500]), vec![2, 1]);
+        assert_eq!(kernel_weights(&[7]), vec![1]);
+    }
+
+    #[test]
+    fn sticky_rule_routes_unpinned_flows_by_its_policy() {
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 2, 1)], &[&[0, 1]]);
+        let mut pinned =
+            crate::fixtures::rule("pinned", crate::config::Target::Policy(PolicyId(0)));
+        pinned.sticky = true;
+        c.rules = vec![pinned];
+        let d = desired(&c, &links(), &resolve(&c, |_| true));
+        let sticky = d
+            .rules
+            .iter()
+            .find(|r| r.priority == Priority::mark_sticky(0).unwrap());
+        assert_eq!(
+            sticky.map(|r| (r.selector, r.action)),
+            Some((
+                Selector::FwMark {
+                    mark: 0x0400_0000,
+                    mask: 0x3f00_0000
+                },
+                RuleAction::Lookup(TableId::policy(PolicyId(0)).unwrap())
+            ))
+        );
+        let names: Vec<&str> = d.sticky_sets.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, vec!["sticky_pinned_wan1", "sticky_pinned_wan2"]);
+        // Only the metric-1 tier carries new connections.
+        assert_eq!(d.active, [InterfaceId(0)].into_iter().collect());
+    }
+}

@@ -1,0 +1,529 @@
+//! The shell that makes the kernel match a `Desired`: rules and routes over rtnetlink, the
+//! `inet rail` table through one `nft -f -` transaction, and the sysctls rail relies on.
+//!
+//! Ownership is by number (see `layout`): rules in rail's priority range stamped with its
+//! protocol, routes in rail's tables stamped with its protocol, the nft table `inet rail`.
+//! Reconciling dumps only rail's own tables (strict dump filtering), so its cost does not
+//! grow with main; failover sends one route replace per changed policy table, no dump.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::future::Future;
+
+use futures_lite::StreamExt;
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::route::RouteMessage;
+use netlink_packet_route::rule::RuleMessage;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{AsyncSocket, SmolSocket};
+
+use super::desired::{Desired, RouteSpec, RuleAction};
+use super::layout::{TableId, PROTOCOL};
+use super::nfnl;
+use super::nft::TABLE;
+use super::rtmsg::{
+    route_dump, route_is_owned, route_message, route_spec, route_table, rule_is_owned,
+    rule_message, rule_spec,
+};
+use crate::config::InterfaceId;
+
+/// What went wrong, with the operation that failed, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What one reconciliation changed (all zero when the kernel already matched).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    pub rules_added: usize,
+    pub rules_deleted: usize,
+    pub routes_set: usize,
+    pub routes_deleted: usize,
+    pub nft_replaced: bool,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+}
+
+impl fmt::Display for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rules +{} -{}, routes set {} deleted {}, nft {}",
+            self.rules_added,
+            self.rules_deleted,
+            self.routes_set,
+            self.routes_deleted,
+            if self.nft_replaced {
+                "replaced"
+            } else {
+                "unchanged"
+            }
+        )
+    }
+}
+
+/// A connection to the kernel's routing netlink, plus what rail last installed.
+pub struct Kernel {
+    handle: rtnetlink::Handle,
+    /// The nft text last applied; `None` forces the next reconcile to apply it.
+    nft_applied: Option<String>,
+    /// Routes last installed in policy tables, for failover without a dump.
+    policy_routes: BTreeMap<TableId, RouteSpec>,
+    /// Every table rail installed into during this run.
+    tables: BTreeSet<TableId>,
+    /// The uplinks carrying new connections after the last change.
+    active: BTreeSet<InterfaceId>,
+    /// nfnetlink, for flushing sticky sets without touching the table.
+    nfnl: nfnl::Socket,
+}
+
+impl Kernel {
+    /// Open the netlink socket. The returned future drives it: spawn it on the executor
+    /// before awaiting any method.
+    pub fn connect() -> Result<(Kernel, impl Future<Output = ()>), Error> {
+        let (mut conn, handle, _) = rtnetlink::new_connection_with_socket::<SmolSocket>()
+            .map_err(|e| Error(format!("opening rtnetlink socket: {e}")))?;
+        // Strict checking makes the kernel filter dumps by table, so rail reads only its own.
+        conn.socket_mut()
+            .socket_mut()
+            .set_netlink_get_strict_chk(true)
+            .map_err(|e| Error(format!("enabling strict netlink dumps: {e}")))?;
+        let nfnl =
+            nfnl::Socket::open().map_err(|e| Error(format!("opening nfnetlink socket: {e}")))?;
+        let kernel = Kernel {
+            handle,
+            nft_applied: None,
+            policy_routes: BTreeMap::new(),
+            tables: BTreeSet::new(),
+            active: BTreeSet::new(),
+            nfnl,
+        };
+        Ok((kernel, conn))
+    }
+
+    /// The rtnetlink handle, for the few shell modules beside the dataplane (shaping).
+    pub fn handle_mut(&mut self) -> &mut rtnetlink::Handle {
+        &mut self.handle
+    }
+
+    /// Forget what was applied so the next `reconcile` re-applies the nft table too (after
+    /// a lost netlink event burst, or to repair hand edits of `inet rail`).
+    pub fn invalidate(&mut self) {
+        self.nft_applied = None;
+    }
+
+    /// Make rail's rules, routes, nft table and sysctls match `desired`: adopt what is
+    /// already right, delete what is extra or different, add what is missing.
+    pub async fn reconcile(&mut self, desired: &Desired) -> Result<Changes, Error> {
+        let mut changes = Changes::default();
+        set_sysctls(desired)?;
+        if self.nft_applied.as_deref() != Some(desired.nft.as_str()) {
+            apply_nft(&desired.nft, &desired.preserved_sets).await?;
+            self.nft_applied = Some(desired.nft.clone());
+            changes.nft_replaced = true;
+        }
+        let rules = self.dump_rules().await?;
+        let mut tables: BTreeSet<TableId> = desired.routes.iter().map(|r| r.table).collect();
+        tables.extend(self.tables.iter().copied());
+        tables.extend(rules.iter().filter_map(|m| match rule_spec(m)?.action {
+            RuleAction::Lookup(t) => Some(t),
+            _ => None,
+        }));
+        let mut routes = Vec::new();
+        for table in &tables {
+            routes.extend(self.dump_routes(Some(*table)).await?);
+        }
+
+        // Routes first, so no rule ever points at a table that is still empty.
+        let want: BTreeMap<(TableId, u32), &RouteSpec> = desired
+            .routes
+            .iter()
+            .map(|r| ((r.table, r.metric), r))
+            .collect();
+        let mut have: BTreeSet<(TableId, u32)> = BTreeSet::new();
+        let mut stale_routes = Vec::new();
+        for m in routes {
+            match route_spec(&m) {
+                Some(s)
+                    if want.get(&(s.table, s.metric)) == Some(&&s)
+                        && have.insert((s.table, s.metric)) => {}
+                _ => stale_routes.push(m),
+            }
+        }
+        for (key, route) in &want {
+            if !have.contains(key) {
+                self.set_route(route).await?;
+                changes.routes_set += 1;
+            }
+        }
+        let want_rules: BTreeSet<_> = desired.rules.iter().copied().collect();
+        let mut have_rules = BTreeSet::new();
+        let mut stale_rules = Vec::new();
+        for m in rules {
+            match rule_spec(&m) {
+                Some(s) if want_rules.contains(&s) && have_rules.insert(s) => {}
+                _ => stale_rules.push(m),
+            }
+        }
+        for rule in want_rules.difference(&have_rules) {
+            let msg = RouteNetlinkMessage::NewRule(rule_message(rule));
+            self.ack(msg, NLM_F_CREATE)
+                .await
+                .map_err(|e| Error(format!("adding rule {rule:?}: {e}")))?;
+            changes.rules_added += 1;
+        }
+        for m in stale_rules {
+            self.ack(RouteNetlinkMessage::DelRule(m), 0)
+                .await
+                .map_err(|e| Error(format!("deleting stale rule: {e}")))?;
+            changes.rules_deleted += 1;
+        }
+        for m in stale_routes {
+            let wanted = route_spec(&m).is_some_and(|s| want.contains_key(&(s.table, s.metric)));
+            // A route whose (table, metric) is wanted was already replaced in place.
+            if !wanted {
+                self.ack(RouteNetlinkMessage::DelRoute(m), 0)
+                    .await
+                    .map_err(|e| Error(format!("deleting stale route: {e}")))?;
+                changes.routes_deleted += 1;
+            }
+        }
+        if !changes.nft_replaced {
+            self.forget_sticky(desired).await?;
+        }
+        self.active = desired.active.clone();
+        self.tables = desired.routes.iter().map(|r| r.table).collect();
+        self.policy_routes = desired
+            .policy_routes()
+            .map(|r| (r.table, r.clone()))
+            .collect();
+        Ok(changes)
+    }
+
+    /// Failover and failback: bring the policy tables to `desired` with one route replace
+    /// (or delete, for `last_resort default`) per policy whose route changed. Touches
+    /// nothing else; needs a previous `reconcile`.
+    pub async fn apply_policy_routes(&mut self, desired: &Desired) -> Result<usize, Error> {
+        let want: BTreeMap<TableId, RouteSpec> = desired
+            .policy_routes()
+            .map(|r| (r.table, r.clone()))
+            .collect();
+        let mut sent = 0;
+        for (table, route) in &want {
+            if self.policy_routes.get(table) != Some(route) {
+                self.set_route(route).await?;
+                self.policy_routes.insert(*table, route.clone());
+                sent += 1;
+            }
+        }
+        let gone: Vec<RouteSpec> = self
+            .policy_routes
+            .iter()
+            .filter(|(t, _)| !want.contains_key(t))
+            .map(|(_, r)| r.clone())
+            .collect();
+        for route in gone {
+            let msg = RouteNetlinkMessage::DelRoute(route_message(&route));
+            match self.ack(msg, 0).await {
+                Ok(()) => {}
+                // Already gone is what we wanted.
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                Err(e) => {
+                    return Err(Error(format!(
+                        "deleting route in table {}: {e}",
+                        route.table.value()
+                    )))
+                }
+            }
+            self.policy_routes.remove(&route.table);
+            sent += 1;
+        }
+        self.forget_sticky(desired).await?;
+        self.active = desired.active.clone();
+        Ok(sent)
+    }
+
+    /// Unpin the sources pinned to uplinks that no longer carry new connections: one
+    /// nftables netlink batch flushing each of their sticky sets.
+    async fn forget_sticky(&mut self, desired: &Desired) -> Result<(), Error> {
+        const NFT_MSG_DELSETELEM: u8 = 14;
+        const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+        const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+        const NFPROTO_INET: u8 = 1;
+        for (iface, set) in &desired.sticky_sets {
+            if !self.active.contains(iface) || desired.active.contains(iface) {
+                continue;
+            }
+            let name = format!("{set}\0");
+            let attrs: [(u16, &[u8]); 2] = [
+                (NFTA_SET_ELEM_LIST_TABLE, b"rail\0"),
+                (NFTA_SET_ELEM_LIST_SET, name.as_bytes()),
+            ];
+            // A DELSETELEM without elements flushes the set.
+            let m = nfnl::Message {
+                subsystem: nfnl::NFNL_SUBSYS_NFTABLES,
+                kind: NFT_MSG_DELSETELEM,
+                flags: nfnl::NLM_F_ACK,
+                family: NFPROTO_INET,
+                attrs: &attrs,
+            };
+            self.nfnl
+                .exchange(&m, true)
+                .await
+                .map_err(|e| Error(format!("flushing sticky set {set}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Remove everything rail owns: its rules, every route it stamped in its tables, and the
+    /// `inet rail` table. Safe to run when nothing is there.
+    pub async fn flush(&mut self) -> Result<Changes, Error> {
+        let mut changes = Changes::default();
+        for m in self.dump_rules().await? {
+            self.ack(RouteNetlinkMessage::DelRule(m), 0)
+                .await
+                .map_err(|e| Error(format!("deleting rule: {e}")))?;
+            changes.rules_deleted += 1;
+        }
+        for m in self.dump_routes(None).await? {
+            self.ack(RouteNetlinkMessage::DelRoute(m), 0)
+                .await
+                .map_err(|e| Error(format!("deleting route: {e}")))?;
+            changes.routes_deleted += 1;
+        }
+        changes.nft_replaced = delete_nft().await?;
+        self.nft_applied = None;
+        self.policy_routes.clear();
+        self.tables.clear();
+        self.active.clear();
+        Ok(changes)
+    }
+
+    async fn set_route(&mut self, route: &RouteSpec) -> Result<(), Error> {
+        let msg = RouteNetlinkMessage::NewRoute(route_message(route));
+        self.ack(msg, NLM_F_CREATE | NLM_F_REPLACE)
+            .await
+            .map_err(|e| {
+                Error(format!(
+                    "setting {:?} in table {}: {e}",
+                    route.kind,
+                    route.table.value()
+                ))
+            })
+    }
+
+    /// rail's rules (IPv4).
+    async fn dump_rules(&mut self) -> Result<Vec<RuleMessage>, Error> {
+        let mut req = RuleMessage::default();
+        req.header.family = AddressFamily::Inet;
+        let all = self
+            .dump(RouteNetlinkMessage::GetRule(req))
+            .await
+            .map_err(|e| Error(format!("dumping rules: {e}")))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewRule(r) if rule_is_owned(&r) => Some(r),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// rail's routes in one table (a missing table is empty), or in all its tables.
+    async fn dump_routes(&mut self, table: Option<TableId>) -> Result<Vec<RouteMessage>, Error> {
+        let mut req = route_dump(table);
+        // The kernel filters a strict dump by protocol too: only rail's routes come back.
+        req.header.protocol = PROTOCOL.into();
+        match self.dump(RouteNetlinkMessage::GetRoute(req)).await {
+            Ok(all) => Ok(all
+                .into_iter()
+                .filter_map(|m| match m {
+                    RouteNetlinkMessage::NewRoute(r) if route_is_owned(&r) => Some(r),
+                    _ => None,
+                })
+                .filter(|r| table.is_none_or(|t| route_table(r) == t.value()))
+                .collect()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Vec::new()),
+            Err(e) => Err(Error(format!("dumping routes: {e}"))),
+        }
+    }
+
+    /// Send a request and wait for its acknowledgement.
+    pub(crate) async fn ack(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> std::io::Result<()> {
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        let mut resp = self.handle.request(req).map_err(std::io::Error::other)?;
+        while let Some(m) = resp.next().await {
+            if let NetlinkPayload::Error(e) = m.payload {
+                if e.code.is_some() {
+                    return Err(e.to_io());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Send a dump request and collect the answers.
+    pub(crate) async fn dump(
+        &mut self,
+        msg: RouteNetlinkMessage,
+    ) -> std::io::Result<Vec<RouteNetlinkMessage>> {
+        self.request(msg, NLM_F_DUMP).await
+    }
+
+    /// Send a request and collect the answers (a dump, or a get of one object).
+    pub(crate) async fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> std::io::Result<Vec<RouteNetlinkMessage>> {
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = NLM_F_REQUEST | flags;
+        let mut resp = self.handle.request(req).map_err(std::io::Error::other)?;
+        let mut out = Vec::new();
+        while let Some(m) = resp.next().await {
+            match m.payload {
+                NetlinkPayload::InnerMessage(inner) => out.push(inner),
+                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `rail flush`: remove everything rail owns, for a caller outside any executor.
+pub fn flush_now() -> Result<Changes, Error> {
+    let ex = smol::LocalExecutor::new();
+    smol::block_on(ex.run(async {
+        let (mut kernel, conn) = Kernel::connect()?;
+        ex.spawn(conn).detach();
+        kernel.flush().await
+    }))
+}
+
+/// The sysctls rail depends on: an L4 hash so connections, not destinations, are spread
+/// over a multipath route; loose reverse-path filtering on uplinks, whose replies may come
+/// back on a device that is not main's route to the source.
+fn set_sysctls(desired: &Desired) -> Result<(), Error> {
+    let mut settings = vec![("net/ipv4/fib_multipath_hash_policy".to_string(), "1")];
+    for dev in &desired.uplink_devices {
+        settings.push((format!("net/ipv4/conf/{dev}/rp_filter"), "2"));
+        // Reverse-path checks of replies then use the packet's (restored) mark, so they
+        // find the uplink's table even when main has no default route.
+        settings.push((format!("net/ipv4/conf/{dev}/src_valid_mark"), "1"));
+    }
+    for (key, value) in settings {
+        let path = format!("/proc/sys/{key}");
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current.trim() != value {
+            std::fs::write(&path, value)
+                .map_err(|e| Error(format!("setting {} = {value}: {e}", key.replace('/', "."))))?;
+        }
+    }
+    Ok(())
+}
+
+/// Run `nft` with `script` on stdin (or the arguments alone); the output, or its error.
+async fn nft(args: &[&str], script: Option<&str>) -> Result<String, String> {
+    use smol::io::AsyncWriteExt;
+    use smol::process::{Command, Stdio};
+    let mut child = Command::new("nft")
+        .args(args)
+        .stdin(if script.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running nft: {e}"))?;
+    if let (Some(text), Some(mut stdin)) = (script, child.stdin.take()) {
+        stdin
+            .write_all(text.as_bytes())
+            .await
+            .map_err(|e| format!("writing to nft: {e}"))?;
+    }
+    let out = child
+        .output()
+        .await
+        .map_err(|e| format!("running nft: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// Replace `inet rail` atomically, carrying over the elements others put in its sets.
+async fn apply_nft(table: &str, preserved_sets: &[String]) -> Result<(), Error> {
+    let mut script = format!("table {TABLE} {{}}\ndelete table {TABLE}\n{table}");
+    for set in preserved_sets {
+        if let Ok(listing) = nft(&["list", "set", "inet", "rail", set], None).await {
+            if let Some(elements) = set_elements(&listing) {
+                script.push_str(&format!("add element {TABLE} {set} {{ {elements} }}\n"));
+            }
+        }
+    }
+    nft(&["-f", "-"], Some(&script))
+        .await
+        .map(drop)
+        .map_err(|e| Error(format!("applying table {TABLE}: {e}")))
+}
+
+/// Delete `inet rail`; whether it was there.
+async fn delete_nft() -> Result<bool, Error> {
+    let existed = nft(&["list", "table", "inet", "rail"], None).await.is_ok();
+    nft(
+        &["-f", "-"],
+        Some(&format!("table {TABLE} {{}}\ndelete table {TABLE}\n")),
+    )
+    .await
+    .map_err(|e| Error(format!("deleting table {TABLE}: {e}")))?;
+    Ok(existed)
+}
+
+/// The text between `elements = {` and its `}` in an `nft list set` listing.
+fn set_elements(listing: &str) -> Option<String> {
+    let start = listing.find("elements = {")? + "elements = {".len();
+    let end = start + listing[start..].find('}')?;
+    let items: Vec<&str> = listing[start..end].split_whitespace().collect();
+    (!items.is_empty()).then(|| items.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_elements_are_read_from_a_listing() {
+        let listing = "table inet rail {\n\tset banks {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.0.2.0/24, 198.51.100.7,\n\t\t\t     203.0.113.1-203.0.113.9 }\n\t}\n}\n";
+        assert_eq!(
+            set_elements(listing).as_deref(),
+            Some("192.0.2.0/24, 198.51.100.7, 203.0.113.1-203.0.113.9")
+        );
+        assert_eq!(
+            set_elements("table inet rail {\n\tset banks {\n\t\ttype ipv4_addr\n\t}\n}\n"),
+            None
+        );
+    }
+}

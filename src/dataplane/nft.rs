@@ -1,0 +1,424 @@
+//! The `inet rail` nftables table (pure): rendered as text and applied by the shell in one
+//! `nft -f -` transaction.
+//!
+//! prerouting/output restore the uplink saved in the ct mark into the packet mark; a new
+//! flow whose ct mark has no rail bits is matched against the config's rules and gets its
+//! target's mark; postrouting saves the uplink the packet leaves by into the ct mark. A flow
+//! is therefore marked once: a retransmitted SYN already carries its uplink in the ct mark
+//! and is never sent out another one. New connections arriving on an uplink are tied to it so
+//! replies leave where the request came in. Only IPv4 is handled here.
+
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use super::desired::Links;
+use super::layout::{sticky_rules, Marks};
+use crate::config::{Config, Family, InterfaceId, Mark, PortRange, Prefix, Proto, Rule, Target};
+
+/// The family and name of rail's table, as nft spells them.
+pub const TABLE: &str = "inet rail";
+
+/// The whole `table inet rail { ... }` block.
+pub fn render(config: &Config, links: &Links) -> String {
+    let marks = Marks::new(config);
+    let mask = marks.mask();
+    let uplinks: Vec<(Mark, &str, bool)> = links
+        .iter()
+        .filter_map(|(id, l)| {
+            config
+                .interfaces
+                .get(id.0)
+                .filter(|i| i.enabled)
+                .map(|i| (i.mark, l.device.as_str(), i.masquerade))
+        })
+        .collect();
+    // Restoring needs one rule per uplink: nft cannot OR a register into the packet mark,
+    // and rail must not clobber the mark bits other packages own.
+    let restore: String = config
+        .interfaces
+        .iter()
+        .filter(|i| i.enabled)
+        .map(|i| {
+            format!(
+                "\t\tct mark & {mask:#010x} == {m:#010x} {} return\n",
+                set_mark(i.mark, mask),
+                m = i.mark.value()
+            )
+        })
+        .collect();
+    let mut out = String::new();
+    out.push_str("table inet rail {\n");
+    for set in preserved_sets(config) {
+        let _ = writeln!(
+            out,
+            "\tset {set} {{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}}\n"
+        );
+    }
+    let sticky = sticky_sets(config, links);
+    for s in &sticky {
+        let _ = writeln!(
+            out,
+            "\tset {} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout {}s\n\t}}\n",
+            s.name, s.timeout_secs
+        );
+    }
+    out.push_str(
+        "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n",
+    );
+    out.push_str(&restore);
+    let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
+    for (mark, device, _) in &uplinks {
+        let _ = writeln!(
+            out,
+            "\t\tiifname \"{device}\" ct state new ct mark set ct mark & {:#010x} | {:#010x} return",
+            !mask,
+            mark.value()
+        );
+    }
+    out.push_str("\t\tct state new jump rules\n\t}\n\n");
+    out.push_str("\tchain output {\n\t\ttype route hook output priority mangle; policy accept;\n");
+    out.push_str(&restore);
+    let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
+    out.push_str("\t\tct state new jump rules\n\t}\n\n");
+    out.push_str("\tchain rules {\n");
+    for (r, rule) in config.rules.iter().enumerate() {
+        let Some(matches) = rule_matches(rule) else {
+            continue;
+        };
+        let comment = format!("comment \"{}\"", rule.name);
+        // A pinned source goes straight to its uplink (and its pin is refreshed).
+        for s in sticky.iter().filter(|s| s.rule == r) {
+            let _ = writeln!(
+                out,
+                "\t\t{matches} ip saddr @{n} update @{n} {{ ip saddr }} {} return {comment}",
+                set_mark(s.uplink_mark, mask),
+                n = s.name
+            );
+        }
+        let _ = writeln!(out, "\t\t{matches} {} {comment}", verdict(rule, r, &marks));
+    }
+    out.push_str("\t}\n\n");
+    out.push_str(
+        "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n",
+    );
+    for (mark, device, _) in &uplinks {
+        let _ = writeln!(
+            out,
+            "\t\tct mark & {mask:#010x} == 0x00000000 oifname \"{device}\" ct mark set ct mark & {:#010x} | {:#010x}",
+            !mask,
+            mark.value()
+        );
+    }
+    for s in &sticky {
+        let _ = writeln!(
+            out,
+            "\t\tmeta mark & {mask:#010x} == {:#010x} oifname \"{}\" update @{} {{ ip saddr }}",
+            s.rule_mark.value(),
+            s.device,
+            s.name
+        );
+    }
+    out.push_str("\t}\n");
+    let masq: Vec<&str> = uplinks.iter().filter(|u| u.2).map(|u| u.1).collect();
+    if !masq.is_empty() {
+        out.push_str(
+            "\n\tchain nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n",
+        );
+        for device in masq {
+            let _ = writeln!(out, "\t\tmeta nfproto ipv4 oifname \"{device}\" masquerade");
+        }
+        out.push_str("\t}\n");
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The dynamic sets whose elements must survive a table replacement (filled by others).
+pub fn preserved_sets(config: &Config) -> Vec<&str> {
+    let mut sets: Vec<&str> = config
+        .rules
+        .iter()
+        .filter_map(|r| r.ipset.as_deref())
+        .collect();
+    sets.sort_unstable();
+    sets.dedup();
+    sets
+}
+
+/// The sources a sticky rule pinned to one uplink: an nft set with a timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickySet {
+    /// Index of the rule in `Config::rules`.
+    pub rule: usize,
+    pub interface: InterfaceId,
+    /// `sticky_<rule>_<interface>`.
+    pub name: String,
+    pub timeout_secs: u64,
+    /// The rule's mark for its new connections not pinned yet.
+    pub rule_mark: Mark,
+    pub uplink_mark: Mark,
+    pub device: String,
+}
+
+/// One set per sticky rule and uplink of its policy that has a device.
+pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
+    let marks = Marks::new(config);
+    let mut sets = Vec::new();
+    for (k, (r, p)) in sticky_rules(config).into_iter().enumerate() {
+        let Some(rule_mark) = marks.sticky(k) else {
+            continue;
+        };
+        let rule = &config.rules[r];
+        let mut uplinks: Vec<InterfaceId> = config.policies[p.0]
+            .members
+            .iter()
+            .map(|m| config.members[m.0].interface)
+            .collect();
+        uplinks.sort();
+        uplinks.dedup();
+        for i in uplinks {
+            let iface = &config.interfaces[i.0];
+            let Some(link) = links.get(&i).filter(|_| iface.enabled) else {
+                continue;
+            };
+            sets.push(StickySet {
+                rule: r,
+                interface: i,
+                name: format!("sticky_{}_{}", nft_name(&rule.name), nft_name(&iface.name)),
+                timeout_secs: rule.sticky_timeout.as_secs().max(1),
+                rule_mark,
+                uplink_mark: iface.mark,
+                device: link.device.clone(),
+            });
+        }
+    }
+    sets
+}
+
+/// The mark of rule `r`'s unpinned new connections, when it is a sticky rule.
+fn sticky_rules_of(marks: &Marks, r: usize) -> Option<Mark> {
+    let k = sticky_rules(marks.config())
+        .iter()
+        .position(|(rule, _)| *rule == r)?;
+    marks.sticky(k)
+}
+
+/// A name nft accepts as an identifier.
+fn nft_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn set_mark(mark: Mark, mask: u32) -> String {
+    format!(
+        "meta mark set meta mark & {:#010x} | {:#010x}",
+        !mask,
+        mark.value()
+    )
+}
+
+/// A rule's match expressions; `None` when it cannot match IPv4 traffic.
+fn rule_matches(rule: &Rule) -> Option<String> {
+    if rule.family == Some(Family::Ipv6) {
+        return None;
+    }
+    let mut m = vec!["meta nfproto ipv4".to_string()];
+    for (field, prefixes) in [("saddr", &rule.src_ip), ("daddr", &rule.dest_ip)] {
+        if !prefixes.is_empty() {
+            m.push(format!("ip {field} {}", v4_set(prefixes)?));
+        }
+    }
+    if let Some(set) = &rule.ipset {
+        m.push(format!("ip daddr @{set}"));
+    }
+    let has_ports = !rule.src_port.is_empty() || !rule.dest_port.is_empty();
+    let l4 = match (rule.proto, has_ports) {
+        (Proto::All, false) => None,
+        (Proto::All, true) => Some("{ tcp, udp }".to_string()),
+        (Proto::Tcp, _) => Some("tcp".to_string()),
+        (Proto::Udp, _) => Some("udp".to_string()),
+        (Proto::Icmp, _) => Some("icmp".to_string()),
+        (Proto::Number(n), _) => Some(n.to_string()),
+    };
+    if let Some(l4) = l4 {
+        m.push(format!("meta l4proto {l4}"));
+    }
+    for (field, ports) in [("sport", &rule.src_port), ("dport", &rule.dest_port)] {
+        if !ports.is_empty() {
+            m.push(format!("th {field} {}", port_set(ports)));
+        }
+    }
+    if !rule.src_dev.is_empty() {
+        let devs: Vec<String> = rule.src_dev.iter().map(|d| format!("\"{d}\"")).collect();
+        m.push(format!("iifname {{ {} }}", devs.join(", ")));
+    }
+    Some(m.join(" "))
+}
+
+/// What the `r`th rule does with a new flow it matches; it always stops the matching.
+fn verdict(rule: &Rule, r: usize, marks: &Marks) -> String {
+    let mask = marks.mask();
+    let sticky = sticky_rules_of(marks, r);
+    let mark = match rule.target {
+        Target::Policy(_) if sticky.is_some() => sticky,
+        Target::Policy(p) => marks.policy(p),
+        Target::Unreachable => marks.unreachable(),
+        Target::Blackhole => marks.blackhole(),
+        // Main's routes decide.
+        Target::Default => None,
+    };
+    mark.map_or("return".to_string(), |mk| {
+        format!("{} return", set_mark(mk, mask))
+    })
+}
+
+/// `{ a, b/n }` of the IPv4 prefixes; `None` when there are only IPv6 ones.
+fn v4_set(prefixes: &[Prefix]) -> Option<String> {
+    let v4: Vec<String> = prefixes
+        .iter()
+        .filter_map(|p| match p.addr {
+            IpAddr::V4(a) => {
+                let len = p.len.min(32);
+                let bits = if len == 0 {
+                    0
+                } else {
+                    u32::from(a) & (u32::MAX << (32 - len))
+                };
+                let net = std::net::Ipv4Addr::from(bits);
+                Some(if len == 32 {
+                    net.to_string()
+                } else {
+                    format!("{net}/{len}")
+                })
+            }
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    (!v4.is_empty()).then(|| format!("{{ {} }}", v4.join(", ")))
+}
+
+fn port_set(ports: &[PortRange]) -> String {
+    let items: Vec<String> = ports
+        .iter()
+        .map(|r| {
+            if r.first == r.last {
+                r.first.to_string()
+            } else {
+                format!("{}-{}", r.first, r.last)
+            }
+        })
+        .collect();
+    format!("{{ {} }}", items.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::InterfaceId;
+    use crate::fixtures::{every_match, every_match_links as links};
+
+    #[test]
+    fn golden_two_uplinks() {
+        let expected = r#"table inet rail {
+	set rail_banks {
+		type ipv4_addr
+		flags interval
+	}
+
+	chain prerouting {
+		type filter hook prerouting priority mangle; policy accept;
+		ct mark & 0x3f000000 == 0x01000000 meta mark set meta mark & 0xc0ffffff | 0x01000000 return
+		ct mark & 0x3f000000 == 0x02000000 meta mark set meta mark & 0xc0ffffff | 0x02000000 return
+		ct mark & 0x3f000000 != 0x00000000 return
+		iifname "eth1" ct state new ct mark set ct mark & 0xc0ffffff | 0x01000000 return
+		iifname "eth2" ct state new ct mark set ct mark & 0xc0ffffff | 0x02000000 return
+		ct state new jump rules
+	}
+
+	chain output {
+		type route hook output priority mangle; policy accept;
+		ct mark & 0x3f000000 == 0x01000000 meta mark set meta mark & 0xc0ffffff | 0x01000000 return
+		ct mark & 0x3f000000 == 0x02000000 meta mark set meta mark & 0xc0ffffff | 0x02000000 return
+		ct mark & 0x3f000000 != 0x00000000 return
+		ct state new jump rules
+	}
+
+	chain rules {
+		meta nfproto ipv4 ip saddr { 192.168.1.77 } meta l4proto { tcp, udp } th dport { 80, 8000-8080 } iifname { "br-lan" } meta mark set meta mark & 0xc0ffffff | 0x04000000 return comment "web_via_wan2"
+		meta nfproto ipv4 ip daddr @rail_banks meta l4proto tcp return comment "banks"
+		meta nfproto ipv4 ip daddr { 198.18.0.0/15 } meta l4proto 47 meta mark set meta mark & 0xc0ffffff | 0x05000000 return comment "dark"
+		meta nfproto ipv4 meta mark set meta mark & 0xc0ffffff | 0x03000000 return comment "default"
+	}
+
+	chain postrouting {
+		type filter hook postrouting priority mangle; policy accept;
+		ct mark & 0x3f000000 == 0x00000000 oifname "eth1" ct mark set ct mark & 0xc0ffffff | 0x01000000
+		ct mark & 0x3f000000 == 0x00000000 oifname "eth2" ct mark set ct mark & 0xc0ffffff | 0x02000000
+	}
+
+	chain nat {
+		type nat hook postrouting priority srcnat; policy accept;
+		meta nfproto ipv4 oifname "eth2" masquerade
+	}
+}
+"#;
+        assert_eq!(render(&every_match(), &links()), expected);
+    }
+
+    #[test]
+    fn rules_without_ipv4_addresses_or_for_ipv6_are_left_out() {
+        let mut c = every_match();
+        c.rules[4].family = Some(Family::Ipv6);
+        let text = render(&c, &links());
+        assert!(!text.contains("\"v6_only\"") && !text.contains("\"default\""));
+    }
+
+    #[test]
+    fn disabled_or_absent_uplinks_are_not_saved_or_masqueraded() {
+        let mut c = every_match();
+        c.interfaces[1].enabled = false;
+        let text = render(&c, &links());
+        assert!(!text.contains("eth2") && !text.contains("0x02000000 return"));
+        assert!(!text.contains("masquerade"));
+        let mut only_first = links();
+        only_first.remove(&InterfaceId(0));
+        assert!(!render(&every_match(), &only_first).contains("eth1"));
+    }
+
+    #[test]
+    fn sticky_rule_pins_sources_per_uplink() {
+        let mut c = every_match();
+        c.rules[4].sticky = true;
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(300);
+        let text = render(&c, &links());
+        // Policy 0 has both uplinks: one set each; the rule's own mark is 0x05000000.
+        for (iface, dev, mark) in [
+            ("wan1", "eth1", "0x01000000"),
+            ("wan2", "eth2", "0x02000000"),
+        ] {
+            let set = format!("sticky_default_{iface}");
+            assert!(text.contains(&format!(
+                "\tset {set} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout 300s\n\t}}\n"
+            )));
+            assert!(text.contains(&format!(
+                "meta nfproto ipv4 ip saddr @{set} update @{set} {{ ip saddr }} meta mark set meta mark & 0xc0ffffff | {mark} return comment \"default\""
+            )));
+            assert!(text.contains(&format!(
+                "meta mark & 0x3f000000 == 0x05000000 oifname \"{dev}\" update @{set} {{ ip saddr }}"
+            )));
+        }
+        assert!(text.contains(
+            "meta nfproto ipv4 meta mark set meta mark & 0xc0ffffff | 0x05000000 return comment \"default\""
+        ));
+        // Targets after the sticky marks moved up by one.
+        assert!(text.contains("| 0x06000000 return comment \"dark\""));
+        assert_eq!(sticky_sets(&c, &links()).len(), 2);
+    }
+}

@@ -1,0 +1,304 @@
+//! The health engine: every uplink's tracker and probe sockets, driven from one task on the
+//! daemon's single-threaded executor. The daemon feeds it link facts (device up or gone,
+//! carrier) and awaits `next()` for transitions and global changes; status is read at any
+//! time. Tests and the benchmark drive it the same way, without the daemon.
+
+use super::global::{GlobalChange, GlobalDetector};
+use super::machine::{Input, Output, Status, Tracker, Transition};
+use super::params::Params;
+use super::probe::{Binding, Method, Prober};
+use super::time::Time;
+use crate::config::{Interface, InterfaceId};
+use async_io::Timer;
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// What the daemon knows about an uplink's device when it comes up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFacts {
+    pub device: String,
+    pub ifindex: u32,
+    /// The uplink's address: probes leave with it as source.
+    pub source: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Transition(InterfaceId, Transition),
+    /// Every probing uplink lost every target (or that ended): log it, re-evaluate policies.
+    Global(GlobalChange),
+}
+
+struct Uplink {
+    iface: Interface,
+    tracker: Tracker,
+    prober: Result<Prober, String>,
+}
+
+pub struct Engine {
+    origin: Instant,
+    uplinks: Vec<Uplink>,
+    global: GlobalDetector,
+    timer: Timer,
+    /// When the timer is set for (to avoid re-arming it on every poll).
+    armed: Option<Time>,
+    queue: VecDeque<Event>,
+    outputs: Vec<Output>,
+    inputs: Vec<Input>,
+}
+
+impl Engine {
+    /// One tracker per interface, indexed like `Config::interfaces` (InterfaceId).
+    pub fn new(interfaces: &[Interface]) -> Engine {
+        // Echo ids: distinct per uplink (its position) and per rail process on the host.
+        let base = std::process::id() as u16;
+        let uplinks = interfaces
+            .iter()
+            .enumerate()
+            .map(|(i, iface)| Uplink {
+                tracker: Tracker::new(
+                    &iface.name,
+                    Params::from_interface(iface),
+                    base.wrapping_add(i as u16),
+                    iface.enabled,
+                    Time::ZERO,
+                ),
+                iface: iface.clone(),
+                prober: Err("the device is not up".into()),
+            })
+            .collect();
+        Engine {
+            origin: Instant::now(),
+            uplinks,
+            global: GlobalDetector::default(),
+            timer: Timer::never(),
+            armed: None,
+            queue: VecDeque::new(),
+            outputs: Vec::new(),
+            inputs: Vec::new(),
+        }
+    }
+
+    /// A new configuration: uplinks whose `Interface` is unchanged at the same position keep
+    /// their tracker, sockets and history (a reload must not blip healthy uplinks); the
+    /// others start afresh and wait for `device_up`. Returns the ones kept.
+    pub fn rebuild(&mut self, interfaces: &[Interface]) -> std::collections::BTreeSet<InterfaceId> {
+        let mut fresh = Engine::new(interfaces);
+        fresh.origin = self.origin;
+        let mut kept = std::collections::BTreeSet::new();
+        let old = std::mem::take(&mut self.uplinks);
+        for (i, u) in old.into_iter().enumerate() {
+            if fresh.uplinks.get(i).is_some_and(|n| n.iface == u.iface) {
+                fresh.uplinks[i] = u;
+                kept.insert(InterfaceId(i));
+            }
+        }
+        fresh.global = std::mem::take(&mut self.global);
+        *self = fresh;
+        self.update_global();
+        kept
+    }
+
+    /// Now on the engine's clock.
+    pub fn now(&self) -> Time {
+        Time::from_micros(self.origin.elapsed().as_micros() as u64)
+    }
+
+    /// The instant of a time on the engine's clock (for turning `since` into wall time).
+    pub fn instant(&self, t: Time) -> Instant {
+        self.origin + Duration::from_micros(t.as_micros())
+    }
+
+    /// The device came up (ifup, or a PPPoE device created anew): open its probe sockets,
+    /// start the hold, apply the initial state.
+    pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
+        let u = &mut self.uplinks[id.0];
+        let method = Method {
+            kind: u.iface.track_method,
+            port: u.iface.track_port,
+            dns_name: u.iface.track_dns_name.clone(),
+            timeout: u.iface.timeout,
+        };
+        let binding = Binding {
+            device: facts.device.clone(),
+            ifindex: facts.ifindex,
+            source: facts.source,
+            mark: u.iface.mark.value(),
+            ttl: u.iface.ttl,
+            size: u.iface.size,
+        };
+        u.prober = Prober::open(&method, &binding, &u.iface.track_ip).map_err(|e| {
+            log::error!(
+                "{}: cannot open probe socket on {}: {e}",
+                u.iface.name,
+                facts.device
+            );
+            e.to_string()
+        });
+        self.input(
+            id,
+            Input::DeviceUp {
+                device: facts.device,
+            },
+        );
+    }
+
+    pub fn device_gone(&mut self, id: InterfaceId) {
+        let device = self.device_name(id);
+        self.uplinks[id.0].prober = Err("the device is gone".into());
+        self.input(id, Input::DeviceGone { device });
+    }
+
+    pub fn carrier(&mut self, id: InterfaceId, up: bool) {
+        let device = self.device_name(id);
+        self.input(id, Input::Carrier { device, up });
+    }
+
+    pub fn tracker(&self, id: InterfaceId) -> &Tracker {
+        &self.uplinks[id.0].tracker
+    }
+
+    pub fn status(&self, id: InterfaceId) -> Status {
+        self.tracker(id).status()
+    }
+
+    /// Whether policies may use this uplink: routable, or down only because every uplink
+    /// lost every target.
+    pub fn usable(&self, id: InterfaceId) -> bool {
+        self.global.usable(self.tracker(id))
+    }
+
+    pub fn all_targets_lost(&self) -> bool {
+        self.global.all_targets_lost()
+    }
+
+    /// Probe, listen and judge until something happens worth telling the daemon.
+    /// Cancel-safe: all state lives in the engine.
+    pub async fn next(&mut self) -> Event {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Run until `deadline`, collecting events: for tests and the benchmark, which have no
+    /// daemon around the engine.
+    pub async fn run_until(&mut self, deadline: Instant) -> Vec<Event> {
+        let mut events = Vec::new();
+        loop {
+            let event = async { Some(self.next().await) };
+            let end = async {
+                Timer::at(deadline).await;
+                None
+            };
+            match futures_lite::future::or(event, end).await {
+                Some(e) => events.push(e),
+                None => return events,
+            }
+        }
+    }
+
+    fn device_name(&self, id: InterfaceId) -> String {
+        let u = &self.uplinks[id.0];
+        (u.tracker.device().map(str::to_string))
+            .or_else(|| u.iface.device.clone())
+            .unwrap_or_else(|| u.iface.name.clone())
+    }
+
+    fn input(&mut self, id: InterfaceId, input: Input) {
+        let now = self.now();
+        let mut out = std::mem::take(&mut self.outputs);
+        self.uplinks[id.0].tracker.handle(now, input, &mut out);
+        self.dispatch(id, now, &mut out);
+        self.outputs = out;
+        self.update_global();
+    }
+
+    fn update_global(&mut self) {
+        if let Some(change) = self.global.update(self.uplinks.iter().map(|u| &u.tracker)) {
+            log::warn!("{}", change.message);
+            self.queue.push_back(Event::Global(change));
+        }
+    }
+
+    /// Carry out a tracker's outputs: send probes (a failed send is a lost probe), queue
+    /// transitions. Returns whether a new per-probe socket needs polling once, to register
+    /// for its wake-up.
+    fn dispatch(&mut self, id: InterfaceId, now: Time, out: &mut Vec<Output>) -> bool {
+        let mut sent = false;
+        let at = self.instant(now);
+        while !out.is_empty() {
+            let o = out.remove(0); // in order: a send failure may append a transition
+            let u = &mut self.uplinks[id.0];
+            match o {
+                Output::Transition(t) => {
+                    log::info!("{t}");
+                    self.queue.push_back(Event::Transition(id, t));
+                }
+                Output::Send(req) => {
+                    sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
+                    let result = match &mut u.prober {
+                        Ok(p) => p.send(req, at, u.iface.timeout).map_err(|e| e.to_string()),
+                        Err(e) => Err(e.clone()),
+                    };
+                    if let Err(error) = result {
+                        let seq = req.seq;
+                        u.tracker.handle(now, Input::SendFailed { seq, error }, out);
+                    }
+                }
+            }
+        }
+        sent
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                return Poll::Ready(e);
+            }
+            let now = self.now();
+            let (mut progressed, mut again) = (false, false);
+            let mut out = std::mem::take(&mut self.outputs);
+            let mut inputs = std::mem::take(&mut self.inputs);
+            for i in 0..self.uplinks.len() {
+                let u = &mut self.uplinks[i];
+                if let Ok(p) = &mut u.prober {
+                    p.poll_recv(cx, &mut inputs);
+                }
+                progressed |= !inputs.is_empty();
+                for input in inputs.drain(..) {
+                    u.tracker.handle(now, input, &mut out);
+                }
+                if u.tracker.next_wakeup().is_some_and(|t| t <= now) {
+                    u.tracker.poll(now, &mut out);
+                    progressed = true;
+                }
+                again |= self.dispatch(InterfaceId(i), now, &mut out);
+            }
+            self.outputs = out;
+            self.inputs = inputs;
+            if progressed {
+                self.update_global();
+            }
+            if again || !self.queue.is_empty() {
+                continue;
+            }
+            let wake = self
+                .uplinks
+                .iter()
+                .filter_map(|u| u.tracker.next_wakeup())
+                .min();
+            if wake != self.armed {
+                self.armed = wake;
+                match wake {
+                    Some(t) => self.timer.set_at(self.instant(t)),
+                    None => self.timer = Timer::never(),
+                }
+            }
+            if Pin::new(&mut self.timer).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}

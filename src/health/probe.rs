@@ -1,0 +1,414 @@
+//! The probe sockets (the imperative shell of health checking): ICMP echo over a raw
+//! socket, TCP connect, a DNS query and ARP to the first hop, each forced out its uplink by
+//! SO_BINDTODEVICE, the uplink's source address and its SO_MARK, whatever the routing says.
+//! Non-blocking throughout: the engine polls them from the daemon's single executor.
+
+use super::machine::{Input, ProbeRequest};
+use super::wire::{arp, dns, icmp};
+use crate::config::TrackMethod;
+use async_io::Async;
+use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// How probes of one uplink leave the router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub device: String,
+    pub ifindex: u32,
+    /// The uplink's own address, when known; probes use it as their source.
+    pub source: Option<IpAddr>,
+    /// The uplink's fwmark: rail's fwmark rule routes the probe via the uplink's table.
+    pub mark: u32,
+    pub ttl: u8,
+    /// ICMP payload bytes.
+    pub size: u16,
+}
+
+/// What to probe with, beyond the targets: from `config::Interface`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Method {
+    pub kind: TrackMethod,
+    pub port: u16,
+    pub dns_name: String,
+    pub timeout: Duration,
+}
+
+/// The open sockets of one uplink.
+pub enum Prober {
+    Icmp {
+        v4: Option<Async<Socket>>,
+        v6: Option<Async<Socket>>,
+        /// Payload bytes per echo request.
+        size: u16,
+    },
+    /// TCP and DNS: a socket per probe, dropped when answered or timed out.
+    Conn {
+        method: Method,
+        binding: Binding,
+        pending: Vec<Conn>,
+    },
+    Arp {
+        sock: Async<Socket>,
+        ifindex: u32,
+        mac: [u8; 6],
+        source: Ipv4Addr,
+        pending: Vec<Pending>,
+    },
+}
+
+pub struct Conn {
+    req: ProbeRequest,
+    dns_id: Option<u16>,
+    deadline: Instant,
+    sock: Async<Socket>,
+}
+
+/// An ARP request waiting for its reply (ARP carries no id: the oldest one to that target
+/// is answered).
+pub struct Pending {
+    req: ProbeRequest,
+    deadline: Instant,
+}
+
+/// Replies larger than this are not echo replies rail sent.
+const RECV_BUF: usize = 2048;
+/// Datagrams read per socket per poll before yielding to the rest of the executor.
+const RECV_BURST: usize = 64;
+
+impl Prober {
+    pub fn open(method: &Method, binding: &Binding, targets: &[IpAddr]) -> io::Result<Prober> {
+        match method.kind {
+            TrackMethod::Ping => {
+                let (has_v4, has_v6) = (
+                    targets.iter().any(IpAddr::is_ipv4),
+                    targets.iter().any(IpAddr::is_ipv6),
+                );
+                let v4 = has_v4.then(|| icmp_socket(false, binding)).transpose()?;
+                let v6 = has_v6.then(|| icmp_socket(true, binding)).transpose()?;
+                Ok(Prober::Icmp {
+                    v4,
+                    v6,
+                    size: binding.size,
+                })
+            }
+            TrackMethod::Tcp | TrackMethod::Dns => Ok(Prober::Conn {
+                method: method.clone(),
+                binding: binding.clone(),
+                pending: Vec::new(),
+            }),
+            TrackMethod::Arping => {
+                let source = match binding.source {
+                    Some(IpAddr::V4(a)) => a,
+                    _ => return Err(io::Error::other("arping needs the uplink's IPv4 address")),
+                };
+                let proto = (libc::ETH_P_ARP as u16).to_be();
+                let sock = Socket::new(
+                    Domain::PACKET,
+                    Type::DGRAM,
+                    Some(Protocol::from(i32::from(proto))),
+                )?;
+                sock.bind(&link_addr(binding.ifindex, [0; 6]))?;
+                let mac = device_mac(&sock, &binding.device)?;
+                Ok(Prober::Arp {
+                    sock: Async::new(sock)?,
+                    ifindex: binding.ifindex,
+                    mac,
+                    source,
+                    pending: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// Send one probe. An error means it is lost (the caller tells the tracker).
+    pub fn send(&mut self, req: ProbeRequest, now: Instant, timeout: Duration) -> io::Result<()> {
+        let deadline = now + timeout;
+        match self {
+            Prober::Icmp { v4, v6, size } => {
+                let (sock, is_v6) = match req.target {
+                    IpAddr::V4(_) => (v4.as_ref(), false),
+                    IpAddr::V6(_) => (v6.as_ref(), true),
+                };
+                let sock = sock.ok_or_else(|| io::Error::other("no socket for this family"))?;
+                let packet = icmp::echo_request(is_v6, req.ident, req.seq, *size);
+                let to = SockAddr::from(SocketAddr::new(req.target, 0));
+                sock.get_ref().send_to(&packet, &to).map(drop)
+            }
+            Prober::Conn {
+                method,
+                binding,
+                pending,
+            } => {
+                pending.retain(|c| c.deadline > now);
+                let conn = open_conn(method, binding, req, deadline)?;
+                pending.push(conn);
+                Ok(())
+            }
+            Prober::Arp {
+                sock,
+                ifindex,
+                mac,
+                source,
+                pending,
+            } => {
+                let IpAddr::V4(target) = req.target else {
+                    return Err(io::Error::other("arping probes IPv4 targets only"));
+                };
+                pending.retain(|p| p.deadline > now);
+                let packet = arp::request(*mac, *source, target);
+                sock.get_ref()
+                    .send_to(&packet, &link_addr(*ifindex, [0xff; 6]))?;
+                pending.push(Pending { req, deadline });
+                Ok(())
+            }
+        }
+    }
+
+    /// Collect what arrived, as tracker inputs; registers for wake-ups when nothing more can
+    /// be read. Unmatched datagrams are dropped here or by the tracker.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>, out: &mut Vec<Input>) {
+        match self {
+            Prober::Icmp { v4, v6, .. } => {
+                if let Some(s) = v4 {
+                    drain(s, cx, |buf, _| {
+                        out.extend(icmp::parse_v4(buf).map(reply));
+                    });
+                }
+                if let Some(s) = v6 {
+                    drain(s, cx, |buf, from| {
+                        if let Some(SocketAddr::V6(a)) = from.as_socket() {
+                            out.extend(icmp::parse_v6(*a.ip(), buf).map(reply));
+                        }
+                    });
+                }
+            }
+            Prober::Conn { pending, .. } => {
+                let now = Instant::now();
+                pending.retain(|c| {
+                    if c.deadline <= now {
+                        return false;
+                    }
+                    match poll_conn(c, cx) {
+                        Poll::Pending => true,
+                        Poll::Ready(result) => {
+                            out.push(match result {
+                                Ok(()) => Input::Reply {
+                                    from: c.req.target,
+                                    ident: c.req.ident,
+                                    seq: c.req.seq,
+                                },
+                                Err(e) => Input::SendFailed {
+                                    seq: c.req.seq,
+                                    error: e.to_string(),
+                                },
+                            });
+                            false
+                        }
+                    }
+                });
+            }
+            Prober::Arp { sock, pending, .. } => drain(sock, cx, |buf, _| {
+                let Some(sender) = arp::reply_sender(buf) else {
+                    return;
+                };
+                if let Some(i) = pending
+                    .iter()
+                    .position(|p| p.req.target == IpAddr::V4(sender))
+                {
+                    let p = pending.remove(i);
+                    out.push(Input::Reply {
+                        from: p.req.target,
+                        ident: p.req.ident,
+                        seq: p.req.seq,
+                    });
+                }
+            }),
+        }
+    }
+}
+
+fn reply(r: icmp::EchoReply) -> Input {
+    Input::Reply {
+        from: r.source,
+        ident: r.ident,
+        seq: r.seq,
+    }
+}
+
+/// A socket bound to the uplink: its device, its mark and (when known) its source address.
+fn bound_socket(domain: Domain, ty: Type, proto: Protocol, b: &Binding) -> io::Result<Socket> {
+    let s = Socket::new(domain, ty, Some(proto))?;
+    s.set_nonblocking(true)?;
+    s.bind_device(Some(b.device.as_bytes()))
+        .map_err(|e| io::Error::new(e.kind(), format!("bind to device {}: {e}", b.device)))?;
+    s.set_mark(b.mark)?;
+    if let Some(src) = b.source.filter(|a| a.is_ipv6() == (domain == Domain::IPV6)) {
+        s.bind(&SocketAddr::new(src, 0).into())
+            .map_err(|e| io::Error::new(e.kind(), format!("bind to {src}: {e}")))?;
+    }
+    if domain == Domain::IPV6 {
+        s.set_unicast_hops_v6(u32::from(b.ttl))?;
+    } else {
+        s.set_ttl_v4(u32::from(b.ttl))?;
+    }
+    Ok(s)
+}
+
+fn icmp_socket(v6: bool, b: &Binding) -> io::Result<Async<Socket>> {
+    let (domain, proto) = if v6 {
+        (Domain::IPV6, Protocol::ICMPV6)
+    } else {
+        (Domain::IPV4, Protocol::ICMPV4)
+    };
+    let s = bound_socket(domain, Type::RAW, proto, b)?;
+    if !v6 {
+        // The raw socket sees every ICMP message of the device: let only echo replies in.
+        let filter: u32 = !1;
+        set_opt(&s, libc::SOL_RAW, 1 /* ICMP_FILTER */, filter)?;
+    }
+    Async::new(s)
+}
+
+fn set_opt(s: &Socket, level: i32, name: i32, value: u32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor and a u32 option value of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            level,
+            name,
+            (&value as *const u32).cast(),
+            std::mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn open_conn(m: &Method, b: &Binding, req: ProbeRequest, deadline: Instant) -> io::Result<Conn> {
+    let domain = Domain::for_address(SocketAddr::new(req.target, 0));
+    let (port, ty, proto) = match m.kind {
+        TrackMethod::Tcp => (m.port, Type::STREAM, Protocol::TCP),
+        _ => (53, Type::DGRAM, Protocol::UDP),
+    };
+    let s = bound_socket(domain, ty, proto, b)?;
+    let to = SockAddr::from(SocketAddr::new(req.target, port));
+    let mut dns_id = None;
+    match s.connect(&to) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    if m.kind == TrackMethod::Dns {
+        // The id mixes the uplink's ident in so one uplink's answers never match another's.
+        let id = req.seq.rotate_left(5) ^ req.ident;
+        let q = dns::query(id, &m.dns_name)
+            .ok_or_else(|| io::Error::other(format!("bad track_dns_name {:?}", m.dns_name)))?;
+        s.send(&q)?;
+        dns_id = Some(id);
+    }
+    Ok(Conn {
+        req,
+        dns_id,
+        deadline,
+        sock: Async::new(s)?,
+    })
+}
+
+/// Ready(Ok) when the target answered: a TCP handshake completed (or was refused by the
+/// target itself: the path works), or the resolver's response arrived.
+fn poll_conn(c: &Conn, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let sock = c.sock.get_ref();
+    match c.dns_id {
+        None => {
+            if c.sock.poll_writable(cx).is_pending() {
+                return Poll::Pending;
+            }
+            match sock.take_error() {
+                Ok(None) if sock.peer_addr().is_ok() => Poll::Ready(Ok(())),
+                Ok(None) => Poll::Pending,
+                Ok(Some(e)) | Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+                    Poll::Ready(Ok(()))
+                }
+                Ok(Some(e)) | Err(e) => Poll::Ready(Err(e)),
+            }
+        }
+        Some(id) => {
+            let mut answered = Poll::Pending;
+            drain(&c.sock, cx, |buf, _| {
+                if dns::is_response(buf, id) {
+                    answered = Poll::Ready(Ok(()));
+                }
+            });
+            answered
+        }
+    }
+}
+
+/// Read every datagram waiting on `sock` once it reported readable, then register for the
+/// next: no read is attempted (no system call) while it has not.
+fn drain(sock: &Async<Socket>, cx: &mut Context<'_>, mut f: impl FnMut(&[u8], &SockAddr)) {
+    let mut buf = [MaybeUninit::<u8>::uninit(); RECV_BUF];
+    'ready: while sock.poll_readable(cx).is_ready() {
+        for _ in 0..RECV_BURST {
+            match sock.get_ref().recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    // SAFETY: recv_from initialised the first n bytes.
+                    let data = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
+                    f(data, &from);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'ready,
+                Err(_) => {} // e.g. an ICMP error queued on a UDP socket: read on
+            }
+        }
+        cx.waker().wake_by_ref(); // more to read: come back after others had their turn
+        return;
+    }
+}
+
+/// A link-layer address on `ifindex` (ARP protocol), for bind and send_to.
+fn link_addr(ifindex: u32, mac: [u8; 6]) -> SockAddr {
+    let mut storage = SockAddrStorage::zeroed();
+    // SAFETY: sockaddr_ll is a sockaddr type of this platform and fits the storage.
+    let ll = unsafe { storage.view_as::<libc::sockaddr_ll>() };
+    ll.sll_family = libc::AF_PACKET as u16;
+    ll.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
+    ll.sll_ifindex = ifindex as i32;
+    ll.sll_halen = 6;
+    ll.sll_addr[..6].copy_from_slice(&mac);
+    // SAFETY: the storage holds an initialised sockaddr_ll of this length.
+    unsafe { SockAddr::new(storage, std::mem::size_of::<libc::sockaddr_ll>() as _) }
+}
+
+/// The device's MAC address (SIOCGIFHWADDR: sysfs would show the mount's namespace, not
+/// the socket's).
+fn device_mac(sock: &Socket, device: &str) -> io::Result<[u8; 6]> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: ifreq is plain data; all zeros is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    let name = device.as_bytes();
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::other(format!("device name {device:?} too long")));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: a valid descriptor and an ifreq the kernel fills in.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFHWADDR filled the hardware address member of the union.
+    let hw = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
+    let mut mac = [0u8; 6];
+    for (m, b) in mac.iter_mut().zip(hw) {
+        *m = b as u8;
+    }
+    Ok(mac)
+}

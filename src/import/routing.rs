@@ -1,0 +1,487 @@
+//! mwan3's `member`, `policy` and `rule` sections (mwan3.sh `mwan3_set_policy`,
+//! `mwan3_create_policies_iptables`, `mwan3_set_user_iptables_rule`).
+//!
+//! Whatever mwan3 itself skips (a member over metric 256, names over 15 characters, a rule
+//! without use_policy) is left out with a note, so the same traffic takes the same uplinks.
+//! A rule match rail cannot express leaves out the whole rule: without the match it would
+//! catch more traffic than it did.
+
+use super::network;
+use super::read::{Notes, Reader};
+use super::{named, Out};
+use crate::uci::{Package, Section};
+use std::net::IpAddr;
+
+/// mwan3.sh `DEFAULT_LOWEST_METRIC`: members above it are not appended to a policy.
+const MAX_METRIC: i64 = 256;
+/// mwan3 skips policies and rules whose names exceed iptables' chain name room.
+const MAX_NAME: usize = 15;
+/// Rule targets that are not policies.
+const SPECIAL: &[&str] = &["default", "unreachable", "blackhole"];
+
+pub struct MemberOut {
+    pub name: String,
+    pub interface: String,
+    pub section: Section,
+}
+
+pub struct PolicyOut {
+    pub name: String,
+    pub section: Section,
+}
+
+type Sections<'a> = [(&'a Section, String)];
+
+pub fn members(sections: &Sections, interfaces: &[&Section], notes: &mut Notes) -> Vec<MemberOut> {
+    let mut out = Vec::new();
+    for (s, label) in sections {
+        let Some(name) = named(s, label, notes) else {
+            continue;
+        };
+        let r = Reader::new(s, label.clone());
+        let interface = r.get("interface");
+        let metric = r.get("metric").unwrap_or_else(|| "1".into());
+        let weight = r.get("weight").unwrap_or_else(|| "1".into());
+        let drop = |notes: &mut Notes, option: &str, why: String| {
+            notes.add(
+                r.line(option),
+                &r.label,
+                Some(option),
+                format!("{why}; member left out"),
+            );
+        };
+        let Some(interface) = interface else {
+            drop(
+                notes,
+                "interface",
+                "no interface given (mwan3 ignores the member)".into(),
+            );
+            r.finish(notes);
+            continue;
+        };
+        if !interfaces
+            .iter()
+            .any(|i| i.name.as_deref() == Some(interface.as_str()))
+        {
+            drop(
+                notes,
+                "interface",
+                format!("there is no interface '{interface}' (mwan3 ignores the member)"),
+            );
+            r.finish(notes);
+            continue;
+        }
+        let metric = match metric.trim().parse::<i64>() {
+            Ok(m) if m > MAX_METRIC => {
+                drop(
+                    notes,
+                    "metric",
+                    format!("{m} is above {MAX_METRIC}, which mwan3 does not append to policies"),
+                );
+                r.finish(notes);
+                continue;
+            }
+            Ok(m) if m < 1 => {
+                notes.add(r.line("metric"), label, Some("metric"), format!("{m} is below rail's lowest metric 1; written as 1 (it may now share a tier with metric 1)"));
+                1
+            }
+            Ok(m) => m,
+            Err(_) => {
+                drop(notes, "metric", format!("'{metric}' is not a whole number"));
+                r.finish(notes);
+                continue;
+            }
+        };
+        let weight = match weight.trim().parse::<i64>() {
+            Ok(w) if (1..=1000).contains(&w) => w,
+            Ok(w) => {
+                let c = w.clamp(1, 1000);
+                notes.add(
+                    r.line("weight"),
+                    label,
+                    Some("weight"),
+                    format!("{w} is outside rail's range 1..1000; written as {c}"),
+                );
+                c
+            }
+            Err(_) => {
+                drop(notes, "weight", format!("'{weight}' is not a whole number"));
+                r.finish(notes);
+                continue;
+            }
+        };
+        let mut o = Out::new("member", Some(name));
+        o.set("interface", interface.clone());
+        o.set("metric", metric.to_string());
+        o.set("weight", weight.to_string());
+        r.finish(notes);
+        out.push(MemberOut {
+            name: name.into(),
+            interface,
+            section: o.0,
+        });
+    }
+    out
+}
+
+pub fn policies(sections: &Sections, members: &[MemberOut], notes: &mut Notes) -> Vec<PolicyOut> {
+    let mut out = Vec::new();
+    for (s, label) in sections {
+        let Some(name) = named(s, label, notes) else {
+            continue;
+        };
+        let r = Reader::new(s, label.clone());
+        if let Some(why) = policy_name_problem(name) {
+            notes.add(s.line, label, None, format!("{why}; policy left out"));
+            let _ = r.list("use_member", notes);
+            let _ = r.get("last_resort");
+            r.finish(notes);
+            continue;
+        }
+        let mut used: Vec<&MemberOut> = Vec::new();
+        for wanted in r.list("use_member", notes) {
+            let line = r.line("use_member");
+            let mut say = |m: String| notes.add(line, label, Some("use_member"), m);
+            match members.iter().find(|m| m.name == wanted) {
+                None => say(format!("there is no usable member '{wanted}'; left out of the policy")),
+                Some(m) if used.iter().any(|u| u.name == m.name) => say(format!("'{wanted}' is listed twice; kept once")),
+                Some(m) => match used.iter().find(|u| u.interface == m.interface) {
+                    Some(first) => say(format!("'{wanted}' uses interface '{}' like '{}' before it; rail uses each interface once per policy, so it is left out", m.interface, first.name)),
+                    None => used.push(m),
+                },
+            }
+        }
+        let last_resort = match r.get("last_resort").as_deref() {
+            None | Some("unreachable") => "unreachable",
+            Some("blackhole") => "blackhole",
+            Some("default") => "default",
+            Some(other) => {
+                notes.add(r.line("last_resort"), label, Some("last_resort"), format!("'{other}' is not unreachable, blackhole or default; mwan3 treats it as unreachable, and so does rail"));
+                "unreachable"
+            }
+        };
+        let mut o = Out::new("policy", Some(name));
+        o.list("use_member", used.iter().map(|m| m.name.clone()).collect());
+        o.set("last_resort", last_resort);
+        r.finish(notes);
+        out.push(PolicyOut {
+            name: name.into(),
+            section: o.0,
+        });
+    }
+    out
+}
+
+fn policy_name_problem(name: &str) -> Option<String> {
+    if name.len() > MAX_NAME {
+        return Some(format!(
+            "the name is longer than {MAX_NAME} characters, so mwan3 never set this policy up"
+        ));
+    }
+    SPECIAL.contains(&name).then(|| {
+        format!("'{name}' means the target of the same name in a rule's use_policy, so no rule could use this policy")
+    })
+}
+
+pub fn rules(
+    sections: &Sections,
+    policies: &[PolicyOut],
+    network: Option<&Package>,
+    notes: &mut Notes,
+) -> Vec<Section> {
+    let mut out = Vec::new();
+    for (s, label) in sections {
+        let r = Reader::new(s, label.clone());
+        match rule(&r, policies, network, notes) {
+            Ok(o) => out.push(o.0),
+            Err((option, why)) => notes.add(
+                option.map_or(s.line, |o| r.line(o)),
+                label,
+                option,
+                format!("{why}; rule left out"),
+            ),
+        }
+        r.finish(notes);
+    }
+    out
+}
+
+type Skip = (Option<&'static str>, String);
+
+fn rule(
+    r: &Reader,
+    policies: &[PolicyOut],
+    network: Option<&Package>,
+    notes: &mut Notes,
+) -> Result<Out, Skip> {
+    // Read every option first, so none is reported as unknown when the rule is skipped.
+    let get = |o: &str| r.get(o);
+    let (src_ip, dest_ip, src_port, dest_port) = (
+        get("src_ip"),
+        get("dest_ip"),
+        get("src_port"),
+        get("dest_port"),
+    );
+    let (proto, src_iface, ipset, family) =
+        (get("proto"), get("src_iface"), get("ipset"), get("family"));
+    let (sticky, timeout, use_policy) = (get("sticky"), get("timeout"), get("use_policy"));
+    let logging = r.bool("logging", false);
+    let say = |notes: &mut Notes, option: &str, m: String| {
+        notes.add(r.line(option), &r.label, Some(option), m)
+    };
+
+    let name = r.section.name.as_deref();
+    if name.is_some_and(|n| n.len() > MAX_NAME) {
+        return Err((
+            None,
+            format!(
+                "the name is longer than {MAX_NAME} characters, so mwan3 never set this rule up"
+            ),
+        ));
+    }
+    let Some(use_policy) = use_policy else {
+        return Err((None, "no use_policy: mwan3 skips such a rule".into()));
+    };
+    let to_policy = !SPECIAL.contains(&use_policy.as_str());
+    if to_policy && !policies.iter().any(|p| p.name == use_policy) {
+        return Err((Some("use_policy"), format!("there is no usable policy '{use_policy}' (mwan3 jumps to an empty chain: the rule sends nothing anywhere)")));
+    }
+
+    let mut fam = match family.as_deref() {
+        None | Some("any") => None,
+        Some("ipv4") => Some(true),
+        Some("ipv6") => Some(false),
+        Some(other) => {
+            say(notes, "family", format!("'{other}' is not ipv4, ipv6 or any; mwan3 matches both families, and so does rail"));
+            None
+        }
+    };
+    let src = prefixes("src_ip", src_ip.as_deref())?;
+    let dest = prefixes("dest_ip", dest_ip.as_deref())?;
+    // mwan3 installs a rule only for a family none of its addresses contradicts.
+    let has = |v4: bool| src.iter().chain(&dest).any(|p| p.v4 == v4);
+    let word = |v4: bool| if v4 { "ipv4" } else { "ipv6" };
+    match (has(true), has(false), fam) {
+        (true, true, _) => {
+            return Err((
+                None,
+                "it has both IPv4 and IPv6 addresses: mwan3 installs it for neither family".into(),
+            ))
+        }
+        (false, false, _) => {}
+        (v4, _, Some(f)) if f != v4 => {
+            return Err((
+                None,
+                format!(
+                    "it has {} addresses but family {}: mwan3 installs it for neither family",
+                    word(v4),
+                    word(f)
+                ),
+            ))
+        }
+        (v4, _, _) => fam = Some(v4),
+    }
+
+    let proto = match proto.as_deref().map(proto_word) {
+        None => "all".to_string(),
+        Some(Some(p)) => p,
+        Some(None) => return Err((Some("proto"), format!("'{}' is not a protocol rail knows (all, tcp, udp, icmp, icmpv6, gre, esp, ah, sctp, udplite or a number)", proto.unwrap_or_default()))),
+    };
+    let mut ports = Vec::new();
+    for (option, text) in [("src_port", &src_port), ("dest_port", &dest_port)] {
+        let Some(text) = text else { continue };
+        if proto != "tcp" && proto != "udp" {
+            say(notes, option, format!("not carried over: mwan3 ignores ports unless proto is tcp or udp (it is {proto})"));
+            continue;
+        }
+        ports.push((option, port_list(option, text)?));
+    }
+
+    let src_dev = match src_iface {
+        None => None,
+        Some(iface) => match network {
+            None => return Err((Some("src_iface"), format!("'{iface}' is a netifd interface and rail matches the device it uses; run again with --network /etc/config/network to look it up, or add the rule yourself with src_dev"))),
+            Some(net) => Some(network::device(net, &iface).map_err(|why| (Some("src_iface"), why))?),
+        },
+    };
+    if let Some(set) = &ipset {
+        if !set.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || set.is_empty() {
+            return Err((
+                Some("ipset"),
+                format!(
+                    "'{set}' is not a name rail can use for an nft set (letters, digits and _)"
+                ),
+            ));
+        }
+        say(notes, "ipset", format!("carried over, but rail matches an nft set '{set}' of destination addresses in its own table (inet rail), not the ipset: point what fills it there (dnsmasq: nftset=/example.com/4#inet#rail#{set})"));
+    }
+    if logging {
+        say(
+            notes,
+            "logging",
+            "not carried over: rail does not log matched packets".into(),
+        );
+    }
+
+    let mut o = Out::new("rule", name);
+    o.set(
+        "family",
+        match fam {
+            None => "any",
+            Some(true) => "ipv4",
+            Some(false) => "ipv6",
+        },
+    );
+    if !src.is_empty() {
+        o.set("src_ip", joined(&src));
+    }
+    if !dest.is_empty() {
+        o.set("dest_ip", joined(&dest));
+    }
+    o.set("proto", proto);
+    for (option, list) in ports {
+        o.set(option, list);
+    }
+    if let Some(dev) = src_dev {
+        o.set("src_dev", dev);
+    }
+    if let Some(set) = ipset {
+        o.set("ipset", set);
+    }
+    // mwan3 keeps sources sticky only when the rule goes to a policy, and only for `1`.
+    if to_policy && sticky.as_deref() == Some("1") {
+        o.set("sticky", "1");
+        let secs = match timeout.as_deref().map(|t| t.trim().parse::<u64>()) {
+            None => 600,
+            Some(Ok(t)) if (1..=86_400).contains(&t) => t,
+            Some(Ok(t)) => {
+                let c = t.clamp(1, 86_400);
+                say(
+                    notes,
+                    "timeout",
+                    format!("{t} s is outside rail's range 1s..24h; written as {c}s"),
+                );
+                c
+            }
+            Some(Err(_)) => {
+                say(
+                    notes,
+                    "timeout",
+                    format!(
+                        "'{}' is not a whole number of seconds; mwan3's default 600s is used",
+                        timeout.unwrap_or_default()
+                    ),
+                );
+                600
+            }
+        };
+        o.set("timeout", format!("{secs}s"));
+    }
+    o.set("use_policy", use_policy);
+    Ok(o)
+}
+
+/// An address or prefix as rail writes it, and its family.
+struct Pfx {
+    text: String,
+    v4: bool,
+}
+
+/// Addresses or prefixes as iptables takes them (`-s a,b/24`), host bits cleared as
+/// iptables clears them.
+fn prefixes(option: &'static str, text: Option<&str>) -> Result<Vec<Pfx>, Skip> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    text.split([',', ' '])
+        .filter(|t| !t.is_empty())
+        .map(|item| {
+            prefix(item).ok_or_else(|| (Some(option), format!("'{item}' is not an address or prefix (rail matches addresses, not host names)")))
+        })
+        .collect()
+}
+
+fn prefix(item: &str) -> Option<Pfx> {
+    let (addr, len) = match item.split_once('/') {
+        Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
+        None => (item, None),
+    };
+    let addr: IpAddr = addr.parse().ok()?;
+    let bits = if addr.is_ipv4() { 32 } else { 128 };
+    let len = len.unwrap_or(bits);
+    if len > bits {
+        return None;
+    }
+    let masked = match addr {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(u32::from(32 - len)).unwrap_or(0);
+            IpAddr::from(std::net::Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0);
+            IpAddr::from(std::net::Ipv6Addr::from(u128::from(a) & mask))
+        }
+    };
+    Some(Pfx {
+        text: if len == bits {
+            masked.to_string()
+        } else {
+            format!("{masked}/{len}")
+        },
+        v4: addr.is_ipv4(),
+    })
+}
+
+fn joined(list: &[Pfx]) -> String {
+    list.iter()
+        .map(|p| p.text.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// iptables multiport: `80,443`, `1000:2000`; written with rail's `-` for ranges.
+fn port_list(option: &'static str, text: &str) -> Result<String, Skip> {
+    let bad = || {
+        (
+            Some(option),
+            format!("'{text}' is not a list of ports or ranges (1..65535)"),
+        )
+    };
+    let mut out = Vec::new();
+    for item in text.split([',', ' ']).filter(|t| !t.is_empty()) {
+        let (a, b) = item.split_once([':', '-']).unwrap_or((item, item));
+        let (a, b) = (
+            a.parse::<u16>().map_err(|_| bad())?,
+            b.parse::<u16>().map_err(|_| bad())?,
+        );
+        if a == 0 || b < a {
+            return Err(bad());
+        }
+        out.push(if a == b {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        });
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out.join(","))
+}
+
+/// iptables' protocol names (from /etc/protocols) as rail writes them.
+fn proto_word(p: &str) -> Option<String> {
+    let p = p.trim().to_ascii_lowercase();
+    let word = match p.as_str() {
+        "all" | "0" => "all",
+        "tcp" | "udp" | "icmp" | "icmpv6" | "gre" | "esp" | "ah" | "sctp" | "udplite" => &p,
+        "ipv6-icmp" => "icmpv6",
+        "igmp" => "2",
+        "ipip" | "ipencap" => "4",
+        "ospf" => "89",
+        "vrrp" => "112",
+        "l2tp" => "115",
+        _ => return p.parse::<u8>().ok().map(|n| n.to_string()),
+    };
+    Some(word.to_string())
+}

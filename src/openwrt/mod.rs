@@ -1,0 +1,25 @@
+//! OpenWrt integration: the ubus wire protocol and client (`blob`, `wire`, `client`), the
+//! `rail` ubus object (`object`), netifd's interface status and notifications (`netifd`),
+//! hotplug events (`hotplug`) and logging to syslog (`syslog`).
+//!
+//! Daemon usage:
+//! ```no_run
+//! use rail::openwrt::{client, netifd, object};
+//! let bus = client::Client::new(client::Config {
+//!     objects: vec![object::object(|req| { let _ = req; Ok(None) })],
+//!     subscriptions: vec!["network.interface".into()],
+//!     patterns: vec!["network.interface".into()],
+//!     ..Default::default()
+//! });
+//! // On the daemon's LocalExecutor: spawn `bus.run()`, read `bus.events()`, and
+//! // `bus.call("network.interface.wan", "status", &serde_json::json!({}))`.
+//! ```
+
+pub mod blob;
+pub mod client;
+pub mod hotplug;
+pub mod netifd;
+pub mod object;
+pub mod syslog;
+pub mod watch;
+pub mod wire;

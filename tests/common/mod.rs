@@ -1,0 +1,9 @@
+//! Helpers shared by the integration tests (each tests/*.rs file is its own crate and
+//! includes this module with `mod common;`).
+
+// Each test crate uses a different subset of the helpers; the rest would warn there.
+#![allow(dead_code)]
+
+pub mod lab;
+pub mod rail;
+pub mod scenario;

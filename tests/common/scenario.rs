@@ -1,0 +1,99 @@
+//! Building blocks for the seed scenarios' lab tests: rail configurations written section
+//! by section, connections from a chosen source address, and counting which uplink carried
+//! them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::lab::Lab;
+use super::rail::{interface, FAST};
+
+/// A config: `globals` (extra option lines, may be empty) and fast-probing interfaces
+/// `isp<i>` for each ISP number in `isps`.
+pub fn uplinks(lab: &Lab, isps: &[usize], globals: &str) -> String {
+    let mut text = format!("config globals 'globals'\n{globals}\n");
+    for &i in isps {
+        text.push_str(&interface(lab, i, FAST));
+    }
+    text
+}
+
+/// `config member NAME` on `isp<isp>` with a metric and a weight.
+pub fn member(name: &str, isp: usize, metric: u16, weight: u16) -> String {
+    format!(
+        "config member '{name}'\n\toption interface 'isp{isp}'\n\toption metric '{metric}'\n\toption weight '{weight}'\n\n"
+    )
+}
+
+/// `config policy NAME` using `members`.
+pub fn policy(name: &str, members: &[&str]) -> String {
+    let list: String = members
+        .iter()
+        .map(|m| format!("\tlist use_member '{m}'\n"))
+        .collect();
+    format!("config policy '{name}'\n{list}\n")
+}
+
+/// As `policy`, with its `last_resort`.
+pub fn policy_with(name: &str, members: &[&str], last_resort: &str) -> String {
+    let text = policy(name, members);
+    format!(
+        "{}\toption last_resort '{last_resort}'\n\n",
+        text.trim_end_matches('\n').to_string() + "\n"
+    )
+}
+
+/// `config rule NAME` with match options `(option, value)` sending to `use_policy`.
+pub fn rule(name: &str, matches: &[(&str, &str)], use_policy: &str) -> String {
+    let opts: String = matches
+        .iter()
+        .map(|(k, v)| format!("\toption {k} '{v}'\n"))
+        .collect();
+    format!("config rule '{name}'\n{opts}\toption use_policy '{use_policy}'\n\n")
+}
+
+/// The router's address on ISP `isp`, as the service sees masqueraded connections.
+pub fn addr(lab: &Lab, isp: usize) -> String {
+    lab.uplink(isp).addr.to_string()
+}
+
+/// How many of a tally went through ISP `isp`.
+pub fn via(lab: &Lab, tally: &BTreeMap<String, usize>, isp: usize) -> usize {
+    tally.get(&addr(lab, isp)).copied().unwrap_or(0)
+}
+
+/// `n` new HTTP connections from `node` bound to the local address `source`: how many each
+/// source address (as the service saw it) carried, "error" for failures.
+pub fn tally_from(lab: &Lab, node: &str, source: &str, n: usize) -> BTreeMap<String, usize> {
+    let out = lab.run(
+        node,
+        &[
+            "python3",
+            &super::lab::whoami().to_string_lossy(),
+            "tally",
+            "--host",
+            &lab.service().to_string(),
+            "--port",
+            &lab.http_port().to_string(),
+            "--source",
+            source,
+            "--timeout",
+            "1",
+            "-n",
+            &n.to_string(),
+        ],
+    );
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad tally output {out:?}: {e}"))
+}
+
+/// A second LAN host: `addr`/24 added to the LAN node's eth0 (the lab has one LAN host).
+pub fn add_lan_host(lab: &Lab, addr: &str) {
+    lab.run(
+        "lan",
+        &["ip", "addr", "add", &format!("{addr}/24"), "dev", "eth0"],
+    );
+}
+
+/// How long a FAST-profile verdict may take in these tests: detection is about half a
+/// second, the rest is slack for a loaded machine.
+pub const VERDICT: Duration = Duration::from_secs(5);

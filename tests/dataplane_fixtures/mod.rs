@@ -1,0 +1,164 @@
+//! Config fixtures shared by the policy/dataplane unit tests and the dataplane lab tests
+//! (included by both with `#[path]`/`mod`, so `rail::` paths work in either).
+#![allow(dead_code)]
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use rail::config::*;
+use rail::dataplane::desired::{Link, Links};
+
+/// An enabled IPv4 uplink with the `n`th mark of the default mask and mwan3-like timings.
+pub fn interface(name: &str, n: u32) -> Interface {
+    Interface {
+        name: name.into(),
+        enabled: true,
+        device: None,
+        gateway: None,
+        family: Family::Ipv4,
+        mark: MarkMask::DEFAULT.mark(n).unwrap(),
+        track_method: TrackMethod::Ping,
+        track_ip: vec![],
+        track_port: 80,
+        track_dns_name: String::new(),
+        reliability: 1,
+        count: 1,
+        timeout: Duration::from_secs(1),
+        interval: Duration::from_secs(1),
+        failure_interval: Duration::from_secs(1),
+        recovery_interval: Duration::from_secs(1),
+        down: 3,
+        up: 3,
+        hold: Duration::ZERO,
+        initial_state: InitialState::Online,
+        quality: None,
+        ttl: 64,
+        size: 56,
+        flush_conntrack: true,
+        masquerade: false,
+        rate: None,
+    }
+}
+
+/// A config with the given interfaces and members `(interface index, metric, weight)`,
+/// and one policy (`last_resort unreachable`) per entry of `policies` listing member indices.
+pub fn config(ifaces: &[&str], members: &[(usize, u16, u16)], policies: &[&[usize]]) -> Config {
+    Config {
+        globals: Globals {
+            enabled: true,
+            mark_mask: MarkMask::DEFAULT,
+            hooks: vec![],
+            hook_timeout: Duration::from_secs(5),
+            log_level: log::LevelFilter::Info,
+        },
+        interfaces: ifaces
+            .iter()
+            .enumerate()
+            .map(|(i, n)| interface(n, i as u32 + 1))
+            .collect(),
+        members: members
+            .iter()
+            .enumerate()
+            .map(|(i, &(iface, metric, weight))| Member {
+                name: format!("m{i}"),
+                interface: InterfaceId(iface),
+                metric,
+                weight,
+            })
+            .collect(),
+        policies: policies
+            .iter()
+            .enumerate()
+            .map(|(i, ms)| Policy {
+                name: format!("p{i}"),
+                members: ms.iter().map(|&m| MemberId(m)).collect(),
+                last_resort: LastResort::Unreachable,
+            })
+            .collect(),
+        rules: vec![],
+    }
+}
+
+/// A rule matching all traffic, sent to `target`.
+pub fn rule(name: &str, target: Target) -> Rule {
+    Rule {
+        name: name.into(),
+        src_ip: vec![],
+        dest_ip: vec![],
+        src_port: vec![],
+        dest_port: vec![],
+        proto: Proto::All,
+        src_dev: vec![],
+        ipset: None,
+        family: None,
+        sticky: false,
+        sticky_timeout: Duration::from_secs(600),
+        target,
+    }
+}
+
+/// Two uplinks (wan2 masqueraded), two policies, and rules using every kind of match and
+/// target, one of them IPv6-only.
+pub fn every_match() -> Config {
+    let mut c = config(
+        &["wan1", "wan2"],
+        &[(0, 1, 3), (1, 1, 1), (1, 1, 1)],
+        &[&[0, 1], &[2]],
+    );
+    c.interfaces[1].masquerade = true;
+    let mut web = rule("web_via_wan2", Target::Policy(PolicyId(1)));
+    web.src_ip = vec![Prefix {
+        addr: Ipv4Addr::new(192, 168, 1, 77).into(),
+        len: 32,
+    }];
+    web.dest_port = vec![
+        PortRange {
+            first: 80,
+            last: 80,
+        },
+        PortRange {
+            first: 8000,
+            last: 8080,
+        },
+    ];
+    web.src_dev = vec!["br-lan".into()];
+    let mut banks = rule("banks", Target::Default);
+    banks.ipset = Some("rail_banks".into());
+    banks.proto = Proto::Tcp;
+    let mut v6 = rule("v6_only", Target::Blackhole);
+    v6.dest_ip = vec![Prefix {
+        addr: "2001:db8::".parse().unwrap(),
+        len: 32,
+    }];
+    let mut dark = rule("dark", Target::Unreachable);
+    dark.dest_ip = vec![Prefix {
+        addr: Ipv4Addr::new(198, 18, 7, 9).into(),
+        len: 15,
+    }];
+    dark.proto = Proto::Number(47);
+    c.rules = vec![
+        web,
+        banks,
+        v6,
+        dark,
+        rule("default", Target::Policy(PolicyId(0))),
+    ];
+    c
+}
+
+/// Devices for `every_match`'s two uplinks (names and ifindexes only).
+pub fn every_match_links() -> Links {
+    let link = |device: &str, ifindex| Link {
+        device: device.into(),
+        ifindex,
+        address: None,
+        gateway: None,
+        carrier: true,
+    };
+    [
+        (InterfaceId(0), link("eth1", 3)),
+        (InterfaceId(1), link("eth2", 4)),
+    ]
+    .into_iter()
+    .collect()
+}

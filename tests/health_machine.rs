@@ -1,0 +1,678 @@
+//! The tracker against a simulated clock and a scripted network: no sockets, no sleeps.
+
+mod health_support;
+
+use health_support::{interface, ip};
+use rail::config::{InitialState, Interface, Quality};
+use rail::health::{GlobalDetector, Input, Output, Params, State, Time, Tracker, Transition};
+use std::net::IpAddr;
+use std::time::Duration;
+
+const T1: &str = "198.18.0.1";
+const T2: &str = "198.18.0.2";
+const T3: &str = "198.18.0.3";
+
+/// A home-router interface on eth1 probing T1 and T2.
+fn iface() -> Interface {
+    let mut i = interface("wan", &[T1, T2]);
+    i.device = Some("eth1".into());
+    i
+}
+
+/// What the scripted network does with probe number `k` (0-based, per tracker) sent to
+/// `target` at `sent`: the replies it produces, each with its arrival time and content.
+type Net = Box<dyn FnMut(u64, IpAddr, Time, u16, u16) -> Vec<(Time, Input)>>;
+
+fn answer_after(rtt_ms: u64) -> Net {
+    Box::new(move |_, target, sent, ident, seq| {
+        vec![(sent + ms(rtt_ms), reply(target, ident, seq))]
+    })
+}
+
+fn reply(from: IpAddr, ident: u16, seq: u16) -> Input {
+    Input::Reply { from, ident, seq }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+struct Sim {
+    tracker: Tracker,
+    now: Time,
+    net: Net,
+    in_flight: Vec<(Time, Input)>,
+    sent: u64,
+    sends: Vec<(Time, IpAddr)>,
+    transitions: Vec<Transition>,
+}
+
+impl Sim {
+    fn new(i: &Interface, net: Net) -> Sim {
+        let mut sim = Sim {
+            tracker: Tracker::new(
+                &i.name,
+                Params::from_interface(i),
+                0x4242,
+                i.enabled,
+                Time::ZERO,
+            ),
+            now: Time::ZERO,
+            net,
+            in_flight: Vec::new(),
+            sent: 0,
+            sends: Vec::new(),
+            transitions: Vec::new(),
+        };
+        sim.input(Input::DeviceUp {
+            device: "eth1".into(),
+        });
+        sim.transitions.clear();
+        sim
+    }
+
+    fn take(&mut self, out: Vec<Output>) {
+        for o in out {
+            match o {
+                Output::Send(p) => {
+                    self.sends.push((self.now, p.target));
+                    let k = self.sent;
+                    self.sent += 1;
+                    let replies = (self.net)(k, p.target, self.now, p.ident, p.seq);
+                    self.in_flight.extend(replies);
+                }
+                Output::Transition(t) => self.transitions.push(t),
+            }
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        let mut out = Vec::new();
+        self.tracker.handle(self.now, input, &mut out);
+        self.take(out);
+    }
+
+    /// Advance the clock event by event until `end`.
+    fn run_until(&mut self, end: Time) {
+        loop {
+            let arrival = self.in_flight.iter().map(|(t, _)| *t).min();
+            let next = [arrival, self.tracker.next_wakeup()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= end => self.now = t.max(self.now),
+                _ => {
+                    self.now = end;
+                    return;
+                }
+            }
+            // Replies that arrived by now go first: a reply at its deadline still counts.
+            let now = self.now;
+            let (due, rest): (Vec<_>, Vec<_>) =
+                self.in_flight.drain(..).partition(|(t, _)| *t <= now);
+            self.in_flight = rest;
+            for (_, input) in due {
+                self.input(input);
+            }
+            let mut out = Vec::new();
+            self.tracker.poll(self.now, &mut out);
+            self.take(out);
+        }
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        self.run_until(self.now + d);
+    }
+
+    fn states(&self) -> Vec<State> {
+        self.transitions.iter().map(|t| t.to).collect()
+    }
+
+    fn last(&self) -> &Transition {
+        self.transitions.last().expect("a transition")
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+#[test]
+fn offline_start_needs_up_good_rounds() {
+    let mut i = iface();
+    i.initial_state = InitialState::Offline;
+    let mut sim = Sim::new(&i, answer_after(12));
+    assert_eq!(sim.tracker.state(), State::Down);
+    // Down probes at recovery_interval (0.5 s): rounds 0, 0.5, 1, 1.5 and 2 s after the
+    // first probe.
+    sim.run_for(secs(0.2));
+    let first = sim.sends[0].0;
+    sim.run_until(first + secs(1.9));
+    assert_eq!(
+        sim.tracker.state(),
+        State::Recovering,
+        "4 rounds are not enough"
+    );
+    sim.run_until(first + secs(2.1));
+    assert_eq!(sim.states(), [State::Recovering, State::Up]);
+    assert_eq!(
+        sim.last().to_string(),
+        "wan up: 5/5 rounds good, rtt 12.0 ms"
+    );
+    let st = sim.tracker.status();
+    assert_eq!(st.targets.len(), 2);
+    assert_eq!(st.targets[0].rtt_ms, Some(12.0));
+    assert_eq!(st.targets[0].state, "up");
+    assert_eq!(st.loss, 0.0);
+    assert_eq!(st.sent, st.received);
+}
+
+#[test]
+fn probes_are_spread_over_the_interval() {
+    let mut i = iface();
+    i.track_ip = (1..=8).map(|n| ip(&format!("198.18.0.{n}"))).collect();
+    let mut sim = Sim::new(&i, answer_after(5));
+    sim.run_for(secs(2.1));
+    let times: Vec<u64> = sim.sends.iter().map(|(t, _)| t.as_micros()).collect();
+    assert_eq!(
+        times.len(),
+        17,
+        "8 targets x 2 rounds, plus the first of the third"
+    );
+    for w in times.windows(2) {
+        assert_eq!(w[1] - w[0], 125_000, "one probe every interval/8");
+    }
+    let first_round: Vec<IpAddr> = sim.sends[..8].iter().map(|(_, t)| *t).collect();
+    assert_eq!(first_round, i.track_ip, "every target once per round");
+}
+
+#[test]
+fn blackhole_takes_the_uplink_down_with_a_reason() {
+    let fault = Time::from_millis(10_050);
+    let mut sim = Sim::new(
+        &iface(),
+        Box::new(move |_, target, sent, ident, seq| {
+            if sent >= fault {
+                vec![]
+            } else {
+                vec![(sent + ms(10), reply(target, ident, seq))]
+            }
+        }),
+    );
+    sim.run_for(secs(20.0));
+    assert_eq!(sim.states(), [State::Suspect, State::Down]);
+    let down = sim.last();
+    assert_eq!(down.from, State::Suspect);
+    assert_eq!(
+        down.to_string(),
+        "wan down: 6/6 probes lost to 198.18.0.1, 198.18.0.2"
+    );
+    let took = down.time.since(fault);
+    assert!(took <= secs(3.5), "default profile took {took:?}");
+    assert_eq!(sim.tracker.status().targets[1].state, "down");
+}
+
+/// Failover times (fastest, slowest, mean) of `i` over faults at every `step` ms of two
+/// rounds, with replies taking 10 ms.
+fn failover_times(i: &Interface, step: usize) -> (Duration, Duration, Duration) {
+    let span = 2 * i.interval.as_millis() as u64;
+    let times: Vec<Duration> = (0..span)
+        .step_by(step)
+        .map(|offset| {
+            let fault = Time::from_millis(10_000 + offset);
+            let mut sim = Sim::new(
+                i,
+                Box::new(move |_, target, sent, ident, seq| {
+                    if sent + ms(10) >= fault {
+                        vec![]
+                    } else {
+                        vec![(sent + ms(10), reply(target, ident, seq))]
+                    }
+                }),
+            );
+            sim.run_for(secs(20.0));
+            let down = sim.transitions.iter().find(|t| t.to == State::Down);
+            down.expect("went down").time.since(fault)
+        })
+        .collect();
+    let mean = times.iter().sum::<Duration>() / times.len() as u32;
+    let (min, max) = (times.iter().min(), times.iter().max());
+    (*min.unwrap(), *max.unwrap(), mean)
+}
+
+#[test]
+fn fast_profile_fails_over_within_700ms_wherever_the_fault_falls() {
+    let mut i = iface();
+    i.interval = ms(200);
+    i.failure_interval = ms(100);
+    i.timeout = ms(100);
+    i.down = 3;
+    let (min, max, mean) = failover_times(&i, 7);
+    println!("fast profile: {min:?} .. {max:?}, mean {mean:?}");
+    assert!(max <= ms(700), "worst failover {max:?}");
+}
+
+/// The shipped defaults: interval 1 s, timeout and failure_interval 0.5 s, down 3, three
+/// targets with reliability 1.
+#[test]
+fn default_profile_fails_over_within_3s_wherever_the_fault_falls() {
+    let mut i = iface();
+    i.track_ip = vec![ip(T1), ip(T2), ip(T3)];
+    i.timeout = ms(500);
+    i.failure_interval = ms(500);
+    i.recovery_interval = ms(1000);
+    let (min, max, mean) = failover_times(&i, 37);
+    println!("default profile: {min:?} .. {max:?}, mean {mean:?}");
+    assert!(max <= ms(3000), "worst failover {max:?}");
+    assert!(min >= ms(1500), "three rounds cannot fail faster: {min:?}");
+}
+
+/// Rounds alternating good and bad never reach `down` (or `up`) in a row.
+#[test]
+fn flapping_is_absorbed_by_hysteresis() {
+    let mut i = iface();
+    i.track_ip = vec![ip(T1)];
+    i.failure_interval = i.interval;
+    i.recovery_interval = i.interval;
+    let mut sim = Sim::new(&i, lossy(50));
+    sim.run_for(secs(30.0));
+    assert!(!sim.states().contains(&State::Down), "{:?}", sim.states());
+    assert!(sim.states().contains(&State::Suspect));
+
+    i.initial_state = InitialState::Offline;
+    let mut sim = Sim::new(&i, lossy(50));
+    sim.run_for(secs(30.0));
+    assert!(!sim.states().contains(&State::Up), "{:?}", sim.states());
+    assert!(sim.states().contains(&State::Recovering));
+}
+
+fn dead_targets(dead: &'static [&'static str]) -> Net {
+    Box::new(move |_, target, sent, ident, seq| {
+        if dead.iter().any(|d| ip(d) == target) {
+            vec![]
+        } else {
+            vec![(sent + ms(5), reply(target, ident, seq))]
+        }
+    })
+}
+
+#[test]
+fn reliability_counts_answering_targets() {
+    let mut i = iface();
+    i.track_ip = vec![ip(T1), ip(T2), ip(T3)];
+    i.reliability = 2;
+    let mut sim = Sim::new(&i, dead_targets(&[T2]));
+    sim.run_for(secs(20.0));
+    assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
+    assert_eq!(sim.tracker.status().targets[1].state, "down");
+    assert_eq!(sim.tracker.status().targets[1].loss, 100.0);
+
+    let mut sim = Sim::new(&i, dead_targets(&[T2, T3]));
+    sim.run_for(secs(20.0));
+    assert_eq!(sim.states(), [State::Suspect, State::Down]);
+    assert_eq!(
+        sim.last().reason,
+        "6/9 probes lost to 198.18.0.2, 198.18.0.3; 1/3 targets answered, 2 needed"
+    );
+}
+
+#[test]
+fn all_targets_lost_everywhere_keeps_uplinks_usable() {
+    let mut b = iface();
+    b.name = "wwan".into();
+    let mut a_sim = Sim::new(&iface(), dead_targets(&[T1, T2]));
+    let mut b_sim = Sim::new(&b, dead_targets(&[T1, T2]));
+    let mut global = GlobalDetector::default();
+    a_sim.run_for(secs(10.0));
+    b_sim.run_for(secs(10.0));
+    assert_eq!(a_sim.tracker.state(), State::Down);
+    assert_eq!(b_sim.tracker.state(), State::Down);
+    let change = global
+        .update([&a_sim.tracker, &b_sim.tracker])
+        .expect("flips");
+    assert!(change.all_targets_lost);
+    assert_eq!(
+        change.message,
+        "all targets lost on every uplink (wan, wwan): keeping them in use"
+    );
+    assert!(global.usable(&a_sim.tracker) && global.usable(&b_sim.tracker));
+    assert_eq!(global.update([&a_sim.tracker, &b_sim.tracker]), None);
+
+    // One uplink hears a target again: the others are really down.
+    let mut c_sim = Sim::new(&iface(), dead_targets(&[T1]));
+    c_sim.run_for(secs(10.0));
+    let change = global
+        .update([&a_sim.tracker, &b_sim.tracker, &c_sim.tracker])
+        .expect("flips back");
+    assert!(!change.all_targets_lost);
+    assert!(!global.usable(&a_sim.tracker));
+    assert!(global.usable(&c_sim.tracker));
+}
+
+#[test]
+fn all_targets_lost_ignores_uplinks_without_carrier() {
+    let mut a_sim = Sim::new(&iface(), dead_targets(&[T1, T2]));
+    let mut b_sim = Sim::new(&iface(), answer_after(5));
+    a_sim.run_for(secs(10.0));
+    b_sim.run_for(secs(1.0));
+    b_sim.input(Input::Carrier {
+        device: "eth2".into(),
+        up: false,
+    });
+    let mut global = GlobalDetector::default();
+    assert!(global.update([&a_sim.tracker, &b_sim.tracker]).is_some());
+    assert!(!global.usable(&b_sim.tracker), "no carrier: really down");
+}
+
+#[test]
+fn late_replies_are_ignored() {
+    let mut sim = Sim::new(&iface(), answer_after(900)); // timeout is 800 ms
+    sim.run_for(secs(10.0));
+    assert_eq!(sim.states(), [State::Suspect, State::Down]);
+    assert_eq!(sim.tracker.status().received, 0);
+}
+
+#[test]
+fn a_reply_exactly_at_the_timeout_counts() {
+    let mut sim = Sim::new(&iface(), answer_after(800));
+    sim.run_for(secs(10.0));
+    assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
+}
+
+#[test]
+fn duplicate_replies_count_once() {
+    // Every probe answered three times; and the very first reply replayed forever after.
+    let mut first: Option<Input> = None;
+    let mut sim = Sim::new(
+        &iface(),
+        Box::new(move |k, target, sent, ident, seq| {
+            let r = reply(target, ident, seq);
+            if k == 0 {
+                first = Some(r.clone());
+            }
+            if k < 4 {
+                return vec![
+                    (sent + ms(5), r.clone()),
+                    (sent + ms(6), r.clone()),
+                    (sent + ms(7), r),
+                ];
+            }
+            vec![(sent + ms(5), first.clone().unwrap())]
+        }),
+    );
+    sim.run_for(secs(10.0));
+    let st = sim.tracker.status();
+    assert_eq!(st.received, 4, "three copies count once, replays never");
+    assert_eq!(sim.states(), [State::Suspect, State::Down]);
+}
+
+#[test]
+fn spoofed_replies_never_count_as_success() {
+    type Spoof = fn(IpAddr, u16, u16) -> Input;
+    let spoofs: [(&str, Spoof); 4] = [
+        ("wrong id", |from, ident, seq| reply(from, ident ^ 1, seq)),
+        ("wrong sequence", |from, ident, seq| {
+            reply(from, ident, seq.wrapping_add(1000))
+        }),
+        ("wrong source", |_, ident, seq| {
+            reply(ip("203.0.113.9"), ident, seq)
+        }),
+        ("other target's address", |from, ident, seq| {
+            let other = if from == ip(T1) { ip(T2) } else { ip(T1) };
+            reply(other, ident, seq)
+        }),
+    ];
+    for (what, spoof) in spoofs {
+        let mut sim = Sim::new(
+            &iface(),
+            Box::new(move |_, target, sent, ident, seq| {
+                vec![(sent + ms(3), spoof(target, ident, seq))]
+            }),
+        );
+        sim.run_for(secs(10.0));
+        assert_eq!(sim.tracker.status().received, 0, "{what}");
+        assert_eq!(sim.tracker.state(), State::Down, "{what}");
+    }
+}
+
+#[test]
+fn carrier_loss_is_immediate() {
+    let mut sim = Sim::new(&iface(), answer_after(5));
+    sim.run_for(secs(5.0));
+    let at = sim.now;
+    sim.input(Input::Carrier {
+        device: "eth1".into(),
+        up: false,
+    });
+    assert_eq!(sim.last().to_string(), "wan down: carrier lost on eth1");
+    assert_eq!(sim.last().time, at);
+    assert_eq!(
+        sim.tracker.next_wakeup(),
+        None,
+        "no probing without carrier"
+    );
+    sim.run_for(secs(5.0));
+    assert_eq!(sim.transitions.len(), 1);
+}
+
+#[test]
+fn device_removal_is_immediate_and_hold_delays_probing_after_reconnect() {
+    let mut i = iface();
+    i.hold = secs(2.0);
+    i.initial_state = InitialState::Offline;
+    let mut sim = Sim::new(&i, answer_after(5));
+    sim.run_for(secs(10.0));
+    assert_eq!(sim.tracker.state(), State::Up);
+    sim.input(Input::DeviceGone {
+        device: "pppoe-wan".into(),
+    });
+    assert_eq!(
+        sim.last().to_string(),
+        "wan no-device: device pppoe-wan gone"
+    );
+    sim.run_for(secs(1.0));
+    let reconnect = sim.now;
+    sim.input(Input::DeviceUp {
+        device: "pppoe-wan".into(),
+    });
+    assert_eq!(
+        sim.tracker.reason(),
+        "device pppoe-wan up, waiting for 5 good rounds, hold 2.0 s"
+    );
+    let sends_before = sim.sends.len();
+    sim.run_until(reconnect + secs(1.99));
+    assert_eq!(sim.sends.len(), sends_before, "nothing sent during hold");
+    sim.run_until(reconnect + secs(2.0) + secs(2.5));
+    assert_eq!(sim.tracker.state(), State::Up);
+    let up = sim.last();
+    assert!(up.time >= reconnect + secs(2.0));
+}
+
+/// Loss that is a fixed fraction of the probes, spread evenly: `pct` in every 100.
+fn lossy(pct: u64) -> Net {
+    Box::new(move |k, target, sent, ident, seq| {
+        if (k * pct) % 100 < pct {
+            vec![]
+        } else {
+            vec![(sent + ms(20), reply(target, ident, seq))]
+        }
+    })
+}
+
+fn quality_iface() -> Interface {
+    let mut i = iface();
+    i.quality = Some(Quality {
+        failure_latency: ms(500),
+        recovery_latency: ms(300),
+        failure_loss: 20,
+        recovery_loss: 10,
+    });
+    i
+}
+
+#[test]
+fn thirty_percent_loss_trips_the_loss_limit() {
+    let mut sim = Sim::new(&quality_iface(), lossy(30));
+    sim.run_for(secs(60.0));
+    assert!(sim.states().contains(&State::Down), "{:?}", sim.states());
+    let down = sim
+        .transitions
+        .iter()
+        .find(|t| t.to == State::Down)
+        .unwrap();
+    assert!(down.reason.starts_with("loss "), "{}", down.reason);
+    assert!(
+        down.reason.contains("% > 20% over the last"),
+        "{}",
+        down.reason
+    );
+    assert_eq!(sim.tracker.state(), State::Down, "recovery limit is 10%");
+}
+
+#[test]
+fn two_percent_loss_does_not() {
+    let mut sim = Sim::new(&quality_iface(), lossy(2));
+    sim.run_for(secs(120.0));
+    assert!(!sim.states().contains(&State::Down), "{:?}", sim.states());
+    assert_eq!(sim.tracker.state(), State::Up);
+    let st = sim.tracker.status();
+    assert!(st.received < st.sent, "some probes were lost");
+}
+
+#[test]
+fn latency_limit_has_separate_failure_and_recovery_thresholds() {
+    // RTT 400 ms: under failure_latency 500, over recovery_latency 300.
+    let mut i = quality_iface();
+    i.timeout = ms(900);
+    let mut sim = Sim::new(&i, answer_after(400));
+    sim.run_for(secs(20.0));
+    assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
+
+    i.initial_state = InitialState::Offline;
+    let mut sim = Sim::new(&i, answer_after(400));
+    sim.run_for(secs(20.0));
+    assert_eq!(sim.tracker.state(), State::Down);
+    assert_eq!(sim.tracker.reason(), "rtt 400.0 ms > 300 ms");
+}
+
+#[test]
+fn disabled_interfaces_never_probe() {
+    let mut i = iface();
+    i.enabled = false;
+    let mut sim = Sim::new(&i, answer_after(5));
+    sim.run_for(secs(10.0));
+    assert_eq!(sim.tracker.state(), State::Disabled);
+    assert!(sim.sends.is_empty());
+}
+
+#[test]
+fn no_targets_means_carrier_alone() {
+    let mut i = iface();
+    i.track_ip.clear();
+    let mut sim = Sim::new(&i, answer_after(5));
+    assert_eq!(sim.tracker.state(), State::Up);
+    sim.run_for(secs(10.0));
+    assert!(sim.sends.is_empty());
+    sim.input(Input::Carrier {
+        device: "eth1".into(),
+        up: false,
+    });
+    assert_eq!(sim.tracker.state(), State::Down);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Wait(u16),
+        /// A reply: which outstanding-ish sequence (offset back from the newest), whether the
+        /// id is right, and which target it claims to come from.
+        Reply(u16, bool, u8),
+        Link(u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (1u16..1500).prop_map(Step::Wait),
+            6 => (0u16..6, any::<bool>(), 0u8..4).prop_map(|(b, i, t)| Step::Reply(b, i, t)),
+            1 => (0u8..4).prop_map(Step::Link),
+        ]
+    }
+
+    /// Edges the state machine may take; anything else is a bug.
+    fn allowed(from: State, to: State) -> bool {
+        use State::*;
+        from != to
+            && to != Disabled
+            && !matches!(
+                (from, to),
+                (Down, Suspect) | (Recovering, Suspect) | (Suspect, Recovering) | (Up, Recovering)
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_event_sequence_keeps_the_invariants(
+            steps in proptest::collection::vec(step(), 1..300),
+            down in 1u32..4, up in 1u32..4, count in 1u32..3, quality in any::<bool>(),
+        ) {
+            let mut i = iface();
+            i.track_ip = vec![ip(T1), ip(T2), ip(T3)];
+            i.reliability = 2;
+            (i.down, i.up, i.count) = (down, up, count);
+            i.hold = ms(300);
+            if quality {
+                i.quality = quality_iface().quality;
+            }
+            let mut t = Tracker::new("wan", Params::from_interface(&i), 7, true, Time::ZERO);
+            let mut now = Time::ZERO;
+            let mut out = Vec::new();
+            let mut last_seq = 0u16;
+            let mut state = t.state();
+            for s in steps {
+                match s {
+                    Step::Wait(d) => now = now + ms(u64::from(d)),
+                    Step::Reply(back, right_id, target) => {
+                        let from = [ip(T1), ip(T2), ip(T3), ip("203.0.113.9")][target as usize];
+                        let ident = if right_id { 7 } else { 8 };
+                        let input = Input::Reply { from, ident, seq: last_seq.wrapping_sub(back) };
+                        t.handle(now, input, &mut out);
+                    }
+                    Step::Link(k) => {
+                        let device = "eth1".to_string();
+                        let input = match k {
+                            0 => Input::DeviceUp { device },
+                            1 => Input::DeviceGone { device },
+                            2 => Input::Carrier { device, up: false },
+                            _ => Input::Carrier { device, up: true },
+                        };
+                        t.handle(now, input, &mut out);
+                    }
+                }
+                t.poll(now, &mut out);
+                if let Some(w) = t.next_wakeup() {
+                    prop_assert!(w > now, "poll left work due now: the engine would spin");
+                }
+                for o in out.drain(..) {
+                    match o {
+                        Output::Send(p) => last_seq = p.seq,
+                        Output::Transition(tr) => {
+                            prop_assert_eq!(tr.from, state);
+                            prop_assert!(allowed(tr.from, tr.to), "{} -> {}", tr.from, tr.to);
+                            prop_assert!(!tr.reason.is_empty());
+                            state = tr.to;
+                        }
+                    }
+                }
+                prop_assert_eq!(t.state(), state);
+                for target in t.status().targets {
+                    prop_assert!(target.received <= target.sent);
+                    prop_assert!((0.0..=100.0).contains(&target.loss));
+                }
+            }
+        }
+    }
+}

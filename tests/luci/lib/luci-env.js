@@ -1,0 +1,141 @@
+// A LuCI page in a jsdom window: loads luci-app-rail's real module files the way
+// LuCI's luci.js does ('require NAME [as ALIAS]' directives, then the source
+// evaluated as `function(window, document, L, deps...)` and instantiated), with
+// LuCI's own modules (baseclass, view, dom, poll, rpc, uci, form, ui) stood in by the
+// small stubs in this directory. Views get E(), _() and String#format like in LuCI.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { JSDOM } = require('jsdom');
+
+const { makeClass } = require('./class');
+const { makeDom, formatImpl } = require('./dom');
+const { makeRpc } = require('./rpc');
+const { makePoll } = require('./poll');
+const { makeUci } = require('./uci');
+const { makeForm } = require('./form');
+const { makeUi } = require('./ui');
+
+process.env.TZ = 'UTC';
+
+const RESOURCES = path.resolve(__dirname, '../../../luci-app-rail/htdocs/luci-static/resources');
+
+// The leading string statements of a LuCI module: 'use strict' and 'require X [as Y]'.
+// Like luci.js, scanning stops at the first string literal that is neither.
+function parseRequires(source) {
+	const requireRe = /^require[ \t]+(\S+)(?:[ \t]+as[ \t]+([a-zA-Z_]\S*))?$/;
+	const deps = [];
+	let quote = null, start = 0, escaped = false;
+	for (let i = 0; i < source.length; i++) {
+		const c = source[i];
+		if (quote === null) {
+			if (c === '"' || c === "'") {
+				quote = c;
+				start = i + 1;
+			}
+			continue;
+		}
+		if (escaped) {
+			escaped = false;
+		} else if (c === '\\') {
+			escaped = true;
+		} else if (c === quote) {
+			const text = source.slice(start, i);
+			const m = requireRe.exec(text);
+			if (m)
+				deps.push({ name: m[1], as: m[2] || m[1].replace(/[^a-zA-Z0-9_]/g, '_') });
+			else if (!/^use[ \t]+strict$/.test(text))
+				break;
+			quote = null;
+		}
+	}
+	return deps;
+}
+
+function createEnv({ status, uci: uciData = {} } = {}) {
+	const jsdom = new JSDOM(
+		'<!DOCTYPE html><html><head></head><body>' +
+		'<div id="maincontent"><div id="view"></div></div></body></html>',
+		{ runScripts: 'outside-only', url: 'http://192.168.1.1/cgi-bin/luci/admin/status/rail' });
+	const window = jsdom.window;
+	const document = window.document;
+
+	window.eval('String.prototype.format = ' + formatImpl.toString() + ';');
+
+	const Class = makeClass();
+	const dom = makeDom(window);
+	const ubus = { rail: { status: () => env.status } };
+	const rpc = makeRpc(ubus);
+	const poll = makePoll();
+	const uci = makeUci(uciData);
+	const form = makeForm(Class, dom, uci);
+	const ui = makeUi();
+
+	const View = Class.extend({
+		// As LuCI's view: load(), then render() its result into #view.
+		__init__() {
+			const vp = document.getElementById('view');
+			this.__ready = Promise.resolve(this.load())
+				.then((data) => this.render(data))
+				.then((nodes) => { dom.content(vp, nodes); });
+		},
+		load() {},
+		render() {}
+	});
+
+	const builtins = { baseclass: Class, view: View, dom, poll, rpc, uci, form, ui };
+	const modules = {};
+
+	const L = {
+		env: {},
+		dom,
+		resource: (...parts) => '/luci-static/resources/' + parts.join('/'),
+		url: (...parts) => '/cgi-bin/luci/' + parts.join('/'),
+		resolveDefault: (value, def) => Promise.resolve(value).catch(() => def),
+		bind: (fn, self, ...args) => fn.bind(self, ...args),
+		require: (name) => Promise.resolve(requireModule(name))
+	};
+
+	window.L = L;
+	window.E = (...args) => dom.create(...args);
+	window._ = (s) => s;
+	window.N_ = (n, s, p) => (n == 1 ? s : p);
+
+	function requireModule(name, from = []) {
+		if (builtins[name])
+			return builtins[name];
+		if (modules[name])
+			return modules[name];
+		if (from.includes(name))
+			throw new Error(`circular dependency: ${[ name, ...from ].join(' <- ')}`);
+
+		const file = path.join(RESOURCES, name.replace(/\./g, '/') + '.js');
+		const source = fs.readFileSync(file, 'utf8');
+		const deps = parseRequires(source);
+		const instances = deps.map((d) => requireModule(d.name, [ name, ...from ]));
+		const args = deps.map((d) => ', ' + d.as).join('');
+		const factory = window.eval(
+			`(function(window, document, L${args}) { ${source}\n})\n//# sourceURL=${file}\n`);
+		const cls = factory(window, document, L, ...instances);
+		if (typeof cls !== 'function' || typeof cls.extend !== 'function')
+			throw new TypeError(`${name}: factory yields no LuCI class`);
+		modules[name] = new cls();
+		return modules[name];
+	}
+
+	const env = {
+		window, document, status, ubus, rpc, poll, uci, form, dom, ui,
+		require: (name) => requireModule(name),
+		view: () => document.getElementById('view'),
+		// Loads a view the way LuCI's dispatcher does and waits until it is rendered.
+		async renderView(name) {
+			const v = requireModule(name);
+			await v.__ready;
+			return document.getElementById('view');
+		}
+	};
+	return env;
+}
+
+module.exports = { createEnv, parseRequires, RESOURCES };

@@ -1,0 +1,270 @@
+// The status page (view/rail/status.js) rendered from a `rail status --json` document:
+// every value checked against the fixture, whatever the fixture holds.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { createEnv } = require('../lib/luci-env');
+const fixtures = require('../lib/fixtures');
+const expect = require('../lib/expect');
+const { text, rows, cell } = require('../lib/query');
+
+async function render(status) {
+	const env = createEnv({ status, uci: fixtures.uci() });
+	const view = await env.renderView('view.rail.status');
+	return { env, view };
+}
+
+const badgeState = (node) => [ ...node.querySelector('.rail-badge').classList ]
+	.find((c) => c.startsWith('rail-state-')).slice('rail-state-'.length);
+
+test('asks ubus rail status, once, for the first render', async () => {
+	const { env } = await render(fixtures.status());
+	assert.deepEqual(env.rpc.calls.map((c) => `${c.object}.${c.method}`), [ 'rail.status' ]);
+});
+
+test('one uplink row per interface, in the daemon order, with badge, since, uptime, flows, bytes, reason', async () => {
+	const st = fixtures.status();
+	const { env, view } = await render(st);
+	const rail = env.require('rail');
+	const trs = rows(view, 'rail-uplinks');
+	assert.deepEqual(trs.map((tr) => tr.dataset.interface), Object.keys(st.interfaces));
+
+	for (const tr of trs) {
+		const ifc = st.interfaces[tr.dataset.interface];
+		const where = tr.dataset.interface;
+		assert.equal(badgeState(cell(tr, 'State')), ifc.state, where);
+		assert.equal(text(cell(tr, 'State')), expect.label(ifc.state), where);
+		assert.equal(text(cell(tr, 'Uplink').querySelector('strong')), where);
+		assert.equal(text(cell(tr, 'Uplink').querySelector('small')), `${ifc.device} · ${ifc.address}`, where);
+		assert.equal(text(cell(tr, 'Since')), expect.time(ifc.since), where);
+		assert.equal(text(cell(tr, 'Uptime')), ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–', where);
+		assert.equal(text(cell(tr, 'Flows')), String(ifc.flows), where);
+		assert.equal(text(cell(tr, 'Sent')), rail.bytes(ifc.tx_bytes), where);
+		assert.equal(text(cell(tr, 'Reason')), ifc.reason, where);
+	}
+});
+
+test('every state of the contract gets its own badge colour; an unknown one is marked unknown', async () => {
+	const st = fixtures.status();
+	const states = [ 'up', 'suspect', 'down', 'recovering', 'disabled', 'no-device', 'maintenance', 'bogus' ];
+	const template = Object.values(st.interfaces)[0];
+	st.interfaces = Object.fromEntries(states.map((s, i) =>
+		[ 'u' + i, Object.assign({}, template, { state: s, targets: [] }) ]));
+	const { view } = await render(st);
+	const trs = rows(view, 'rail-uplinks');
+	assert.deepEqual(trs.map((tr) => badgeState(cell(tr, 'State'))),
+		[ 'up', 'suspect', 'down', 'recovering', 'disabled', 'no-device', 'maintenance', 'unknown' ]);
+	assert.equal(text(cell(trs[5], 'State')), 'No device');
+	assert.equal(text(cell(trs[7], 'State')), 'bogus', 'an unknown state is shown as it came');
+});
+
+test('probe targets: state, RTT, jitter, loss and replies per target of each uplink', async () => {
+	const st = fixtures.status();
+	const { view } = await render(st);
+	const trs = rows(view, 'rail-targets');
+	const want = Object.entries(st.interfaces).flatMap(([ name, ifc ]) => ifc.targets.map((t) => [ name, t ]));
+	assert.equal(trs.length, want.length);
+
+	want.forEach(([ name, t ], i) => {
+		const tr = trs[i], where = `${name}/${t.ip}`;
+		assert.equal(tr.dataset.interface, name);
+		assert.equal(text(cell(tr, 'Target')), t.ip, where);
+		assert.equal(badgeState(cell(tr, 'State')), t.state, where);
+		assert.equal(text(cell(tr, 'RTT')), expect.ms(t.rtt_ms), where);
+		assert.equal(text(cell(tr, 'Jitter')), expect.ms(t.jitter_ms), where);
+		assert.equal(text(cell(tr, 'Loss')), expect.percent(t.loss), where);
+		assert.equal(cell(tr, 'Loss').querySelector('.rail-loss') !== null, t.loss > 0, `${where} loss highlight`);
+		assert.equal(text(cell(tr, 'Replies')), `${t.received} / ${t.sent}`, where);
+	});
+});
+
+test('policy shares: members with their percent and bar width, or the last resort when none is up', async () => {
+	const st = fixtures.status();
+	const { view } = await render(st);
+	const trs = rows(view, 'rail-policies');
+	assert.deepEqual(trs.map((tr) => tr.dataset.policy), Object.keys(st.policies));
+
+	for (const tr of trs) {
+		const pol = st.policies[tr.dataset.policy];
+		const shares = [ ...tr.querySelectorAll('.rail-share') ].map((s) => [
+			s.dataset.member, text(s.querySelector('.rail-share-label strong')),
+			text(s.querySelector('.rail-share-percent')),
+			s.querySelector('.cbi-progressbar > div').getAttribute('style')
+		]);
+		assert.deepEqual(shares, pol.active.map((m) =>
+			[ m.member, m.interface, `${m.percent} %`, `width:${m.percent}%` ]), tr.dataset.policy);
+		assert.equal(text(cell(tr, 'Last resort')), pol.last_resort);
+		if (!pol.active.length)
+			assert.equal(text(cell(tr, 'New connections go to')), `No uplink available: last resort is ${pol.last_resort}`);
+	}
+});
+
+test('recent transitions: newest first, with both states and the reason', async () => {
+	const st = fixtures.status();
+	const { view } = await render(st);
+	const trs = rows(view, 'rail-transitions');
+	// oldest first from the daemon: newest first here, also within one second
+	const want = st.transitions.map((t, i) => [ t, i ])
+		.sort(([ a, i ], [ b, j ]) => (b.time - a.time) || (j - i)).map(([ t ]) => t).slice(0, 20);
+	assert.equal(trs.length, want.length);
+	want.forEach((tr, i) => {
+		const row = trs[i];
+		assert.equal(text(cell(row, 'Time')), expect.time(tr.time));
+		assert.equal(text(cell(row, 'Uplink')), tr.interface);
+		assert.equal(text(cell(row, 'Change')), `${expect.label(tr.from)} → ${expect.label(tr.to)}`);
+		const badges = [ ...cell(row, 'Change').querySelectorAll('.rail-badge') ];
+		assert.deepEqual(badges.map((b) => b.className), [ tr.from, tr.to ].map((s) => `rail-badge rail-state-${s}`));
+		assert.equal(text(cell(row, 'Reason')), tr.reason);
+	});
+});
+
+test('transitions within the same second keep the daemon order, newest first', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	st.transitions = [ [ 'up', 'suspect', 'first' ], [ 'suspect', 'up', 'second' ], [ 'up', 'suspect', 'third' ] ]
+		.map(([ from, to, reason ]) => ({ time: 1763770000, interface: name, from, to, reason }));
+	const { view } = await render(st);
+	assert.deepEqual(rows(view, 'rail-transitions').map((tr) => text(cell(tr, 'Reason'))), [ 'third', 'second', 'first' ]);
+});
+
+test('at most 20 transitions are listed, the most recent ones', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	st.transitions = Array.from({ length: 50 }, (_, i) =>
+		({ time: 1763770000 + i, interface: name, from: 'up', to: 'down', reason: 'r' + i }));
+	const { view } = await render(st);
+	const trs = rows(view, 'rail-transitions');
+	assert.equal(trs.length, 20);
+	assert.equal(text(cell(trs[0], 'Reason')), 'r49');
+	assert.equal(text(cell(trs[19], 'Reason')), 'r30');
+});
+
+test('the all-targets-lost banner shows only when the daemon says so', async () => {
+	const calm = fixtures.status();
+	calm.all_targets_lost = false;
+	assert.equal((await render(calm)).view.querySelector('.rail-banner'), null);
+
+	const lost = fixtures.status();
+	lost.all_targets_lost = true;
+	const { view } = await render(lost);
+	const banner = view.querySelector('.rail-banner');
+	assert.ok(banner, 'banner rendered');
+	assert.match(text(banner), /Every uplink lost every probe target/);
+	assert.match(text(banner), /keeps forwarding/);
+});
+
+test('polling every 5 s re-renders from the new status', async () => {
+	const { env, view } = await render(fixtures.status());
+	assert.equal(env.poll.queue.length, 1);
+	assert.equal(env.poll.queue[0].interval, 5);
+
+	const next = fixtures.status();
+	const name = Object.keys(next.interfaces)[0];
+	next.interfaces[name].state = 'maintenance';
+	next.interfaces[name].reason = 'taken out of service over ubus';
+	next.all_targets_lost = true;
+	env.status = next;
+	await env.poll.step();
+
+	const first = rows(view, 'rail-uplinks')[0];
+	assert.equal(text(cell(first, 'State')), 'Maintenance');
+	assert.equal(text(cell(first, 'Reason')), 'taken out of service over ubus');
+	assert.ok(view.querySelector('.rail-banner'));
+	assert.equal(view.querySelectorAll('table.rail-uplinks').length, 1, 'replaced, not appended');
+	assert.equal(env.rpc.calls.length, 2);
+});
+
+test('the page follows the daemon stopping and starting again', async () => {
+	const { env, view } = await render(fixtures.status());
+	env.status = undefined;
+	await env.poll.step();
+	assert.ok(view.querySelector('.rail-absent'));
+	assert.equal(view.querySelector('table'), null);
+	env.status = fixtures.status();
+	await env.poll.step();
+	assert.equal(view.querySelector('.rail-absent'), null);
+	assert.equal(rows(view, 'rail-uplinks').length, Object.keys(env.status.interfaces).length);
+});
+
+test('maintenance: a button per uplink calls ubus rail maintenance and shows the new state', async () => {
+	const st = fixtures.status();
+	const { env, view } = await render(st);
+	const name = Object.keys(st.interfaces)[0];
+	const calls = [];
+	env.ubus.rail.maintenance = (params) => {
+		calls.push(params);
+		const next = fixtures.status();
+		next.interfaces[name].state = 'maintenance';
+		env.status = next;
+		return {};
+	};
+	const trs = rows(view, 'rail-uplinks');
+	assert.deepEqual(trs.map((tr) => text(cell(tr, 'Service'))),
+		Object.values(st.interfaces).map((i) => (i.state == 'maintenance' ? 'Back in service' : 'Maintenance')));
+
+	const button = cell(trs[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.deepEqual(calls, [ { interface: name, enable: true } ]);
+
+	const after = rows(view, 'rail-uplinks')[0];
+	assert.equal(text(cell(after, 'State')), 'Maintenance');
+	const back = cell(after, 'Service').querySelector('button');
+	assert.equal(text(back), 'Back in service');
+	env.ubus.rail.maintenance = (params) => { calls.push(params); env.status = fixtures.status(); return {}; };
+	back.click();
+	await back.__pending;
+	assert.deepEqual(calls[1], { interface: name, enable: false });
+	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Service')), 'Maintenance');
+});
+
+test('maintenance refused by the daemon: the page says so', async () => {
+	const { env, view } = await render(fixtures.status());
+	env.ubus.rail.maintenance = () => Promise.reject(new Error('Permission denied'));
+	const button = cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.equal(env.ui.notifications.length, 1);
+	assert.equal(env.ui.notifications[0].cls, 'error');
+	assert.match(text(env.ui.notifications[0].children), /Permission denied/);
+});
+
+test('a disabled uplink has no maintenance button', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	st.interfaces[name].state = 'disabled';
+	const { view } = await render(st);
+	assert.equal(cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button'), null);
+});
+
+test('daemon not running: a clear message instead of tables', async () => {
+	const { view } = await render(undefined);
+	assert.match(text(view.querySelector('.rail-absent')), /rail is not running/);
+	assert.equal(view.querySelector('table'), null);
+});
+
+test('text from the daemon is shown as text, never parsed as HTML', async () => {
+	const st = fixtures.status();
+	const first = Object.values(st.interfaces)[0];
+	first.reason = '<img src=x onerror=alert(1)>';
+	st.transitions[0].reason = '<b>bold</b>';
+	const { view } = await render(st);
+	assert.equal(view.querySelector('img'), null);
+	assert.equal(view.querySelector('.rail-reason b'), null);
+	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Reason')), '<img src=x onerror=alert(1)>');
+});
+
+test('nothing renders as null, undefined or NaN, even with fields missing', async () => {
+	const st = fixtures.status();
+	const [ a, b ] = Object.values(st.interfaces);
+	delete a.flows;
+	delete a.tx_bytes;
+	a.address = null;
+	a.device = null;
+	delete b.targets;
+	delete st.transitions;
+	const { view } = await render(st);
+	assert.doesNotMatch(text(view), /\b(null|undefined|NaN)\b/);
+	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Flows')), '–');
+});

@@ -1,0 +1,356 @@
+//! Interop with OpenWrt's own ubusd and `ubus` CLI (openwrt/ubus + openwrt/libubox, built
+//! outside this repository; nothing of theirs is committed). Opt-in: set RAIL_UBUSD and
+//! RAIL_UBUS to the two binaries and run
+//! `cargo test --test ubus_interop -- --ignored` (see docs/openwrt.md).
+//! Checks `ubus -v list rail`, `ubus call rail status`, bad arguments, events, notifications,
+//! ubusd restart with re-registration, and the shipped ACL for a non-root caller.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_lite::future;
+use serde_json::{json, Value};
+use smol::LocalExecutor;
+
+#[path = "ubus_broker/mod.rs"]
+mod broker;
+
+use broker::bus::{next_event, notify_until_heard};
+use rail::openwrt::client::{BusEvent, Client, Config, Method, Object};
+use rail::openwrt::object::{self, Request};
+
+struct Tools {
+    ubusd: PathBuf,
+    ubus: PathBuf,
+    dir: PathBuf,
+}
+
+impl Tools {
+    fn from_env(test: &str) -> Tools {
+        let get = |var: &str| -> PathBuf {
+            std::env::var_os(var)
+                .unwrap_or_else(|| {
+                    panic!("{var} must point at OpenWrt's binary (see docs/openwrt.md)")
+                })
+                .into()
+        };
+        let dir = std::env::temp_dir().join(format!("rail-interop-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("acl.d")).unwrap();
+        Tools {
+            ubusd: get("RAIL_UBUSD"),
+            ubus: get("RAIL_UBUS"),
+            dir,
+        }
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("ubus.sock")
+    }
+
+    fn start_ubusd(&self) -> Ubusd {
+        // Wrapped at once so a failure below still kills it.
+        let ubusd = Ubusd(
+            Command::new(&self.ubusd)
+                .arg("-s")
+                .arg(self.socket())
+                .arg("-A")
+                .arg(self.dir.join("acl.d"))
+                .spawn()
+                .expect("start ubusd"),
+        );
+        let mut ubusd = ubusd;
+        for _ in 0..100 {
+            if self.socket().exists() {
+                return ubusd;
+            }
+            if let Ok(Some(status)) = ubusd.0.try_wait() {
+                panic!("ubusd exited ({status}); is libubox.so on LD_LIBRARY_PATH?");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("ubusd did not create its socket");
+    }
+
+    /// Runs the `ubus` CLI off the executor thread (rail is served on it).
+    async fn ubus(&self, args: &[&str], as_user: Option<(&str, &str)>) -> Output {
+        let mut cmd = match as_user {
+            Some((user, group)) => {
+                let mut c = Command::new("setpriv");
+                c.args([
+                    &format!("--reuid={user}"),
+                    &format!("--regid={group}"),
+                    "--clear-groups",
+                ]);
+                c.arg(&self.ubus);
+                c
+            }
+            None => Command::new(&self.ubus),
+        };
+        cmd.arg("-s")
+            .arg(self.socket())
+            .args(["-t", "3"])
+            .args(args);
+        smol::unblock(move || cmd.output().expect("run ubus")).await
+    }
+}
+
+/// The ubusd process, killed when dropped (also when an assertion fails).
+struct Ubusd(Child);
+
+impl Ubusd {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Ubusd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn rail_client(socket: &Path) -> Client {
+    Client::new(Config {
+        sockets: vec![socket.to_path_buf()],
+        objects: vec![object::object(|req| match req {
+            Request::Status => Ok(Some(
+                json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),
+            )),
+            _ => Ok(None),
+        })],
+        subscriptions: vec!["network.interface".into()],
+        patterns: vec!["network.interface".into()],
+    })
+}
+
+#[test]
+#[ignore = "needs OpenWrt's ubusd and ubus CLI: set RAIL_UBUSD and RAIL_UBUS"]
+fn rail_on_real_ubusd() {
+    let tools = Tools::from_env("main");
+    let mut ubusd = tools.start_ubusd();
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let rail = rail_client(&tools.socket());
+        let r = rail.clone();
+        ex.spawn(async move { r.run().await }).detach();
+        let events = rail.events();
+        assert_eq!(next_event(&events).await, BusEvent::Connected);
+
+        let list = tools.ubus(&["-v", "list", "rail"], None).await;
+        let text = stdout(&list);
+        eprintln!("ubus -v list rail:\n{text}");
+        assert!(text.contains("'rail' @"), "{text}");
+        assert!(text.contains(r#""status":{}"#), "{text}");
+        assert!(text.contains(r#""reload":{}"#), "{text}");
+        assert!(
+            text.contains(
+                r#""hotplug":{"action":"String","interface":"String","device":"String"}"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""maintenance":{"interface":"String","enable":"Boolean"}"#),
+            "{text}"
+        );
+
+        let status = tools.ubus(&["call", "rail", "status"], None).await;
+        assert!(status.status.success(), "{}", stderr(&status));
+        let v: Value = serde_json::from_str(&stdout(&status)).unwrap();
+        assert_eq!(v["interfaces"]["wan"]["flows"], 12);
+
+        // With stderr not a tty, `ubus` exits with -status (254 = -2 Invalid argument,
+        // 253 = -3 Method not found) and prints the status text in parentheses.
+        for (method, args, code, message) in [
+            (
+                "maintenance",
+                r#"{"interface":"wan","enable":"yes"}"#,
+                254,
+                "(Invalid argument)",
+            ),
+            (
+                "maintenance",
+                r#"{"interface":"wan"}"#,
+                254,
+                "(Invalid argument)",
+            ),
+            (
+                "hotplug",
+                r#"{"action":"ifup","interface":7}"#,
+                254,
+                "(Invalid argument)",
+            ),
+            ("frobnicate", "{}", 253, "(Method not found)"),
+        ] {
+            let out = tools.ubus(&["call", "rail", method, args], None).await;
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{method} {args}: {}",
+                stderr(&out)
+            );
+            assert!(stderr(&out).contains(message), "{}", stderr(&out));
+        }
+        let ok = tools
+            .ubus(
+                &[
+                    "call",
+                    "rail",
+                    "maintenance",
+                    r#"{"interface":"wan","enable":true}"#,
+                ],
+                None,
+            )
+            .await;
+        assert!(ok.status.success(), "{}", stderr(&ok));
+
+        // netifd's event, as `ubus send` delivers it through the real ubusd.
+        let sent = tools
+            .ubus(
+                &[
+                    "send",
+                    "network.interface",
+                    r#"{"action":"ifdown","interface":"wan"}"#,
+                ],
+                None,
+            )
+            .await;
+        assert!(sent.status.success());
+        assert_eq!(
+            next_event(&events).await,
+            BusEvent::Event {
+                id: "network.interface".into(),
+                data: json!({"action": "ifdown", "interface": "wan"})
+            }
+        );
+
+        // A netifd-like peer (our own client) appears after rail: rail subscribes on
+        // ubus.object.add, receives its notification, and calls its status method.
+        let netifd = Client::new(Config {
+            sockets: vec![tools.socket()],
+            objects: vec![
+                Object {
+                    path: "network.interface".into(),
+                    methods: vec![],
+                    handler: Rc::new(|_, _| Ok(None)),
+                },
+                Object {
+                    path: "network.interface.wan".into(),
+                    methods: vec![Method {
+                        name: "status",
+                        args: vec![],
+                    }],
+                    handler: Rc::new(|_, _| {
+                        Ok(Some(json!({"up": true, "l3_device": "pppoe-wan"})))
+                    }),
+                },
+            ],
+            ..Config::default()
+        });
+        let n = netifd.clone();
+        ex.spawn(async move { n.run().await }).detach();
+        assert_eq!(next_event(&netifd.events()).await, BusEvent::Connected);
+        let via_cli = tools
+            .ubus(&["call", "network.interface.wan", "status"], None)
+            .await;
+        assert!(
+            stdout(&via_cli).contains("pppoe-wan"),
+            "{}",
+            stderr(&via_cli)
+        );
+        let got = rail
+            .call("network.interface.wan", "status", &json!({}))
+            .await
+            .unwrap();
+        assert_eq!(got, Some(json!({"up": true, "l3_device": "pppoe-wan"})));
+        let down = json!({"interface": "wan", "up": false});
+        let heard = notify_until_heard(
+            &netifd,
+            &events,
+            "network.interface",
+            "interface.down",
+            &down,
+        )
+        .await;
+        assert_eq!(
+            heard,
+            BusEvent::Notification {
+                object: "network.interface".into(),
+                kind: "interface.down".into(),
+                data: down
+            }
+        );
+
+        // ubusd restarts: rail reconnects and publishes again.
+        ubusd.stop();
+        assert_eq!(next_event(&events).await, BusEvent::Disconnected);
+        let _ = std::fs::remove_file(tools.socket());
+        ubusd = tools.start_ubusd();
+        let reconnected = std::time::Instant::now();
+        assert_eq!(next_event(&events).await, BusEvent::Connected);
+        eprintln!(
+            "re-registered {:?} after ubusd restarted",
+            reconnected.elapsed()
+        );
+        let status = tools.ubus(&["call", "rail", "status"], None).await;
+        assert!(status.status.success(), "{}", stderr(&status));
+    }));
+}
+
+#[test]
+#[ignore = "needs OpenWrt's ubusd and ubus CLI: set RAIL_UBUSD and RAIL_UBUS"]
+fn shipped_acl_lets_only_root_change_state() {
+    let tools = Tools::from_env("acl");
+    // The shipped file grants group `rail`; here the group is one that exists on Debian
+    // (nogroup) so an unprivileged `nobody` can stand in for a member.
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/files/usr/share/acl.d/rail.json"
+    ))
+    .unwrap();
+    let acl: Value = serde_json::from_str(&shipped).expect("rail.json is JSON");
+    assert_eq!(acl["group"], "rail");
+    let local = shipped.replace(r#""group": "rail""#, r#""group": "nogroup""#);
+    std::fs::write(tools.dir.join("acl.d/rail.json"), local).unwrap();
+    let _ubusd = tools.start_ubusd();
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let rail = rail_client(&tools.socket());
+        let r = rail.clone();
+        ex.spawn(async move { r.run().await }).detach();
+        assert_eq!(next_event(&rail.events()).await, BusEvent::Connected);
+        // The temp dir must be reachable for nobody.
+        let nobody = Some(("nobody", "nogroup"));
+        let status = tools.ubus(&["call", "rail", "status"], nobody).await;
+        assert!(
+            status.status.success(),
+            "nobody reads status: {}",
+            stderr(&status)
+        );
+        for (method, args) in [
+            ("reload", "{}"),
+            ("maintenance", r#"{"interface":"wan","enable":true}"#),
+            ("hotplug", r#"{"action":"ifup","interface":"wan"}"#),
+        ] {
+            let out = tools.ubus(&["call", "rail", method, args], nobody).await;
+            assert!(
+                stderr(&out).contains("Permission denied"),
+                "{method}: {}",
+                stderr(&out)
+            );
+            let root = tools.ubus(&["call", "rail", method, args], None).await;
+            assert!(root.status.success(), "root {method}: {}", stderr(&root));
+        }
+    }));
+}
