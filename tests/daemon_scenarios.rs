@@ -212,6 +212,19 @@ fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     assert_eq!(via(&lab, &t, 2), 5, "isp2's own address unaffected: {t:?}");
     let t = lab.tally("lan", 10);
     assert_eq!(via(&lab, &t, 2), 10, "the LAN fails over: {t:?}");
+
+    // The router's own connections (no bound source) follow the policy too, also when
+    // main's default route points at the uplink that is down.
+    lab.clear(1);
+    rail.wait_state("isp1", "up", VERDICT);
+    lab.fault(2, Fault::Blackhole);
+    rail.wait_state("isp2", "down", VERDICT);
+    let t = lab.tally("rtr", 10);
+    assert_eq!(
+        via(&lab, &t, 1),
+        10,
+        "the router's own traffic fails over: {t:?}"
+    );
 }
 
 #[test]
