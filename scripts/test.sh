@@ -11,5 +11,9 @@ echo "== clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== tests (unit and lab)"
 cargo test --all-targets 2>&1
+if [ -n "${RAIL_UBUSD:-}" ] && [ -n "${RAIL_UBUS:-}" ]; then
+    echo "== ubus interop with OpenWrt's ubusd (docs/openwrt.md)"
+    cargo test --test ubus_interop -- --ignored
+fi
 echo "== LuCI views (node)"
 tests/luci/run.sh

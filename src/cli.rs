@@ -2,7 +2,7 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] <command>
 commands:
   daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
@@ -18,6 +18,7 @@ commands:
 
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
+    let mut ubus = None;
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -26,6 +27,13 @@ pub fn run(args: Vec<String>) -> i32 {
                 Some(f) => config = f,
                 None => {
                     eprintln!("rail: -c needs a file name");
+                    return 2;
+                }
+            },
+            "-s" | "--ubus" => match it.next() {
+                Some(p) => ubus = Some(p),
+                None => {
+                    eprintln!("rail: -s needs the ubus socket path");
                     return 2;
                 }
             },
@@ -52,8 +60,8 @@ pub fn run(args: Vec<String>) -> i32 {
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
-        ["daemon"] => crate::daemon::run(&config, false),
-        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true),
+        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref()),
+        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true, ubus.as_deref()),
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;

@@ -175,10 +175,22 @@ impl Flow {
 }
 
 fn connect(bind: Option<Ipv4Addr>, to: &str) -> std::io::Result<TcpStream> {
+    connect_marked(bind, None, to)
+}
+
+/// A connection from an optional source address with an optional `SO_MARK`.
+fn connect_marked(
+    bind: Option<Ipv4Addr>,
+    mark: Option<u32>,
+    to: &str,
+) -> std::io::Result<TcpStream> {
     let to: SocketAddr = to.parse().unwrap();
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
     if let Some(b) = bind {
         socket.bind(&SocketAddr::from((b, 0)).into())?;
+    }
+    if let Some(m) = mark {
+        socket.set_mark(m)?;
     }
     socket.connect_timeout(&to.into(), Duration::from_secs(2))?;
     Ok(socket.into())
@@ -485,10 +497,12 @@ fn router_traffic_and_replies_leave_by_the_uplink_owning_their_source() {
         for _ in 0..8 {
             connect(Some(WAN2), SERVICE).unwrap();
             connect(Some(WAN1), SERVICE).unwrap();
+            // A socket that picks wan2 by its mark (as probes may) keeps that choice.
+            connect_marked(None, Some(mark(2)), SERVICE).unwrap();
         }
     });
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(lab.isp[1].peers(), vec![WAN2; 8]);
+    assert_eq!(lab.isp[1].peers(), vec![WAN2; 16]);
     assert_eq!(lab.isp[0].peers(), vec![WAN1; 8]);
     // Inbound on wan2: the reply is sourced from wan2's address and must go back by wan2
     // (main's default would send it to ISP A, which answers with a reset).
@@ -599,15 +613,34 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
         .r
         .out("ip rule")
         .contains("from 100.64.0.2 lookup 20002"));
-    router.run(|rail| {
-        let (watch, conn) = Watch::open().expect("watch");
-        rail.ex.spawn(conn).detach();
-        rail.watch = Some(watch);
+    start_watch(&router);
+    // On each event: re-learn, recompute and reconcile, as the daemon does; how long it took.
+    let follow = |wanted: Event| {
+        let cfg = config.clone();
+        router.run(move |rail| {
+            wait_for(rail, |e| *e == wanted);
+            let start = Instant::now();
+            let links = rail.learn(&cfg);
+            let d = desired(&cfg, &links, &resolve(&cfg, |_| true));
+            rail.reconcile(&d);
+            start.elapsed()
+        })
+    };
+    // The session drops: the device disappears, its traffic is refused, not leaked.
+    lab.r.sh("ip link del pppoe-wan");
+    follow(Event::Link {
+        ifindex: old_index.parse().unwrap(),
+        name: Some("pppoe-wan".into()),
+        removed: true,
     });
-    lab.r.sh(&format!(
-        "ip link del pppoe-wan && {}",
-        tun("100.64.1.2", "100.64.1.1")
-    ));
+    assert_eq!(
+        lab.r.out("ip route show table 20002").trim(),
+        "prohibit default proto 165 metric 1000"
+    );
+    assert!(!lab.r.out("ip rule").contains("100.64.0.2"));
+    assert!(!lab.r.out("ip route show table 20201").contains("nexthop"));
+    // It comes back with a new ifindex, address and peer.
+    lab.r.sh(&tun("100.64.1.2", "100.64.1.1"));
     let new_index: u32 = lab
         .r
         .out("cat /sys/class/net/pppoe-wan/ifindex")
@@ -615,31 +648,7 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
         .parse()
         .unwrap();
     assert_ne!(new_index.to_string(), old_index);
-    let cfg = config.clone();
-    let took = router.run(move |rail| {
-        // Wait for the new device's address event, then re-learn and reconcile.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let Rail { ex, watch, .. } = rail;
-            let event = Rail::block(ex, async {
-                futures_lite::future::or(async { watch.as_mut().unwrap().next().await }, async {
-                    smol::Timer::at(deadline).await;
-                    None
-                })
-                .await
-            });
-            match event {
-                Some(Event::Address { ifindex }) if ifindex == new_index => break,
-                Some(_) => continue,
-                None => panic!("no address event for the new device"),
-            }
-        }
-        let start = Instant::now();
-        let links = rail.learn(&cfg);
-        let d = desired(&cfg, &links, &resolve(&cfg, |_| true));
-        rail.reconcile(&d);
-        start.elapsed()
-    });
+    let took = follow(Event::Address { ifindex: new_index });
     println!("device recreated: rules and routes followed {took:?} after the address event");
     let rules = lab.r.out("ip rule");
     assert!(
@@ -740,4 +749,55 @@ fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
     let d = desired_with(&router, &config, &[0, 1]);
     router.run(move |rail| rail.apply_policy_routes(&d));
     assert_eq!(burst(10), moved((w1, w2), 20));
+}
+
+/// Wait on the router thread for the first watch event `wanted` accepts (5 s at most).
+fn wait_for(rail: &mut Rail, wanted: impl Fn(&Event) -> bool) -> Event {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let Rail { ex, watch, .. } = rail;
+        let event = Rail::block(ex, async {
+            futures_lite::future::or(async { watch.as_mut().unwrap().next().await }, async {
+                smol::Timer::at(deadline).await;
+                None
+            })
+            .await
+        });
+        match event {
+            Some(e) if wanted(&e) => return e,
+            Some(_) => continue,
+            None => panic!("no such netlink event within 5 s"),
+        }
+    }
+}
+
+fn start_watch(router: &Router) {
+    router.run(|rail| {
+        let (watch, conn) = Watch::open().expect("watch");
+        rail.ex.spawn(conn).detach();
+        rail.watch = Some(watch);
+    });
+}
+
+#[test]
+fn a_lost_burst_of_events_asks_for_a_resync() {
+    let lab = Lab::new();
+    let router = Router::start(&lab.r.0);
+    start_watch(&router);
+    // The router thread is idle, so nobody reads the subscription while main fills up.
+    let batch: String = (0..40_000u32)
+        .map(|n| {
+            format!(
+                "route add 10.{}.{}.0/24 via 192.0.2.1 dev wan1\n",
+                n >> 8,
+                n & 255
+            )
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!("{}.routes", lab.r.0));
+    std::fs::write(&file, batch).unwrap();
+    sh(&format!("ip -n {} -batch {}", lab.r.0, file.display()));
+    let _ = std::fs::remove_file(&file);
+    let event = router.run(|rail| wait_for(rail, |e| *e == Event::Resync));
+    assert_eq!(event, Event::Resync);
 }

@@ -144,14 +144,17 @@ fn offline_start_needs_up_good_rounds() {
     i.initial_state = InitialState::Offline;
     let mut sim = Sim::new(&i, answer_after(12));
     assert_eq!(sim.tracker.state(), State::Down);
-    // Down probes at recovery_interval (0.5 s): rounds at 0, 0.5, 1, 1.5 and 2 s.
-    sim.run_for(secs(1.9));
+    // Down probes at recovery_interval (0.5 s): rounds 0, 0.5, 1, 1.5 and 2 s after the
+    // first probe.
+    sim.run_for(secs(0.2));
+    let first = sim.sends[0].0;
+    sim.run_until(first + secs(1.9));
     assert_eq!(
         sim.tracker.state(),
         State::Recovering,
         "4 rounds are not enough"
     );
-    sim.run_for(secs(0.2));
+    sim.run_until(first + secs(2.1));
     assert_eq!(sim.states(), [State::Recovering, State::Up]);
     assert_eq!(
         sim.last().to_string(),
@@ -170,7 +173,7 @@ fn probes_are_spread_over_the_interval() {
     let mut i = iface();
     i.track_ip = (1..=8).map(|n| ip(&format!("198.18.0.{n}"))).collect();
     let mut sim = Sim::new(&i, answer_after(5));
-    sim.run_for(secs(2.0));
+    sim.run_for(secs(2.1));
     let times: Vec<u64> = sim.sends.iter().map(|(t, _)| t.as_micros()).collect();
     assert_eq!(
         times.len(),
@@ -576,4 +579,100 @@ fn no_targets_means_carrier_alone() {
         up: false,
     });
     assert_eq!(sim.tracker.state(), State::Down);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Wait(u16),
+        /// A reply: which outstanding-ish sequence (offset back from the newest), whether the
+        /// id is right, and which target it claims to come from.
+        Reply(u16, bool, u8),
+        Link(u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (1u16..1500).prop_map(Step::Wait),
+            6 => (0u16..6, any::<bool>(), 0u8..4).prop_map(|(b, i, t)| Step::Reply(b, i, t)),
+            1 => (0u8..4).prop_map(Step::Link),
+        ]
+    }
+
+    /// Edges the state machine may take; anything else is a bug.
+    fn allowed(from: State, to: State) -> bool {
+        use State::*;
+        from != to
+            && to != Disabled
+            && !matches!(
+                (from, to),
+                (Down, Suspect) | (Recovering, Suspect) | (Suspect, Recovering) | (Up, Recovering)
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_event_sequence_keeps_the_invariants(
+            steps in proptest::collection::vec(step(), 1..300),
+            down in 1u32..4, up in 1u32..4, count in 1u32..3, quality in any::<bool>(),
+        ) {
+            let mut i = iface();
+            i.track_ip = vec![ip(T1), ip(T2), ip(T3)];
+            i.reliability = 2;
+            (i.down, i.up, i.count) = (down, up, count);
+            i.hold = ms(300);
+            if quality {
+                i.quality = quality_iface().quality;
+            }
+            let mut t = Tracker::new("wan", Params::from_interface(&i), 7, true, Time::ZERO);
+            let mut now = Time::ZERO;
+            let mut out = Vec::new();
+            let mut last_seq = 0u16;
+            let mut state = t.state();
+            for s in steps {
+                match s {
+                    Step::Wait(d) => now = now + ms(u64::from(d)),
+                    Step::Reply(back, right_id, target) => {
+                        let from = [ip(T1), ip(T2), ip(T3), ip("203.0.113.9")][target as usize];
+                        let ident = if right_id { 7 } else { 8 };
+                        let input = Input::Reply { from, ident, seq: last_seq.wrapping_sub(back) };
+                        t.handle(now, input, &mut out);
+                    }
+                    Step::Link(k) => {
+                        let device = "eth1".to_string();
+                        let input = match k {
+                            0 => Input::DeviceUp { device },
+                            1 => Input::DeviceGone { device },
+                            2 => Input::Carrier { device, up: false },
+                            _ => Input::Carrier { device, up: true },
+                        };
+                        t.handle(now, input, &mut out);
+                    }
+                }
+                t.poll(now, &mut out);
+                if let Some(w) = t.next_wakeup() {
+                    prop_assert!(w > now, "poll left work due now: the engine would spin");
+                }
+                for o in out.drain(..) {
+                    match o {
+                        Output::Send(p) => last_seq = p.seq,
+                        Output::Transition(tr) => {
+                            prop_assert_eq!(tr.from, state);
+                            prop_assert!(allowed(tr.from, tr.to), "{} -> {}", tr.from, tr.to);
+                            prop_assert!(!tr.reason.is_empty());
+                            state = tr.to;
+                        }
+                    }
+                }
+                prop_assert_eq!(t.state(), state);
+                for target in t.status().targets {
+                    prop_assert!(target.received <= target.sent);
+                    prop_assert!((0.0..=100.0).contains(&target.loss));
+                }
+            }
+        }
+    }
 }

@@ -237,14 +237,30 @@ fn a_panicking_test_leaves_no_lab_behind() {
     if !common::lab::can_run_lab() {
         return;
     }
-    let names = std::thread::spawn(|| {
+    let payload = std::thread::spawn(|| {
         let lab = Lab::up(1).unwrap();
-        let name = lab.name().to_string();
-        std::panic::panic_any(name);
+        // The processes inside the lab: the service, and one a test started itself.
+        let sleep = lab.command("rtr", &["sleep", "60"]).spawn().unwrap();
+        let pids_in = |node: &str| {
+            let out = Command::new("ip")
+                .args(["netns", "pids", &lab.ns(node)])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        // `ip netns exec` enters the namespace after spawn() returns: wait for the sleep.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while pids_in("rtr").is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let pids = pids_in("inet") + &pids_in("rtr");
+        std::panic::panic_any((lab.name().to_string(), pids, sleep));
     })
     .join()
     .expect_err("the thread panics");
-    let name = names.downcast::<String>().unwrap();
+    let (name, pids, mut sleep) = *payload
+        .downcast::<(String, String, std::process::Child)>()
+        .unwrap();
     assert_eq!(lab_namespaces(&name), Vec::<String>::new());
     let list = Command::new(common::lab::script())
         .arg("list")
@@ -252,7 +268,17 @@ fn a_panicking_test_leaves_no_lab_behind() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&list.stdout)
         .lines()
-        .any(|l| l == *name));
+        .any(|l| l == name));
+    assert_eq!(pids.lines().count(), 2, "service and sleep: {pids:?}");
+    for pid in pids.lines() {
+        // Gone, or a zombie waiting for its parent (the sleep is this process's child).
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        assert!(
+            status.is_empty() || status.contains("State:\tZ"),
+            "process {pid} still runs after down:\n{status}"
+        );
+    }
+    assert!(!sleep.wait().unwrap().success(), "sleep was killed");
 }
 
 #[test]
@@ -316,4 +342,91 @@ fn the_generated_rail_config_is_valid_and_names_the_lab_devices() {
         })
         .collect();
     assert_eq!(got, expected);
+}
+
+#[test]
+fn renew_moves_address_and_gateway_on_the_same_device() {
+    let Some(lab) = Lab::up(3) else { return };
+    let before = lab.uplink(1);
+    let index = ifindex(&lab, &before.dev);
+    lab.fault(1, Fault::Renew);
+    let after = lab.uplink(1);
+    assert_ne!(after.addr, before.addr);
+    assert_ne!(after.gw, before.gw);
+    assert_ne!(after.addr6, before.addr6);
+    assert_eq!(
+        (ifindex(&lab, &after.dev), &after.dev),
+        (index, &before.dev)
+    );
+    let addrs = lab.run("rtr", &["ip", "-o", "addr", "show", "dev", &after.dev]);
+    assert!(!addrs.contains(&format!(" {}/", before.addr)), "{addrs}");
+    assert!(addrs.contains(&format!(" {}/28", after.addr)), "{addrs}");
+    lab.route_default_via(1);
+    assert_eq!(lab.fetch_source("lan"), after.addr.to_string());
+    assert!(!lab.answers("rtr", before.gw), "the old gateway is gone");
+    // PPPoE-like uplinks get new addresses by reconnecting instead.
+    let out = Command::new(common::lab::script())
+        .args(["fault", lab.name(), "renew", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn a_blackhole_can_hit_one_address_family() {
+    let Some(lab) = Lab::up(2) else { return };
+    if !lab.has_ipv6() {
+        eprintln!("SKIPPED: this kernel has no IPv6");
+        return;
+    }
+    lab.route_default_via(1);
+    lab.route_default6_via(1);
+    let (t4, t6) = (lab.targets(), lab.targets6());
+    lab.fault(1, Fault::BlackholeIpv6);
+    assert_eq!(lab.answering("rtr", &t4), t4);
+    assert!(lab.answering("rtr", &t6).is_empty());
+    lab.fault(1, Fault::BlackholeIpv4);
+    assert!(lab.answering("rtr", &t4).is_empty());
+    lab.clear(1);
+    assert_eq!(lab.answering("rtr", &t4), t4);
+    assert_eq!(lab.answering("rtr", &t6), t6);
+}
+
+#[test]
+fn any_isps_can_be_pppoe_like() {
+    let opts = common::lab::Options {
+        isps: 3,
+        masq: true,
+    };
+    let Some(lab) = Lab::up_with_ppp(opts, &[1, 3]) else {
+        return;
+    };
+    let kinds: Vec<UplinkKind> = lab.uplinks().iter().map(|u| u.kind).collect();
+    assert_eq!(
+        kinds,
+        [UplinkKind::Ppp, UplinkKind::Ethernet, UplinkKind::Ppp]
+    );
+    for u in lab.uplinks() {
+        lab.route_default_via(u.isp);
+        assert_eq!(lab.fetch_source("lan"), u.addr.to_string());
+    }
+    lab.fault(3, Fault::PppoeDrop);
+    assert_eq!(link_flags(&lab, &lab.uplink(3).dev), None);
+    assert!(link_flags(&lab, &lab.uplink(1).dev).is_some());
+}
+
+#[test]
+fn routes_fill_the_router_main_table_without_disturbing_traffic() {
+    let Some(lab) = Lab::up(2) else { return };
+    let count = || {
+        lab.run("rtr", &["ip", "-4", "route", "show"])
+            .lines()
+            .count()
+    };
+    let before = count();
+    lab.add_routes(2_000);
+    assert_eq!(count(), before + 2_000);
+    lab.route_default_via(1);
+    assert_eq!(lab.fetch_source("lan"), lab.uplink(1).addr.to_string());
+    assert_eq!(lab.answering("rtr", &lab.targets()), lab.targets());
 }

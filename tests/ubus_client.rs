@@ -19,12 +19,14 @@ use smol::channel::Receiver;
 use smol::LocalExecutor;
 
 use rail::openwrt::blob::{BlobMsg, Type};
-use rail::openwrt::client::{BusEvent, CallError, Client, Config, Method, Object};
+use rail::openwrt::client::{BusEvent, CallError, Client, Config, Object};
 use rail::openwrt::hotplug::{Action, Hotplug};
 use rail::openwrt::netifd::{self, InterfaceStatus};
 use rail::openwrt::object::{self, Request};
 use rail::openwrt::wire::{Attrs, Message, MsgType, Status};
 
+use broker::bus::{next_event, notify_until_heard, wait_for};
+use broker::netifd::{named, netifd_peer, pppoe_status};
 use broker::Broker;
 
 fn socket_path(test: &str) -> PathBuf {
@@ -40,24 +42,6 @@ fn config(path: &Path) -> Config {
     }
 }
 
-async fn next_event(rx: &Receiver<BusEvent>) -> BusEvent {
-    let ev = async { rx.recv().await.expect("event stream open") };
-    let timeout = async {
-        Timer::after(Duration::from_secs(5)).await;
-        panic!("no bus event within 5 s");
-    };
-    future::or(ev, timeout).await
-}
-
-async fn wait_for(rx: &Receiver<BusEvent>, want: impl Fn(&BusEvent) -> bool) -> BusEvent {
-    loop {
-        let ev = next_event(rx).await;
-        if want(&ev) {
-            return ev;
-        }
-    }
-}
-
 /// The rail object with a handler that records requests and answers status.
 fn rail_object(seen: Rc<RefCell<Vec<Request>>>) -> Object {
     object::object(move |req| {
@@ -69,6 +53,21 @@ fn rail_object(seen: Rc<RefCell<Vec<Request>>>) -> Object {
             _ => Ok(None),
         }
     })
+}
+
+/// A client publishing the rail object on the broker at `path`.
+fn rail_client(path: &Path, seen: Rc<RefCell<Vec<Request>>>) -> Client {
+    Client::new(Config {
+        objects: vec![rail_object(seen)],
+        ..config(path)
+    })
+}
+
+/// Starts a client and waits until it is connected and registered.
+async fn connected(ex: &LocalExecutor<'_>, client: &Client) -> Receiver<BusEvent> {
+    let events = start(ex, client);
+    assert_eq!(next_event(&events).await, BusEvent::Connected);
+    events
 }
 
 fn start(ex: &LocalExecutor<'_>, client: &Client) -> Receiver<BusEvent> {
@@ -97,12 +96,8 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
     let ex = LocalExecutor::new();
     let seen = Rc::new(RefCell::new(Vec::new()));
     future::block_on(ex.run(async {
-        let rail = Client::new(Config {
-            objects: vec![rail_object(seen.clone())],
-            ..config(&path)
-        });
-        let rail_events = start(&ex, &rail);
-        assert_eq!(next_event(&rail_events).await, BusEvent::Connected);
+        let rail = rail_client(&path, seen.clone());
+        connected(&ex, &rail).await;
 
         // The signature ubusd stores is what `ubus -v list rail` prints.
         let obj = broker.object("rail").expect("rail published");
@@ -130,8 +125,7 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
         );
 
         let cli = Client::new(config(&path));
-        let cli_events = start(&ex, &cli);
-        assert_eq!(next_event(&cli_events).await, BusEvent::Connected);
+        connected(&ex, &cli).await;
 
         let status = cli
             .call("rail", "status", &json!({}))
@@ -232,12 +226,8 @@ fn garbage_from_the_bus_does_not_stop_the_client() {
     let broker = Broker::start(&path);
     let ex = LocalExecutor::new();
     future::block_on(ex.run(async {
-        let rail = Client::new(Config {
-            objects: vec![rail_object(Rc::default())],
-            ..config(&path)
-        });
-        let events = start(&ex, &rail);
-        assert_eq!(next_event(&events).await, BusEvent::Connected);
+        let rail = rail_client(&path, Rc::default());
+        connected(&ex, &rail).await;
         let rail_id = broker.object("rail").unwrap().id;
 
         // A raw peer invokes `status` with a DATA attribute that is not blobmsg, then with
@@ -277,8 +267,7 @@ fn garbage_from_the_bus_does_not_stop_the_client() {
         }
 
         let cli = Client::new(config(&path));
-        let cli_events = start(&ex, &cli);
-        assert_eq!(next_event(&cli_events).await, BusEvent::Connected);
+        connected(&ex, &cli).await;
         assert!(cli
             .call("rail", "status", &json!({}))
             .await
@@ -294,12 +283,8 @@ fn ubusd_restart_is_followed_by_re_registration() {
     let mut broker = Broker::start(&path);
     let ex = LocalExecutor::new();
     future::block_on(ex.run(async {
-        let rail = Client::new(Config {
-            objects: vec![rail_object(Rc::default())],
-            ..config(&path)
-        });
-        let events = start(&ex, &rail);
-        assert_eq!(next_event(&events).await, BusEvent::Connected);
+        let rail = rail_client(&path, Rc::default());
+        let events = connected(&ex, &rail).await;
 
         broker.stop();
         assert_eq!(next_event(&events).await, BusEvent::Disconnected);
@@ -320,8 +305,7 @@ fn ubusd_restart_is_followed_by_re_registration() {
         assert!(broker.object("rail").is_some());
 
         let cli = Client::new(config(&path));
-        let cli_events = start(&ex, &cli);
-        assert_eq!(next_event(&cli_events).await, BusEvent::Connected);
+        connected(&ex, &cli).await;
         assert!(cli
             .call("rail", "status", &json!({}))
             .await
@@ -331,23 +315,59 @@ fn ubusd_restart_is_followed_by_re_registration() {
 }
 
 #[test]
+fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
+    let path = socket_path("large");
+    let _broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let huge = "x".repeat(rail::openwrt::wire::MAX_MSG_LEN);
+        let rail = Client::new(Config {
+            objects: vec![object::object(move |req| match req {
+                Request::Status => Ok(Some(json!({ "blob": huge }))),
+                _ => Ok(None),
+            })],
+            ..config(&path)
+        });
+        connected(&ex, &rail).await;
+        let cli = Client::new(config(&path));
+        connected(&ex, &cli).await;
+        assert_eq!(
+            status_of(cli.call("rail", "status", &json!({})).await),
+            Status::UnknownError
+        );
+        assert_eq!(cli.call("rail", "reload", &json!({})).await.unwrap(), None);
+        assert!(rail.is_connected());
+    }));
+}
+
+#[test]
+fn falls_back_to_the_second_socket_path() {
+    let path = socket_path("fallback");
+    let _broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let missing = path.with_file_name("absent.sock");
+        let rail = Client::new(Config {
+            sockets: vec![missing, path.clone()],
+            objects: vec![rail_object(Rc::default())],
+            ..Config::default()
+        });
+        connected(&ex, &rail).await;
+        assert!(rail.is_connected());
+    }));
+}
+
+#[test]
 fn a_second_instance_cannot_take_the_rail_object() {
     let path = socket_path("second");
     let broker = Broker::start(&path);
     let ex = LocalExecutor::new();
     future::block_on(ex.run(async {
-        let first = Client::new(Config {
-            objects: vec![rail_object(Rc::default())],
-            ..config(&path)
-        });
-        let events = start(&ex, &first);
-        assert_eq!(next_event(&events).await, BusEvent::Connected);
+        let first = rail_client(&path, Rc::default());
+        connected(&ex, &first).await;
         let first_id = broker.object("rail").unwrap().id;
 
-        let second = Client::new(Config {
-            objects: vec![rail_object(Rc::default())],
-            ..config(&path)
-        });
+        let second = rail_client(&path, Rc::default());
         let second_events = start(&ex, &second);
         Timer::after(Duration::from_millis(500)).await;
         assert!(
@@ -358,51 +378,45 @@ fn a_second_instance_cannot_take_the_rail_object() {
     }));
 }
 
-/// A netifd stand-in: publishes `network.interface` (for notifications) and
-/// `network.interface.wan` with a `status` method, and sends `network.interface` events.
-fn netifd_peer(path: &Path, wan: Rc<RefCell<Value>>) -> Client {
-    let status_method = Method {
-        name: "status",
-        args: vec![],
+/// netifd's two announcements of an ifup/ifdown, the `network.interface` event and the
+/// notification; returns the status rail parsed from the notification.
+async fn announce(
+    netifd: &Client,
+    events: &Receiver<BusEvent>,
+    wan: &RefCell<Value>,
+    action: Action,
+    kind: &str,
+) -> InterfaceStatus {
+    let event = json!({"action": action.as_str(), "interface": "wan"});
+    netifd
+        .send_event("network.interface", &event)
+        .await
+        .unwrap();
+    netifd
+        .notify("network.interface", kind, &named(wan))
+        .await
+        .unwrap();
+    let BusEvent::Event { id, data } =
+        wait_for(events, |e| matches!(e, BusEvent::Event { .. })).await
+    else {
+        unreachable!()
     };
-    Client::new(Config {
-        objects: vec![
-            Object {
-                path: "network.interface".into(),
-                methods: vec![],
-                handler: Rc::new(|_, _| Err(Status::MethodNotFound)),
-            },
-            Object {
-                path: "network.interface.wan".into(),
-                methods: vec![status_method],
-                handler: Rc::new(move |_, _| Ok(Some(wan.borrow().clone()))),
-            },
-        ],
-        ..config(path)
-    })
-}
-
-fn pppoe_status(up: bool, device: &str, local: &str, peer: &str) -> Value {
-    if !up {
-        return json!({"up": false, "pending": false, "available": true, "autostart": true,
-                      "dynamic": false, "proto": "pppoe", "data": {}});
-    }
-    json!({
-        "up": true, "pending": false, "available": true, "autostart": true, "dynamic": false,
-        "uptime": 3, "l3_device": device, "proto": "pppoe", "metric": 0, "dns_metric": 0,
-        "delegation": true,
-        "ipv4-address": [{"address": local, "mask": 32, "ptpaddress": peer}],
-        "ipv6-address": [], "ipv6-prefix": [], "ipv6-prefix-assignment": [],
-        "route": [{"target": "0.0.0.0", "mask": 0, "nexthop": peer, "source": "0.0.0.0/0"}],
-        "dns-server": ["192.0.2.53"], "dns-search": [], "neighbors": [], "inactive": {},
-        "data": {}
-    })
-}
-
-/// The notification netifd sends for `wan`: its status dump plus the interface name.
-fn named(wan: &RefCell<Value>) -> Value {
-    let mut status = wan.borrow().clone();
-    status["interface"] = json!("wan");
+    assert_eq!(
+        netifd::parse_event(&id, &data),
+        Some((action, "wan".into()))
+    );
+    let heard = wait_for(events, |e| matches!(e, BusEvent::Notification { .. })).await;
+    let BusEvent::Notification {
+        object,
+        kind: got,
+        data,
+    } = heard
+    else {
+        unreachable!()
+    };
+    assert_eq!((object.as_str(), got.as_str()), ("network.interface", kind));
+    let (name, status) = netifd::parse_notification(&got, &data).unwrap().unwrap();
+    assert_eq!(name, "wan");
     status
 }
 
@@ -419,8 +433,7 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
             patterns: vec!["network.interface".into()],
             ..config(&path)
         });
-        let events = start(&ex, &rail);
-        assert_eq!(next_event(&events).await, BusEvent::Connected);
+        let events = connected(&ex, &rail).await;
 
         let wan = Rc::new(RefCell::new(pppoe_status(
             true,
@@ -443,84 +456,23 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
         assert_eq!(first.ipv4_gateway(), Some("198.51.100.1".parse().unwrap()));
 
         // Wait until rail's subscription is in place (made on ubus.object.add).
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            netifd
-                .notify("network.interface", "interface.update", &named(&wan))
-                .await
-                .unwrap();
-            let got = future::or(async { Some(next_event(&events).await) }, async {
-                Timer::after(Duration::from_millis(100)).await;
-                None
-            })
-            .await;
-            if matches!(got, Some(BusEvent::Notification { .. })) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "rail never subscribed to network.interface"
-            );
-        }
+        notify_until_heard(
+            &netifd,
+            &events,
+            "network.interface",
+            "interface.update",
+            &named(&wan),
+        )
+        .await;
 
         // The PPPoE session drops: netifd sends the ifdown event and interface.down.
         *wan.borrow_mut() = pppoe_status(false, "", "", "");
-        netifd
-            .send_event(
-                "network.interface",
-                &json!({"action": "ifdown", "interface": "wan"}),
-            )
-            .await
-            .unwrap();
-        netifd
-            .notify("network.interface", "interface.down", &named(&wan))
-            .await
-            .unwrap();
-        let ev = wait_for(&events, |e| matches!(e, BusEvent::Event { .. })).await;
-        let BusEvent::Event { id, data } = ev else {
-            unreachable!()
-        };
-        assert_eq!(
-            netifd::parse_event(&id, &data),
-            Some((Action::IfDown, "wan".into()))
-        );
-        let ev = wait_for(&events, |e| matches!(e, BusEvent::Notification { .. })).await;
-        let BusEvent::Notification { object, kind, data } = ev else {
-            unreachable!()
-        };
-        assert_eq!(object, "network.interface");
-        let (name, down) = netifd::parse_notification(&kind, &data).unwrap().unwrap();
-        assert_eq!(
-            (name.as_str(), down.up, down.bound_device()),
-            ("wan", false, None)
-        );
+        let down = announce(&netifd, &events, &wan, Action::IfDown, "interface.down").await;
+        assert_eq!((down.up, down.bound_device()), (false, None));
 
         // It comes back with a new address and peer (and, in the kernel, a new ifindex).
         *wan.borrow_mut() = pppoe_status(true, "pppoe-wan", "203.0.113.9", "203.0.113.1");
-        netifd
-            .send_event(
-                "network.interface",
-                &json!({"action": "ifup", "interface": "wan"}),
-            )
-            .await
-            .unwrap();
-        netifd
-            .notify("network.interface", "interface.update", &named(&wan))
-            .await
-            .unwrap();
-        let ev = wait_for(&events, |e| matches!(e, BusEvent::Event { .. })).await;
-        let BusEvent::Event { id, data } = ev else {
-            unreachable!()
-        };
-        assert_eq!(
-            netifd::parse_event(&id, &data),
-            Some((Action::IfUp, "wan".into()))
-        );
-        let ev = wait_for(&events, |e| matches!(e, BusEvent::Notification { .. })).await;
-        let BusEvent::Notification { kind, data, .. } = ev else {
-            unreachable!()
-        };
-        let (_, up) = netifd::parse_notification(&kind, &data).unwrap().unwrap();
+        let up = announce(&netifd, &events, &wan, Action::IfUp, "interface.update").await;
         assert_eq!(up.ipv4_address(), Some("203.0.113.9".parse().unwrap()));
         assert_eq!(up.ipv4_gateway(), Some("203.0.113.1".parse().unwrap()));
 
@@ -537,26 +489,14 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
         drop(netifd_events);
         Timer::after(Duration::from_millis(100)).await;
         let netifd = netifd_peer(&path, wan.clone());
-        let netifd_events = start(&ex, &netifd);
-        assert_eq!(next_event(&netifd_events).await, BusEvent::Connected);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            netifd
-                .notify("network.interface", "interface.update", &named(&wan))
-                .await
-                .unwrap();
-            let got = future::or(async { Some(next_event(&events).await) }, async {
-                Timer::after(Duration::from_millis(100)).await;
-                None
-            })
-            .await;
-            if matches!(got, Some(BusEvent::Notification { .. })) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "rail did not resubscribe after netifd restarted"
-            );
-        }
+        connected(&ex, &netifd).await;
+        notify_until_heard(
+            &netifd,
+            &events,
+            "network.interface",
+            "interface.update",
+            &named(&wan),
+        )
+        .await;
     }));
 }

@@ -10,12 +10,14 @@ use std::process::{Child, Command, Output};
 use std::rc::Rc;
 use std::time::Duration;
 
-use async_io::Timer;
 use futures_lite::future;
 use serde_json::{json, Value};
-use smol::channel::Receiver;
 use smol::LocalExecutor;
 
+#[path = "ubus_broker/mod.rs"]
+mod broker;
+
+use broker::bus::{next_event, notify_until_heard};
 use rail::openwrt::client::{BusEvent, Client, Config, Method, Object};
 use rail::openwrt::object::{self, Request};
 
@@ -59,9 +61,13 @@ impl Tools {
                 .spawn()
                 .expect("start ubusd"),
         );
+        let mut ubusd = ubusd;
         for _ in 0..100 {
             if self.socket().exists() {
                 return ubusd;
+            }
+            if let Ok(Some(status)) = ubusd.0.try_wait() {
+                panic!("ubusd exited ({status}); is libubox.so on LD_LIBRARY_PATH?");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -113,15 +119,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-async fn next_event(rx: &Receiver<BusEvent>) -> BusEvent {
-    let ev = async { rx.recv().await.expect("event stream open") };
-    let timeout = async {
-        Timer::after(Duration::from_secs(5)).await;
-        panic!("no bus event within 5 s");
-    };
-    future::or(ev, timeout).await
 }
 
 fn rail_client(socket: &Path) -> Client {
@@ -277,34 +274,22 @@ fn rail_on_real_ubusd() {
             .await
             .unwrap();
         assert_eq!(got, Some(json!({"up": true, "l3_device": "pppoe-wan"})));
-        let mut notified = false;
-        for _ in 0..50 {
-            netifd
-                .notify(
-                    "network.interface",
-                    "interface.down",
-                    &json!({"interface": "wan", "up": false}),
-                )
-                .await
-                .unwrap();
-            let got = future::or(async { Some(next_event(&events).await) }, async {
-                Timer::after(Duration::from_millis(100)).await;
-                None
-            })
-            .await;
-            if let Some(BusEvent::Notification { object, kind, data }) = got {
-                assert_eq!(
-                    (object.as_str(), kind.as_str()),
-                    ("network.interface", "interface.down")
-                );
-                assert_eq!(data["interface"], "wan");
-                notified = true;
-                break;
+        let down = json!({"interface": "wan", "up": false});
+        let heard = notify_until_heard(
+            &netifd,
+            &events,
+            "network.interface",
+            "interface.down",
+            &down,
+        )
+        .await;
+        assert_eq!(
+            heard,
+            BusEvent::Notification {
+                object: "network.interface".into(),
+                kind: "interface.down".into(),
+                data: down
             }
-        }
-        assert!(
-            notified,
-            "rail never got netifd's notification through ubusd"
         );
 
         // ubusd restarts: rail reconnects and publishes again.

@@ -328,6 +328,10 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         size: r.int("size") as u16,
         flush_conntrack: r.bool("flush_conntrack"),
         masquerade: r.bool("masquerade"),
+        rate: r.one("rate").and_then(|v| match v {
+            Val::Int(kbit) => Rate::from_kbit(u32::try_from(kbit).ok()?),
+            _ => None,
+        }),
     }
 }
 

@@ -142,6 +142,35 @@ pub struct Interface {
     pub flush_conntrack: bool,
     /// Masquerade traffic leaving this uplink (fw4 does it on OpenWrt).
     pub masquerade: bool,
+    /// Egress shaping of the uplink's device to this rate (`shaping`); `None`: unshaped.
+    pub rate: Option<Rate>,
+}
+
+/// A link rate in kbit/s (1000 bit/s, as tc counts), never zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rate(u32);
+
+impl Rate {
+    pub fn from_kbit(kbit: u32) -> Option<Rate> {
+        (kbit > 0).then_some(Rate(kbit))
+    }
+    pub fn kbit(self) -> u32 {
+        self.0
+    }
+    pub fn bytes_per_second(self) -> u64 {
+        u64::from(self.0) * 1000 / 8
+    }
+}
+
+impl std::fmt::Display for Rate {
+    /// `20mbit`, `512kbit`, `1gbit`: the largest unit that keeps it whole.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            k if k % 1_000_000 == 0 => write!(f, "{}gbit", k / 1_000_000),
+            k if k % 1000 == 0 => write!(f, "{}mbit", k / 1000),
+            k => write!(f, "{k}kbit"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,6 +34,11 @@ pub enum Kind {
     Name,
     Path,
     DnsName,
+    /// A link rate in kbit/s (`20mbit`), as `Val::Int` kbit.
+    Rate {
+        min: u32,
+        max: u32,
+    },
 }
 
 /// A parsed option value.
@@ -120,6 +125,7 @@ impl Kind {
             Kind::Name => "name",
             Kind::Path => "path",
             Kind::DnsName => "DNS name",
+            Kind::Rate { .. } => "rate",
         }
     }
 
@@ -147,6 +153,11 @@ impl Kind {
             Kind::Name => "letters, digits and _".into(),
             Kind::Path => "an absolute path to an executable".into(),
             Kind::DnsName => "a DNS name, or '.' for the root".into(),
+            Kind::Rate { min, max } => format!(
+                "{}..{}, e.g. 20mbit or 512kbit",
+                super::model::Rate::from_kbit(*min).map_or_else(String::new, |r| r.to_string()),
+                super::model::Rate::from_kbit(*max).map_or_else(String::new, |r| r.to_string())
+            ),
         }
     }
 
@@ -224,6 +235,9 @@ impl Kind {
             Kind::Name => Val::Text(value::parse_name(text)?),
             Kind::Path => Val::Text(value::parse_path(text)?),
             Kind::DnsName => Val::Text(value::parse_dns_name(text)?),
+            Kind::Rate { min, max } => {
+                Val::Int(u64::from(value::parse_rate(text, min, max)?.kbit()))
+            }
         })
     }
 
@@ -353,6 +367,8 @@ pub static SECTIONS: &[SectionSpec] = &[
                     "Delete this uplink's conntrack flows (by its mark, never others') when it goes down, so they re-establish on another uplink.")
             },
             opt("masquerade", Kind::Bool, Default::Value("0"), "Masquerade traffic leaving this uplink. fw4 already does on OpenWrt's wan zone."),
+            opt("rate", Kind::Rate { min: 8, max: 100_000_000 }, Default::Nothing,
+                "Shape traffic leaving this uplink to this rate (a TBF queueing discipline on its device, put back on every ifup and new device, removed when rail stops). Never replaces a queueing discipline rail did not install, such as SQM's."),
         ],
     },
     SectionSpec {

@@ -2,7 +2,7 @@
 //! a second, addresses, prefixes, port ranges, protocols, names. Pure functions; each error
 //! says what was wrong, and the caller adds what is allowed.
 
-use super::model::{PortRange, Prefix, Proto};
+use super::model::{PortRange, Prefix, Proto, Rate};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -61,6 +61,33 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     u64::try_from(nanos)
         .map(Duration::from_nanos)
         .map_err(|_| format!("'{s}' is too long"))
+}
+
+/// `512kbit`, `20mbit`, `1.5gbit` (tc's bit units; tc's `kbps` means kilobytes, so byte
+/// units are refused rather than guessed), within `min..=max` kbit/s.
+pub fn parse_rate(s: &str, min: u32, max: u32) -> Result<Rate, String> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(split);
+    let kbit_per_unit = match unit {
+        "kbit" => 1.0,
+        "mbit" => 1e3,
+        "gbit" => 1e6,
+        "" => {
+            return Err(format!(
+                "'{s}' has no unit (write e.g. '20mbit' or '512kbit')"
+            ))
+        }
+        _ => return Err(format!("'{s}' is not a rate in kbit, mbit or gbit")),
+    };
+    let n: f64 = number.parse().map_err(|_| format!("'{s}' is not a rate"))?;
+    let kbit = (n * kbit_per_unit).round();
+    if kbit < f64::from(min) || kbit > f64::from(max) {
+        return Err(format!("{s} is out of range"));
+    }
+    Rate::from_kbit(kbit as u32).ok_or_else(|| format!("{s} is out of range"))
 }
 
 /// The shortest exact way to write a duration: `500ms`, `1s`, `1.5s`, `2m`.
@@ -211,6 +238,33 @@ pub fn parse_dns_name(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_in_bit_units_only() {
+        let kbit = |s: &str| parse_rate(s, 8, 100_000_000).map(Rate::kbit);
+        assert_eq!(kbit("20mbit"), Ok(20_000));
+        assert_eq!(kbit("512kbit"), Ok(512));
+        assert_eq!(kbit("1gbit"), Ok(1_000_000));
+        assert_eq!(kbit("1.5Mbit"), Ok(1_500));
+        for bad in [
+            "20",
+            "20mbps",
+            "kbit",
+            "-1mbit",
+            "1kbit",
+            "200gbit",
+            "1.2.3mbit",
+        ] {
+            assert!(kbit(bad).is_err(), "{bad}");
+        }
+        let r = Rate::from_kbit(20_000).unwrap();
+        assert_eq!(
+            (r.to_string(), r.bytes_per_second()),
+            ("20mbit".into(), 2_500_000)
+        );
+        assert_eq!(Rate::from_kbit(1500).unwrap().to_string(), "1500kbit");
+        assert!(Rate::from_kbit(0).is_none());
+    }
 
     #[test]
     fn booleans_as_uci_reads_them() {

@@ -115,6 +115,11 @@ impl Kernel {
         Ok((kernel, conn))
     }
 
+    /// The rtnetlink handle, for the few shell modules beside the dataplane (shaping).
+    pub fn handle_mut(&mut self) -> &mut rtnetlink::Handle {
+        &mut self.handle
+    }
+
     /// Forget what was applied so the next `reconcile` re-applies the nft table too (after
     /// a lost netlink event burst, or to repair hand edits of `inet rail`).
     pub fn invalidate(&mut self) {

@@ -118,3 +118,54 @@ fn link_event(l: &netlink_packet_route::link::LinkMessage, removed: bool) -> Eve
         removed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::InterfaceId;
+    use crate::dataplane::desired::{RouteKind, RouteSpec};
+    use crate::dataplane::layout::TableId;
+    use crate::dataplane::rtmsg::route_message;
+    use netlink_packet_core::NetlinkHeader;
+    use netlink_packet_route::route::{RouteMessage, RouteProtocol};
+
+    fn event(m: RouteNetlinkMessage) -> Option<Event> {
+        classify(NetlinkMessage::from(m))
+    }
+
+    fn rail_route() -> RouteMessage {
+        let table = TableId::uplink(InterfaceId(0)).unwrap();
+        route_message(&RouteSpec {
+            table,
+            metric: 0,
+            kind: RouteKind::Prohibit,
+        })
+    }
+
+    #[test]
+    fn own_additions_are_quiet_deletions_and_main_defaults_are_not() {
+        assert_eq!(event(RouteNetlinkMessage::NewRoute(rail_route())), None);
+        assert_eq!(
+            event(RouteNetlinkMessage::DelRoute(rail_route())),
+            Some(Event::Route)
+        );
+        let mut main_default = RouteMessage::default();
+        main_default.header.table = 254;
+        main_default.header.protocol = RouteProtocol::Dhcp;
+        assert_eq!(
+            event(RouteNetlinkMessage::NewRoute(main_default.clone())),
+            Some(Event::Route)
+        );
+        let mut main_specific = main_default;
+        main_specific.header.destination_prefix_length = 24;
+        assert_eq!(event(RouteNetlinkMessage::NewRoute(main_specific)), None);
+    }
+
+    #[test]
+    fn a_lost_burst_asks_for_a_resync() {
+        let mut header = NetlinkHeader::default();
+        header.message_type = netlink_packet_core::NLMSG_OVERRUN;
+        let overrun = NetlinkMessage::new(header, NetlinkPayload::Overrun(Vec::new()));
+        assert_eq!(classify(overrun), Some(Event::Resync));
+    }
+}

@@ -42,10 +42,10 @@ struct Uplink {
 pub struct Engine {
     origin: Instant,
     uplinks: Vec<Uplink>,
-    /// Echo id for the next new tracker: distinct per uplink and per rail process.
-    next_ident: u16,
     global: GlobalDetector,
     timer: Timer,
+    /// When the timer is set for (to avoid re-arming it on every poll).
+    armed: Option<Time>,
     queue: VecDeque<Event>,
     outputs: Vec<Output>,
     inputs: Vec<Input>,
@@ -54,44 +54,33 @@ pub struct Engine {
 impl Engine {
     /// One tracker per interface, indexed like `Config::interfaces` (InterfaceId).
     pub fn new(interfaces: &[Interface]) -> Engine {
-        let mut engine = Engine {
+        // Echo ids: distinct per uplink (its position) and per rail process on the host.
+        let base = std::process::id() as u16;
+        let uplinks = interfaces
+            .iter()
+            .enumerate()
+            .map(|(i, iface)| Uplink {
+                tracker: Tracker::new(
+                    &iface.name,
+                    Params::from_interface(iface),
+                    base.wrapping_add(i as u16),
+                    iface.enabled,
+                    Time::ZERO,
+                ),
+                iface: iface.clone(),
+                prober: Err("the device is not up".into()),
+            })
+            .collect();
+        Engine {
             origin: Instant::now(),
-            uplinks: Vec::new(),
-            next_ident: std::process::id() as u16,
+            uplinks,
             global: GlobalDetector::default(),
             timer: Timer::never(),
+            armed: None,
             queue: VecDeque::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
-        };
-        engine.reconfigure(interfaces);
-        engine
-    }
-
-    /// Apply a new configuration (reload): uplinks whose interface section is unchanged
-    /// keep their tracker, state, statistics and sockets; the others start afresh, waiting
-    /// for their device. Returns the ids (in the new numbering) that need `device_up`.
-    pub fn reconfigure(&mut self, interfaces: &[Interface]) -> Vec<InterfaceId> {
-        let mut old = std::mem::take(&mut self.uplinks);
-        let mut fresh = Vec::new();
-        for (i, iface) in interfaces.iter().enumerate() {
-            if let Some(pos) = old.iter().position(|u| u.iface == *iface) {
-                self.uplinks.push(old.swap_remove(pos));
-                continue;
-            }
-            let ident = self.next_ident;
-            self.next_ident = ident.wrapping_add(1);
-            let params = Params::from_interface(iface);
-            let now = self.now();
-            self.uplinks.push(Uplink {
-                tracker: Tracker::new(&iface.name, params, ident, iface.enabled, now),
-                iface: iface.clone(),
-                prober: Err("the device is not up".into()),
-            });
-            fresh.push(InterfaceId(i));
         }
-        self.update_global();
-        fresh
     }
 
     /// A new configuration: uplinks whose `Interface` is unchanged at the same position keep
@@ -234,7 +223,8 @@ impl Engine {
     }
 
     /// Carry out a tracker's outputs: send probes (a failed send is a lost probe), queue
-    /// transitions. Returns whether anything was sent.
+    /// transitions. Returns whether a new per-probe socket needs polling once, to register
+    /// for its wake-up.
     fn dispatch(&mut self, id: InterfaceId, now: Time, out: &mut Vec<Output>) -> bool {
         let mut sent = false;
         let at = self.instant(now);
@@ -247,7 +237,7 @@ impl Engine {
                     self.queue.push_back(Event::Transition(id, t));
                 }
                 Output::Send(req) => {
-                    sent = true;
+                    sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
                     let result = match &mut u.prober {
                         Ok(p) => p.send(req, at, u.iface.timeout).map_err(|e| e.to_string()),
                         Err(e) => Err(e.clone()),
@@ -268,7 +258,7 @@ impl Engine {
                 return Poll::Ready(e);
             }
             let now = self.now();
-            let mut busy = false;
+            let (mut progressed, mut again) = (false, false);
             let mut out = std::mem::take(&mut self.outputs);
             let mut inputs = std::mem::take(&mut self.inputs);
             for i in 0..self.uplinks.len() {
@@ -276,20 +266,22 @@ impl Engine {
                 if let Ok(p) = &mut u.prober {
                     p.poll_recv(cx, &mut inputs);
                 }
-                busy |= !inputs.is_empty();
+                progressed |= !inputs.is_empty();
                 for input in inputs.drain(..) {
                     u.tracker.handle(now, input, &mut out);
                 }
                 if u.tracker.next_wakeup().is_some_and(|t| t <= now) {
                     u.tracker.poll(now, &mut out);
+                    progressed = true;
                 }
-                // New per-probe sockets must be polled once to register for wake-ups.
-                busy |= self.dispatch(InterfaceId(i), now, &mut out);
+                again |= self.dispatch(InterfaceId(i), now, &mut out);
             }
             self.outputs = out;
             self.inputs = inputs;
-            if busy {
+            if progressed {
                 self.update_global();
+            }
+            if again || !self.queue.is_empty() {
                 continue;
             }
             let wake = self
@@ -297,9 +289,12 @@ impl Engine {
                 .iter()
                 .filter_map(|u| u.tracker.next_wakeup())
                 .min();
-            match wake {
-                Some(t) => self.timer.set_at(self.instant(t)),
-                None => self.timer = Timer::never(),
+            if wake != self.armed {
+                self.armed = wake;
+                match wake {
+                    Some(t) => self.timer.set_at(self.instant(t)),
+                    None => self.timer = Timer::never(),
+                }
             }
             if Pin::new(&mut self.timer).poll(cx).is_pending() {
                 return Poll::Pending;

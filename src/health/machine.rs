@@ -404,7 +404,11 @@ impl Tracker {
         let (state, reason) = if self.params.targets.is_empty() {
             (State::Up, format!("device {device} {what}, no track_ip"))
         } else {
-            self.next_send = Some(now + self.params.hold);
+            // Uplinks that come up together start at different phases of a slot (by their
+            // distinct echo ids), so their probes interleave instead of going out in bursts.
+            let slot = self.params.interval / self.params.round_size().max(1) as u32;
+            let phase = slot * u32::from(self.ident % 8) / 8;
+            self.next_send = Some(now + self.params.hold + phase);
             match self.params.initial_state {
                 InitialState::Online => (
                     State::Up,

@@ -352,25 +352,25 @@ fn poll_conn(c: &Conn, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     }
 }
 
-/// Read every datagram waiting on `sock`, then register for the next.
+/// Read every datagram waiting on `sock` once it reported readable, then register for the
+/// next: no read is attempted (no system call) while it has not.
 fn drain(sock: &Async<Socket>, cx: &mut Context<'_>, mut f: impl FnMut(&[u8], &SockAddr)) {
     let mut buf = [MaybeUninit::<u8>::uninit(); RECV_BUF];
-    for _ in 0..RECV_BURST {
-        match sock.get_ref().recv_from(&mut buf) {
-            Ok((n, from)) => {
-                // SAFETY: recv_from initialised the first n bytes.
-                let data = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
-                f(data, &from);
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if sock.poll_readable(cx).is_pending() {
-                    return;
+    'ready: while sock.poll_readable(cx).is_ready() {
+        for _ in 0..RECV_BURST {
+            match sock.get_ref().recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    // SAFETY: recv_from initialised the first n bytes.
+                    let data = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
+                    f(data, &from);
                 }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'ready,
+                Err(_) => {} // e.g. an ICMP error queued on a UDP socket: read on
             }
-            Err(_) => {} // e.g. an ICMP error queued on a UDP socket: read on
         }
+        cx.waker().wake_by_ref(); // more to read: come back after others had their turn
+        return;
     }
-    cx.waker().wake_by_ref(); // more to read: come back after others had their turn
 }
 
 /// A link-layer address on `ifindex` (ARP protocol), for bind and send_to.

@@ -9,16 +9,16 @@ const USAGE: &str = "usage: rail import-mwan3 [FILE] [-o OUT] [--network FILE]
   --network F /etc/config/network, to find the devices of rules' src_iface";
 
 /// Exit status 0 when a configuration was written (what did not carry over is listed on
-/// stderr), 2 when the input could not be read.
+/// stderr), 1 when it was written but fails rail's checks, 2 when nothing was written.
 pub fn run(args: &[&str]) -> i32 {
-    let (mut file, mut output, mut network) = (DEFAULT_MWAN3, None, None);
+    let (mut file, mut output, mut network): (Option<&str>, _, _) = (None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let slot = match *a {
             "-o" | "--output" => &mut output,
             "--network" => &mut network,
-            f if !f.starts_with('-') && file == DEFAULT_MWAN3 => {
-                file = f;
+            f if !f.starts_with('-') && file.is_none() => {
+                file = Some(f);
                 continue;
             }
             _ => {
@@ -34,6 +34,7 @@ pub fn run(args: &[&str]) -> i32 {
             }
         }
     }
+    let file = file.unwrap_or(DEFAULT_MWAN3);
     let Some(mwan3) = read(file) else { return 2 };
     let network = match network.map(read) {
         Some(None) => return 2,
@@ -44,6 +45,19 @@ pub fn run(args: &[&str]) -> i32 {
     let text = super::render(&import, file);
     for n in &import.notes {
         eprintln!("{n}");
+    }
+    // The import is meant to always pass; if it does not, say so rather than hand over a
+    // file the daemon will refuse.
+    let checked = crate::uci::parse("imported", &text)
+        .map_err(|e| vec![e.to_string()])
+        .and_then(|p| {
+            crate::config::from_package("imported", &p)
+                .map_err(|ps| ps.iter().map(ToString::to_string).collect())
+        });
+    if let Err(problems) = &checked {
+        for p in problems {
+            eprintln!("rail import-mwan3: the result fails rail's checks (an importer bug, please report it): {p}");
+        }
     }
     let written = match output {
         Some(out) => std::fs::write(out, &text).map_err(|e| format!("cannot write {out}: {e}")),
@@ -72,7 +86,11 @@ pub fn run(args: &[&str]) -> i32 {
         count("rule"),
         import.notes.len()
     );
-    0
+    if checked.is_ok() {
+        0
+    } else {
+        1
+    }
 }
 
 fn read(path: &str) -> Option<Package> {

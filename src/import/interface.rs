@@ -101,10 +101,9 @@ pub fn interface(s: &Section, label: String, name: &str, notes: &mut Notes) -> S
         targets.iter().map(ToString::to_string).collect(),
     );
 
-    let most = (targets.len() as i64).clamp(1, 64);
     out.set(
         "reliability",
-        int(&r, notes, "reliability", 1, 1, most).to_string(),
+        reliability(&r, targets.len(), notes).to_string(),
     );
     out.set("count", int(&r, notes, "count", 1, 1, 10).to_string());
 
@@ -155,6 +154,23 @@ pub fn interface(s: &Section, label: String, name: &str, notes: &mut Notes) -> S
     out.set("flush_conntrack", flush_conntrack(&r, notes));
     r.finish(notes);
     out.0
+}
+
+/// Targets that must answer: no more than there are addresses to probe.
+fn reliability(r: &Reader, targets: usize, notes: &mut Notes) -> i64 {
+    let most = (targets as i64).clamp(1, 64);
+    let wanted = int(r, notes, "reliability", 1, 1, 64);
+    if wanted > most {
+        note(
+            r,
+            notes,
+            "reliability",
+            format!(
+                "{wanted} is more than the {targets} target(s) rail can probe; written as {most}"
+            ),
+        );
+    }
+    wanted.min(most)
 }
 
 fn note(r: &Reader, notes: &mut Notes, option: &str, message: String) {

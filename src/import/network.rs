@@ -57,3 +57,30 @@ pub fn device(network: &Package, iface: &str) -> Result<String, String> {
     }
     Ok(dev)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::device;
+
+    fn net(text: &str) -> crate::uci::Package {
+        crate::uci::parse("network", text).expect("valid")
+    }
+
+    #[test]
+    fn devices_as_netifd_names_them() {
+        let n = net(
+            "config interface 'wan'\n option device 'eth1'\n option proto 'pppoe'\n\
+                     config interface 'lan'\n option device 'br-lan'\n\
+                     config interface 'old'\n option ifname 'eth0.2'\n\
+                     config interface 'alias'\n option device '@lan'\n\
+                     config interface 'two'\n option ifname 'eth2 eth3'\n\
+                     config interface 'long'\n option device 'a_very_long_device'\n",
+        );
+        assert_eq!(device(&n, "wan").as_deref(), Ok("pppoe-wan"));
+        assert_eq!(device(&n, "lan").as_deref(), Ok("br-lan"));
+        assert_eq!(device(&n, "old").as_deref(), Ok("eth0.2"));
+        for bad in ["alias", "two", "long", "missing"] {
+            assert!(device(&n, bad).is_err(), "{bad}");
+        }
+    }
+}

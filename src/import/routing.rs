@@ -259,15 +259,27 @@ fn rule(
     let src = prefixes("src_ip", src_ip.as_deref())?;
     let dest = prefixes("dest_ip", dest_ip.as_deref())?;
     // mwan3 installs a rule only for a family none of its addresses contradicts.
-    for (v4, word) in [(true, "IPv4"), (false, "IPv6")] {
-        if src.iter().chain(&dest).any(|p| p.v4 == v4) {
-            match fam {
-                Some(f) if f != v4 => {
-                    return Err((None, format!("it has {word} addresses but family {}: mwan3 installs it for neither family", if f { "ipv4" } else { "ipv6" })));
-                }
-                _ => fam = Some(v4),
-            }
+    let has = |v4: bool| src.iter().chain(&dest).any(|p| p.v4 == v4);
+    let word = |v4: bool| if v4 { "ipv4" } else { "ipv6" };
+    match (has(true), has(false), fam) {
+        (true, true, _) => {
+            return Err((
+                None,
+                "it has both IPv4 and IPv6 addresses: mwan3 installs it for neither family".into(),
+            ))
         }
+        (false, false, _) => {}
+        (v4, _, Some(f)) if f != v4 => {
+            return Err((
+                None,
+                format!(
+                    "it has {} addresses but family {}: mwan3 installs it for neither family",
+                    word(v4),
+                    word(f)
+                ),
+            ))
+        }
+        (v4, _, _) => fam = Some(v4),
     }
 
     let proto = match proto.as_deref().map(proto_word) {

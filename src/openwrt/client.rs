@@ -164,6 +164,8 @@ impl Client {
         self.inner.events_rx.clone()
     }
 
+    /// Whether the client is connected and its objects, subscriptions and patterns are
+    /// registered (calls fail with `NotConnected` otherwise).
     pub fn is_connected(&self) -> bool {
         self.inner.conn.borrow().is_some()
     }
@@ -176,9 +178,7 @@ impl Client {
         loop {
             match self.connect().await {
                 Ok((conn, path)) => {
-                    reported_failure = false;
                     let conn = Rc::new(conn);
-                    *self.inner.conn.borrow_mut() = Some(conn.clone());
                     let registered = Cell::new(false);
                     let outcome = self.session(&conn, &path, &registered).await;
                     *self.inner.conn.borrow_mut() = None;
@@ -186,9 +186,11 @@ impl Client {
                     conn.pending.borrow_mut().clear();
                     if registered.get() {
                         backoff = BACKOFF_MIN;
+                        reported_failure = false;
                         log::warn!("ubus: connection to {path} lost: {outcome}; reconnecting");
                         self.emit(BusEvent::Disconnected);
-                    } else {
+                    } else if !reported_failure {
+                        reported_failure = true;
                         log::warn!("ubus: {path}: {outcome}; retrying");
                     }
                 }
@@ -354,6 +356,7 @@ impl Client {
                 return format!("registration failed: {e}");
             }
             registered.set(true);
+            *self.inner.conn.borrow_mut() = Some(conn.clone());
             log::info!(
                 "ubus: connected to {path}; published {}",
                 self.inner
@@ -524,9 +527,17 @@ impl Client {
                     data: Some(blob::table_from_json(&map)),
                     ..Attrs::default()
                 };
-                conn.send_raw(&Message::new(MsgType::Data, header.seq, header.peer, reply))
-                    .await?;
-                Status::Ok
+                match Message::new(MsgType::Data, header.seq, header.peer, reply).encode() {
+                    Ok(bytes) => {
+                        conn.write_frame(&bytes).await?;
+                        Status::Ok
+                    }
+                    // Too large for ubusd: fail this call, keep the connection.
+                    Err(e) => {
+                        log::error!("ubus: {method} reply dropped: {e}");
+                        Status::UnknownError
+                    }
+                }
             }
             Ok(Some(other)) => {
                 log::error!(
@@ -597,9 +608,14 @@ impl Conn {
     }
 
     async fn send_raw(&self, msg: &Message) -> io::Result<()> {
-        let bytes = msg.encode().map_err(io::Error::other)?;
+        self.write_frame(&msg.encode().map_err(io::Error::other)?)
+            .await
+    }
+
+    /// Writes one whole frame; the lock keeps concurrent writers from interleaving.
+    async fn write_frame(&self, bytes: &[u8]) -> io::Result<()> {
         let _guard = self.writing.lock().await;
-        (&self.stream).write_all(&bytes).await
+        (&self.stream).write_all(bytes).await
     }
 
     async fn send(&self, msg: &Message) -> Result<(), CallError> {

@@ -21,4 +21,5 @@ pub mod hotplug;
 pub mod netifd;
 pub mod object;
 pub mod syslog;
+pub mod watch;
 pub mod wire;

@@ -26,7 +26,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// What `lab.sh up` builds besides the defaults.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Number of ISPs, 1..=16. ISP 2 is the PPPoE-like one.
+    /// Number of ISPs, 1..=16. ISP 2 is the PPPoE-like one (others: `Lab::up_with_ppp`).
     pub isps: usize,
     /// Masquerade everything leaving the router towards an ISP (a table of the lab's own).
     pub masq: bool,
@@ -39,7 +39,12 @@ pub enum Fault {
     Carrier,
     /// The ISP answers ping and ARP itself but forwards nothing.
     Blackhole,
-    /// Random loss at the ISP: a request and its reply are lost together with this percentage.
+    /// As `Blackhole`, for IPv4 only (IPv6 still passes).
+    BlackholeIpv4,
+    /// As `Blackhole`, for IPv6 only.
+    BlackholeIpv6,
+    /// Random loss at the ISP, both directions: a request/reply exchange through it fails
+    /// with this probability in percent.
     Loss(u8),
     /// The PPPoE-like device is deleted.
     PppoeDrop,
@@ -47,6 +52,9 @@ pub enum Fault {
     PppoeUp,
     /// As `PppoeUp`, with a new local address and peer.
     PppoeUpNew,
+    /// A DHCP renew on an Ethernet-like ISP: new address and gateway, same device and
+    /// ifindex. Not undone by `clear`.
+    Renew,
 }
 
 impl Fault {
@@ -54,10 +62,13 @@ impl Fault {
         match self {
             Fault::Carrier => ("carrier", None),
             Fault::Blackhole => ("blackhole", None),
+            Fault::BlackholeIpv4 => ("blackhole", Some("ipv4".into())),
+            Fault::BlackholeIpv6 => ("blackhole", Some("ipv6".into())),
             Fault::Loss(pct) => ("loss", Some(pct.to_string())),
             Fault::PppoeDrop => ("pppoe-drop", None),
             Fault::PppoeUp => ("pppoe-up", None),
             Fault::PppoeUpNew => ("pppoe-up", Some("new".into())),
+            Fault::Renew => ("renew", None),
         }
     }
 }
@@ -184,6 +195,24 @@ fn checked(what: &str, out: Output) -> Output {
     out
 }
 
+/// Removes labs left behind by test processes that were killed before their `Drop` ran
+/// (names `r<pid>x<n>` whose pid no longer exists).
+fn sweep_dead_labs() {
+    let out = lab_sh(&["list"]);
+    for name in String::from_utf8_lossy(&out.stdout).lines() {
+        let pid = name
+            .strip_prefix('r')
+            .and_then(|rest| rest.split_once('x'))
+            .and_then(|(pid, n)| n.parse::<u32>().ok().and(pid.parse::<u32>().ok()));
+        if let Some(pid) = pid {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                eprintln!("removing lab {name} left behind by process {pid}");
+                lab_sh(&["down", name]);
+            }
+        }
+    }
+}
+
 /// The `applied=<unix seconds with fraction>` line that `lab.sh fault` and `clear` print.
 fn applied(out: Output) -> SystemTime {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -209,17 +238,35 @@ impl Lab {
         Lab::up_with(Options { isps, masq: true })
     }
 
+    /// ISP 2 is PPPoE-like when there are two or more.
     pub fn up_with(opts: Options) -> Option<Lab> {
+        let ppp: &[usize] = if opts.isps >= 2 { &[2] } else { &[] };
+        Lab::up_with_ppp(opts, ppp)
+    }
+
+    /// A lab whose PPPoE-like ISPs are `ppp` (the others Ethernet-like), e.g. `&[1, 2]`
+    /// for the Intelligent Linux Gateway's two DSL lines.
+    pub fn up_with_ppp(opts: Options, ppp: &[usize]) -> Option<Lab> {
         if !can_run_lab() {
             return None;
         }
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(sweep_dead_labs);
         let name = format!(
             "r{}x{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let isps = opts.isps.to_string();
-        let mut args = vec!["up", &name, "--isps", &isps];
+        let ppp = if ppp.is_empty() {
+            "none".to_string()
+        } else {
+            ppp.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut args = vec!["up", &name, "--isps", &isps, "--ppp", &ppp];
         if opts.masq {
             args.push("--masq");
         }
@@ -292,6 +339,16 @@ impl Lab {
     pub fn rail_config(&self) -> String {
         let out = checked("lab.sh rail-config", lab_sh(&["rail-config", &self.name]));
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds `n` routes to the router's main table (`lab.sh routes`: blackhole /32s in
+    /// 198.19.0.0/16 that carry no traffic), for the scale benchmark and tests.
+    pub fn add_routes(&self, n: usize) {
+        let n = n.to_string();
+        checked(
+            &format!("lab.sh routes {} {n}", self.name),
+            lab_sh(&["routes", &self.name, &n]),
+        );
     }
 
     /// Undoes every fault on `isp`; returns when that took effect.

@@ -46,13 +46,7 @@ impl Netns {
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> std::thread::JoinHandle<R> {
-        let file = File::open(format!("/var/run/netns/{}", self.name)).expect("netns file");
-        std::thread::spawn(move || {
-            // SAFETY: a valid namespace descriptor; setns affects only this thread.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
+        spawn_in(&self.name, f)
     }
 
     /// Run `f` inside the namespace and wait for it.
@@ -72,6 +66,21 @@ impl Drop for Netns {
     }
 }
 
+/// Run `f` on a new thread that has entered the named namespace (one of ours, or the
+/// shared lab's).
+pub fn spawn_in<R: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> std::thread::JoinHandle<R> {
+    let file = File::open(format!("/var/run/netns/{ns}")).expect("netns file");
+    std::thread::spawn(move || {
+        // SAFETY: a valid namespace descriptor; setns affects only this thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        f()
+    })
+}
+
 /// A veth pair `a_if` in `a` (address `a_addr`, CIDR) and `b_if` in `b` (`b_addr`).
 pub fn veth(a: &Netns, a_if: &str, a_addr: &str, b: &Netns, b_if: &str, b_addr: &str) {
     a.ip(&format!(
@@ -85,8 +94,12 @@ pub fn veth(a: &Netns, a_if: &str, a_addr: &str, b: &Netns, b_if: &str, b_addr: 
 }
 
 pub fn ifindex(ns: &Netns, dev: &str) -> u32 {
+    ifindex_in(&ns.name, dev)
+}
+
+pub fn ifindex_in(ns: &str, dev: &str) -> u32 {
     let out = Command::new("ip")
-        .args(["-n", &ns.name, "-o", "link", "show", dev])
+        .args(["-n", ns, "-o", "link", "show", dev])
         .output()
         .expect("ip link");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -139,6 +152,7 @@ pub fn interface(name: &str, targets: &[&str]) -> Interface {
         size: 56,
         flush_conntrack: false,
         masquerade: false,
+        rate: None,
     }
 }
 
@@ -151,20 +165,17 @@ pub fn fast(mut i: Interface) -> Interface {
     i
 }
 
-/// A router with uplink `up1` (192.0.2.2) to an ISP namespace (first hop 192.0.2.1). The
-/// router's main table has no route to the targets: probes reach them only through rail's
-/// own means (device binding; the mark rule the dataplane installs, reproduced here).
+/// A router with uplink `up1` (192.0.2.2) to an ISP namespace (192.0.2.1) that owns
+/// `targets` on its loopback. The router's main table has no route to them: probes reach
+/// them only through rail's own means (device binding; the mark rule the dataplane
+/// installs, reproduced here).
 pub struct Lab {
     pub router: Netns,
     pub isp: Netns,
-    /// Behind the ISP when the targets are beyond the first hop.
-    pub net: Option<Netns>,
 }
 
 impl Lab {
-    /// `targets` live on the ISP itself, or (`beyond`) in a namespace behind it, reached
-    /// through the ISP's forward path where faults are injected into `inet lab transit`.
-    pub fn new(targets: &[&str], beyond: bool) -> Lab {
+    pub fn new(targets: &[&str]) -> Lab {
         let router = Netns::new("r");
         let isp = Netns::new("i");
         veth(
@@ -177,34 +188,9 @@ impl Lab {
         );
         router.ip("route add default via 192.0.2.1 dev up1 table 101");
         router.ip("rule add fwmark 0x01000000/0x3f000000 lookup 101");
-        let owner = if beyond {
-            let net = Netns::new("n");
-            veth(
-                &isp,
-                "core",
-                "203.0.113.1/24",
-                &net,
-                "core",
-                "203.0.113.2/24",
-            );
-            net.ip("route add default via 203.0.113.1");
-            isp.ip("route add 198.18.0.0/15 via 203.0.113.2");
-            isp.sh("sysctl -qw net.ipv4.ip_forward=1");
-            isp.sh("nft add table inet lab && nft add chain inet lab transit '{ type filter hook forward priority 0; }'");
-            Some(net)
-        } else {
-            None
-        };
         for t in targets {
-            owner
-                .as_ref()
-                .unwrap_or(&isp)
-                .ip(&format!("addr add {t}/32 dev lo"));
+            isp.ip(&format!("addr add {t}/32 dev lo"));
         }
-        Lab {
-            router,
-            isp,
-            net: owner,
-        }
+        Lab { router, isp }
     }
 }

@@ -2,22 +2,27 @@
 # The rail network lab: a LAN host, a router, N ISPs and an "Internet", each a network
 # namespace; faults injected one command each. Topology and addresses: docs/lab.md.
 #
-#   lab.sh up NAME [--isps N] [--masq]   build lab NAME (namespaces NAME-lan, NAME-rtr,
-#                                        NAME-isp1..N, NAME-inet); N = 1..16, default 3
+#   lab.sh up NAME [--isps N] [--ppp LIST] [--masq]
+#                                        build lab NAME (namespaces NAME-lan, NAME-rtr,
+#                                        NAME-isp1..N, NAME-inet); N = 1..16, default 3;
+#                                        LIST: PPPoE-like ISPs, e.g. 2,3 (default 2) or none
 #   lab.sh down NAME                     remove everything of lab NAME (idempotent)
 #   lab.sh info NAME                     key=value description (addresses, devices)
 #   lab.sh exec NAME NODE CMD...         run CMD in NODE (lan, rtr, isp1.., inet)
-#   lab.sh fault NAME KIND ISP [ARG]     KIND: carrier | blackhole | loss PCT |
-#                                        pppoe-drop | pppoe-up [new]
+#   lab.sh fault NAME KIND ISP [ARG]     KIND: carrier | blackhole [ipv4|ipv6] | loss PCT |
+#                                        pppoe-drop | pppoe-up [new] | renew
 #   lab.sh clear NAME ISP                undo every fault on ISP
 #   lab.sh rail-config NAME              a rail configuration (UCI) for the lab's uplinks
+#   lab.sh routes NAME N                 add N routes to the router's main table (scale)
 #   lab.sh list                          names of labs that exist on this machine
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RUN_DIR=${RAIL_LAB_RUN:-/run/rail-lab}
 MAX_ISPS=16
-PPP_ISP=2 # the PPPoE-like uplink; every other ISP is Ethernet-like
+# The PPPoE-like uplinks (up --ppp); every other ISP is Ethernet-like. Read from the lab's
+# state once NAME is known.
+PPP_LIST=2
 TARGETS=(198.18.0.1 198.18.0.2 198.18.0.3 198.18.0.4 198.18.0.5 198.18.0.6 198.18.0.7 198.18.0.8)
 SERVICE=198.18.0.80
 TARGETS6=(2001:db8:ffff::1 2001:db8:ffff::2 2001:db8:ffff::3 2001:db8:ffff::4
@@ -37,7 +42,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -57,20 +62,20 @@ transit6() { echo "2001:db8:200:$1::$2"; }
 # Runs its arguments only when the lab has IPv6.
 v6() { [ "$V6" -eq 0 ] || "$@"; }
 
-is_ppp() { [ "$1" -eq "$PPP_ISP" ]; }
+is_ppp() { [[ " $PPP_LIST " == *" $1 "* ]]; }
 uplink_dev() { if is_ppp "$1"; then echo "ppp-isp$1"; else echo "eth-isp$1"; fi; }
 isp_end() { if is_ppp "$1"; then echo ppp-cust; else echo cust; fi; }
 
-# The PPPoE-like session's host parts depend on its generation (bumped by `pppoe-up new`):
-# generation 0 is local 2 peer 1 like the Ethernet ISPs; later ones move within the block
-# so that each differs from the one before.
-ppp_gen() { cat "$RUN_DIR/$NAME/isp$1.gen" 2>/dev/null || echo 0; }
-ppp_local() { echo $((2 + $1 % 6)); }
-ppp_peer() { if [ "$1" -eq 0 ]; then echo 1; else echo $((8 + $1 % 6)); fi; }
+# An uplink's host parts depend on its generation, bumped by `pppoe-up new` and `renew`:
+# generation 0 is router 2, ISP 1; later ones move within the block so that each differs
+# from the one before.
+gen_of() { cat "$RUN_DIR/$NAME/isp$1.gen" 2>/dev/null || echo 0; }
+local_host() { echo $((2 + $1 % 6)); }
+peer_host() { if [ "$1" -eq 0 ]; then echo 1; else echo $((8 + $1 % 6)); fi; }
 
 # Host parts of the router's address and of its gateway on ISP $1, as they are now.
-uplink_host() { if is_ppp "$1"; then ppp_local "$(ppp_gen "$1")"; else echo 2; fi; }
-gw_host() { if is_ppp "$1"; then ppp_peer "$(ppp_gen "$1")"; else echo 1; fi; }
+uplink_host() { local_host "$(gen_of "$1")"; }
+gw_host() { peer_host "$(gen_of "$1")"; }
 
 ns() { echo "$NAME-$1"; }
 
@@ -91,6 +96,7 @@ wait_oper() {
     done
     die "$dev in $node did not become $want within 2 s"
 }
+
 nsx() {
     local node=$1
     shift
@@ -117,10 +123,12 @@ check_isp() {
 }
 
 # Set before the node gets devices, so they inherit the defaults. Forwarding nodes ($2 = 1)
-# are the router and the ISPs. DAD is off so addresses work at once.
+# are the router and the ISPs. DAD is off so addresses work at once; secondaries are
+# promoted so that `renew` can drop an old primary address after adding the new one.
 sysctls() {
     local node=$1 fwd=$2
     local set=(net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.default.rp_filter=2
+        net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.default.promote_secondaries=1
         "net.ipv4.ip_forward=$fwd")
     [ "$V6" -eq 0 ] || set+=(net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
         net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
@@ -147,8 +155,8 @@ ppp_create() {
     local i=$1 gen=$2 dev mac l p
     dev=$(uplink_dev "$i")
     mac=$(printf '02:00:5e:10:%02x:%02x' "$i" $((gen % 256)))
-    l=$(ppp_local "$gen")
-    p=$(ppp_peer "$gen")
+    l=$(local_host "$gen")
+    p=$(peer_host "$gen")
     ip -n "$(ns "isp$i")" link add ppp-cust index "$(far_index "$i")" address "$mac" type veth \
         peer name "$dev" address "$mac" netns "$(ns rtr)"
     v6 ip -n "$(ns rtr)" link set dev "$dev" addrgenmode none
@@ -181,8 +189,8 @@ up_isp() {
     v6 ip -n "$(ns "isp$i")" route add default via "$(transit6 "$i" 1)"
     v6 ip -n "$(ns inet)" route add "$(cust6 "$i" '')/64" via "$(transit6 "$i" 2)"
     # router <-> ISP
+    echo 0 >"$RUN_DIR/$NAME/isp$i.gen"
     if is_ppp "$i"; then
-        echo 0 >"$RUN_DIR/$NAME/isp$i.gen"
         ppp_create "$i" 0
     else
         local dev
@@ -242,12 +250,24 @@ cmd_up() {
             masq=1
             shift
             ;;
+        --ppp)
+            [[ ${2:-} =~ ^(none|[0-9]+(,[0-9]+)*)$ ]] || die "--ppp takes ISP numbers like 2,3 or none"
+            PPP_LIST=${2//,/ }
+            [ "$PPP_LIST" != none ] || PPP_LIST=
+            shift 2
+            ;;
         *) usage ;;
         esac
     done
     if ! [[ $isps =~ ^[0-9]+$ ]] || [ "$isps" -lt 1 ] || [ "$isps" -gt $MAX_ISPS ]; then
         die "--isps must be 1..$MAX_ISPS, not '$isps'"
     fi
+    local p
+    for p in $PPP_LIST; do
+        if [ "$p" -lt 1 ] || [ "$p" -gt "$isps" ]; then
+            die "--ppp: there is no ISP $p (ISPs are 1..$isps)"
+        fi
+    done
     if [ -n "$(lab_namespaces)" ] || [ -e "$RUN_DIR/$NAME" ]; then
         die "lab '$NAME' already exists (lab.sh down $NAME)"
     fi
@@ -255,6 +275,7 @@ cmd_up() {
     # A half-built lab is removed rather than left behind.
     trap up_failed EXIT
     echo "$isps" >"$RUN_DIR/$NAME/isps"
+    echo "$PPP_LIST" >"$RUN_DIR/$NAME/ppp"
 
     new_ns inet 0
     start_service
@@ -372,7 +393,7 @@ cmd_rail_config() {
     printf "\nconfig globals 'globals'\n\toption log_level 'info'\n"
     for ((i = 1; i <= isps; i++)); do
         printf "\nconfig interface 'isp%s'\n\toption device '%s'\n" "$i" "$(uplink_dev "$i")"
-        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" 1)"
+        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" "$(gw_host "$i")")"
         printf "\tlist track_ip '%s'\n" "${TARGETS[@]:0:3}"
         printf "\toption masquerade '1'\n"
     done
@@ -386,6 +407,22 @@ cmd_rail_config() {
     done
     printf "\toption last_resort 'unreachable'\n"
     printf "\nconfig rule 'all'\n\toption use_policy 'balanced'\n"
+}
+
+# --- routes ----------------------------------------------------------------------------
+# N blackhole /32 routes in the router's main table, for showing that rail's cost does not
+# grow with main: 198.19.0.0/16 (the benchmark range's second half, which nothing in the
+# lab uses), repeated with a higher metric every 65536 routes. They carry no traffic.
+cmd_routes() {
+    local n=${1:-}
+    if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -gt 1000000 ]; then
+        die "routes needs a count 0..1000000, not '$n'"
+    fi
+    isp_count >/dev/null
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
+        printf "route add blackhole 198.19.%d.%d/32 metric %d\n",
+            int(i / 256) % 256, i % 256, 1000 + int(i / 65536) }' |
+        ip -n "$(ns rtr)" -batch -
 }
 
 # --- faults ----------------------------------------------------------------------------
@@ -424,7 +461,11 @@ cmd_fault() {
         wait_oper rtr "$(uplink_dev "$i")" DOWN
         ;;
     blackhole)
-        nft_fault "$i" lab_blackhole "drop"
+        case ${3:-} in
+        "") nft_fault "$i" lab_blackhole "drop" ;;
+        ipv4 | ipv6) nft_fault "$i" "lab_blackhole_$3" "meta nfproto $3 drop" ;;
+        *) die "blackhole takes ipv4, ipv6 or nothing (both), not '$3'" ;;
+        esac
         applied=$EPOCHREALTIME
         ;;
     loss)
@@ -436,14 +477,14 @@ cmd_fault() {
         applied=$EPOCHREALTIME
         ;;
     pppoe-drop)
-        is_ppp "$i" || die "ISP $i is Ethernet-like; the PPPoE-like ISP is $PPP_ISP"
+        is_ppp "$i" || die "ISP $i is Ethernet-like; PPPoE-like ISPs: ${PPP_LIST:-none}"
         ip -n "$(ns rtr)" link del "$(uplink_dev "$i")" 2>/dev/null || true
         applied=$EPOCHREALTIME
         ;;
     pppoe-up)
-        is_ppp "$i" || die "ISP $i is Ethernet-like; the PPPoE-like ISP is $PPP_ISP"
+        is_ppp "$i" || die "ISP $i is Ethernet-like; PPPoE-like ISPs: ${PPP_LIST:-none}"
         local gen
-        gen=$(ppp_gen "$i")
+        gen=$(gen_of "$i")
         case ${3:-} in
         new) gen=$((gen + 1)) ;;
         "") ;;
@@ -455,9 +496,33 @@ cmd_fault() {
         ppp_create "$i" "$gen"
         applied=$EPOCHREALTIME
         ;;
-    *) die "unknown fault '$kind' (carrier, blackhole, loss PCT, pppoe-drop, pppoe-up [new])" ;;
+    renew)
+        ! is_ppp "$i" || die "ISP $i is PPPoE-like: a new address comes with pppoe-up $i new"
+        renew "$i"
+        applied=$EPOCHREALTIME
+        ;;
+    *) die "unknown fault '$kind' (carrier, blackhole, loss PCT, pppoe-drop, pppoe-up [new], renew)" ;;
     esac
     echo "applied=$applied"
+}
+
+# A DHCP renew that brings a new address and gateway on Ethernet-like ISP $1: the device
+# and its ifindex stay; the addresses move as netifd would move them.
+renew() {
+    local i=$1 dev old new ol op nl np
+    dev=$(uplink_dev "$i")
+    old=$(gen_of "$i")
+    new=$((old + 1))
+    ol=$(local_host "$old") op=$(peer_host "$old") nl=$(local_host "$new") np=$(peer_host "$new")
+    ip -n "$(ns "isp$i")" addr add "$(cust "$i" "$np")/28" dev cust
+    ip -n "$(ns rtr)" addr del "$(cust "$i" "$ol")/28" dev "$dev"
+    ip -n "$(ns rtr)" addr add "$(cust "$i" "$nl")/28" dev "$dev"
+    ip -n "$(ns "isp$i")" addr del "$(cust "$i" "$op")/28" dev cust
+    v6 ip -n "$(ns "isp$i")" addr add "$(cust6 "$i" "$np")/64" dev cust
+    v6 ip -n "$(ns rtr)" addr del "$(cust6 "$i" "$ol")/64" dev "$dev"
+    v6 ip -n "$(ns rtr)" addr add "$(cust6 "$i" "$nl")/64" dev "$dev"
+    v6 ip -n "$(ns "isp$i")" addr del "$(cust6 "$i" "$op")/64" dev cust
+    echo "$new" >"$RUN_DIR/$NAME/isp$i.gen"
 }
 
 cmd_clear() {
@@ -465,11 +530,11 @@ cmd_clear() {
     [ -n "$i" ] || usage
     check_isp "$i"
     local t
-    for t in lab_blackhole lab_loss; do
+    for t in lab_blackhole lab_blackhole_ipv4 lab_blackhole_ipv6 lab_loss; do
         nsx "isp$i" nft delete table inet "$t" 2>/dev/null || true
     done
     if is_ppp "$i" && ! ip -n "$(ns rtr)" link show "$(uplink_dev "$i")" >/dev/null 2>&1; then
-        ppp_create "$i" "$(ppp_gen "$i")"
+        ppp_create "$i" "$(gen_of "$i")"
     else
         ip -n "$(ns "isp$i")" link set dev "$(isp_end "$i")" up
         wait_oper rtr "$(uplink_dev "$i")" UP
@@ -499,11 +564,13 @@ main() {
     [ -n "$NAME" ] || usage
     shift
     check_name "$NAME"
+    [ ! -e "$RUN_DIR/$NAME/ppp" ] || PPP_LIST=$(cat "$RUN_DIR/$NAME/ppp")
     case $cmd in
     up) cmd_up "$@" ;;
     down) cmd_down ;;
     info) cmd_info ;;
     rail-config) cmd_rail_config ;;
+    routes) cmd_routes "$@" ;;
     exec)
         [ $# -ge 2 ] || usage
         local node=$1

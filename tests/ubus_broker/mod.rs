@@ -6,6 +6,9 @@
 //! Include with `#[path = "ubus_broker/mod.rs"] mod broker;`.
 #![allow(dead_code)]
 
+pub mod bus;
+pub mod netifd;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};

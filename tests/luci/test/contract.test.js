@@ -1,6 +1,6 @@
-// fixtures/status.json must stay the status document the daemon emits (the shared
-// contract in the brief); when it is regenerated from `rail status --json`, this says
-// which field the views rely on changed name or type.
+// fixtures/status.json must stay the status document the daemon emits (its exact shape is
+// checked against the daemon's own type by tests/luci/main.rs); this adds what the type
+// does not say: the state words the views colour, and that references resolve.
 'use strict';
 
 const test = require('node:test');
@@ -10,6 +10,7 @@ const fixtures = require('../lib/fixtures');
 const STATES = [ 'up', 'suspect', 'down', 'recovering', 'disabled', 'no-device', 'maintenance' ];
 const num = (v) => typeof v === 'number' && isFinite(v);
 const numOrNull = (v) => v === null || num(v);
+const strOrNull = (v) => v === null || typeof v === 'string';
 
 function check(where, obj, shape) {
 	assert.equal(typeof obj, 'object', `${where}: object expected`);
@@ -30,8 +31,8 @@ test('the fixture has the shape of `rail status --json`', () => {
 	for (const [ name, ifc ] of Object.entries(st.interfaces)) {
 		check(`interfaces.${name}`, ifc, {
 			state: (v) => STATES.includes(v), family: (v) => [ 'ipv4', 'ipv6' ].includes(v),
-			device: (v) => typeof v === 'string', ifindex: num, address: (v) => typeof v === 'string',
-			gateway: (v) => typeof v === 'string', mark: (v) => /^0x[0-9a-f]{8}$/.test(v),
+			device: strOrNull, ifindex: numOrNull, address: strOrNull, gateway: strOrNull,
+			mark: (v) => /^0x[0-9a-f]{8}$/.test(v),
 			since: num, uptime: num, reason: (v) => typeof v === 'string',
 			flows: num, tx_bytes: num, targets: Array.isArray
 		});
@@ -53,10 +54,12 @@ test('the fixture has the shape of `rail status --json`', () => {
 	}));
 });
 
-test('the fixture exercises what the views must show: several states, lost targets, an empty policy', () => {
+test('the fixture exercises what the views must show: several states, lost targets, shares, an empty policy', () => {
 	const st = fixtures.status();
 	const states = new Set(Object.values(st.interfaces).map((i) => i.state));
-	assert.ok(states.size >= 3, 'at least three different uplink states');
+	assert.ok(states.size >= 2, 'at least two different uplink states');
+	const seen = new Set(st.transitions.flatMap((t) => [ t.from, t.to ]));
+	assert.ok(seen.size >= 4, `transitions through at least four states (${[ ...seen ]})`);
 	assert.ok(Object.values(st.interfaces).some((i) => i.targets.some((t) => t.rtt_ms === null)));
 	assert.ok(Object.values(st.policies).some((p) => p.active.length === 0));
 	assert.ok(Object.values(st.policies).some((p) => p.active.length > 1));

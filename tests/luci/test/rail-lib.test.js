@@ -3,6 +3,8 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const { createEnv } = require('../lib/luci-env');
 
 const rail = createEnv({}).require('rail');
@@ -27,25 +29,59 @@ test('timestamps in local time', () => {
 	assert.equal(rail.time(0), '–');
 });
 
-test('durations accept seconds with a fraction or milliseconds, nothing else', () => {
-	for (const ok of [ '', '1', '0.2', '.5', '10', '200ms' ])
-		assert.equal(rail.validateDuration('wan', ok), true, ok);
-	for (const bad of [ 'abc', '1h', '-1', '0.2ms', '1 s', '1e3' ])
-		assert.equal(typeof rail.validateDuration('wan', bad), 'string', bad);
+// The same corpus tests/luci/main.rs checks against rail's config reader, so the pages
+// accept exactly what the daemon will. An empty field is no value (the option is removed).
+const corpus = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/values.json'), 'utf8'));
+
+test('durations: exactly the texts rail reads as durations, in milliseconds', () => {
+	for (const ok of corpus.duration.accept)
+		assert.notEqual(rail.parseDuration(ok), null, ok);
+	for (const bad of corpus.duration.reject)
+		assert.equal(rail.parseDuration(bad), null, bad);
+	const cases = [ [ '1', 1000 ], [ '0.2', 200 ], [ '.5', 500 ], [ '200ms', 200 ], [ '1.5s', 1500 ],
+		[ '2m', 120000 ], [ '1h', 3600000 ], [ '0.5ms', 0.5 ] ];
+	for (const [ text, ms ] of cases)
+		assert.equal(rail.parseDuration(text), ms, text);
 });
 
-test('mark mask: non-zero, 32-bit, one contiguous run of bits', () => {
-	for (const ok of [ '0x3F000000', '0xff', '0x80000000', '0xFFFFFFFF', '256' ])
+test('duration options: inside the allowed range only', () => {
+	const v = rail.durationIn('10ms', '1h');
+	for (const ok of [ '', '10ms', '0.01', '1', '1h', '59m' ])
+		assert.equal(v('wan', ok), true, ok);
+	for (const bad of [ '9ms', '0', '1.5h', '61m', 'soon' ])
+		assert.equal(typeof v('wan', bad), 'string', bad);
+	assert.match(v('wan', '2h'), /from 10ms to 1h/);
+});
+
+test('mark mask: exactly what rail reads as a mask', () => {
+	for (const ok of corpus.mask.accept)
 		assert.equal(rail.validateMarkMask('globals', ok), true, ok);
-	for (const bad of [ '0', '0x0', '0x5', '0xF0F0', '0x100000000', 'mask', '-1' ])
+	for (const bad of corpus.mask.reject.filter((v) => v !== ''))
 		assert.equal(typeof rail.validateMarkMask('globals', bad), 'string', bad);
 });
 
-test('protocols: names or numbers 0-255', () => {
-	for (const ok of [ 'all', 'tcp', 'udp', 'icmp', '47', '0', '255' ])
+test('protocols: exactly what rail reads as a protocol', () => {
+	for (const ok of corpus.proto.accept)
 		assert.equal(rail.validateProto('r', ok), true, ok);
-	for (const bad of [ 'sctp6', '256', 'TCP ' ])
+	for (const bad of corpus.proto.reject.filter((v) => v !== ''))
 		assert.equal(typeof rail.validateProto('r', bad), 'string', bad);
+});
+
+test('rates: exactly what rail reads as a rate, within the range', () => {
+	const v = rail.rateIn(corpus.rate.min, corpus.rate.max);
+	for (const ok of corpus.rate.accept)
+		assert.equal(v('wan', ok), true, ok);
+	for (const bad of corpus.rate.reject.filter((x) => x !== ''))
+		assert.equal(typeof v('wan', bad), 'string', bad);
+	assert.equal(rail.parseRate('20mbit'), 20000);
+	assert.equal(rail.parseRate('1.5Gbit'), 1500000);
+});
+
+test('hook paths: absolute', () => {
+	for (const ok of [ '', '/etc/rail.user', '/usr/bin/notify-wan' ])
+		assert.equal(rail.validatePath('g', ok), true, ok);
+	for (const bad of [ 'rail.user', '/etc/', 'sh -c x', '/a b' ])
+		assert.equal(typeof rail.validatePath('g', bad), 'string', bad);
 });
 
 test('summary of an uplink: mean RTT of answering targets, mean loss of all', () => {

@@ -104,7 +104,9 @@ test('recent transitions: newest first, with both states and the reason', async 
 	const st = fixtures.status();
 	const { view } = await render(st);
 	const trs = rows(view, 'rail-transitions');
-	const want = st.transitions.slice().sort((a, b) => b.time - a.time).slice(0, 20);
+	// oldest first from the daemon: newest first here, also within one second
+	const want = st.transitions.map((t, i) => [ t, i ])
+		.sort(([ a, i ], [ b, j ]) => (b.time - a.time) || (j - i)).map(([ t ]) => t).slice(0, 20);
 	assert.equal(trs.length, want.length);
 	want.forEach((tr, i) => {
 		const row = trs[i];
@@ -115,6 +117,15 @@ test('recent transitions: newest first, with both states and the reason', async 
 		assert.deepEqual(badges.map((b) => b.className), [ tr.from, tr.to ].map((s) => `rail-badge rail-state-${s}`));
 		assert.equal(text(cell(row, 'Reason')), tr.reason);
 	});
+});
+
+test('transitions within the same second keep the daemon order, newest first', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	st.transitions = [ [ 'up', 'suspect', 'first' ], [ 'suspect', 'up', 'second' ], [ 'up', 'suspect', 'third' ] ]
+		.map(([ from, to, reason ]) => ({ time: 1763770000, interface: name, from, to, reason }));
+	const { view } = await render(st);
+	assert.deepEqual(rows(view, 'rail-transitions').map((tr) => text(cell(tr, 'Reason'))), [ 'third', 'second', 'first' ]);
 });
 
 test('at most 20 transitions are listed, the most recent ones', async () => {
@@ -176,6 +187,57 @@ test('the page follows the daemon stopping and starting again', async () => {
 	assert.equal(rows(view, 'rail-uplinks').length, Object.keys(env.status.interfaces).length);
 });
 
+test('maintenance: a button per uplink calls ubus rail maintenance and shows the new state', async () => {
+	const st = fixtures.status();
+	const { env, view } = await render(st);
+	const name = Object.keys(st.interfaces)[0];
+	const calls = [];
+	env.ubus.rail.maintenance = (params) => {
+		calls.push(params);
+		const next = fixtures.status();
+		next.interfaces[name].state = 'maintenance';
+		env.status = next;
+		return {};
+	};
+	const trs = rows(view, 'rail-uplinks');
+	assert.deepEqual(trs.map((tr) => text(cell(tr, 'Service'))),
+		Object.values(st.interfaces).map((i) => (i.state == 'maintenance' ? 'Back in service' : 'Maintenance')));
+
+	const button = cell(trs[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.deepEqual(calls, [ { interface: name, enable: true } ]);
+
+	const after = rows(view, 'rail-uplinks')[0];
+	assert.equal(text(cell(after, 'State')), 'Maintenance');
+	const back = cell(after, 'Service').querySelector('button');
+	assert.equal(text(back), 'Back in service');
+	env.ubus.rail.maintenance = (params) => { calls.push(params); env.status = fixtures.status(); return {}; };
+	back.click();
+	await back.__pending;
+	assert.deepEqual(calls[1], { interface: name, enable: false });
+	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Service')), 'Maintenance');
+});
+
+test('maintenance refused by the daemon: the page says so', async () => {
+	const { env, view } = await render(fixtures.status());
+	env.ubus.rail.maintenance = () => Promise.reject(new Error('Permission denied'));
+	const button = cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.equal(env.ui.notifications.length, 1);
+	assert.equal(env.ui.notifications[0].cls, 'error');
+	assert.match(text(env.ui.notifications[0].children), /Permission denied/);
+});
+
+test('a disabled uplink has no maintenance button', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	st.interfaces[name].state = 'disabled';
+	const { view } = await render(st);
+	assert.equal(cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button'), null);
+});
+
 test('daemon not running: a clear message instead of tables', async () => {
 	const { view } = await render(undefined);
 	assert.match(text(view.querySelector('.rail-absent')), /rail is not running/);
@@ -198,7 +260,8 @@ test('nothing renders as null, undefined or NaN, even with fields missing', asyn
 	const [ a, b ] = Object.values(st.interfaces);
 	delete a.flows;
 	delete a.tx_bytes;
-	delete a.address;
+	a.address = null;
+	a.device = null;
 	delete b.targets;
 	delete st.transitions;
 	const { view } = await render(st);

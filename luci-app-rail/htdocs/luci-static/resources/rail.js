@@ -3,8 +3,8 @@
 'require rpc';
 
 /*
- * Shared by luci-app-rail's status page and its Status overview widget: the one
- * ubus call they make, how an uplink state looks, and how numbers are printed.
+ * Shared by luci-app-rail's status page and its Status overview widget: the ubus
+ * calls they make, how an uplink state looks, and how numbers are printed.
  * Also what the configuration pages share: the page skeleton and validators for
  * rail's own value syntax.
  */
@@ -13,6 +13,13 @@ const callStatus = rpc.declare({
 	object: 'rail',
 	method: 'status',
 	expect: { '': {} }
+});
+
+/* Take an uplink out of service (enable true) or put it back; needs the ACL's write part. */
+const callMaintenance = rpc.declare({
+	object: 'rail',
+	method: 'maintenance',
+	params: [ 'interface', 'enable' ]
 });
 
 /* The states `rail status` reports for an uplink, in the order a reader cares about. */
@@ -26,6 +33,9 @@ const STATES = {
 	'disabled':    { label: _('Disabled'),    hint: _('Disabled in the configuration') }
 };
 
+/* The protocol names rail's config reader knows ('any' is the same as 'all'). */
+const PROTOCOLS = [ 'all', 'any', 'tcp', 'udp', 'icmp', 'icmpv6', 'ipv6-icmp', 'gre', 'esp', 'ah', 'sctp', 'udplite' ];
+
 document.querySelector('head').appendChild(E('link', {
 	'rel': 'stylesheet',
 	'type': 'text/css',
@@ -38,6 +48,7 @@ function pad2(n) {
 
 return baseclass.extend({
 	callStatus: callStatus,
+	callMaintenance: callMaintenance,
 
 	/* A status document, or null when the rail ubus object is not there (daemon stopped). */
 	loadStatus() {
@@ -125,20 +136,62 @@ return baseclass.extend({
 		return [ m, s ];
 	},
 
-	/* rail's durations: seconds with an optional fraction ('0.2') or milliseconds ('200ms'). */
-	validateDuration(section_id, value) {
-		if (value == null || value === '')
+	/*
+	 * A duration as rail's config reader takes it, in milliseconds (null if it is not one):
+	 * seconds with an optional fraction ('0.2', '.5', '1.'), or a number with a unit
+	 * ('200ms', '1.5s', '2m', '1h'); at most nanosecond precision and 2^64 ns.
+	 */
+	parseDuration(text) {
+		const m = /^(\d*)(?:\.(\d*))?(ms|s|m|h)?$/.exec(String(text));
+		if (!m || (m[1] === '' && !m[2]) || (m[2] || '').length > 9)
+			return null;
+		const unit = { 'ms': 1, 's': 1000, 'm': 60000, 'h': 3600000 }[m[3] || 's'];
+		const ms = Number((m[1] || '0') + '.' + (m[2] || '0')) * unit;
+		return ms * 1e6 < 2 ** 64 ? ms : null;
+	},
+
+	/* A validator for a duration option allowed from `min` to `max` (both written as in the file). */
+	durationIn(min, max) {
+		return this.inRange((text) => this.parseDuration(text), min, max,
+			_('Expecting seconds (0.5, 2) or a number with ms, s, m or h (200ms, 10m)'));
+	},
+
+	/* A rate as rail reads it, in whole kbit/s (null if it is not one): a number and a unit,
+	 * kbit, mbit or gbit, in any case ('20mbit', '512kbit', '1.5Gbit'). */
+	parseRate(text) {
+		const m = /^(\d*\.?\d*)(kbit|mbit|gbit)$/.exec(String(text).toLowerCase());
+		if (!m || !/\d/.test(m[1]))
+			return null;
+		return Math.round(Number(m[1]) * { 'kbit': 1, 'mbit': 1e3, 'gbit': 1e6 }[m[2]]);
+	},
+
+	/* A validator for a rate option allowed from `min` to `max` (written as in the file). */
+	rateIn(min, max) {
+		return this.inRange((text) => this.parseRate(text), min, max,
+			_('Expecting a rate with its unit, e.g. 20mbit or 512kbit'));
+	},
+
+	/* A validator: `parse` must read the value (else `syntax` is the error), and the result
+	 * must lie from `min` to `max`, which are written as in the file. Empty is unset. */
+	inRange(parse, min, max, syntax) {
+		const lo = parse(min), hi = parse(max);
+		return (section_id, value) => {
+			if (value == null || value === '')
+				return true;
+			const v = parse(value);
+			if (v == null)
+				return syntax;
+			if (v < lo || v > hi)
+				return _('Expecting a value from %s to %s').format(min, max);
 			return true;
-		if (/^(?:\d+(?:\.\d+)?|\.\d+)$/.test(value) || /^\d+ms$/.test(value))
-			return true;
-		return _('Expecting seconds (e.g. 0.5 or 2) or milliseconds (e.g. 200ms)');
+		};
 	},
 
 	/* The fwmark bits rail owns: one non-empty, contiguous run of bits (e.g. 0x3F000000). */
 	validateMarkMask(section_id, value) {
 		if (value == null || value === '')
 			return true;
-		if (!/^(?:0x[0-9a-fA-F]{1,8}|\d+)$/.test(value))
+		if (!/^(?:0x[0-9a-f]{1,8}|\d+)$/i.test(value))
 			return _('Expecting a 32-bit number such as 0x3F000000');
 		const n = Number(value);
 		if (n == 0 || n > 0xffffffff)
@@ -153,12 +206,19 @@ return baseclass.extend({
 		return true;
 	},
 
-	/* all, tcp, udp, icmp or an IP protocol number. */
+	/* A protocol name as rail reads it (any case), or an IP protocol number 0-255. */
 	validateProto(section_id, value) {
-		if (value == null || value === '' || /^(?:all|tcp|udp|icmp)$/.test(value))
+		if (value == null || value === '' || PROTOCOLS.includes(String(value).toLowerCase()))
 			return true;
 		if (/^\d+$/.test(value) && +value <= 255)
 			return true;
-		return _('Expecting all, tcp, udp, icmp or a protocol number 0-255');
+		return _('Expecting %s or a protocol number 0-255').format(PROTOCOLS.join(', '));
+	},
+
+	/* Hooks are run without a shell, so they must be absolute paths. */
+	validatePath(section_id, value) {
+		if (value == null || value === '' || /^\/[^\s]*[^\/\s]$/.test(value))
+			return true;
+		return _('Expecting the absolute path of an executable, e.g. /etc/rail.user');
 	}
 });

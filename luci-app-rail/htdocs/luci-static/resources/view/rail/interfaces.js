@@ -31,14 +31,14 @@ return view.extend({
 		};
 		const choices = (o, list) => list.forEach(([ key, label ]) => o.value(key, label));
 		const modal = { modalonly: true };
-		const timing = { validate: rail.validateDuration, modalonly: true };
+		const probeTime = { validate: rail.durationIn('10ms', '1h'), modalonly: true };
+		const latency = { validate: rail.durationIn('1ms', '30s') };
 		const rounds = { datatype: 'range(1, 100)' };
 		const quality = { depends: [ 'check_quality', '1' ], modalonly: true };
 
-		const enabled = add('general', form.Flag, 'enabled', _('Enabled'), null, { editable: true });
-		enabled.default = enabled.enabled;
+		add('general', form.Flag, 'enabled', _('Enabled'), null, { editable: true, default: '1' });
 		choices(add('general', form.ListValue, 'family', _('Family'), null, { default: 'ipv4' }),
-			[ [ 'ipv4', _('IPv4') ], [ 'ipv6', _('IPv6') ] ]);
+			[ [ 'ipv4', _('IPv4') ], [ 'ipv6', _('IPv6') ], [ 'both', _('IPv4 and IPv6') ] ]);
 		add('general', form.Value, 'device', _('Device'),
 			_('The layer-3 device, e.g. eth1 or pppoe-wan. Learned from netifd when empty.'),
 			{ ...modal, datatype: 'netdevname', placeholder: _('from netifd') });
@@ -57,50 +57,56 @@ return view.extend({
 			_('Hosts on the Internet, not the first hop: a dead upstream often still answers at the first hop. Use several. No targets: the uplink is judged by carrier alone.'),
 			{ datatype: 'ipaddr("nomask")' });
 		add('tracking', form.Value, 'track_port', _('TCP port'), null,
-			{ ...modal, datatype: 'port', placeholder: '443', depends: [ 'track_method', 'tcp' ] });
+			{ ...modal, datatype: 'range(1, 65535)', placeholder: '443', depends: [ 'track_method', 'tcp' ] });
 		add('tracking', form.Value, 'track_dns_name', _('Query name'), null,
-			{ ...modal, datatype: 'hostname', depends: [ 'track_method', 'dns' ] });
+			{ ...modal, datatype: 'or(hostname, ".")', placeholder: '.', depends: [ 'track_method', 'dns' ] });
 		add('tracking', form.Value, 'reliability', _('Reliability'),
 			_('How many targets must answer for a probe round to count as good.'),
-			{ ...modal, datatype: 'min(1)', placeholder: '1' });
+			{ ...modal, datatype: 'range(1, 64)', placeholder: '1' });
 		add('tracking', form.Value, 'count', _('Probes per target'),
-			_('Probes sent to each target in every round.'), { ...modal, ...rounds, placeholder: '1' });
+			_('Probes sent to each target in every round.'), { ...modal, datatype: 'range(1, 10)', placeholder: '1' });
 		add('tracking', form.Value, 'timeout', _('Probe timeout'),
-			_('Seconds (0.5) or milliseconds (500ms) to wait for a reply.'), { ...timing, placeholder: '1' });
+			_('How long to wait for a reply: seconds (0.5) or with a unit (500ms).'),
+			{ ...probeTime, placeholder: _('half of interval, at most 1s') });
 		add('tracking', form.Value, 'interval', _('Interval'),
 			_('Time between probe rounds while the uplink is up and healthy.'),
-			{ ...timing, placeholder: '1', modalonly: false });
+			{ ...probeTime, placeholder: '1s', modalonly: false });
 		add('tracking', form.Value, 'failure_interval', _('Failure interval'),
-			_('Time between rounds while the uplink is suspect (up, but failing).'), timing);
+			_('Time between rounds while the uplink is suspect (up, but failing).'),
+			{ ...probeTime, placeholder: _('half of interval, at least timeout') });
 		add('tracking', form.Value, 'recovery_interval', _('Recovery interval'),
-			_('Time between rounds while the uplink is down or recovering.'), timing);
+			_('Time between rounds while the uplink is down or recovering.'),
+			{ ...probeTime, placeholder: _('interval, at least timeout') });
 		add('tracking', form.Value, 'down', _('Rounds to go down'),
 			_('Failed rounds in a row that take the uplink down.'), { ...rounds, placeholder: '3' });
 		add('tracking', form.Value, 'up', _('Rounds to come back'),
 			_('Good rounds in a row that bring the uplink back.'), { ...rounds, placeholder: '5' });
 		add('tracking', form.Value, 'hold', _('Hold time'),
 			_('Ignore probe results for this long after the uplink comes up or its device is recreated (e.g. a PPPoE reconnect).'),
-			timing);
+			{ ...modal, validate: rail.durationIn('0ms', '10m'), placeholder: '2s' });
 
 		add('quality', form.Flag, 'check_quality', _('Check link quality'),
 			_('Also take the uplink down when latency or loss is too high, not only when probes go unanswered.'), modal);
-		add('quality', form.Value, 'failure_latency', _('Failure latency (ms)'), null,
-			{ ...quality, datatype: 'uinteger', placeholder: '1000' });
-		add('quality', form.Value, 'recovery_latency', _('Recovery latency (ms)'),
+		add('quality', form.Value, 'failure_latency', _('Failure latency'), null,
+			{ ...quality, ...latency, placeholder: '300ms' });
+		add('quality', form.Value, 'recovery_latency', _('Recovery latency'),
 			_('Lower than the failure latency, so a borderline link does not flap.'),
-			{ ...quality, datatype: 'uinteger', placeholder: '500' });
+			{ ...quality, ...latency, placeholder: '150ms' });
 		add('quality', form.Value, 'failure_loss', _('Failure loss (%)'), null,
-			{ ...quality, datatype: 'range(0, 100)', placeholder: '40' });
+			{ ...quality, datatype: 'range(0, 100)', placeholder: '20' });
 		add('quality', form.Value, 'recovery_loss', _('Recovery loss (%)'), null,
-			{ ...quality, datatype: 'range(0, 100)', placeholder: '10' });
+			{ ...quality, datatype: 'range(0, 100)', placeholder: '5' });
 
 		add('advanced', form.Value, 'ttl', _('Probe TTL'), null,
-			{ ...modal, datatype: 'range(1, 255)', depends: [ 'track_method', 'ping' ] });
+			{ ...modal, datatype: 'range(1, 255)', placeholder: '64', depends: [ 'track_method', 'ping' ] });
 		add('advanced', form.Value, 'size', _('Probe payload (bytes)'), null,
-			{ ...modal, datatype: 'range(0, 65507)', depends: [ 'track_method', 'ping' ] });
+			{ ...modal, datatype: 'range(0, 1472)', placeholder: '56', depends: [ 'track_method', 'ping' ] });
 		add('advanced', form.Flag, 'flush_conntrack', _('Flush connections when down'),
 			_("Delete this uplink's tracked connections when it goes down, so clients reconnect over another uplink at once."),
-			modal);
+			{ ...modal, default: '1' });
+		add('advanced', form.Value, 'rate', _('Shape to'),
+			_('Limit traffic leaving this uplink to this rate (e.g. 20mbit), just below what the line carries, so queues build here and not in the modem. Never replaces a queueing discipline rail did not install, such as SQM.'),
+			{ ...modal, validate: rail.rateIn('8kbit', '100gbit'), placeholder: _('no shaping') });
 		add('advanced', form.Flag, 'masquerade', _('Masquerade'),
 			_('Masquerade traffic leaving this uplink. Not needed on OpenWrt, where the firewall zone does it.'), modal);
 

@@ -9,6 +9,9 @@
  * matched top to bottom; the first match decides. Empty fields match anything.
  */
 
+/* rail's prefixes: an address, or an address with a prefix length. */
+const PREFIX = 'or(ipaddr("nomask"), cidr)';
+
 return view.extend({
 	load() {
 		return uci.load('rail');
@@ -21,11 +24,11 @@ return view.extend({
 		s.sortable = true;
 
 		let o = s.option(form.DynamicList, 'src_ip', _('Source address'));
-		o.datatype = 'ipmask';
+		o.datatype = PREFIX;
 		o.modalonly = true;
 
 		o = s.option(form.DynamicList, 'dest_ip', _('Destination address'));
-		o.datatype = 'ipmask';
+		o.datatype = PREFIX;
 
 		o = s.option(form.DynamicList, 'src_port', _('Source port'));
 		o.datatype = 'portrange';
@@ -35,13 +38,14 @@ return view.extend({
 		o.datatype = 'portrange';
 
 		o = s.option(form.Value, 'proto', _('Protocol'),
-			_('all, tcp, udp, icmp or an IP protocol number. Ports need tcp or udp.'));
+			_('all, tcp, udp, icmp, icmpv6, gre, esp, ah, sctp, udplite or an IP protocol number. Ports need tcp or udp.'));
 		o.value('all', _('all'));
 		o.value('tcp', 'TCP');
 		o.value('udp', 'UDP');
 		o.value('icmp', 'ICMP');
+	o.value('icmpv6', 'ICMPv6');
 		o.validate = rail.validateProto;
-		o.default = 'all';
+		o.placeholder = 'all';
 
 		o = s.option(form.DynamicList, 'src_dev', _('Incoming device'),
 			_('LAN devices the traffic arrives on, e.g. br-lan.'));
@@ -50,13 +54,14 @@ return view.extend({
 
 		o = s.option(form.Value, 'ipset', _('Destination set'),
 			_("Name of an nftables set in rail's table holding destination addresses (e.g. filled by dnsmasq)."));
-		o.datatype = 'string';
+		o.datatype = 'uciname';
 		o.modalonly = true;
 
 		o = s.option(form.ListValue, 'family', _('Family'));
-		o.value('', _('IPv4 and IPv6'));
 		o.value('ipv4', _('IPv4'));
 		o.value('ipv6', _('IPv6'));
+		o.value('any', _('IPv4 and IPv6'));
+		o.default = 'any';
 		o.modalonly = true;
 
 		o = s.option(form.Flag, 'sticky', _('Sticky'),
@@ -65,8 +70,8 @@ return view.extend({
 
 		o = s.option(form.Value, 'timeout', _('Sticky timeout'),
 			_('How long a source address stays on its uplink after its last new connection.'));
-		o.validate = rail.validateDuration;
-		o.placeholder = '600';
+		o.validate = rail.durationIn('1s', '24h');
+		o.placeholder = '10m';
 		o.depends('sticky', '1');
 		o.modalonly = true;
 

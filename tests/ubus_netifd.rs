@@ -1,0 +1,167 @@
+//! netifd status dumps (shaped like netifd ubus.c `netifd_dump_status` output for PPPoE,
+//! DHCP and static uplinks, with ppp-up's /32 + ptpaddress and default route via the peer)
+//! parsed into the facts rail binds an uplink with.
+
+use std::net::Ipv4Addr;
+
+use serde_json::{json, Value};
+
+use rail::openwrt::hotplug::Action;
+use rail::openwrt::netifd::{self, InterfaceStatus, Ipv4Address};
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/netifd/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn pppoe_up() {
+    let s = InterfaceStatus::parse(&fixture("pppoe-up")).unwrap();
+    assert!(s.up);
+    assert_eq!(s.proto.as_deref(), Some("pppoe"));
+    assert_eq!(s.device.as_deref(), Some("eth1"));
+    assert_eq!(s.bound_device(), Some("pppoe-wan"));
+    assert_eq!(s.uptime, Some(5123));
+    assert_eq!(
+        s.ipv4,
+        vec![Ipv4Address {
+            address: ip("198.51.100.7"),
+            mask: 32,
+            ptpaddress: Some(ip("198.51.100.1"))
+        }]
+    );
+    assert_eq!(s.ipv4_address(), Some(ip("198.51.100.7")));
+    assert_eq!(s.ipv4_gateway(), Some(ip("198.51.100.1")));
+}
+
+#[test]
+fn pppoe_down_has_no_device_address_or_gateway() {
+    let s = InterfaceStatus::parse(&fixture("pppoe-down")).unwrap();
+    assert!(!s.up);
+    assert!(s.available);
+    assert_eq!(s.bound_device(), None);
+    assert_eq!(s.ipv4_address(), None);
+    assert_eq!(s.ipv4_gateway(), None);
+    assert_eq!(s.uptime, None);
+}
+
+#[test]
+fn ppp_peer_is_the_gateway_when_the_default_route_has_no_nexthop() {
+    let mut v = fixture("pppoe-up");
+    v["route"] =
+        json!([{"target": "0.0.0.0", "mask": 0, "nexthop": "0.0.0.0", "source": "0.0.0.0/0"}]);
+    let s = InterfaceStatus::parse(&v).unwrap();
+    assert_eq!(s.ipv4_gateway(), Some(ip("198.51.100.1")));
+}
+
+#[test]
+fn dhcp_up() {
+    let s = InterfaceStatus::parse(&fixture("dhcp-up")).unwrap();
+    assert_eq!(s.bound_device(), Some("eth1.2"));
+    assert_eq!(s.metric, Some(10));
+    assert_eq!(s.ipv4_address(), Some(ip("203.0.113.45")));
+    assert_eq!(s.ipv4[0].mask, 24);
+    assert_eq!(s.ipv4[0].ptpaddress, None);
+    assert_eq!(s.ipv4_gateway(), Some(ip("203.0.113.1")));
+}
+
+#[test]
+fn static_up_picks_the_default_route_of_each_family() {
+    let s = InterfaceStatus::parse(&fixture("static-up")).unwrap();
+    assert_eq!(s.ipv4.len(), 2);
+    assert_eq!(s.routes.len(), 3);
+    assert_eq!(s.routes[2].table, Some(100));
+    // The 198.18.0.0/15 route is not a default route.
+    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.1")));
+    assert_eq!(s.ipv6_gateway(), Some("2001:db8:0:1::1".parse().unwrap()));
+    assert_eq!(s.ipv6[0].mask, 64);
+}
+
+#[test]
+fn malformed_dumps_name_the_field() {
+    let cases = [
+        (json!([]), "(top)"),
+        (json!({"pending": false}), "up"),
+        (json!({"up": "yes"}), "up"),
+        (json!({"up": true, "l3_device": 3}), "l3_device"),
+        (
+            json!({"up": true, "ipv4-address": [{"address": "::1", "mask": 64}]}),
+            "ipv4-address[0].address",
+        ),
+        (
+            json!({"up": true, "ipv4-address": [{"address": "192.0.2.1", "mask": 33}]}),
+            "ipv4-address[0].mask",
+        ),
+        (json!({"up": true, "ipv4-address": {}}), "ipv4-address"),
+        (
+            json!({"up": true, "route": [{"target": "0.0.0.0", "mask": 0, "nexthop": "fe80::1"}]}),
+            "route[0].nexthop",
+        ),
+        (json!({"up": true, "uptime": -1}), "uptime"),
+    ];
+    for (v, field) in cases {
+        let e = InterfaceStatus::parse(&v).unwrap_err();
+        assert_eq!(e.field, field, "{v}: {e}");
+    }
+}
+
+#[test]
+fn notifications_carry_the_interface_and_its_status() {
+    let mut data = fixture("pppoe-up");
+    data["interface"] = json!("wan");
+    let (name, s) = netifd::parse_notification("interface.update", &data)
+        .unwrap()
+        .unwrap();
+    assert_eq!(name, "wan");
+    assert_eq!(s.bound_device(), Some("pppoe-wan"));
+
+    let mut data = fixture("pppoe-down");
+    data["interface"] = json!("wan");
+    let (_, s) = netifd::parse_notification("interface.down", &data)
+        .unwrap()
+        .unwrap();
+    assert!(!s.up);
+
+    assert!(
+        netifd::parse_notification("interface.down", &fixture("pppoe-down"))
+            .unwrap()
+            .is_err()
+    );
+    assert!(netifd::parse_notification("something.else", &data).is_none());
+}
+
+#[test]
+fn events_from_netifd() {
+    assert_eq!(
+        netifd::parse_event(
+            "network.interface",
+            &json!({"action": "ifup", "interface": "wan"})
+        ),
+        Some((Action::IfUp, "wan".to_string()))
+    );
+    assert_eq!(
+        netifd::parse_event(
+            "network.interface",
+            &json!({"action": "ifdown", "interface": "wanb"})
+        ),
+        Some((Action::IfDown, "wanb".to_string()))
+    );
+    assert_eq!(
+        netifd::parse_event("network.interface", &json!({"action": "ifup"})),
+        None
+    );
+    assert_eq!(
+        netifd::parse_event(
+            "network.device",
+            &json!({"action": "ifup", "interface": "wan"})
+        ),
+        None
+    );
+}

@@ -1,0 +1,187 @@
+//! `openwrt::watch::follow` against the test broker and a netifd stand-in: a PPPoE uplink's
+//! status is read on connect, followed through ifdown and an ifup with a new address and
+//! peer, unmanaged interfaces are ignored, and a ubusd restart is followed by a full re-read.
+
+#[path = "ubus_broker/mod.rs"]
+mod broker;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use async_io::Timer;
+use futures_lite::future;
+use serde_json::json;
+use smol::LocalExecutor;
+
+use rail::openwrt::client::{Client, Config};
+use rail::openwrt::watch::{self, Update};
+
+use broker::bus::next_event;
+use broker::netifd::{named, netifd_peer, pppoe_status};
+use broker::Broker;
+
+fn socket_path() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rail-ubus-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("ubus.sock")
+}
+
+/// Waits until `updates` holds more than `seen` entries and returns the newest.
+async fn next_update(updates: &RefCell<Vec<Update>>, seen: &mut usize) -> Update {
+    for _ in 0..500 {
+        if updates.borrow().len() > *seen {
+            *seen += 1;
+            return updates.borrow()[*seen - 1].clone();
+        }
+        Timer::after(Duration::from_millis(10)).await;
+    }
+    panic!("no update within 5 s after {:?}", updates.borrow());
+}
+
+/// Skips updates until one satisfies `want`.
+async fn until(
+    updates: &RefCell<Vec<Update>>,
+    seen: &mut usize,
+    want: impl Fn(&Update) -> bool,
+) -> Update {
+    loop {
+        let u = next_update(updates, seen).await;
+        if want(&u) {
+            return u;
+        }
+    }
+}
+
+fn wan(update: Update) -> (bool, Option<String>, Option<String>) {
+    let Update::Interface { name, status } = update else {
+        panic!("expected an interface update, got {update:?}")
+    };
+    assert_eq!(name, "wan");
+    let s = status.expect("netifd knows wan");
+    (
+        s.up,
+        s.bound_device().map(String::from),
+        s.ipv4_gateway().map(|g| g.to_string()),
+    )
+}
+
+#[test]
+fn follows_a_pppoe_uplink_through_netifd_and_a_ubusd_restart() {
+    let path = socket_path();
+    let mut broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let state = Rc::new(RefCell::new(pppoe_status(
+            true,
+            "pppoe-wan",
+            "198.51.100.7",
+            "198.51.100.1",
+        )));
+        let netifd = netifd_peer(&path, state.clone());
+        let n = netifd.clone();
+        ex.spawn(async move { n.run().await }).detach();
+        assert_eq!(
+            next_event(&netifd.events()).await,
+            rail::openwrt::client::BusEvent::Connected
+        );
+
+        let rail = Client::new(watch::client_config(Config {
+            sockets: vec![path.clone()],
+            ..Config::default()
+        }));
+        let r = rail.clone();
+        ex.spawn(async move { r.run().await }).detach();
+        let updates = Rc::new(RefCell::new(Vec::new()));
+        let (r, u) = (rail.clone(), updates.clone());
+        ex.spawn(async move {
+            watch::follow(
+                &r,
+                || vec!["wan".to_string(), "wanb".to_string()],
+                |up| u.borrow_mut().push(up),
+            )
+            .await
+        })
+        .detach();
+        let mut seen = 0;
+
+        // On connect: every managed interface is read; netifd does not know wanb.
+        let first = next_update(&updates, &mut seen).await;
+        assert_eq!(
+            wan(first),
+            (true, Some("pppoe-wan".into()), Some("198.51.100.1".into()))
+        );
+        assert_eq!(
+            next_update(&updates, &mut seen).await,
+            Update::Interface {
+                name: "wanb".into(),
+                status: None
+            }
+        );
+
+        // An unmanaged interface changes: nothing. Then wan goes down (the notification
+        // alone carries the status once rail's subscription is in place).
+        let mut lan = named(&state);
+        lan["interface"] = json!("lan");
+        *state.borrow_mut() = pppoe_status(false, "", "", "");
+        for _ in 0..50 {
+            netifd
+                .notify("network.interface", "interface.update", &lan)
+                .await
+                .unwrap();
+            netifd
+                .notify("network.interface", "interface.down", &named(&state))
+                .await
+                .unwrap();
+            Timer::after(Duration::from_millis(50)).await;
+            if updates.borrow().len() > seen {
+                break;
+            }
+        }
+        let down = until(
+            &updates,
+            &mut seen,
+            |u| matches!(u, Update::Interface { status: Some(s), .. } if !s.up),
+        )
+        .await;
+        assert_eq!(wan(down), (false, None, None));
+
+        // The ifup event alone (as when the subscription lags): rail reads the new status.
+        *state.borrow_mut() = pppoe_status(true, "pppoe-wan", "203.0.113.9", "203.0.113.1");
+        netifd
+            .send_event(
+                "network.interface",
+                &json!({"action": "ifup", "interface": "wan"}),
+            )
+            .await
+            .unwrap();
+        let up = until(
+            &updates,
+            &mut seen,
+            |u| matches!(u, Update::Interface { status: Some(s), .. } if s.up),
+        )
+        .await;
+        assert_eq!(
+            wan(up),
+            (true, Some("pppoe-wan".into()), Some("203.0.113.1".into()))
+        );
+
+        // ubusd restarts: BusLost, then every interface is read again.
+        broker.stop();
+        let lost = loop {
+            let u = next_update(&updates, &mut seen).await;
+            if u == Update::BusLost {
+                break u;
+            }
+        };
+        assert_eq!(lost, Update::BusLost);
+        broker = Broker::start(&path);
+        let again = next_update(&updates, &mut seen).await;
+        assert_eq!(
+            wan(again),
+            (true, Some("pppoe-wan".into()), Some("203.0.113.1".into()))
+        );
+    }));
+    drop(broker);
+}
