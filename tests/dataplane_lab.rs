@@ -244,14 +244,20 @@ fn long_lived_connection_keeps_its_uplink_while_the_policy_route_changes() {
     let Some((lab, router, config)) = balanced_lab() else {
         return;
     };
-    let mut flows: Vec<_> = (0..8).map(|_| lab.open_flow("lan")).collect();
-    let on_isp1 = flows
-        .iter()
-        .filter(|f| f.source == lab.uplink(1).addr.to_string())
-        .count();
+    // The L4 hash spreads flows at random: open them until both uplinks carry some (8 flows
+    // all on one uplink happen 2 times in 256).
+    let isp1 = lab.uplink(1).addr.to_string();
+    let mut flows = Vec::new();
+    let mut on_isp1 = 0;
+    while flows.len() < 64 && (on_isp1 < 2 || flows.len() - on_isp1 < 2) {
+        let f = lab.open_flow("lan");
+        on_isp1 += usize::from(f.source == isp1);
+        flows.push(f);
+    }
     assert!(
-        on_isp1 > 0 && on_isp1 < 8,
-        "both uplinks carry flows: {on_isp1} of 8 on isp1"
+        on_isp1 >= 2 && flows.len() - on_isp1 >= 2,
+        "both uplinks carry flows: {on_isp1} of {} on isp1",
+        flows.len()
     );
     // Only isp2 is left in the policy: one route replace, nft untouched.
     let nft_before = lab.run("rtr", &["nft", "list", "ruleset"]);
@@ -384,178 +390,12 @@ fn reconcile_is_idempotent_repairs_drift_and_flush_restores_the_kernel() {
     assert_eq!(snapshot(&lab), first);
     // `rail flush` leaves the kernel as it was; a second flush finds nothing.
     let flush = || lab.run("rtr", &[common::rail::binary(), "flush"]);
-    assert!(flush().contains("rules +0 -8"), "flush removed 8 rules");
-    assert_eq!(snapshot(&lab), pristine);
-    assert!(flush().contains("rules +0 -0, routes set 0 deleted 0, nft unchanged"));
-    let flush = format!(
-        "ip netns exec {} {} flush",
-        lab.r.0,
-        env!("CARGO_BIN_EXE_rail")
-    );
     assert!(
-        sh_out(&flush).contains("rules +0 -9"),
+        flush().contains("rules +0 -9"),
         "flush removed 9 rules (one is the router's own traffic's iif lo rule)"
     );
-    assert_eq!(lab.snapshot(), pristine);
-    assert!(sh_out(&flush).contains("rules +0 -0, routes set 0 deleted 0, nft unchanged"));
-}
-
-#[test]
-fn point_to_point_device_recreated_is_followed_after_the_event() {
-    let lab = Lab::new();
-    let tun = |addr: &str, peer: &str| {
-        format!("ip tuntap add dev pppoe-wan mode tun && ip addr add {addr} peer {peer} dev pppoe-wan && ip link set pppoe-wan up")
-    };
-    lab.r.sh(&tun("100.64.0.2", "100.64.0.1"));
-    let mut config = balanced(1, 1);
-    config.interfaces[1].device = Some("pppoe-wan".into());
-    let router = Router::start(&lab.r.0);
-    apply(&router, &config, &[0, 1]);
-    let old_index = lab
-        .r
-        .out("cat /sys/class/net/pppoe-wan/ifindex")
-        .trim()
-        .to_string();
-    assert!(lab
-        .r
-        .out("ip rule")
-        .contains("from 100.64.0.2 lookup 20002"));
-    start_watch(&router);
-    // On each event: re-learn, recompute and reconcile, as the daemon does; how long it took.
-    let follow = |wanted: Event| {
-        let cfg = config.clone();
-        router.run(move |rail| {
-            wait_for(rail, |e| *e == wanted);
-            let start = Instant::now();
-            let links = rail.learn(&cfg);
-            let d = desired(&cfg, &links, &resolve(&cfg, |_| true));
-            rail.reconcile(&d);
-            start.elapsed()
-        })
-    };
-    // The session drops: the device disappears, its traffic is refused, not leaked.
-    lab.r.sh("ip link del pppoe-wan");
-    follow(Event::Link {
-        ifindex: old_index.parse().unwrap(),
-        name: Some("pppoe-wan".into()),
-        removed: true,
-    });
-    assert_eq!(
-        lab.r.out("ip route show table 20002").trim(),
-        "prohibit default proto 165 metric 1000"
-    );
-    assert!(!lab.r.out("ip rule").contains("100.64.0.2"));
-    assert!(!lab.r.out("ip route show table 20201").contains("nexthop"));
-    // It comes back with a new ifindex, address and peer.
-    lab.r.sh(&tun("100.64.1.2", "100.64.1.1"));
-    let new_index: u32 = lab
-        .r
-        .out("cat /sys/class/net/pppoe-wan/ifindex")
-        .trim()
-        .parse()
-        .unwrap();
-    assert_ne!(new_index.to_string(), old_index);
-    let took = follow(Event::Address { ifindex: new_index });
-    println!("device recreated: rules and routes followed {took:?} after the address event");
-    let rules = lab.r.out("ip rule");
-    assert!(
-        rules.contains("from 100.64.1.2 lookup 20002") && !rules.contains("100.64.0.2"),
-        "{rules}"
-    );
-    assert!(lab
-        .r
-        .out("ip route show table 20002")
-        .contains("default dev pppoe-wan"));
-    assert!(lab
-        .r
-        .out("ip route show table 20201")
-        .contains("nexthop dev pppoe-wan"));
-}
-
-#[test]
-fn nft_accepts_every_kind_of_rule() {
-    let lab = Lab::new();
-    let mut config = fixtures::every_match();
-    config.rules[4].sticky = true;
-    let text = render(&config, &fixtures::every_match_links());
-    let mut nft = Command::new("ip")
-        .args(["netns", "exec", &lab.r.0, "nft", "-c", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    nft.stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = nft.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn set_elements_and_sysctls_survive_a_table_replacement() {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
-    let mut config = balanced(1, 1);
-    let mut banks = fixtures::rule("banks", Target::Policy(PolicyId(0)));
-    banks.ipset = Some("rail_banks".into());
-    config.rules.insert(0, banks);
-    apply(&router, &config, &[0, 1]);
-    // What dnsmasq's nftset= does when it resolves a name.
-    lab.r
-        .sh("nft add element inet rail rail_banks { 203.0.113.10, 198.18.0.0/16 }");
-    config.interfaces[1].masquerade = false;
-    let d = desired_with(&router, &config, &[0, 1]);
-    let changes = router.run(move |rail| rail.reconcile(&d));
-    assert!(changes.nft_replaced);
-    let set = lab.r.out("nft list set inet rail rail_banks");
-    assert!(
-        set.contains("203.0.113.10") && set.contains("198.18.0.0/16"),
-        "{set}"
-    );
-    assert!(!lab
-        .r
-        .out("nft list table inet rail")
-        .contains("oifname \"wan2\" masquerade"));
-    let sysctl = lab.r.out("sysctl -n net.ipv4.fib_multipath_hash_policy net.ipv4.conf.wan1.rp_filter net.ipv4.conf.wan2.rp_filter");
-    assert_eq!(
-        sysctl.split_whitespace().collect::<Vec<_>>(),
-        vec!["1", "2", "2"]
-    );
-}
-
-#[test]
-fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
-    let mut config = balanced(1, 1);
-    config.rules[0].sticky = true;
-    apply(&router, &config, &[0, 1]);
-    let burst = |n| {
-        lab.lan(|| (0..n).for_each(|_| drop(connect(None, SERVICE).unwrap())));
-        std::thread::sleep(Duration::from_millis(100));
-        lab.seen()
-    };
-    let (w1, w2) = burst(20);
-    assert!(
-        w1 == 20 || w2 == 20,
-        "one LAN source, one uplink: {w1}/{w2}"
-    );
-    let others: &'static [usize] = if w1 == 20 { &[1] } else { &[0] };
-    let moved = |(a, b): (usize, usize), n| if w1 == 20 { (a, b + n) } else { (a + n, b) };
-    // The pinned uplink leaves the policy: its pins are forgotten and the source moves.
-    let d = desired_with(&router, &config, others);
-    router.run(move |rail| rail.apply_policy_routes(&d));
-    assert_eq!(burst(10), moved((w1, w2), 10));
-    // It comes back: the source stays where it was pinned again.
-    let d = desired_with(&router, &config, &[0, 1]);
-    router.run(move |rail| rail.apply_policy_routes(&d));
-    assert_eq!(burst(10), moved((w1, w2), 20));
+    assert_eq!(snapshot(&lab), pristine);
+    assert!(flush().contains("rules +0 -0, routes set 0 deleted 0, nft unchanged"));
 }
 
 /// Wait on the router thread for the first watch event `wanted` accepts (5 s at most).
