@@ -95,9 +95,14 @@ impl Engine {
         let mut kept = std::collections::BTreeSet::new();
         let old = std::mem::take(&mut self.uplinks);
         for (i, u) in old.into_iter().enumerate() {
-            if fresh.uplinks.get(i).is_some_and(|n| n.iface == u.iface) {
-                fresh.uplinks[i] = u;
+            let Some(n) = fresh.uplinks.get_mut(i) else {
+                continue;
+            };
+            if n.iface == u.iface {
+                *n = u;
                 kept.insert(InterfaceId(i));
+            } else if n.iface.name == u.iface.name {
+                n.tracker.resume(u.tracker.state().routable());
             }
         }
         fresh.global = std::mem::take(&mut self.global);
