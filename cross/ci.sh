@@ -61,7 +61,8 @@ step "mips binary under qemu" smoke
 ipk() {
     local expect=(/usr/sbin/rail:0755)
     if [ -d files ]; then
-        expect+=(/etc/config/rail:0600 /etc/init.d/rail:0755 /etc/hotplug.d/iface/30-rail:0755)
+        expect+=(/etc/config/rail:0600 /etc/init.d/rail:0755 /etc/hotplug.d/iface/30-rail:0755
+            /usr/share/acl.d/rail.json:0644)
     fi
     "$here/verify-ipk.sh" "$("$here/ipk.sh" rail "$MIPS")" "${expect[@]}"
     if [ -d luci-app-rail ]; then
