@@ -52,3 +52,9 @@ ipk: cross
 
 size:
 	cross/size.sh
+
+# Reliability (docs/reliability.md): cargo-fuzz for FUZZ_SECS per target; a ten-minute soak.
+FUZZ_SECS ?= 60
+.PHONY: fuzz
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECS)
