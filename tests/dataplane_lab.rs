@@ -626,17 +626,15 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
             start.elapsed()
         })
     };
-    // The session drops: the device disappears, its traffic is refused, not leaked.
+    // The session drops: the device disappears, its table empties (its marked traffic
+    // falls through to main: nothing of rail's refuses traffic, docs/reliability.md).
     lab.r.sh("ip link del pppoe-wan");
     follow(Event::Link {
         ifindex: old_index.parse().unwrap(),
         name: Some("pppoe-wan".into()),
         removed: true,
     });
-    assert_eq!(
-        lab.r.out("ip route show table 20002").trim(),
-        "prohibit default proto 165 metric 1000"
-    );
+    assert_eq!(lab.r.out("ip route show table 20002").trim(), "");
     assert!(!lab.r.out("ip rule").contains("100.64.0.2"));
     assert!(!lab.r.out("ip route show table 20201").contains("nexthop"));
     // It comes back with a new ifindex, address and peer.
