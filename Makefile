@@ -58,3 +58,8 @@ FUZZ_SECS ?= 60
 .PHONY: fuzz
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECS)
+
+SOAK_SECS ?= 600
+.PHONY: soak
+soak: deps
+	RAIL_SOAK_SECS=$(SOAK_SECS) cargo test --test reliability_soak -- --ignored --nocapture soak_
