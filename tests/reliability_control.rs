@@ -188,6 +188,22 @@ fn bad_control_requests_get_clear_errors_and_change_nothing() {
     drop(idle);
 
     assert_eq!(state(&lab, &rail), before, "state intact");
+    nothing_world_writable(pid);
+}
+
+/// Every file the daemon holds open is not world-writable, and its control socket is
+/// abstract (no file to protect; callers are checked by SO_PEERCRED instead).
+fn nothing_world_writable(pid: u32) {
+    use std::os::unix::fs::MetadataExt;
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+        let target = std::fs::read_link(fd.unwrap().path()).unwrap();
+        if target.is_absolute() && target != std::path::Path::new("/dev/null") {
+            let mode = std::fs::metadata(&target).unwrap().mode();
+            assert_eq!(mode & 0o002, 0, "{} is world-writable", target.display());
+        }
+    }
+    let unix = std::fs::read_to_string(format!("/proc/{pid}/net/unix")).unwrap();
+    assert!(unix.lines().any(|l| l.ends_with(" @rail")), "{unix}");
 }
 
 #[test]
