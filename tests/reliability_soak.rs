@@ -152,6 +152,7 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
     let mut next = [Instant::now(); 2];
     let (mut requests, mut failed, mut failed_with_uplink_up, mut failed_healthy_uplink) =
         (0u64, 0u64, 0u64, 0u64);
+    let mut status_failures = 0u64;
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(secs) {
         let now = Instant::now();
@@ -175,7 +176,12 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
             }
             next[i] = Instant::now() + Duration::from_millis(2000 + rng.below(8000));
         }
-        let status = rail.status();
+        let asked = Instant::now();
+        let Some(status) = rail.try_status() else {
+            status_failures += 1;
+            eprintln!("soak: rail status failed after {:?}", asked.elapsed());
+            continue;
+        };
         let rail_up = ["isp1", "isp2"]
             .iter()
             .any(|i| status["interfaces"][i]["state"] == "up");
@@ -206,7 +212,8 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
         "soak {secs} s: {n} transitions; rss {rss0} -> {rss1} kB; fds {fds0} -> {fds1}; \
          LAN requests {requests}, failed {failed}, failed while rail had an uplink up \
          (beyond {detection:?} of a fault change) {failed_with_uplink_up}, failed while an \
-         uplink was healthy (incl. flap hold-downs) {failed_healthy_uplink}"
+         uplink was healthy (incl. flap hold-downs) {failed_healthy_uplink}; `rail status` \
+         failed {status_failures} times"
     );
     assert!(fds1 <= fds0 + 2, "descriptors steady: {fds0} -> {fds1}");
     assert!(
