@@ -5,28 +5,16 @@
 //! Each gets a clear error, and the daemon keeps running with its state intact.
 
 mod common;
+mod reliability_lab;
 
-use common::lab::{Lab, Options};
-use common::rail::{interface, Rail, FAST};
+use common::lab::Lab;
+use common::rail::Rail;
+use reliability_lab::{balanced, running, VERDICT};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixStream};
 use std::time::Duration;
-
-const VERDICT: Duration = Duration::from_secs(10);
-
-fn config(lab: &Lab) -> String {
-    format!(
-        "config globals 'globals'\n\n{}{}\
-config member 'm1'\n\toption interface 'isp1'\n\n\
-config member 'm2'\n\toption interface 'isp2'\n\n\
-config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
-config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'balanced'\n",
-        interface(lab, 1, FAST),
-        interface(lab, 2, FAST)
-    )
-}
 
 /// Runs `f` on a thread inside the router's network namespace (where the daemon's
 /// abstract socket lives), as `uid` when given (the thread alone: raw setresuid).
@@ -107,15 +95,10 @@ fn fds(pid: u32) -> usize {
 
 #[test]
 fn bad_control_requests_get_clear_errors_and_change_nothing() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = reliability_lab::lab() else {
         return;
     };
-    let rail = Rail::start(&lab, &config(&lab));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let rail = running(&lab);
     let before = state(&lab, &rail);
     let nobody = Some(65534);
 
@@ -208,15 +191,10 @@ fn nothing_world_writable(pid: u32) {
 
 #[test]
 fn reload_with_a_vanished_or_unreadable_config_keeps_the_old_one_and_says_so() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = reliability_lab::lab() else {
         return;
     };
-    let rail = Rail::start(&lab, &config(&lab));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let rail = running(&lab);
     let before = state(&lab, &rail);
     let path = rail.config.clone();
 
@@ -242,5 +220,5 @@ fn reload_with_a_vanished_or_unreadable_config_keeps_the_old_one_and_says_so() {
         before,
         "running config and kernel intact"
     );
-    rail.write_config(&config(&lab));
+    rail.write_config(&balanced(&lab, 1));
 }

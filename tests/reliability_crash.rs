@@ -7,25 +7,13 @@
 //!   clean stop leaves the kernel exactly as before.
 
 mod common;
+mod reliability_lab;
 
-use common::lab::{Fault, Lab, Options};
-use common::rail::{binary, interface, Rail, FAST};
+use common::lab::{Fault, Lab};
+use common::rail::{binary, Rail};
+use reliability_lab::{balanced, VERDICT};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const VERDICT: Duration = Duration::from_secs(10);
-
-fn config(lab: &Lab, w1: u16) -> String {
-    format!(
-        "config globals 'globals'\n\n{}{}\
-config member 'm1'\n\toption interface 'isp1'\n\toption weight '{w1}'\n\n\
-config member 'm2'\n\toption interface 'isp2'\n\toption weight '1'\n\n\
-config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
-config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'balanced'\n",
-        interface(lab, 1, FAST),
-        interface(lab, 2, FAST)
-    )
-}
 
 /// `ip rule`, `ip route show table all` and `nft list ruleset` of the router, with
 /// counters (which traffic changes) left out.
@@ -138,15 +126,12 @@ enum Phase {
 
 #[test]
 fn kill_9_at_random_moments_then_restart_converges_exactly() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = reliability_lab::lab() else {
         return;
     };
     let before = kernel_state(&lab);
-    let good = config(&lab, 1);
-    let reloaded = config(&lab, 3);
+    let good = balanced(&lab, 1);
+    let reloaded = balanced(&lab, 3);
 
     // The reference: one clean start.
     let mut first = Rail::start(&lab, &good);

@@ -4,24 +4,10 @@
 //! exactly as it was.
 
 mod common;
+mod reliability_lab;
 
-use common::lab::{Fault, Lab, Options};
-use common::rail::{interface, Rail, FAST};
-use std::time::Duration;
-
-const VERDICT: Duration = Duration::from_secs(10);
-
-fn config(lab: &Lab) -> String {
-    format!(
-        "config globals 'globals'\n\n{}{}\
-config member 'm1'\n\toption interface 'isp1'\n\n\
-config member 'm2'\n\toption interface 'isp2'\n\n\
-config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
-config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'balanced'\n",
-        interface(lab, 1, FAST),
-        interface(lab, 2, FAST)
-    )
-}
+use common::lab::{Fault, Lab};
+use reliability_lab::{lab, running};
 
 fn kernel_state(lab: &Lab) -> String {
     [
@@ -32,20 +18,6 @@ fn kernel_state(lab: &Lab) -> String {
     .iter()
     .map(|cmd| lab.run("rtr", cmd))
     .collect()
-}
-
-fn lab() -> Option<Lab> {
-    Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    })
-}
-
-fn running(lab: &Lab) -> Rail<'_> {
-    let rail = Rail::start(lab, &config(lab));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
-    rail
 }
 
 /// `n` new LAN connections: how many failed.

@@ -6,24 +6,12 @@
 //!   at start and end, and the LAN connections that failed while an uplink was up.
 
 mod common;
+mod reliability_lab;
 
-use common::lab::{Fault, Lab, Options};
-use common::rail::{interface, Rail, FAST};
+use common::lab::Fault;
+use common::rail::Rail;
+use reliability_lab::{lab, running};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const VERDICT: Duration = Duration::from_secs(10);
-
-fn config(lab: &Lab) -> String {
-    format!(
-        "config globals 'globals'\n\n{}{}\
-config member 'm1'\n\toption interface 'isp1'\n\n\
-config member 'm2'\n\toption interface 'isp2'\n\n\
-config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
-config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'balanced'\n",
-        interface(lab, 1, FAST),
-        interface(lab, 2, FAST)
-    )
-}
 
 /// Resident memory (kB) and open descriptors of a process.
 fn usage(pid: u32) -> (u64, usize) {
@@ -60,19 +48,10 @@ fn transitions(rail: &Rail) -> usize {
         .count()
 }
 
-fn lab() -> Option<Lab> {
-    Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    })
-}
-
 #[test]
 fn carrier_flapping_every_second_is_damped_with_steady_resources() {
     let Some(lab) = lab() else { return };
-    let rail = Rail::start(&lab, &config(&lab));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let rail = running(&lab);
     let before = transitions(&rail);
     let (rss0, fds0) = usage(rail.pid());
     let start = Instant::now();
@@ -132,9 +111,7 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
     // What rail may need to notice a fault: 3 probes of 0.2 s plus their timeout, and a
     // little slack for the lab's own fault script.
     let detection = Duration::from_millis(1500);
-    let rail = Rail::start(&lab, &config(&lab));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let rail = running(&lab);
     std::thread::sleep(Duration::from_secs(2));
     let (rss0, fds0) = usage(rail.pid());
     let t0 = transitions(&rail);
