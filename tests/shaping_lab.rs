@@ -7,7 +7,7 @@ mod common;
 use common::lab::{Fault, Lab};
 use netlink_sys::SmolSocket;
 use rail::config::Rate;
-use rail::shaping::{self, Applied};
+use rail::shaping::{self, Applied, Shaper};
 use std::future::Future;
 use std::os::fd::AsRawFd;
 use std::process::Stdio;
@@ -217,4 +217,35 @@ fn a_root_qdisc_rail_did_not_install_is_left_alone() {
     assert_eq!(root_qdisc(&lab, &eth), before);
     assert!(!remove(&rtr, &eth), "not ours to remove");
     assert_eq!(root_qdisc(&lab, &eth), before);
+}
+
+#[test]
+fn the_daemons_shaper_unshapes_on_reload_and_stop() {
+    let Some(lab) = Lab::up(1) else { return };
+    let rtr = lab.ns("rtr");
+    let eth = lab.uplink(1).dev;
+    let rate = Some(Rate::from_kbit(20_000).unwrap());
+    let dev = eth.clone();
+    let steps = netlink(&rtr, |mut h| async move {
+        let ifindex = ifindex_here(&dev);
+        let show = || {
+            let out = std::process::Command::new("tc")
+                .args(["qdisc", "show", "dev", &dev, "root"])
+                .output()
+                .expect("tc");
+            String::from_utf8_lossy(&out.stdout).contains("tbf 7261:")
+        };
+        let mut shaper = Shaper::default();
+        shaper.device(&mut h, ifindex, rate).await.unwrap();
+        let shaped = show();
+        // A reload that drops `rate`.
+        shaper.device(&mut h, ifindex, None).await.unwrap();
+        let after_reload = show();
+        shaper.device(&mut h, ifindex, rate).await.unwrap();
+        shaper.device(&mut h, ifindex, rate).await.unwrap();
+        let again = show();
+        shaper.stop(&mut h).await;
+        (shaped, after_reload, again, show())
+    });
+    assert_eq!(steps, (true, false, true, false));
 }

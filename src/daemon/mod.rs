@@ -31,6 +31,7 @@ use crate::openwrt::hotplug::{Action, Hotplug};
 use crate::openwrt::watch::{self as netifd_watch, Update};
 use crate::openwrt::{client as ubus, netifd, object};
 use crate::policy::{resolve, Resolution};
+use crate::shaping::Shaper;
 use control::{Incoming, Reply};
 use hooks::{HookEvent, Hooks};
 use uplinks::{Change, Uplinks};
@@ -109,6 +110,7 @@ struct Daemon {
     resolution: Resolution,
     applied: Option<Desired>,
     hooks: Hooks,
+    shaper: Shaper,
     transitions: VecDeque<status::Transition>,
     flows: BTreeMap<u32, usize>,
     started: Instant,
@@ -195,6 +197,7 @@ async fn main(
         resolution,
         applied: None,
         hooks: Hooks::default(),
+        shaper: Shaper::default(),
         transitions: VecDeque::new(),
         flows: BTreeMap::new(),
         started: Instant::now(),
@@ -279,6 +282,7 @@ async fn main(
             }
             Input::Signal(s) => {
                 log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
+                d.shaper.stop(d.kernel.handle_mut()).await;
                 match d.kernel.flush().await {
                     Ok(c) => log::info!("stopped ({c})"),
                     Err(e) => log::error!("stopping: {e}; run `rail flush`"),
@@ -353,6 +357,7 @@ impl Daemon {
                         link.ifindex,
                         link.address.map_or("none".to_string(), |a| a.to_string())
                     );
+                    self.shape(id, link.ifindex).await;
                     self.engine.device_up(
                         id,
                         LinkFacts {
@@ -362,9 +367,25 @@ impl Daemon {
                         },
                     );
                 }
-                Change::Gone => self.engine.device_gone(id),
+                Change::Gone(ifindex) => {
+                    self.shaper.gone(ifindex);
+                    self.engine.device_gone(id);
+                }
                 Change::Carrier(up) => self.engine.carrier(id, up),
             }
+        }
+    }
+
+    /// Egress shaping of an uplink's device, as its `rate` says (none: rail's removed).
+    async fn shape(&mut self, id: InterfaceId, ifindex: u32) {
+        let rate = self.config.interfaces[id.0].rate;
+        if let Err(e) = self
+            .shaper
+            .device(self.kernel.handle_mut(), ifindex, rate)
+            .await
+        {
+            let name = &self.config.interfaces[id.0].name;
+            log::warn!("{name}: shaping ifindex {ifindex}: {e}");
         }
     }
 

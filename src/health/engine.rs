@@ -6,7 +6,7 @@
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
-use super::probe::{Binding, Method, Prober};
+use super::probe::{Binding, Method, Prober, Received};
 use super::time::Time;
 use crate::config::{Interface, InterfaceId};
 use async_io::Timer;
@@ -15,7 +15,7 @@ use std::future::{poll_fn, Future};
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What the daemon knows about an uplink's device when it comes up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,8 @@ struct Uplink {
     iface: Interface,
     tracker: Tracker,
     prober: Result<Prober, String>,
+    /// What the sockets are bound to; None while the device is gone.
+    facts: Option<LinkFacts>,
 }
 
 pub struct Engine {
@@ -48,7 +50,7 @@ pub struct Engine {
     armed: Option<Time>,
     queue: VecDeque<Event>,
     outputs: Vec<Output>,
-    inputs: Vec<Input>,
+    inputs: Vec<Received>,
 }
 
 impl Engine {
@@ -69,6 +71,7 @@ impl Engine {
                 ),
                 iface: iface.clone(),
                 prober: Err("the device is not up".into()),
+                facts: None,
             })
             .collect();
         Engine {
@@ -92,9 +95,14 @@ impl Engine {
         let mut kept = std::collections::BTreeSet::new();
         let old = std::mem::take(&mut self.uplinks);
         for (i, u) in old.into_iter().enumerate() {
-            if fresh.uplinks.get(i).is_some_and(|n| n.iface == u.iface) {
-                fresh.uplinks[i] = u;
+            let Some(n) = fresh.uplinks.get_mut(i) else {
+                continue;
+            };
+            if n.iface == u.iface {
+                *n = u;
                 kept.insert(InterfaceId(i));
+            } else if n.iface.name == u.iface.name {
+                n.tracker.resume(u.tracker.state().routable());
             }
         }
         fresh.global = std::mem::take(&mut self.global);
@@ -113,15 +121,23 @@ impl Engine {
         self.origin + Duration::from_micros(t.as_micros())
     }
 
-    /// The device came up (ifup, or a PPPoE device created anew): open its probe sockets,
-    /// start the hold, apply the initial state.
+    /// The device came up (ifup, or a PPPoE device created anew, with a new ifindex): open
+    /// its probe sockets, start the hold, apply the initial state. The same device with a
+    /// new address (a DHCP renew) only re-binds the sockets: the line did not go away.
     pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
         let u = &mut self.uplinks[id.0];
+        if u.facts.as_ref() == Some(&facts) {
+            return;
+        }
+        let same_device = u
+            .facts
+            .as_ref()
+            .is_some_and(|f| (&f.device, f.ifindex) == (&facts.device, facts.ifindex))
+            && u.tracker.device() == Some(facts.device.as_str());
         let method = Method {
             kind: u.iface.track_method,
             port: u.iface.track_port,
             dns_name: u.iface.track_dns_name.clone(),
-            timeout: u.iface.timeout,
         };
         let binding = Binding {
             device: facts.device.clone(),
@@ -139,17 +155,21 @@ impl Engine {
             );
             e.to_string()
         });
-        self.input(
-            id,
-            Input::DeviceUp {
-                device: facts.device,
-            },
-        );
+        u.facts = Some(facts.clone());
+        if !same_device {
+            self.input(
+                id,
+                Input::DeviceUp {
+                    device: facts.device,
+                },
+            );
+        }
     }
 
     pub fn device_gone(&mut self, id: InterfaceId) {
         let device = self.device_name(id);
         self.uplinks[id.0].prober = Err("the device is gone".into());
+        self.uplinks[id.0].facts = None;
         self.input(id, Input::DeviceGone { device });
     }
 
@@ -257,7 +277,7 @@ impl Engine {
             if let Some(e) = self.queue.pop_front() {
                 return Poll::Ready(e);
             }
-            let now = self.now();
+            let (now, wall) = (self.now(), SystemTime::now());
             let (mut progressed, mut again) = (false, false);
             let mut out = std::mem::take(&mut self.outputs);
             let mut inputs = std::mem::take(&mut self.inputs);
@@ -267,8 +287,8 @@ impl Engine {
                     p.poll_recv(cx, &mut inputs);
                 }
                 progressed |= !inputs.is_empty();
-                for input in inputs.drain(..) {
-                    u.tracker.handle(now, input, &mut out);
+                for (input, at) in inputs.drain(..) {
+                    u.tracker.handle(arrival(now, wall, at), input, &mut out);
                 }
                 if u.tracker.next_wakeup().is_some_and(|t| t <= now) {
                     u.tracker.poll(now, &mut out);
@@ -300,5 +320,43 @@ impl Engine {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// When a reply arrived on the engine's clock: the kernel's receive time stamp, carried
+/// over from the wall clock; `now` without one, or if the stamp is implausible (later than
+/// now, or more than a few seconds back: the wall clock was stepped).
+fn arrival(now: Time, wall: SystemTime, stamp: Option<SystemTime>) -> Time {
+    let ago = stamp.and_then(|s| wall.duration_since(s).ok());
+    match ago.filter(|d| *d < Duration::from_secs(5)) {
+        Some(d) => Time::from_micros(now.as_micros().saturating_sub(d.as_micros() as u64)),
+        None => now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrival_uses_the_kernel_stamp_when_plausible() {
+        let now = Time::from_millis(10_000);
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let ms = Duration::from_millis;
+        assert_eq!(arrival(now, wall, None), now);
+        assert_eq!(
+            arrival(now, wall, Some(wall - ms(300))),
+            Time::from_millis(9_700)
+        );
+        assert_eq!(
+            arrival(now, wall, Some(wall + ms(5))),
+            now,
+            "from the future"
+        );
+        assert_eq!(
+            arrival(now, wall, Some(wall - ms(60_000))),
+            now,
+            "clock stepped"
+        );
     }
 }

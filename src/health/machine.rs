@@ -223,6 +223,9 @@ pub struct Tracker {
     streak: Streak,
     /// The last applied round had no reply from any target (None: no round yet).
     blackout: Option<bool>,
+    /// A one-shot state to start in at the next device appearance instead of
+    /// initial_state (a reload that re-created this tracker keeps the uplink's verdict).
+    resume: Option<InitialState>,
     last_error: Option<String>,
     /// When it last came into service (routable after not being).
     in_service_since: Option<Time>,
@@ -265,6 +268,7 @@ impl Tracker {
             alert: false,
             streak: Streak::default(),
             blackout: None,
+            resume: None,
             last_error: None,
             in_service_since: None,
             flaps: 0,
@@ -276,17 +280,8 @@ impl Tracker {
     pub fn name(&self) -> &str {
         &self.name
     }
-    pub fn params(&self) -> &Params {
-        &self.params
-    }
-    pub fn ident(&self) -> u16 {
-        self.ident
-    }
     pub fn state(&self) -> State {
         self.state
-    }
-    pub fn since(&self) -> Time {
-        self.since
     }
     pub fn reason(&self) -> &str {
         &self.reason
@@ -353,10 +348,19 @@ impl Tracker {
                     self.resolve(o, None, now, out);
                 }
             }
-            Input::DeviceUp { device } => self.link_up(now, device, "up", out),
+            Input::DeviceUp { device } => self.link_up(now, device, "up", None, out),
             Input::Carrier { device, up: true } => {
                 if !self.carrier || self.device.is_none() {
-                    self.link_up(now, device, "has carrier again", out);
+                    // Carrier proves the cable, not forwarding (a modem still booting, a
+                    // DSL line still training): come back through probes, never by
+                    // initial_state, so a flapping carrier cannot flap the uplink.
+                    self.link_up(
+                        now,
+                        device,
+                        "has carrier again",
+                        Some(InitialState::Offline),
+                        out,
+                    );
                 }
             }
             Input::Carrier { device, up: false } => {
@@ -412,7 +416,27 @@ impl Tracker {
         }
     }
 
-    fn link_up(&mut self, now: Time, device: String, what: &str, out: &mut Vec<Output>) {
+    /// This tracker replaces one for the same uplink (a reload changed its settings): the
+    /// next device appearance starts from the old verdict, not from initial_state, so a
+    /// reload neither revives a dead uplink nor benches a good one.
+    pub fn resume(&mut self, was_routable: bool) {
+        self.resume = Some(if was_routable {
+            InitialState::Online
+        } else {
+            InitialState::Offline
+        });
+    }
+
+    /// The device is usable: start probing after the hold, in `initial` (default: a resumed
+    /// verdict, else the configured initial_state).
+    fn link_up(
+        &mut self,
+        now: Time,
+        device: String,
+        what: &str,
+        initial: Option<InitialState>,
+        out: &mut Vec<Output>,
+    ) {
         self.stop_probing(false);
         self.carrier = true;
         let hold = if self.params.hold.is_zero() {
@@ -428,15 +452,14 @@ impl Tracker {
             let slot = self.params.interval / self.params.round_size().max(1) as u32;
             let phase = slot * u32::from(self.ident % 8) / 8;
             self.next_send = Some(now + self.params.hold + phase);
-            match self.params.initial_state {
-                _ if self.damped(now).is_some() => (
-                    State::Down,
-                    format!(
-                        "device {device} {what}, waiting for {} good rounds{hold}; {}",
-                        self.params.up,
-                        self.damped(now).unwrap_or_default()
-                    ),
-                ),
+            let resumed = self.resume.take();
+            // An uplink held down for flapping comes back through probes too.
+            let damped = self.damped(now).map(|_| InitialState::Offline);
+            match damped
+                .or(initial)
+                .or(resumed)
+                .unwrap_or(self.params.initial_state)
+            {
                 InitialState::Online => (
                     State::Up,
                     format!("device {device} {what}, initial_state online{hold}"),
@@ -692,7 +715,9 @@ impl Tracker {
             self.last_error = None;
         }
         if from.routable() && !to.routable() {
-            self.record_flap(now);
+            if let Some(why) = self.record_flap(now) {
+                self.reason = format!("{}; {why}", self.reason);
+            }
         } else if !from.routable() && to.routable() {
             self.in_service_since = Some(now);
         }
@@ -714,7 +739,8 @@ impl Tracker {
 impl Tracker {
     /// An uplink went out of service: count a flap when it was not in service for long,
     /// and hold it out when it keeps flapping.
-    fn record_flap(&mut self, now: Time) {
+    /// Returns what the transition's reason should add when a hold-down starts.
+    fn record_flap(&mut self, now: Time) -> Option<String> {
         let brief = self
             .in_service_since
             .is_some_and(|t| now.since(t) < DAMP_STABLE);
@@ -723,10 +749,14 @@ impl Tracker {
         } else {
             1
         };
-        if let Some(extra) = self.flaps.checked_sub(FREE_FLAPS + 1) {
-            let hold = DAMP_BASE.saturating_mul(1 << extra.min(16)).min(DAMP_CAP);
-            self.damped_until = Some(now + hold);
-        }
+        let extra = self.flaps.checked_sub(FREE_FLAPS + 1)?;
+        let hold = DAMP_BASE.saturating_mul(1 << extra.min(16)).min(DAMP_CAP);
+        self.damped_until = Some(now + hold);
+        Some(format!(
+            "flapping ({} times in a row): held down {} s",
+            self.flaps,
+            hold.as_secs()
+        ))
     }
 
     /// Why the uplink may not come back yet, when it is held down for flapping.

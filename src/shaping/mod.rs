@@ -18,6 +18,7 @@ use netlink_packet_core::{
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcOption};
 use netlink_packet_route::RouteNetlinkMessage;
+use std::collections::BTreeMap;
 use std::io;
 
 /// What `apply` found and did.
@@ -29,6 +30,54 @@ pub enum Applied {
     Unchanged,
     /// Another root qdisc is there; nothing was changed.
     Foreign { kind: String, handle: TcHandle },
+}
+
+/// The daemon's view: which devices rail shaped, so that a reload that drops `rate` and
+/// a stop undo exactly those.
+#[derive(Debug, Default)]
+pub struct Shaper {
+    shaped: BTreeMap<u32, Rate>,
+}
+
+impl Shaper {
+    /// An uplink's device is there (start, ifup, new device, reload): shape it to `rate`,
+    /// or unshape it if rail shaped it and `rate` is now `None`.
+    pub async fn device(
+        &mut self,
+        handle: &mut rtnetlink::Handle,
+        ifindex: u32,
+        rate: Option<Rate>,
+    ) -> io::Result<()> {
+        match rate {
+            Some(rate) => {
+                // Unchanged: rail's own, left by an earlier run; this run removes it on stop.
+                let applied = apply(handle, ifindex, rate).await?;
+                if !matches!(applied, Applied::Foreign { .. }) {
+                    self.shaped.insert(ifindex, rate);
+                }
+            }
+            None => {
+                if self.shaped.remove(&ifindex).is_some() {
+                    remove(handle, ifindex).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The device is gone; its qdisc went with it.
+    pub fn gone(&mut self, ifindex: u32) {
+        self.shaped.remove(&ifindex);
+    }
+
+    /// rail stops: remove every TBF it installed.
+    pub async fn stop(&mut self, handle: &mut rtnetlink::Handle) {
+        for ifindex in std::mem::take(&mut self.shaped).into_keys() {
+            if let Err(e) = remove(handle, ifindex).await {
+                log::error!("shaping: ifindex {ifindex}: cannot remove rail's tbf: {e}");
+            }
+        }
+    }
 }
 
 /// Shape egress of device `ifindex` to `rate`. Idempotent: call it on every ifup, every
