@@ -1,5 +1,5 @@
 //! Long-running behaviour of a real daemon in the lab (docs/reliability.md):
-//! - `make test`: an uplink whose carrier flaps every second for 20 s changes state a
+//! - `make test`: an uplink whose carrier flaps for 20 s (down 0.5 s, up 1 s) changes state a
 //!   bounded number of times (flap damping), with steady descriptors and memory;
 //! - `make soak` (ignored here; RAIL_SOAK_SECS, default 600): random faults on every uplink
 //!   and LAN connections all along; prints transitions, resident memory and open descriptors
@@ -60,7 +60,8 @@ fn carrier_flapping_every_second_is_damped_with_steady_resources() {
         lab.fault(1, Fault::Carrier);
         std::thread::sleep(Duration::from_millis(500));
         lab.clear(1);
-        std::thread::sleep(Duration::from_millis(500));
+        // Long enough for the 3 good rounds (0.2 s each) that bring a carrier back.
+        std::thread::sleep(Duration::from_millis(1000));
         flaps += 1;
     }
     let n = transitions(&rail) - before;
@@ -69,7 +70,7 @@ fn carrier_flapping_every_second_is_damped_with_steady_resources() {
         "{flaps} carrier flaps in {:?}: {n} transitions; rss {rss0} -> {rss1} kB, fds {fds0} -> {fds1}",
         start.elapsed()
     );
-    // Undamped: three transitions per flap (down, recovering, up), some 45. Damped: three
+    // Undamped: three transitions per flap (down, recovering, up), some 40. Damped: three
     // free flaps (9), then hold-downs of 5 and 10 s let at most two more through (6).
     assert!(
         n <= 18,
