@@ -52,3 +52,14 @@ ipk: cross
 
 size:
 	cross/size.sh
+
+# Reliability (docs/reliability.md): cargo-fuzz for FUZZ_SECS per target; a ten-minute soak.
+FUZZ_SECS ?= 60
+.PHONY: fuzz
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECS)
+
+SOAK_SECS ?= 600
+.PHONY: soak
+soak: deps
+	RAIL_SOAK_SECS=$(SOAK_SECS) cargo test --test reliability_soak -- --ignored --nocapture soak_

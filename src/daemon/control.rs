@@ -18,6 +18,9 @@ pub const NAME: &str = "rail";
 /// Requests bigger than this are refused rather than buffered.
 const MAX_REQUEST: usize = 64 * 1024;
 
+/// A request must arrive within this long after connecting.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     pub method: String,
@@ -118,14 +121,21 @@ async fn session(
     use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     // One request per connection: the tools connect, ask, read the answer and leave.
     let mut reader = futures_lite::io::BufReader::new((&stream).take(MAX_REQUEST as u64));
-    let mut line = String::new();
-    let n = reader.read_line(&mut line).await?;
+    // Bytes, not a String: a request that is not UTF-8 gets an error reply, not a hangup.
+    let mut line = Vec::new();
+    // A client that connects and says nothing is dropped: idle connections from any local
+    // user must not pile up until the daemon runs out of descriptors.
+    let n = futures_lite::future::or(reader.read_until(b'\n', &mut line), async {
+        async_io::Timer::after(REQUEST_TIMEOUT).await;
+        Err(std::io::ErrorKind::TimedOut.into())
+    })
+    .await?;
     let reply = if n == 0 {
         return Ok(());
-    } else if !line.ends_with('\n') && n >= MAX_REQUEST {
+    } else if !line.ends_with(b"\n") && n >= MAX_REQUEST {
         Reply::err(format!("request larger than {MAX_REQUEST} bytes"))
     } else {
-        match serde_json::from_str::<Request>(&line) {
+        match serde_json::from_slice::<Request>(&line) {
             Err(e) => Reply::err(format!("bad request: {e}")),
             Ok(request) => {
                 let (tx, rx) = smol::channel::bounded(1);
@@ -225,7 +235,7 @@ mod tests {
         let name2 = name.clone();
         let client = std::thread::spawn(move || {
             let s = UnixStream::connect_addr(&addr(&name2).unwrap()).unwrap();
-            (&s).write_all(b"{not json\n").unwrap();
+            (&s).write_all(b"{not json\xff\n").unwrap();
             let mut line = String::new();
             BufReader::new(&s).read_line(&mut line).unwrap();
             serde_json::from_str::<Reply>(&line).unwrap()

@@ -59,6 +59,25 @@ fn is_executable(path: &str) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Why a hook must not run as root: a program others can rewrite is a way to root.
+/// `None` when it is safe, or missing (spawning it then fails with its own error).
+fn unsafe_program(path: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    // SAFETY: geteuid(2) has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    if m.mode() & 0o022 != 0 {
+        Some(format!(
+            "writable by group or others (mode {:o})",
+            m.mode() & 0o7777
+        ))
+    } else if m.uid() != 0 && m.uid() != me {
+        Some(format!("owned by uid {}, not root", m.uid()))
+    } else {
+        None
+    }
+}
+
 impl Hooks {
     /// Starts every program for one event; `user_script` is run too when present.
     pub fn fire(
@@ -77,6 +96,10 @@ impl Hooks {
                     ev.interface,
                     ev.state
                 );
+                continue;
+            }
+            if let Some(why) = unsafe_program(&program) {
+                log::warn!("hook {program} not run for {}: {why}", ev.interface);
                 continue;
             }
             // Its own process group, so a timeout kills whatever the hook started too.
@@ -215,6 +238,24 @@ mod tests {
             t0.elapsed() < Duration::from_secs(5),
             "killed, not waited for"
         );
+    }
+
+    #[test]
+    fn a_hook_others_can_rewrite_is_not_run() {
+        let d = tmpdir("perm");
+        let out = d.join("out");
+        let hook = script(&d, "hook", &format!("echo ran >> {}", out.display()));
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o757)).unwrap();
+        let mut h = Hooks::default();
+        h.fire(
+            &[hook],
+            None,
+            &event(),
+            Duration::from_secs(5),
+            Instant::now(),
+        );
+        assert!(!h.reap(Instant::now()), "not started");
+        assert!(!out.exists());
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub enum RouteKind {
     Via(Vec<NextHop>),
     Unreachable,
     Blackhole,
+    /// Only read back: rail up to 0.1.0 put one in each uplink table; reconcile removes it.
     Prohibit,
 }
 
@@ -81,9 +82,7 @@ pub struct RouteSpec {
     pub kind: RouteKind,
 }
 
-/// The uplink's own route wins over its `prohibit` fallback by metric.
 pub const METRIC_ROUTE: u32 = 0;
-pub const METRIC_FALLBACK: u32 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -135,13 +134,10 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
         if !iface.enabled {
             continue;
         }
-        // The fallback is there even without a device: marked or sourced traffic of a
-        // missing uplink is refused instead of leaking out another one.
-        routes.push(RouteSpec {
-            table,
-            metric: METRIC_FALLBACK,
-            kind: RouteKind::Prohibit,
-        });
+        // No `prohibit` fallback: rail's routes and rules outlive a kill -9, and a fallback
+        // would refuse the uplink's marked traffic for good once its device is recreated
+        // (PPPoE reconnect) while rail is gone. Without one, a table whose route is gone
+        // falls through to main (docs/reliability.md, failing open).
         rules.push(by_mark(marked, iface.mark, mask, RuleAction::Lookup(table)));
         let Some(link) = links.get(&id) else { continue };
         let hop = NextHop {
@@ -396,7 +392,7 @@ mod tests {
             ])
         );
         let up2 = table(&d, TableId::uplink(InterfaceId(1)).unwrap());
-        assert_eq!(up2.len(), 2);
+        assert_eq!(up2.len(), 1);
         assert_eq!(
             up2[0].kind,
             RouteKind::Via(vec![NextHop {
@@ -405,7 +401,6 @@ mod tests {
                 weight: 1
             }])
         );
-        assert_eq!(up2[1].kind, RouteKind::Prohibit);
         let rendered: Vec<String> = d
             .rules
             .iter()
@@ -428,16 +423,13 @@ mod tests {
     }
 
     #[test]
-    fn missing_device_keeps_the_prohibit_fallback_and_mark_rule() {
+    fn missing_device_empties_its_table_and_keeps_the_mark_rule() {
         let c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
         let mut l = links();
         l.remove(&InterfaceId(0));
         let d = desired(&c, &l, &resolve(&c, |_| true));
         let up1 = table(&d, TableId::uplink(InterfaceId(0)).unwrap());
-        assert_eq!(
-            up1.iter().map(|r| &r.kind).collect::<Vec<_>>(),
-            vec![&RouteKind::Prohibit]
-        );
+        assert!(up1.is_empty(), "{up1:?}");
         assert!(d
             .rules
             .iter()

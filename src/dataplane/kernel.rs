@@ -423,7 +423,7 @@ pub fn flush_now() -> Result<Changes, Error> {
 
 /// The sysctls rail depends on: an L4 hash so connections, not destinations, are spread
 /// over a multipath route; loose reverse-path filtering on uplinks, whose replies may come
-/// back on a device that is not main's route to the source.
+/// back on a device that is not main's route to the source; carrier-less nexthops ignored.
 fn set_sysctls(desired: &Desired) -> Result<(), Error> {
     let mut settings = vec![("net/ipv4/fib_multipath_hash_policy".to_string(), "1")];
     for dev in &desired.uplink_devices {
@@ -431,6 +431,12 @@ fn set_sysctls(desired: &Desired) -> Result<(), Error> {
         // Reverse-path checks of replies then use the packet's (restored) mark, so they
         // find the uplink's table even when main has no default route.
         settings.push((format!("net/ipv4/conf/{dev}/src_valid_mark"), "1"));
+        // A nexthop without carrier is skipped, also by routes rail leaves behind when it
+        // is killed (docs/reliability.md): the kernel then fails over on carrier loss alone.
+        settings.push((
+            format!("net/ipv4/conf/{dev}/ignore_routes_with_linkdown"),
+            "1",
+        ));
     }
     for (key, value) in settings {
         let path = format!("/proc/sys/{key}");

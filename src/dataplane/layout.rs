@@ -69,7 +69,7 @@ impl TableId {
     pub const FIRST: u32 = 20000;
     pub const LAST: u32 = 20999;
 
-    /// The table holding one uplink's default route and its `prohibit` fallback.
+    /// The table holding one uplink's default route.
     pub fn uplink(id: InterfaceId) -> Option<TableId> {
         (id.0 < MAX_PER_KIND).then(|| TableId(20001 + id.0 as u32))
     }

@@ -22,6 +22,16 @@ use std::time::Duration;
 /// probe out of three is no evidence of 33% loss.
 const MIN_LOSS_SAMPLES: usize = 10;
 
+/// Flap damping (docs/health.md): an uplink that goes out of service less than
+/// `DAMP_STABLE` after it came back has flapped. After more than `FREE_FLAPS` flaps in a
+/// row it stays out for a hold-down that starts at `DAMP_BASE` and doubles with every
+/// further flap, up to `DAMP_CAP`; it is still probed meanwhile and comes back once the
+/// hold-down is over and its rounds are good. `DAMP_STABLE` in service forgets the flaps.
+const DAMP_STABLE: Duration = Duration::from_secs(60);
+const FREE_FLAPS: u32 = 3;
+const DAMP_BASE: Duration = Duration::from_secs(5);
+const DAMP_CAP: Duration = Duration::from_secs(120);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
@@ -217,6 +227,12 @@ pub struct Tracker {
     /// initial_state (a reload that re-created this tracker keeps the uplink's verdict).
     resume: Option<InitialState>,
     last_error: Option<String>,
+    /// When it last came into service (routable after not being).
+    in_service_since: Option<Time>,
+    /// Flaps in a row (see `DAMP_STABLE`).
+    flaps: u32,
+    /// Not back in service before this (flap damping).
+    damped_until: Option<Time>,
 }
 
 impl Tracker {
@@ -254,6 +270,9 @@ impl Tracker {
             blackout: None,
             resume: None,
             last_error: None,
+            in_service_since: None,
+            flaps: 0,
+            damped_until: None,
             params,
         }
     }
@@ -434,7 +453,13 @@ impl Tracker {
             let phase = slot * u32::from(self.ident % 8) / 8;
             self.next_send = Some(now + self.params.hold + phase);
             let resumed = self.resume.take();
-            match initial.or(resumed).unwrap_or(self.params.initial_state) {
+            // An uplink held down for flapping comes back through probes too.
+            let damped = self.damped(now).map(|_| InitialState::Offline);
+            match damped
+                .or(initial)
+                .or(resumed)
+                .unwrap_or(self.params.initial_state)
+            {
                 InitialState::Online => (
                     State::Up,
                     format!("device {device} {what}, initial_state online{hold}"),
@@ -596,10 +621,23 @@ impl Tracker {
                 None => String::new(),
             };
             let progress = format!("{}/{} rounds good{rtt}", self.good, self.params.up);
+            if let (State::Down | State::Recovering, Some(why)) = (self.state, self.damped(now)) {
+                // Held down: no way back up yet, so not "recovering" either.
+                self.reason = format!("{progress}; {why}");
+                return;
+            }
             match self.state {
                 State::Suspect => self.set_state(now, State::Up, format!("round good{rtt}"), out),
                 State::Down | State::Recovering if self.good >= self.params.up => {
-                    self.set_state(now, State::Up, progress, out)
+                    match self.damped(now) {
+                        Some(why) => self.set_state(
+                            now,
+                            State::Recovering,
+                            format!("{progress}; {why}"),
+                            out,
+                        ),
+                        None => self.set_state(now, State::Up, progress, out),
+                    }
                 }
                 State::Down => self.set_state(now, State::Recovering, progress, out),
                 State::Recovering => self.reason = progress,
@@ -676,6 +714,13 @@ impl Tracker {
             self.streak = Streak::default();
             self.last_error = None;
         }
+        if from.routable() && !to.routable() {
+            if let Some(why) = self.record_flap(now) {
+                self.reason = format!("{}; {why}", self.reason);
+            }
+        } else if !from.routable() && to.routable() {
+            self.in_service_since = Some(now);
+        }
         self.state = to;
         self.since = now;
         let facts = summarize(&self.stats);
@@ -688,6 +733,40 @@ impl Tracker {
             rtt_ms: facts.rtt.map(ms),
             loss: round1(facts.loss),
         }));
+    }
+}
+
+impl Tracker {
+    /// An uplink went out of service: count a flap when it was not in service for long,
+    /// and hold it out when it keeps flapping.
+    /// Returns what the transition's reason should add when a hold-down starts.
+    fn record_flap(&mut self, now: Time) -> Option<String> {
+        let brief = self
+            .in_service_since
+            .is_some_and(|t| now.since(t) < DAMP_STABLE);
+        self.flaps = if brief {
+            self.flaps.saturating_add(1)
+        } else {
+            1
+        };
+        let extra = self.flaps.checked_sub(FREE_FLAPS + 1)?;
+        let hold = DAMP_BASE.saturating_mul(1 << extra.min(16)).min(DAMP_CAP);
+        self.damped_until = Some(now + hold);
+        Some(format!(
+            "flapping ({} times in a row): held down {} s",
+            self.flaps,
+            hold.as_secs()
+        ))
+    }
+
+    /// Why the uplink may not come back yet, when it is held down for flapping.
+    fn damped(&self, now: Time) -> Option<String> {
+        let until = self.damped_until.filter(|&u| now < u)?;
+        Some(format!(
+            "flapping ({} times in a row): held down {:.0} s more",
+            self.flaps,
+            until.since(now).as_secs_f64().ceil()
+        ))
     }
 }
 

@@ -60,7 +60,7 @@ pub fn run(args: &[&str]) -> i32 {
         }
     }
     let written = match output {
-        Some(out) => std::fs::write(out, &text).map_err(|e| format!("cannot write {out}: {e}")),
+        Some(out) => write_private(out, &text).map_err(|e| format!("cannot write {out}: {e}")),
         None => {
             print!("{text}");
             Ok(())
@@ -100,4 +100,20 @@ fn read(path: &str) -> Option<Package> {
     crate::uci::parse_bytes(path, &bytes)
         .map_err(|e| eprintln!("{e}"))
         .ok()
+}
+
+/// A config file as UCI keeps them: rw for root, readable by all, whatever the umask.
+fn write_private(path: &str, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(path)?;
+    // An existing file keeps its mode on open: drop write access for others there too.
+    let mode = f.metadata()?.permissions().mode() & !0o022;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    f.write_all(text.as_bytes())
 }

@@ -1,0 +1,87 @@
+//! What rail does with untrusted bytes, one function per input kind: shared by the
+//! cargo-fuzz targets (fuzz/fuzz_targets) and the bounded random-input run in `make test`
+//! (tests/reliability_fuzz.rs), so both exercise exactly the same code. Each function must
+//! return normally for every input: a panic is the bug.
+
+use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+use std::net::Ipv6Addr;
+
+// rtnetlink message types (linux/rtnetlink.h).
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
+
+/// /etc/config/rail as read from disk: the UCI parser, then the typed config on its output.
+pub fn uci(data: &[u8]) {
+    if let Ok(pkg) = rail::uci::parse_bytes("rail", data) {
+        let _ = rail::config::from_package("rail", &pkg);
+    }
+}
+
+/// One frame from the ubus socket (ubusd or a peer): the frame, its blob attributes and
+/// every blobmsg table inside, converted to JSON as the daemon does.
+pub fn ubus(data: &[u8]) {
+    if let Ok(msg) = rail::openwrt::wire::Message::decode(data) {
+        let _ = format!("{msg:?}");
+    }
+    if let Ok(table) = rail::openwrt::blob::decode_table(data) {
+        let _ = rail::openwrt::blob::table_to_json(&table);
+    }
+    if let Some(head) = data.get(..12).and_then(|h| h.try_into().ok()) {
+        let _ = rail::openwrt::wire::frame_len(head);
+    }
+}
+
+/// A packet on a probe's raw socket: IPv4 with header, ICMPv6 without, ARP, DNS.
+pub fn probe_reply(data: &[u8]) {
+    let _ = rail::health::wire::icmp::parse_v4(data);
+    let _ = rail::health::wire::icmp::parse_v6(Ipv6Addr::LOCALHOST, data);
+    let _ = rail::health::wire::arp::reply_sender(data);
+    let _ = rail::health::wire::dns::is_response(data, 0x1234);
+}
+
+/// A message from rtnetlink (a dump reply or a multicast event): parsed by
+/// netlink-packet-route as the daemon's sockets do, then read back by rail.
+pub fn netlink(data: &[u8]) {
+    if let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(data) {
+        if let NetlinkPayload::InnerMessage(inner) = msg.payload {
+            rtnl(&inner);
+        }
+    }
+    // The payload alone, as each message type the daemon's sockets receive would parse it.
+    for kind in [
+        RTM_NEWLINK,
+        RTM_NEWADDR,
+        RTM_NEWROUTE,
+        RTM_DELROUTE,
+        RTM_NEWRULE,
+        RTM_DELRULE,
+    ] {
+        let mut header = NetlinkHeader::default();
+        header.message_type = kind;
+        if let Ok(inner) = RouteNetlinkMessage::deserialize(&header, data) {
+            rtnl(&inner);
+        }
+    }
+}
+
+fn rtnl(msg: &RouteNetlinkMessage) {
+    use rail::dataplane::rtmsg;
+    match msg {
+        RouteNetlinkMessage::NewRule(m) | RouteNetlinkMessage::DelRule(m) => {
+            let _ = rtmsg::rule_is_owned(m);
+            let _ = rtmsg::rule_spec(m);
+        }
+        RouteNetlinkMessage::NewRoute(m) | RouteNetlinkMessage::DelRoute(m) => {
+            let _ = rtmsg::route_table(m);
+            let _ = rtmsg::route_is_owned(m);
+            let _ = rtmsg::default_gateway(m);
+            let _ = rtmsg::route_spec(m);
+        }
+        _ => {}
+    }
+}
