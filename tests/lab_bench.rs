@@ -8,7 +8,8 @@
 //!     RAIL_BIN=$PWD/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
 //!
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
-//! (comma separated: fast, default, carrier, pppoe, routes, cost) picks sections.
+//! (comma separated: fast, default, carrier, pppoe, routes, cost) picks sections;
+//! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
 
 mod common;
 
@@ -292,6 +293,21 @@ impl LogWatch {
     }
 }
 
+impl LogWatch {
+    /// Prints the lines since `since` with their time from it (BENCH_VERBOSE).
+    fn print_since(&self, since: SystemTime) {
+        for (t, l) in self
+            .lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _)| *t >= since)
+        {
+            eprintln!("    {:+8.1} ms  {l}", ms_between(since, *t));
+        }
+    }
+}
+
 impl Drop for LogWatch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -427,13 +443,31 @@ struct Bench<'a> {
     log: LogWatch,
 }
 
+/// Waits until uplinks isp1..`isps` are up and every target has answered a probe: rail
+/// sends none during `hold` (2 s by default) after it starts, so a fault in that time
+/// would be noticed late for a reason no real failover has.
+fn wait_probing(rail: &Rail, isps: usize) {
+    rail.wait_for(
+        "every uplink up and probing",
+        Duration::from_secs(60),
+        |r| {
+            let st = r.status();
+            (1..=isps).all(|i| {
+                let iface = &st["interfaces"][format!("isp{i}")];
+                iface["state"] == "up"
+                    && iface["targets"].as_array().is_some_and(|ts| {
+                        ts.iter().all(|t| t["received"].as_u64().unwrap_or(0) > 0)
+                    })
+            })
+        },
+    );
+}
+
 impl<'a> Bench<'a> {
     fn start(lab: &'a Lab, config: &str) -> Bench<'a> {
         let rail = Rail::start(lab, config);
         let log = LogWatch::start(&rail.log);
-        for i in 1..=lab.isps() {
-            rail.wait_state(&format!("isp{i}"), "up", Duration::from_secs(30));
-        }
+        wait_probing(&rail, lab.isps());
         Bench {
             lab,
             client: Client::start(lab),
@@ -497,6 +531,9 @@ impl<'a> Bench<'a> {
             if let Some(r) = self.log.first(v, "policy routes updated") {
                 s.routed.push(ms_between(fault_at, r));
             }
+        }
+        if std::env::var_os("BENCH_VERBOSE").is_some() {
+            self.log.print_since(fault_at);
         }
         let broken_now: Vec<bool> = flows
             .iter_mut()
@@ -596,11 +633,9 @@ fn vm_rss_kib(pid: u32) -> f64 {
 fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<f64>, f64) {
     let lab = Lab::up_with(Options { isps, masq: false }).expect("the bench needs root");
     let rail = Rail::start(&lab, &all_uplinks(&lab, targets));
-    for i in 1..=isps {
-        rail.wait_state(&format!("isp{i}"), "up", Duration::from_secs(60));
-    }
-    std::thread::sleep(Duration::from_secs(3)); // past `hold`, probing at full rate
+    wait_probing(&rail, isps);
     let pid = rail.pid();
+    std::thread::sleep(Duration::from_secs(1)); // every uplink at its full probe rate
     let window = Duration::from_secs(3);
     let (ticks0, t0) = (cpu_ticks(pid), Instant::now());
     let (mut cpu, mut rss) = (Vec::new(), Vec::new());
@@ -644,26 +679,24 @@ fn out_dir() -> PathBuf {
     target.join("bench")
 }
 
-/// 100,000 routes in main, via the ISP 1 gateway: /32s, /31s and /30s in 198.19.0.0/16.
+/// `n` routes in main via the ISP 1 gateway: /32s, then /31s, /30s, ... in 198.19.0.0/16.
 fn add_routes(lab: &Lab, n: usize) {
-    let gw = lab.uplink(1).gw;
-    let dev = lab.uplink(1).dev;
-    let mut batch = String::new();
-    'all: for len in [32u32, 31, 30, 29] {
-        let step = 1u32 << (32 - len);
-        let mut host = 0u32;
-        while host < 65536 {
-            if batch.lines().count() >= n {
-                break 'all;
-            }
-            batch += &format!(
-                "route add 198.19.{}.{}/{len} via {gw} dev {dev}\n",
+    let up = lab.uplink(1);
+    let routes = (0..=16u32).rev().flat_map(|host_bits| {
+        (0..1u32 << (16 - host_bits)).map(move |k| (k << host_bits, 32 - host_bits))
+    });
+    let batch: String = routes
+        .take(n)
+        .map(|(host, len)| {
+            format!(
+                "route add 198.19.{}.{}/{len} via {} dev {}\n",
                 host >> 8,
-                host & 255
-            );
-            host += step;
-        }
-    }
+                host & 255,
+                up.gw,
+                up.dev
+            )
+        })
+        .collect();
     let path = std::env::temp_dir().join(format!("rail-bench-routes-{}", lab.name()));
     std::fs::write(&path, batch).unwrap();
     lab.run("rtr", &["ip", "-batch", path.to_str().unwrap()]);
