@@ -619,18 +619,20 @@ fn cpu_ticks(pid: u32) -> u64 {
     n(14) + n(15)
 }
 
-fn vm_rss_kib(pid: u32) -> f64 {
+/// A KiB field of /proc/PID/status: VmRSS, or RssAnon (heap and stacks, without the
+/// pages of the binary and shared libraries).
+fn status_kib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(f64::NAN)
 }
 
-/// CPU percent of one core per window (schedstat), resident memory at each window's end,
-/// and CPU percent over all windows from /proc/PID/stat.
-fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<f64>, f64) {
+/// CPU percent of one core per window (schedstat), resident memory (VmRSS, RssAnon) at
+/// each window's end, and CPU percent over all windows from /proc/PID/stat.
+fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64)>, f64) {
     let lab = Lab::up_with(Options { isps, masq: false }).expect("the bench needs root");
     let rail = Rail::start(&lab, &all_uplinks(&lab, targets));
     wait_probing(&rail, isps);
@@ -644,7 +646,7 @@ fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<f64>, f64
         std::thread::sleep(window);
         let used = (cpu_ns(pid) - ns0) as f64 / 1e9;
         cpu.push(100.0 * used / w0.elapsed().as_secs_f64());
-        rss.push(vm_rss_kib(pid));
+        rss.push((status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon")));
     }
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
@@ -851,12 +853,16 @@ fn cost_figures(
     );
     figures.push(c);
     let name = format!("rss_kib{suffix}");
+    let vm = rss.iter().map(|r| r.0).collect();
     figures.push(Figure::new(
         &name,
         "KiB",
-        rss,
+        vm,
         Target::MedianAtMost(limits.1),
     ));
+    let name = format!("rss_anon_kib{suffix}");
+    let anon = rss.iter().map(|r| r.1).collect();
+    figures.push(Figure::new(&name, "KiB", anon, Target::None));
 }
 
 fn report(figures: &[Figure], trials: usize, took: Duration) {
