@@ -47,6 +47,8 @@ const FLOWS: usize = 3;
 enum Target {
     MedianAtMost(f64),
     P95AtMost(f64),
+    /// Every trial at most this.
+    AllAtMost(f64),
     AllZero,
     None,
 }
@@ -100,6 +102,7 @@ impl Figure {
         match self.target {
             Target::MedianAtMost(x) => format!("median <= {}", round(x)),
             Target::P95AtMost(x) => format!("p95 <= {}", round(x)),
+            Target::AllAtMost(x) => format!("every trial <= {}", round(x)),
             Target::AllZero => "0 in every trial".into(),
             Target::None => "-".into(),
         }
@@ -112,6 +115,7 @@ impl Figure {
         match self.target {
             Target::MedianAtMost(x) => Some(median(&self.trials) <= x),
             Target::P95AtMost(x) => Some(p95(&self.trials) <= x),
+            Target::AllAtMost(x) => Some(self.trials.iter().all(|&t| t <= x)),
             Target::AllZero => Some(self.trials.iter().all(|&t| t == 0.0)),
             Target::None => None,
         }
@@ -750,7 +754,11 @@ fn bench() {
             );
             figures.push(o);
             figures.push(Figure::ms("failback_ms", s.failback, Target::None));
-            figures.push(Figure::ms("detect_fast_ms", s.detect.clone(), Target::None));
+            let mut d = Figure::ms("detect_fast_ms", s.detect.clone(), Target::AllAtMost(700.0));
+            d.note = "issue 4: down within 0.7 s of the fault, by rail's `isp1 down` log line \
+                      (stamped when it appears, at most ~2 ms late)"
+                .into();
+            figures.push(d);
             figures.push(Figure::ms("route_fast_ms", s.routed, Target::None));
             figures.push(Figure::ms(
                 "reaction_fast_ms",
