@@ -16,6 +16,7 @@ pub mod health;
 pub mod import;
 pub mod openwrt;
 pub mod policy;
+pub mod shaping;
 pub mod uci;
 
 #[cfg(test)]

@@ -10,22 +10,17 @@ use std::time::Duration;
 
 use common::lab::{Flow, Lab, Options};
 use common::rail::{binary, Rail};
-use common::scenario::{addr, member, policy, rule, uplinks, via, VERDICT};
+use common::scenario::{addr, balanced, member, policy, reload, rule, start_up, via, VERDICT};
 
-fn lab() -> Option<Lab> {
-    Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    })
+fn lab(isps: usize) -> Option<Lab> {
+    Lab::up_with(Options { isps, masq: false })
 }
 
-/// Two uplinks balanced by `w1`:`w2`, plus `extra` sections before the catch-all rule.
-fn config(lab: &Lab, w1: u16, w2: u16, extra: &str) -> String {
-    uplinks(lab, &[1, 2], "")
-        + &member("m1", 1, 1, w1)
-        + &member("m2", 2, 1, w2)
+/// Uplinks isp1..ispN balanced by `weights` (N of them), plus `extra` sections before the
+/// catch-all rule; policy `alt` is isp2 alone.
+fn config(lab: &Lab, weights: &[u16], extra: &str) -> String {
+    balanced(lab, weights, "")
         + &member("alt_m2", 2, 1, 1)
-        + &policy("balanced", &["m1", "m2"])
         + &policy("alt", &["alt_m2"])
         + extra
         + &rule("all", &[], "balanced")
@@ -101,10 +96,8 @@ fn all_alive(flows: &mut [Flow], when: &str) {
 
 #[test]
 fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks() {
-    let Some(lab) = lab() else { return };
-    let rail = Rail::start(&lab, &config(&lab, 1, 1, ""));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let Some(lab) = lab(3) else { return };
+    let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
     let mut flows = flows_on_both(&lab);
     let before = echo_flows(&lab);
     assert_eq!(
@@ -124,13 +117,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
     assert_eq!(percents(&rail), [("isp1".into(), 50), ("isp2".into(), 50)]);
 
     // `rail reload`: new weights.
-    rail.write_config(&config(&lab, 3, 1, ""));
-    let out = rail.cli(&["reload"]);
-    assert!(
-        out.status.success(),
-        "rail reload: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    reload(&rail, &config(&lab, &[3, 1], ""));
     assert_eq!(percents(&rail), [("isp1".into(), 75), ("isp2".into(), 25)]);
     all_alive(&mut flows, "after rail reload");
     assert_eq!(
@@ -141,7 +128,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
 
     // SIGHUP: a new rule sending port 80 over isp2 alone.
     let web = rule("web", &[("proto", "tcp"), ("dest_port", "80")], "alt");
-    rail.write_config(&config(&lab, 3, 1, &web));
+    rail.write_config(&config(&lab, &[3, 1], &web));
     // SAFETY: kill(2) on the daemon we started.
     unsafe { libc::kill(rail.pid() as i32, libc::SIGHUP) };
     rail.wait_for("the SIGHUP reload", VERDICT, |r| {
@@ -155,16 +142,31 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
         before,
         "flows keep their marks and addresses"
     );
-    assert!(flows.iter().any(|f| f.source == addr(&lab, 1)));
+
+    // A third uplink appended: the others keep their marks, their flows their uplinks.
+    reload(&rail, &config(&lab, &[3, 1, 1], &web));
+    rail.wait_state("isp3", "up", VERDICT);
+    all_alive(&mut flows, "after adding isp3");
+    assert_eq!(
+        echo_flows(&lab),
+        before,
+        "flows keep their marks and addresses"
+    );
+    let mut flow = lab.open_flow("lan");
+    for _ in 0..30 {
+        if flow.source == addr(&lab, 3) {
+            break;
+        }
+        flow = lab.open_flow("lan");
+    }
+    assert_eq!(flow.source, addr(&lab, 3), "isp3 carries new flows");
 }
 
 #[test]
 fn broken_config_is_refused_on_reload_and_at_start() {
-    let Some(lab) = lab() else { return };
-    let good = config(&lab, 1, 1, "");
-    let rail = Rail::start(&lab, &good);
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let Some(lab) = lab(2) else { return };
+    let good = config(&lab, &[1, 1], "");
+    let rail = start_up(&lab, &good, &[1, 2]);
     let policies = rail.status()["policies"].clone();
 
     // Line 2 of the globals section: an option that does not exist.
@@ -212,4 +214,20 @@ fn broken_config_is_refused_on_reload_and_at_start() {
         err.contains(&located) && err.contains("not starting"),
         "{err}"
     );
+}
+
+#[test]
+fn reload_keeps_a_down_uplink_down_and_off_the_routes() {
+    let Some(lab) = lab(2) else { return };
+    let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
+    lab.fault(1, common::lab::Fault::Blackhole);
+    rail.wait_state("isp1", "down", VERDICT);
+
+    // New weights only: isp1's tracking is unchanged, so is its verdict (initial_state
+    // online must not bring it back unprobed).
+    reload(&rail, &config(&lab, &[3, 1], ""));
+    assert_eq!(rail.state("isp1"), "down");
+    assert_eq!(percents(&rail), [("isp2".into(), 100)]);
+    let t = lab.tally("lan", 10);
+    assert_eq!(via(&lab, &t, 2), 10, "nothing into the black hole: {t:?}");
 }

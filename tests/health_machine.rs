@@ -457,6 +457,79 @@ fn carrier_loss_is_immediate() {
 }
 
 #[test]
+fn carrier_return_comes_back_through_probes_not_initial_state() {
+    // initial_state online: a device appearing is trusted at once, a carrier coming back is not.
+    let mut sim = Sim::new(&iface(), answer_after(5));
+    sim.run_for(secs(3.0));
+    sim.input(Input::Carrier {
+        device: "eth1".into(),
+        up: false,
+    });
+    sim.run_for(secs(1.0));
+    sim.input(Input::Carrier {
+        device: "eth1".into(),
+        up: true,
+    });
+    assert_eq!(sim.tracker.state(), State::Down);
+    assert!(
+        sim.tracker
+            .reason()
+            .contains("has carrier again, waiting for"),
+        "{}",
+        sim.tracker.reason()
+    );
+    sim.run_for(secs(10.0));
+    assert_eq!(sim.tracker.state(), State::Up, "good rounds bring it back");
+}
+
+#[test]
+fn a_resumed_tracker_starts_from_the_old_verdict() {
+    // A reload re-created the tracker of an uplink that was down: it stays down until probes
+    // say otherwise, although initial_state is online.
+    let i = iface();
+    let mut tracker = Tracker::new(&i.name, Params::from_interface(&i), 7, true, Time::ZERO);
+    tracker.resume(false);
+    let mut out = Vec::new();
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceUp {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    assert_eq!(tracker.state(), State::Down);
+    // One-shot: the next reconnect follows initial_state again.
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceGone {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceUp {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    assert_eq!(tracker.state(), State::Up);
+    // And an uplink that was up stays up across a reload even with initial_state offline.
+    let mut off = iface();
+    off.initial_state = InitialState::Offline;
+    let mut tracker = Tracker::new(&off.name, Params::from_interface(&off), 7, true, Time::ZERO);
+    tracker.resume(true);
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceUp {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    assert_eq!(tracker.state(), State::Up);
+}
+
+#[test]
 fn device_removal_is_immediate_and_hold_delays_probing_after_reconnect() {
     let mut i = iface();
     i.hold = secs(2.0);
@@ -579,4 +652,100 @@ fn no_targets_means_carrier_alone() {
         up: false,
     });
     assert_eq!(sim.tracker.state(), State::Down);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Wait(u16),
+        /// A reply: which outstanding-ish sequence (offset back from the newest), whether the
+        /// id is right, and which target it claims to come from.
+        Reply(u16, bool, u8),
+        Link(u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => (1u16..1500).prop_map(Step::Wait),
+            6 => (0u16..6, any::<bool>(), 0u8..4).prop_map(|(b, i, t)| Step::Reply(b, i, t)),
+            1 => (0u8..4).prop_map(Step::Link),
+        ]
+    }
+
+    /// Edges the state machine may take; anything else is a bug.
+    fn allowed(from: State, to: State) -> bool {
+        use State::*;
+        from != to
+            && to != Disabled
+            && !matches!(
+                (from, to),
+                (Down, Suspect) | (Recovering, Suspect) | (Suspect, Recovering) | (Up, Recovering)
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_event_sequence_keeps_the_invariants(
+            steps in proptest::collection::vec(step(), 1..300),
+            down in 1u32..4, up in 1u32..4, count in 1u32..3, quality in any::<bool>(),
+        ) {
+            let mut i = iface();
+            i.track_ip = vec![ip(T1), ip(T2), ip(T3)];
+            i.reliability = 2;
+            (i.down, i.up, i.count) = (down, up, count);
+            i.hold = ms(300);
+            if quality {
+                i.quality = quality_iface().quality;
+            }
+            let mut t = Tracker::new("wan", Params::from_interface(&i), 7, true, Time::ZERO);
+            let mut now = Time::ZERO;
+            let mut out = Vec::new();
+            let mut last_seq = 0u16;
+            let mut state = t.state();
+            for s in steps {
+                match s {
+                    Step::Wait(d) => now = now + ms(u64::from(d)),
+                    Step::Reply(back, right_id, target) => {
+                        let from = [ip(T1), ip(T2), ip(T3), ip("203.0.113.9")][target as usize];
+                        let ident = if right_id { 7 } else { 8 };
+                        let input = Input::Reply { from, ident, seq: last_seq.wrapping_sub(back) };
+                        t.handle(now, input, &mut out);
+                    }
+                    Step::Link(k) => {
+                        let device = "eth1".to_string();
+                        let input = match k {
+                            0 => Input::DeviceUp { device },
+                            1 => Input::DeviceGone { device },
+                            2 => Input::Carrier { device, up: false },
+                            _ => Input::Carrier { device, up: true },
+                        };
+                        t.handle(now, input, &mut out);
+                    }
+                }
+                t.poll(now, &mut out);
+                if let Some(w) = t.next_wakeup() {
+                    prop_assert!(w > now, "poll left work due now: the engine would spin");
+                }
+                for o in out.drain(..) {
+                    match o {
+                        Output::Send(p) => last_seq = p.seq,
+                        Output::Transition(tr) => {
+                            prop_assert_eq!(tr.from, state);
+                            prop_assert!(allowed(tr.from, tr.to), "{} -> {}", tr.from, tr.to);
+                            prop_assert!(!tr.reason.is_empty());
+                            state = tr.to;
+                        }
+                    }
+                }
+                prop_assert_eq!(t.state(), state);
+                for target in t.status().targets {
+                    prop_assert!(target.received <= target.sent);
+                    prop_assert!((0.0..=100.0).contains(&target.loss));
+                }
+            }
+        }
+    }
 }

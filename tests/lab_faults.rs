@@ -248,6 +248,11 @@ fn a_panicking_test_leaves_no_lab_behind() {
                 .unwrap();
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
+        // `ip netns exec` enters the namespace after spawn() returns: wait for the sleep.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while pids_in("rtr").is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let pids = pids_in("inet") + &pids_in("rtr");
         std::panic::panic_any((lab.name().to_string(), pids, sleep));
     })
@@ -408,4 +413,20 @@ fn any_isps_can_be_pppoe_like() {
     lab.fault(3, Fault::PppoeDrop);
     assert_eq!(link_flags(&lab, &lab.uplink(3).dev), None);
     assert!(link_flags(&lab, &lab.uplink(1).dev).is_some());
+}
+
+#[test]
+fn routes_fill_the_router_main_table_without_disturbing_traffic() {
+    let Some(lab) = Lab::up(2) else { return };
+    let count = || {
+        lab.run("rtr", &["ip", "-4", "route", "show"])
+            .lines()
+            .count()
+    };
+    let before = count();
+    lab.add_routes(2_000);
+    assert_eq!(count(), before + 2_000);
+    lab.route_default_via(1);
+    assert_eq!(lab.fetch_source("lan"), lab.uplink(1).addr.to_string());
+    assert_eq!(lab.answering("rtr", &lab.targets()), lab.targets());
 }

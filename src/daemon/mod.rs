@@ -28,8 +28,10 @@ use crate::dataplane::kernel::Kernel;
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};
+use crate::openwrt::watch::{self as netifd_watch, Update};
 use crate::openwrt::{client as ubus, netifd, object};
 use crate::policy::{resolve, Resolution};
+use crate::shaping::Shaper;
 use control::{Incoming, Reply};
 use hooks::{HookEvent, Hooks};
 use uplinks::{Change, Uplinks};
@@ -92,7 +94,7 @@ enum Input {
     Health(engine::Event),
     Kernel(Option<watch::Event>),
     Control(Incoming),
-    Bus(ubus::BusEvent),
+    Netifd(Update),
     Ubus(object::Request),
     Signal(Signal),
     Tick,
@@ -108,6 +110,7 @@ struct Daemon {
     resolution: Resolution,
     applied: Option<Desired>,
     hooks: Hooks,
+    shaper: Shaper,
     transitions: VecDeque<status::Transition>,
     flows: BTreeMap<u32, usize>,
     started: Instant,
@@ -115,6 +118,8 @@ struct Daemon {
     counted: Instant,
     snapshot: Rc<RefCell<Value>>,
     bus: ubus::Client,
+    /// The interface names netifd is followed for (changes on reload).
+    followed: Rc<RefCell<Vec<String>>>,
 }
 
 async fn main(
@@ -154,16 +159,30 @@ async fn main(
             Ok(None)
         }
     });
-    let bus = ubus::Client::new(ubus::Config {
+    let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
         objects: vec![rail_object],
-        subscriptions: vec!["network.interface".into()],
-        patterns: vec!["network.interface".into()],
         sockets: ubus_socket.into_iter().collect(),
-    });
-    let bus_events = bus.events();
+        ..Default::default()
+    }));
     {
         let bus = bus.clone();
         ex.spawn(async move { bus.run().await }).detach();
+    }
+    let followed = Rc::new(RefCell::new(names(&config)));
+    let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
+    {
+        let (bus, followed) = (bus.clone(), followed.clone());
+        ex.spawn(async move {
+            netifd_watch::follow(
+                &bus,
+                || followed.borrow().clone(),
+                |u| {
+                    let _ = netifd_tx.try_send(u);
+                },
+            )
+            .await;
+        })
+        .detach();
     }
 
     let engine = Engine::new(&config.interfaces);
@@ -178,6 +197,7 @@ async fn main(
         resolution,
         applied: None,
         hooks: Hooks::default(),
+        shaper: Shaper::default(),
         transitions: VecDeque::new(),
         flows: BTreeMap::new(),
         started: Instant::now(),
@@ -185,6 +205,7 @@ async fn main(
         counted: Instant::now(),
         snapshot,
         bus,
+        followed,
     };
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
@@ -209,8 +230,8 @@ async fn main(
                 }
             };
             let bus_event = async {
-                match bus_events.recv().await {
-                    Ok(e) => Input::Bus(e),
+                match netifd_rx.recv().await {
+                    Ok(u) => Input::Netifd(u),
                     Err(_) => futures_lite::future::pending().await,
                 }
             };
@@ -252,7 +273,7 @@ async fn main(
             Input::Kernel(Some(e)) => d.on_kernel(e).await,
             Input::Kernel(None) => return Err("the netlink event socket closed".into()),
             Input::Control(inc) => d.on_control(inc).await,
-            Input::Bus(e) => d.on_bus(e).await,
+            Input::Netifd(u) => d.on_netifd(u).await,
             Input::Ubus(r) => {
                 let _ = d.on_request(r).await;
             }
@@ -261,6 +282,7 @@ async fn main(
             }
             Input::Signal(s) => {
                 log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
+                d.shaper.stop(d.kernel.handle_mut()).await;
                 match d.kernel.flush().await {
                     Ok(c) => log::info!("stopped ({c})"),
                     Err(e) => log::error!("stopping: {e}; run `rail flush`"),
@@ -335,6 +357,7 @@ impl Daemon {
                         link.ifindex,
                         link.address.map_or("none".to_string(), |a| a.to_string())
                     );
+                    self.shape(id, link.ifindex).await;
                     self.engine.device_up(
                         id,
                         LinkFacts {
@@ -344,9 +367,25 @@ impl Daemon {
                         },
                     );
                 }
-                Change::Gone => self.engine.device_gone(id),
+                Change::Gone(ifindex) => {
+                    self.shaper.gone(ifindex);
+                    self.engine.device_gone(id);
+                }
                 Change::Carrier(up) => self.engine.carrier(id, up),
             }
+        }
+    }
+
+    /// Egress shaping of an uplink's device, as its `rate` says (none: rail's removed).
+    async fn shape(&mut self, id: InterfaceId, ifindex: u32) {
+        let rate = self.config.interfaces[id.0].rate;
+        if let Err(e) = self
+            .shaper
+            .device(self.kernel.handle_mut(), ifindex, rate)
+            .await
+        {
+            let name = &self.config.interfaces[id.0].name;
+            log::warn!("{name}: shaping ifindex {ifindex}: {e}");
         }
     }
 
@@ -505,71 +544,38 @@ impl Daemon {
             Action::IfDown | Action::IfUpFailed => entry.device = None,
         }
         if self.bus.is_connected() && matches!(h.action, Action::IfUp | Action::IfUpdate) {
-            self.ask_netifd(&h.interface).await;
+            if let Update::Interface {
+                status: Some(s), ..
+            } = netifd_watch::read_status(&self.bus, &h.interface).await
+            {
+                self.apply_netifd(&h.interface, &s);
+            }
         }
         self.relearn().await;
         self.reconcile().await;
     }
 
-    /// Read `network.interface.<name> status` for its device and next hop.
-    async fn ask_netifd(&mut self, name: &str) {
-        let path = format!("network.interface.{name}");
-        match self.bus.call(&path, "status", &Value::Null).await {
-            Ok(Some(v)) => match netifd::InterfaceStatus::parse(&v) {
-                Ok(s) => self.apply_netifd(name, &s),
-                Err(e) => log::warn!("{path} status: {e}"),
-            },
-            Ok(None) => {}
-            Err(e) => log::warn!("{path} status: {e}"),
+    /// netifd says how an interface looks now: take its device and next hop.
+    async fn on_netifd(&mut self, update: Update) {
+        let Update::Interface {
+            name,
+            status: Some(s),
+        } = update
+        else {
+            return; // unreadable now, or ubusd gone: keep what is in place
+        };
+        if !self.config.interfaces.iter().any(|i| i.name == name) {
+            return;
         }
+        self.apply_netifd(&name, &s);
+        self.relearn().await;
+        self.reconcile().await;
     }
 
     fn apply_netifd(&mut self, name: &str, s: &netifd::InterfaceStatus) {
         let entry = self.uplinks.announced.entry(name.to_string()).or_default();
         entry.device = s.bound_device().map(str::to_string);
         entry.gateway = s.ipv4_gateway();
-    }
-
-    async fn on_bus(&mut self, e: ubus::BusEvent) {
-        match e {
-            ubus::BusEvent::Connected => {
-                let names: Vec<String> = self
-                    .config
-                    .interfaces
-                    .iter()
-                    .map(|i| i.name.clone())
-                    .collect();
-                for name in names {
-                    self.ask_netifd(&name).await;
-                }
-                self.relearn().await;
-                self.reconcile().await;
-            }
-            ubus::BusEvent::Disconnected => {}
-            ubus::BusEvent::Notification { kind, data, .. } => {
-                if let Some(Ok((name, s))) = netifd::parse_notification(&kind, &data) {
-                    if self.config.interfaces.iter().any(|i| i.name == name) {
-                        self.apply_netifd(&name, &s);
-                        self.relearn().await;
-                        self.reconcile().await;
-                    }
-                }
-            }
-            ubus::BusEvent::Event { id, data } => {
-                if let Some((action, interface)) = netifd::parse_event(&id, &data) {
-                    let device = data
-                        .get("device")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    self.hotplug(Hotplug {
-                        action,
-                        interface,
-                        device,
-                    })
-                    .await;
-                }
-            }
-        }
     }
 
     /// Re-read the configuration; a bad one is reported and the running one kept.
@@ -596,6 +602,7 @@ impl Daemon {
         log::info!("reload: applying the new configuration from {}", self.path);
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
+        *self.followed.borrow_mut() = names(&self.config);
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -654,6 +661,10 @@ impl Daemon {
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
         *self.snapshot.borrow_mut() = v;
     }
+}
+
+fn names(config: &Config) -> Vec<String> {
+    config.interfaces.iter().map(|i| i.name.clone()).collect()
 }
 
 /// The control socket's requests, validated like ubus's.

@@ -37,7 +37,8 @@ pub enum Change {
     /// New device, or the same name with a new ifindex or address (PPPoE reconnect,
     /// DHCP renew): probes must be re-bound.
     Up(Link),
-    Gone,
+    /// The device (of this ifindex) is gone.
+    Gone(u32),
     Carrier(bool),
 }
 
@@ -109,7 +110,7 @@ pub fn diff(old: &Links, new: &Links) -> Vec<(InterfaceId, Change)> {
     let ids: BTreeSet<InterfaceId> = old.keys().chain(new.keys()).copied().collect();
     for id in ids {
         match (old.get(&id), new.get(&id)) {
-            (Some(_), None) => out.push((id, Change::Gone)),
+            (Some(o), None) => out.push((id, Change::Gone(o.ifindex))),
             (None, Some(n)) => out.push((id, Change::Up(n.clone()))),
             (Some(o), Some(n)) => {
                 if o.ifindex != n.ifindex || o.address != n.address || o.device != n.device {
@@ -168,7 +169,7 @@ mod tests {
             diff(&none, &one),
             vec![(InterfaceId(2), Change::Up(link(4, 2, true)))]
         );
-        assert_eq!(diff(&one, &none), vec![(InterfaceId(2), Change::Gone)]);
+        assert_eq!(diff(&one, &none), vec![(InterfaceId(2), Change::Gone(4))]);
         assert!(diff(&one, &one).is_empty());
     }
 }

@@ -59,6 +59,9 @@ impl Kernel {
             })
             .map_or((None, None), |(l, p)| (Some(l), p));
 
+        // A local address with a peer makes a link point-to-point whatever its flags (a
+        // PPP-like veth with ARP off has no IFF_POINTOPOINT).
+        let ptp = ptp || peer.is_some();
         let gateway = match (gateway, ptp) {
             (Some(g), _) => Some(g),
             (None, true) => None,
@@ -86,10 +89,7 @@ impl Kernel {
             gateway,
             carrier,
         };
-        Ok(Some(Learned {
-            link,
-            peer: if ptp { peer } else { None },
-        }))
+        Ok(Some(Learned { link, peer }))
     }
 }
 

@@ -6,7 +6,7 @@
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
-use super::probe::{Binding, Method, Prober};
+use super::probe::{Binding, Method, Prober, Received};
 use super::time::Time;
 use crate::config::{Interface, InterfaceId};
 use async_io::Timer;
@@ -15,7 +15,7 @@ use std::future::{poll_fn, Future};
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What the daemon knows about an uplink's device when it comes up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,8 @@ struct Uplink {
     iface: Interface,
     tracker: Tracker,
     prober: Result<Prober, String>,
+    /// What the sockets are bound to; None while the device is gone.
+    facts: Option<LinkFacts>,
 }
 
 pub struct Engine {
@@ -44,9 +46,11 @@ pub struct Engine {
     uplinks: Vec<Uplink>,
     global: GlobalDetector,
     timer: Timer,
+    /// When the timer is set for (to avoid re-arming it on every poll).
+    armed: Option<Time>,
     queue: VecDeque<Event>,
     outputs: Vec<Output>,
-    inputs: Vec<Input>,
+    inputs: Vec<Received>,
 }
 
 impl Engine {
@@ -67,6 +71,7 @@ impl Engine {
                 ),
                 iface: iface.clone(),
                 prober: Err("the device is not up".into()),
+                facts: None,
             })
             .collect();
         Engine {
@@ -74,6 +79,7 @@ impl Engine {
             uplinks,
             global: GlobalDetector::default(),
             timer: Timer::never(),
+            armed: None,
             queue: VecDeque::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
@@ -89,9 +95,14 @@ impl Engine {
         let mut kept = std::collections::BTreeSet::new();
         let old = std::mem::take(&mut self.uplinks);
         for (i, u) in old.into_iter().enumerate() {
-            if fresh.uplinks.get(i).is_some_and(|n| n.iface == u.iface) {
-                fresh.uplinks[i] = u;
+            let Some(n) = fresh.uplinks.get_mut(i) else {
+                continue;
+            };
+            if n.iface == u.iface {
+                *n = u;
                 kept.insert(InterfaceId(i));
+            } else if n.iface.name == u.iface.name {
+                n.tracker.resume(u.tracker.state().routable());
             }
         }
         fresh.global = std::mem::take(&mut self.global);
@@ -110,15 +121,23 @@ impl Engine {
         self.origin + Duration::from_micros(t.as_micros())
     }
 
-    /// The device came up (ifup, or a PPPoE device created anew): open its probe sockets,
-    /// start the hold, apply the initial state.
+    /// The device came up (ifup, or a PPPoE device created anew, with a new ifindex): open
+    /// its probe sockets, start the hold, apply the initial state. The same device with a
+    /// new address (a DHCP renew) only re-binds the sockets: the line did not go away.
     pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
         let u = &mut self.uplinks[id.0];
+        if u.facts.as_ref() == Some(&facts) {
+            return;
+        }
+        let same_device = u
+            .facts
+            .as_ref()
+            .is_some_and(|f| (&f.device, f.ifindex) == (&facts.device, facts.ifindex))
+            && u.tracker.device() == Some(facts.device.as_str());
         let method = Method {
             kind: u.iface.track_method,
             port: u.iface.track_port,
             dns_name: u.iface.track_dns_name.clone(),
-            timeout: u.iface.timeout,
         };
         let binding = Binding {
             device: facts.device.clone(),
@@ -136,17 +155,21 @@ impl Engine {
             );
             e.to_string()
         });
-        self.input(
-            id,
-            Input::DeviceUp {
-                device: facts.device,
-            },
-        );
+        u.facts = Some(facts.clone());
+        if !same_device {
+            self.input(
+                id,
+                Input::DeviceUp {
+                    device: facts.device,
+                },
+            );
+        }
     }
 
     pub fn device_gone(&mut self, id: InterfaceId) {
         let device = self.device_name(id);
         self.uplinks[id.0].prober = Err("the device is gone".into());
+        self.uplinks[id.0].facts = None;
         self.input(id, Input::DeviceGone { device });
     }
 
@@ -220,7 +243,8 @@ impl Engine {
     }
 
     /// Carry out a tracker's outputs: send probes (a failed send is a lost probe), queue
-    /// transitions. Returns whether anything was sent.
+    /// transitions. Returns whether a new per-probe socket needs polling once, to register
+    /// for its wake-up.
     fn dispatch(&mut self, id: InterfaceId, now: Time, out: &mut Vec<Output>) -> bool {
         let mut sent = false;
         let at = self.instant(now);
@@ -233,7 +257,7 @@ impl Engine {
                     self.queue.push_back(Event::Transition(id, t));
                 }
                 Output::Send(req) => {
-                    sent = true;
+                    sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
                     let result = match &mut u.prober {
                         Ok(p) => p.send(req, at, u.iface.timeout).map_err(|e| e.to_string()),
                         Err(e) => Err(e.clone()),
@@ -253,8 +277,8 @@ impl Engine {
             if let Some(e) = self.queue.pop_front() {
                 return Poll::Ready(e);
             }
-            let now = self.now();
-            let mut busy = false;
+            let (now, wall) = (self.now(), SystemTime::now());
+            let (mut progressed, mut again) = (false, false);
             let mut out = std::mem::take(&mut self.outputs);
             let mut inputs = std::mem::take(&mut self.inputs);
             for i in 0..self.uplinks.len() {
@@ -262,20 +286,22 @@ impl Engine {
                 if let Ok(p) = &mut u.prober {
                     p.poll_recv(cx, &mut inputs);
                 }
-                busy |= !inputs.is_empty();
-                for input in inputs.drain(..) {
-                    u.tracker.handle(now, input, &mut out);
+                progressed |= !inputs.is_empty();
+                for (input, at) in inputs.drain(..) {
+                    u.tracker.handle(arrival(now, wall, at), input, &mut out);
                 }
                 if u.tracker.next_wakeup().is_some_and(|t| t <= now) {
                     u.tracker.poll(now, &mut out);
+                    progressed = true;
                 }
-                // New per-probe sockets must be polled once to register for wake-ups.
-                busy |= self.dispatch(InterfaceId(i), now, &mut out);
+                again |= self.dispatch(InterfaceId(i), now, &mut out);
             }
             self.outputs = out;
             self.inputs = inputs;
-            if busy {
+            if progressed {
                 self.update_global();
+            }
+            if again || !self.queue.is_empty() {
                 continue;
             }
             let wake = self
@@ -283,13 +309,54 @@ impl Engine {
                 .iter()
                 .filter_map(|u| u.tracker.next_wakeup())
                 .min();
-            match wake {
-                Some(t) => self.timer.set_at(self.instant(t)),
-                None => self.timer = Timer::never(),
+            if wake != self.armed {
+                self.armed = wake;
+                match wake {
+                    Some(t) => self.timer.set_at(self.instant(t)),
+                    None => self.timer = Timer::never(),
+                }
             }
             if Pin::new(&mut self.timer).poll(cx).is_pending() {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// When a reply arrived on the engine's clock: the kernel's receive time stamp, carried
+/// over from the wall clock; `now` without one, or if the stamp is implausible (later than
+/// now, or more than a few seconds back: the wall clock was stepped).
+fn arrival(now: Time, wall: SystemTime, stamp: Option<SystemTime>) -> Time {
+    let ago = stamp.and_then(|s| wall.duration_since(s).ok());
+    match ago.filter(|d| *d < Duration::from_secs(5)) {
+        Some(d) => Time::from_micros(now.as_micros().saturating_sub(d.as_micros() as u64)),
+        None => now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrival_uses_the_kernel_stamp_when_plausible() {
+        let now = Time::from_millis(10_000);
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let ms = Duration::from_millis;
+        assert_eq!(arrival(now, wall, None), now);
+        assert_eq!(
+            arrival(now, wall, Some(wall - ms(300))),
+            Time::from_millis(9_700)
+        );
+        assert_eq!(
+            arrival(now, wall, Some(wall + ms(5))),
+            now,
+            "from the future"
+        );
+        assert_eq!(
+            arrival(now, wall, Some(wall - ms(60_000))),
+            now,
+            "clock stepped"
+        );
     }
 }

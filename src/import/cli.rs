@@ -11,14 +11,14 @@ const USAGE: &str = "usage: rail import-mwan3 [FILE] [-o OUT] [--network FILE]
 /// Exit status 0 when a configuration was written (what did not carry over is listed on
 /// stderr), 1 when it was written but fails rail's checks, 2 when nothing was written.
 pub fn run(args: &[&str]) -> i32 {
-    let (mut file, mut output, mut network) = (DEFAULT_MWAN3, None, None);
+    let (mut file, mut output, mut network): (Option<&str>, _, _) = (None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let slot = match *a {
             "-o" | "--output" => &mut output,
             "--network" => &mut network,
-            f if !f.starts_with('-') && file == DEFAULT_MWAN3 => {
-                file = f;
+            f if !f.starts_with('-') && file.is_none() => {
+                file = Some(f);
                 continue;
             }
             _ => {
@@ -34,6 +34,7 @@ pub fn run(args: &[&str]) -> i32 {
             }
         }
     }
+    let file = file.unwrap_or(DEFAULT_MWAN3);
     let Some(mwan3) = read(file) else { return 2 };
     let network = match network.map(read) {
         Some(None) => return 2,

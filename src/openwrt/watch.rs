@@ -38,21 +38,25 @@ pub fn client_config(mut config: Config) -> Config {
     config
 }
 
-/// Follows netifd for `interfaces` (UCI names) until the bus's event stream closes,
-/// handing every update to `apply`.
-pub async fn follow(bus: &Client, interfaces: &[String], mut apply: impl FnMut(Update)) {
+/// Follows netifd for the interfaces (UCI names) `interfaces` returns at the time (the set
+/// changes on reload) until the bus's event stream closes, handing every update to `apply`.
+pub async fn follow(
+    bus: &Client,
+    interfaces: impl Fn() -> Vec<String>,
+    mut apply: impl FnMut(Update),
+) {
     let events = bus.events();
     while let Ok(event) = events.recv().await {
         match event {
             BusEvent::Connected => {
-                for name in interfaces {
-                    apply(read_status(bus, name).await);
+                for name in interfaces() {
+                    apply(read_status(bus, &name).await);
                 }
             }
             BusEvent::Disconnected => apply(Update::BusLost),
             BusEvent::Notification { kind, data, .. } => {
                 match netifd::parse_notification(&kind, &data) {
-                    Some(Ok((name, status))) if interfaces.contains(&name) => {
+                    Some(Ok((name, status))) if interfaces().contains(&name) => {
                         apply(Update::Interface {
                             name,
                             status: Some(status),
@@ -74,7 +78,7 @@ pub async fn follow(bus: &Client, interfaces: &[String], mut apply: impl FnMut(U
                         .map(String::from),
                     None => None,
                 };
-                if let Some(name) = name.filter(|n| interfaces.contains(n)) {
+                if let Some(name) = name.filter(|n| interfaces().contains(n)) {
                     apply(read_status(bus, &name).await);
                 }
             }

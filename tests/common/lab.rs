@@ -26,7 +26,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// What `lab.sh up` builds besides the defaults.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Number of ISPs, 1..=16. ISP 2 is the PPPoE-like one.
+    /// Number of ISPs, 1..=16. ISP 2 is the PPPoE-like one (others: `Lab::up_with_ppp`).
     pub isps: usize,
     /// Masquerade everything leaving the router towards an ISP (a table of the lab's own).
     pub masq: bool,
@@ -43,7 +43,8 @@ pub enum Fault {
     BlackholeIpv4,
     /// As `Blackhole`, for IPv6 only.
     BlackholeIpv6,
-    /// Random loss at the ISP: a request and its reply are lost together with this percentage.
+    /// Random loss at the ISP, both directions: a request/reply exchange through it fails
+    /// with this probability in percent.
     Loss(u8),
     /// The PPPoE-like device is deleted.
     PppoeDrop,
@@ -338,6 +339,16 @@ impl Lab {
     pub fn rail_config(&self) -> String {
         let out = checked("lab.sh rail-config", lab_sh(&["rail-config", &self.name]));
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds `n` routes to the router's main table (`lab.sh routes`: blackhole /32s in
+    /// 198.19.0.0/16 that carry no traffic), for the scale benchmark and tests.
+    pub fn add_routes(&self, n: usize) {
+        let n = n.to_string();
+        checked(
+            &format!("lab.sh routes {} {n}", self.name),
+            lab_sh(&["routes", &self.name, &n]),
+        );
     }
 
     /// Undoes every fault on `isp`; returns when that took effect.

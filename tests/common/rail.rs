@@ -37,15 +37,20 @@ fn temp(lab: &Lab, what: &str) -> PathBuf {
 impl<'a> Rail<'a> {
     /// Write `config` and start `rail daemon -f` in the router namespace.
     pub fn start(lab: &'a Lab, config: &str) -> Rail<'a> {
+        Rail::start_with(lab, config, &[])
+    }
+
+    /// As `start`, with global options before the command (e.g. `-s UBUS_SOCKET`).
+    pub fn start_with(lab: &'a Lab, config: &str, options: &[&str]) -> Rail<'a> {
         let path = temp(lab, "config");
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
+        let mut argv = vec![binary(), "-c", path.to_str().unwrap()];
+        argv.extend_from_slice(options);
+        argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab
-            .command(
-                "rtr",
-                &[binary(), "-c", path.to_str().unwrap(), "daemon", "-f"],
-            )
+            .command("rtr", &argv)
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
             .stderr(logf)

@@ -13,6 +13,7 @@
 #                                        pppoe-drop | pppoe-up [new] | renew
 #   lab.sh clear NAME ISP                undo every fault on ISP
 #   lab.sh rail-config NAME              a rail configuration (UCI) for the lab's uplinks
+#   lab.sh routes NAME N                 add N routes to the router's main table (scale)
 #   lab.sh list                          names of labs that exist on this machine
 set -euo pipefail
 
@@ -41,7 +42,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -95,6 +96,7 @@ wait_oper() {
     done
     die "$dev in $node did not become $want within 2 s"
 }
+
 nsx() {
     local node=$1
     shift
@@ -391,7 +393,7 @@ cmd_rail_config() {
     printf "\nconfig globals 'globals'\n\toption log_level 'info'\n"
     for ((i = 1; i <= isps; i++)); do
         printf "\nconfig interface 'isp%s'\n\toption device '%s'\n" "$i" "$(uplink_dev "$i")"
-        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" 1)"
+        is_ppp "$i" || printf "\toption gateway '%s'\n" "$(cust "$i" "$(gw_host "$i")")"
         printf "\tlist track_ip '%s'\n" "${TARGETS[@]:0:3}"
         printf "\toption masquerade '1'\n"
     done
@@ -405,6 +407,22 @@ cmd_rail_config() {
     done
     printf "\toption last_resort 'unreachable'\n"
     printf "\nconfig rule 'all'\n\toption use_policy 'balanced'\n"
+}
+
+# --- routes ----------------------------------------------------------------------------
+# N blackhole /32 routes in the router's main table, for showing that rail's cost does not
+# grow with main: 198.19.0.0/16 (the benchmark range's second half, which nothing in the
+# lab uses), repeated with a higher metric every 65536 routes. They carry no traffic.
+cmd_routes() {
+    local n=${1:-}
+    if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -gt 1000000 ]; then
+        die "routes needs a count 0..1000000, not '$n'"
+    fi
+    isp_count >/dev/null
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
+        printf "route add blackhole 198.19.%d.%d/32 metric %d\n",
+            int(i / 256) % 256, i % 256, 1000 + int(i / 65536) }' |
+        ip -n "$(ns rtr)" -batch -
 }
 
 # --- faults ----------------------------------------------------------------------------
@@ -552,6 +570,7 @@ main() {
     down) cmd_down ;;
     info) cmd_info ;;
     rail-config) cmd_rail_config ;;
+    routes) cmd_routes "$@" ;;
     exec)
         [ $# -ge 2 ] || usage
         local node=$1

@@ -5,7 +5,7 @@
 //! under Node: tests/luci/run.sh.)
 
 use rail::config::spec::Kind;
-use rail::config::value::parse_duration;
+use rail::config::value::{parse_duration, parse_rate};
 use rail::daemon::status::Status;
 use serde_json::Value;
 
@@ -57,4 +57,6 @@ fn value_corpus_matches_rails_config_reader() {
     agrees("duration", |s| parse_duration(s).is_ok());
     agrees("mask", |s| Kind::Mask.parse(s).is_ok());
     agrees("proto", |s| Kind::Proto.parse(s).is_ok());
+    // the interface option 'rate': 8kbit..100gbit (values.json says the same)
+    agrees("rate", |s| parse_rate(s, 8, 100_000_000).is_ok());
 }

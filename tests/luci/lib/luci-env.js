@@ -1,7 +1,7 @@
 // A LuCI page in a jsdom window: loads luci-app-rail's real module files the way
 // LuCI's luci.js does ('require NAME [as ALIAS]' directives, then the source
 // evaluated as `function(window, document, L, deps...)` and instantiated), with
-// LuCI's own modules (baseclass, view, dom, poll, rpc, uci, form) stood in by the
+// LuCI's own modules (baseclass, view, dom, poll, rpc, uci, form, ui) stood in by the
 // small stubs in this directory. Views get E(), _() and String#format like in LuCI.
 'use strict';
 
@@ -15,6 +15,7 @@ const { makeRpc } = require('./rpc');
 const { makePoll } = require('./poll');
 const { makeUci } = require('./uci');
 const { makeForm } = require('./form');
+const { makeUi } = require('./ui');
 
 process.env.TZ = 'UTC';
 
@@ -69,6 +70,7 @@ function createEnv({ status, uci: uciData = {} } = {}) {
 	const poll = makePoll();
 	const uci = makeUci(uciData);
 	const form = makeForm(Class, dom, uci);
+	const ui = makeUi();
 
 	const View = Class.extend({
 		// As LuCI's view: load(), then render() its result into #view.
@@ -82,7 +84,7 @@ function createEnv({ status, uci: uciData = {} } = {}) {
 		render() {}
 	});
 
-	const builtins = { baseclass: Class, view: View, dom, poll, rpc, uci, form };
+	const builtins = { baseclass: Class, view: View, dom, poll, rpc, uci, form, ui };
 	const modules = {};
 
 	const L = {
@@ -123,7 +125,7 @@ function createEnv({ status, uci: uciData = {} } = {}) {
 	}
 
 	const env = {
-		window, document, status, rpc, poll, uci, form, dom,
+		window, document, status, ubus, rpc, poll, uci, form, dom, ui,
 		require: (name) => requireModule(name),
 		view: () => document.getElementById('view'),
 		// Loads a view the way LuCI's dispatcher does and waits until it is rendered.

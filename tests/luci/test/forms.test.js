@@ -62,7 +62,7 @@ function checkOption(env, o, spec) {
 	else if (d.required)
 		assert.equal(o.rmempty, false, `${where}: required`);
 
-	const range = /^(\S+)\.\.(\S+)$/.exec(spec.allowed);
+	const range = /^(\S+?)\.\.([^\s,]+)/.exec(spec.allowed);
 	const ok = (v) => assert.equal(o.validate(o.section.sectiontype, v), true, `${where}: '${v}' accepted`);
 	const bad = (v) => assert.equal(typeof o.validate(o.section.sectiontype, v), 'string', `${where}: '${v}' rejected`);
 	switch (base) {
@@ -111,6 +111,15 @@ function checkOption(env, o, spec) {
 		bad('256');
 		bad('quic');
 		break;
+	case 'rate': {
+		const [ lo, hi ] = [ rail.parseRate(range[1]), rail.parseRate(range[2]) ];
+		ok(range[1]);
+		ok(range[2]);
+		bad(`${hi + 1}kbit`);
+		bad(`${lo - 1}kbit`);
+		bad('fast');
+		break;
+	}
 	case 'mask':
 		ok(d.value);
 		bad('0x5');

@@ -33,24 +33,30 @@ test('every view in the menu exists and loads as a LuCI view', async () => {
 	}
 });
 
-test('ACL: read is rail status and the rail config; write is the rail config and reload', () => {
+test('ACL: read is rail status and the rail config; write is the rail config, reload and maintenance', () => {
 	const a = acl['luci-app-rail'];
 	assert.deepEqual(a.read.ubus, { rail: [ 'status' ] });
 	assert.deepEqual(a.read.uci, [ 'rail' ]);
-	assert.deepEqual(a.write.ubus, { rail: [ 'reload' ] });
+	assert.deepEqual(a.write.ubus, { rail: [ 'maintenance', 'reload' ] });
 	assert.deepEqual(a.write.uci, [ 'rail' ]);
 });
 
-test('the ubus calls the views declare are all granted by the ACL', () => {
-	const granted = new Set(Object.entries(acl['luci-app-rail'].read.ubus)
+test('the ubus calls the pages make are all granted by the ACL', async () => {
+	const grants = (part) => new Set(Object.entries(acl['luci-app-rail'][part].ubus)
 		.flatMap(([ obj, methods ]) => methods.map((m) => `${obj}.${m}`)));
+	const read = grants('read'), write = grants('write');
 	const env = createEnv({ status: JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/status.json'))) });
-	const include = env.require('view.status.include.35_rail');
-	return include.load().then(() => {
-		for (const c of env.rpc.calls)
-			assert.ok(granted.has(`${c.object}.${c.method}`), `${c.object}.${c.method} not granted`);
-		assert.ok(env.rpc.calls.length > 0);
-	});
+	env.ubus.rail.maintenance = () => ({});
+	await env.require('view.status.include.35_rail').load();
+	const view = await env.renderView('view.rail.status');
+	const button = view.querySelector('button.rail-service');
+	button.click();
+	await button.__pending;
+	const called = new Set(env.rpc.calls.map((c) => `${c.object}.${c.method}`));
+	assert.deepEqual([ ...called ].sort(), [ 'rail.maintenance', 'rail.status' ]);
+	assert.ok(read.has('rail.status'), 'reading the status is a read permission');
+	assert.ok(write.has('rail.maintenance'), 'maintenance changes state: a write permission');
+	assert.ok(!read.has('rail.maintenance'), 'read-only users cannot take uplinks out of service');
 });
 
 test('the overview widget is an include luci-mod-status picks up (view/status/include/NN_name.js)', () => {

@@ -67,6 +67,16 @@ test('protocols: exactly what rail reads as a protocol', () => {
 		assert.equal(typeof rail.validateProto('r', bad), 'string', bad);
 });
 
+test('rates: exactly what rail reads as a rate, within the range', () => {
+	const v = rail.rateIn(corpus.rate.min, corpus.rate.max);
+	for (const ok of corpus.rate.accept)
+		assert.equal(v('wan', ok), true, ok);
+	for (const bad of corpus.rate.reject.filter((x) => x !== ''))
+		assert.equal(typeof v('wan', bad), 'string', bad);
+	assert.equal(rail.parseRate('20mbit'), 20000);
+	assert.equal(rail.parseRate('1.5Gbit'), 1500000);
+});
+
 test('hook paths: absolute', () => {
 	for (const ok of [ '', '/etc/rail.user', '/usr/bin/notify-wan' ])
 		assert.equal(rail.validatePath('g', ok), true, ok);

@@ -187,6 +187,57 @@ test('the page follows the daemon stopping and starting again', async () => {
 	assert.equal(rows(view, 'rail-uplinks').length, Object.keys(env.status.interfaces).length);
 });
 
+test('maintenance: a button per uplink calls ubus rail maintenance and shows the new state', async () => {
+	const st = fixtures.status();
+	const { env, view } = await render(st);
+	const name = Object.keys(st.interfaces)[0];
+	const calls = [];
+	env.ubus.rail.maintenance = (params) => {
+		calls.push(params);
+		const next = fixtures.status();
+		next.interfaces[name].state = 'maintenance';
+		env.status = next;
+		return {};
+	};
+	const trs = rows(view, 'rail-uplinks');
+	assert.deepEqual(trs.map((tr) => text(cell(tr, 'Service'))),
+		Object.values(st.interfaces).map((i) => (i.state == 'maintenance' ? 'Back in service' : 'Maintenance')));
+
+	const button = cell(trs[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.deepEqual(calls, [ { interface: name, enable: true } ]);
+
+	const after = rows(view, 'rail-uplinks')[0];
+	assert.equal(text(cell(after, 'State')), 'Maintenance');
+	const back = cell(after, 'Service').querySelector('button');
+	assert.equal(text(back), 'Back in service');
+	env.ubus.rail.maintenance = (params) => { calls.push(params); env.status = fixtures.status(); return {}; };
+	back.click();
+	await back.__pending;
+	assert.deepEqual(calls[1], { interface: name, enable: false });
+	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Service')), 'Maintenance');
+});
+
+test('maintenance refused by the daemon: the page says so', async () => {
+	const { env, view } = await render(fixtures.status());
+	env.ubus.rail.maintenance = () => Promise.reject(new Error('Permission denied'));
+	const button = cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.equal(env.ui.notifications.length, 1);
+	assert.equal(env.ui.notifications[0].cls, 'error');
+	assert.match(text(env.ui.notifications[0].children), /Permission denied/);
+});
+
+test('a disabled uplink has no maintenance button', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	st.interfaces[name].state = 'disabled';
+	const { view } = await render(st);
+	assert.equal(cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button'), null);
+});
+
 test('daemon not running: a clear message instead of tables', async () => {
 	const { view } = await render(undefined);
 	assert.match(text(view.querySelector('.rail-absent')), /rail is not running/);

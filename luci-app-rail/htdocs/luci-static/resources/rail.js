@@ -3,8 +3,8 @@
 'require rpc';
 
 /*
- * Shared by luci-app-rail's status page and its Status overview widget: the one
- * ubus call they make, how an uplink state looks, and how numbers are printed.
+ * Shared by luci-app-rail's status page and its Status overview widget: the ubus
+ * calls they make, how an uplink state looks, and how numbers are printed.
  * Also what the configuration pages share: the page skeleton and validators for
  * rail's own value syntax.
  */
@@ -13,6 +13,13 @@ const callStatus = rpc.declare({
 	object: 'rail',
 	method: 'status',
 	expect: { '': {} }
+});
+
+/* Take an uplink out of service (enable true) or put it back; needs the ACL's write part. */
+const callMaintenance = rpc.declare({
+	object: 'rail',
+	method: 'maintenance',
+	params: [ 'interface', 'enable' ]
 });
 
 /* The states `rail status` reports for an uplink, in the order a reader cares about. */
@@ -41,6 +48,7 @@ function pad2(n) {
 
 return baseclass.extend({
 	callStatus: callStatus,
+	callMaintenance: callMaintenance,
 
 	/* A status document, or null when the rail ubus object is not there (daemon stopped). */
 	loadStatus() {
@@ -144,15 +152,37 @@ return baseclass.extend({
 
 	/* A validator for a duration option allowed from `min` to `max` (both written as in the file). */
 	durationIn(min, max) {
-		const lo = this.parseDuration(min), hi = this.parseDuration(max);
+		return this.inRange((text) => this.parseDuration(text), min, max,
+			_('Expecting seconds (0.5, 2) or a number with ms, s, m or h (200ms, 10m)'));
+	},
+
+	/* A rate as rail reads it, in whole kbit/s (null if it is not one): a number and a unit,
+	 * kbit, mbit or gbit, in any case ('20mbit', '512kbit', '1.5Gbit'). */
+	parseRate(text) {
+		const m = /^(\d*\.?\d*)(kbit|mbit|gbit)$/.exec(String(text).toLowerCase());
+		if (!m || !/\d/.test(m[1]))
+			return null;
+		return Math.round(Number(m[1]) * { 'kbit': 1, 'mbit': 1e3, 'gbit': 1e6 }[m[2]]);
+	},
+
+	/* A validator for a rate option allowed from `min` to `max` (written as in the file). */
+	rateIn(min, max) {
+		return this.inRange((text) => this.parseRate(text), min, max,
+			_('Expecting a rate with its unit, e.g. 20mbit or 512kbit'));
+	},
+
+	/* A validator: `parse` must read the value (else `syntax` is the error), and the result
+	 * must lie from `min` to `max`, which are written as in the file. Empty is unset. */
+	inRange(parse, min, max, syntax) {
+		const lo = parse(min), hi = parse(max);
 		return (section_id, value) => {
 			if (value == null || value === '')
 				return true;
-			const ms = this.parseDuration(value);
-			if (ms == null)
-				return _('Expecting seconds (0.5, 2) or a number with ms, s, m or h (200ms, 10m)');
-			if (ms < lo || ms > hi)
-				return _('Expecting a duration from %s to %s').format(min, max);
+			const v = parse(value);
+			if (v == null)
+				return syntax;
+			if (v < lo || v > hi)
+				return _('Expecting a value from %s to %s').format(min, max);
 			return true;
 		};
 	},

@@ -104,6 +104,9 @@ return view.extend({
 		add('advanced', form.Flag, 'flush_conntrack', _('Flush connections when down'),
 			_("Delete this uplink's tracked connections when it goes down, so clients reconnect over another uplink at once."),
 			{ ...modal, default: '1' });
+		add('advanced', form.Value, 'rate', _('Shape to'),
+			_('Limit traffic leaving this uplink to this rate (e.g. 20mbit), just below what the line carries, so queues build here and not in the modem. Never replaces a queueing discipline rail did not install, such as SQM.'),
+			{ ...modal, validate: rail.rateIn('8kbit', '100gbit'), placeholder: _('no shaping') });
 		add('advanced', form.Flag, 'masquerade', _('Masquerade'),
 			_('Masquerade traffic leaving this uplink. Not needed on OpenWrt, where the firewall zone does it.'), modal);
 

@@ -2,6 +2,7 @@
 'require view';
 'require dom';
 'require poll';
+'require ui';
 'require rail';
 
 /*
@@ -48,8 +49,28 @@ return view.extend({
 		]);
 	},
 
+	/* A button that takes the uplink out of service, or puts it back. */
+	renderService(name, ifc) {
+		if (ifc.state == 'disabled')
+			return '';
+		const back = ifc.state == 'maintenance';
+		return E('button', {
+			'class': 'cbi-button rail-service ' + (back ? 'cbi-button-positive' : 'cbi-button-neutral'),
+			'title': back ? _('Let rail use %s again').format(name)
+				: _('Stop using %s for new connections until put back').format(name),
+			'click': ui.createHandlerFn(this, 'handleService', name, !back)
+		}, [ back ? _('Back in service') : _('Maintenance') ]);
+	},
+
+	handleService(name, enable) {
+		return rail.callMaintenance(name, enable)
+			.then(() => this.refresh())
+			.catch((e) => ui.addNotification(null,
+				E('p', [ _('Could not change the service state of %s: %s').format(name, e.message) ]), 'error'));
+	},
+
 	renderUplinks(st) {
-		const titles = [ _('Uplink'), _('State'), _('Since'), _('Uptime'), _('Flows'), _('Sent'), _('Reason') ];
+		const titles = [ _('Uplink'), _('State'), _('Since'), _('Uptime'), _('Flows'), _('Sent'), _('Reason'), _('Service') ];
 		const rows = Object.keys(st.interfaces).map((name) => {
 			const ifc = st.interfaces[name];
 			return row({ 'data-interface': name }, titles, [
@@ -60,7 +81,8 @@ return view.extend({
 				ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–',
 				String(ifc.flows != null ? ifc.flows : '–'),
 				rail.bytes(ifc.tx_bytes),
-				E('span', { 'class': 'rail-reason' }, [ ifc.reason || '' ])
+				E('span', { 'class': 'rail-reason' }, [ ifc.reason || '' ]),
+				this.renderService(name, ifc)
 			]);
 		});
 		return table('rail-uplinks', titles, rows, _('No uplinks configured'));
@@ -144,10 +166,14 @@ return view.extend({
 		].filter((n) => n));
 	},
 
-	render(st) {
-		const body = E('div', { 'id': 'rail-status' }, [ this.renderBody(st) ]);
+	refresh() {
+		return rail.loadStatus().then((next) => dom.content(this.body, this.renderBody(next)));
+	},
 
-		poll.add(() => rail.loadStatus().then((next) => dom.content(body, this.renderBody(next))), 5);
+	render(st) {
+		const body = this.body = E('div', { 'id': 'rail-status' }, [ this.renderBody(st) ]);
+
+		poll.add(() => this.refresh(), 5);
 
 		return E([], [
 			E('h2', {}, [ _('Multi-WAN (rail)') ]),
