@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired, Desired};
+use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
 use crate::dataplane::kernel::Kernel;
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine, LinkFacts};
@@ -108,6 +108,8 @@ struct Daemon {
     engine: Engine,
     uplinks: Uplinks,
     resolution: Resolution,
+    /// The policies resolved over the uplinks available for IPv6.
+    resolution6: Resolution,
     applied: Option<Desired>,
     hooks: Hooks,
     shaper: Shaper,
@@ -194,6 +196,7 @@ async fn main(
         conntrack,
         engine,
         uplinks: Uplinks::default(),
+        resolution6: resolution.clone(),
         resolution,
         applied: None,
         hooks: Hooks::default(),
@@ -295,20 +298,33 @@ async fn main(
 }
 
 impl Daemon {
-    /// Whether policies may send new connections through an uplink.
-    fn available(&self, id: InterfaceId) -> bool {
-        let name = &self.config.interfaces[id.0].name;
-        self.engine.usable(id)
-            && self.uplinks.links.contains_key(&id)
-            && !self.uplinks.maintenance.contains(name)
+    /// Whether policies may send new connections of family `af` through an uplink: it
+    /// carries the family, its tracker for it says usable, its device is there (with an
+    /// IPv6 address for IPv6), and no admin took it out of service.
+    fn available(&self, id: InterfaceId, af: Af) -> bool {
+        let iface = &self.config.interfaces[id.0];
+        let link = self.uplinks.links.get(&id);
+        af.carried_by(iface.family)
+            && self.engine.usable_in(id, af == Af::Inet6)
+            && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
+            && !self.uplinks.maintenance.contains(&iface.name)
     }
 
     fn desired(&mut self) -> Desired {
-        let avail: Vec<bool> = (0..self.config.interfaces.len())
-            .map(|i| self.available(InterfaceId(i)))
-            .collect();
-        self.resolution = resolve(&self.config, |id| avail[id.0]);
-        desired(&self.config, &self.uplinks.links, &self.resolution)
+        let avail = |af: Af| -> Vec<bool> {
+            (0..self.config.interfaces.len())
+                .map(|i| self.available(InterfaceId(i), af))
+                .collect()
+        };
+        let (avail4, avail6) = (avail(Af::Inet), avail(Af::Inet6));
+        self.resolution = resolve(&self.config, |id| avail4[id.0]);
+        self.resolution6 = resolve(&self.config, |id| avail6[id.0]);
+        desired_dual(
+            &self.config,
+            &self.uplinks.links,
+            &self.resolution,
+            &self.resolution6,
+        )
     }
 
     /// Make the whole kernel state match (devices or configuration changed, or drift).
@@ -358,14 +374,20 @@ impl Daemon {
                         link.address.map_or("none".to_string(), |a| a.to_string())
                     );
                     self.shape(id, link.ifindex).await;
-                    self.engine.device_up(
-                        id,
-                        LinkFacts {
-                            device: link.device.clone(),
-                            ifindex: link.ifindex,
-                            source: link.address.map(Into::into),
-                        },
+                    let first_v6 = engine::first_is_ipv6(&self.config.interfaces[id.0]);
+                    self.engine.device_up(id, facts(&link, first_v6));
+                    self.engine.device_up6(id, facts(&link, true));
+                }
+                Change::Address6(link) => {
+                    log::info!(
+                        "{name}: IPv6 address {}",
+                        link.address6.map_or("none".to_string(), |a| a.to_string())
                     );
+                    if engine::first_is_ipv6(&self.config.interfaces[id.0]) {
+                        self.engine.device_up(id, facts(&link, true));
+                    } else {
+                        self.engine.device_up6(id, facts(&link, true));
+                    }
                 }
                 Change::Gone(ifindex) => {
                     self.shaper.gone(ifindex);
@@ -391,11 +413,28 @@ impl Daemon {
 
     async fn on_health(&mut self, event: engine::Event) {
         match event {
+            // An IPv6-only change moves IPv6 routes; the uplink's hooks and conntrack flush
+            // follow its first family (IPv4 of a dual-stack uplink).
+            engine::Event::Transition6(id, t) => {
+                self.transitions.push_back(status::Transition {
+                    time: unix_now(),
+                    interface: self.config.interfaces[id.0].name.clone(),
+                    family: Some("ipv6".into()),
+                    from: t.from.to_string(),
+                    to: t.to.to_string(),
+                    reason: t.reason.clone(),
+                });
+                while self.transitions.len() > report::HISTORY {
+                    self.transitions.pop_front();
+                }
+                self.reroute().await;
+            }
             engine::Event::Transition(id, t) => {
                 let iface = &self.config.interfaces[id.0];
                 self.transitions.push_back(status::Transition {
                     time: unix_now(),
                     interface: t.interface.clone(),
+                    family: None,
                     from: t.from.to_string(),
                     to: t.to.to_string(),
                     reason: t.reason.clone(),
@@ -643,6 +682,7 @@ impl Daemon {
             engine: &self.engine,
             uplinks: &self.uplinks,
             resolution: &self.resolution,
+            resolution6: &self.resolution6,
             flows: &self.flows,
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
@@ -660,6 +700,19 @@ impl Daemon {
         self.refreshed = Instant::now();
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
         *self.snapshot.borrow_mut() = v;
+    }
+}
+
+/// What the health engine needs to probe one family of an uplink's device.
+fn facts(link: &Link, v6: bool) -> LinkFacts {
+    LinkFacts {
+        device: link.device.clone(),
+        ifindex: link.ifindex,
+        source: if v6 {
+            link.address6.map(Into::into)
+        } else {
+            link.address.map(Into::into)
+        },
     }
 }
 

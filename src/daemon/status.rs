@@ -22,13 +22,22 @@ pub struct Status {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct InterfaceStatus {
-    /// up | suspect | down | recovering | disabled | no-device | maintenance
+    /// up | suspect | down | recovering | disabled | no-device | maintenance: the state of
+    /// the interface's first family (IPv4, or IPv6 for `family ipv6`).
     pub state: String,
+    /// The IPv6 state of a dual-stack (`family both`) interface, judged on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state6: Option<String>,
     pub family: String,
     pub device: Option<String>,
     pub ifindex: Option<u32>,
     pub address: Option<String>,
     pub gateway: Option<String>,
+    /// The device's global IPv6 address and IPv6 next hop, when it has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<String>,
     pub mark: String,
     /// Unix seconds of the last state change.
     pub since: u64,
@@ -55,7 +64,11 @@ pub struct TargetStatus {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PolicyStatus {
     pub last_resort: String,
+    /// The members carrying new connections (IPv4's, or IPv6's when only it is carried).
     pub active: Vec<ActiveMember>,
+    /// The members carrying new IPv6 connections, when some interface is dual-stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active6: Option<Vec<ActiveMember>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -70,6 +83,9 @@ pub struct ActiveMember {
 pub struct Transition {
     pub time: u64,
     pub interface: String,
+    /// `ipv6` for the IPv6 tracker of a dual-stack interface; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     pub from: String,
     pub to: String,
     pub reason: String,
@@ -179,6 +195,7 @@ mod tests {
             PolicyStatus {
                 last_resort: "unreachable".into(),
                 active: vec![],
+                active6: None,
             },
         );
         s

@@ -2,13 +2,18 @@
 //! daemon's single-threaded executor. The daemon feeds it link facts (device up or gone,
 //! carrier) and awaits `next()` for transitions and global changes; status is read at any
 //! time. Tests and the benchmark drive it the same way, without the daemon.
+//!
+//! Each family is judged on its own: an interface has one tracker for the family it carries
+//! (IPv4 for `family both`), and a dual-stack one a second tracker for IPv6 with the IPv6
+//! targets, its own probe socket bound to the IPv6 address, and its own transitions
+//! (`Event::Transition6`). An uplink can so be up for IPv4 and down for IPv6.
 
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
 use super::probe::{Binding, Method, Prober};
 use super::time::Time;
-use crate::config::{Interface, InterfaceId};
+use crate::config::{Family, Interface, InterfaceId};
 use async_io::Timer;
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -28,20 +33,36 @@ pub struct LinkFacts {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// The interface's tracker changed state (its only family, or IPv4 of a dual-stack one).
     Transition(InterfaceId, Transition),
+    /// The IPv6 tracker of a dual-stack (`family both`) interface changed state.
+    Transition6(InterfaceId, Transition),
     /// Every probing uplink lost every target (or that ended): log it, re-evaluate policies.
     Global(GlobalChange),
 }
 
 struct Uplink {
+    /// The interface, its `track_ip` reduced to the targets of this tracker's family.
     iface: Interface,
+    id: InterfaceId,
+    /// Whether this is the second (IPv6) tracker of a dual-stack interface.
+    second: bool,
     tracker: Tracker,
     prober: Result<Prober, String>,
 }
 
+/// Which family an interface's first tracker judges: IPv6 for `family ipv6`, else IPv4.
+pub fn first_is_ipv6(iface: &Interface) -> bool {
+    iface.family == Family::Ipv6
+}
+
 pub struct Engine {
     origin: Instant,
+    /// The first tracker of every interface at its `InterfaceId`, then the IPv6 trackers
+    /// of dual-stack interfaces.
     uplinks: Vec<Uplink>,
+    /// Per interface, the position of its IPv6 tracker in `uplinks` when dual-stack.
+    second: Vec<Option<usize>>,
     global: GlobalDetector,
     timer: Timer,
     /// When the timer is set for (to avoid re-arming it on every poll).
@@ -54,26 +75,49 @@ pub struct Engine {
 impl Engine {
     /// One tracker per interface, indexed like `Config::interfaces` (InterfaceId).
     pub fn new(interfaces: &[Interface]) -> Engine {
-        // Echo ids: distinct per uplink (its position) and per rail process on the host.
+        // Echo ids: distinct per tracker (its position) and per rail process on the host.
         let base = std::process::id() as u16;
-        let uplinks = interfaces
-            .iter()
-            .enumerate()
-            .map(|(i, iface)| Uplink {
+        let slot = |pos: usize, i: usize, iface: &Interface, second: bool| {
+            let mut iface = iface.clone();
+            let v6 = second || first_is_ipv6(&iface);
+            if iface.family == Family::Both {
+                iface.track_ip.retain(|t| t.is_ipv6() == v6);
+            }
+            let name = if second {
+                format!("{} ipv6", iface.name)
+            } else {
+                iface.name.clone()
+            };
+            Uplink {
                 tracker: Tracker::new(
-                    &iface.name,
-                    Params::from_interface(iface),
-                    base.wrapping_add(i as u16),
+                    &name,
+                    Params::from_interface(&iface),
+                    base.wrapping_add(pos as u16),
                     iface.enabled,
                     Time::ZERO,
                 ),
-                iface: iface.clone(),
+                iface,
+                id: InterfaceId(i),
+                second,
                 prober: Err("the device is not up".into()),
-            })
+            }
+        };
+        let mut uplinks: Vec<Uplink> = interfaces
+            .iter()
+            .enumerate()
+            .map(|(i, iface)| slot(i, i, iface, false))
             .collect();
+        let mut second = vec![None; interfaces.len()];
+        for (i, iface) in interfaces.iter().enumerate() {
+            if iface.family == Family::Both {
+                second[i] = Some(uplinks.len());
+                uplinks.push(slot(uplinks.len(), i, iface, true));
+            }
+        }
         Engine {
             origin: Instant::now(),
             uplinks,
+            second,
             global: GlobalDetector::default(),
             timer: Timer::never(),
             armed: None,
@@ -90,10 +134,25 @@ impl Engine {
         let mut fresh = Engine::new(interfaces);
         fresh.origin = self.origin;
         let mut kept = std::collections::BTreeSet::new();
-        let old = std::mem::take(&mut self.uplinks);
-        for (i, u) in old.into_iter().enumerate() {
-            if fresh.uplinks.get(i).is_some_and(|n| n.iface == u.iface) {
-                fresh.uplinks[i] = u;
+        let old_second = std::mem::take(&mut self.second);
+        let mut old: Vec<Option<Uplink>> = std::mem::take(&mut self.uplinks)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (i, (&was6, &now6)) in old_second.iter().zip(&fresh.second).enumerate() {
+            let same = |a: Option<usize>, b: Option<usize>| match (a, b) {
+                (Some(a), Some(b)) => old[a]
+                    .as_ref()
+                    .is_some_and(|u| u.iface == fresh.uplinks[b].iface),
+                (None, None) => true,
+                _ => false,
+            };
+            if same(Some(i), Some(i)) && same(was6, now6) {
+                for (from, to) in [(Some(i), Some(i)), (was6, now6)] {
+                    if let (Some(from), Some(to)) = (from, to) {
+                        fresh.uplinks[to] = old[from].take().expect("each slot moves once");
+                    }
+                }
                 kept.insert(InterfaceId(i));
             }
         }
@@ -113,10 +172,39 @@ impl Engine {
         self.origin + Duration::from_micros(t.as_micros())
     }
 
-    /// The device came up (ifup, or a PPPoE device created anew): open its probe sockets,
-    /// start the hold, apply the initial state.
+    /// The device came up (ifup, or a PPPoE device created anew): open the first tracker's
+    /// probe sockets (`facts.source` of its family), start the hold, apply the initial state.
     pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
-        let u = &mut self.uplinks[id.0];
+        self.slot_up(id.0, facts);
+    }
+
+    /// The same for the IPv6 tracker of a dual-stack interface (`facts.source`: the IPv6
+    /// address), also when only the IPv6 address changed; nothing for other interfaces.
+    pub fn device_up6(&mut self, id: InterfaceId, facts: LinkFacts) {
+        if let Some(k) = self.second.get(id.0).copied().flatten() {
+            self.slot_up(k, facts);
+        }
+    }
+
+    /// The tracker position of an interface's family (`v6`), if it has a tracker for it.
+    fn slot_of(&self, id: InterfaceId, v6: bool) -> Option<usize> {
+        let first = &self.uplinks[id.0].iface;
+        match (v6, first.family) {
+            (_, Family::Both) if v6 => self.second[id.0],
+            (false, Family::Ipv6) | (true, Family::Ipv4) => None,
+            _ => Some(id.0),
+        }
+    }
+
+    /// Both trackers of an interface (one for a single-family one).
+    fn slots(&self, id: InterfaceId) -> Vec<usize> {
+        std::iter::once(id.0)
+            .chain(self.second.get(id.0).copied().flatten())
+            .collect()
+    }
+
+    fn slot_up(&mut self, slot: usize, facts: LinkFacts) {
+        let u = &mut self.uplinks[slot];
         let method = Method {
             kind: u.iface.track_method,
             port: u.iface.track_port,
@@ -140,7 +228,7 @@ impl Engine {
             e.to_string()
         });
         self.input(
-            id,
+            slot,
             Input::DeviceUp {
                 device: facts.device,
             },
@@ -149,15 +237,22 @@ impl Engine {
 
     pub fn device_gone(&mut self, id: InterfaceId) {
         let device = self.device_name(id);
-        self.uplinks[id.0].prober = Err("the device is gone".into());
-        self.input(id, Input::DeviceGone { device });
+        for k in self.slots(id) {
+            self.uplinks[k].prober = Err("the device is gone".into());
+            let device = device.clone();
+            self.input(k, Input::DeviceGone { device });
+        }
     }
 
     pub fn carrier(&mut self, id: InterfaceId, up: bool) {
         let device = self.device_name(id);
-        self.input(id, Input::Carrier { device, up });
+        for k in self.slots(id) {
+            let device = device.clone();
+            self.input(k, Input::Carrier { device, up });
+        }
     }
 
+    /// The interface's first tracker (its only family, or IPv4 of a dual-stack one).
     pub fn tracker(&self, id: InterfaceId) -> &Tracker {
         &self.uplinks[id.0].tracker
     }
@@ -166,10 +261,27 @@ impl Engine {
         self.tracker(id).status()
     }
 
+    /// The tracker judging one family of an interface (`v6`), if it carries that family.
+    pub fn tracker_of(&self, id: InterfaceId, v6: bool) -> Option<&Tracker> {
+        self.slot_of(id, v6).map(|k| &self.uplinks[k].tracker)
+    }
+
+    /// The IPv6 tracker of a dual-stack interface, for status.
+    pub fn tracker6(&self, id: InterfaceId) -> Option<&Tracker> {
+        let k = self.second.get(id.0).copied().flatten()?;
+        Some(&self.uplinks[k].tracker)
+    }
+
     /// Whether policies may use this uplink: routable, or down only because every uplink
     /// lost every target.
     pub fn usable(&self, id: InterfaceId) -> bool {
         self.global.usable(self.tracker(id))
+    }
+
+    /// The same for one family (`v6`): false when the interface does not carry it.
+    pub fn usable_in(&self, id: InterfaceId, v6: bool) -> bool {
+        self.tracker_of(id, v6)
+            .is_some_and(|t| self.global.usable(t))
     }
 
     pub fn all_targets_lost(&self) -> bool {
@@ -206,11 +318,11 @@ impl Engine {
             .unwrap_or_else(|| u.iface.name.clone())
     }
 
-    fn input(&mut self, id: InterfaceId, input: Input) {
+    fn input(&mut self, slot: usize, input: Input) {
         let now = self.now();
         let mut out = std::mem::take(&mut self.outputs);
-        self.uplinks[id.0].tracker.handle(now, input, &mut out);
-        self.dispatch(id, now, &mut out);
+        self.uplinks[slot].tracker.handle(now, input, &mut out);
+        self.dispatch(slot, now, &mut out);
         self.outputs = out;
         self.update_global();
     }
@@ -225,16 +337,20 @@ impl Engine {
     /// Carry out a tracker's outputs: send probes (a failed send is a lost probe), queue
     /// transitions. Returns whether a new per-probe socket needs polling once, to register
     /// for its wake-up.
-    fn dispatch(&mut self, id: InterfaceId, now: Time, out: &mut Vec<Output>) -> bool {
+    fn dispatch(&mut self, slot: usize, now: Time, out: &mut Vec<Output>) -> bool {
         let mut sent = false;
         let at = self.instant(now);
         while !out.is_empty() {
             let o = out.remove(0); // in order: a send failure may append a transition
-            let u = &mut self.uplinks[id.0];
+            let u = &mut self.uplinks[slot];
             match o {
                 Output::Transition(t) => {
                     log::info!("{t}");
-                    self.queue.push_back(Event::Transition(id, t));
+                    self.queue.push_back(if u.second {
+                        Event::Transition6(u.id, t)
+                    } else {
+                        Event::Transition(u.id, t)
+                    });
                 }
                 Output::Send(req) => {
                     sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
@@ -274,7 +390,7 @@ impl Engine {
                     u.tracker.poll(now, &mut out);
                     progressed = true;
                 }
-                again |= self.dispatch(InterfaceId(i), now, &mut out);
+                again |= self.dispatch(i, now, &mut out);
             }
             self.outputs = out;
             self.inputs = inputs;
