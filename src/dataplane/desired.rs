@@ -119,6 +119,8 @@ pub struct RouteSpec {
 
 /// The uplink's own route wins over its `prohibit` fallback by metric.
 pub const METRIC_ROUTE: u32 = 0;
+/// IPv6 reads a metric of 0 as "default" (1024), which would lose to the fallback.
+pub const METRIC_ROUTE6: u32 = 1;
 pub const METRIC_FALLBACK: u32 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,6 +249,10 @@ fn family_state(
         action: RuleAction::MainWithoutDefault,
     }];
     let mut routes = Vec::new();
+    let metric = match af {
+        Af::Inet => METRIC_ROUTE,
+        Af::Inet6 => METRIC_ROUTE6,
+    };
     let hop = |id: &InterfaceId| -> Option<(u32, Option<IpAddr>, Option<IpAddr>)> {
         if !carries(config.interfaces.get(id.0)?, af) {
             return None;
@@ -283,7 +289,7 @@ fn family_state(
         };
         routes.push(RouteSpec {
             table,
-            metric: METRIC_ROUTE,
+            metric,
             kind: RouteKind::Via(vec![NextHop {
                 ifindex,
                 gateway,
@@ -311,7 +317,7 @@ fn family_state(
         if let Some(kind) = policy_route(route, |id| hop(id).map(|(i, _, g)| (i, g))) {
             routes.push(RouteSpec {
                 table,
-                metric: METRIC_ROUTE,
+                metric,
                 kind,
             });
         }
