@@ -34,6 +34,7 @@ step() { # step <label> <command...>: runs it, records its wall and CPU time.
     timings+=("$(printf '%-44s wall %4ds  cpu %4ds' "$label" $((SECONDS - t)) $(($(child_cpu) - c)))")
 }
 
+step "shellcheck cross/" shellcheck -x "$here"/*.sh
 step "packaging self-tests" "$here/test-packaging.sh"
 for t in "${builds[@]}"; do
     step "release build $t" "$here/build.sh" "$t"

@@ -17,5 +17,8 @@ cross_env() {
     ZIGBUILD_ARGS=(--target "$target")
     if needs_build_std "$target"; then
         ZIGBUILD_ARGS+=("-Zbuild-std=std,panic_abort")
+        # Tier-2 musl targets link "self-contained" with the crt objects and libc that
+        # rust-std ships; without rust-std, let zig supply them as it does for MIPS.
+        export "CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_RUSTFLAGS=-Clink-self-contained=no"
     fi
 }

@@ -17,3 +17,4 @@ if [ -n "${RAIL_UBUSD:-}" ] && [ -n "${RAIL_UBUS:-}" ]; then
 fi
 echo "== LuCI views (node)"
 tests/luci/run.sh
+cross/ci.sh  # cross builds (mips, mipsel, armv7, aarch64), unit tests under qemu, .ipk, size budget

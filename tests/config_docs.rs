@@ -1,10 +1,13 @@
-//! docs/config.md's option tables are the ones the option specs produce, so the reference
-//! cannot drift from what `rail check` accepts. `RAIL_BLESS=1 cargo test --test config_docs`
-//! rewrites them after a spec change.
+//! The option tables in docs/config.md and README.md are the ones the option specs
+//! produce, so the reference cannot drift from what `rail check` accepts.
+//! `RAIL_BLESS=1 cargo test --test config_docs` rewrites them after a spec change.
 
 use rail::config::spec::{reference_table, SECTIONS};
 
-const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.md");
+const DOCS: [&str; 2] = [
+    concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.md"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"),
+];
 
 /// The text between `<!-- options: TYPE -->` and the next `<!-- end -->`.
 fn block(doc: &str, stype: &str) -> Option<(usize, usize)> {
@@ -16,16 +19,18 @@ fn block(doc: &str, stype: &str) -> Option<(usize, usize)> {
 
 #[test]
 fn docs_tables_match_the_option_specs() {
-    let mut doc = std::fs::read_to_string(DOCS).expect("docs/config.md");
+    for path in DOCS {
+        check(path);
+    }
+}
+
+fn check(path: &str) {
+    let mut doc = std::fs::read_to_string(path).expect(path);
     let bless = std::env::var_os("RAIL_BLESS").is_some();
     let mut stale = Vec::new();
     for spec in SECTIONS {
-        let (start, end) = block(&doc, spec.stype).unwrap_or_else(|| {
-            panic!(
-                "docs/config.md has no `<!-- options: {} -->` block",
-                spec.stype
-            )
-        });
+        let (start, end) = block(&doc, spec.stype)
+            .unwrap_or_else(|| panic!("{path} has no `<!-- options: {} -->` block", spec.stype));
         let want = reference_table(spec);
         if doc[start..end] != want {
             stale.push(spec.stype);
@@ -33,11 +38,11 @@ fn docs_tables_match_the_option_specs() {
         }
     }
     if bless {
-        std::fs::write(DOCS, doc).expect("write docs/config.md");
+        std::fs::write(path, doc).expect(path);
     } else {
         assert!(
             stale.is_empty(),
-            "docs/config.md is stale for {stale:?}; run RAIL_BLESS=1 cargo test --test config_docs"
+            "{path} is stale for {stale:?}; run RAIL_BLESS=1 cargo test --test config_docs"
         );
     }
 }

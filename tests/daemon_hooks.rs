@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::lab::{Fault, Lab, Options};
-use common::rail::Rail;
-use common::scenario::{member, policy, rule, uplinks, VERDICT};
+use common::scenario::{balanced, rule, start_up, VERDICT};
 
 /// A directory of the lab's own for scripts and what they write; removed on drop.
 struct Dir(PathBuf);
@@ -41,12 +40,9 @@ impl Drop for Dir {
     }
 }
 
-fn balanced(lab: &Lab, globals: &str) -> String {
-    uplinks(lab, &[1, 2], globals)
-        + &member("m1", 1, 1, 1)
-        + &member("m2", 2, 1, 1)
-        + &policy("balanced", &["m1", "m2"])
-        + &rule("all", &[], "balanced")
+/// isp1 and isp2 balanced, with `globals` option lines.
+fn config(lab: &Lab, globals: &str) -> String {
+    balanced(lab, &[1, 1], globals) + &rule("all", &[], "balanced")
 }
 
 fn read(path: &Path) -> String {
@@ -78,8 +74,11 @@ fn hook_gets_each_transition_with_its_facts() {
             out.display()
         ),
     );
-    let rail = Rail::start(&lab, &balanced(&lab, &format!("\tlist hook '{hook}'\n")));
-    rail.wait_state("isp1", "up", VERDICT);
+    let rail = start_up(
+        &lab,
+        &config(&lab, &format!("\tlist hook '{hook}'\n")),
+        &[1, 2],
+    );
 
     lab.fault(1, Fault::Blackhole);
     rail.wait_state("isp1", "down", VERDICT);
@@ -153,15 +152,14 @@ fn slow_hook_is_killed_at_its_timeout_and_never_delays_failover() {
         &format!("sleep 30 &\necho \"$$ $!\" >>{}\nwait", pids.display()),
     );
     let timeout = Duration::from_secs(3);
-    let rail = Rail::start(
+    let rail = start_up(
         &lab,
-        &balanced(
+        &config(
             &lab,
             &format!("\tlist hook '{hook}'\n\toption hook_timeout '3s'\n"),
         ),
+        &[1, 2],
     );
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
 
     // Two failovers back to back while the first one's hooks sleep: both within the
     // fast profile's time, far less than the hooks' timeout.

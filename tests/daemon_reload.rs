@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::lab::{Flow, Lab, Options};
 use common::rail::{binary, Rail};
-use common::scenario::{addr, member, policy, rule, uplinks, via, VERDICT};
+use common::scenario::{addr, balanced, member, policy, reload, rule, start_up, via, VERDICT};
 
 fn lab(isps: usize) -> Option<Lab> {
     Lab::up_with(Options { isps, masq: false })
@@ -19,18 +19,8 @@ fn lab(isps: usize) -> Option<Lab> {
 /// Uplinks isp1..ispN balanced by `weights` (N of them), plus `extra` sections before the
 /// catch-all rule; policy `alt` is isp2 alone.
 fn config(lab: &Lab, weights: &[u16], extra: &str) -> String {
-    let isps: Vec<usize> = (1..=weights.len()).collect();
-    let names: Vec<String> = isps.iter().map(|i| format!("m{i}")).collect();
-    let members: String = isps
-        .iter()
-        .zip(weights)
-        .map(|(&i, &w)| member(&names[i - 1], i, 1, w))
-        .collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    uplinks(lab, &isps, "")
-        + &members
+    balanced(lab, weights, "")
         + &member("alt_m2", 2, 1, 1)
-        + &policy("balanced", &names)
         + &policy("alt", &["alt_m2"])
         + extra
         + &rule("all", &[], "balanced")
@@ -107,9 +97,7 @@ fn all_alive(flows: &mut [Flow], when: &str) {
 #[test]
 fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks() {
     let Some(lab) = lab(3) else { return };
-    let rail = Rail::start(&lab, &config(&lab, &[1, 1], ""));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
     let mut flows = flows_on_both(&lab);
     let before = echo_flows(&lab);
     assert_eq!(
@@ -129,13 +117,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
     assert_eq!(percents(&rail), [("isp1".into(), 50), ("isp2".into(), 50)]);
 
     // `rail reload`: new weights.
-    rail.write_config(&config(&lab, &[3, 1], ""));
-    let out = rail.cli(&["reload"]);
-    assert!(
-        out.status.success(),
-        "rail reload: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    reload(&rail, &config(&lab, &[3, 1], ""));
     assert_eq!(percents(&rail), [("isp1".into(), 75), ("isp2".into(), 25)]);
     all_alive(&mut flows, "after rail reload");
     assert_eq!(
@@ -162,13 +144,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
     );
 
     // A third uplink appended: the others keep their marks, their flows their uplinks.
-    rail.write_config(&config(&lab, &[3, 1, 1], &web));
-    let out = rail.cli(&["reload"]);
-    assert!(
-        out.status.success(),
-        "rail reload: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    reload(&rail, &config(&lab, &[3, 1, 1], &web));
     rail.wait_state("isp3", "up", VERDICT);
     all_alive(&mut flows, "after adding isp3");
     assert_eq!(
@@ -190,9 +166,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
 fn broken_config_is_refused_on_reload_and_at_start() {
     let Some(lab) = lab(2) else { return };
     let good = config(&lab, &[1, 1], "");
-    let rail = Rail::start(&lab, &good);
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let rail = start_up(&lab, &good, &[1, 2]);
     let policies = rail.status()["policies"].clone();
 
     // Line 2 of the globals section: an option that does not exist.
@@ -245,21 +219,13 @@ fn broken_config_is_refused_on_reload_and_at_start() {
 #[test]
 fn reload_keeps_a_down_uplink_down_and_off_the_routes() {
     let Some(lab) = lab(2) else { return };
-    let rail = Rail::start(&lab, &config(&lab, &[1, 1], ""));
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
     lab.fault(1, common::lab::Fault::Blackhole);
     rail.wait_state("isp1", "down", VERDICT);
 
     // New weights only: isp1's tracking is unchanged, so is its verdict (initial_state
     // online must not bring it back unprobed).
-    rail.write_config(&config(&lab, &[3, 1], ""));
-    let out = rail.cli(&["reload"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    reload(&rail, &config(&lab, &[3, 1], ""));
     assert_eq!(rail.state("isp1"), "down");
     assert_eq!(percents(&rail), [("isp2".into(), 100)]);
     let t = lab.tally("lan", 10);

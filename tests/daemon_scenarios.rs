@@ -13,20 +13,14 @@
 mod common;
 
 use common::lab::{Fault, Lab, Options};
-use common::rail::Rail;
 use common::scenario::{
-    add_lan_host, addr, member, policy, policy_with, rule, tally_from, uplinks, via, VERDICT,
+    add_lan_host, addr, balanced, member, policy, policy_with, reload, rule, start_up, tally_from,
+    uplinks, via, VERDICT,
 };
 
 /// A lab whose router has no masquerade of its own: rail's must do it.
 fn lab(isps: usize) -> Option<Lab> {
     Lab::up_with(Options { isps, masq: false })
-}
-
-fn all_up(rail: &Rail, isps: &[usize]) {
-    for i in isps {
-        rail.wait_state(&format!("isp{i}"), "up", VERDICT);
-    }
 }
 
 #[test]
@@ -38,8 +32,7 @@ fn ft_router_second_group_only_when_the_first_is_down_weights_within_a_group() {
         + &member("m3", 3, 2, 1)
         + &policy("ft", &["m1", "m2", "m3"])
         + &rule("all", &[], "ft");
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2, 3]);
+    let rail = start_up(&lab, &config, &[1, 2, 3]);
 
     // 3:1 within the first group: isp1 carries 150 of 200 on average (sd 6); 1:1 would
     // give 100 (sd 7). isp3 carries nothing while the first group is up.
@@ -101,8 +94,7 @@ fn intelligent_gateway_servers_and_workstations_each_fail_over_to_the_other_line
             &[("src_ip", "203.0.113.0/24")],
             "workstations",
         );
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let rail = start_up(&lab, &config, &[1, 2]);
 
     let lines = |server_isp: usize, ws_isp: usize, when: &str| {
         let s = tally_from(&lab, "lan", server, 10);
@@ -149,8 +141,7 @@ fn intelligent_gateway_pppoe_reconnect_with_new_addresses_moves_workstations_and
             &[("src_ip", "203.0.113.0/24")],
             "workstations",
         );
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let rail = start_up(&lab, &config, &[1, 2]);
     let t = lab.tally("lan", 10);
     assert_eq!(via(&lab, &t, 2), 10, "workstations on line B: {t:?}");
 
@@ -175,16 +166,11 @@ fn intelligent_gateway_pppoe_reconnect_with_new_addresses_moves_workstations_and
 #[test]
 fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     let Some(lab) = lab(2) else { return };
-    let config = uplinks(&lab, &[1, 2], "")
-        + &member("m1", 1, 1, 2)
-        + &member("m2", 2, 1, 1)
-        + &policy("balanced", &["m1", "m2"])
-        + &rule("all", &[], "balanced");
+    let config = balanced(&lab, &[2, 1], "") + &rule("all", &[], "balanced");
     // As on OpenWrt, where netifd puts the WAN's default route in main: what a packet
     // would take if rail did not keep each uplink's source on its own table.
     lab.route_default_via(2);
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let rail = start_up(&lab, &config, &[1, 2]);
     let (a1, a2) = (addr(&lab, 1), addr(&lab, 2));
 
     let t = lab.tally("lan", 90);
@@ -226,6 +212,19 @@ fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     assert_eq!(via(&lab, &t, 2), 5, "isp2's own address unaffected: {t:?}");
     let t = lab.tally("lan", 10);
     assert_eq!(via(&lab, &t, 2), 10, "the LAN fails over: {t:?}");
+
+    // The router's own connections (no bound source) follow the policy too, also when
+    // main's default route points at the uplink that is down.
+    lab.clear(1);
+    rail.wait_state("isp1", "up", VERDICT);
+    lab.fault(2, Fault::Blackhole);
+    rail.wait_state("isp2", "down", VERDICT);
+    let t = lab.tally("rtr", 10);
+    assert_eq!(
+        via(&lab, &t, 1),
+        10,
+        "the router's own traffic fails over: {t:?}"
+    );
 }
 
 #[test]
@@ -245,8 +244,7 @@ fn selective_routing_sends_one_hosts_port_80_over_the_alternate_uplink() {
             "alternate",
         )
         + &rule("all", &[], "primary");
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let _rail = start_up(&lab, &config, &[1, 2]);
 
     let t = lab.tally("lan", 10);
     assert_eq!(via(&lab, &t, 2), 10, "{host} port 80 over isp2: {t:?}");
@@ -273,8 +271,7 @@ fn selective_routing_by_a_destination_set_filled_at_run_time_survives_a_reload()
         + &policy("alternate", &["p2"])
         + &rule("listed", &[("ipset", "via_alt")], "alternate")
         + &rule("all", &[], "primary");
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let rail = start_up(&lab, &config, &[1, 2]);
     let t = lab.tally("lan", 5);
     assert_eq!(via(&lab, &t, 1), 5, "empty set: primary: {t:?}");
 
@@ -296,12 +293,9 @@ fn selective_routing_by_a_destination_set_filled_at_run_time_survives_a_reload()
     assert_eq!(via(&lab, &t, 2), 5, "listed destination on isp2: {t:?}");
 
     // A reload replaces rail's table; the elements others added stay.
-    rail.write_config(&(config.clone() + "config globals 'globals'\n\toption log_level 'debug'\n"));
-    let out = rail.cli(&["reload"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    reload(
+        &rail,
+        &(config.clone() + "config globals 'globals'\n\toption log_level 'debug'\n"),
     );
     let t = lab.tally("lan", 5);
     assert_eq!(via(&lab, &t, 2), 5, "still listed after the reload: {t:?}");
@@ -320,8 +314,7 @@ fn last_resort_unreachable_refuses_at_once_and_default_uses_mains_route() {
         + &policy_with("lenient", &["p1"], "default")
         + &rule("strict_host", &[("src_ip", other)], "strict")
         + &rule("all", &[], "lenient");
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let rail = start_up(&lab, &config, &[1, 2]);
     let t = lab.tally("lan", 5);
     assert_eq!(via(&lab, &t, 1), 5, "both policies on isp1: {t:?}");
 
@@ -364,8 +357,7 @@ fn failover_only_primary_carries_everything_backup_only_when_it_is_down() {
         + &member("backup", 2, 2, 1)
         + &policy("failover", &["primary", "backup"])
         + &rule("all", &[], "failover");
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let rail = start_up(&lab, &config, &[1, 2]);
 
     let t = lab.tally("lan", 30);
     assert_eq!(via(&lab, &t, 1), 30, "all on the primary: {t:?}");
@@ -387,13 +379,9 @@ fn failover_only_primary_carries_everything_backup_only_when_it_is_down() {
 #[test]
 fn sticky_rule_keeps_a_source_on_one_uplink_until_that_uplink_fails() {
     let Some(lab) = lab(2) else { return };
-    let config = uplinks(&lab, &[1, 2], "")
-        + &member("m1", 1, 1, 1)
-        + &member("m2", 2, 1, 1)
-        + &policy("balanced", &["m1", "m2"])
+    let config = balanced(&lab, &[1, 1], "")
         + &rule("all", &[("sticky", "1"), ("timeout", "60")], "balanced");
-    let rail = Rail::start(&lab, &config);
-    all_up(&rail, &[1, 2]);
+    let rail = start_up(&lab, &config, &[1, 2]);
 
     // Balanced 1:1, twenty connections from one source all on one uplink: without the pin
     // that happens once in half a million runs.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::lab::{Fault, Lab, Options};
-use common::rail::{binary, Rail};
-use common::scenario::{member, policy, rule, uplinks, via, VERDICT};
+use common::rail::binary;
+use common::scenario::{balanced, rule, start_up, via, VERDICT};
 use serde_json::Value;
 
 fn now() -> u64 {
@@ -36,14 +36,8 @@ fn status_has_every_field_with_values_that_match_the_lab() {
     }) else {
         return;
     };
-    let config = uplinks(&lab, &[1, 2], "")
-        + &member("m1", 1, 1, 3)
-        + &member("m2", 2, 1, 1)
-        + &policy("balanced", &["m1", "m2"])
-        + &rule("all", &[], "balanced");
-    let rail = Rail::start(&lab, &config);
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let config = balanced(&lab, &[3, 1], "") + &rule("all", &[], "balanced");
+    let rail = start_up(&lab, &config, &[1, 2]);
     // A recorded down and up: carrier loss on isp2, then back.
     lab.fault(2, Fault::Carrier);
     rail.wait_state("isp2", "down", VERDICT);
@@ -163,14 +157,8 @@ fn maintenance_takes_an_uplink_out_of_service_and_back_root_only() {
     }) else {
         return;
     };
-    let config = uplinks(&lab, &[1, 2], "")
-        + &member("m1", 1, 1, 1)
-        + &member("m2", 2, 1, 1)
-        + &policy("balanced", &["m1", "m2"])
-        + &rule("all", &[], "balanced");
-    let rail = Rail::start(&lab, &config);
-    rail.wait_state("isp1", "up", VERDICT);
-    rail.wait_state("isp2", "up", VERDICT);
+    let config = balanced(&lab, &[1, 1], "") + &rule("all", &[], "balanced");
+    let rail = start_up(&lab, &config, &[1, 2]);
 
     let out = rail.cli(&["maintenance", "isp1", "on"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -1,21 +1,21 @@
-//! Lab tests of the dataplane on the real kernel: a router namespace running rail's
-//! dataplane between a LAN namespace and two ISP namespaces that both host the "Internet
-//! service" 203.0.113.10:80, which records the source address each connection arrives from.
-//!
-//! Topology (names unique per test, deleted on drop even when a test fails):
-//! L eth0 192.168.77.2 -- R lan0 192.168.77.1 | R wan1 192.0.2.2 -- A 192.0.2.1
-//!                                            | R wan2 198.51.100.2 -- B 198.51.100.1
+//! Lab tests of the dataplane on the real kernel, in the shared lab (docs/lab.md) with two
+//! ISPs: isp1 Ethernet-like, isp2 PPPoE-like. rail's dataplane runs in-process on a thread
+//! inside the router namespace (its netlink sockets, the `nft` it forks and the sysctls it
+//! writes all belong there); the Internet service reports the source address it sees.
+//! Needs root; skipped otherwise.
+
+mod common;
+mod dataplane_fixtures;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::process::Stdio;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rail::config::*;
+use common::lab::{Fault, Lab, Options};
+use rail::config::{Config, InterfaceId, PolicyId};
 use rail::dataplane::conntrack::Conntrack;
 use rail::dataplane::desired::{desired, Desired, Links};
 use rail::dataplane::kernel::{Changes, Kernel};
@@ -23,181 +23,7 @@ use rail::dataplane::nft::render;
 use rail::dataplane::watch::{Event, Watch};
 use rail::policy::resolve;
 
-mod dataplane_fixtures;
-use dataplane_fixtures as fixtures;
-
-const SERVICE: &str = "203.0.113.10:80";
-const WAN1: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-const WAN2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
-
-fn sh(cmd: &str) {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn sh_out(cmd: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
-    assert!(
-        out.status.success(),
-        "{cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Enter namespace `ns` on the current thread (threads only: the process stays put).
-fn enter(ns: &str) {
-    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("netns file");
-    assert_eq!(
-        unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) },
-        0,
-        "setns {ns}"
-    );
-}
-
-/// Run `f` on a thread inside namespace `ns`.
-fn in_ns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            enter(ns);
-            f()
-        })
-        .join()
-        .expect("namespace thread panicked")
-    })
-}
-
-/// A network namespace that is deleted when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(name: String) -> Netns {
-        sh(&format!("ip netns add {name}"));
-        let ns = Netns(name);
-        ns.sh("ip link set lo up");
-        ns
-    }
-    fn sh(&self, cmd: &str) {
-        sh(&format!("ip netns exec {} sh -c '{cmd}'", self.0));
-    }
-    fn out(&self, cmd: &str) -> String {
-        sh_out(&format!("ip netns exec {} sh -c '{cmd}'", self.0))
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// The Internet service in one ISP: accepts, records the peer, echoes lines.
-struct Server {
-    peers: Arc<Mutex<Vec<SocketAddr>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Server {
-    fn start(ns: &str) -> Server {
-        let peers = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (p, s, ns) = (peers.clone(), stop.clone(), ns.to_string());
-        std::thread::spawn(move || {
-            enter(&ns);
-            let listener = TcpListener::bind(SERVICE).expect("bind service");
-            listener.set_nonblocking(true).unwrap();
-            ready_tx.send(()).unwrap();
-            while !s.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, peer)) => {
-                        p.lock().unwrap().push(peer);
-                        std::thread::spawn(move || echo(stream));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
-        });
-        ready_rx.recv().unwrap();
-        Server { peers, stop }
-    }
-    fn peers(&self) -> Vec<Ipv4Addr> {
-        self.peers
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|p| match p.ip() {
-                std::net::IpAddr::V4(a) => a,
-                other => panic!("unexpected peer {other}"),
-            })
-            .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn echo(stream: TcpStream) {
-    stream.set_nonblocking(false).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut w = stream.try_clone().unwrap();
-    for line in BufReader::new(stream).lines() {
-        let Ok(line) = line else { return };
-        if w.write_all(format!("{line}\n").as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
-/// A connection kept open, and a way to check it still carries data.
-struct Flow(TcpStream);
-
-impl Flow {
-    fn ping(&mut self, word: &str) -> bool {
-        self.0
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
-        if self.0.write_all(format!("{word}\n").as_bytes()).is_err() {
-            return false;
-        }
-        let mut line = String::new();
-        BufReader::new(&self.0).read_line(&mut line).is_ok() && line.trim() == word
-    }
-}
-
-fn connect(bind: Option<Ipv4Addr>, to: &str) -> std::io::Result<TcpStream> {
-    connect_marked(bind, None, to)
-}
-
-/// A connection from an optional source address with an optional `SO_MARK`.
-fn connect_marked(
-    bind: Option<Ipv4Addr>,
-    mark: Option<u32>,
-    to: &str,
-) -> std::io::Result<TcpStream> {
-    let to: SocketAddr = to.parse().unwrap();
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    if let Some(b) = bind {
-        socket.bind(&SocketAddr::from((b, 0)).into())?;
-    }
-    if let Some(m) = mark {
-        socket.set_mark(m)?;
-    }
-    socket.connect_timeout(&to.into(), Duration::from_secs(2))?;
-    Ok(socket.into())
-}
-
-/// rail's dataplane, living on a thread inside the router namespace (its netlink sockets,
-/// the `nft` it forks and the sysctls it writes all belong to that namespace).
+/// rail's dataplane state, living on the router thread.
 struct Rail {
     ex: smol::LocalExecutor<'static>,
     kernel: Kernel,
@@ -214,7 +40,13 @@ impl Rail {
         let mut links = Links::new();
         for (i, iface) in config.interfaces.iter().enumerate() {
             let device = iface.device.as_deref().expect("lab configs name devices");
-            if let Some(l) = Self::block(ex, kernel.learn(device, None)).expect("learn") {
+            let gateway = match iface.gateway {
+                Some(std::net::IpAddr::V4(g)) => Some(g),
+                _ => None,
+            };
+            if let Some(l) =
+                Self::block(ex, kernel.learn(device, gateway.map(Into::into))).expect("learn")
+            {
                 links.insert(InterfaceId(i), l.link);
             }
         }
@@ -247,11 +79,9 @@ struct Router {
 }
 
 impl Router {
-    fn start(ns: &str) -> Router {
+    fn start(lab: &Lab) -> Router {
         let (tx, rx) = mpsc::channel::<Job>();
-        let ns = ns.to_string();
-        let thread = std::thread::spawn(move || {
-            enter(&ns);
+        let thread = lab.spawn("rtr", move || {
             let ex = smol::LocalExecutor::new();
             let (kernel, conn) = Kernel::connect().expect("connect");
             ex.spawn(conn).detach();
@@ -294,99 +124,24 @@ impl Drop for Router {
     }
 }
 
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-struct Lab {
-    r: Netns,
-    l: Netns,
-    _a: Netns,
-    _b: Netns,
-    isp: [Server; 2],
+/// A two-ISP lab without the lab's own masquerade (rail's does it).
+fn lab() -> Option<Lab> {
+    Lab::up_with(Options {
+        isps: 2,
+        masq: false,
+    })
 }
 
-impl Lab {
-    fn new() -> Lab {
-        let id = format!(
-            "rdp{}x{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let (r, l, a, b) = (
-            Netns::new(format!("{id}r")),
-            Netns::new(format!("{id}l")),
-            Netns::new(format!("{id}a")),
-            Netns::new(format!("{id}b")),
-        );
-        let (rn, ln, an, bn) = (&r.0, &l.0, &a.0, &b.0);
-        sh(&format!(
-            "ip -n {rn} link add lan0 type veth peer name eth0 netns {ln}"
-        ));
-        sh(&format!(
-            "ip -n {rn} link add wan1 type veth peer name up0 netns {an}"
-        ));
-        sh(&format!(
-            "ip -n {rn} link add wan2 type veth peer name up0 netns {bn}"
-        ));
-        r.sh("ip addr add 192.168.77.1/24 dev lan0 && ip addr add 192.0.2.2/24 dev wan1 && ip addr add 198.51.100.2/24 dev wan2");
-        r.sh(
-            "for d in lan0 wan1 wan2; do ip link set $d up; done; sysctl -qw net.ipv4.ip_forward=1",
-        );
-        // What netifd installs: a default route per WAN in main, by metric.
-        r.sh("ip route add default via 192.0.2.1 dev wan1 metric 10 && ip route add default via 198.51.100.1 dev wan2 metric 20");
-        l.sh("ip addr add 192.168.77.2/24 dev eth0 && ip link set eth0 up && ip route add default via 192.168.77.1");
-        a.sh("ip addr add 192.0.2.1/24 dev up0 && ip link set up0 up && ip addr add 203.0.113.10/32 dev lo");
-        b.sh("ip addr add 198.51.100.1/24 dev up0 && ip link set up0 up && ip addr add 203.0.113.10/32 dev lo");
-        let isp = [Server::start(an), Server::start(bn)];
-        Lab {
-            r,
-            l,
-            _a: a,
-            _b: b,
-            isp,
-        }
-    }
-
-    /// Connections seen by the service per rail uplink address.
-    fn seen(&self) -> (usize, usize) {
-        let all: Vec<Ipv4Addr> = self.isp.iter().flat_map(|s| s.peers()).collect();
-        (
-            all.iter().filter(|p| **p == WAN1).count(),
-            all.iter().filter(|p| **p == WAN2).count(),
-        )
-    }
-
-    fn snapshot(&self) -> String {
-        self.r
-            .out("ip rule; ip route show table all; nft list ruleset")
-    }
-
-    /// `n` connections from the LAN to the service, kept open.
-    fn flows(&self, n: usize) -> Vec<Flow> {
-        self.lan(|| {
-            (0..n)
-                .map(|_| Flow(connect(None, SERVICE).unwrap()))
-                .collect()
-        })
-    }
-
-    fn lan<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        in_ns(&self.l.0, f)
-    }
+/// The lab's rail configuration (both uplinks in policy `balanced`, one rule `all`), with
+/// `extra` UCI sections merged in.
+fn config(lab: &Lab, extra: &str) -> Config {
+    let text = format!("{}\n{extra}", lab.rail_config());
+    let pkg = rail::uci::parse("lab.conf", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    rail::config::from_package("lab.conf", &pkg).unwrap_or_else(|ps| panic!("{ps:?}\n{text}"))
 }
 
-/// wan1 and wan2 (masqueraded, as fw4 would) in one policy with the given weights; every
-/// connection uses it.
-fn balanced(w1: u16, w2: u16) -> Config {
-    let mut c = fixtures::config(&["wan1", "wan2"], &[(0, 1, w1), (1, 1, w2)], &[&[0, 1]]);
-    for iface in &mut c.interfaces {
-        iface.device = Some(iface.name.clone());
-        iface.masquerade = true;
-    }
-    c.rules = vec![fixtures::rule("all", Target::Policy(PolicyId(0)))];
-    c
-}
-
-/// The desired state for `config` with the given uplinks up, from devices learned now.
+/// The desired state for `config` with the given uplinks (0-based) up, from devices
+/// learned now.
 fn desired_with(router: &Router, config: &Config, up: &'static [usize]) -> Desired {
     let config = config.clone();
     router.run(move |rail| {
@@ -403,154 +158,210 @@ fn apply(router: &Router, config: &Config, up: &'static [usize]) -> Desired {
     d
 }
 
-fn mark(n: u32) -> u32 {
-    MarkMask::DEFAULT.mark(n).unwrap().value()
+/// `n` new LAN connections: how many the service saw from each uplink (isp1, isp2).
+fn split(lab: &Lab, n: usize) -> (usize, usize) {
+    let tally = lab.tally("lan", n);
+    assert_eq!(tally.get("error"), None, "all connections made: {tally:?}");
+    let seen = |isp| {
+        tally
+            .get(&lab.uplink(isp).addr.to_string())
+            .copied()
+            .unwrap_or(0)
+    };
+    (seen(1), seen(2))
+}
+
+/// The source address the service sees for a connection from the router, optionally bound
+/// to `bind` and carrying `SO_MARK` `mark`.
+fn router_source(lab: &Lab, bind: Option<Ipv4Addr>, mark: Option<u32>) -> String {
+    let to = SocketAddr::from((lab.service(), lab.echo_port()));
+    lab.within("rtr", move || {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        if let Some(b) = bind {
+            socket.bind(&SocketAddr::from((b, 0)).into()).unwrap();
+        }
+        if let Some(m) = mark {
+            socket.set_mark(m).unwrap();
+        }
+        socket
+            .connect_timeout(&to.into(), Duration::from_secs(1))
+            .unwrap();
+        let stream: TcpStream = socket.into();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
+        let mut source = String::new();
+        BufReader::new(&stream).read_line(&mut source).unwrap();
+        source.trim().to_string()
+    })
+}
+
+fn mark_of(config: &Config, i: usize) -> u32 {
+    config.interfaces[i].mark.value()
+}
+
+fn snapshot(lab: &Lab) -> String {
+    lab.run(
+        "rtr",
+        &[
+            "sh",
+            "-c",
+            "ip rule; ip route show table all; nft list ruleset",
+        ],
+    )
+}
+
+fn ifindex(lab: &Lab, dev: &str) -> u32 {
+    lab.run("rtr", &["cat", &format!("/sys/class/net/{dev}/ifindex")])
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[test]
 fn new_connections_split_by_weight_three_to_one() {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
-    apply(&router, &balanced(3, 1), &[0, 1]);
-    let failed = lab.lan(|| (0..400).filter(|_| connect(None, SERVICE).is_err()).count());
-    assert_eq!(failed, 0);
-    std::thread::sleep(Duration::from_millis(200));
-    let (wan1, wan2) = lab.seen();
-    println!("3:1 policy, 400 connections: wan1 {wan1}, wan2 {wan2}");
-    assert_eq!(wan1 + wan2, 400);
+    let Some(lab) = lab() else { return };
+    let router = Router::start(&lab);
+    let config = config(&lab, "config member 'isp1_m1_w1'\n\toption weight '3'\n");
+    apply(&router, &config, &[0, 1]);
+    let (isp1, isp2) = split(&lab, 400);
+    println!("3:1 policy, 400 connections: isp1 {isp1}, isp2 {isp2}");
+    assert_eq!(isp1 + isp2, 400);
     // 75% of 400 = 300, within 10%.
-    assert!((270..=330).contains(&wan1), "wan1 got {wan1} of 400");
+    assert!((270..=330).contains(&isp1), "isp1 carried {isp1} of 400");
 }
 
 /// A lab whose router balances 1:1 over both uplinks.
-fn balanced_lab() -> (Lab, Router, Config) {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
-    let config = balanced(1, 1);
+fn balanced_lab() -> Option<(Lab, Router, Config)> {
+    let lab = lab()?;
+    let router = Router::start(&lab);
+    let config = config(&lab, "");
     apply(&router, &config, &[0, 1]);
-    (lab, router, config)
+    Some((lab, router, config))
 }
 
 #[test]
 fn long_lived_connection_keeps_its_uplink_while_the_policy_route_changes() {
-    let (lab, router, config) = balanced_lab();
-    let mut flows: Vec<Flow> = lab.flows(8);
-    assert!(flows.iter_mut().all(|f| f.ping("hello")));
-    let (wan1, wan2) = lab.seen();
+    let Some((lab, router, config)) = balanced_lab() else {
+        return;
+    };
+    // The L4 hash spreads flows at random: open them until both uplinks carry some (8 flows
+    // all on one uplink happen 2 times in 256).
+    let isp1 = lab.uplink(1).addr.to_string();
+    let mut flows = Vec::new();
+    let mut on_isp1 = 0;
+    while flows.len() < 64 && (on_isp1 < 2 || flows.len() - on_isp1 < 2) {
+        let f = lab.open_flow("lan");
+        on_isp1 += usize::from(f.source == isp1);
+        flows.push(f);
+    }
     assert!(
-        wan1 > 0 && wan2 > 0,
-        "both uplinks carry flows: {wan1}/{wan2}"
+        on_isp1 >= 2 && flows.len() - on_isp1 >= 2,
+        "both uplinks carry flows: {on_isp1} of {} on isp1",
+        flows.len()
     );
-    // Only wan2 is left in the policy: one route replace, nft untouched.
-    let nft_before = lab.r.out("nft list ruleset");
+    // Only isp2 is left in the policy: one route replace, nft untouched.
+    let nft_before = lab.run("rtr", &["nft", "list", "ruleset"]);
     let d = desired_with(&router, &config, &[1]);
     assert_eq!(router.run(move |rail| rail.apply_policy_routes(&d)), 1);
-    assert_eq!(lab.r.out("nft list ruleset"), nft_before);
-    // Established flows on wan1 stay on wan1 and keep working.
-    assert!(flows.iter_mut().all(|f| f.ping("still there")));
-    assert_eq!(lab.seen(), (wan1, wan2), "no flow reconnected");
-    // New connections all take wan2.
-    lab.lan(|| (0..10).for_each(|_| drop(connect(None, SERVICE).unwrap())));
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(lab.seen(), (wan1, wan2 + 10));
+    assert_eq!(lab.run("rtr", &["nft", "list", "ruleset"]), nft_before);
+    // Established flows on isp1 stay on isp1 and keep working; new ones take isp2.
+    assert!(flows.iter_mut().all(|f| f.alive(Duration::from_secs(2))));
+    assert_eq!(split(&lab, 10), (0, 10));
 }
 
 #[test]
 fn taking_an_uplink_out_deletes_its_flows_and_leaves_the_others() {
-    let (lab, router, config) = balanced_lab();
-    let _flows: Vec<Flow> = lab.flows(16);
-    let mask = MarkMask::DEFAULT.bits();
+    let Some((lab, router, config)) = balanced_lab() else {
+        return;
+    };
+    let _flows: Vec<_> = (0..16).map(|_| lab.open_flow("lan")).collect();
+    let mask = config.globals.mark_mask.bits();
+    let (m1, m2) = (mark_of(&config, 0), mark_of(&config, 1));
     let before = router.run(move |rail| rail.flows(mask));
     let (on1, on2) = (
-        before.get(&mark(1)).copied().unwrap_or(0),
-        before.get(&mark(2)).copied().unwrap_or(0),
+        before.get(&m1).copied().unwrap_or(0),
+        before.get(&m2).copied().unwrap_or(0),
     );
     assert!(on1 > 0 && on2 > 0, "flows by mark: {before:?}");
     let d = desired_with(&router, &config, &[1]);
     let after = router.run(move |rail| {
         rail.apply_policy_routes(&d);
-        rail.delete_flows(mark(1), mask);
+        rail.delete_flows(m1, mask);
         rail.flows(mask)
     });
-    assert_eq!(after.get(&mark(1)), None, "wan1 flows deleted: {after:?}");
-    assert_eq!(after.get(&mark(2)), Some(&on2), "wan2 flows kept");
-    let (seen1, seen2) = lab.seen();
-    lab.lan(|| (0..10).for_each(|_| drop(connect(None, SERVICE).unwrap())));
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(
-        lab.seen(),
-        (seen1, seen2 + 10),
-        "new connections use wan2 at once"
-    );
+    assert_eq!(after.get(&m1), None, "isp1 flows deleted: {after:?}");
+    assert_eq!(after.get(&m2), Some(&on2), "isp2 flows kept");
+    assert_eq!(split(&lab, 10), (0, 10), "new connections use isp2 at once");
 }
 
 #[test]
 fn router_traffic_and_replies_leave_by_the_uplink_owning_their_source() {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
-    // Main's default and the policy (only wan1 up) both point at wan1.
-    apply(&router, &balanced(1, 1), &[0]);
-    let r = lab.r.0.clone();
-    in_ns(&r, || {
-        // Sockets bound to an uplink's address leave by that uplink, whatever main's default
-        // or the balancing policy (which marks router traffic too) would choose.
-        for _ in 0..8 {
-            connect(Some(WAN2), SERVICE).unwrap();
-            connect(Some(WAN1), SERVICE).unwrap();
-            // A socket that picks wan2 by its mark (as probes may) keeps that choice.
-            connect_marked(None, Some(mark(2)), SERVICE).unwrap();
-        }
-    });
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(lab.isp[1].peers(), vec![WAN2; 16]);
-    assert_eq!(lab.isp[0].peers(), vec![WAN1; 8]);
-    // Inbound on wan2: the reply is sourced from wan2's address and must go back by wan2
-    // (main's default would send it to ISP A, which answers with a reset).
+    let Some(lab) = lab() else { return };
+    let router = Router::start(&lab);
+    let config = config(&lab, "");
+    // Main's default and the policy (only isp1 up) both point at isp1.
+    lab.route_default_via(1);
+    apply(&router, &config, &[0]);
+    let (a1, a2) = (lab.uplink(1).addr, lab.uplink(2).addr);
+    for _ in 0..4 {
+        assert_eq!(router_source(&lab, Some(a2), None), a2.to_string());
+        assert_eq!(router_source(&lab, Some(a1), None), a1.to_string());
+        // A socket that picks isp2 by its mark (as probes may) leaves by isp2.
+        assert_eq!(
+            router_source(&lab, None, Some(mark_of(&config, 1))),
+            a2.to_string()
+        );
+    }
+    // Inbound on isp2 while isp1 forwards nothing: the replies must leave by isp2.
+    lab.fault(1, Fault::Blackhole);
     let (ready_tx, ready_rx) = mpsc::channel();
-    let server = std::thread::spawn(move || {
-        enter(&r);
+    let server = lab.spawn("rtr", move || {
         let l = TcpListener::bind("0.0.0.0:8080").unwrap();
         ready_tx.send(()).unwrap();
-        for _ in 0..2 {
-            let (s, _) = l.accept().unwrap();
-            echo(s);
-        }
+        let (s, _) = l.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(&s).read_line(&mut line).unwrap();
+        (&s).write_all(line.as_bytes()).unwrap();
     });
     ready_rx.recv().unwrap();
-    for (ns, addr) in [(&lab._b.0, WAN2), (&lab._a.0, WAN1)] {
-        let ok = in_ns(ns, || {
-            let mut f = Flow(
-                connect(
-                    Some(Ipv4Addr::new(203, 0, 113, 10)),
-                    &format!("{addr}:8080"),
-                )
-                .unwrap(),
-            );
-            f.ping("inbound")
-        });
-        assert!(ok, "inbound connection to {addr} answered");
-    }
+    let answered = lab.within("inet", move || {
+        let s = TcpStream::connect_timeout(&SocketAddr::from((a2, 8080)), Duration::from_secs(2))?;
+        s.set_read_timeout(Some(Duration::from_secs(2)))?;
+        (&s).write_all(b"inbound\n")?;
+        let mut line = String::new();
+        BufReader::new(&s).read_line(&mut line)?;
+        Ok::<_, std::io::Error>(line)
+    });
+    assert_eq!(
+        answered.expect("inbound connection on isp2 answered"),
+        "inbound\n"
+    );
     server.join().unwrap();
 }
 
 #[test]
 fn reconcile_is_idempotent_repairs_drift_and_flush_restores_the_kernel() {
-    let lab = Lab::new();
-    let pristine = lab.snapshot();
-    let config = balanced(3, 1);
+    let Some(lab) = lab() else { return };
+    let pristine = snapshot(&lab);
+    let config = config(&lab, "config member 'isp1_m1_w1'\n\toption weight '3'\n");
     {
-        let router = Router::start(&lab.r.0);
+        let router = Router::start(&lab);
         let d = apply(&router, &config, &[0, 1]);
-        let first = lab.snapshot();
+        let first = snapshot(&lab);
         assert!(
             first.contains("lookup main suppress_prefixlength 0")
                 && first.contains("table inet rail")
         );
         let again = router.run(move |rail| rail.reconcile(&d));
         assert!(again.is_empty(), "second reconcile changed {again}");
-        assert_eq!(lab.snapshot(), first);
+        assert_eq!(snapshot(&lab), first);
         // Drift: a rule and a policy route deleted by hand, a stray rule in rail's range.
-        lab.r.sh("ip rule del pref 4001 && ip route del default table 20201 && ip rule add pref 4555 fwmark 0x9 lookup 20555 proto 165");
+        lab.run(
+            "rtr",
+            &["sh", "-c", "ip rule del pref 4001 && ip route del default table 20201 && ip rule add pref 4555 fwmark 0x9 lookup 20555 proto 165"],
+        );
         let d = desired_with(&router, &config, &[0, 1]);
         let repaired = router.run(move |rail| rail.reconcile(&d));
         assert_eq!(
@@ -562,11 +373,11 @@ fn reconcile_is_idempotent_repairs_drift_and_flush_restores_the_kernel() {
             (1, 1, 1),
             "{repaired}"
         );
-        assert_eq!(lab.snapshot(), first);
+        assert_eq!(snapshot(&lab), first);
     }
     // A new process (as after kill -9) adopts everything: nothing but the nft table rewritten.
-    let router = Router::start(&lab.r.0);
-    let first = lab.snapshot();
+    let router = Router::start(&lab);
+    let first = snapshot(&lab);
     let d = desired_with(&router, &config, &[0, 1]);
     let adopt = router.run(move |rail| rail.reconcile(&d));
     assert_eq!(
@@ -578,177 +389,15 @@ fn reconcile_is_idempotent_repairs_drift_and_flush_restores_the_kernel() {
         ),
         (0, 0, 0, 0)
     );
-    assert_eq!(lab.snapshot(), first);
+    assert_eq!(snapshot(&lab), first);
     // `rail flush` leaves the kernel as it was; a second flush finds nothing.
-    let flush = format!(
-        "ip netns exec {} {} flush",
-        lab.r.0,
-        env!("CARGO_BIN_EXE_rail")
-    );
+    let flush = || lab.run("rtr", &[common::rail::binary(), "flush"]);
     assert!(
-        sh_out(&flush).contains("rules +0 -8"),
-        "flush removed 8 rules"
+        flush().contains("rules +0 -9"),
+        "flush removed 9 rules (one is the router's own traffic's iif lo rule)"
     );
-    assert_eq!(lab.snapshot(), pristine);
-    assert!(sh_out(&flush).contains("rules +0 -0, routes set 0 deleted 0, nft unchanged"));
-}
-
-#[test]
-fn point_to_point_device_recreated_is_followed_after_the_event() {
-    let lab = Lab::new();
-    let tun = |addr: &str, peer: &str| {
-        format!("ip tuntap add dev pppoe-wan mode tun && ip addr add {addr} peer {peer} dev pppoe-wan && ip link set pppoe-wan up")
-    };
-    lab.r.sh(&tun("100.64.0.2", "100.64.0.1"));
-    let mut config = balanced(1, 1);
-    config.interfaces[1].device = Some("pppoe-wan".into());
-    let router = Router::start(&lab.r.0);
-    apply(&router, &config, &[0, 1]);
-    let old_index = lab
-        .r
-        .out("cat /sys/class/net/pppoe-wan/ifindex")
-        .trim()
-        .to_string();
-    assert!(lab
-        .r
-        .out("ip rule")
-        .contains("from 100.64.0.2 lookup 20002"));
-    start_watch(&router);
-    // On each event: re-learn, recompute and reconcile, as the daemon does; how long it took.
-    let follow = |wanted: Event| {
-        let cfg = config.clone();
-        router.run(move |rail| {
-            wait_for(rail, |e| *e == wanted);
-            let start = Instant::now();
-            let links = rail.learn(&cfg);
-            let d = desired(&cfg, &links, &resolve(&cfg, |_| true));
-            rail.reconcile(&d);
-            start.elapsed()
-        })
-    };
-    // The session drops: the device disappears, its traffic is refused, not leaked.
-    lab.r.sh("ip link del pppoe-wan");
-    follow(Event::Link {
-        ifindex: old_index.parse().unwrap(),
-        name: Some("pppoe-wan".into()),
-        removed: true,
-    });
-    assert_eq!(
-        lab.r.out("ip route show table 20002").trim(),
-        "prohibit default proto 165 metric 1000"
-    );
-    assert!(!lab.r.out("ip rule").contains("100.64.0.2"));
-    assert!(!lab.r.out("ip route show table 20201").contains("nexthop"));
-    // It comes back with a new ifindex, address and peer.
-    lab.r.sh(&tun("100.64.1.2", "100.64.1.1"));
-    let new_index: u32 = lab
-        .r
-        .out("cat /sys/class/net/pppoe-wan/ifindex")
-        .trim()
-        .parse()
-        .unwrap();
-    assert_ne!(new_index.to_string(), old_index);
-    let took = follow(Event::Address { ifindex: new_index });
-    println!("device recreated: rules and routes followed {took:?} after the address event");
-    let rules = lab.r.out("ip rule");
-    assert!(
-        rules.contains("from 100.64.1.2 lookup 20002") && !rules.contains("100.64.0.2"),
-        "{rules}"
-    );
-    assert!(lab
-        .r
-        .out("ip route show table 20002")
-        .contains("default dev pppoe-wan"));
-    assert!(lab
-        .r
-        .out("ip route show table 20201")
-        .contains("nexthop dev pppoe-wan"));
-}
-
-#[test]
-fn nft_accepts_every_kind_of_rule() {
-    let lab = Lab::new();
-    let mut config = fixtures::every_match();
-    config.rules[4].sticky = true;
-    let text = render(&config, &fixtures::every_match_links());
-    let mut nft = Command::new("ip")
-        .args(["netns", "exec", &lab.r.0, "nft", "-c", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    nft.stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = nft.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn set_elements_and_sysctls_survive_a_table_replacement() {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
-    let mut config = balanced(1, 1);
-    let mut banks = fixtures::rule("banks", Target::Policy(PolicyId(0)));
-    banks.ipset = Some("rail_banks".into());
-    config.rules.insert(0, banks);
-    apply(&router, &config, &[0, 1]);
-    // What dnsmasq's nftset= does when it resolves a name.
-    lab.r
-        .sh("nft add element inet rail rail_banks { 203.0.113.10, 198.18.0.0/16 }");
-    config.interfaces[1].masquerade = false;
-    let d = desired_with(&router, &config, &[0, 1]);
-    let changes = router.run(move |rail| rail.reconcile(&d));
-    assert!(changes.nft_replaced);
-    let set = lab.r.out("nft list set inet rail rail_banks");
-    assert!(
-        set.contains("203.0.113.10") && set.contains("198.18.0.0/16"),
-        "{set}"
-    );
-    assert!(!lab
-        .r
-        .out("nft list table inet rail")
-        .contains("oifname \"wan2\" masquerade"));
-    let sysctl = lab.r.out("sysctl -n net.ipv4.fib_multipath_hash_policy net.ipv4.conf.wan1.rp_filter net.ipv4.conf.wan2.rp_filter");
-    assert_eq!(
-        sysctl.split_whitespace().collect::<Vec<_>>(),
-        vec!["1", "2", "2"]
-    );
-}
-
-#[test]
-fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
-    let mut config = balanced(1, 1);
-    config.rules[0].sticky = true;
-    apply(&router, &config, &[0, 1]);
-    let burst = |n| {
-        lab.lan(|| (0..n).for_each(|_| drop(connect(None, SERVICE).unwrap())));
-        std::thread::sleep(Duration::from_millis(100));
-        lab.seen()
-    };
-    let (w1, w2) = burst(20);
-    assert!(
-        w1 == 20 || w2 == 20,
-        "one LAN source, one uplink: {w1}/{w2}"
-    );
-    let others: &'static [usize] = if w1 == 20 { &[1] } else { &[0] };
-    let moved = |(a, b): (usize, usize), n| if w1 == 20 { (a, b + n) } else { (a + n, b) };
-    // The pinned uplink leaves the policy: its pins are forgotten and the source moves.
-    let d = desired_with(&router, &config, others);
-    router.run(move |rail| rail.apply_policy_routes(&d));
-    assert_eq!(burst(10), moved((w1, w2), 10));
-    // It comes back: the source stays where it was pinned again.
-    let d = desired_with(&router, &config, &[0, 1]);
-    router.run(move |rail| rail.apply_policy_routes(&d));
-    assert_eq!(burst(10), moved((w1, w2), 20));
+    assert_eq!(snapshot(&lab), pristine);
+    assert!(flush().contains("rules +0 -0, routes set 0 deleted 0, nft unchanged"));
 }
 
 /// Wait on the router thread for the first watch event `wanted` accepts (5 s at most).
@@ -780,24 +429,178 @@ fn start_watch(router: &Router) {
 }
 
 #[test]
+fn point_to_point_device_recreated_is_followed_after_the_event() {
+    let Some((lab, router, config)) = balanced_lab() else {
+        return;
+    };
+    let (dev, old) = (lab.uplink(2).dev, lab.uplink(2).addr);
+    let old_index = ifindex(&lab, &dev);
+    assert!(lab
+        .run("rtr", &["ip", "rule"])
+        .contains(&format!("from {old} lookup 20002")));
+    start_watch(&router);
+    // On each event: re-learn, recompute and reconcile, as the daemon does; how long it took.
+    let follow = |wanted: Event| {
+        let cfg = config.clone();
+        router.run(move |rail| {
+            wait_for(rail, |e| *e == wanted);
+            let start = Instant::now();
+            let links = rail.learn(&cfg);
+            let d = desired(&cfg, &links, &resolve(&cfg, |_| true));
+            rail.reconcile(&d);
+            start.elapsed()
+        })
+    };
+    // The session drops: the device disappears, its traffic is refused, not leaked.
+    lab.fault(2, Fault::PppoeDrop);
+    follow(Event::Link {
+        ifindex: old_index,
+        name: Some(dev.clone()),
+        removed: true,
+    });
+    assert_eq!(
+        lab.run("rtr", &["ip", "route", "show", "table", "20002"])
+            .trim(),
+        "prohibit default proto 165 metric 1000"
+    );
+    assert!(!lab.run("rtr", &["ip", "rule"]).contains(&old.to_string()));
+    assert!(!lab
+        .run("rtr", &["ip", "route", "show", "table", "20201"])
+        .contains("nexthop"));
+    // It comes back with a new ifindex, address and peer.
+    lab.fault(2, Fault::PppoeUpNew);
+    let (new, new_index) = (lab.uplink(2).addr, ifindex(&lab, &dev));
+    assert!(new != old && new_index != old_index);
+    let took = follow(Event::Address { ifindex: new_index });
+    println!("device recreated: rules and routes followed {took:?} after the address event");
+    let rules = lab.run("rtr", &["ip", "rule"]);
+    assert!(
+        rules.contains(&format!("from {new} lookup 20002")) && !rules.contains(&old.to_string()),
+        "{rules}"
+    );
+    assert!(lab
+        .run("rtr", &["ip", "route", "show", "table", "20002"])
+        .contains(&format!("default dev {dev}")));
+    assert!(lab
+        .run("rtr", &["ip", "route", "show", "table", "20201"])
+        .contains(&format!("nexthop dev {dev}")));
+    let (isp1, isp2) = split(&lab, 20);
+    assert!(
+        isp1 > 0 && isp2 > 0,
+        "the LAN reaches the service through both again: {isp1}/{isp2}"
+    );
+}
+
+#[test]
 fn a_lost_burst_of_events_asks_for_a_resync() {
-    let lab = Lab::new();
-    let router = Router::start(&lab.r.0);
+    let Some(lab) = lab() else { return };
+    let router = Router::start(&lab);
     start_watch(&router);
     // The router thread is idle, so nobody reads the subscription while main fills up.
+    let dev = lab.uplink(1).dev;
     let batch: String = (0..40_000u32)
-        .map(|n| {
-            format!(
-                "route add 10.{}.{}.0/24 via 192.0.2.1 dev wan1\n",
-                n >> 8,
-                n & 255
-            )
-        })
+        .map(|n| format!("route add 10.{}.{}.0/24 dev {dev}\n", n >> 8, n & 255))
         .collect();
-    let file = std::env::temp_dir().join(format!("{}.routes", lab.r.0));
+    let file = std::env::temp_dir().join(format!("{}.routes", lab.name()));
     std::fs::write(&file, batch).unwrap();
-    sh(&format!("ip -n {} -batch {}", lab.r.0, file.display()));
+    lab.run("rtr", &["ip", "-batch", &file.to_string_lossy()]);
     let _ = std::fs::remove_file(&file);
     let event = router.run(|rail| wait_for(rail, |e| *e == Event::Resync));
     assert_eq!(event, Event::Resync);
+}
+
+#[test]
+fn nft_accepts_every_kind_of_rule() {
+    let Some(lab) = lab() else { return };
+    let mut config = dataplane_fixtures::every_match();
+    config.rules[4].sticky = true;
+    let text = render(&config, &dataplane_fixtures::every_match_links());
+    let mut nft = lab
+        .command("rtr", &["nft", "-c", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    nft.stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = nft.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn set_elements_and_sysctls_survive_a_table_replacement() {
+    let Some(lab) = lab() else { return };
+    let router = Router::start(&lab);
+    let banks =
+        "config rule 'banks'\n\toption ipset 'rail_banks'\n\toption use_policy 'balanced'\n";
+    let mut config = config(&lab, banks);
+    apply(&router, &config, &[0, 1]);
+    // What dnsmasq's nftset= does when it resolves a name.
+    lab.run(
+        "rtr",
+        &[
+            "nft",
+            "add element inet rail rail_banks { 198.18.0.80, 198.18.4.0/24 }",
+        ],
+    );
+    config.interfaces[1].masquerade = false;
+    let d = desired_with(&router, &config, &[0, 1]);
+    assert!(router.run(move |rail| rail.reconcile(&d)).nft_replaced);
+    let set = lab.run("rtr", &["nft", "list", "set", "inet", "rail", "rail_banks"]);
+    assert!(
+        set.contains("198.18.0.80") && set.contains("198.18.4.0/24"),
+        "{set}"
+    );
+    let dev2 = lab.uplink(2).dev;
+    assert!(!lab
+        .run("rtr", &["nft", "list", "table", "inet", "rail"])
+        .contains(&format!("oifname \"{dev2}\" masquerade")));
+    let sysctl = lab.run(
+        "rtr",
+        &[
+            "sysctl",
+            "-n",
+            "net.ipv4.fib_multipath_hash_policy",
+            &format!("net.ipv4.conf.{}.rp_filter", lab.uplink(1).dev),
+            &format!("net.ipv4.conf.{dev2}.rp_filter"),
+        ],
+    );
+    assert_eq!(
+        sysctl.split_whitespace().collect::<Vec<_>>(),
+        vec!["1", "2", "2"]
+    );
+}
+
+#[test]
+fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
+    let Some(lab) = lab() else { return };
+    let router = Router::start(&lab);
+    let config = config(&lab, "config rule 'all'\n\toption sticky '1'\n");
+    assert!(
+        config.rules[0].sticky
+            && config.rules[0].target == rail::config::Target::Policy(PolicyId(0))
+    );
+    apply(&router, &config, &[0, 1]);
+    let (w1, w2) = split(&lab, 20);
+    assert!(
+        w1 == 20 || w2 == 20,
+        "one LAN source, one uplink: {w1}/{w2}"
+    );
+    let others: &'static [usize] = if w1 == 20 { &[1] } else { &[0] };
+    let moved = |n| if w1 == 20 { (0, n) } else { (n, 0) };
+    // The pinned uplink leaves the policy: its pins are forgotten and the source moves.
+    let d = desired_with(&router, &config, others);
+    router.run(move |rail| rail.apply_policy_routes(&d));
+    assert_eq!(split(&lab, 10), moved(10));
+    // It comes back: the source stays where it was pinned again.
+    let d = desired_with(&router, &config, &[0, 1]);
+    router.run(move |rail| rail.apply_policy_routes(&d));
+    assert_eq!(split(&lab, 10), moved(10));
 }

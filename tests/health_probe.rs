@@ -372,3 +372,110 @@ fn ipv6_echo_over_a_bound_raw_socket() {
     assert!(t[0].received >= 3 && t[0].loss == 0.0, "{:?}", st[0]);
     assert_eq!(t[1].received, 0, "{t:?}");
 }
+
+/// A repeated ifup of the same device (a DHCP renew, a new address) re-binds the probes
+/// without a blip; a new ifindex (the PPPoE device recreated) starts over with the hold
+/// and the initial state.
+#[test]
+fn a_new_address_rebinds_while_a_new_device_starts_over() {
+    let lab = lab();
+    lab.router.ip("addr add 192.0.2.3/24 dev up1");
+    let ifindex = ifindex(&lab.router, "up1");
+    lab.router.run(move || {
+        let mut wan = fast(interface("wan", &[TARGET]));
+        wan.initial_state = rail::config::InitialState::Offline;
+        wan.up = 2;
+        let mut engine = Engine::new(&[wan]);
+        let facts = |source: &str, ifindex: u32| LinkFacts {
+            device: "up1".into(),
+            ifindex,
+            source: Some(ip(source)),
+        };
+        let id = InterfaceId(0);
+        engine.device_up(id, facts("192.0.2.2", ifindex));
+        smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(700)));
+        let up = engine.status(id);
+        assert_eq!(up.state, State::Up, "{up:?}");
+
+        engine.device_up(id, facts("192.0.2.2", ifindex));
+        engine.device_up(id, facts("192.0.2.3", ifindex));
+        let events = smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(500)));
+        let after = engine.status(id);
+        assert!(events.is_empty(), "{events:?}");
+        assert_eq!((after.state, after.since), (State::Up, up.since));
+        assert!(
+            after.received > up.received,
+            "probes from the new address answered"
+        );
+
+        engine.device_up(id, facts("192.0.2.3", ifindex + 1000));
+        assert_eq!(
+            engine.status(id).state,
+            State::Down,
+            "a new device starts offline"
+        );
+    });
+}
+
+/// Replies carry the kernel's receive time: a reply read late (a busy router, a stalled
+/// executor) still has its true arrival time, so it is neither lost nor slow.
+#[test]
+fn replies_carry_the_kernels_receive_time() {
+    use rail::health::probe::{Binding, Method, Prober};
+    use rail::health::{Input, ProbeRequest};
+    use std::time::SystemTime;
+    let lab = lab();
+    let ifindex = ifindex(&lab.router, "up1");
+    lab.router.run(move || {
+        let method = Method {
+            kind: TrackMethod::Ping,
+            port: 0,
+            dns_name: String::new(),
+        };
+        let binding = Binding {
+            device: "up1".into(),
+            ifindex,
+            source: Some(ip("192.0.2.2")),
+            mark: 0x0100_0000,
+            ttl: 64,
+            size: 56,
+        };
+        let target = ip(TARGET);
+        let mut prober = Prober::open(&method, &binding, &[target]).unwrap();
+        // The kernel turns time-stamping on from a work queue, shortly after the socket asks.
+        std::thread::sleep(Duration::from_millis(50));
+        let req = ProbeRequest {
+            target,
+            ident: 0x5151,
+            seq: 1,
+        };
+        let sent = SystemTime::now();
+        prober
+            .send(req, Instant::now(), Duration::from_secs(1))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300)); // the executor is busy elsewhere
+        let mut got = Vec::new();
+        smol::block_on(std::future::poll_fn(|cx| {
+            prober.poll_recv(cx, &mut got);
+            if got.is_empty() {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        }));
+        let read = SystemTime::now();
+        let (input, at) = got.pop().expect("the reply was read");
+        assert_eq!(
+            input,
+            Input::Reply {
+                from: target,
+                ident: 0x5151,
+                seq: 1
+            }
+        );
+        let at = at.expect("a receive time stamp");
+        let rtt = at.duration_since(sent).unwrap();
+        assert!(rtt < Duration::from_millis(100), "rtt {rtt:?}");
+        assert!(read.duration_since(at).unwrap() >= Duration::from_millis(250));
+    });
+}

@@ -46,6 +46,15 @@ pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let rules: Vec<Rule> = of("rule")
         .map(|r| rule(r, &policies, &mut report))
         .collect();
+    check_dataplane_marks(
+        of("globals").next(),
+        &globals,
+        [of("interface"), of("policy")].into_iter().flatten(),
+        of("rule")
+            .zip(&rules)
+            .filter(|(_, r)| r.sticky && matches!(r.target, Target::Policy(_))),
+        &mut report,
+    );
 
     let mut problems = report.problems;
     if problems.is_empty() {
@@ -380,6 +389,46 @@ fn check_mark_room(
             let first_over = interfaces[room];
             report.add(first_over.line, &first_over.name, None, message);
         }
+    }
+}
+
+/// After the interfaces' marks come one per policy, one per sticky rule and two for rules
+/// that target unreachable and blackhole (docs/dataplane.md): the mask must hold them all.
+/// Too many interfaces alone is `check_mark_room`'s to report.
+fn check_dataplane_marks<'a>(
+    globals_read: Option<&Read>,
+    globals: &Globals,
+    interfaces_and_policies: impl Iterator<Item = &'a Read>,
+    sticky_rules: impl Iterator<Item = (&'a Read, &'a Rule)>,
+    report: &mut Report,
+) {
+    // Sections in mark order: the first one past the mask's room has no mark.
+    let mut owners: Vec<&Read> = interfaces_and_policies.collect();
+    let interfaces = owners
+        .iter()
+        .filter(|r| r.spec.stype == "interface")
+        .count();
+    let policies = owners.len() - interfaces;
+    owners.extend(sticky_rules.map(|(r, _)| r));
+    let sticky = owners.len() - interfaces - policies;
+    let room = globals.mark_mask.capacity() as usize;
+    let needed = crate::dataplane::layout::marks_needed(interfaces, policies, sticky);
+    if interfaces > room || needed <= room {
+        return;
+    }
+    let message = format!(
+        "mark_mask {:#x} holds {room} marks but this configuration needs {needed} ({interfaces} interfaces, {policies} policies, {sticky} sticky rules, 2 for unreachable/blackhole rules); widen mark_mask",
+        globals.mark_mask.bits()
+    );
+    let at = globals_read
+        .filter(|g| g.is_given("mark_mask"))
+        .map(|g| (g.line_of("mark_mask"), &g.name, Some("mark_mask")))
+        .or_else(|| {
+            let first_over = owners.get(room).or(owners.last())?;
+            Some((first_over.line, &first_over.name, None))
+        });
+    if let Some((line, name, option)) = at {
+        report.add(line, name, option, message);
     }
 }
 
@@ -1000,6 +1049,17 @@ config rule
             .collect();
         let p = problems(&sixty_four);
         assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn mark_mask_must_hold_policies_sticky_rules_and_rule_targets_too() {
+        // 0x700 holds 7 marks: 2 interfaces + 2 policies + 1 sticky rule + 2 targets.
+        let base = "config globals\n option mark_mask '0x700'\nconfig interface 'a'\nconfig interface 'b'\nconfig member 'm'\n option interface 'a'\nconfig policy 'p'\n list use_member 'm'\nconfig policy 'q'\n list use_member 'm'\nconfig rule 'r'\n option use_policy 'p'\n option sticky '1'";
+        assert!(check(base).is_ok());
+        let p = problems(&format!(
+            "{base}\nconfig rule 's'\n option use_policy 'q'\n option sticky '1'"
+        ));
+        assert_eq!(p, vec!["rail.conf:2: globals '@globals[0]' option 'mark_mask': mark_mask 0x700 holds 7 marks but this configuration needs 8 (2 interfaces, 2 policies, 2 sticky rules, 2 for unreachable/blackhole rules); widen mark_mask"]);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::layout::{sticky_rules, Marks, Priority, TableId};
 use super::nft;
-use crate::config::{Config, Family, Interface, InterfaceId, LastResort, Mark, PolicyId};
+use crate::config::{
+    Config, Family, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
+};
 use crate::policy::{PolicyRoute, Resolution};
 
 /// What the shell learned about one uplink's L3 device.
@@ -72,7 +74,12 @@ pub type Links = BTreeMap<InterfaceId, Link>;
 pub enum Selector {
     All,
     From(IpAddr),
-    FwMark { mark: u32, mask: u32 },
+    FwMark {
+        mark: u32,
+        mask: u32,
+    },
+    /// Packets the router itself sends (`iif lo`).
+    Local,
 }
 
 /// What a rule does with what it selects.
@@ -322,6 +329,17 @@ fn family_state(
             });
         }
     }
+    // The router's own connections get their source address from the route found before
+    // the output hook marks them. Without this rule that is main's default route, whose
+    // uplink may be down: the source rule above then pins them to it whatever the policy
+    // says. Let the catch-all rule's policy pick it instead.
+    if let Some(table) = catch_all_policy(config, af).and_then(TableId::policy) {
+        rules.push(RuleSpec {
+            priority: Priority::LOCAL,
+            selector: Selector::Local,
+            action: RuleAction::Lookup(table),
+        });
+    }
     // A sticky rule's unpinned connections follow its policy.
     for (k, (_, p)) in sticky_rules(config).into_iter().enumerate() {
         let (Some(priority), Some(mark), Some(table)) = (
@@ -352,6 +370,26 @@ fn family_state(
     rules.sort();
     routes.sort();
     (rules, routes)
+}
+
+/// The policy of the first rule that matches every flow of `af`, if it targets one.
+fn catch_all_policy(config: &Config, af: Af) -> Option<PolicyId> {
+    let v6 = af == Af::Inet6;
+    let any = |p: &[Prefix]| p.is_empty() || p.iter().any(|p| p.addr.is_ipv6() == v6 && p.len == 0);
+    let rule = config.rules.iter().find(|r| {
+        any(&r.src_ip)
+            && any(&r.dest_ip)
+            && r.src_port.is_empty()
+            && r.dest_port.is_empty()
+            && r.proto == Proto::All
+            && r.src_dev.is_empty()
+            && r.ipset.is_none()
+            && r.family.is_none_or(|f| af.carried_by(f))
+    })?;
+    match rule.target {
+        Target::Policy(p) => Some(p),
+        _ => None,
+    }
 }
 
 /// `fwmark <mark>/<mask>` then `action`.
@@ -700,5 +738,44 @@ mod tests {
         assert_eq!(names, vec!["sticky_pinned_wan1", "sticky_pinned_wan2"]);
         // Only the metric-1 tier carries new connections.
         assert_eq!(d.active, [InterfaceId(0)].into_iter().collect());
+    }
+
+    #[test]
+    fn routers_own_traffic_follows_the_first_catch_all_rule() {
+        use crate::config::Target;
+        use crate::fixtures::rule;
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0], &[1]]);
+        let mut web = rule("web", Target::Policy(PolicyId(0)));
+        web.dest_port = vec![crate::config::PortRange {
+            first: 80,
+            last: 80,
+        }];
+        web.proto = Proto::Tcp;
+        let mut everything = rule("all", Target::Policy(PolicyId(1)));
+        everything.dest_ip = vec![Prefix {
+            addr: Ipv4Addr::UNSPECIFIED.into(),
+            len: 0,
+        }];
+        c.rules = vec![web, everything];
+        let local = |c: &Config| {
+            desired(c, &links(), &resolve(c, |_| true))
+                .rules
+                .into_iter()
+                .filter(|r| r.selector == Selector::Local)
+                .map(|r| (r.priority, r.action))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            local(&c),
+            [(
+                Priority::LOCAL,
+                RuleAction::Lookup(TableId::policy(PolicyId(1)).unwrap())
+            )]
+        );
+        // Without a rule for everything (or one to main's routes), main decides.
+        c.rules[1].target = Target::Default;
+        assert_eq!(local(&c), []);
+        c.rules.pop();
+        assert_eq!(local(&c), []);
     }
 }

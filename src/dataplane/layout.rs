@@ -30,6 +30,9 @@ impl Priority {
     /// `fwmark <unreachable mark> unreachable` / `... blackhole` for rule targets.
     pub const UNREACHABLE: Priority = Priority(4600);
     pub const BLACKHOLE: Priority = Priority(4601);
+    /// `iif lo lookup <catch-all policy table>`: the router's own unmarked, unbound
+    /// connections, after every other rail rule.
+    pub const LOCAL: Priority = Priority(4900);
 
     /// `from <uplink address> lookup <uplink table>`.
     pub fn from_uplink(id: InterfaceId) -> Option<Priority> {
@@ -179,7 +182,8 @@ mod tests {
         assert!(last_up < Priority::mark_policy(PolicyId(0)).unwrap());
         assert!(Priority::mark_policy(PolicyId(MAX_PER_KIND - 1)).unwrap() < Priority::UNREACHABLE);
         assert!(Priority::BLACKHOLE < Priority::mark_sticky(0).unwrap());
-        assert!(Priority::mark_sticky(MAX_STICKY - 1).unwrap().value() <= Priority::LAST);
+        assert!(Priority::mark_sticky(MAX_STICKY - 1).unwrap() < Priority::LOCAL);
+        assert!(Priority::LOCAL.value() <= Priority::LAST);
         assert!(Priority::from_uplink(InterfaceId(MAX_PER_KIND)).is_none());
         assert!(
             TableId::uplink(InterfaceId(MAX_PER_KIND - 1)).unwrap()

@@ -58,6 +58,9 @@ impl Kernel {
             .min()
             .map(|(_, a)| a);
 
+        // A local address with a peer makes a link point-to-point whatever its flags (a
+        // PPP-like veth with ARP off has no IFF_POINTOPOINT).
+        let ptp = ptp || peer.is_some();
         let gateway4 = match (gateway, ptp) {
             (Some(IpAddr::V4(g)), _) => Some(g),
             (_, true) => None,
@@ -85,12 +88,7 @@ impl Kernel {
             address6,
             gateway6,
         };
-        Ok(Some(Learned {
-            link,
-            // An address with a peer is point-to-point addressing whatever the device's
-            // flags say (a NOARP veth or tun set up like PPP has no IFF_POINTOPOINT).
-            peer,
-        }))
+        Ok(Some(Learned { link, peer }))
     }
 }
 

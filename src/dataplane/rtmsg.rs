@@ -72,6 +72,7 @@ pub fn rule_message_in(af: Af, rule: &RuleSpec) -> RuleMessage {
             m.attributes.push(RuleAttribute::FwMark(mark));
             m.attributes.push(RuleAttribute::FwMask(mask));
         }
+        Selector::Local => m.attributes.push(RuleAttribute::Iifname("lo".into())),
     }
     m.header.action = match rule.action {
         RuleAction::Lookup(table) => {
@@ -107,6 +108,7 @@ pub fn rule_is_owned(m: &RuleMessage) -> bool {
 pub fn rule_spec(m: &RuleMessage) -> Option<RuleSpec> {
     let (mut prio, mut table, mut src, mut mark, mut mask, mut suppress) =
         (None, None, None, None, None, None);
+    let mut local = false;
     for a in &m.attributes {
         match a {
             RuleAttribute::Priority(p) => prio = Some(*p),
@@ -117,11 +119,14 @@ pub fn rule_spec(m: &RuleMessage) -> Option<RuleSpec> {
             // The kernel dumps -1 for "not set".
             RuleAttribute::SuppressPrefixLen(v) => suppress = Some(*v).filter(|v| *v != u32::MAX),
             RuleAttribute::Protocol(_) => {}
+            RuleAttribute::Iifname(n) if n == "lo" => local = true,
             _ => return None,
         }
     }
     let table = table.unwrap_or(u32::from(m.header.table));
     let selector = match (src, mark) {
+        (None, None) if m.header.src_len == 0 && local => Selector::Local,
+        _ if local => return None,
         (None, None) if m.header.src_len == 0 => Selector::All,
         (Some(a), None) if m.header.src_len == host_len(&a) => Selector::From(a),
         (None, Some(mark)) => Selector::FwMark {
@@ -337,6 +342,11 @@ mod tests {
                 priority: Priority::from_uplink(InterfaceId(0)).unwrap(),
                 selector: Selector::From(Ipv4Addr::new(192, 0, 2, 2).into()),
                 action: RuleAction::Lookup(t),
+            },
+            RuleSpec {
+                priority: Priority::LOCAL,
+                selector: Selector::Local,
+                action: RuleAction::Lookup(TableId::policy(PolicyId(0)).unwrap()),
             },
             RuleSpec {
                 priority: Priority::UNREACHABLE,

@@ -11,7 +11,7 @@
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
-use super::probe::{Binding, Method, Prober};
+use super::probe::{Binding, Method, Prober, Received};
 use super::time::Time;
 use crate::config::{Family, Interface, InterfaceId};
 use async_io::Timer;
@@ -20,7 +20,7 @@ use std::future::{poll_fn, Future};
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What the daemon knows about an uplink's device when it comes up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,8 @@ struct Uplink {
     second: bool,
     tracker: Tracker,
     prober: Result<Prober, String>,
+    /// What the sockets are bound to; None while the device is gone.
+    facts: Option<LinkFacts>,
 }
 
 /// Which family an interface's first tracker judges: IPv6 for `family ipv6`, else IPv4.
@@ -69,7 +71,7 @@ pub struct Engine {
     armed: Option<Time>,
     queue: VecDeque<Event>,
     outputs: Vec<Output>,
-    inputs: Vec<Input>,
+    inputs: Vec<Received>,
 }
 
 impl Engine {
@@ -100,6 +102,7 @@ impl Engine {
                 id: InterfaceId(i),
                 second,
                 prober: Err("the device is not up".into()),
+                facts: None,
             }
         };
         let mut uplinks: Vec<Uplink> = interfaces
@@ -172,14 +175,16 @@ impl Engine {
         self.origin + Duration::from_micros(t.as_micros())
     }
 
-    /// The device came up (ifup, or a PPPoE device created anew): open the first tracker's
-    /// probe sockets (`facts.source` of its family), start the hold, apply the initial state.
+    /// The device came up (ifup, or a PPPoE device created anew, with a new ifindex): open
+    /// the first tracker's probe sockets (`facts.source` of its family), start the hold,
+    /// apply the initial state. The same device with a new address (a DHCP renew) only
+    /// re-binds the sockets: the line did not go away.
     pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
         self.slot_up(id.0, facts);
     }
 
     /// The same for the IPv6 tracker of a dual-stack interface (`facts.source`: the IPv6
-    /// address), also when only the IPv6 address changed; nothing for other interfaces.
+    /// address; a new SLAAC or DHCPv6 prefix only re-binds); nothing for other interfaces.
     pub fn device_up6(&mut self, id: InterfaceId, facts: LinkFacts) {
         if let Some(k) = self.second.get(id.0).copied().flatten() {
             self.slot_up(k, facts);
@@ -205,11 +210,18 @@ impl Engine {
 
     fn slot_up(&mut self, slot: usize, facts: LinkFacts) {
         let u = &mut self.uplinks[slot];
+        if u.facts.as_ref() == Some(&facts) {
+            return;
+        }
+        let same_device = u
+            .facts
+            .as_ref()
+            .is_some_and(|f| (&f.device, f.ifindex) == (&facts.device, facts.ifindex))
+            && u.tracker.device() == Some(facts.device.as_str());
         let method = Method {
             kind: u.iface.track_method,
             port: u.iface.track_port,
             dns_name: u.iface.track_dns_name.clone(),
-            timeout: u.iface.timeout,
         };
         let binding = Binding {
             device: facts.device.clone(),
@@ -227,18 +239,22 @@ impl Engine {
             );
             e.to_string()
         });
-        self.input(
-            slot,
-            Input::DeviceUp {
-                device: facts.device,
-            },
-        );
+        u.facts = Some(facts.clone());
+        if !same_device {
+            self.input(
+                slot,
+                Input::DeviceUp {
+                    device: facts.device,
+                },
+            );
+        }
     }
 
     pub fn device_gone(&mut self, id: InterfaceId) {
         let device = self.device_name(id);
         for k in self.slots(id) {
             self.uplinks[k].prober = Err("the device is gone".into());
+            self.uplinks[k].facts = None;
             let device = device.clone();
             self.input(k, Input::DeviceGone { device });
         }
@@ -373,7 +389,7 @@ impl Engine {
             if let Some(e) = self.queue.pop_front() {
                 return Poll::Ready(e);
             }
-            let now = self.now();
+            let (now, wall) = (self.now(), SystemTime::now());
             let (mut progressed, mut again) = (false, false);
             let mut out = std::mem::take(&mut self.outputs);
             let mut inputs = std::mem::take(&mut self.inputs);
@@ -383,8 +399,8 @@ impl Engine {
                     p.poll_recv(cx, &mut inputs);
                 }
                 progressed |= !inputs.is_empty();
-                for input in inputs.drain(..) {
-                    u.tracker.handle(now, input, &mut out);
+                for (input, at) in inputs.drain(..) {
+                    u.tracker.handle(arrival(now, wall, at), input, &mut out);
                 }
                 if u.tracker.next_wakeup().is_some_and(|t| t <= now) {
                     u.tracker.poll(now, &mut out);
@@ -416,5 +432,43 @@ impl Engine {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// When a reply arrived on the engine's clock: the kernel's receive time stamp, carried
+/// over from the wall clock; `now` without one, or if the stamp is implausible (later than
+/// now, or more than a few seconds back: the wall clock was stepped).
+fn arrival(now: Time, wall: SystemTime, stamp: Option<SystemTime>) -> Time {
+    let ago = stamp.and_then(|s| wall.duration_since(s).ok());
+    match ago.filter(|d| *d < Duration::from_secs(5)) {
+        Some(d) => Time::from_micros(now.as_micros().saturating_sub(d.as_micros() as u64)),
+        None => now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrival_uses_the_kernel_stamp_when_plausible() {
+        let now = Time::from_millis(10_000);
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let ms = Duration::from_millis;
+        assert_eq!(arrival(now, wall, None), now);
+        assert_eq!(
+            arrival(now, wall, Some(wall - ms(300))),
+            Time::from_millis(9_700)
+        );
+        assert_eq!(
+            arrival(now, wall, Some(wall + ms(5))),
+            now,
+            "from the future"
+        );
+        assert_eq!(
+            arrival(now, wall, Some(wall - ms(60_000))),
+            now,
+            "clock stepped"
+        );
     }
 }

@@ -257,17 +257,8 @@ impl Tracker {
     pub fn name(&self) -> &str {
         &self.name
     }
-    pub fn params(&self) -> &Params {
-        &self.params
-    }
-    pub fn ident(&self) -> u16 {
-        self.ident
-    }
     pub fn state(&self) -> State {
         self.state
-    }
-    pub fn since(&self) -> Time {
-        self.since
     }
     pub fn reason(&self) -> &str {
         &self.reason

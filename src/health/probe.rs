@@ -9,10 +9,9 @@ use crate::config::TrackMethod;
 use async_io::Async;
 use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How probes of one uplink leave the router.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +33,6 @@ pub struct Method {
     pub kind: TrackMethod,
     pub port: u16,
     pub dns_name: String,
-    pub timeout: Duration,
 }
 
 /// The open sockets of one uplink.
@@ -74,6 +72,9 @@ pub struct Pending {
     deadline: Instant,
 }
 
+/// A tracker input and, for replies read off a socket, when the kernel received it.
+pub type Received = (Input, Option<SystemTime>);
+
 /// Replies larger than this are not echo replies rail sent.
 const RECV_BUF: usize = 2048;
 /// Datagrams read per socket per poll before yielding to the rest of the executor.
@@ -112,6 +113,7 @@ impl Prober {
                     Some(Protocol::from(i32::from(proto))),
                 )?;
                 sock.bind(&link_addr(binding.ifindex, [0; 6]))?;
+                stamp_arrivals(&sock)?;
                 let mac = device_mac(&sock, &binding.device)?;
                 Ok(Prober::Arp {
                     sock: Async::new(sock)?,
@@ -168,20 +170,21 @@ impl Prober {
         }
     }
 
-    /// Collect what arrived, as tracker inputs; registers for wake-ups when nothing more can
-    /// be read. Unmatched datagrams are dropped here or by the tracker.
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>, out: &mut Vec<Input>) {
+    /// Collect what arrived, as tracker inputs with the kernel's receive time when it has
+    /// one; registers for wake-ups when nothing more can be read. Unmatched datagrams are
+    /// dropped here or by the tracker.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>, out: &mut Vec<Received>) {
         match self {
             Prober::Icmp { v4, v6, .. } => {
                 if let Some(s) = v4 {
-                    drain(s, cx, |buf, _| {
-                        out.extend(icmp::parse_v4(buf).map(reply));
+                    drain(s, cx, |buf, _, at| {
+                        out.extend(icmp::parse_v4(buf).map(|r| (reply(r), at)));
                     });
                 }
                 if let Some(s) = v6 {
-                    drain(s, cx, |buf, from| {
+                    drain(s, cx, |buf, from, at| {
                         if let Some(SocketAddr::V6(a)) = from.as_socket() {
-                            out.extend(icmp::parse_v6(*a.ip(), buf).map(reply));
+                            out.extend(icmp::parse_v6(*a.ip(), buf).map(|r| (reply(r), at)));
                         }
                     });
                 }
@@ -195,23 +198,26 @@ impl Prober {
                     match poll_conn(c, cx) {
                         Poll::Pending => true,
                         Poll::Ready(result) => {
-                            out.push(match result {
-                                Ok(()) => Input::Reply {
-                                    from: c.req.target,
-                                    ident: c.req.ident,
-                                    seq: c.req.seq,
+                            out.push((
+                                match result {
+                                    Ok(()) => Input::Reply {
+                                        from: c.req.target,
+                                        ident: c.req.ident,
+                                        seq: c.req.seq,
+                                    },
+                                    Err(e) => Input::SendFailed {
+                                        seq: c.req.seq,
+                                        error: e.to_string(),
+                                    },
                                 },
-                                Err(e) => Input::SendFailed {
-                                    seq: c.req.seq,
-                                    error: e.to_string(),
-                                },
-                            });
+                                None,
+                            ));
                             false
                         }
                     }
                 });
             }
-            Prober::Arp { sock, pending, .. } => drain(sock, cx, |buf, _| {
+            Prober::Arp { sock, pending, .. } => drain(sock, cx, |buf, _, at| {
                 let Some(sender) = arp::reply_sender(buf) else {
                     return;
                 };
@@ -220,11 +226,12 @@ impl Prober {
                     .position(|p| p.req.target == IpAddr::V4(sender))
                 {
                     let p = pending.remove(i);
-                    out.push(Input::Reply {
+                    let input = Input::Reply {
                         from: p.req.target,
                         ident: p.req.ident,
                         seq: p.req.seq,
-                    });
+                    };
+                    out.push((input, at));
                 }
             }),
         }
@@ -270,6 +277,7 @@ fn icmp_socket(v6: bool, b: &Binding) -> io::Result<Async<Socket>> {
         let filter: u32 = !1;
         set_opt(&s, libc::SOL_RAW, 1 /* ICMP_FILTER */, filter)?;
     }
+    stamp_arrivals(&s)?;
     Async::new(s)
 }
 
@@ -342,7 +350,7 @@ fn poll_conn(c: &Conn, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         }
         Some(id) => {
             let mut answered = Poll::Pending;
-            drain(&c.sock, cx, |buf, _| {
+            drain(&c.sock, cx, |buf, _, _| {
                 if dns::is_response(buf, id) {
                     answered = Poll::Ready(Ok(()));
                 }
@@ -352,18 +360,25 @@ fn poll_conn(c: &Conn, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     }
 }
 
+/// Ask the kernel to time-stamp arrivals: an RTT measured when the executor gets round to
+/// reading would count a busy router's delay as the line's, and a reply read after its
+/// timeout as lost.
+fn stamp_arrivals(s: &Socket) -> io::Result<()> {
+    set_opt(s, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
+}
+
 /// Read every datagram waiting on `sock` once it reported readable, then register for the
 /// next: no read is attempted (no system call) while it has not.
-fn drain(sock: &Async<Socket>, cx: &mut Context<'_>, mut f: impl FnMut(&[u8], &SockAddr)) {
-    let mut buf = [MaybeUninit::<u8>::uninit(); RECV_BUF];
+fn drain(
+    sock: &Async<Socket>,
+    cx: &mut Context<'_>,
+    mut f: impl FnMut(&[u8], &SockAddr, Option<SystemTime>),
+) {
+    let mut buf = [0u8; RECV_BUF];
     'ready: while sock.poll_readable(cx).is_ready() {
         for _ in 0..RECV_BURST {
-            match sock.get_ref().recv_from(&mut buf) {
-                Ok((n, from)) => {
-                    // SAFETY: recv_from initialised the first n bytes.
-                    let data = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
-                    f(data, &from);
-                }
+            match recv_stamped(sock.get_ref(), &mut buf) {
+                Ok((n, from, at)) => f(&buf[..n], &from, at),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'ready,
                 Err(_) => {} // e.g. an ICMP error queued on a UDP socket: read on
             }
@@ -371,6 +386,51 @@ fn drain(sock: &Async<Socket>, cx: &mut Context<'_>, mut f: impl FnMut(&[u8], &S
         cx.waker().wake_by_ref(); // more to read: come back after others had their turn
         return;
     }
+}
+
+/// recvmsg with the SCM_TIMESTAMPNS control message, when the socket has one.
+fn recv_stamped(
+    sock: &Socket,
+    buf: &mut [u8],
+) -> io::Result<(usize, SockAddr, Option<SystemTime>)> {
+    use std::os::fd::AsRawFd;
+    let mut storage = SockAddrStorage::zeroed();
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut control = [0u64; 8]; // aligned room for one timespec message
+                                 // SAFETY: msghdr is plain data; all zeros is valid, the pointers are set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
+    msg.msg_namelen = storage.size_of();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: every pointer in msg refers to a live buffer of the length given.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut stamp = None;
+    // SAFETY: the CMSG macros walk the control buffer the kernel filled, within
+    // msg_controllen; the timespec is read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                stamp = u64::try_from(ts.tv_sec)
+                    .ok()
+                    .map(|s| UNIX_EPOCH + Duration::new(s, ts.tv_nsec as u32));
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    // SAFETY: the kernel wrote a socket address of msg_namelen bytes into the storage.
+    let from = unsafe { SockAddr::new(storage, msg.msg_namelen) };
+    Ok((n as usize, from, stamp))
 }
 
 /// A link-layer address on `ifindex` (ARP protocol), for bind and send_to.

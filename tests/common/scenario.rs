@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::lab::Lab;
-use super::rail::{interface, FAST};
+use super::rail::{interface, Rail, FAST};
 
 /// A config: `globals` (extra option lines, may be empty) and fast-probing interfaces
 /// `isp<i>` for each ISP number in `isps`.
@@ -36,11 +36,9 @@ pub fn policy(name: &str, members: &[&str]) -> String {
 
 /// As `policy`, with its `last_resort`.
 pub fn policy_with(name: &str, members: &[&str], last_resort: &str) -> String {
-    let text = policy(name, members);
-    format!(
-        "{}\toption last_resort '{last_resort}'\n\n",
-        text.trim_end_matches('\n').to_string() + "\n"
-    )
+    let mut text = policy(name, members);
+    text.pop(); // the blank line that ends the section
+    text + &format!("\toption last_resort '{last_resort}'\n\n")
 }
 
 /// `config rule NAME` with match options `(option, value)` sending to `use_policy`.
@@ -97,3 +95,37 @@ pub fn add_lan_host(lab: &Lab, addr: &str) {
 /// How long a FAST-profile verdict may take in these tests: detection is about half a
 /// second, the rest is slack for a loaded machine.
 pub const VERDICT: Duration = Duration::from_secs(5);
+
+/// Starts rail on `config` and waits until ISPs `isps` are up.
+pub fn start_up<'a>(lab: &'a Lab, config: &str, isps: &[usize]) -> Rail<'a> {
+    let rail = Rail::start(lab, config);
+    for i in isps {
+        rail.wait_state(&format!("isp{i}"), "up", VERDICT);
+    }
+    rail
+}
+
+/// Replaces the config and runs `rail reload`, which must succeed.
+pub fn reload(rail: &Rail, config: &str) {
+    rail.write_config(config);
+    let out = rail.cli(&["reload"]);
+    assert!(
+        out.status.success(),
+        "rail reload: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Uplinks isp1..ispN (N = `weights.len()`) as members `m1`..`mN` of policy `balanced`
+/// with those weights, all in metric 1; no rules.
+pub fn balanced(lab: &Lab, weights: &[u16], globals: &str) -> String {
+    let isps: Vec<usize> = (1..=weights.len()).collect();
+    let names: Vec<String> = isps.iter().map(|i| format!("m{i}")).collect();
+    let members: String = isps
+        .iter()
+        .zip(weights)
+        .map(|(&i, &w)| member(&names[i - 1], i, 1, w))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    uplinks(lab, &isps, globals) + &members + &policy("balanced", &names)
+}
