@@ -181,3 +181,72 @@ fn ipv6_balances_sticks_fails_over_alone_and_fails_back() {
         "a clean stop leaves no IPv6 rule or route of rail's"
     );
 }
+
+#[test]
+fn a_new_ipv6_prefix_on_an_uplink_is_followed() {
+    let Some(lab) = Lab::up_with(common::lab::Options {
+        isps: 2,
+        masq: false,
+    }) else {
+        return;
+    };
+    if !lab.has_ipv6() {
+        eprintln!("no IPv6 in this kernel: skipped");
+        return;
+    }
+    ipv6_defaults(&lab);
+    let service6: IpAddr = lab.service6().expect("IPv6 service").into();
+    let u1 = lab.uplink(1);
+    let old = u1.addr6.expect("addr6");
+    let rail = Rail::start(&lab, &dual_stack(&lab));
+    rail.wait_for("isp1 up for IPv6", Duration::from_secs(10), |r| {
+        state6(r, "isp1") == "up"
+    });
+    let transitions = |r: &Rail| r.status()["transitions"].as_array().map_or(0, Vec::len);
+    let before = transitions(&rail);
+
+    // A renumbering (new SLAAC or DHCPv6 prefix): the new address comes, the old one goes.
+    let new = format!("{}7", old.to_string().trim_end_matches('2'));
+    lab.run(
+        "rtr",
+        &[
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            &format!("{new}/64"),
+            "dev",
+            &u1.dev,
+        ],
+    );
+    lab.run(
+        "rtr",
+        &[
+            "ip",
+            "-6",
+            "addr",
+            "del",
+            &format!("{old}/64"),
+            "dev",
+            &u1.dev,
+        ],
+    );
+    rail.wait_for("isp1's new IPv6 address", Duration::from_secs(5), |r| {
+        r.status()["interfaces"]["isp1"]["address6"] == new.as_str()
+    });
+    let rules = lab.run("rtr", &["ip", "-6", "rule"]);
+    assert!(
+        rules.contains(&format!("from {new} lookup 20001")) && !rules.contains(&old.to_string()),
+        "the source rule follows the address: {rules}"
+    );
+    // The IPv6 probes are re-bound to the new source and keep answering: no blip.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(state6(&rail, "isp1"), "up");
+    assert_eq!(rail.state("isp1"), "up");
+    assert_eq!(transitions(&rail), before, "a new prefix is not an outage");
+    let spread = lab.tally_to("lan", service6, 30);
+    assert!(
+        count(&spread, &new) >= 5,
+        "new IPv6 connections via isp1 leave from its new address: {spread:?}"
+    );
+}
