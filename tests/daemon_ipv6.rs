@@ -13,6 +13,11 @@ use std::time::Duration;
 
 /// Two dual-stack uplinks probing three IPv4 and three IPv6 targets each, one policy.
 fn dual_stack(lab: &Lab) -> String {
+    dual_stack_with(lab, "")
+}
+
+/// The same with `globals` lines.
+fn dual_stack_with(lab: &Lab, globals: &str) -> String {
     let v6: String = lab
         .targets6()
         .iter()
@@ -26,7 +31,7 @@ fn dual_stack(lab: &Lab) -> String {
         )
     };
     format!(
-        "config globals 'globals'\n\n{}{}\
+        "config globals 'globals'\n{globals}\n{}{}\
 config member 'm1'\n\toption interface 'isp1'\n\toption weight '1'\n\n\
 config member 'm2'\n\toption interface 'isp2'\n\toption weight '1'\n\n\
 config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
@@ -88,7 +93,20 @@ fn ipv6_balances_sticks_fails_over_alone_and_fails_back() {
     let (u1, u2) = (lab.uplink(1), lab.uplink(2));
     let (a6_1, a6_2) = (u1.addr6.expect("addr6"), u2.addr6.expect("addr6"));
 
-    let mut rail = Rail::start(&lab, &dual_stack(&lab));
+    // A hook records which family of which uplink changed state.
+    let events = std::env::temp_dir().join(format!("rail-ipv6-hook-{}", lab.name()));
+    let hook = std::env::temp_dir().join(format!("rail-ipv6-hook-{}.sh", lab.name()));
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$INTERFACE|$FAMILY|$PREVIOUS|$STATE\" >>{}\n",
+            events.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config = dual_stack_with(&lab, &format!("\tlist hook '{}'\n", hook.display()));
+    let mut rail = Rail::start(&lab, &config);
     for isp in ["isp1", "isp2"] {
         rail.wait_state(isp, "up", Duration::from_secs(10));
         rail.wait_for(
@@ -175,6 +193,8 @@ fn ipv6_balances_sticks_fails_over_alone_and_fails_back() {
     assert_eq!(dead, 0, "every long-lived IPv6 flow kept its uplink");
 
     assert_eq!(rail.stop(), Some(0));
+    let _ = std::fs::remove_file(&events);
+    let _ = std::fs::remove_file(&hook);
     assert_eq!(
         kernel_state6(&lab),
         before,

@@ -413,69 +413,65 @@ impl Daemon {
 
     async fn on_health(&mut self, event: engine::Event) {
         match event {
-            // An IPv6-only change moves IPv6 routes; the uplink's hooks and conntrack flush
-            // follow its first family (IPv4 of a dual-stack uplink).
-            engine::Event::Transition6(id, t) => {
-                self.transitions.push_back(status::Transition {
-                    time: unix_now(),
-                    interface: self.config.interfaces[id.0].name.clone(),
-                    family: Some("ipv6".into()),
-                    from: t.from.to_string(),
-                    to: t.to.to_string(),
-                    reason: t.reason.clone(),
-                });
-                while self.transitions.len() > report::HISTORY {
-                    self.transitions.pop_front();
-                }
-                self.reroute().await;
-            }
-            engine::Event::Transition(id, t) => {
-                let iface = &self.config.interfaces[id.0];
-                self.transitions.push_back(status::Transition {
-                    time: unix_now(),
-                    interface: t.interface.clone(),
-                    family: None,
-                    from: t.from.to_string(),
-                    to: t.to.to_string(),
-                    reason: t.reason.clone(),
-                });
-                while self.transitions.len() > report::HISTORY {
-                    self.transitions.pop_front();
-                }
-                let went_down = t.from.routable() && !t.to.routable();
-                let device = self
-                    .uplinks
-                    .links
-                    .get(&id)
-                    .map(|l| l.device.clone())
-                    .unwrap_or_default();
-                let ev = HookEvent {
-                    interface: t.interface.clone(),
-                    device,
-                    state: t.to.to_string(),
-                    previous: t.from.to_string(),
-                    reason: t.reason.clone(),
-                    rtt_ms: t.rtt_ms,
-                    loss: Some(t.loss),
-                };
-                let (mark, flush) = (iface.mark.value(), iface.flush_conntrack);
-                let hooks = self.config.globals.hooks.clone();
-                let timeout = self.config.globals.hook_timeout;
-                self.reroute().await;
-                if went_down && flush {
-                    self.flush_flows(&t.interface, mark).await;
-                }
-                // Hooks after the reroute: they must never delay failover.
-                self.hooks.fire(
-                    &hooks,
-                    Some(hooks::USER_SCRIPT),
-                    &ev,
-                    timeout,
-                    Instant::now(),
-                );
-            }
+            engine::Event::Transition(id, t) => self.on_transition(id, t, false).await,
+            engine::Event::Transition6(id, t) => self.on_transition(id, t, true).await,
             engine::Event::Global(_) => self.reroute().await,
         }
+    }
+
+    /// One tracker changed state: record it, reroute, then flush and run the hooks. `second`:
+    /// the IPv6 tracker of a dual-stack uplink, whose outage must not flush the uplink's
+    /// flows (the mark is shared with its IPv4 ones).
+    async fn on_transition(&mut self, id: InterfaceId, t: crate::health::Transition, second: bool) {
+        let iface = &self.config.interfaces[id.0];
+        let family = if second || engine::first_is_ipv6(iface) {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
+        self.transitions.push_back(status::Transition {
+            time: unix_now(),
+            interface: iface.name.clone(),
+            family: second.then(|| family.to_string()),
+            from: t.from.to_string(),
+            to: t.to.to_string(),
+            reason: t.reason.clone(),
+        });
+        while self.transitions.len() > report::HISTORY {
+            self.transitions.pop_front();
+        }
+        let went_down = t.from.routable() && !t.to.routable();
+        let device = self
+            .uplinks
+            .links
+            .get(&id)
+            .map(|l| l.device.clone())
+            .unwrap_or_default();
+        let ev = HookEvent {
+            interface: iface.name.clone(),
+            family: family.to_string(),
+            device,
+            state: t.to.to_string(),
+            previous: t.from.to_string(),
+            reason: t.reason.clone(),
+            rtt_ms: t.rtt_ms,
+            loss: Some(t.loss),
+        };
+        let (mark, flush) = (iface.mark.value(), iface.flush_conntrack && !second);
+        let hooks = self.config.globals.hooks.clone();
+        let timeout = self.config.globals.hook_timeout;
+        self.reroute().await;
+        if went_down && flush {
+            self.flush_flows(&ev.interface, mark).await;
+        }
+        // Hooks after the reroute: they must never delay failover.
+        self.hooks.fire(
+            &hooks,
+            Some(hooks::USER_SCRIPT),
+            &ev,
+            timeout,
+            Instant::now(),
+        );
     }
 
     async fn flush_flows(&mut self, name: &str, mark: u32) {
