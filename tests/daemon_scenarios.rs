@@ -13,6 +13,7 @@
 mod common;
 
 use common::lab::{Fault, Lab, Options};
+use common::rail::Rail;
 use common::scenario::{
     add_lan_host, addr, balanced, member, policy, policy_with, reload, rule, start_up, tally_from,
     uplinks, via, VERDICT,
@@ -21,6 +22,19 @@ use common::scenario::{
 /// A lab whose router has no masquerade of its own: rail's must do it.
 fn lab(isps: usize) -> Option<Lab> {
     Lab::up_with(Options { isps, masq: false })
+}
+
+/// Blackholes isp1 until rail takes it down, expecting `n` new LAN connections all on
+/// isp2; clears it until it is up, expecting `n` all on isp1 again.
+fn isp1_fails_over_to_isp2_and_back(lab: &Lab, rail: &Rail, n: usize) {
+    lab.fault(1, Fault::Blackhole);
+    rail.wait_state("isp1", "down", VERDICT);
+    let t = lab.tally("lan", n);
+    assert_eq!(via(lab, &t, 2), n, "all on isp2 while isp1 is down: {t:?}");
+    lab.clear(1);
+    rail.wait_state("isp1", "up", VERDICT);
+    let t = lab.tally("lan", n);
+    assert_eq!(via(lab, &t, 1), n, "all back on isp1: {t:?}");
 }
 
 #[test]
@@ -365,15 +379,7 @@ fn failover_only_primary_carries_everything_backup_only_when_it_is_down() {
     assert_eq!(active.as_array().map(Vec::len), Some(1), "{active}");
     assert_eq!(active[0]["interface"], "isp1");
 
-    lab.fault(1, Fault::Blackhole);
-    rail.wait_state("isp1", "down", VERDICT);
-    let t = lab.tally("lan", 20);
-    assert_eq!(via(&lab, &t, 2), 20, "all on the backup: {t:?}");
-
-    lab.clear(1);
-    rail.wait_state("isp1", "up", VERDICT);
-    let t = lab.tally("lan", 20);
-    assert_eq!(via(&lab, &t, 1), 20, "back on the primary: {t:?}");
+    isp1_fails_over_to_isp2_and_back(&lab, &rail, 20);
 }
 
 #[test]
@@ -407,4 +413,29 @@ fn sticky_rule_keeps_a_source_on_one_uplink_until_that_uplink_fails() {
         20,
         "still pinned after isp{pinned} is back: {t:?}"
     );
+}
+
+#[test]
+fn sticky_sources_fail_back_when_their_backup_uplink_still_serves_another_policy() {
+    let Some(lab) = lab(2) else { return };
+    let config = uplinks(&lab, &[1, 2], "")
+        + &member("primary", 1, 1, 1)
+        + &member("backup", 2, 2, 1)
+        + &member("only2", 2, 1, 1)
+        + &policy("failover", &["primary", "backup"])
+        + &policy("isp2_only", &["only2"])
+        + &rule(
+            "echo",
+            &[("proto", "tcp"), ("dest_port", "9000")],
+            "isp2_only",
+        )
+        + &rule("all", &[("sticky", "1"), ("timeout", "60")], "failover");
+    let rail = start_up(&lab, &config, &[1, 2]);
+    let t = lab.tally("lan", 5);
+    assert_eq!(via(&lab, &t, 1), 5, "pinned to the primary: {t:?}");
+
+    // Re-pinned to the backup; then isp2 stops carrying the sticky rule's new connections
+    // (its policy is back on isp1), though it still carries another policy's: the pin to
+    // it must go.
+    isp1_fails_over_to_isp2_and_back(&lab, &rail, 5);
 }

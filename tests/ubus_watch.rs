@@ -177,7 +177,14 @@ fn follows_a_pppoe_uplink_through_netifd_and_a_ubusd_restart() {
         };
         assert_eq!(lost, Update::BusLost);
         broker = Broker::start(&path);
-        let again = next_update(&updates, &mut seen).await;
+        // rail may reconnect before netifd has published its objects again: then the first
+        // re-read finds nothing, and netifd's object coming back (ubus.object.add) is read.
+        let again = until(
+            &updates,
+            &mut seen,
+            |u| matches!(u, Update::Interface { name, status: Some(_) } if name == "wan"),
+        )
+        .await;
         assert_eq!(
             wan(again),
             (true, Some("pppoe-wan".into()), Some("203.0.113.1".into()))

@@ -146,11 +146,11 @@ pub struct Desired {
     pub uplink_devices: Vec<String>,
     /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
     pub preserved_sets: Vec<String>,
-    /// Per uplink, the sticky sets pinning sources to it (flushed when it stops carrying
-    /// new connections, so those sources are pinned again elsewhere).
-    pub sticky_sets: Vec<(InterfaceId, String)>,
-    /// The uplinks some policy sends new connections to.
-    pub active: BTreeSet<InterfaceId>,
+    /// Per policy and uplink, the sticky sets pinning sources to it (flushed when it stops
+    /// carrying that policy's new connections, so those sources are pinned again by it).
+    pub sticky_sets: Vec<(PolicyId, InterfaceId, String)>,
+    /// The uplinks each policy sends new connections to.
+    pub active: BTreeSet<(PolicyId, InterfaceId)>,
 }
 
 impl Desired {
@@ -217,17 +217,18 @@ pub fn desired_dual(
             .collect(),
         sticky_sets: nft::sticky_sets(config, links)
             .into_iter()
-            .map(|s| (s.interface, s.name))
+            .map(|s| (s.policy, s.interface, s.name))
             .collect(),
         // Sticky pinning is IPv4's (its sets hold IPv4 sources).
         active: resolution
             .policies
             .iter()
-            .flat_map(|p| match p {
+            .enumerate()
+            .flat_map(|(p, route)| match route {
                 PolicyRoute::Balance { members, .. } => members
                     .iter()
-                    .map(|m| m.interface)
-                    .filter(|i| links.contains_key(i))
+                    .map(|m| (PolicyId(p), m.interface))
+                    .filter(|(_, i)| links.contains_key(i))
                     .collect(),
                 PolicyRoute::LastResort(_) => Vec::new(),
             })
@@ -734,10 +735,13 @@ mod tests {
                 RuleAction::Lookup(TableId::policy(PolicyId(0)).unwrap())
             ))
         );
-        let names: Vec<&str> = d.sticky_sets.iter().map(|(_, n)| n.as_str()).collect();
+        let names: Vec<&str> = d.sticky_sets.iter().map(|(_, _, n)| n.as_str()).collect();
         assert_eq!(names, vec!["sticky_pinned_wan1", "sticky_pinned_wan2"]);
         // Only the metric-1 tier carries new connections.
-        assert_eq!(d.active, [InterfaceId(0)].into_iter().collect());
+        assert_eq!(
+            d.active,
+            [(PolicyId(0), InterfaceId(0))].into_iter().collect()
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::rtmsg::{
     af_of, nl_family, route_dump, route_is_owned, route_message_in, route_spec, route_table,
     rule_is_owned, rule_message_in, rule_spec,
 };
-use crate::config::InterfaceId;
+use crate::config::{InterfaceId, PolicyId};
 
 /// What went wrong, with the operation that failed, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,8 +85,8 @@ pub struct Kernel {
     policy_routes: BTreeMap<(Af, TableId), RouteSpec>,
     /// Every table rail installed into during this run, per family.
     tables: BTreeSet<(Af, TableId)>,
-    /// The uplinks carrying new connections after the last change.
-    active: BTreeSet<InterfaceId>,
+    /// The uplinks carrying each policy's new connections after the last change.
+    active: BTreeSet<(PolicyId, InterfaceId)>,
     /// nfnetlink, for flushing sticky sets without touching the table.
     nfnl: nfnl::Socket,
 }
@@ -281,8 +281,9 @@ impl Kernel {
         const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
         const NFTA_SET_ELEM_LIST_SET: u16 = 2;
         const NFPROTO_INET: u8 = 1;
-        for (iface, set) in &desired.sticky_sets {
-            if !self.active.contains(iface) || desired.active.contains(iface) {
+        for (policy, iface, set) in &desired.sticky_sets {
+            let key = (*policy, *iface);
+            if !self.active.contains(&key) || desired.active.contains(&key) {
                 continue;
             }
             let name = format!("{set}\0");

@@ -15,7 +15,9 @@ use std::net::IpAddr;
 
 use super::desired::{Af, Links};
 use super::layout::{sticky_rules, Marks};
-use crate::config::{Config, Family, InterfaceId, Mark, PortRange, Prefix, Proto, Rule, Target};
+use crate::config::{
+    Config, Family, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
+};
 
 /// The family and name of rail's table, as nft spells them.
 pub const TABLE: &str = "inet rail";
@@ -176,6 +178,8 @@ pub fn preserved_sets(config: &Config) -> Vec<&str> {
 pub struct StickySet {
     /// Index of the rule in `Config::rules`.
     pub rule: usize,
+    /// The rule's policy.
+    pub policy: PolicyId,
     pub interface: InterfaceId,
     /// `sticky_<rule>_<interface>`.
     pub name: String,
@@ -209,6 +213,7 @@ pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
             };
             sets.push(StickySet {
                 rule: r,
+                policy: p,
                 interface: i,
                 name: format!("sticky_{}_{}", nft_name(&rule.name), nft_name(&iface.name)),
                 timeout_secs: rule.sticky_timeout.as_secs().max(1),

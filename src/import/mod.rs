@@ -86,6 +86,7 @@ pub fn mwan3(file: &str, mwan3: &Package, network: Option<&Package>) -> Import {
     out.sections.extend(members.into_iter().map(|m| m.section));
     out.sections.extend(policies.into_iter().map(|p| p.section));
     out.sections.extend(rules);
+    fit_mark_mask(&mut out, mwan3, &mut notes);
 
     let mut notes = notes.into_vec();
     notes.sort_by_key(|n| n.line);
@@ -103,6 +104,61 @@ pub fn render(import: &Import, source: &str) -> String {
          # they did; see docs/mwan3.md for what differs.\n{}",
         crate::uci::export(&import.package)
     )
+}
+
+/// A carried-over mask too small for rail's mark layout (one mark per interface, policy and
+/// sticky rule, plus two) is dropped in favour of rail's default, with a note saying why.
+fn fit_mark_mask(out: &mut Package, mwan3: &Package, notes: &mut read::Notes) {
+    let single = |s: &Section, name: &str| {
+        s.options
+            .iter()
+            .find(|o| o.name == name)
+            .and_then(|o| match &o.value {
+                Value::Single(v) => Some(v.clone()),
+                Value::List(_) => None,
+            })
+    };
+    let count = |t: &str| out.sections.iter().filter(|s| s.stype == t).count();
+    let sticky = out
+        .sections
+        .iter()
+        .filter(|s| s.stype == "rule" && single(s, "sticky").as_deref() == Some("1"))
+        .filter(|s| {
+            !matches!(
+                single(s, "use_policy").as_deref(),
+                None | Some("default" | "unreachable" | "blackhole")
+            )
+        })
+        .count();
+    let needed =
+        crate::dataplane::layout::marks_needed(count("interface"), count("policy"), sticky);
+    let Some(g) = out.sections.iter_mut().find(|s| s.stype == "globals") else {
+        return;
+    };
+    let Some(at) = g.options.iter().position(|o| o.name == "mark_mask") else {
+        return;
+    };
+    let room = single(g, "mark_mask")
+        .and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+        .and_then(crate::config::MarkMask::new)
+        .map_or(0, |m| m.capacity() as usize);
+    if room >= needed {
+        return;
+    }
+    g.options.remove(at);
+    if let Some((src, label)) = read::sections(mwan3).find(|(s, _)| s.stype == "globals") {
+        let line = src
+            .options
+            .iter()
+            .find(|o| o.name == "mmx_mask")
+            .map_or(src.line, |o| o.line);
+        notes.add(
+            line,
+            &label,
+            Some("mmx_mask"),
+            format!("dropped after all: it holds {room} marks and rail needs {needed} (one per interface, policy and sticky rule, plus two); rail's default mark_mask 0x3F000000 is used"),
+        );
+    }
 }
 
 /// mwan3 refers to interfaces, members and policies by section name.
