@@ -449,6 +449,72 @@ fn arrival(now: Time, wall: SystemTime, stamp: Option<SystemTime>) -> Time {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::State;
+
+    #[test]
+    fn one_tracker_per_family_each_with_its_own_targets_and_transitions() {
+        let v4: IpAddr = "198.18.0.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8:ffff::1".parse().unwrap();
+        let iface = |name: &str, n: u32, family: Family, targets: &[IpAddr]| {
+            let mut i = crate::fixtures::interface(name, n);
+            i.family = family;
+            i.track_ip = targets.to_vec();
+            i.device = Some(format!("{name}-nodev"));
+            i
+        };
+        let ifaces = [
+            iface("a", 1, Family::Ipv4, &[v4]),
+            iface("b", 2, Family::Ipv6, &[v6]),
+            iface("c", 3, Family::Both, &[v4, v6]),
+        ];
+        let mut e = Engine::new(&ifaces);
+        let targets = |e: &Engine, i: usize, v6: bool| {
+            e.tracker_of(InterfaceId(i), v6).map(|t| {
+                let ips = t.status().targets.iter().map(|s| s.ip).collect::<Vec<_>>();
+                (t.name().to_string(), ips)
+            })
+        };
+        assert_eq!(targets(&e, 0, false), Some(("a".into(), vec![v4])));
+        assert_eq!(targets(&e, 0, true), None);
+        assert_eq!(targets(&e, 1, false), None);
+        assert_eq!(targets(&e, 1, true), Some(("b".into(), vec![v6])));
+        assert_eq!(targets(&e, 2, false), Some(("c".into(), vec![v4])));
+        assert_eq!(targets(&e, 2, true), Some(("c ipv6".into(), vec![v6])));
+        assert!(e.tracker6(InterfaceId(0)).is_none() && e.tracker6(InterfaceId(1)).is_none());
+
+        // The device comes up for both families of c, then its carrier goes: both trackers
+        // change state, each reported as its own family.
+        let facts = |source: IpAddr| LinkFacts {
+            device: "c-nodev".into(),
+            ifindex: 77,
+            source: Some(source),
+        };
+        e.device_up(InterfaceId(2), facts("192.0.2.2".parse().unwrap()));
+        e.device_up6(InterfaceId(2), facts("2001:db8:100:1::2".parse().unwrap()));
+        assert!(e.usable_in(InterfaceId(2), false) && e.usable_in(InterfaceId(2), true));
+        assert!(!e.usable_in(InterfaceId(0), true), "a carries no IPv6");
+        e.queue.clear();
+        e.carrier(InterfaceId(2), false);
+        let kinds: Vec<(bool, State)> = e
+            .queue
+            .iter()
+            .filter_map(|ev| match ev {
+                Event::Transition(_, t) => Some((false, t.to)),
+                Event::Transition6(_, t) => Some((true, t.to)),
+                Event::Global(_) => None,
+            })
+            .collect();
+        assert_eq!(kinds, [(false, State::Down), (true, State::Down)]);
+        assert!(!e.usable_in(InterfaceId(2), false) && !e.usable_in(InterfaceId(2), true));
+
+        // A reload with c unchanged keeps both its trackers (and their state).
+        let kept = e.rebuild(&ifaces);
+        assert!(kept.contains(&InterfaceId(2)));
+        assert_eq!(
+            e.tracker_of(InterfaceId(2), true).map(|t| t.state()),
+            Some(State::Down)
+        );
+    }
 
     #[test]
     fn arrival_uses_the_kernel_stamp_when_plausible() {
