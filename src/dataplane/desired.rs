@@ -689,6 +689,18 @@ mod tests {
             }]))
         );
         assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 2));
+        // An IPv6-only uplink has nothing in IPv4 and everything in IPv6.
+        let mut c6 = c.clone();
+        c6.interfaces[1].family = crate::config::Family::Ipv6;
+        let d = desired_dual(&c6, &l, &both, &both);
+        let has = |rules: &[RuleSpec], p: Priority| rules.iter().any(|r| r.priority == p);
+        let marked = Priority::mark_uplink(InterfaceId(1)).unwrap();
+        assert!(!has(&d.rules, marked) && has(&d.rules6, marked));
+        assert!(!d
+            .routes
+            .iter()
+            .any(|r| r.table == TableId::uplink(InterfaceId(1)).unwrap()));
+        assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 1));
         // No interface carries IPv6: nothing of it.
         let c4 = config(&["wan1"], &[(0, 1, 1)], &[&[0]]);
         let v4 = desired(&c4, &l, &resolve(&c4, |_| true));
