@@ -457,6 +457,79 @@ fn carrier_loss_is_immediate() {
 }
 
 #[test]
+fn carrier_return_comes_back_through_probes_not_initial_state() {
+    // initial_state online: a device appearing is trusted at once, a carrier coming back is not.
+    let mut sim = Sim::new(&iface(), answer_after(5));
+    sim.run_for(secs(3.0));
+    sim.input(Input::Carrier {
+        device: "eth1".into(),
+        up: false,
+    });
+    sim.run_for(secs(1.0));
+    sim.input(Input::Carrier {
+        device: "eth1".into(),
+        up: true,
+    });
+    assert_eq!(sim.tracker.state(), State::Down);
+    assert!(
+        sim.tracker
+            .reason()
+            .contains("has carrier again, waiting for"),
+        "{}",
+        sim.tracker.reason()
+    );
+    sim.run_for(secs(10.0));
+    assert_eq!(sim.tracker.state(), State::Up, "good rounds bring it back");
+}
+
+#[test]
+fn a_resumed_tracker_starts_from_the_old_verdict() {
+    // A reload re-created the tracker of an uplink that was down: it stays down until probes
+    // say otherwise, although initial_state is online.
+    let i = iface();
+    let mut tracker = Tracker::new(&i.name, Params::from_interface(&i), 7, true, Time::ZERO);
+    tracker.resume(false);
+    let mut out = Vec::new();
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceUp {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    assert_eq!(tracker.state(), State::Down);
+    // One-shot: the next reconnect follows initial_state again.
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceGone {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceUp {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    assert_eq!(tracker.state(), State::Up);
+    // And an uplink that was up stays up across a reload even with initial_state offline.
+    let mut off = iface();
+    off.initial_state = InitialState::Offline;
+    let mut tracker = Tracker::new(&off.name, Params::from_interface(&off), 7, true, Time::ZERO);
+    tracker.resume(true);
+    tracker.handle(
+        Time::ZERO,
+        Input::DeviceUp {
+            device: "eth1".into(),
+        },
+        &mut out,
+    );
+    assert_eq!(tracker.state(), State::Up);
+}
+
+#[test]
 fn device_removal_is_immediate_and_hold_delays_probing_after_reconnect() {
     let mut i = iface();
     i.hold = secs(2.0);

@@ -143,19 +143,30 @@ impl Engine {
             .map(Some)
             .collect();
         for (i, (&was6, &now6)) in old_second.iter().zip(&fresh.second).enumerate() {
-            let same = |a: Option<usize>, b: Option<usize>| match (a, b) {
+            let pairs = [(Some(i), Some(i)), (was6, now6)];
+            let same = |(a, b): (Option<usize>, Option<usize>)| match (a, b) {
                 (Some(a), Some(b)) => old[a]
                     .as_ref()
                     .is_some_and(|u| u.iface == fresh.uplinks[b].iface),
                 (None, None) => true,
                 _ => false,
             };
-            if same(Some(i), Some(i)) && same(was6, now6) {
-                for (from, to) in [(Some(i), Some(i)), (was6, now6)] {
-                    if let (Some(from), Some(to)) = (from, to) {
-                        fresh.uplinks[to] = old[from].take().expect("each slot moves once");
+            let keep = pairs.into_iter().all(same);
+            for (from, to) in pairs {
+                let (Some(from), Some(to)) = (from, to) else {
+                    continue;
+                };
+                if keep {
+                    fresh.uplinks[to] = old[from].take().expect("each slot moves once");
+                } else if let Some(u) = old[from].as_ref() {
+                    // Re-created with other settings: resume the old verdict.
+                    let n = &mut fresh.uplinks[to];
+                    if n.iface.name == u.iface.name {
+                        n.tracker.resume(u.tracker.state().routable());
                     }
                 }
+            }
+            if keep {
                 kept.insert(InterfaceId(i));
             }
         }

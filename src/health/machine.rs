@@ -213,6 +213,9 @@ pub struct Tracker {
     streak: Streak,
     /// The last applied round had no reply from any target (None: no round yet).
     blackout: Option<bool>,
+    /// A one-shot state to start in at the next device appearance instead of
+    /// initial_state (a reload that re-created this tracker keeps the uplink's verdict).
+    resume: Option<InitialState>,
     last_error: Option<String>,
 }
 
@@ -249,6 +252,7 @@ impl Tracker {
             alert: false,
             streak: Streak::default(),
             blackout: None,
+            resume: None,
             last_error: None,
             params,
         }
@@ -325,10 +329,19 @@ impl Tracker {
                     self.resolve(o, None, now, out);
                 }
             }
-            Input::DeviceUp { device } => self.link_up(now, device, "up", out),
+            Input::DeviceUp { device } => self.link_up(now, device, "up", None, out),
             Input::Carrier { device, up: true } => {
                 if !self.carrier || self.device.is_none() {
-                    self.link_up(now, device, "has carrier again", out);
+                    // Carrier proves the cable, not forwarding (a modem still booting, a
+                    // DSL line still training): come back through probes, never by
+                    // initial_state, so a flapping carrier cannot flap the uplink.
+                    self.link_up(
+                        now,
+                        device,
+                        "has carrier again",
+                        Some(InitialState::Offline),
+                        out,
+                    );
                 }
             }
             Input::Carrier { device, up: false } => {
@@ -384,7 +397,27 @@ impl Tracker {
         }
     }
 
-    fn link_up(&mut self, now: Time, device: String, what: &str, out: &mut Vec<Output>) {
+    /// This tracker replaces one for the same uplink (a reload changed its settings): the
+    /// next device appearance starts from the old verdict, not from initial_state, so a
+    /// reload neither revives a dead uplink nor benches a good one.
+    pub fn resume(&mut self, was_routable: bool) {
+        self.resume = Some(if was_routable {
+            InitialState::Online
+        } else {
+            InitialState::Offline
+        });
+    }
+
+    /// The device is usable: start probing after the hold, in `initial` (default: a resumed
+    /// verdict, else the configured initial_state).
+    fn link_up(
+        &mut self,
+        now: Time,
+        device: String,
+        what: &str,
+        initial: Option<InitialState>,
+        out: &mut Vec<Output>,
+    ) {
         self.stop_probing(false);
         self.carrier = true;
         let hold = if self.params.hold.is_zero() {
@@ -400,7 +433,8 @@ impl Tracker {
             let slot = self.params.interval / self.params.round_size().max(1) as u32;
             let phase = slot * u32::from(self.ident % 8) / 8;
             self.next_send = Some(now + self.params.hold + phase);
-            match self.params.initial_state {
+            let resumed = self.resume.take();
+            match initial.or(resumed).unwrap_or(self.params.initial_state) {
                 InitialState::Online => (
                     State::Up,
                     format!("device {device} {what}, initial_state online{hold}"),
