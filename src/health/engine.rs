@@ -13,7 +13,7 @@ use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
 use super::probe::{Binding, Method, Prober, Received};
 use super::time::Time;
-use crate::config::{Family, Interface, InterfaceId};
+use crate::config::{Family, Interface, InterfaceId, TrackMethod};
 use async_io::Timer;
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -84,6 +84,10 @@ impl Engine {
             let v6 = second || first_is_ipv6(&iface);
             if iface.family == Family::Both {
                 iface.track_ip.retain(|t| t.is_ipv6() == v6);
+            }
+            // ARP has no IPv6: the IPv6 half of an arping uplink is judged by carrier.
+            if second && iface.track_method == TrackMethod::Arping {
+                iface.track_ip.clear();
             }
             let name = if second {
                 format!("{} ipv6", iface.name)
@@ -473,10 +477,13 @@ mod tests {
             i.device = Some(format!("{name}-nodev"));
             i
         };
+        let mut arp = iface("d", 4, Family::Both, &[v4]);
+        arp.track_method = TrackMethod::Arping;
         let ifaces = [
             iface("a", 1, Family::Ipv4, &[v4]),
             iface("b", 2, Family::Ipv6, &[v6]),
             iface("c", 3, Family::Both, &[v4, v6]),
+            arp,
         ];
         let mut e = Engine::new(&ifaces);
         let targets = |e: &Engine, i: usize, v6: bool| {
@@ -491,6 +498,11 @@ mod tests {
         assert_eq!(targets(&e, 1, true), Some(("b".into(), vec![v6])));
         assert_eq!(targets(&e, 2, false), Some(("c".into(), vec![v4])));
         assert_eq!(targets(&e, 2, true), Some(("c ipv6".into(), vec![v6])));
+        assert_eq!(
+            targets(&e, 3, true),
+            Some(("d ipv6".into(), vec![])),
+            "carrier only"
+        );
         assert!(e.tracker6(InterfaceId(0)).is_none() && e.tracker6(InterfaceId(1)).is_none());
 
         // The device comes up for both families of c, then its carrier goes: both trackers
