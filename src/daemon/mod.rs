@@ -368,10 +368,12 @@ impl Daemon {
             match change {
                 Change::Up(link) => {
                     log::info!(
-                        "{name}: device {} (ifindex {}) address {}",
+                        "{name}: device {} (ifindex {}) address {}{}",
                         link.device,
                         link.ifindex,
-                        link.address.map_or("none".to_string(), |a| a.to_string())
+                        link.address.map_or("none".to_string(), |a| a.to_string()),
+                        link.address6
+                            .map_or(String::new(), |a| format!(" ipv6 {a}"))
                     );
                     self.shape(id, link.ifindex).await;
                     let first_v6 = engine::first_is_ipv6(&self.config.interfaces[id.0]);

@@ -40,7 +40,7 @@ pub enum Change {
     /// The device (of this ifindex) is gone.
     Gone(u32),
     Carrier(bool),
-    /// Only the IPv6 address or next hop changed (a new SLAAC or DHCPv6 prefix): IPv6
+    /// Only the IPv6 address changed (a new SLAAC or DHCPv6 prefix): IPv6
     /// probes must be re-bound, IPv4 ones are left alone.
     Address6(Link),
 }
