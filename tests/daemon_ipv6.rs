@@ -270,3 +270,64 @@ fn a_new_ipv6_prefix_on_an_uplink_is_followed() {
         "new IPv6 connections via isp1 leave from its new address: {spread:?}"
     );
 }
+
+#[test]
+fn an_ipv6_only_uplink_carries_ipv6_and_no_ipv4() {
+    let Some(lab) = Lab::up_with(common::lab::Options {
+        isps: 2,
+        masq: false,
+    }) else {
+        return;
+    };
+    if !lab.has_ipv6() {
+        eprintln!("no IPv6 in this kernel: skipped");
+        return;
+    }
+    ipv6_defaults(&lab);
+    let service6: IpAddr = lab.service6().expect("IPv6 service").into();
+    let (u1, u2) = (lab.uplink(1), lab.uplink(2));
+    // isp2 carries IPv6 only: its IPv4 targets go, its state is its IPv6 state.
+    let v4_targets: Vec<String> = lab
+        .targets()
+        .iter()
+        .map(|t| format!("\tlist track_ip '{t}'\n"))
+        .collect();
+    let mut config = dual_stack(&lab);
+    let isp2 = config
+        .find("config interface 'isp2'")
+        .expect("isp2 section");
+    let (head, tail) = config.split_at(isp2);
+    let mut tail = tail.replace("\toption family 'both'\n", "\toption family 'ipv6'\n");
+    for line in &v4_targets {
+        tail = tail.replacen(line.as_str(), "", 1);
+    }
+    config = format!("{head}{tail}");
+    let rail = Rail::start(&lab, &config);
+    rail.wait_state("isp1", "up", Duration::from_secs(10));
+    rail.wait_state("isp2", "up", Duration::from_secs(10));
+    let status = rail.status();
+    assert_eq!(status["interfaces"]["isp2"]["family"], "ipv6");
+    assert!(
+        status["interfaces"]["isp2"]["state6"].is_null(),
+        "one family: `state` is it"
+    );
+    let targets = status["interfaces"]["isp2"]["targets"].to_string();
+    assert!(!targets.contains("198.18."), "no IPv4 probes: {targets}");
+
+    let v4 = lab.tally("lan", 20);
+    assert_eq!(
+        count(&v4, u1.addr),
+        20,
+        "IPv4 only via the dual-stack uplink: {v4:?}"
+    );
+    let v6 = lab.tally_to("lan", service6, 60);
+    assert!(
+        count(&v6, u1.addr6.expect("addr6")) >= 10 && count(&v6, u2.addr6.expect("addr6")) >= 10,
+        "IPv6 over both: {v6:?}"
+    );
+    let rules4 = lab.run("rtr", &["ip", "-4", "rule"]);
+    assert!(
+        !rules4.contains("lookup 20002"),
+        "no IPv4 state for the IPv6-only uplink: {rules4}"
+    );
+}
