@@ -57,6 +57,20 @@ fn ipv6_defaults(lab: &Lab) {
     }
 }
 
+/// A two-ISP lab with IPv6 and netifd-like IPv6 default routes; `None` when it cannot run.
+fn dual_stack_lab() -> Option<Lab> {
+    let lab = Lab::up_with(common::lab::Options {
+        isps: 2,
+        masq: false,
+    })?;
+    if !lab.has_ipv6() {
+        eprintln!("no IPv6 in this kernel: skipped");
+        return None;
+    }
+    ipv6_defaults(&lab);
+    Some(lab)
+}
+
 fn kernel_state6(lab: &Lab) -> (String, String) {
     (
         lab.run("rtr", &["ip", "-6", "rule"]),
@@ -77,17 +91,9 @@ fn count(tally: &BTreeMap<String, usize>, addr: impl ToString) -> usize {
 
 #[test]
 fn ipv6_balances_sticks_fails_over_alone_and_fails_back() {
-    let Some(lab) = Lab::up_with(common::lab::Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = dual_stack_lab() else {
         return;
     };
-    if !lab.has_ipv6() {
-        eprintln!("no IPv6 in this kernel: skipped");
-        return;
-    }
-    ipv6_defaults(&lab);
     let before = kernel_state6(&lab);
     let service6: IpAddr = lab.service6().expect("IPv6 service").into();
     let (u1, u2) = (lab.uplink(1), lab.uplink(2));
@@ -204,17 +210,9 @@ fn ipv6_balances_sticks_fails_over_alone_and_fails_back() {
 
 #[test]
 fn a_new_ipv6_prefix_on_an_uplink_is_followed() {
-    let Some(lab) = Lab::up_with(common::lab::Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = dual_stack_lab() else {
         return;
     };
-    if !lab.has_ipv6() {
-        eprintln!("no IPv6 in this kernel: skipped");
-        return;
-    }
-    ipv6_defaults(&lab);
     let service6: IpAddr = lab.service6().expect("IPv6 service").into();
     let u1 = lab.uplink(1);
     let old = u1.addr6.expect("addr6");
@@ -273,17 +271,9 @@ fn a_new_ipv6_prefix_on_an_uplink_is_followed() {
 
 #[test]
 fn an_ipv6_only_uplink_carries_ipv6_and_no_ipv4() {
-    let Some(lab) = Lab::up_with(common::lab::Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = dual_stack_lab() else {
         return;
     };
-    if !lab.has_ipv6() {
-        eprintln!("no IPv6 in this kernel: skipped");
-        return;
-    }
-    ipv6_defaults(&lab);
     let service6: IpAddr = lab.service6().expect("IPv6 service").into();
     let (u1, u2) = (lab.uplink(1), lab.uplink(2));
     // isp2 carries IPv6 only: its IPv4 targets go, its state is its IPv6 state.
