@@ -351,10 +351,11 @@ impl Kernel {
     async fn dump_rules(&mut self, af: Af) -> Result<Vec<RuleMessage>, Error> {
         let mut req = RuleMessage::default();
         req.header.family = nl_family(af);
-        let all = self
-            .dump(RouteNetlinkMessage::GetRule(req))
-            .await
-            .map_err(|e| Error(format!("dumping rules: {e}")))?;
+        let all = match self.dump(RouteNetlinkMessage::GetRule(req)).await {
+            Ok(all) => all,
+            Err(e) if no_family(&e) => Vec::new(),
+            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.name()))),
+        };
         Ok(all
             .into_iter()
             .filter_map(|m| match m {
@@ -390,7 +391,7 @@ impl Kernel {
                 })
                 .filter(|r| table.is_none_or(|t| route_table(r) == t.value()))
                 .collect()),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Vec::new()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) || no_family(&e) => Ok(Vec::new()),
             Err(e) => Err(Error(format!("dumping routes: {e}"))),
         }
     }
@@ -441,6 +442,11 @@ impl Kernel {
         }
         Ok(out)
     }
+}
+
+/// A kernel built without IPv6 refuses its dumps: it has no IPv6 state of rail's either.
+fn no_family(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EAFNOSUPPORT)
 }
 
 /// The policy-table routes of both families, keyed as `Kernel` remembers them.

@@ -103,10 +103,17 @@ impl Kernel {
         let mut req = AddressMessage::default();
         req.header.family = nl_family(af);
         req.header.index = ifindex;
-        let all = self
-            .dump(RouteNetlinkMessage::GetAddress(req))
-            .await
-            .map_err(|e| Error(format!("reading {} addresses of {device}: {e}", af.name())))?;
+        let all = match self.dump(RouteNetlinkMessage::GetAddress(req)).await {
+            Ok(all) => all,
+            // A kernel without IPv6: no IPv6 addresses.
+            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => Vec::new(),
+            Err(e) => {
+                return Err(Error(format!(
+                    "reading {} addresses of {device}: {e}",
+                    af.name()
+                )))
+            }
+        };
         Ok(all
             .into_iter()
             .filter_map(|m| match m {
