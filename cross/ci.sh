@@ -34,6 +34,13 @@ step() { # step <label> <command...>: runs it, records its wall and CPU time.
     timings+=("$(printf '%-44s wall %4ds  cpu %4ds' "$label" $((SECONDS - t)) $(($(child_cpu) - c)))")
 }
 
+report_times() {
+    echo "== cross: time per step"
+    [ ${#timings[@]} -eq 0 ] || printf '   %s\n' "${timings[@]}"
+    echo "   total wall $((SECONDS - start))s, cpu $(child_cpu)s"
+}
+trap report_times EXIT # also when a step fails
+
 step "shellcheck cross/" shellcheck -x "$here"/*.sh
 step "packaging self-tests" "$here/test-packaging.sh"
 for t in "${builds[@]}"; do
@@ -73,6 +80,3 @@ ipk() {
 step "mips .ipk, luci-app-rail .ipk, feed" ipk
 step "size budget" "$here/size.sh" --require
 
-echo "== cross: time per step"
-printf '   %s\n' "${timings[@]}"
-echo "   total wall $((SECONDS - start))s, cpu $(child_cpu)s"
