@@ -135,8 +135,15 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
         (0u64, 0u64, 0u64, 0u64);
     let mut status_failures = 0u64;
     let start = Instant::now();
+    let mut sampled = start;
     while start.elapsed() < Duration::from_secs(secs) {
         let now = Instant::now();
+        // The trend tells a leak (steady growth) from the allocator's high-water mark.
+        if now.duration_since(sampled) >= Duration::from_secs(60) {
+            let (rss, fds) = usage(rail.pid());
+            eprintln!("soak: at {:?}: rss {rss} kB, fds {fds}", start.elapsed());
+            sampled = now;
+        }
         for i in 0..2 {
             if now < next[i] {
                 continue;
