@@ -429,19 +429,28 @@ impl Kernel {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> std::io::Result<Vec<RouteNetlinkMessage>> {
-        let mut req = NetlinkMessage::from(msg);
-        req.header.flags = NLM_F_REQUEST | flags;
-        let mut resp = self.handle.request(req).map_err(std::io::Error::other)?;
-        let mut out = Vec::new();
-        while let Some(m) = resp.next().await {
-            match m.payload {
-                NetlinkPayload::InnerMessage(inner) => out.push(inner),
-                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-                _ => {}
-            }
-        }
-        Ok(out)
+        request(&mut self.handle, msg, flags).await
     }
+}
+
+/// Send one request on `handle`; collect the answers, or the kernel's error.
+pub(crate) async fn request(
+    handle: &mut rtnetlink::Handle,
+    msg: RouteNetlinkMessage,
+    flags: u16,
+) -> std::io::Result<Vec<RouteNetlinkMessage>> {
+    let mut req = NetlinkMessage::from(msg);
+    req.header.flags = NLM_F_REQUEST | flags;
+    let mut resp = handle.request(req).map_err(std::io::Error::other)?;
+    let mut out = Vec::new();
+    while let Some(m) = resp.next().await {
+        match m.payload {
+            NetlinkPayload::InnerMessage(inner) => out.push(inner),
+            NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// A kernel built without IPv6 refuses its dumps: it has no IPv6 state of rail's either.
