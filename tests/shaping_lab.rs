@@ -64,9 +64,15 @@ fn ifindex_here(dev: &str) -> u32 {
 }
 
 /// `tc qdisc show dev DEV root` in the router, first line.
+/// The root qdisc's kind, handle and settings, without its packet counters (htb's
+/// `direct_packets_stat` moves whenever a packet, e.g. an IPv6 router solicitation, leaves).
 fn root_qdisc(lab: &Lab, dev: &str) -> String {
     let out = lab.run("rtr", &["tc", "qdisc", "show", "dev", dev, "root"]);
-    out.lines().next().unwrap_or_default().to_string()
+    let line = out.lines().next().unwrap_or_default();
+    line.split(" direct_packets_stat")
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 const RECEIVER: &str = r#"
