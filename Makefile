@@ -22,6 +22,12 @@ test: deps
 demo: deps
 	tests/lab/demo.sh
 
+# Failover, failback, flow safety and cost in the lab against the release build; prints a
+# table and writes target/bench/results.json (docs/bench.md). BENCH_TRIALS=1 for a smoke run.
+bench: deps
+	cargo build --release
+	RAIL_BIN=$(CURDIR)/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
+
 NAME ?= rail
 
 lab-up: deps

@@ -73,7 +73,7 @@ crate_version() {
 PKG_RELEASE="${PKG_RELEASE:-1}"
 package_version() { echo "$(crate_version)-r$PKG_RELEASE"; }
 
-release_binary() { echo "$CROSS_ROOT/target/$1/release/rail"; }
+release_binary() { echo "${CARGO_TARGET_DIR:-$CROSS_ROOT/target}/$1/release/rail"; }
 
 # Deterministic archives: the mtime is the last commit's, so the same tree gives the same
 # bytes (and the size budget compares like with like).

@@ -44,7 +44,7 @@ head -c 100000 /dev/urandom >"$bin"
 chmod 0755 "$bin"
 
 export FILES_DIR="$f" LUCI_DIR="$l" RAIL_BIN="$bin" SOURCE_DATE_EPOCH=1700000000
-export DIST_DIR="$tmp/dist"
+export DIST_DIR="$tmp/dist" CARGO_TARGET_DIR="$tmp/target" # no real binaries in the size table
 ipk="$DIST_DIR/rail_$(package_version)_mips_24kc.ipk"
 luci="$DIST_DIR/luci-app-rail_$(package_version)_all.ipk"
 

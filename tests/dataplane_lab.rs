@@ -44,7 +44,9 @@ impl Rail {
                 Some(std::net::IpAddr::V4(g)) => Some(g),
                 _ => None,
             };
-            if let Some(l) = Self::block(ex, kernel.learn(device, gateway)).expect("learn") {
+            if let Some(l) =
+                Self::block(ex, kernel.learn(device, gateway.map(Into::into))).expect("learn")
+            {
                 links.insert(InterfaceId(i), l.link);
             }
         }

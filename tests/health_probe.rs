@@ -83,7 +83,7 @@ fn an_uplink_that_loses_every_target_goes_down() {
         .iter()
         .filter_map(|e| match e {
             Event::Transition(_, t) => Some(t.to),
-            Event::Global(_) => None,
+            Event::Transition6(..) | Event::Global(_) => None,
         })
         .collect();
     assert_eq!(states, [State::Suspect, State::Down], "{events:?}");

@@ -311,7 +311,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 ..opt("mark_mask", Kind::Mask, Default::Value("0x3F000000"),
                     "The fwmark bits rail owns. Interface n (in file order, disabled ones included) gets mark n inside the mask, so the mask must hold as many values as there are interfaces. The default is clear of mwan3 (0x3F00), pbr (0x00ff0000) and trafficshaper (0xFF).")
             },
-            many("hook", Kind::Path, "Executables run (without a shell) on every uplink state change, with INTERFACE, DEVICE, STATE, PREVIOUS, REASON, RTT and LOSS in the environment."),
+            many("hook", Kind::Path, "Executables run (without a shell) on every uplink state change, with INTERFACE, FAMILY (ipv4 or ipv6: which family's state changed), DEVICE, STATE, PREVIOUS, REASON, RTT and LOSS in the environment."),
             opt("hook_timeout", Kind::Duration { min: ms(100), max: ms(600_000) }, Default::Value("10s"),
                 "A hook still running after this long is killed."),
             OptSpec {
@@ -329,8 +329,8 @@ pub static SECTIONS: &[SectionSpec] = &[
         options: &[
             opt("enabled", Kind::Bool, Default::Value("1"), "0 keeps the interface in the file (and its mark) but never uses or probes it."),
             opt("device", Kind::Device, Default::Nothing, "The L3 device (`eth1`, `pppoe-wan`); learned from netifd when absent."),
-            opt("gateway", Kind::Addr, Default::Nothing, "The next hop; learned (point-to-point peer, or main's default route on the device) when absent. Must be of a family the interface carries."),
-            opt("family", Kind::Choice(&["ipv4", "ipv6", "both"]), Default::Value("ipv4"), "Address families this uplink carries; each is probed and judged on its own."),
+            opt("gateway", Kind::Addr, Default::Nothing, "The next hop; learned (point-to-point peer, or main's default route on the device) when absent. Must be of a family the interface carries. For `family both` it names one family's next hop; the other is learned (IPv6: main's IPv6 default route on the device, often link-local, else the device alone)."),
+            opt("family", Kind::Choice(&["ipv4", "ipv6", "both"]), Default::Value("ipv4"), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
             opt("track_method", Kind::Choice(&["ping", "arping", "tcp", "dns"]), Default::Value("ping"),
                 "How to probe: ICMP echo, ARP to the gateway (IPv4 Ethernet only), TCP connect to track_ip:track_port, or a DNS query to track_ip."),
             OptSpec {
@@ -366,7 +366,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 ..opt("flush_conntrack", Kind::FlushConntrack, Default::Value("1"),
                     "Delete this uplink's conntrack flows (by its mark, never others') when it goes down, so they re-establish on another uplink.")
             },
-            opt("masquerade", Kind::Bool, Default::Value("0"), "Masquerade traffic leaving this uplink. fw4 already does on OpenWrt's wan zone."),
+            opt("masquerade", Kind::Bool, Default::Value("0"), "Masquerade traffic leaving this uplink, in every family it carries (IPv6 too: a LAN prefix this provider does not route, e.g. another provider's or a ULA). fw4 already does IPv4 on OpenWrt's wan zone."),
             opt("rate", Kind::Rate { min: 8, max: 100_000_000 }, Default::Nothing,
                 "Shape traffic leaving this uplink to this rate (a TBF queueing discipline on its device, put back on every ifup and new device, removed when rail stops). Never replaces a queueing discipline rail did not install, such as SQM's."),
         ],

@@ -19,6 +19,9 @@ const MAX_RUNNING: usize = 16;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookEvent {
     pub interface: String,
+    /// The family whose state changed: `ipv4`, or `ipv6` (an IPv6-only interface, or the
+    /// IPv6 half of a dual-stack one).
+    pub family: String,
     pub device: String,
     pub state: String,
     pub previous: String,
@@ -28,10 +31,11 @@ pub struct HookEvent {
 }
 
 impl HookEvent {
-    fn env(&self) -> [(&'static str, String); 7] {
+    fn env(&self) -> [(&'static str, String); 8] {
         let num = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
         [
             ("INTERFACE", self.interface.clone()),
+            ("FAMILY", self.family.clone()),
             ("DEVICE", self.device.clone()),
             ("STATE", self.state.clone()),
             ("PREVIOUS", self.previous.clone()),
@@ -162,6 +166,7 @@ mod tests {
     fn event() -> HookEvent {
         HookEvent {
             interface: "wan".into(),
+            family: "ipv4".into(),
             device: "eth1".into(),
             state: "down".into(),
             previous: "up".into(),
@@ -197,7 +202,7 @@ mod tests {
             &d,
             "hook",
             &format!(
-                "echo \"$INTERFACE|$DEVICE|$STATE|$PREVIOUS|$REASON|$RTT|$LOSS\" >> {}",
+                "echo \"$INTERFACE|$FAMILY|$DEVICE|$STATE|$PREVIOUS|$REASON|$RTT|$LOSS\" >> {}",
                 out.display()
             ),
         );
@@ -217,7 +222,7 @@ mod tests {
         wait(&mut h);
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(
-            text.contains("wan|eth1|down|up|3/3 probes lost; $(touch /tmp/pwned)||100.0"),
+            text.contains("wan|ipv4|eth1|down|up|3/3 probes lost; $(touch /tmp/pwned)||100.0"),
             "{text}"
         );
         assert!(text.contains("user:down"), "{text}");

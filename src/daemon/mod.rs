@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired, Desired};
+use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
 use crate::dataplane::kernel::Kernel;
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine, LinkFacts};
@@ -108,6 +108,8 @@ struct Daemon {
     engine: Engine,
     uplinks: Uplinks,
     resolution: Resolution,
+    /// The policies resolved over the uplinks available for IPv6.
+    resolution6: Resolution,
     applied: Option<Desired>,
     hooks: Hooks,
     shaper: Shaper,
@@ -194,6 +196,7 @@ async fn main(
         conntrack,
         engine,
         uplinks: Uplinks::default(),
+        resolution6: resolution.clone(),
         resolution,
         applied: None,
         hooks: Hooks::default(),
@@ -295,20 +298,33 @@ async fn main(
 }
 
 impl Daemon {
-    /// Whether policies may send new connections through an uplink.
-    fn available(&self, id: InterfaceId) -> bool {
-        let name = &self.config.interfaces[id.0].name;
-        self.engine.usable(id)
-            && self.uplinks.links.contains_key(&id)
-            && !self.uplinks.maintenance.contains(name)
+    /// Whether policies may send new connections of family `af` through an uplink: it
+    /// carries the family, its tracker for it says usable, its device is there (with an
+    /// IPv6 address for IPv6), and no admin took it out of service.
+    fn available(&self, id: InterfaceId, af: Af) -> bool {
+        let iface = &self.config.interfaces[id.0];
+        let link = self.uplinks.links.get(&id);
+        af.carried_by(iface.family)
+            && self.engine.usable_in(id, af == Af::Inet6)
+            && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
+            && !self.uplinks.maintenance.contains(&iface.name)
     }
 
     fn desired(&mut self) -> Desired {
-        let avail: Vec<bool> = (0..self.config.interfaces.len())
-            .map(|i| self.available(InterfaceId(i)))
-            .collect();
-        self.resolution = resolve(&self.config, |id| avail[id.0]);
-        desired(&self.config, &self.uplinks.links, &self.resolution)
+        let avail = |af: Af| -> Vec<bool> {
+            (0..self.config.interfaces.len())
+                .map(|i| self.available(InterfaceId(i), af))
+                .collect()
+        };
+        let (avail4, avail6) = (avail(Af::Inet), avail(Af::Inet6));
+        self.resolution = resolve(&self.config, |id| avail4[id.0]);
+        self.resolution6 = resolve(&self.config, |id| avail6[id.0]);
+        desired_dual(
+            &self.config,
+            &self.uplinks.links,
+            &self.resolution,
+            &self.resolution6,
+        )
     }
 
     /// Make the whole kernel state match (devices or configuration changed, or drift).
@@ -352,20 +368,28 @@ impl Daemon {
             match change {
                 Change::Up(link) => {
                     log::info!(
-                        "{name}: device {} (ifindex {}) address {}",
+                        "{name}: device {} (ifindex {}) address {}{}",
                         link.device,
                         link.ifindex,
-                        link.address.map_or("none".to_string(), |a| a.to_string())
+                        link.address.map_or("none".to_string(), |a| a.to_string()),
+                        link.address6
+                            .map_or(String::new(), |a| format!(" ipv6 {a}"))
                     );
                     self.shape(id, link.ifindex).await;
-                    self.engine.device_up(
-                        id,
-                        LinkFacts {
-                            device: link.device.clone(),
-                            ifindex: link.ifindex,
-                            source: link.address.map(Into::into),
-                        },
+                    let first_v6 = engine::first_is_ipv6(&self.config.interfaces[id.0]);
+                    self.engine.device_up(id, facts(&link, first_v6));
+                    self.engine.device_up6(id, facts(&link, true));
+                }
+                Change::Address6(link) => {
+                    log::info!(
+                        "{name}: IPv6 address {}",
+                        link.address6.map_or("none".to_string(), |a| a.to_string())
                     );
+                    if engine::first_is_ipv6(&self.config.interfaces[id.0]) {
+                        self.engine.device_up(id, facts(&link, true));
+                    } else {
+                        self.engine.device_up6(id, facts(&link, true));
+                    }
                 }
                 Change::Gone(ifindex) => {
                     self.shaper.gone(ifindex);
@@ -391,52 +415,65 @@ impl Daemon {
 
     async fn on_health(&mut self, event: engine::Event) {
         match event {
-            engine::Event::Transition(id, t) => {
-                let iface = &self.config.interfaces[id.0];
-                self.transitions.push_back(status::Transition {
-                    time: unix_now(),
-                    interface: t.interface.clone(),
-                    from: t.from.to_string(),
-                    to: t.to.to_string(),
-                    reason: t.reason.clone(),
-                });
-                while self.transitions.len() > report::HISTORY {
-                    self.transitions.pop_front();
-                }
-                let went_down = t.from.routable() && !t.to.routable();
-                let device = self
-                    .uplinks
-                    .links
-                    .get(&id)
-                    .map(|l| l.device.clone())
-                    .unwrap_or_default();
-                let ev = HookEvent {
-                    interface: t.interface.clone(),
-                    device,
-                    state: t.to.to_string(),
-                    previous: t.from.to_string(),
-                    reason: t.reason.clone(),
-                    rtt_ms: t.rtt_ms,
-                    loss: Some(t.loss),
-                };
-                let (mark, flush) = (iface.mark.value(), iface.flush_conntrack);
-                let hooks = self.config.globals.hooks.clone();
-                let timeout = self.config.globals.hook_timeout;
-                self.reroute().await;
-                if went_down && flush {
-                    self.flush_flows(&t.interface, mark).await;
-                }
-                // Hooks after the reroute: they must never delay failover.
-                self.hooks.fire(
-                    &hooks,
-                    Some(hooks::USER_SCRIPT),
-                    &ev,
-                    timeout,
-                    Instant::now(),
-                );
-            }
+            engine::Event::Transition(id, t) => self.on_transition(id, t, false).await,
+            engine::Event::Transition6(id, t) => self.on_transition(id, t, true).await,
             engine::Event::Global(_) => self.reroute().await,
         }
+    }
+
+    /// One tracker changed state: record it, reroute, then flush and run the hooks. `second`:
+    /// the IPv6 tracker of a dual-stack uplink, whose outage must not flush the uplink's
+    /// flows (the mark is shared with its IPv4 ones).
+    async fn on_transition(&mut self, id: InterfaceId, t: crate::health::Transition, second: bool) {
+        let iface = &self.config.interfaces[id.0];
+        let family = if second || engine::first_is_ipv6(iface) {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
+        self.transitions.push_back(status::Transition {
+            time: unix_now(),
+            interface: iface.name.clone(),
+            family: second.then(|| family.to_string()),
+            from: t.from.to_string(),
+            to: t.to.to_string(),
+            reason: t.reason.clone(),
+        });
+        while self.transitions.len() > report::HISTORY {
+            self.transitions.pop_front();
+        }
+        let went_down = t.from.routable() && !t.to.routable();
+        let device = self
+            .uplinks
+            .links
+            .get(&id)
+            .map(|l| l.device.clone())
+            .unwrap_or_default();
+        let ev = HookEvent {
+            interface: iface.name.clone(),
+            family: family.to_string(),
+            device,
+            state: t.to.to_string(),
+            previous: t.from.to_string(),
+            reason: t.reason.clone(),
+            rtt_ms: t.rtt_ms,
+            loss: Some(t.loss),
+        };
+        let (mark, flush) = (iface.mark.value(), iface.flush_conntrack && !second);
+        let hooks = self.config.globals.hooks.clone();
+        let timeout = self.config.globals.hook_timeout;
+        self.reroute().await;
+        if went_down && flush {
+            self.flush_flows(&ev.interface, mark).await;
+        }
+        // Hooks after the reroute: they must never delay failover.
+        self.hooks.fire(
+            &hooks,
+            Some(hooks::USER_SCRIPT),
+            &ev,
+            timeout,
+            Instant::now(),
+        );
     }
 
     async fn flush_flows(&mut self, name: &str, mark: u32) {
@@ -643,6 +680,7 @@ impl Daemon {
             engine: &self.engine,
             uplinks: &self.uplinks,
             resolution: &self.resolution,
+            resolution6: &self.resolution6,
             flows: &self.flows,
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
@@ -660,6 +698,19 @@ impl Daemon {
         self.refreshed = Instant::now();
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
         *self.snapshot.borrow_mut() = v;
+    }
+}
+
+/// What the health engine needs to probe one family of an uplink's device.
+fn facts(link: &Link, v6: bool) -> LinkFacts {
+    LinkFacts {
+        device: link.device.clone(),
+        ifindex: link.ifindex,
+        source: if v6 {
+            link.address6.map(Into::into)
+        } else {
+            link.address.map(Into::into)
+        },
     }
 }
 

@@ -7,7 +7,7 @@ use super::status::{
     ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition,
 };
 use super::uplinks::Uplinks;
-use crate::config::{Config, InterfaceId, LastResort};
+use crate::config::{Config, Family, InterfaceId, LastResort};
 use crate::health::engine::Engine;
 use crate::policy::{PolicyRoute, Resolution};
 
@@ -19,6 +19,9 @@ pub struct Inputs<'a> {
     pub engine: &'a Engine,
     pub uplinks: &'a Uplinks,
     pub resolution: &'a Resolution,
+    /// Policies over the uplinks available for IPv6 (status shows IPv4's when they differ
+    /// only in the IPv6 section).
+    pub resolution6: &'a Resolution,
     /// Flows per uplink mark value.
     pub flows: &'a BTreeMap<u32, usize>,
     pub transitions: &'a VecDeque<Transition>,
@@ -34,11 +37,11 @@ fn last_resort(l: LastResort) -> &'static str {
     }
 }
 
-fn family(f: crate::config::Family) -> &'static str {
+fn family(f: Family) -> &'static str {
     match f {
-        crate::config::Family::Ipv4 => "ipv4",
-        crate::config::Family::Ipv6 => "ipv6",
-        crate::config::Family::Both => "both",
+        Family::Ipv4 => "ipv4",
+        Family::Ipv6 => "ipv6",
+        Family::Both => "both",
     }
 }
 
@@ -64,6 +67,7 @@ pub fn build(i: &Inputs) -> Status {
             health.state.as_str().to_string()
         };
         let age = now.since(health.since).as_secs();
+        let health6 = i.engine.tracker6(id).map(|t| t.status());
         let device = link
             .map(|l| l.device.clone())
             .or_else(|| i.uplinks.device(i.config, id));
@@ -71,6 +75,18 @@ pub fn build(i: &Inputs) -> Status {
             iface.name.clone(),
             InterfaceStatus {
                 state,
+                state6: health6
+                    .as_ref()
+                    .map(|h| {
+                        if in_maintenance {
+                            "maintenance"
+                        } else {
+                            h.state.as_str()
+                        }
+                    })
+                    .map(str::to_string),
+                address6: link.and_then(|l| l.address6).map(|a| a.to_string()),
+                gateway6: link.and_then(|l| l.gateway6).map(|a| a.to_string()),
                 family: family(iface.family).to_string(),
                 tx_bytes: device.as_deref().map_or(0, tx_bytes),
                 device,
@@ -85,9 +101,11 @@ pub fn build(i: &Inputs) -> Status {
                 uptime: if health.state.routable() { age } else { 0 },
                 reason: health.reason.clone(),
                 flows: i.flows.get(&iface.mark.value()).copied().unwrap_or(0) as u64,
+                // Both trackers' targets: each line's address says its family.
                 targets: health
                     .targets
                     .iter()
+                    .chain(health6.iter().flat_map(|h| h.targets.iter()))
                     .map(|t| TargetStatus {
                         ip: t.ip.to_string(),
                         state: t.state.to_string(),
@@ -102,26 +120,29 @@ pub fn build(i: &Inputs) -> Status {
         );
     }
     let mut policies = BTreeMap::new();
+    let active = |route: &PolicyRoute| -> Vec<ActiveMember> {
+        route
+            .shares()
+            .into_iter()
+            .map(|(m, percent)| ActiveMember {
+                member: i.config.members[m.member.0].name.clone(),
+                interface: i.config.interfaces[m.interface.0].name.clone(),
+                weight: u32::from(m.weight),
+                percent,
+            })
+            .collect()
+    };
+    let families: Vec<Family> = i.config.interfaces.iter().map(|f| f.family).collect();
+    let only_v6 = !families.is_empty() && families.iter().all(|f| *f == Family::Ipv6);
+    let dual = families.contains(&Family::Both) || (families.contains(&Family::Ipv6) && !only_v6);
     for (n, policy) in i.config.policies.iter().enumerate() {
-        let route = &i.resolution.policies[n];
-        let active = match route {
-            PolicyRoute::Balance { .. } => route
-                .shares()
-                .into_iter()
-                .map(|(m, percent)| ActiveMember {
-                    member: i.config.members[m.member.0].name.clone(),
-                    interface: i.config.interfaces[m.interface.0].name.clone(),
-                    weight: u32::from(m.weight),
-                    percent,
-                })
-                .collect(),
-            PolicyRoute::LastResort(_) => Vec::new(),
-        };
+        let (first, v6) = (&i.resolution.policies[n], &i.resolution6.policies[n]);
         policies.insert(
             policy.name.clone(),
             PolicyStatus {
                 last_resort: last_resort(policy.last_resort).to_string(),
-                active,
+                active: active(if only_v6 { v6 } else { first }),
+                active6: dual.then(|| active(v6)),
             },
         );
     }

@@ -22,13 +22,22 @@ pub struct Status {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct InterfaceStatus {
-    /// up | suspect | down | recovering | disabled | no-device | maintenance
+    /// up | suspect | down | recovering | disabled | no-device | maintenance: the state of
+    /// the interface's first family (IPv4, or IPv6 for `family ipv6`).
     pub state: String,
+    /// The IPv6 state of a dual-stack (`family both`) interface, judged on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state6: Option<String>,
     pub family: String,
     pub device: Option<String>,
     pub ifindex: Option<u32>,
     pub address: Option<String>,
     pub gateway: Option<String>,
+    /// The device's global IPv6 address and IPv6 next hop, when it has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<String>,
     pub mark: String,
     /// Unix seconds of the last state change.
     pub since: u64,
@@ -55,7 +64,11 @@ pub struct TargetStatus {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PolicyStatus {
     pub last_resort: String,
+    /// The members carrying new connections (IPv4's, or IPv6's when only it is carried).
     pub active: Vec<ActiveMember>,
+    /// The members carrying new IPv6 connections, when some interface is dual-stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active6: Option<Vec<ActiveMember>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -70,6 +83,9 @@ pub struct ActiveMember {
 pub struct Transition {
     pub time: u64,
     pub interface: String,
+    /// `ipv6` for the IPv6 tracker of a dual-stack interface; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     pub from: String,
     pub to: String,
     pub reason: String,
@@ -101,6 +117,10 @@ pub fn render(s: &Status, now_unix: u64) -> String {
             i.flows,
             i.tx_bytes
         );
+        if let Some(state6) = &i.state6 {
+            let addr6 = i.address6.as_deref().unwrap_or("-");
+            let _ = writeln!(out, "  {:<10} {state6:<10} ipv6 addr {addr6}", "");
+        }
         if !i.reason.is_empty() {
             let _ = writeln!(out, "             {}", i.reason);
         }
@@ -119,26 +139,39 @@ pub fn render(s: &Status, now_unix: u64) -> String {
         }
     }
     let _ = writeln!(out, "\nPolicies:");
-    for (name, p) in &s.policies {
-        let shares = if p.active.is_empty() {
-            format!("none up: {}", p.last_resort)
+    let shares = |active: &[ActiveMember], last_resort: &str| {
+        if active.is_empty() {
+            format!("none up: {last_resort}")
         } else {
-            p.active
+            active
                 .iter()
                 .map(|m| format!("{} {}%", m.interface, m.percent))
                 .collect::<Vec<_>>()
                 .join(", ")
-        };
-        let _ = writeln!(out, "  {name:<12} {shares}");
+        }
+    };
+    for (name, p) in &s.policies {
+        let _ = writeln!(out, "  {name:<12} {}", shares(&p.active, &p.last_resort));
+        if let Some(active6) = &p.active6 {
+            let _ = writeln!(
+                out,
+                "  {:<12} ipv6: {}",
+                "",
+                shares(active6, &p.last_resort)
+            );
+        }
     }
     if !s.transitions.is_empty() {
         let _ = writeln!(out, "\nRecent transitions:");
         for t in s.transitions.iter().rev().take(10) {
             let _ = writeln!(
                 out,
-                "  {:>6}s ago  {} {} -> {}: {}",
+                "  {:>6}s ago  {}{} {} -> {}: {}",
                 now_unix.saturating_sub(t.time),
                 t.interface,
+                t.family
+                    .as_deref()
+                    .map_or(String::new(), |f| format!(" {f}")),
                 t.from,
                 t.to,
                 t.reason
@@ -179,6 +212,7 @@ mod tests {
             PolicyStatus {
                 last_resort: "unreachable".into(),
                 active: vec![],
+                active6: None,
             },
         );
         s
@@ -199,5 +233,43 @@ mod tests {
         assert!(t.contains("3/3 probes lost to 198.18.0.1"), "{t}");
         assert!(t.contains("balanced     none up: unreachable"), "{t}");
         assert!(t.contains("loss 100.0%"), "{t}");
+        assert!(!t.contains("ipv6"), "nothing of IPv6 without it: {t}");
+    }
+
+    #[test]
+    fn dual_stack_shows_the_ipv6_state_policy_and_transitions() {
+        let mut s = sample();
+        if let Some(wan) = s.interfaces.get_mut("wan") {
+            wan.state6 = Some("up".into());
+            wan.address6 = Some("2001:db8:100:1::2".into());
+        }
+        if let Some(p) = s.policies.get_mut("balanced") {
+            p.active6 = Some(vec![ActiveMember {
+                member: "wan_m1".into(),
+                interface: "wan".into(),
+                weight: 1,
+                percent: 100,
+            }]);
+        }
+        s.transitions.push(Transition {
+            time: 95,
+            interface: "wan".into(),
+            family: Some("ipv6".into()),
+            from: "down".into(),
+            to: "up".into(),
+            reason: "3/3 probes answered".into(),
+        });
+        let t = render(&s, 100);
+        assert!(t.contains("up         ipv6 addr 2001:db8:100:1::2"), "{t}");
+        assert!(t.contains("ipv6: wan 100%"), "{t}");
+        assert!(t.contains("wan ipv6 down -> up"), "{t}");
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            json["interfaces"]["wan"]["state"], "down",
+            "state keeps its meaning"
+        );
+        assert_eq!(json["interfaces"]["wan"]["state6"], "up");
+        let back: Status = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
     }
 }

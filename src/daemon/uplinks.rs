@@ -40,6 +40,9 @@ pub enum Change {
     /// The device (of this ifindex) is gone.
     Gone(u32),
     Carrier(bool),
+    /// Only the IPv6 address changed (a new SLAAC or DHCPv6 prefix): IPv6
+    /// probes must be re-bound, IPv4 ones are left alone.
+    Address6(Link),
 }
 
 impl Uplinks {
@@ -53,12 +56,14 @@ impl Uplinks {
         })
     }
 
-    fn gateway(&self, config: &Config, id: InterfaceId) -> Option<Ipv4Addr> {
+    /// The config's next hop (of either family), else the IPv4 one netifd announced.
+    fn gateway(&self, config: &Config, id: InterfaceId) -> Option<IpAddr> {
         let iface = &config.interfaces[id.0];
-        match iface.gateway {
-            Some(IpAddr::V4(g)) => Some(g),
-            _ => self.announced.get(&iface.name).and_then(|a| a.gateway),
-        }
+        iface.gateway.or_else(|| {
+            self.announced
+                .get(&iface.name)
+                .and_then(|a| a.gateway.map(IpAddr::V4))
+        })
     }
 
     /// Ask the kernel about every enabled uplink's device.
@@ -115,8 +120,13 @@ pub fn diff(old: &Links, new: &Links) -> Vec<(InterfaceId, Change)> {
             (Some(o), Some(n)) => {
                 if o.ifindex != n.ifindex || o.address != n.address || o.device != n.device {
                     out.push((id, Change::Up(n.clone())));
-                } else if o.carrier != n.carrier {
-                    out.push((id, Change::Carrier(n.carrier)));
+                } else {
+                    if o.address6 != n.address6 {
+                        out.push((id, Change::Address6(n.clone())));
+                    }
+                    if o.carrier != n.carrier {
+                        out.push((id, Change::Carrier(n.carrier)));
+                    }
                 }
             }
             (None, None) => {}
@@ -136,6 +146,8 @@ mod tests {
             address: Some(Ipv4Addr::new(192, 0, 2, addr)),
             gateway: None,
             carrier,
+            address6: None,
+            gateway6: None,
         }
     }
 
@@ -158,6 +170,18 @@ mod tests {
         assert_eq!(
             diff(&old, &dark),
             vec![(InterfaceId(0), Change::Carrier(false))]
+        );
+    }
+
+    #[test]
+    fn a_new_ipv6_prefix_rebinds_ipv6_only() {
+        let old = Links::from([(InterfaceId(0), link(3, 2, true))]);
+        let mut slaac = link(3, 2, true);
+        slaac.address6 = Some("2001:db8:100:1::2".parse().unwrap());
+        let new = Links::from([(InterfaceId(0), slaac.clone())]);
+        assert_eq!(
+            diff(&old, &new),
+            vec![(InterfaceId(0), Change::Address6(slaac))]
         );
     }
 

@@ -3,12 +3,12 @@
 //! ruleset rail wants. The shell (`kernel`) makes the kernel match it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::layout::{sticky_rules, Marks, Priority, TableId};
 use super::nft;
 use crate::config::{
-    Config, Family, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
+    Config, Family, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
 };
 use crate::policy::{PolicyRoute, Resolution};
 
@@ -21,6 +21,49 @@ pub struct Link {
     /// Next hop; `None` for a point-to-point device (the route names only the device).
     pub gateway: Option<Ipv4Addr>,
     pub carrier: bool,
+    /// The device's global IPv6 address (SLAAC, DHCPv6 or static), when it has one.
+    pub address6: Option<Ipv6Addr>,
+    /// IPv6 next hop (often link-local); `None`: the route names only the device.
+    pub gateway6: Option<Ipv6Addr>,
+}
+
+/// An IP family of the kernel's routing state: rules and routes live in one or the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Af {
+    Inet,
+    Inet6,
+}
+
+impl Af {
+    pub const BOTH: [Af; 2] = [Af::Inet, Af::Inet6];
+
+    /// Whether an interface configured with `family` carries this one.
+    pub fn carried_by(self, family: Family) -> bool {
+        matches!(
+            (self, family),
+            (_, Family::Both) | (Af::Inet, Family::Ipv4) | (Af::Inet6, Family::Ipv6)
+        )
+    }
+
+    /// The uplink's address and next hop in this family; `None` when the device has no
+    /// address of it (then the uplink cannot carry this family now).
+    pub fn endpoint(self, link: &Link) -> Option<(IpAddr, Option<IpAddr>)> {
+        match self {
+            Af::Inet => link
+                .address
+                .map(|a| (a.into(), link.gateway.map(Into::into))),
+            Af::Inet6 => link
+                .address6
+                .map(|a| (a.into(), link.gateway6.map(Into::into))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Af::Inet => "ipv4",
+            Af::Inet6 => "ipv6",
+        }
+    }
 }
 
 /// Per interface, the device found for it (absent: no device right now).
@@ -30,7 +73,7 @@ pub type Links = BTreeMap<InterfaceId, Link>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Selector {
     All,
-    From(Ipv4Addr),
+    From(IpAddr),
     FwMark {
         mark: u32,
         mask: u32,
@@ -60,7 +103,7 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NextHop {
     pub ifindex: u32,
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     pub weight: u16,
 }
 
@@ -74,7 +117,7 @@ pub enum RouteKind {
     Prohibit,
 }
 
-/// A default route (`0.0.0.0/0`) in one of rail's tables; (table, metric) is its identity.
+/// A default route (`0.0.0.0/0` or `::/0`) in one of rail's tables; (table, metric) is its identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RouteSpec {
     pub table: TableId,
@@ -83,6 +126,8 @@ pub struct RouteSpec {
 }
 
 pub const METRIC_ROUTE: u32 = 0;
+/// IPv6 reads a metric of 0 as "default" (1024); 1 keeps the route's identity explicit.
+pub const METRIC_ROUTE6: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -90,6 +135,10 @@ pub struct Desired {
     pub rules: Vec<RuleSpec>,
     /// Sorted by (table, metric).
     pub routes: Vec<RouteSpec>,
+    /// The IPv6 rules and routes: same priorities, tables and shapes, family inet6. Empty
+    /// when no enabled interface carries IPv6.
+    pub rules6: Vec<RuleSpec>,
+    pub routes6: Vec<RouteSpec>,
     /// The complete `table inet rail { ... }` text.
     pub nft: String,
     /// Devices that need loose reverse-path filtering.
@@ -106,14 +155,99 @@ pub struct Desired {
 impl Desired {
     /// The routes of policy tables only: what failover and failback change.
     pub fn policy_routes(&self) -> impl Iterator<Item = &RouteSpec> {
-        self.routes
+        self.policy_routes_in(Af::Inet)
+    }
+
+    /// The rules and routes of one family.
+    pub fn family(&self, af: Af) -> (&[RuleSpec], &[RouteSpec]) {
+        match af {
+            Af::Inet => (&self.rules, &self.routes),
+            Af::Inet6 => (&self.rules6, &self.routes6),
+        }
+    }
+
+    /// The policy-table routes of one family.
+    pub fn policy_routes_in(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
+        self.family(af)
+            .1
             .iter()
             .filter(|r| r.table >= TableId::policy(PolicyId(0)).expect("policy 0 fits"))
     }
 }
 
-/// Compute everything rail wants in the kernel.
+/// Compute everything rail wants in the kernel, one resolution serving both families.
 pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desired {
+    desired_dual(config, links, resolution, resolution)
+}
+
+/// Compute everything rail wants in the kernel; `resolution6` is the policies resolved
+/// over the uplinks available for IPv6.
+pub fn desired_dual(
+    config: &Config,
+    links: &Links,
+    resolution: &Resolution,
+    resolution6: &Resolution,
+) -> Desired {
+    let (rules, routes) = family_state(config, links, resolution, Af::Inet);
+    let carries6 = config
+        .interfaces
+        .iter()
+        .any(|i| i.enabled && Af::Inet6.carried_by(i.family));
+    let (rules6, routes6) = if carries6 {
+        family_state(config, links, resolution6, Af::Inet6)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let uplink_devices = links
+        .iter()
+        .filter(|(id, _)| config.interfaces.get(id.0).is_some_and(|i| i.enabled))
+        .map(|(_, l)| l.device.clone())
+        .collect();
+    Desired {
+        rules,
+        routes,
+        rules6,
+        routes6,
+        nft: nft::render(config, links),
+        uplink_devices,
+        preserved_sets: nft::preserved_sets(config)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        sticky_sets: nft::sticky_sets(config, links)
+            .into_iter()
+            .map(|s| (s.policy, s.interface, s.name))
+            .collect(),
+        // Sticky pinning is IPv4's (its sets hold IPv4 sources).
+        active: resolution
+            .policies
+            .iter()
+            .enumerate()
+            .flat_map(|(p, route)| match route {
+                PolicyRoute::Balance { members, .. } => members
+                    .iter()
+                    .map(|m| (PolicyId(p), m.interface))
+                    .filter(|(_, i)| links.contains_key(i))
+                    .collect(),
+                PolicyRoute::LastResort(_) => Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+/// Whether an enabled interface carries `af`.
+fn carries(iface: &Interface, af: Af) -> bool {
+    iface.enabled && af.carried_by(iface.family)
+}
+
+/// The rules and routes of one family. IPv4 keeps what it always had (an uplink table
+/// route even before the device has an address); IPv6 needs the uplink's global address.
+fn family_state(
+    config: &Config,
+    links: &Links,
+    resolution: &Resolution,
+    af: Af,
+) -> (Vec<RuleSpec>, Vec<RouteSpec>) {
     let marks = Marks::new(config);
     let mask = marks.mask();
     let mut rules = vec![RuleSpec {
@@ -122,6 +256,21 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
         action: RuleAction::MainWithoutDefault,
     }];
     let mut routes = Vec::new();
+    let metric = match af {
+        Af::Inet => METRIC_ROUTE,
+        Af::Inet6 => METRIC_ROUTE6,
+    };
+    let hop = |id: &InterfaceId| -> Option<(u32, Option<IpAddr>, Option<IpAddr>)> {
+        if !carries(config.interfaces.get(id.0)?, af) {
+            return None;
+        }
+        let link = links.get(id)?;
+        match (af, af.endpoint(link)) {
+            (_, Some((addr, gw))) => Some((link.ifindex, Some(addr), gw)),
+            (Af::Inet, None) => Some((link.ifindex, None, link.gateway.map(Into::into))),
+            (Af::Inet6, None) => None,
+        }
+    };
     for (i, iface) in config.interfaces.iter().enumerate() {
         let id = InterfaceId(i);
         let (Some(table), Some(from), Some(marked)) = (
@@ -131,7 +280,7 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
         ) else {
             continue;
         };
-        if !iface.enabled {
+        if !carries(iface, af) {
             continue;
         }
         // No `prohibit` fallback: rail's routes and rules outlive a kill -9, and a fallback
@@ -139,18 +288,19 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
         // (PPPoE reconnect) while rail is gone. Without one, a table whose route is gone
         // falls through to main (docs/reliability.md, failing open).
         rules.push(by_mark(marked, iface.mark, mask, RuleAction::Lookup(table)));
-        let Some(link) = links.get(&id) else { continue };
-        let hop = NextHop {
-            ifindex: link.ifindex,
-            gateway: link.gateway,
-            weight: 1,
+        let Some((ifindex, address, gateway)) = hop(&id) else {
+            continue;
         };
         routes.push(RouteSpec {
             table,
-            metric: METRIC_ROUTE,
-            kind: RouteKind::Via(vec![hop]),
+            metric,
+            kind: RouteKind::Via(vec![NextHop {
+                ifindex,
+                gateway,
+                weight: 1,
+            }]),
         });
-        if let Some(addr) = link.address {
+        if let Some(addr) = address {
             rules.push(RuleSpec {
                 priority: from,
                 selector: Selector::From(addr),
@@ -168,10 +318,10 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
             continue;
         };
         rules.push(by_mark(priority, mark, mask, RuleAction::Lookup(table)));
-        if let Some(kind) = policy_route(route, links) {
+        if let Some(kind) = policy_route(route, |id| hop(id).map(|(i, _, g)| (i, g))) {
             routes.push(RouteSpec {
                 table,
-                metric: METRIC_ROUTE,
+                metric,
                 kind,
             });
         }
@@ -180,7 +330,7 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
     // the output hook marks them. Without this rule that is main's default route, whose
     // uplink may be down: the source rule above then pins them to it whatever the policy
     // says. Let the catch-all rule's policy pick it instead.
-    if let Some(table) = catch_all_policy(config).and_then(TableId::policy) {
+    if let Some(table) = catch_all_policy(config, af).and_then(TableId::policy) {
         rules.push(RuleSpec {
             priority: Priority::LOCAL,
             selector: Selector::Local,
@@ -216,43 +366,13 @@ pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desir
     }
     rules.sort();
     routes.sort();
-    let uplink_devices = links
-        .iter()
-        .filter(|(id, _)| config.interfaces.get(id.0).is_some_and(|i| i.enabled))
-        .map(|(_, l)| l.device.clone())
-        .collect();
-    Desired {
-        rules,
-        routes,
-        nft: nft::render(config, links),
-        uplink_devices,
-        preserved_sets: nft::preserved_sets(config)
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        sticky_sets: nft::sticky_sets(config, links)
-            .into_iter()
-            .map(|s| (s.policy, s.interface, s.name))
-            .collect(),
-        active: resolution
-            .policies
-            .iter()
-            .enumerate()
-            .flat_map(|(p, route)| match route {
-                PolicyRoute::Balance { members, .. } => members
-                    .iter()
-                    .map(|m| (PolicyId(p), m.interface))
-                    .filter(|(_, i)| links.contains_key(i))
-                    .collect(),
-                PolicyRoute::LastResort(_) => Vec::new(),
-            })
-            .collect(),
-    }
+    (rules, routes)
 }
 
-/// The policy of the first rule that matches every IPv4 flow, if it targets one.
-fn catch_all_policy(config: &Config) -> Option<PolicyId> {
-    let any = |p: &[Prefix]| p.is_empty() || p.iter().any(|p| p.addr.is_ipv4() && p.len == 0);
+/// The policy of the first rule that matches every flow of `af`, if it targets one.
+fn catch_all_policy(config: &Config, af: Af) -> Option<PolicyId> {
+    let v6 = af == Af::Inet6;
+    let any = |p: &[Prefix]| p.is_empty() || p.iter().any(|p| p.addr.is_ipv6() == v6 && p.len == 0);
     let rule = config.rules.iter().find(|r| {
         any(&r.src_ip)
             && any(&r.dest_ip)
@@ -261,7 +381,7 @@ fn catch_all_policy(config: &Config) -> Option<PolicyId> {
             && r.proto == Proto::All
             && r.src_dev.is_empty()
             && r.ipset.is_none()
-            && r.family != Some(Family::Ipv6)
+            && r.family.is_none_or(|f| af.carried_by(f))
     })?;
     match rule.target {
         Target::Policy(p) => Some(p),
@@ -283,8 +403,11 @@ fn by_mark(priority: Priority, mark: Mark, mask: u32, action: RuleAction) -> Rul
 
 /// A policy's default route; `None` when it falls through to main (`last_resort default`).
 ///
-/// Members whose uplink has no device are skipped; if none is left the last resort applies.
-fn policy_route(route: &PolicyRoute, links: &Links) -> Option<RouteKind> {
+/// Members whose uplink has no device (for IPv6: no global address) are skipped; if none is left the last resort applies.
+fn policy_route(
+    route: &PolicyRoute,
+    hop: impl Fn(&InterfaceId) -> Option<(u32, Option<IpAddr>)>,
+) -> Option<RouteKind> {
     let last_resort = |lr: LastResort| match lr {
         LastResort::Unreachable => Some(RouteKind::Unreachable),
         LastResort::Blackhole => Some(RouteKind::Blackhole),
@@ -293,9 +416,9 @@ fn policy_route(route: &PolicyRoute, links: &Links) -> Option<RouteKind> {
     match route {
         PolicyRoute::LastResort(lr) => last_resort(*lr),
         PolicyRoute::Balance { members, .. } => {
-            let present: Vec<(&crate::policy::ActiveMember, &Link)> = members
+            let present: Vec<(&crate::policy::ActiveMember, (u32, Option<IpAddr>))> = members
                 .iter()
-                .filter_map(|m| links.get(&m.interface).map(|l| (m, l)))
+                .filter_map(|m| hop(&m.interface).map(|h| (m, h)))
                 .collect();
             if present.is_empty() {
                 // Same fallback as an all-down policy, but never a route to nowhere.
@@ -306,9 +429,9 @@ fn policy_route(route: &PolicyRoute, links: &Links) -> Option<RouteKind> {
             let hops = present
                 .iter()
                 .zip(weights)
-                .map(|((_, l), weight)| NextHop {
-                    ifindex: l.ifindex,
-                    gateway: l.gateway,
+                .map(|((_, (ifindex, gateway)), weight)| NextHop {
+                    ifindex: *ifindex,
+                    gateway: *gateway,
                     weight,
                 })
                 .collect();
@@ -352,6 +475,8 @@ mod tests {
                 address: Some(Ipv4Addr::new(192, 0, 2, 2)),
                 gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
                 carrier: true,
+                address6: None,
+                gateway6: None,
             },
         );
         l.insert(
@@ -362,6 +487,8 @@ mod tests {
                 address: Some(Ipv4Addr::new(198, 51, 100, 7)),
                 gateway: None,
                 carrier: true,
+                address6: None,
+                gateway6: None,
             },
         );
         l
@@ -381,7 +508,7 @@ mod tests {
             RouteKind::Via(vec![
                 NextHop {
                     ifindex: 3,
-                    gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+                    gateway: Some(Ipv4Addr::new(192, 0, 2, 1).into()),
                     weight: 3
                 },
                 NextHop {
@@ -479,6 +606,95 @@ mod tests {
         assert_eq!(uplink_routes(&d), uplink_routes(&up));
         assert_eq!(d.rules, up.rules);
         assert_eq!(d.nft, up.nft);
+    }
+
+    #[test]
+    fn ipv6_gets_its_own_rules_tables_and_multipath_by_its_own_resolution() {
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 3), (1, 1, 1)], &[&[0, 1]]);
+        c.interfaces[0].family = crate::config::Family::Both;
+        c.interfaces[1].family = crate::config::Family::Both;
+        let mut l = links();
+        let a6: Ipv6Addr = "2001:db8:100:1::2".parse().unwrap();
+        let gw6: Ipv6Addr = "fe80::1".parse().unwrap();
+        if let Some(wan1) = l.get_mut(&InterfaceId(0)) {
+            wan1.address6 = Some(a6);
+            wan1.gateway6 = Some(gw6);
+        }
+        // wan2 has no IPv6 address yet: no IPv6 route through it (and no fallback: its
+        // marked traffic falls through to main, failing open).
+        let both = resolve(&c, |_| true);
+        let d = desired_dual(&c, &l, &both, &both);
+        let hop1 = NextHop {
+            ifindex: 3,
+            gateway: Some(gw6.into()),
+            weight: 1,
+        };
+        let t6 = |t: TableId| -> Vec<RouteKind> {
+            d.routes6
+                .iter()
+                .filter(|r| r.table == t)
+                .map(|r| r.kind.clone())
+                .collect()
+        };
+        assert_eq!(
+            t6(TableId::uplink(InterfaceId(0)).unwrap()),
+            vec![RouteKind::Via(vec![hop1])]
+        );
+        assert_eq!(t6(TableId::uplink(InterfaceId(1)).unwrap()), vec![]);
+        assert_eq!(
+            t6(TableId::policy(PolicyId(0)).unwrap()),
+            vec![RouteKind::Via(vec![hop1])]
+        );
+        assert!(d.rules6.contains(&RuleSpec {
+            priority: Priority::from_uplink(InterfaceId(0)).unwrap(),
+            selector: Selector::From(a6.into()),
+            action: RuleAction::Lookup(TableId::uplink(InterfaceId(0)).unwrap()),
+        }));
+        // The same fwmark rules as IPv4, minus the `from` rules of addresses it lacks.
+        let marks = |r: &[RuleSpec]| -> Vec<RuleSpec> {
+            r.iter()
+                .filter(|r| !matches!(r.selector, Selector::From(_)))
+                .copied()
+                .collect()
+        };
+        assert_eq!(marks(&d.rules6), marks(&d.rules));
+        // Both have IPv6; wan1 is down for IPv6 only: IPv4 keeps both, IPv6 moves to wan2.
+        if let Some(wan2) = l.get_mut(&InterfaceId(1)) {
+            wan2.address6 = Some("2001:db8:100:2::2".parse().unwrap());
+        }
+        let v6 = resolve(&c, |i| i != InterfaceId(0));
+        let d = desired_dual(&c, &l, &both, &v6);
+        let policy = |routes: &[RouteSpec]| {
+            routes
+                .iter()
+                .find(|r| r.table == TableId::policy(PolicyId(0)).unwrap())
+                .map(|r| r.kind.clone())
+        };
+        assert_eq!(
+            policy(&d.routes6),
+            Some(RouteKind::Via(vec![NextHop {
+                ifindex: 9,
+                gateway: None,
+                weight: 1
+            }]))
+        );
+        assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 2));
+        // An IPv6-only uplink has nothing in IPv4 and everything in IPv6.
+        let mut c6 = c.clone();
+        c6.interfaces[1].family = crate::config::Family::Ipv6;
+        let d = desired_dual(&c6, &l, &both, &both);
+        let has = |rules: &[RuleSpec], p: Priority| rules.iter().any(|r| r.priority == p);
+        let marked = Priority::mark_uplink(InterfaceId(1)).unwrap();
+        assert!(!has(&d.rules, marked) && has(&d.rules6, marked));
+        assert!(!d
+            .routes
+            .iter()
+            .any(|r| r.table == TableId::uplink(InterfaceId(1)).unwrap()));
+        assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 1));
+        // No interface carries IPv6: nothing of it.
+        let c4 = config(&["wan1"], &[(0, 1, 1)], &[&[0]]);
+        let v4 = desired(&c4, &l, &resolve(&c4, |_| true));
+        assert!(v4.rules6.is_empty() && v4.routes6.is_empty());
     }
 
     #[test]

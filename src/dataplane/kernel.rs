@@ -17,16 +17,16 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::route::RouteMessage;
 use netlink_packet_route::rule::RuleMessage;
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{AsyncSocket, SmolSocket};
 
-use super::desired::{Desired, RouteSpec, RuleAction};
+use super::desired::{Af, Desired, RouteSpec, RuleAction, RuleSpec};
 use super::layout::{TableId, PROTOCOL};
 use super::nfnl;
 use super::nft::TABLE;
 use super::rtmsg::{
-    route_dump, route_is_owned, route_message, route_spec, route_table, rule_is_owned,
-    rule_message, rule_spec,
+    af_of, nl_family, route_dump, route_is_owned, route_message_in, route_spec, route_table,
+    rule_is_owned, rule_message_in, rule_spec,
 };
 use crate::config::{InterfaceId, PolicyId};
 
@@ -82,9 +82,9 @@ pub struct Kernel {
     /// The nft text last applied; `None` forces the next reconcile to apply it.
     nft_applied: Option<String>,
     /// Routes last installed in policy tables, for failover without a dump.
-    policy_routes: BTreeMap<TableId, RouteSpec>,
-    /// Every table rail installed into during this run.
-    tables: BTreeSet<TableId>,
+    policy_routes: BTreeMap<(Af, TableId), RouteSpec>,
+    /// Every table rail installed into during this run, per family.
+    tables: BTreeSet<(Af, TableId)>,
     /// The uplinks carrying each policy's new connections after the last change.
     active: BTreeSet<(PolicyId, InterfaceId)>,
     /// nfnetlink, for flushing sticky sets without touching the table.
@@ -136,21 +136,50 @@ impl Kernel {
             self.nft_applied = Some(desired.nft.clone());
             changes.nft_replaced = true;
         }
-        let rules = self.dump_rules().await?;
-        let mut tables: BTreeSet<TableId> = desired.routes.iter().map(|r| r.table).collect();
-        tables.extend(self.tables.iter().copied());
+        for af in Af::BOTH {
+            let (rules, routes) = desired.family(af);
+            self.reconcile_family(af, rules, routes, &mut changes)
+                .await?;
+        }
+        if !changes.nft_replaced {
+            self.forget_sticky(desired).await?;
+        }
+        self.active = desired.active.clone();
+        self.tables = Af::BOTH
+            .into_iter()
+            .flat_map(|af| desired.family(af).1.iter().map(move |r| (af, r.table)))
+            .collect();
+        self.policy_routes = policy_routes(desired);
+        Ok(changes)
+    }
+
+    /// One family's rules and routes: adopt, replace, add, delete.
+    async fn reconcile_family(
+        &mut self,
+        af: Af,
+        rules_wanted: &[RuleSpec],
+        routes_wanted: &[RouteSpec],
+        changes: &mut Changes,
+    ) -> Result<(), Error> {
+        let rules = self.dump_rules(af).await?;
+        let mut tables: BTreeSet<TableId> = routes_wanted.iter().map(|r| r.table).collect();
+        tables.extend(
+            self.tables
+                .iter()
+                .filter(|(f, _)| *f == af)
+                .map(|(_, t)| *t),
+        );
         tables.extend(rules.iter().filter_map(|m| match rule_spec(m)?.action {
             RuleAction::Lookup(t) => Some(t),
             _ => None,
         }));
         let mut routes = Vec::new();
         for table in &tables {
-            routes.extend(self.dump_routes(Some(*table)).await?);
+            routes.extend(self.dump_routes(af, Some(*table)).await?);
         }
 
         // Routes first, so no rule ever points at a table that is still empty.
-        let want: BTreeMap<(TableId, u32), &RouteSpec> = desired
-            .routes
+        let want: BTreeMap<(TableId, u32), &RouteSpec> = routes_wanted
             .iter()
             .map(|r| ((r.table, r.metric), r))
             .collect();
@@ -166,11 +195,11 @@ impl Kernel {
         }
         for (key, route) in &want {
             if !have.contains(key) {
-                self.set_route(route).await?;
+                self.set_route(af, route).await?;
                 changes.routes_set += 1;
             }
         }
-        let want_rules: BTreeSet<_> = desired.rules.iter().copied().collect();
+        let want_rules: BTreeSet<_> = rules_wanted.iter().copied().collect();
         let mut have_rules = BTreeSet::new();
         let mut stale_rules = Vec::new();
         for m in rules {
@@ -180,16 +209,16 @@ impl Kernel {
             }
         }
         for rule in want_rules.difference(&have_rules) {
-            let msg = RouteNetlinkMessage::NewRule(rule_message(rule));
+            let msg = RouteNetlinkMessage::NewRule(rule_message_in(af, rule));
             self.ack(msg, NLM_F_CREATE)
                 .await
-                .map_err(|e| Error(format!("adding rule {rule:?}: {e}")))?;
+                .map_err(|e| Error(format!("adding {} rule {rule:?}: {e}", af.name())))?;
             changes.rules_added += 1;
         }
         for m in stale_rules {
             self.ack(RouteNetlinkMessage::DelRule(m), 0)
                 .await
-                .map_err(|e| Error(format!("deleting stale rule: {e}")))?;
+                .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.name())))?;
             changes.rules_deleted += 1;
         }
         for m in stale_routes {
@@ -198,46 +227,34 @@ impl Kernel {
             if !wanted {
                 self.ack(RouteNetlinkMessage::DelRoute(m), 0)
                     .await
-                    .map_err(|e| Error(format!("deleting stale route: {e}")))?;
+                    .map_err(|e| Error(format!("deleting stale {} route: {e}", af.name())))?;
                 changes.routes_deleted += 1;
             }
         }
-        if !changes.nft_replaced {
-            self.forget_sticky(desired).await?;
-        }
-        self.active = desired.active.clone();
-        self.tables = desired.routes.iter().map(|r| r.table).collect();
-        self.policy_routes = desired
-            .policy_routes()
-            .map(|r| (r.table, r.clone()))
-            .collect();
-        Ok(changes)
+        Ok(())
     }
 
     /// Failover and failback: bring the policy tables to `desired` with one route replace
     /// (or delete, for `last_resort default`) per policy whose route changed. Touches
     /// nothing else; needs a previous `reconcile`.
     pub async fn apply_policy_routes(&mut self, desired: &Desired) -> Result<usize, Error> {
-        let want: BTreeMap<TableId, RouteSpec> = desired
-            .policy_routes()
-            .map(|r| (r.table, r.clone()))
-            .collect();
+        let want = policy_routes(desired);
         let mut sent = 0;
-        for (table, route) in &want {
-            if self.policy_routes.get(table) != Some(route) {
-                self.set_route(route).await?;
-                self.policy_routes.insert(*table, route.clone());
+        for (key, route) in &want {
+            if self.policy_routes.get(key) != Some(route) {
+                self.set_route(key.0, route).await?;
+                self.policy_routes.insert(*key, route.clone());
                 sent += 1;
             }
         }
-        let gone: Vec<RouteSpec> = self
+        let gone: Vec<(Af, RouteSpec)> = self
             .policy_routes
             .iter()
-            .filter(|(t, _)| !want.contains_key(t))
-            .map(|(_, r)| r.clone())
+            .filter(|(k, _)| !want.contains_key(k))
+            .map(|((af, _), r)| (*af, r.clone()))
             .collect();
-        for route in gone {
-            let msg = RouteNetlinkMessage::DelRoute(route_message(&route));
+        for (af, route) in gone {
+            let msg = RouteNetlinkMessage::DelRoute(route_message_in(af, &route));
             match self.ack(msg, 0).await {
                 Ok(()) => {}
                 // Already gone is what we wanted.
@@ -249,7 +266,7 @@ impl Kernel {
                     )))
                 }
             }
-            self.policy_routes.remove(&route.table);
+            self.policy_routes.remove(&(af, route.table));
             sent += 1;
         }
         self.forget_sticky(desired).await?;
@@ -294,17 +311,19 @@ impl Kernel {
     /// `inet rail` table. Safe to run when nothing is there.
     pub async fn flush(&mut self) -> Result<Changes, Error> {
         let mut changes = Changes::default();
-        for m in self.dump_rules().await? {
-            self.ack(RouteNetlinkMessage::DelRule(m), 0)
-                .await
-                .map_err(|e| Error(format!("deleting rule: {e}")))?;
-            changes.rules_deleted += 1;
-        }
-        for m in self.dump_routes(None).await? {
-            self.ack(RouteNetlinkMessage::DelRoute(m), 0)
-                .await
-                .map_err(|e| Error(format!("deleting route: {e}")))?;
-            changes.routes_deleted += 1;
+        for af in Af::BOTH {
+            for m in self.dump_rules(af).await? {
+                self.ack(RouteNetlinkMessage::DelRule(m), 0)
+                    .await
+                    .map_err(|e| Error(format!("deleting {} rule: {e}", af.name())))?;
+                changes.rules_deleted += 1;
+            }
+            for m in self.dump_routes(af, None).await? {
+                self.ack(RouteNetlinkMessage::DelRoute(m), 0)
+                    .await
+                    .map_err(|e| Error(format!("deleting {} route: {e}", af.name())))?;
+                changes.routes_deleted += 1;
+            }
         }
         changes.nft_replaced = delete_nft().await?;
         self.nft_applied = None;
@@ -314,51 +333,65 @@ impl Kernel {
         Ok(changes)
     }
 
-    async fn set_route(&mut self, route: &RouteSpec) -> Result<(), Error> {
-        let msg = RouteNetlinkMessage::NewRoute(route_message(route));
+    async fn set_route(&mut self, af: Af, route: &RouteSpec) -> Result<(), Error> {
+        let msg = RouteNetlinkMessage::NewRoute(route_message_in(af, route));
         self.ack(msg, NLM_F_CREATE | NLM_F_REPLACE)
             .await
             .map_err(|e| {
                 Error(format!(
-                    "setting {:?} in table {}: {e}",
+                    "setting {} {:?} in table {}: {e}",
+                    af.name(),
                     route.kind,
                     route.table.value()
                 ))
             })
     }
 
-    /// rail's rules (IPv4).
-    async fn dump_rules(&mut self) -> Result<Vec<RuleMessage>, Error> {
+    /// rail's rules of one family.
+    async fn dump_rules(&mut self, af: Af) -> Result<Vec<RuleMessage>, Error> {
         let mut req = RuleMessage::default();
-        req.header.family = AddressFamily::Inet;
-        let all = self
-            .dump(RouteNetlinkMessage::GetRule(req))
-            .await
-            .map_err(|e| Error(format!("dumping rules: {e}")))?;
+        req.header.family = nl_family(af);
+        let all = match self.dump(RouteNetlinkMessage::GetRule(req)).await {
+            Ok(all) => all,
+            Err(e) if no_family(&e) => Vec::new(),
+            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.name()))),
+        };
         Ok(all
             .into_iter()
             .filter_map(|m| match m {
-                RouteNetlinkMessage::NewRule(r) if rule_is_owned(&r) => Some(r),
+                RouteNetlinkMessage::NewRule(r)
+                    if rule_is_owned(&r) && af_of(r.header.family) == af =>
+                {
+                    Some(r)
+                }
                 _ => None,
             })
             .collect())
     }
 
     /// rail's routes in one table (a missing table is empty), or in all its tables.
-    async fn dump_routes(&mut self, table: Option<TableId>) -> Result<Vec<RouteMessage>, Error> {
-        let mut req = route_dump(table);
+    async fn dump_routes(
+        &mut self,
+        af: Af,
+        table: Option<TableId>,
+    ) -> Result<Vec<RouteMessage>, Error> {
+        let mut req = route_dump(af, table);
         // The kernel filters a strict dump by protocol too: only rail's routes come back.
         req.header.protocol = PROTOCOL.into();
         match self.dump(RouteNetlinkMessage::GetRoute(req)).await {
             Ok(all) => Ok(all
                 .into_iter()
                 .filter_map(|m| match m {
-                    RouteNetlinkMessage::NewRoute(r) if route_is_owned(&r) => Some(r),
+                    RouteNetlinkMessage::NewRoute(r)
+                        if route_is_owned(&r) && af_of(r.header.address_family) == af =>
+                    {
+                        Some(r)
+                    }
                     _ => None,
                 })
                 .filter(|r| table.is_none_or(|t| route_table(r) == t.value()))
                 .collect()),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Vec::new()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) || no_family(&e) => Ok(Vec::new()),
             Err(e) => Err(Error(format!("dumping routes: {e}"))),
         }
     }
@@ -396,19 +429,45 @@ impl Kernel {
         msg: RouteNetlinkMessage,
         flags: u16,
     ) -> std::io::Result<Vec<RouteNetlinkMessage>> {
-        let mut req = NetlinkMessage::from(msg);
-        req.header.flags = NLM_F_REQUEST | flags;
-        let mut resp = self.handle.request(req).map_err(std::io::Error::other)?;
-        let mut out = Vec::new();
-        while let Some(m) = resp.next().await {
-            match m.payload {
-                NetlinkPayload::InnerMessage(inner) => out.push(inner),
-                NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-                _ => {}
-            }
-        }
-        Ok(out)
+        request(&mut self.handle, msg, flags).await
     }
+}
+
+/// Send one request on `handle`; collect the answers, or the kernel's error.
+pub(crate) async fn request(
+    handle: &mut rtnetlink::Handle,
+    msg: RouteNetlinkMessage,
+    flags: u16,
+) -> std::io::Result<Vec<RouteNetlinkMessage>> {
+    let mut req = NetlinkMessage::from(msg);
+    req.header.flags = NLM_F_REQUEST | flags;
+    let mut resp = handle.request(req).map_err(std::io::Error::other)?;
+    let mut out = Vec::new();
+    while let Some(m) = resp.next().await {
+        match m.payload {
+            NetlinkPayload::InnerMessage(inner) => out.push(inner),
+            NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A kernel built without IPv6 refuses its dumps: it has no IPv6 state of rail's either.
+fn no_family(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EAFNOSUPPORT)
+}
+
+/// The policy-table routes of both families, keyed as `Kernel` remembers them.
+fn policy_routes(desired: &Desired) -> BTreeMap<(Af, TableId), RouteSpec> {
+    Af::BOTH
+        .into_iter()
+        .flat_map(|af| {
+            desired
+                .policy_routes_in(af)
+                .map(move |r| ((af, r.table), r.clone()))
+        })
+        .collect()
 }
 
 /// `rail flush`: remove everything rail owns, for a caller outside any executor.
@@ -426,6 +485,9 @@ pub fn flush_now() -> Result<Changes, Error> {
 /// back on a device that is not main's route to the source; carrier-less nexthops ignored.
 fn set_sysctls(desired: &Desired) -> Result<(), Error> {
     let mut settings = vec![("net/ipv4/fib_multipath_hash_policy".to_string(), "1")];
+    if !desired.routes6.is_empty() {
+        settings.push(("net/ipv6/fib_multipath_hash_policy".to_string(), "1"));
+    }
     for dev in &desired.uplink_devices {
         settings.push((format!("net/ipv4/conf/{dev}/rp_filter"), "2"));
         // Reverse-path checks of replies then use the packet's (restored) mark, so they

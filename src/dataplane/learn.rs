@@ -1,16 +1,17 @@
-//! Learning an uplink's device from the kernel: ifindex, carrier, IPv4 address, and the
-//! next hop when the config names none (the peer of a point-to-point link is reached by the
-//! device alone; otherwise main's default route through the device, which netifd installs).
+//! Learning an uplink's device from the kernel: ifindex, carrier, IPv4 and global IPv6
+//! address, and the next hops when the config names none (the peer of a point-to-point link
+//! is reached by the device alone; otherwise main's default route through the device, which
+//! netifd installs — for IPv6 often via the router's link-local address).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
 
-use super::desired::Link;
+use super::desired::{Af, Link};
 use super::kernel::{Error, Kernel};
-use super::rtmsg::{default_gateway, main_routes_via};
+use super::rtmsg::{default_gateway, main_routes_via, nl_family};
 
 /// What is known about one device besides what routes need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,11 +22,12 @@ pub struct Learned {
 }
 
 impl Kernel {
-    /// Look `device` up; `None` when it does not exist (yet).
+    /// Look `device` up; `None` when it does not exist (yet). `gateway` is the config's
+    /// next hop, of either family.
     pub async fn learn(
         &mut self,
         device: &str,
-        gateway: Option<Ipv4Addr>,
+        gateway: Option<IpAddr>,
     ) -> Result<Option<Learned>, Error> {
         let mut req = LinkMessage::default();
         req.attributes
@@ -42,55 +44,142 @@ impl Kernel {
         let ptp = link.header.flags.contains(LinkFlags::Pointopoint);
         let carrier = link.header.flags.contains(LinkFlags::LowerUp);
 
-        let mut req = AddressMessage::default();
-        req.header.family = AddressFamily::Inet;
-        req.header.index = ifindex;
-        let addrs = self
-            .dump(RouteNetlinkMessage::GetAddress(req))
-            .await
-            .map_err(|e| Error(format!("reading addresses of {device}: {e}")))?;
-        let (address, peer) = addrs
+        let (address, peer) = self
+            .addresses(Af::Inet, ifindex, device)
+            .await?
             .iter()
-            .find_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) if a.header.index == ifindex => {
-                    v4_local_and_peer(a)
-                }
-                _ => None,
-            })
+            .find_map(v4_local_and_peer)
             .map_or((None, None), |(l, p)| (Some(l), p));
+        let address6 = self
+            .addresses(Af::Inet6, ifindex, device)
+            .await?
+            .iter()
+            .filter_map(v6_global)
+            .min()
+            .map(|(_, a)| a);
 
         // A local address with a peer makes a link point-to-point whatever its flags (a
         // PPP-like veth with ARP off has no IFF_POINTOPOINT).
         let ptp = ptp || peer.is_some();
-        let gateway = match (gateway, ptp) {
-            (Some(g), _) => Some(g),
-            (None, true) => None,
-            (None, false) => {
-                let routes = self
-                    .dump(RouteNetlinkMessage::GetRoute(main_routes_via(ifindex)))
-                    .await
-                    .map_err(|e| {
-                        Error(format!("reading main's default route for {device}: {e}"))
-                    })?;
-                routes
-                    .iter()
-                    .filter_map(|m| match m {
-                        RouteNetlinkMessage::NewRoute(r) => default_gateway(r),
-                        _ => None,
-                    })
-                    .min()
-                    .map(|(_, g)| g)
-            }
+        let gateway4 = match (gateway, ptp) {
+            (Some(IpAddr::V4(g)), _) => Some(g),
+            (_, true) => None,
+            (_, false) => match self.main_gateway(Af::Inet, ifindex, device).await? {
+                Some(IpAddr::V4(g)) => Some(g),
+                _ => None,
+            },
+        };
+        // IPv6: the config's, else main's default through the device (netifd's, from the
+        // router advertisement), else the device alone (PPP).
+        let gateway6 = match gateway {
+            Some(IpAddr::V6(g)) => Some(g),
+            _ if address6.is_none() => None,
+            _ => match self.main_gateway(Af::Inet6, ifindex, device).await? {
+                Some(IpAddr::V6(g)) => Some(g),
+                _ => None,
+            },
         };
         let link = Link {
             device: device.to_string(),
             ifindex,
             address,
-            gateway,
+            gateway: gateway4,
             carrier,
+            address6,
+            gateway6,
         };
         Ok(Some(Learned { link, peer }))
     }
+}
+
+impl Kernel {
+    /// The addresses of one family on a device.
+    async fn addresses(
+        &mut self,
+        af: Af,
+        ifindex: u32,
+        device: &str,
+    ) -> Result<Vec<AddressMessage>, Error> {
+        let mut req = AddressMessage::default();
+        req.header.family = nl_family(af);
+        req.header.index = ifindex;
+        let all = match self.dump(RouteNetlinkMessage::GetAddress(req)).await {
+            Ok(all) => all,
+            // A kernel without IPv6: no IPv6 addresses.
+            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => Vec::new(),
+            Err(e) => {
+                return Err(Error(format!(
+                    "reading {} addresses of {device}: {e}",
+                    af.name()
+                )))
+            }
+        };
+        Ok(all
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) if a.header.index == ifindex => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The gateway of main's lowest-metric default route of `af` through `ifindex`.
+    async fn main_gateway(
+        &mut self,
+        af: Af,
+        ifindex: u32,
+        device: &str,
+    ) -> Result<Option<IpAddr>, Error> {
+        let routes = self
+            .dump(RouteNetlinkMessage::GetRoute(main_routes_via(af, ifindex)))
+            .await
+            .map_err(|e| {
+                Error(format!(
+                    "reading main's {} default route for {device}: {e}",
+                    af.name()
+                ))
+            })?;
+        Ok(routes
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewRoute(r) => default_gateway(r),
+                _ => None,
+            })
+            .min()
+            .map(|(_, g)| g))
+    }
+}
+
+/// A usable global IPv6 address, ranked: preferred before deprecated (a prefix being
+/// withdrawn), then permanent (static, DHCPv6) before temporary (privacy) ones.
+fn v6_global(a: &AddressMessage) -> Option<((bool, bool), Ipv6Addr)> {
+    if a.header.scope != AddressScope::Universe {
+        return None;
+    }
+    let flags = a
+        .attributes
+        .iter()
+        .find_map(|attr| match attr {
+            AddressAttribute::Flags(f) => Some(*f),
+            _ => None,
+        })
+        .unwrap_or_else(|| AddressFlags::from_bits_retain(u32::from(a.header.flags.bits())));
+    if flags.intersects(AddressFlags::Tentative | AddressFlags::Dadfailed) {
+        return None;
+    }
+    let addr = a.attributes.iter().find_map(|attr| match attr {
+        AddressAttribute::Address(IpAddr::V6(l)) | AddressAttribute::Local(IpAddr::V6(l)) => {
+            Some(*l)
+        }
+        _ => None,
+    })?;
+    Some((
+        (
+            flags.contains(AddressFlags::Deprecated),
+            flags.contains(AddressFlags::Secondary),
+        ),
+        addr,
+    ))
 }
 
 /// The local IPv4 address and, on a point-to-point link, the peer.

@@ -6,12 +6,14 @@
 //! target's mark; postrouting saves the uplink the packet leaves by into the ct mark. A flow
 //! is therefore marked once: a retransmitted SYN already carries its uplink in the ct mark
 //! and is never sent out another one. New connections arriving on an uplink are tied to it so
-//! replies leave where the request came in. Only IPv4 is handled here.
+//! replies leave where the request came in. Marks and ct marks work the same for IPv6 (one
+//! `inet` table); a rule is rendered once per family it can match (`meta nfproto`), and
+//! only IPv4 sources are pinned by sticky rules (their sets hold IPv4 addresses).
 
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::desired::Links;
+use super::desired::{Af, Links};
 use super::layout::{sticky_rules, Marks};
 use crate::config::{
     Config, Family, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
@@ -24,14 +26,14 @@ pub const TABLE: &str = "inet rail";
 pub fn render(config: &Config, links: &Links) -> String {
     let marks = Marks::new(config);
     let mask = marks.mask();
-    let uplinks: Vec<(Mark, &str, bool)> = links
+    let uplinks: Vec<(Mark, &str, bool, Family)> = links
         .iter()
         .filter_map(|(id, l)| {
             config
                 .interfaces
                 .get(id.0)
                 .filter(|i| i.enabled)
-                .map(|i| (i.mark, l.device.as_str(), i.masquerade))
+                .map(|i| (i.mark, l.device.as_str(), i.masquerade, i.family))
         })
         .collect();
     // Restoring needs one rule per uplink: nft cannot OR a register into the packet mark,
@@ -69,7 +71,7 @@ pub fn render(config: &Config, links: &Links) -> String {
     );
     out.push_str(&restore);
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
-    for (mark, device, _) in &uplinks {
+    for (mark, device, ..) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tiifname \"{device}\" ct state new ct mark set ct mark & {:#010x} | {:#010x} return",
@@ -83,13 +85,29 @@ pub fn render(config: &Config, links: &Links) -> String {
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
     out.push_str("\t\tct state new jump rules\n\t}\n\n");
     out.push_str("\tchain rules {\n");
-    for (r, rule) in config.rules.iter().enumerate() {
-        let Some(matches) = rule_matches(rule) else {
+    // IPv6 flows are matched only when some uplink carries IPv6 (else main routes them).
+    let families: Vec<Af> = Af::BOTH
+        .into_iter()
+        .filter(|af| {
+            *af == Af::Inet
+                || config
+                    .interfaces
+                    .iter()
+                    .any(|i| i.enabled && af.carried_by(i.family))
+        })
+        .collect();
+    for ((r, rule), af) in config
+        .rules
+        .iter()
+        .enumerate()
+        .flat_map(|r| families.iter().map(move |af| (r, *af)))
+    {
+        let Some(matches) = rule_matches(rule, af) else {
             continue;
         };
         let comment = format!("comment \"{}\"", rule.name);
         // A pinned source goes straight to its uplink (and its pin is refreshed).
-        for s in sticky.iter().filter(|s| s.rule == r) {
+        for s in sticky.iter().filter(|s| s.rule == r && af == Af::Inet) {
             let _ = writeln!(
                 out,
                 "\t\t{matches} ip saddr @{n} update @{n} {{ ip saddr }} {} return {comment}",
@@ -103,7 +121,7 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(
         "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n",
     );
-    for (mark, device, _) in &uplinks {
+    for (mark, device, ..) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tct mark & {mask:#010x} == 0x00000000 oifname \"{device}\" ct mark set ct mark & {:#010x} | {:#010x}",
@@ -121,13 +139,21 @@ pub fn render(config: &Config, links: &Links) -> String {
         );
     }
     out.push_str("\t}\n");
-    let masq: Vec<&str> = uplinks.iter().filter(|u| u.2).map(|u| u.1).collect();
+    // `masquerade` covers every family the uplink carries: an IPv6 LAN prefix that the
+    // provider does not route (ULA, or one provider's prefix used on another) needs it.
+    let masq: Vec<(&str, Family)> = uplinks.iter().filter(|u| u.2).map(|u| (u.1, u.3)).collect();
     if !masq.is_empty() {
         out.push_str(
             "\n\tchain nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n",
         );
-        for device in masq {
-            let _ = writeln!(out, "\t\tmeta nfproto ipv4 oifname \"{device}\" masquerade");
+        for (device, family) in masq {
+            for af in Af::BOTH.into_iter().filter(|af| af.carried_by(family)) {
+                let _ = writeln!(
+                    out,
+                    "\t\tmeta nfproto {} oifname \"{device}\" masquerade",
+                    af.name()
+                );
+            }
         }
         out.push_str("\t}\n");
     }
@@ -229,18 +255,26 @@ fn set_mark(mark: Mark, mask: u32) -> String {
     )
 }
 
-/// A rule's match expressions; `None` when it cannot match IPv4 traffic.
-fn rule_matches(rule: &Rule) -> Option<String> {
-    if rule.family == Some(Family::Ipv6) {
+/// A rule's match expressions for family `af`; `None` when it cannot match that family
+/// (its `family`, addresses of the other family only, or an IPv4 set).
+fn rule_matches(rule: &Rule, af: Af) -> Option<String> {
+    if !rule.family.is_none_or(|f| af.carried_by(f)) {
         return None;
     }
-    let mut m = vec!["meta nfproto ipv4".to_string()];
+    let (ip, v6) = match af {
+        Af::Inet => ("ip", false),
+        Af::Inet6 => ("ip6", true),
+    };
+    let mut m = vec![format!("meta nfproto {}", af.name())];
     for (field, prefixes) in [("saddr", &rule.src_ip), ("daddr", &rule.dest_ip)] {
         if !prefixes.is_empty() {
-            m.push(format!("ip {field} {}", v4_set(prefixes)?));
+            m.push(format!("{ip} {field} {}", prefix_set(prefixes, v6)?));
         }
     }
     if let Some(set) = &rule.ipset {
+        if v6 {
+            return None;
+        }
         m.push(format!("ip daddr @{set}"));
     }
     let has_ports = !rule.src_port.is_empty() || !rule.dest_port.is_empty();
@@ -249,7 +283,7 @@ fn rule_matches(rule: &Rule) -> Option<String> {
         (Proto::All, true) => Some("{ tcp, udp }".to_string()),
         (Proto::Tcp, _) => Some("tcp".to_string()),
         (Proto::Udp, _) => Some("udp".to_string()),
-        (Proto::Icmp, _) => Some("icmp".to_string()),
+        (Proto::Icmp, _) => Some(if v6 { "icmpv6" } else { "icmp" }.to_string()),
         (Proto::Number(n), _) => Some(n.to_string()),
     };
     if let Some(l4) = l4 {
@@ -284,29 +318,33 @@ fn verdict(rule: &Rule, r: usize, marks: &Marks) -> String {
     })
 }
 
-/// `{ a, b/n }` of the IPv4 prefixes; `None` when there are only IPv6 ones.
-fn v4_set(prefixes: &[Prefix]) -> Option<String> {
-    let v4: Vec<String> = prefixes
+/// `{ a, b/n }` of the prefixes of one family (`v6`); `None` when there are none of it.
+/// Host bits are cleared: nft refuses a prefix with host bits set.
+fn prefix_set(prefixes: &[Prefix], v6: bool) -> Option<String> {
+    let items: Vec<String> = prefixes
         .iter()
-        .filter_map(|p| match p.addr {
-            IpAddr::V4(a) => {
-                let len = p.len.min(32);
-                let bits = if len == 0 {
-                    0
-                } else {
-                    u32::from(a) & (u32::MAX << (32 - len))
-                };
-                let net = std::net::Ipv4Addr::from(bits);
-                Some(if len == 32 {
-                    net.to_string()
-                } else {
-                    format!("{net}/{len}")
-                })
-            }
-            IpAddr::V6(_) => None,
+        .filter_map(|p| {
+            let (net, full) = match (p.addr, v6) {
+                (IpAddr::V4(a), false) => {
+                    let len = p.len.min(32);
+                    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+                    (IpAddr::V4((u32::from(a) & mask).into()), 32)
+                }
+                (IpAddr::V6(a), true) => {
+                    let len = p.len.min(128);
+                    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+                    (IpAddr::V6((u128::from(a) & mask).into()), 128)
+                }
+                _ => return None,
+            };
+            Some(if p.len >= full {
+                net.to_string()
+            } else {
+                format!("{net}/{}", p.len)
+            })
         })
         .collect();
-    (!v4.is_empty()).then(|| format!("{{ {} }}", v4.join(", ")))
+    (!items.is_empty()).then(|| format!("{{ {} }}", items.join(", ")))
 }
 
 fn port_set(ports: &[PortRange]) -> String {
@@ -383,6 +421,47 @@ mod tests {
         c.rules[4].family = Some(Family::Ipv6);
         let text = render(&c, &links());
         assert!(!text.contains("\"v6_only\"") && !text.contains("\"default\""));
+    }
+
+    #[test]
+    fn dual_stack_renders_each_rule_per_family_and_masquerades_both() {
+        let mut c = every_match();
+        c.interfaces[1].family = Family::Both;
+        c.rules[0].src_ip.push(Prefix {
+            addr: "2001:db8:1::77".parse().unwrap(),
+            len: 128,
+        });
+        c.rules[3].proto = Proto::Icmp;
+        let text = render(&c, &links());
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains("comment") || l.contains("masquerade"))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "meta nfproto ipv4 ip saddr { 192.168.1.77 } meta l4proto { tcp, udp } th dport { 80, 8000-8080 } iifname { \"br-lan\" } meta mark set meta mark & 0xc0ffffff | 0x04000000 return comment \"web_via_wan2\"",
+                "meta nfproto ipv6 ip6 saddr { 2001:db8:1::77 } meta l4proto { tcp, udp } th dport { 80, 8000-8080 } iifname { \"br-lan\" } meta mark set meta mark & 0xc0ffffff | 0x04000000 return comment \"web_via_wan2\"",
+                // The set holds IPv4 addresses: no IPv6 line.
+                "meta nfproto ipv4 ip daddr @rail_banks meta l4proto tcp return comment \"banks\"",
+                "meta nfproto ipv6 ip6 daddr { 2001:db8::/32 } meta mark set meta mark & 0xc0ffffff | 0x06000000 return comment \"v6_only\"",
+                "meta nfproto ipv4 ip daddr { 198.18.0.0/15 } meta l4proto icmp meta mark set meta mark & 0xc0ffffff | 0x05000000 return comment \"dark\"",
+                "meta nfproto ipv4 meta mark set meta mark & 0xc0ffffff | 0x03000000 return comment \"default\"",
+                "meta nfproto ipv6 meta mark set meta mark & 0xc0ffffff | 0x03000000 return comment \"default\"",
+                "meta nfproto ipv4 oifname \"eth2\" masquerade",
+                "meta nfproto ipv6 oifname \"eth2\" masquerade",
+            ]
+        );
+        // A rule for IPv4 only stays IPv4's; host bits of an IPv6 prefix are cleared.
+        c.rules[4].family = Some(Family::Ipv4);
+        c.rules[2].dest_ip[0] = Prefix {
+            addr: "2001:db8::1".parse().unwrap(),
+            len: 32,
+        };
+        let text = render(&c, &links());
+        assert!(!text.contains("meta nfproto ipv6 meta mark set"));
+        assert!(text.contains("ip6 daddr { 2001:db8::/32 }"));
     }
 
     #[test]

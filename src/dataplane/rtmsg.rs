@@ -3,7 +3,7 @@
 //! Pure: reading a dumped message back into a spec is how reconciliation recognises what
 //! it already installed; a message rail owns that does not read back is treated as drift.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol,
@@ -12,14 +12,52 @@ use netlink_packet_route::route::{
 use netlink_packet_route::rule::{RuleAction as NlAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::AddressFamily;
 
-use super::desired::{NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector};
+use super::desired::{Af, NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector};
 use super::layout::{Priority, TableId, PROTOCOL};
 
 const RT_TABLE_MAIN: u32 = 254;
 
+/// The netlink address family of `af`.
+pub fn nl_family(af: Af) -> AddressFamily {
+    match af {
+        Af::Inet => AddressFamily::Inet,
+        Af::Inet6 => AddressFamily::Inet6,
+    }
+}
+
+/// The family of a dumped message (rail only dumps inet and inet6).
+pub fn af_of(family: AddressFamily) -> Af {
+    if family == AddressFamily::Inet6 {
+        Af::Inet6
+    } else {
+        Af::Inet
+    }
+}
+
+fn host_len(addr: &IpAddr) -> u8 {
+    if addr.is_ipv4() {
+        32
+    } else {
+        128
+    }
+}
+
+fn route_address(addr: IpAddr) -> RouteAddress {
+    match addr {
+        IpAddr::V4(a) => RouteAddress::Inet(a),
+        IpAddr::V6(a) => RouteAddress::Inet6(a),
+    }
+}
+
+/// An IPv4 rule message.
 pub fn rule_message(rule: &RuleSpec) -> RuleMessage {
+    rule_message_in(Af::Inet, rule)
+}
+
+/// A rule message of family `af`.
+pub fn rule_message_in(af: Af, rule: &RuleSpec) -> RuleMessage {
     let mut m = RuleMessage::default();
-    m.header.family = AddressFamily::Inet;
+    m.header.family = nl_family(af);
     m.attributes
         .push(RuleAttribute::Priority(rule.priority.value()));
     m.attributes
@@ -27,8 +65,8 @@ pub fn rule_message(rule: &RuleSpec) -> RuleMessage {
     match rule.selector {
         Selector::All => {}
         Selector::From(addr) => {
-            m.header.src_len = 32;
-            m.attributes.push(RuleAttribute::Source(IpAddr::V4(addr)));
+            m.header.src_len = host_len(&addr);
+            m.attributes.push(RuleAttribute::Source(addr));
         }
         Selector::FwMark { mark, mask } => {
             m.attributes.push(RuleAttribute::FwMark(mark));
@@ -75,7 +113,7 @@ pub fn rule_spec(m: &RuleMessage) -> Option<RuleSpec> {
         match a {
             RuleAttribute::Priority(p) => prio = Some(*p),
             RuleAttribute::Table(t) => table = Some(*t),
-            RuleAttribute::Source(IpAddr::V4(s)) => src = Some(*s),
+            RuleAttribute::Source(s) => src = Some(*s),
             RuleAttribute::FwMark(v) => mark = Some(*v),
             RuleAttribute::FwMask(v) => mask = Some(*v),
             // The kernel dumps -1 for "not set".
@@ -90,7 +128,7 @@ pub fn rule_spec(m: &RuleMessage) -> Option<RuleSpec> {
         (None, None) if m.header.src_len == 0 && local => Selector::Local,
         _ if local => return None,
         (None, None) if m.header.src_len == 0 => Selector::All,
-        (Some(a), None) if m.header.src_len == 32 => Selector::From(a),
+        (Some(a), None) if m.header.src_len == host_len(&a) => Selector::From(a),
         (None, Some(mark)) => Selector::FwMark {
             mark,
             mask: mask.unwrap_or(u32::MAX),
@@ -111,9 +149,9 @@ pub fn rule_spec(m: &RuleMessage) -> Option<RuleSpec> {
     })
 }
 
-fn route_header() -> RouteHeader {
+fn route_header(af: Af) -> RouteHeader {
     RouteHeader {
-        address_family: AddressFamily::Inet,
+        address_family: nl_family(af),
         table: RouteHeader::RT_TABLE_UNSPEC,
         protocol: RouteProtocol::from(PROTOCOL),
         scope: RouteScope::Universe,
@@ -121,10 +159,15 @@ fn route_header() -> RouteHeader {
     }
 }
 
-/// The message that adds (or replaces) one of rail's default routes.
+/// The message that adds (or replaces) one of rail's IPv4 default routes.
 pub fn route_message(route: &RouteSpec) -> RouteMessage {
+    route_message_in(Af::Inet, route)
+}
+
+/// The message that adds (or replaces) one of rail's default routes of family `af`.
+pub fn route_message_in(af: Af, route: &RouteSpec) -> RouteMessage {
     let mut m = RouteMessage::default();
-    m.header = route_header();
+    m.header = route_header(af);
     m.attributes
         .push(RouteAttribute::Table(route.table.value()));
     m.attributes.push(RouteAttribute::Priority(route.metric));
@@ -135,7 +178,7 @@ pub fn route_message(route: &RouteSpec) -> RouteMessage {
                 match hop.gateway {
                     Some(gw) => m
                         .attributes
-                        .push(RouteAttribute::Gateway(RouteAddress::Inet(gw))),
+                        .push(RouteAttribute::Gateway(route_address(gw))),
                     None => m.header.scope = RouteScope::Link,
                 }
             } else {
@@ -147,7 +190,7 @@ pub fn route_message(route: &RouteSpec) -> RouteMessage {
                         nh.hops = (h.weight.clamp(1, 256) - 1) as u8;
                         if let Some(gw) = h.gateway {
                             nh.attributes
-                                .push(RouteAttribute::Gateway(RouteAddress::Inet(gw)));
+                                .push(RouteAttribute::Gateway(route_address(gw)));
                         }
                         nh
                     })
@@ -165,9 +208,9 @@ pub fn route_message(route: &RouteSpec) -> RouteMessage {
 
 /// A dump request for one table (honoured by the kernel with strict checking on), or for
 /// every table.
-pub fn route_dump(table: Option<TableId>) -> RouteMessage {
+pub fn route_dump(af: Af, table: Option<TableId>) -> RouteMessage {
     let mut m = RouteMessage::default();
-    m.header.address_family = AddressFamily::Inet;
+    m.header.address_family = nl_family(af);
     if let Some(t) = table {
         m.attributes.push(RouteAttribute::Table(t.value()));
     }
@@ -175,9 +218,9 @@ pub fn route_dump(table: Option<TableId>) -> RouteMessage {
 }
 
 /// A dump request for main's routes through one device (strict checking filters in-kernel).
-pub fn main_routes_via(ifindex: u32) -> RouteMessage {
+pub fn main_routes_via(af: Af, ifindex: u32) -> RouteMessage {
     let mut m = RouteMessage::default();
-    m.header.address_family = AddressFamily::Inet;
+    m.header.address_family = nl_family(af);
     m.attributes.push(RouteAttribute::Table(RT_TABLE_MAIN));
     m.attributes.push(RouteAttribute::Oif(ifindex));
     m
@@ -198,15 +241,16 @@ pub fn route_is_owned(m: &RouteMessage) -> bool {
     TableId::owned(route_table(m)).is_some() && u8::from(m.header.protocol) == PROTOCOL
 }
 
-fn gateway(attrs: &[RouteAttribute]) -> Option<Ipv4Addr> {
+fn gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
     attrs.iter().find_map(|a| match a {
-        RouteAttribute::Gateway(RouteAddress::Inet(g)) => Some(*g),
+        RouteAttribute::Gateway(RouteAddress::Inet(g)) => Some(IpAddr::V4(*g)),
+        RouteAttribute::Gateway(RouteAddress::Inet6(g)) => Some(IpAddr::V6(*g)),
         _ => None,
     })
 }
 
 /// The gateway of a default route in main (for gateway learning).
-pub fn default_gateway(m: &RouteMessage) -> Option<(u32, Ipv4Addr)> {
+pub fn default_gateway(m: &RouteMessage) -> Option<(u32, IpAddr)> {
     if m.header.destination_prefix_length != 0 || m.header.kind != RouteType::Unicast {
         return None;
     }
@@ -233,7 +277,9 @@ pub fn route_spec(m: &RouteMessage) -> Option<RouteSpec> {
         match a {
             RouteAttribute::Table(_)
             | RouteAttribute::Gateway(_)
-            | RouteAttribute::CacheInfo(_) => {}
+            | RouteAttribute::CacheInfo(_)
+            // IPv6 dumps add a router preference to every route.
+            | RouteAttribute::Preference(_) => {}
             RouteAttribute::Priority(p) => metric = *p,
             RouteAttribute::Oif(i) => oif = Some(*i),
             RouteAttribute::MultiPath(nhs) => {
@@ -251,6 +297,14 @@ pub fn route_spec(m: &RouteMessage) -> Option<RouteSpec> {
         }
     }
     let kind = match m.header.kind {
+        // IPv6 dumps name the loopback device on routes that go nowhere.
+        RouteType::Unreachable | RouteType::BlackHole | RouteType::Prohibit => {
+            match m.header.kind {
+                RouteType::Unreachable => RouteKind::Unreachable,
+                RouteType::BlackHole => RouteKind::Blackhole,
+                _ => RouteKind::Prohibit,
+            }
+        }
         RouteType::Unicast => match (hops, oif) {
             (Some(hops), None) => RouteKind::Via(hops),
             (None, Some(ifindex)) => RouteKind::Via(vec![NextHop {
@@ -260,9 +314,6 @@ pub fn route_spec(m: &RouteMessage) -> Option<RouteSpec> {
             }]),
             _ => return None,
         },
-        RouteType::Unreachable => RouteKind::Unreachable,
-        RouteType::BlackHole => RouteKind::Blackhole,
-        RouteType::Prohibit => RouteKind::Prohibit,
         _ => return None,
     };
     Some(RouteSpec {
@@ -276,6 +327,7 @@ pub fn route_spec(m: &RouteMessage) -> Option<RouteSpec> {
 mod tests {
     use super::*;
     use crate::config::{InterfaceId, PolicyId};
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn rules_read_back_as_written() {
@@ -288,7 +340,7 @@ mod tests {
             },
             RuleSpec {
                 priority: Priority::from_uplink(InterfaceId(0)).unwrap(),
-                selector: Selector::From(Ipv4Addr::new(192, 0, 2, 2)),
+                selector: Selector::From(Ipv4Addr::new(192, 0, 2, 2).into()),
                 action: RuleAction::Lookup(t),
             },
             RuleSpec {
@@ -325,7 +377,7 @@ mod tests {
     #[test]
     fn routes_read_back_as_written() {
         let t = TableId::policy(PolicyId(0)).unwrap();
-        let gw = Some(Ipv4Addr::new(192, 0, 2, 1));
+        let gw = Some(Ipv4Addr::new(192, 0, 2, 1).into());
         for kind in [
             RouteKind::Via(vec![NextHop {
                 ifindex: 3,
@@ -356,6 +408,66 @@ mod tests {
             assert!(route_is_owned(&m));
             assert_eq!(route_spec(&m), Some(route));
         }
+    }
+
+    #[test]
+    fn ipv6_rules_and_routes_read_back_as_written() {
+        let t = TableId::policy(PolicyId(0)).unwrap();
+        let addr: Ipv6Addr = "2001:db8:100:1::2".parse().unwrap();
+        let rule = RuleSpec {
+            priority: Priority::from_uplink(InterfaceId(0)).unwrap(),
+            selector: Selector::From(addr.into()),
+            action: RuleAction::Lookup(t),
+        };
+        let m = rule_message_in(Af::Inet6, &rule);
+        assert_eq!(
+            (m.header.family, m.header.src_len),
+            (AddressFamily::Inet6, 128)
+        );
+        assert_eq!(rule_spec(&m), Some(rule));
+        let gw = Some("fe80::1".parse::<Ipv6Addr>().unwrap().into());
+        let route = RouteSpec {
+            table: t,
+            metric: 0,
+            kind: RouteKind::Via(vec![
+                NextHop {
+                    ifindex: 3,
+                    gateway: gw,
+                    weight: 2,
+                },
+                NextHop {
+                    ifindex: 9,
+                    gateway: None,
+                    weight: 1,
+                },
+            ]),
+        };
+        let mut m = route_message_in(Af::Inet6, &route);
+        assert_eq!(m.header.address_family, AddressFamily::Inet6);
+        assert_eq!(route_spec(&m), Some(route));
+        // As an IPv6 dump shows a prohibit route: through lo, with a preference.
+        let mut prohibit = route_message_in(
+            Af::Inet6,
+            &RouteSpec {
+                table: t,
+                metric: 1000,
+                kind: RouteKind::Prohibit,
+            },
+        );
+        prohibit.attributes.push(RouteAttribute::Oif(1));
+        prohibit.attributes.push(RouteAttribute::Preference(
+            netlink_packet_route::route::RoutePreference::Medium,
+        ));
+        assert_eq!(
+            route_spec(&prohibit).map(|r| r.kind),
+            Some(RouteKind::Prohibit)
+        );
+        m.attributes.push(RouteAttribute::Oif(3));
+        assert_eq!(
+            route_spec(&m),
+            None,
+            "multipath and a single device at once"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Watching the kernel: a netlink subscription to links, IPv4 addresses, routes and rules,
-//! turned into events that tell the daemon to re-learn devices and reconcile.
+//! Watching the kernel: a netlink subscription to links, IPv4 and IPv6 addresses, routes and
+//! rules, turned into events that tell the daemon to re-learn devices and reconcile.
 //!
 //! rail's own additions are not reported (they would make every reconcile trigger
 //! another); deletions of rail's state are, since they may be someone else's drift. When
@@ -26,7 +26,7 @@ pub enum Event {
         name: Option<String>,
         removed: bool,
     },
-    /// An IPv4 address was added to or removed from a device.
+    /// An address (IPv4 or IPv6) was added to or removed from a device.
     Address { ifindex: u32 },
     /// A default route in main changed (gateway learning), or one of rail's was deleted.
     Route,
@@ -53,6 +53,10 @@ impl Watch {
             MulticastGroup::Ipv4Ifaddr,
             MulticastGroup::Ipv4Route,
             MulticastGroup::Ipv4Rule,
+            // SLAAC and DHCPv6 prefixes come and go; so do IPv6 default routes (RAs).
+            MulticastGroup::Ipv6Ifaddr,
+            MulticastGroup::Ipv6Route,
+            MulticastGroup::Ipv6Rule,
         ];
         let (mut conn, _handle, messages) =
             rtnetlink::new_multicast_connection_with_socket::<SmolSocket>(&groups)

@@ -2,13 +2,18 @@
 //! daemon's single-threaded executor. The daemon feeds it link facts (device up or gone,
 //! carrier) and awaits `next()` for transitions and global changes; status is read at any
 //! time. Tests and the benchmark drive it the same way, without the daemon.
+//!
+//! Each family is judged on its own: an interface has one tracker for the family it carries
+//! (IPv4 for `family both`), and a dual-stack one a second tracker for IPv6 with the IPv6
+//! targets, its own probe socket bound to the IPv6 address, and its own transitions
+//! (`Event::Transition6`). An uplink can so be up for IPv4 and down for IPv6.
 
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
 use super::probe::{Binding, Method, Prober, Received};
 use super::time::Time;
-use crate::config::{Interface, InterfaceId};
+use crate::config::{Family, Interface, InterfaceId, TrackMethod};
 use async_io::Timer;
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -28,22 +33,38 @@ pub struct LinkFacts {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// The interface's tracker changed state (its only family, or IPv4 of a dual-stack one).
     Transition(InterfaceId, Transition),
+    /// The IPv6 tracker of a dual-stack (`family both`) interface changed state.
+    Transition6(InterfaceId, Transition),
     /// Every probing uplink lost every target (or that ended): log it, re-evaluate policies.
     Global(GlobalChange),
 }
 
 struct Uplink {
+    /// The interface, its `track_ip` reduced to the targets of this tracker's family.
     iface: Interface,
+    id: InterfaceId,
+    /// Whether this is the second (IPv6) tracker of a dual-stack interface.
+    second: bool,
     tracker: Tracker,
     prober: Result<Prober, String>,
     /// What the sockets are bound to; None while the device is gone.
     facts: Option<LinkFacts>,
 }
 
+/// Which family an interface's first tracker judges: IPv6 for `family ipv6`, else IPv4.
+pub fn first_is_ipv6(iface: &Interface) -> bool {
+    iface.family == Family::Ipv6
+}
+
 pub struct Engine {
     origin: Instant,
+    /// The first tracker of every interface at its `InterfaceId`, then the IPv6 trackers
+    /// of dual-stack interfaces.
     uplinks: Vec<Uplink>,
+    /// Per interface, the position of its IPv6 tracker in `uplinks` when dual-stack.
+    second: Vec<Option<usize>>,
     global: GlobalDetector,
     timer: Timer,
     /// When the timer is set for (to avoid re-arming it on every poll).
@@ -56,27 +77,54 @@ pub struct Engine {
 impl Engine {
     /// One tracker per interface, indexed like `Config::interfaces` (InterfaceId).
     pub fn new(interfaces: &[Interface]) -> Engine {
-        // Echo ids: distinct per uplink (its position) and per rail process on the host.
+        // Echo ids: distinct per tracker (its position) and per rail process on the host.
         let base = std::process::id() as u16;
-        let uplinks = interfaces
-            .iter()
-            .enumerate()
-            .map(|(i, iface)| Uplink {
+        let slot = |pos: usize, i: usize, iface: &Interface, second: bool| {
+            let mut iface = iface.clone();
+            let v6 = second || first_is_ipv6(&iface);
+            if iface.family == Family::Both {
+                iface.track_ip.retain(|t| t.is_ipv6() == v6);
+            }
+            // ARP has no IPv6: the IPv6 half of an arping uplink is judged by carrier.
+            if second && iface.track_method == TrackMethod::Arping {
+                iface.track_ip.clear();
+            }
+            let name = if second {
+                format!("{} ipv6", iface.name)
+            } else {
+                iface.name.clone()
+            };
+            Uplink {
                 tracker: Tracker::new(
-                    &iface.name,
-                    Params::from_interface(iface),
-                    base.wrapping_add(i as u16),
+                    &name,
+                    Params::from_interface(&iface),
+                    base.wrapping_add(pos as u16),
                     iface.enabled,
                     Time::ZERO,
                 ),
-                iface: iface.clone(),
+                iface,
+                id: InterfaceId(i),
+                second,
                 prober: Err("the device is not up".into()),
                 facts: None,
-            })
+            }
+        };
+        let mut uplinks: Vec<Uplink> = interfaces
+            .iter()
+            .enumerate()
+            .map(|(i, iface)| slot(i, i, iface, false))
             .collect();
+        let mut second = vec![None; interfaces.len()];
+        for (i, iface) in interfaces.iter().enumerate() {
+            if iface.family == Family::Both {
+                second[i] = Some(uplinks.len());
+                uplinks.push(slot(uplinks.len(), i, iface, true));
+            }
+        }
         Engine {
             origin: Instant::now(),
             uplinks,
+            second,
             global: GlobalDetector::default(),
             timer: Timer::never(),
             armed: None,
@@ -93,16 +141,37 @@ impl Engine {
         let mut fresh = Engine::new(interfaces);
         fresh.origin = self.origin;
         let mut kept = std::collections::BTreeSet::new();
-        let old = std::mem::take(&mut self.uplinks);
-        for (i, u) in old.into_iter().enumerate() {
-            let Some(n) = fresh.uplinks.get_mut(i) else {
-                continue;
+        let old_second = std::mem::take(&mut self.second);
+        let mut old: Vec<Option<Uplink>> = std::mem::take(&mut self.uplinks)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (i, (&was6, &now6)) in old_second.iter().zip(&fresh.second).enumerate() {
+            let pairs = [(Some(i), Some(i)), (was6, now6)];
+            let same = |(a, b): (Option<usize>, Option<usize>)| match (a, b) {
+                (Some(a), Some(b)) => old[a]
+                    .as_ref()
+                    .is_some_and(|u| u.iface == fresh.uplinks[b].iface),
+                (None, None) => true,
+                _ => false,
             };
-            if n.iface == u.iface {
-                *n = u;
+            let keep = pairs.into_iter().all(same);
+            for (from, to) in pairs {
+                let (Some(from), Some(to)) = (from, to) else {
+                    continue;
+                };
+                if keep {
+                    fresh.uplinks[to] = old[from].take().expect("each slot moves once");
+                } else if let Some(u) = old[from].as_ref() {
+                    // Re-created with other settings: resume the old verdict.
+                    let n = &mut fresh.uplinks[to];
+                    if n.iface.name == u.iface.name {
+                        n.tracker.resume(u.tracker.state().routable());
+                    }
+                }
+            }
+            if keep {
                 kept.insert(InterfaceId(i));
-            } else if n.iface.name == u.iface.name {
-                n.tracker.resume(u.tracker.state().routable());
             }
         }
         fresh.global = std::mem::take(&mut self.global);
@@ -122,10 +191,40 @@ impl Engine {
     }
 
     /// The device came up (ifup, or a PPPoE device created anew, with a new ifindex): open
-    /// its probe sockets, start the hold, apply the initial state. The same device with a
-    /// new address (a DHCP renew) only re-binds the sockets: the line did not go away.
+    /// the first tracker's probe sockets (`facts.source` of its family), start the hold,
+    /// apply the initial state. The same device with a new address (a DHCP renew) only
+    /// re-binds the sockets: the line did not go away.
     pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
-        let u = &mut self.uplinks[id.0];
+        self.slot_up(id.0, facts);
+    }
+
+    /// The same for the IPv6 tracker of a dual-stack interface (`facts.source`: the IPv6
+    /// address; a new SLAAC or DHCPv6 prefix only re-binds); nothing for other interfaces.
+    pub fn device_up6(&mut self, id: InterfaceId, facts: LinkFacts) {
+        if let Some(k) = self.second.get(id.0).copied().flatten() {
+            self.slot_up(k, facts);
+        }
+    }
+
+    /// The tracker position of an interface's family (`v6`), if it has a tracker for it.
+    fn slot_of(&self, id: InterfaceId, v6: bool) -> Option<usize> {
+        let first = &self.uplinks[id.0].iface;
+        match (v6, first.family) {
+            (_, Family::Both) if v6 => self.second[id.0],
+            (false, Family::Ipv6) | (true, Family::Ipv4) => None,
+            _ => Some(id.0),
+        }
+    }
+
+    /// Both trackers of an interface (one for a single-family one).
+    fn slots(&self, id: InterfaceId) -> Vec<usize> {
+        std::iter::once(id.0)
+            .chain(self.second.get(id.0).copied().flatten())
+            .collect()
+    }
+
+    fn slot_up(&mut self, slot: usize, facts: LinkFacts) {
+        let u = &mut self.uplinks[slot];
         if u.facts.as_ref() == Some(&facts) {
             return;
         }
@@ -158,7 +257,7 @@ impl Engine {
         u.facts = Some(facts.clone());
         if !same_device {
             self.input(
-                id,
+                slot,
                 Input::DeviceUp {
                     device: facts.device,
                 },
@@ -168,16 +267,23 @@ impl Engine {
 
     pub fn device_gone(&mut self, id: InterfaceId) {
         let device = self.device_name(id);
-        self.uplinks[id.0].prober = Err("the device is gone".into());
-        self.uplinks[id.0].facts = None;
-        self.input(id, Input::DeviceGone { device });
+        for k in self.slots(id) {
+            self.uplinks[k].prober = Err("the device is gone".into());
+            self.uplinks[k].facts = None;
+            let device = device.clone();
+            self.input(k, Input::DeviceGone { device });
+        }
     }
 
     pub fn carrier(&mut self, id: InterfaceId, up: bool) {
         let device = self.device_name(id);
-        self.input(id, Input::Carrier { device, up });
+        for k in self.slots(id) {
+            let device = device.clone();
+            self.input(k, Input::Carrier { device, up });
+        }
     }
 
+    /// The interface's first tracker (its only family, or IPv4 of a dual-stack one).
     pub fn tracker(&self, id: InterfaceId) -> &Tracker {
         &self.uplinks[id.0].tracker
     }
@@ -186,10 +292,27 @@ impl Engine {
         self.tracker(id).status()
     }
 
+    /// The tracker judging one family of an interface (`v6`), if it carries that family.
+    pub fn tracker_of(&self, id: InterfaceId, v6: bool) -> Option<&Tracker> {
+        self.slot_of(id, v6).map(|k| &self.uplinks[k].tracker)
+    }
+
+    /// The IPv6 tracker of a dual-stack interface, for status.
+    pub fn tracker6(&self, id: InterfaceId) -> Option<&Tracker> {
+        let k = self.second.get(id.0).copied().flatten()?;
+        Some(&self.uplinks[k].tracker)
+    }
+
     /// Whether policies may use this uplink: routable, or down only because every uplink
     /// lost every target.
     pub fn usable(&self, id: InterfaceId) -> bool {
         self.global.usable(self.tracker(id))
+    }
+
+    /// The same for one family (`v6`): false when the interface does not carry it.
+    pub fn usable_in(&self, id: InterfaceId, v6: bool) -> bool {
+        self.tracker_of(id, v6)
+            .is_some_and(|t| self.global.usable(t))
     }
 
     pub fn all_targets_lost(&self) -> bool {
@@ -226,11 +349,11 @@ impl Engine {
             .unwrap_or_else(|| u.iface.name.clone())
     }
 
-    fn input(&mut self, id: InterfaceId, input: Input) {
+    fn input(&mut self, slot: usize, input: Input) {
         let now = self.now();
         let mut out = std::mem::take(&mut self.outputs);
-        self.uplinks[id.0].tracker.handle(now, input, &mut out);
-        self.dispatch(id, now, &mut out);
+        self.uplinks[slot].tracker.handle(now, input, &mut out);
+        self.dispatch(slot, now, &mut out);
         self.outputs = out;
         self.update_global();
     }
@@ -245,16 +368,20 @@ impl Engine {
     /// Carry out a tracker's outputs: send probes (a failed send is a lost probe), queue
     /// transitions. Returns whether a new per-probe socket needs polling once, to register
     /// for its wake-up.
-    fn dispatch(&mut self, id: InterfaceId, now: Time, out: &mut Vec<Output>) -> bool {
+    fn dispatch(&mut self, slot: usize, now: Time, out: &mut Vec<Output>) -> bool {
         let mut sent = false;
         let at = self.instant(now);
         while !out.is_empty() {
             let o = out.remove(0); // in order: a send failure may append a transition
-            let u = &mut self.uplinks[id.0];
+            let u = &mut self.uplinks[slot];
             match o {
                 Output::Transition(t) => {
                     log::info!("{t}");
-                    self.queue.push_back(Event::Transition(id, t));
+                    self.queue.push_back(if u.second {
+                        Event::Transition6(u.id, t)
+                    } else {
+                        Event::Transition(u.id, t)
+                    });
                 }
                 Output::Send(req) => {
                     sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
@@ -294,7 +421,7 @@ impl Engine {
                     u.tracker.poll(now, &mut out);
                     progressed = true;
                 }
-                again |= self.dispatch(InterfaceId(i), now, &mut out);
+                again |= self.dispatch(i, now, &mut out);
             }
             self.outputs = out;
             self.inputs = inputs;
@@ -337,6 +464,80 @@ fn arrival(now: Time, wall: SystemTime, stamp: Option<SystemTime>) -> Time {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::State;
+
+    #[test]
+    fn one_tracker_per_family_each_with_its_own_targets_and_transitions() {
+        let v4: IpAddr = "198.18.0.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8:ffff::1".parse().unwrap();
+        let iface = |name: &str, n: u32, family: Family, targets: &[IpAddr]| {
+            let mut i = crate::fixtures::interface(name, n);
+            i.family = family;
+            i.track_ip = targets.to_vec();
+            i.device = Some(format!("{name}-nodev"));
+            i
+        };
+        let mut arp = iface("d", 4, Family::Both, &[v4]);
+        arp.track_method = TrackMethod::Arping;
+        let ifaces = [
+            iface("a", 1, Family::Ipv4, &[v4]),
+            iface("b", 2, Family::Ipv6, &[v6]),
+            iface("c", 3, Family::Both, &[v4, v6]),
+            arp,
+        ];
+        let mut e = Engine::new(&ifaces);
+        let targets = |e: &Engine, i: usize, v6: bool| {
+            e.tracker_of(InterfaceId(i), v6).map(|t| {
+                let ips = t.status().targets.iter().map(|s| s.ip).collect::<Vec<_>>();
+                (t.name().to_string(), ips)
+            })
+        };
+        assert_eq!(targets(&e, 0, false), Some(("a".into(), vec![v4])));
+        assert_eq!(targets(&e, 0, true), None);
+        assert_eq!(targets(&e, 1, false), None);
+        assert_eq!(targets(&e, 1, true), Some(("b".into(), vec![v6])));
+        assert_eq!(targets(&e, 2, false), Some(("c".into(), vec![v4])));
+        assert_eq!(targets(&e, 2, true), Some(("c ipv6".into(), vec![v6])));
+        assert_eq!(
+            targets(&e, 3, true),
+            Some(("d ipv6".into(), vec![])),
+            "carrier only"
+        );
+        assert!(e.tracker6(InterfaceId(0)).is_none() && e.tracker6(InterfaceId(1)).is_none());
+
+        // The device comes up for both families of c, then its carrier goes: both trackers
+        // change state, each reported as its own family.
+        let facts = |source: IpAddr| LinkFacts {
+            device: "c-nodev".into(),
+            ifindex: 77,
+            source: Some(source),
+        };
+        e.device_up(InterfaceId(2), facts("192.0.2.2".parse().unwrap()));
+        e.device_up6(InterfaceId(2), facts("2001:db8:100:1::2".parse().unwrap()));
+        assert!(e.usable_in(InterfaceId(2), false) && e.usable_in(InterfaceId(2), true));
+        assert!(!e.usable_in(InterfaceId(0), true), "a carries no IPv6");
+        e.queue.clear();
+        e.carrier(InterfaceId(2), false);
+        let kinds: Vec<(bool, State)> = e
+            .queue
+            .iter()
+            .filter_map(|ev| match ev {
+                Event::Transition(_, t) => Some((false, t.to)),
+                Event::Transition6(_, t) => Some((true, t.to)),
+                Event::Global(_) => None,
+            })
+            .collect();
+        assert_eq!(kinds, [(false, State::Down), (true, State::Down)]);
+        assert!(!e.usable_in(InterfaceId(2), false) && !e.usable_in(InterfaceId(2), true));
+
+        // A reload with c unchanged keeps both its trackers (and their state).
+        let kept = e.rebuild(&ifaces);
+        assert!(kept.contains(&InterfaceId(2)));
+        assert_eq!(
+            e.tracker_of(InterfaceId(2), true).map(|t| t.state()),
+            Some(State::Down)
+        );
+    }
 
     #[test]
     fn arrival_uses_the_kernel_stamp_when_plausible() {

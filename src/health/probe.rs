@@ -461,7 +461,8 @@ fn device_mac(sock: &Socket, device: &str) -> io::Result<[u8; 6]> {
         *d = *s as libc::c_char;
     }
     // SAFETY: a valid descriptor and an ifreq the kernel fills in.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) } != 0 {
+    // The request is c_ulong on glibc but c_int on musl (every OpenWrt target).
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFHWADDR as _, &mut req) } != 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: SIOCGIFHWADDR filled the hardware address member of the union.

@@ -10,11 +10,8 @@ mod tbf;
 pub use tbf::{Root, Tbf, HANDLE};
 
 use crate::config::Rate;
-use futures_lite::StreamExt;
-use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE,
-    NLM_F_REQUEST,
-};
+use crate::dataplane::kernel::request;
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcOption};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -195,24 +192,4 @@ async fn mtu(handle: &mut rtnetlink::Handle, ifindex: u32) -> io::Result<u32> {
 fn index(ifindex: u32) -> io::Result<i32> {
     i32::try_from(ifindex)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex out of range"))
-}
-
-/// Send one request; collect the answers, or the kernel's error.
-async fn request(
-    handle: &mut rtnetlink::Handle,
-    msg: RouteNetlinkMessage,
-    flags: u16,
-) -> io::Result<Vec<RouteNetlinkMessage>> {
-    let mut req = NetlinkMessage::from(msg);
-    req.header.flags = NLM_F_REQUEST | flags;
-    let mut resp = handle.request(req).map_err(io::Error::other)?;
-    let mut out = Vec::new();
-    while let Some(m) = resp.next().await {
-        match m.payload {
-            NetlinkPayload::InnerMessage(inner) => out.push(inner),
-            NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-            _ => {}
-        }
-    }
-    Ok(out)
 }

@@ -13,8 +13,13 @@ use serde_json::Value;
 
 use super::lab::{Lab, UplinkKind};
 
+/// The rail binary under test: `RAIL_BIN` when set (`make bench` runs the release build),
+/// else the one Cargo built for the tests.
 pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_rail")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("RAIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rail").to_string())
+    })
 }
 
 pub struct Rail<'a> {
@@ -176,11 +181,16 @@ impl Drop for Rail<'_> {
 
 /// An interface section for lab ISP `isp` with probe timings `timing` (UCI option lines).
 pub fn interface(lab: &Lab, isp: usize, timing: &str) -> String {
+    interface_probing(lab, isp, 3, timing)
+}
+
+/// As `interface`, probing the first `targets` of the lab's targets (at most 8).
+pub fn interface_probing(lab: &Lab, isp: usize, targets: usize, timing: &str) -> String {
     let up = lab.uplink(isp);
     let targets: String = lab
         .targets()
         .iter()
-        .take(3)
+        .take(targets)
         .map(|t| format!("\tlist track_ip '{t}'\n"))
         .collect();
     // Ethernet uplinks need their next hop: the lab's router has no default route in main

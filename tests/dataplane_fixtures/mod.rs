@@ -154,6 +154,8 @@ pub fn every_match_links() -> Links {
         address: None,
         gateway: None,
         carrier: true,
+        address6: None,
+        gateway6: None,
     };
     [
         (InterfaceId(0), link("eth1", 3)),

@@ -268,3 +268,20 @@ test('nothing renders as null, undefined or NaN, even with fields missing', asyn
 	assert.doesNotMatch(text(view), /\b(null|undefined|NaN)\b/);
 	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Flows')), '–');
 });
+
+test('a dual-stack uplink shows its IPv6 state and address beside IPv4; IPv6 transitions say so', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	Object.assign(st.interfaces[name], { state: 'up', state6: 'down', address6: '2001:db8:100:1::2' });
+	st.transitions = [ { time: st.interfaces[name].since, interface: name, family: 'ipv6',
+		from: 'up', to: 'down', reason: 'IPv6 lost' } ];
+	const { view } = await render(st);
+	const tr = rows(view, 'rail-uplinks').find((r) => r.dataset.interface === name);
+	const badges = [ ...cell(tr, 'State').querySelectorAll('.rail-badge') ]
+		.map((b) => [ ...b.classList ].find((c) => c.startsWith('rail-state-')));
+	assert.deepEqual(badges, [ 'rail-state-up', 'rail-state-down' ], '`state` stays IPv4\'s');
+	assert.match(text(cell(tr, 'State')), /IPv6/);
+	assert.match(text(cell(tr, 'Uplink').querySelector('small')), /2001:db8:100:1::2/);
+	const change = rows(view, 'rail-transitions')[0];
+	assert.equal(text(cell(change, 'Uplink')), `${name} (ipv6)`);
+});

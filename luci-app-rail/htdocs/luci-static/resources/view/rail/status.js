@@ -75,8 +75,11 @@ return view.extend({
 			const ifc = st.interfaces[name];
 			return row({ 'data-interface': name }, titles, [
 				[ E('strong', {}, [ name ]), E('br'),
-				  E('small', {}, [ [ ifc.device, ifc.address ].filter((x) => x).join(' · ') || '–' ]) ],
-				rail.badge(ifc.state),
+				  E('small', {}, [ [ ifc.device, ifc.address, ifc.address6 ].filter((x) => x).join(' · ') || '–' ]) ],
+				/* A dual-stack uplink: `state` is IPv4's, `state6` IPv6's, each judged on its own. */
+				ifc.state6 != null
+					? E('span', {}, [ rail.badge(ifc.state), ' ', E('small', {}, [ 'IPv6' ]), ' ', rail.badge(ifc.state6) ])
+					: rail.badge(ifc.state),
 				rail.time(ifc.since),
 				ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–',
 				String(ifc.flows != null ? ifc.flows : '–'),
@@ -142,7 +145,7 @@ return view.extend({
 		const rows = recent.map((tr) =>
 			row({ 'data-interface': tr.interface }, titles, [
 				rail.time(tr.time),
-				tr.interface,
+				tr.family ? '%s (%s)'.format(tr.interface, tr.family) : tr.interface,
 				[ rail.badge(tr.from), ' → ', rail.badge(tr.to) ],
 				E('span', { 'class': 'rail-reason' }, [ tr.reason || '' ])
 			]));
