@@ -38,6 +38,10 @@ const CLIENT_SPACING: Duration = Duration::from_millis(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Long-lived flows wanted on the surviving uplink in each failover trial.
 const FLOWS: usize = 3;
+/// Trials per daemon: each trial is a flap (out of service less than 60 s after coming
+/// back), and rail holds an uplink down for 5 s and more after its 4th flap in a row
+/// (flap damping, src/health/machine.rs); the bench restarts rail before that.
+const TRIALS_PER_DAEMON: usize = 3;
 
 /// The address family a failover series measures: the LAN client, the sources it expects,
 /// the fault and rail's verdict are all of this family.
@@ -512,6 +516,7 @@ struct Series {
 struct Bench<'a> {
     lab: &'a Lab,
     ip: Ip,
+    config: String,
     rail: Rail<'a>,
     client: Client,
     log: LogWatch,
@@ -552,6 +557,7 @@ impl<'a> Bench<'a> {
         Bench {
             lab,
             ip,
+            config: config.to_string(),
             client: Client::start(lab, ip.service(lab)),
             rail,
             log,
@@ -669,9 +675,20 @@ impl<'a> Bench<'a> {
         ended
     }
 
-    fn series(&self, trials: usize, faulty: usize, fault: Fault) -> Series {
+    /// A fresh daemon on the same configuration (its flap history forgotten).
+    fn restart(&mut self) {
+        self.rail.stop();
+        self.rail = Rail::start(self.lab, &self.config);
+        self.log = LogWatch::start(&self.rail.log);
+        wait_probing(&self.rail, self.lab.isps());
+    }
+
+    fn series(&mut self, trials: usize, faulty: usize, fault: Fault) -> Series {
         let mut s = Series::default();
         for n in 0..trials {
+            if n > 0 && n % TRIALS_PER_DAEMON == 0 {
+                self.restart();
+            }
             self.trial(faulty, 3 - faulty, fault, &mut s);
             eprintln!(
                 "  {fault:?} trial {}/{trials}: failover {:.0} ms, failback {:.0} ms",
@@ -842,7 +859,7 @@ fn bench() {
         }
         if wanted("default") {
             eprintln!("== default timings: blackhole ISP1, {trials} trials");
-            let b = Bench::start(&lab, &two_uplinks(&lab, 1, DEFAULT));
+            let mut b = Bench::start(&lab, &two_uplinks(&lab, 1, DEFAULT));
             let s = b.series(trials, 1, Fault::Blackhole);
             let target = Target::MedianAtMost(3500.0);
             figures.push(Figure::ms(
@@ -861,7 +878,7 @@ fn bench() {
         ] {
             if wanted(section) {
                 eprintln!("== default timings: {fault:?} on ISP{isp}, {trials} trials");
-                let b = Bench::start(&lab, &two_uplinks(&lab, isp, DEFAULT));
+                let mut b = Bench::start(&lab, &two_uplinks(&lab, isp, DEFAULT));
                 let s = b.series(trials, isp, fault);
                 figures.push(Figure::ms(name, s.failover, Target::MedianAtMost(100.0)));
                 disrupted.extend(s.disrupted);
@@ -882,7 +899,7 @@ fn bench() {
                 t.elapsed().as_secs_f64()
             );
             assert!(count >= 100_000, "only {count} routes in main");
-            let b = Bench::start(&lab, &two_uplinks(&lab, 1, FAST));
+            let mut b = Bench::start(&lab, &two_uplinks(&lab, 1, FAST));
             let s = b.series(trials, 1, Fault::Blackhole);
             let target = fast_median.map_or(Target::None, |m| Target::MedianAtMost(1.1 * m));
             let mut f = Figure::ms("failover_100k_routes_ms", s.failover, target);
@@ -920,7 +937,7 @@ fn fast_figures(lab: &Lab, ip: Ip, trials: usize) -> (Vec<Figure>, Vec<f64>) {
         ipv6_defaults(lab);
     }
     let config = two_uplinks_of(lab, 1, FAST, ip);
-    let b = Bench::start_for(lab, &config, ip);
+    let mut b = Bench::start_for(lab, &config, ip);
     let s = b.series(trials, 1, ip.blackhole());
     drop(b);
     // The budget of the family's own tracker: rail judges each family by its own targets.
