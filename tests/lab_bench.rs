@@ -517,7 +517,9 @@ struct Bench<'a> {
     lab: &'a Lab,
     ip: Ip,
     config: String,
-    rail: Rail<'a>,
+    /// None only while `restart` swaps daemons: the old one must be gone (it deletes its
+    /// config and log files, whose names the new one reuses) before the new one starts.
+    rail: Option<Rail<'a>>,
     client: Client,
     log: LogWatch,
 }
@@ -559,7 +561,7 @@ impl<'a> Bench<'a> {
             ip,
             config: config.to_string(),
             client: Client::start(lab, ip.service(lab)),
-            rail,
+            rail: Some(rail),
             log,
         }
     }
@@ -590,7 +592,7 @@ impl<'a> Bench<'a> {
         );
         let iface = format!("isp{faulty}");
         let field = self.ip.state_field();
-        self.rail.wait_for(
+        self.rail().wait_for(
             &format!("{iface} {field} up"),
             Duration::from_secs(30),
             |r| r.status()["interfaces"][&iface][field] == "up",
@@ -614,7 +616,12 @@ impl<'a> Bench<'a> {
         let failover = self
             .client
             .wait_first(fault_at, &good, Duration::from_secs(20))
-            .unwrap_or_else(|| panic!("no failover to isp{other}; log:\n{}", self.rail.log_text()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no failover to isp{other}; log:\n{}",
+                    self.rail().log_text()
+                )
+            });
         s.failover.push(failover);
         // "isp1 down: ...", "isp1 ipv6 down: ...", "isp2 no-device: ...", then the route
         // change.
@@ -643,7 +650,7 @@ impl<'a> Bench<'a> {
             .wait_first(cleared, &bad, Duration::from_secs(30));
         s.failback.push(
             failback.unwrap_or_else(|| {
-                panic!("no failback to {iface}; log:\n{}", self.rail.log_text())
+                panic!("no failback to {iface}; log:\n{}", self.rail().log_text())
             }),
         );
         let broken = flows
@@ -677,10 +684,15 @@ impl<'a> Bench<'a> {
 
     /// A fresh daemon on the same configuration (its flap history forgotten).
     fn restart(&mut self) {
-        self.rail.stop();
-        self.rail = Rail::start(self.lab, &self.config);
-        self.log = LogWatch::start(&self.rail.log);
-        wait_probing(&self.rail, self.lab.isps());
+        self.rail = None;
+        let rail = Rail::start(self.lab, &self.config);
+        self.log = LogWatch::start(&rail.log);
+        wait_probing(&rail, self.lab.isps());
+        self.rail = Some(rail);
+    }
+
+    fn rail(&self) -> &Rail<'a> {
+        self.rail.as_ref().expect("a running daemon")
     }
 
     fn series(&mut self, trials: usize, faulty: usize, fault: Fault) -> Series {
