@@ -6,7 +6,7 @@
 mod common;
 
 use common::lab::{Fault, Flow, Lab};
-use common::rail::{interface, Rail, FAST};
+use common::rail::{interface_dual_stack, Rail, FAST};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -18,18 +18,7 @@ fn dual_stack(lab: &Lab) -> String {
 
 /// The same with `globals` lines.
 fn dual_stack_with(lab: &Lab, globals: &str) -> String {
-    let v6: String = lab
-        .targets6()
-        .iter()
-        .take(3)
-        .map(|t| format!("\tlist track_ip '{t}'\n"))
-        .collect();
-    let iface = |isp: usize| {
-        interface(lab, isp, FAST).replace(
-            "\toption masquerade '1'\n",
-            &format!("\toption masquerade '1'\n\toption family 'both'\n{v6}"),
-        )
-    };
+    let iface = |isp: usize| interface_dual_stack(lab, isp, FAST);
     format!(
         "config globals 'globals'\n{globals}\n{}{}\
 config member 'm1'\n\toption interface 'isp1'\n\toption weight '1'\n\n\

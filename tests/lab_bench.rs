@@ -8,18 +8,18 @@
 //!     RAIL_BIN=$PWD/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
 //!
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
-//! (comma separated: fast, default, carrier, pppoe, routes, cost) picks sections;
+//! (comma separated: fast, fast6, default, carrier, pppoe, routes, cost) picks sections;
 //! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
 
 mod common;
 
 use common::lab::{Fault, Lab, Options};
-use common::rail::{interface, interface_probing, Rail};
+use common::rail::{interface, interface_dual_stack, interface_probing, Rail};
 use rail::config::Interface;
 use rail::health::{Input, Output, Params, State, Time, Tracker};
 use serde_json::{json, Map, Value};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +38,69 @@ const CLIENT_SPACING: Duration = Duration::from_millis(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Long-lived flows wanted on the surviving uplink in each failover trial.
 const FLOWS: usize = 3;
+/// Trials per daemon: each trial is a flap (out of service less than 60 s after coming
+/// back), and rail holds an uplink down for 5 s and more after its 4th flap in a row
+/// (flap damping, src/health/machine.rs); the bench restarts rail before that.
+const TRIALS_PER_DAEMON: usize = 3;
+
+/// The address family a failover series measures: the LAN client, the sources it expects,
+/// the fault and rail's verdict are all of this family.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Ip {
+    V4,
+    V6,
+}
+
+impl Ip {
+    /// `base` (a figure's name ending in `_ms`) for this family: `_v6` before the unit.
+    fn figure(self, base: &str) -> String {
+        match self {
+            Ip::V4 => base.to_string(),
+            Ip::V6 => format!("{}_v6_ms", base.trim_end_matches("_ms")),
+        }
+    }
+
+    /// The lab's Internet service in this family.
+    fn service(self, lab: &Lab) -> IpAddr {
+        match self {
+            Ip::V4 => lab.service().into(),
+            Ip::V6 => lab.service6().expect("IPv6 lab").into(),
+        }
+    }
+
+    /// The source an uplink's connections show at the service (rail masquerades).
+    fn source(self, lab: &Lab, isp: usize) -> String {
+        let up = lab.uplink(isp);
+        match self {
+            Ip::V4 => up.addr.to_string(),
+            Ip::V6 => up.addr6.expect("IPv6 lab").to_string(),
+        }
+    }
+
+    /// The blackhole of this family only (the other family's probes keep succeeding).
+    fn blackhole(self) -> Fault {
+        match self {
+            Ip::V4 => Fault::Blackhole,
+            Ip::V6 => Fault::BlackholeIpv6,
+        }
+    }
+
+    /// The prefix of rail's log line for a family's verdict on `iface`.
+    fn verdict(self, iface: &str, state: &str) -> String {
+        match self {
+            Ip::V4 => format!("{iface} {state}:"),
+            Ip::V6 => format!("{iface} ipv6 {state}:"),
+        }
+    }
+
+    /// The status field with this family's state.
+    fn state_field(self) -> &'static str {
+        match self {
+            Ip::V4 => "state",
+            Ip::V6 => "state6",
+        }
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Figures
@@ -175,8 +238,8 @@ fn fetch_source(to: SocketAddr) -> Option<String> {
 
 impl Client {
     /// Starts the client on the LAN host; threads it starts inherit its namespace.
-    fn start(lab: &Lab) -> Client {
-        let to = SocketAddr::new(lab.service().into(), lab.http_port());
+    fn start(lab: &Lab, service: IpAddr) -> Client {
+        let to = SocketAddr::new(service, lab.http_port());
         let attempts = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (log, halt) = (attempts.clone(), stop.clone());
@@ -329,7 +392,17 @@ impl Drop for LogWatch {
 /// spreads over both, so each failover trial also has long-lived flows on the surviving
 /// uplink while its policy's multipath route changes.
 fn two_uplinks(lab: &Lab, primary: usize, timing: &str) -> String {
+    two_uplinks_of(lab, primary, timing, Ip::V4)
+}
+
+/// As `two_uplinks`; for `Ip::V6` both uplinks are dual-stack (`family both`) and probe
+/// three IPv6 targets besides the three IPv4 ones.
+fn two_uplinks_of(lab: &Lab, primary: usize, timing: &str, ip: Ip) -> String {
     let backup = 3 - primary;
+    let uplink = |isp: usize| match ip {
+        Ip::V4 => interface(lab, isp, timing),
+        Ip::V6 => interface_dual_stack(lab, isp, timing),
+    };
     format!(
         "config globals 'globals'\n\toption log_level 'info'\n\n{}{}\
 config member 'primary'\n\toption interface 'isp{primary}'\n\toption metric '1'\n\n\
@@ -340,8 +413,8 @@ config policy 'failover'\n\tlist use_member 'primary'\n\tlist use_member 'backup
 config policy 'balanced'\n\tlist use_member 'b1'\n\tlist use_member 'b2'\n\n\
 config rule 'flows'\n\toption proto 'tcp'\n\toption dest_port '{}'\n\toption use_policy 'balanced'\n\n\
 config rule 'all'\n\toption use_policy 'failover'\n",
-        interface(lab, 1, timing),
-        interface(lab, 2, timing),
+        uplink(1),
+        uplink(2),
         lab.echo_port()
     )
 }
@@ -442,12 +515,17 @@ struct Series {
 
 struct Bench<'a> {
     lab: &'a Lab,
-    rail: Rail<'a>,
+    ip: Ip,
+    config: String,
+    /// None only while `restart` swaps daemons: the old one must be gone (it deletes its
+    /// config and log files, whose names the new one reuses) before the new one starts.
+    rail: Option<Rail<'a>>,
     client: Client,
     log: LogWatch,
 }
 
-/// Waits until uplinks isp1..`isps` are up and every target has answered a probe: rail
+/// Waits until uplinks isp1..`isps` are up (for IPv6 too where they are dual-stack) and
+/// every target has answered a probe: rail
 /// sends none during `hold` (2 s by default) after it starts, so a fault in that time
 /// would be noticed late for a reason no real failover has.
 fn wait_probing(rail: &Rail, isps: usize) {
@@ -459,6 +537,7 @@ fn wait_probing(rail: &Rail, isps: usize) {
             (1..=isps).all(|i| {
                 let iface = &st["interfaces"][format!("isp{i}")];
                 iface["state"] == "up"
+                    && (iface["state6"].is_null() || iface["state6"] == "up")
                     && iface["targets"].as_array().is_some_and(|ts| {
                         ts.iter().all(|t| t["received"].as_u64().unwrap_or(0) > 0)
                     })
@@ -469,13 +548,20 @@ fn wait_probing(rail: &Rail, isps: usize) {
 
 impl<'a> Bench<'a> {
     fn start(lab: &'a Lab, config: &str) -> Bench<'a> {
+        Bench::start_for(lab, config, Ip::V4)
+    }
+
+    /// A bench whose LAN client and flows use family `ip`.
+    fn start_for(lab: &'a Lab, config: &str, ip: Ip) -> Bench<'a> {
         let rail = Rail::start(lab, config);
         let log = LogWatch::start(&rail.log);
         wait_probing(&rail, lab.isps());
         Bench {
             lab,
-            client: Client::start(lab),
-            rail,
+            ip,
+            config: config.to_string(),
+            client: Client::start(lab, ip.service(lab)),
+            rail: Some(rail),
             log,
         }
     }
@@ -487,7 +573,7 @@ impl<'a> Bench<'a> {
             if kept.len() == FLOWS {
                 break;
             }
-            if let Ok(f) = self.lab.try_open_flow_to("lan", self.lab.service().into()) {
+            if let Ok(f) = self.lab.try_open_flow_to("lan", self.ip.service(self.lab)) {
                 if f.source == via {
                     kept.push(f);
                 }
@@ -501,11 +587,16 @@ impl<'a> Bench<'a> {
     /// again, and how many flows on `other` broke on the way.
     fn trial(&self, faulty: usize, other: usize, fault: Fault, s: &mut Series) {
         let (bad, good) = (
-            self.lab.uplink(faulty).addr.to_string(),
-            self.lab.uplink(other).addr.to_string(),
+            self.ip.source(self.lab, faulty),
+            self.ip.source(self.lab, other),
         );
         let iface = format!("isp{faulty}");
-        self.rail.wait_state(&iface, "up", Duration::from_secs(30));
+        let field = self.ip.state_field();
+        self.rail().wait_for(
+            &format!("{iface} {field} up"),
+            Duration::from_secs(30),
+            |r| r.status()["interfaces"][&iface][field] == "up",
+        );
         self.client.forget();
         // New connections use the faulty uplink before the fault (failback finished).
         let ready = self
@@ -525,11 +616,20 @@ impl<'a> Bench<'a> {
         let failover = self
             .client
             .wait_first(fault_at, &good, Duration::from_secs(20))
-            .unwrap_or_else(|| panic!("no failover to isp{other}; log:\n{}", self.rail.log_text()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no failover to isp{other}; log:\n{}",
+                    self.rail().log_text()
+                )
+            });
         s.failover.push(failover);
-        // "isp1 down: ...", "isp2 no-device: ...", then the route change.
-        let verdict = self.log.first(fault_at, &format!("{iface} down:"));
-        let verdict = verdict.or_else(|| self.log.first(fault_at, &format!("{iface} no-device:")));
+        // "isp1 down: ...", "isp1 ipv6 down: ...", "isp2 no-device: ...", then the route
+        // change.
+        let verdict = self.log.first(fault_at, &self.ip.verdict(&iface, "down"));
+        let verdict = verdict.or_else(|| {
+            self.log
+                .first(fault_at, &self.ip.verdict(&iface, "no-device"))
+        });
         if let Some(v) = verdict {
             s.detect.push(ms_between(fault_at, v));
             if let Some(r) = self.log.first(v, "policy routes updated") {
@@ -550,7 +650,7 @@ impl<'a> Bench<'a> {
             .wait_first(cleared, &bad, Duration::from_secs(30));
         s.failback.push(
             failback.unwrap_or_else(|| {
-                panic!("no failback to {iface}; log:\n{}", self.rail.log_text())
+                panic!("no failback to {iface}; log:\n{}", self.rail().log_text())
             }),
         );
         let broken = flows
@@ -568,20 +668,39 @@ impl<'a> Bench<'a> {
     /// so that table is deleted here first and stamped the way `lab.sh fault` stamps its
     /// creation: right after the command that changed it.
     fn end_fault(&self, isp: usize, fault: Fault) -> SystemTime {
-        if fault != Fault::Blackhole {
-            return self.lab.clear(isp);
-        }
+        // tests/lab/lab.sh's table of each blackhole.
+        let table = match fault {
+            Fault::Blackhole => "lab_blackhole",
+            Fault::BlackholeIpv6 => "lab_blackhole_ipv6",
+            _ => return self.lab.clear(isp),
+        };
         let node = format!("isp{isp}");
         self.lab
-            .run(&node, &["nft", "delete", "table", "inet", "lab_blackhole"]);
+            .run(&node, &["nft", "delete", "table", "inet", table]);
         let ended = SystemTime::now();
         self.lab.clear(isp);
         ended
     }
 
-    fn series(&self, trials: usize, faulty: usize, fault: Fault) -> Series {
+    /// A fresh daemon on the same configuration (its flap history forgotten).
+    fn restart(&mut self) {
+        self.rail = None;
+        let rail = Rail::start(self.lab, &self.config);
+        self.log = LogWatch::start(&rail.log);
+        wait_probing(&rail, self.lab.isps());
+        self.rail = Some(rail);
+    }
+
+    fn rail(&self) -> &Rail<'a> {
+        self.rail.as_ref().expect("a running daemon")
+    }
+
+    fn series(&mut self, trials: usize, faulty: usize, fault: Fault) -> Series {
         let mut s = Series::default();
         for n in 0..trials {
+            if n > 0 && n % TRIALS_PER_DAEMON == 0 {
+                self.restart();
+            }
             self.trial(faulty, 3 - faulty, fault, &mut s);
             eprintln!(
                 "  {fault:?} trial {}/{trials}: failover {:.0} ms, failback {:.0} ms",
@@ -718,7 +837,7 @@ fn bench() {
     let mut disrupted = Vec::new();
     let started = Instant::now();
 
-    if ["fast", "default", "carrier", "pppoe", "routes"]
+    if ["fast", "fast6", "default", "carrier", "pppoe", "routes"]
         .iter()
         .any(|s| wanted(s))
     {
@@ -728,52 +847,31 @@ fn bench() {
         }) else {
             return;
         };
-        if wanted("fast") {
-            eprintln!("== fast profile (interval 0.2 s, down 3): blackhole ISP1, {trials} trials");
-            let config = two_uplinks(&lab, 1, FAST);
-            let b = Bench::start(&lab, &config);
-            let s = b.series(trials, 1, Fault::Blackhole);
-            drop(b);
-            let (min, mean, max) = detection_budget(&interface_of(&config, "isp1"));
-            let f = Figure::ms(
-                "failover_blackhole_fast_ms",
-                s.failover.clone(),
-                Target::MedianAtMost(800.0),
-            );
-            fast_median = Some(median(&f.trials));
-            figures.push(f);
-            let mut o = Figure::ms(
-                "overhead_ms",
-                s.failover.iter().map(|f| f - min).collect(),
-                Target::P95AtMost(50.0),
-            );
-            o.note = format!(
-                "fast figure minus the detection budget {min:.1} ms (the state machine's \
-                 fastest fault-to-down with this config; mean over fault phases {mean:.1} ms, \
-                 slowest {max:.1} ms)"
-            );
-            figures.push(o);
-            figures.push(Figure::ms("failback_ms", s.failback, Target::None));
-            let mut d = Figure::ms("detect_fast_ms", s.detect.clone(), Target::AllAtMost(700.0));
-            d.note = "issue 4: down within 0.7 s of the fault, by rail's `isp1 down` log line \
-                      (stamped when it appears, at most ~2 ms late)"
-                .into();
-            figures.push(d);
-            figures.push(Figure::ms("route_fast_ms", s.routed, Target::None));
-            figures.push(Figure::ms(
-                "reaction_fast_ms",
-                s.failover
-                    .iter()
-                    .zip(&s.detect)
-                    .map(|(f, d)| f - d)
-                    .collect(),
-                Target::None,
-            ));
-            disrupted.extend(s.disrupted);
+        for (section, ip) in [("fast", Ip::V4), ("fast6", Ip::V6)] {
+            if !wanted(section) {
+                continue;
+            }
+            if ip == Ip::V6 && !lab.has_ipv6() {
+                eprintln!("== no IPv6 in this kernel: fast6 skipped");
+                continue;
+            }
+            let (fast, broken) = fast_figures(&lab, ip, trials);
+            disrupted.extend(broken);
+            if ip == Ip::V4 {
+                fast_median = Some(median(&fast[0].trials));
+            }
+            // Each family's failover figure beside the other's.
+            let beside = figures
+                .iter()
+                .position(|f| f.name.starts_with("failover_blackhole_fast"))
+                .map_or(figures.len(), |i| i + 1);
+            let mut fast = fast.into_iter();
+            figures.insert(beside, fast.next().unwrap());
+            figures.extend(fast);
         }
         if wanted("default") {
             eprintln!("== default timings: blackhole ISP1, {trials} trials");
-            let b = Bench::start(&lab, &two_uplinks(&lab, 1, DEFAULT));
+            let mut b = Bench::start(&lab, &two_uplinks(&lab, 1, DEFAULT));
             let s = b.series(trials, 1, Fault::Blackhole);
             let target = Target::MedianAtMost(3500.0);
             figures.push(Figure::ms(
@@ -792,7 +890,7 @@ fn bench() {
         ] {
             if wanted(section) {
                 eprintln!("== default timings: {fault:?} on ISP{isp}, {trials} trials");
-                let b = Bench::start(&lab, &two_uplinks(&lab, isp, DEFAULT));
+                let mut b = Bench::start(&lab, &two_uplinks(&lab, isp, DEFAULT));
                 let s = b.series(trials, isp, fault);
                 figures.push(Figure::ms(name, s.failover, Target::MedianAtMost(100.0)));
                 disrupted.extend(s.disrupted);
@@ -813,7 +911,7 @@ fn bench() {
                 t.elapsed().as_secs_f64()
             );
             assert!(count >= 100_000, "only {count} routes in main");
-            let b = Bench::start(&lab, &two_uplinks(&lab, 1, FAST));
+            let mut b = Bench::start(&lab, &two_uplinks(&lab, 1, FAST));
             let s = b.series(trials, 1, Fault::Blackhole);
             let target = fast_median.map_or(Target::None, |m| Target::MedianAtMost(1.1 * m));
             let mut f = Figure::ms("failover_100k_routes_ms", s.failover, target);
@@ -840,6 +938,84 @@ fn bench() {
     }
 
     report(&figures, trials, started.elapsed());
+}
+
+/// The fast profile's figures for family `ip` (the failover figure first), and the
+/// disrupted flows of each trial: `Ip::V4` blackholes all of ISP1, `Ip::V6` only its IPv6
+/// on dual-stack uplinks whose IPv4 stays up.
+fn fast_figures(lab: &Lab, ip: Ip, trials: usize) -> (Vec<Figure>, Vec<f64>) {
+    eprintln!("== fast profile (interval 0.2 s, down 3): {ip:?} blackhole ISP1, {trials} trials");
+    if ip == Ip::V6 {
+        ipv6_defaults(lab);
+    }
+    let config = two_uplinks_of(lab, 1, FAST, ip);
+    let mut b = Bench::start_for(lab, &config, ip);
+    let s = b.series(trials, 1, ip.blackhole());
+    drop(b);
+    // The budget of the family's own tracker: rail judges each family by its own targets.
+    let mut isp1 = interface_of(&config, "isp1");
+    isp1.track_ip.retain(|t| t.is_ipv6() == (ip == Ip::V6));
+    let (min, mean, max) = detection_budget(&isp1);
+    let mut figures = vec![Figure::ms(
+        &ip.figure("failover_blackhole_fast_ms"),
+        s.failover.clone(),
+        Target::MedianAtMost(800.0),
+    )];
+    let mut o = Figure::ms(
+        &ip.figure("overhead_ms"),
+        s.failover.iter().map(|f| f - min).collect(),
+        Target::P95AtMost(50.0),
+    );
+    o.note = format!(
+        "fast figure minus the detection budget {min:.1} ms (the state machine's \
+         fastest fault-to-down with this config; mean over fault phases {mean:.1} ms, \
+         slowest {max:.1} ms)"
+    );
+    figures.push(o);
+    figures.push(Figure::ms(
+        &ip.figure("failback_ms"),
+        s.failback,
+        Target::None,
+    ));
+    let mut d = Figure::ms(
+        &ip.figure("detect_fast_ms"),
+        s.detect.clone(),
+        Target::AllAtMost(700.0),
+    );
+    d.note = format!(
+        "issue 4: down within 0.7 s of the fault, by rail's `{}` log line \
+         (stamped when it appears, at most ~2 ms late)",
+        ip.verdict("isp1", "down")
+    );
+    figures.push(d);
+    figures.push(Figure::ms(
+        &ip.figure("route_fast_ms"),
+        s.routed,
+        Target::None,
+    ));
+    figures.push(Figure::ms(
+        &ip.figure("reaction_fast_ms"),
+        s.failover
+            .iter()
+            .zip(&s.detect)
+            .map(|(f, d)| f - d)
+            .collect(),
+        Target::None,
+    ));
+    (figures, s.disrupted)
+}
+
+/// netifd installs an IPv6 default route per WAN (from the router advertisement); rail
+/// learns each uplink's IPv6 next hop from it, as in tests/daemon_ipv6.rs.
+fn ipv6_defaults(lab: &Lab) {
+    for isp in 1..=lab.isps() {
+        let u = lab.uplink(isp);
+        let gw = u.gw6.expect("IPv6 lab").to_string();
+        let metric = (1000 + isp).to_string();
+        let route = ["ip", "-6", "route", "replace", "default", "via", &gw];
+        let rest = ["dev", &u.dev, "metric", &metric];
+        lab.run("rtr", &[&route[..], &rest[..]].concat());
+    }
 }
 
 /// `cpu_percent{suffix}` and `rss_kib{suffix}` of the daemon probing `shape` = (uplinks,

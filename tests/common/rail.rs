@@ -205,5 +205,20 @@ pub fn interface_probing(lab: &Lab, isp: usize, targets: usize, timing: &str) ->
     )
 }
 
+/// As `interface`, dual-stack (`family both`), also probing the lab's first three IPv6
+/// targets.
+pub fn interface_dual_stack(lab: &Lab, isp: usize, timing: &str) -> String {
+    let v6: String = lab
+        .targets6()
+        .iter()
+        .take(3)
+        .map(|t| format!("\tlist track_ip '{t}'\n"))
+        .collect();
+    interface(lab, isp, timing).replace(
+        "\toption masquerade '1'\n",
+        &format!("\toption masquerade '1'\n\toption family 'both'\n{v6}"),
+    )
+}
+
 /// Fast probing: interval 0.2 s, down 3, up 3.
 pub const FAST: &str = "\toption interval '0.2'\n\toption failure_interval '0.2'\n\toption recovery_interval '0.2'\n\toption timeout '0.2'\n\toption down '3'\n\toption up '3'\n\toption hold '0'\n";
