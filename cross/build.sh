@@ -16,6 +16,7 @@ cross_env "$target"
 cd "$CROSS_ROOT"
 if [ $# -eq 0 ]; then
     set -- --release --bin rail
+    release_size_flags "$target"
 fi
 echo "cross: cargo zigbuild ${ZIGBUILD_ARGS[*]} $*"
 cargo zigbuild --locked "${ZIGBUILD_ARGS[@]}" "$@"
