@@ -79,8 +79,8 @@ ipk() {
 }
 step "mips .ipk, luci-app-rail .ipk, feed" ipk
 # Issue 7's budget (1.0 MiB binary, 450 KiB .ipk, the defaults of cross/size.sh and what
-# `make size` judges) is not met yet (2.4 MiB / 984 KiB measured): CI guards against growth
-# beyond today's size until the binary shrinks, then these lines go.
-step "size budget" env BUDGET_MIPS_BINARY="${BUDGET_MIPS_BINARY:-2700000}" \
-    BUDGET_MIPS_IPK="${BUDGET_MIPS_IPK:-1100000}" "$here/size.sh" --require
+# `make size` judges) is not met yet (1,746,620 B / 757,386 B measured): CI guards against
+# growth beyond today's size plus 5% until the binary shrinks, then these lines go.
+step "size budget" env BUDGET_MIPS_BINARY="${BUDGET_MIPS_BINARY:-1835000}" \
+    BUDGET_MIPS_IPK="${BUDGET_MIPS_IPK:-796000}" "$here/size.sh" --require
 

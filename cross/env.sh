@@ -22,3 +22,21 @@ cross_env() {
         export "CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_RUSTFLAGS=-Clink-self-contained=no"
     fi
 }
+
+# release_size_flags <triple>: for the shipped binary only (not the test builds, whose
+# harness needs unwinding). Where std is built from source it is rebuilt with the
+# panic=immediate-abort strategy: a panic becomes a trap instruction, so the panic
+# formatting and unwinding machinery of std drop out, and with nothing left to unwind the
+# unwind tables (.eh_frame) go too. procd restarts rail after a panic either way; what is
+# lost is the panic message on stderr. location-detail=none drops the file:line strings
+# that only panic messages used. std's optimize_for_size feature picks its smaller
+# algorithms (sorting, formatting); `default` keeps the features cargo would otherwise
+# enable, since naming any feature replaces cargo's list.
+release_size_flags() {
+    needs_build_std "$1" || return 0
+    local var
+    var="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$1")_RUSTFLAGS"
+    ZIGBUILD_ARGS+=(-Zpanic-immediate-abort "-Zbuild-std-features=default,optimize_for_size")
+    export CARGO_PROFILE_RELEASE_PANIC=immediate-abort
+    export "$var=${!var:-} -Cforce-unwind-tables=no -Zlocation-detail=none"
+}
