@@ -126,6 +126,11 @@ impl Hooks {
         }
     }
 
+    /// Whether any hook is still running (and needs `reap` called).
+    pub fn busy(&self) -> bool {
+        !self.running.is_empty()
+    }
+
     /// Collects finished hooks and kills overdue ones; true while some are still running.
     pub fn reap(&mut self, now: Instant) -> bool {
         self.running.retain_mut(|r| match r.child.try_wait() {

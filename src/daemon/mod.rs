@@ -149,6 +149,26 @@ async fn main(
     }
     let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
         .map_err(|e| format!("installing signal handlers: {e}"))?;
+    // Signals reach the loop through a channel: a `signals.next()` rebuilt on every pass
+    // of the loop tried a read of the signal socket on every probe (EAGAIN).
+    let (sig_tx, sig_rx) = smol::channel::unbounded::<Signal>();
+    ex.spawn(async move {
+        loop {
+            match signals.next().await {
+                Some(Ok(s)) => {
+                    if sig_tx.send(s).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(e)) => {
+                    log::error!("reading signals: {e}; SIGHUP and SIGTERM are ignored from now on");
+                    return;
+                }
+                None => return,
+            }
+        }
+    })
+    .detach();
 
     // ubus: status from the snapshot; everything else goes through the loop.
     let snapshot = Rc::new(RefCell::new(Value::Null));
@@ -220,7 +240,9 @@ async fn main(
     d.relearn().await;
     d.reconcile().await;
     let mut tick = async_io::Timer::interval(REFRESH);
-    let mut hook_tick = async_io::Timer::interval(HOOK_POLL);
+    // Armed only while a hook runs: an idle daemon has no reason to wake 5 times a second.
+    let mut hook_tick = async_io::Timer::never();
+    let mut hooks_polled = false;
 
     loop {
         let input = {
@@ -245,9 +267,9 @@ async fn main(
                 }
             };
             let signal = async {
-                match signals.next().await {
-                    Some(Ok(s)) => Input::Signal(s),
-                    _ => futures_lite::future::pending().await,
+                match sig_rx.recv().await {
+                    Ok(s) => Input::Signal(s),
+                    Err(_) => futures_lite::future::pending().await,
                 }
             };
             let timers = async {
@@ -293,6 +315,14 @@ async fn main(
                 return Ok(());
             }
             Input::Tick => d.on_tick().await,
+        }
+        if d.hooks.busy() != hooks_polled {
+            hooks_polled = !hooks_polled;
+            hook_tick = if hooks_polled {
+                async_io::Timer::interval(HOOK_POLL)
+            } else {
+                async_io::Timer::never()
+            };
         }
     }
 }
