@@ -4,16 +4,13 @@
 
 mod common;
 
-use common::lab::{Lab, Options};
+use common::lab::Lab;
 use common::rail::{interface, Rail, FAST};
 use std::time::Duration;
 
 #[test]
 fn all_targets_lost_keeps_the_lan_forwarding_and_says_so() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let config = format!(

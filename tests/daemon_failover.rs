@@ -30,10 +30,7 @@ fn kernel_state(lab: &Lab) -> (String, String, String) {
 
 #[test]
 fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
-    let Some(lab) = Lab::up_with(common::lab::Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let before = kernel_state(&lab);
@@ -91,10 +88,7 @@ fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
 
 #[test]
 fn carrier_loss_takes_the_uplink_down_without_waiting_for_probes() {
-    let Some(lab) = Lab::up_with(common::lab::Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     // Slow probing: only the carrier can explain a fast verdict.

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::lab::{Fault, Lab, Options};
+use common::lab::{Fault, Lab};
 use common::scenario::{balanced, rule, start_up, VERDICT};
 
 /// A directory of the lab's own for scripts and what they write; removed on drop.
@@ -58,10 +58,7 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn hook_gets_each_transition_with_its_facts() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let dir = Dir::new(&lab);
@@ -139,10 +136,7 @@ fn hook_gets_each_transition_with_its_facts() {
 
 #[test]
 fn slow_hook_is_killed_at_its_timeout_and_never_delays_failover() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let dir = Dir::new(&lab);

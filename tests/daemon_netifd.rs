@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use broker::netifd::{named, netifd_peer, pppoe_status};
 use broker::Broker;
-use common::lab::{Fault, Lab, Options};
+use common::lab::{Fault, Lab};
 use common::rail::{interface, Rail, FAST};
 
 /// What the test asks the netifd stand-in to announce.
@@ -71,10 +71,7 @@ fn wan(rail: &Rail) -> Value {
 
 #[test]
 fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));

@@ -8,13 +8,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::lab::{Flow, Lab, Options};
+use common::lab::{Flow, Lab};
 use common::rail::{binary, Rail};
 use common::scenario::{addr, balanced, member, policy, reload, rule, start_up, via, VERDICT};
-
-fn lab(isps: usize) -> Option<Lab> {
-    Lab::up_with(Options { isps, masq: false })
-}
 
 /// Uplinks isp1..ispN balanced by `weights` (N of them), plus `extra` sections before the
 /// catch-all rule; policy `alt` is isp2 alone.
@@ -96,7 +92,7 @@ fn all_alive(flows: &mut [Flow], when: &str) {
 
 #[test]
 fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks() {
-    let Some(lab) = lab(3) else { return };
+    let Some(lab) = Lab::for_rail(3) else { return };
     let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
     let mut flows = flows_on_both(&lab);
     let before = echo_flows(&lab);
@@ -164,7 +160,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
 
 #[test]
 fn broken_config_is_refused_on_reload_and_at_start() {
-    let Some(lab) = lab(2) else { return };
+    let Some(lab) = Lab::for_rail(2) else { return };
     let good = config(&lab, &[1, 1], "");
     let rail = start_up(&lab, &good, &[1, 2]);
     let policies = rail.status()["policies"].clone();
@@ -218,7 +214,7 @@ fn broken_config_is_refused_on_reload_and_at_start() {
 
 #[test]
 fn reload_keeps_a_down_uplink_down_and_off_the_routes() {
-    let Some(lab) = lab(2) else { return };
+    let Some(lab) = Lab::for_rail(2) else { return };
     let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
     lab.fault(1, common::lab::Fault::Blackhole);
     rail.wait_state("isp1", "down", VERDICT);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::lab::{Fault, Lab, Options};
+use common::lab::{Fault, Lab};
 use common::rail::{interface, Rail, FAST};
 use std::time::{Duration, Instant};
 
@@ -15,10 +15,7 @@ fn qdisc(lab: &Lab, dev: &str) -> String {
 
 #[test]
 fn rate_is_applied_again_after_a_pppoe_reconnect_and_removed_on_stop() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let dev = lab.uplink(2).dev;

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::lab::{Fault, Lab, Options};
+use common::lab::{Fault, Lab};
 use common::rail::binary;
 use common::scenario::{balanced, rule, start_up, via, VERDICT};
 use serde_json::Value;
@@ -30,10 +30,7 @@ fn text(out: &std::process::Output) -> String {
 
 #[test]
 fn status_has_every_field_with_values_that_match_the_lab() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let config = balanced(&lab, &[3, 1], "") + &rule("all", &[], "balanced");
@@ -151,10 +148,7 @@ fn status_has_every_field_with_values_that_match_the_lab() {
 
 #[test]
 fn maintenance_takes_an_uplink_out_of_service_and_back_root_only() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let config = balanced(&lab, &[1, 1], "") + &rule("all", &[], "balanced");

@@ -14,7 +14,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::lab::{Fault, Lab, Options};
+use common::lab::{Fault, Lab};
 use rail::config::{Config, InterfaceId, PolicyId};
 use rail::dataplane::conntrack::Conntrack;
 use rail::dataplane::desired::{desired, Desired, Links};
@@ -126,10 +126,7 @@ impl Drop for Router {
 
 /// A two-ISP lab without the lab's own masquerade (rail's does it).
 fn lab() -> Option<Lab> {
-    Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    })
+    Lab::for_rail(2)
 }
 
 /// The lab's rail configuration (both uplinks in policy `balanced`, one rule `all`), with

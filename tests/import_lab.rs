@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::lab::{Fault, Lab, Options, UplinkKind};
+use common::lab::{Fault, Lab, UplinkKind};
 use common::rail::Rail;
 use std::time::Duration;
 
@@ -56,10 +56,7 @@ fn rail_config(lab: &Lab, mwan3: &str) -> String {
 
 #[test]
 fn shipped_config_balances_and_fails_over_in_the_same_order() {
-    let Some(lab) = Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    }) else {
+    let Some(lab) = Lab::for_rail(2) else {
         return;
     };
     let (a1, a2) = (

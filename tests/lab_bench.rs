@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::lab::{Fault, Lab, Options};
+use common::lab::{Fault, Lab};
 use common::rail::{interface, interface_dual_stack, interface_probing, Rail};
 use rail::config::Interface;
 use rail::health::{Input, Output, Params, State, Time, Tracker};
@@ -756,7 +756,7 @@ fn status_kib(pid: u32, field: &str) -> f64 {
 /// CPU percent of one core per window (schedstat), resident memory (VmRSS, RssAnon) at
 /// each window's end, and CPU percent over all windows from /proc/PID/stat.
 fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64)>, f64) {
-    let lab = Lab::up_with(Options { isps, masq: false }).expect("the bench needs root");
+    let lab = Lab::for_rail(isps).expect("the bench needs root");
     let rail = Rail::start(&lab, &all_uplinks(&lab, targets));
     wait_probing(&rail, isps);
     let pid = rail.pid();
@@ -841,10 +841,7 @@ fn bench() {
         .iter()
         .any(|s| wanted(s))
     {
-        let Some(lab) = Lab::up_with(Options {
-            isps: 2,
-            masq: false,
-        }) else {
+        let Some(lab) = Lab::for_rail(2) else {
             return;
         };
         for (section, ip) in [("fast", Ip::V4), ("fast6", Ip::V6)] {

@@ -239,6 +239,12 @@ impl Lab {
     }
 
     /// ISP 2 is PPPoE-like when there are two or more.
+    /// A lab for a rail under test: without the lab's own masquerade, so rail's
+    /// `masquerade` option is what makes the LAN's traffic come back.
+    pub fn for_rail(isps: usize) -> Option<Lab> {
+        Lab::up_with(Options { isps, masq: false })
+    }
+
     pub fn up_with(opts: Options) -> Option<Lab> {
         let ppp: &[usize] = if opts.isps >= 2 { &[2] } else { &[] };
         Lab::up_with_ppp(opts, ppp)

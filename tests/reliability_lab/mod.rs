@@ -3,17 +3,14 @@
 // Each test file uses a part of it.
 #![allow(dead_code)]
 
-use crate::common::lab::{Lab, Options};
+use crate::common::lab::Lab;
 use crate::common::rail::{interface, Rail, FAST};
 use std::time::Duration;
 
 pub const VERDICT: Duration = Duration::from_secs(10);
 
 pub fn lab() -> Option<Lab> {
-    Lab::up_with(Options {
-        isps: 2,
-        masq: false,
-    })
+    Lab::for_rail(2)
 }
 
 /// isp1 (weight `w1`) and isp2 (weight 1) in policy `balanced`, used by every destination.
