@@ -5,7 +5,8 @@
 mod common;
 
 use common::lab::Lab;
-use common::rail::{interface, Rail, FAST};
+use common::rail::Rail;
+use common::scenario::balanced_all;
 use std::time::Duration;
 
 #[test]
@@ -13,15 +14,7 @@ fn all_targets_lost_keeps_the_lan_forwarding_and_says_so() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
     };
-    let config = format!(
-        "{}{}config member 'm1'\n\toption interface 'isp1'\n\n\
-         config member 'm2'\n\toption interface 'isp2'\n\n\
-         config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
-         config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'balanced'\n",
-        interface(&lab, 1, FAST),
-        interface(&lab, 2, FAST)
-    );
-    let rail = Rail::start(&lab, &config);
+    let rail = Rail::start(&lab, &balanced_all(&lab, &[1, 1]));
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     rail.wait_state("isp2", "up", Duration::from_secs(10));
 

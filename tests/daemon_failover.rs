@@ -5,20 +5,9 @@
 mod common;
 
 use common::lab::{Fault, Lab};
-use common::rail::{interface, Rail, FAST};
+use common::rail::{Rail, FAST};
+use common::scenario::balanced_all;
 use std::time::Duration;
-
-fn balanced(lab: &Lab) -> String {
-    format!(
-        "config globals 'globals'\n\n{}{}\
-config member 'm1'\n\toption interface 'isp1'\n\toption weight '1'\n\n\
-config member 'm2'\n\toption interface 'isp2'\n\toption weight '1'\n\n\
-config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
-config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'balanced'\n",
-        interface(lab, 1, FAST),
-        interface(lab, 2, FAST)
-    )
-}
 
 fn kernel_state(lab: &Lab) -> (String, String, String) {
     (
@@ -38,7 +27,7 @@ fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
         lab.uplink(1).addr.to_string(),
         lab.uplink(2).addr.to_string(),
     );
-    let mut rail = Rail::start(&lab, &balanced(&lab));
+    let mut rail = Rail::start(&lab, &balanced_all(&lab, &[1, 1]));
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     rail.wait_state("isp2", "up", Duration::from_secs(10));
 
@@ -94,7 +83,7 @@ fn carrier_loss_takes_the_uplink_down_without_waiting_for_probes() {
     // Slow probing: only the carrier can explain a fast verdict.
     let slow =
         "\toption interval '5'\n\toption timeout '2'\n\toption down '3'\n\toption hold '0'\n";
-    let config = balanced(&lab).replace(FAST, slow);
+    let config = balanced_all(&lab, &[1, 1]).replace(FAST, slow);
     let rail = Rail::start(&lab, &config);
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     lab.fault(1, Fault::Carrier);

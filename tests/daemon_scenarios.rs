@@ -15,8 +15,8 @@ mod common;
 use common::lab::{Fault, Lab};
 use common::rail::Rail;
 use common::scenario::{
-    add_lan_host, addr, balanced, member, policy, policy_with, reload, rule, start_up, tally_from,
-    uplinks, via, VERDICT,
+    add_lan_host, addr, balanced, balanced_all, member, policy, policy_with, reload, rule,
+    start_up, tally_from, uplinks, via, VERDICT,
 };
 
 /// Blackholes isp1 until rail takes it down, expecting `n` new LAN connections all on
@@ -175,7 +175,7 @@ fn intelligent_gateway_pppoe_reconnect_with_new_addresses_moves_workstations_and
 #[test]
 fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
     let Some(lab) = Lab::for_rail(2) else { return };
-    let config = balanced(&lab, &[2, 1], "") + &rule("all", &[], "balanced");
+    let config = balanced_all(&lab, &[2, 1]);
     // As on OpenWrt, where netifd puts the WAN's default route in main: what a packet
     // would take if rail did not keep each uplink's source on its own table.
     lab.route_default_via(2);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::lab::{Fault, Lab};
 use common::rail::binary;
-use common::scenario::{balanced, rule, start_up, via, VERDICT};
+use common::scenario::{balanced_all, start_up, via, VERDICT};
 use serde_json::Value;
 
 fn now() -> u64 {
@@ -33,7 +33,7 @@ fn status_has_every_field_with_values_that_match_the_lab() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
     };
-    let config = balanced(&lab, &[3, 1], "") + &rule("all", &[], "balanced");
+    let config = balanced_all(&lab, &[3, 1]);
     let rail = start_up(&lab, &config, &[1, 2]);
     // A recorded down and up: carrier loss on isp2, then back.
     lab.fault(2, Fault::Carrier);
@@ -151,7 +151,7 @@ fn maintenance_takes_an_uplink_out_of_service_and_back_root_only() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
     };
-    let config = balanced(&lab, &[1, 1], "") + &rule("all", &[], "balanced");
+    let config = balanced_all(&lab, &[1, 1]);
     let rail = start_up(&lab, &config, &[1, 2]);
 
     let out = rail.cli(&["maintenance", "isp1", "on"]);

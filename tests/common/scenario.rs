@@ -129,3 +129,8 @@ pub fn balanced(lab: &Lab, weights: &[u16], globals: &str) -> String {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     uplinks(lab, &isps, globals) + &members + &policy("balanced", &names)
 }
+
+/// `balanced` with a catch-all rule: every new LAN connection goes through the policy.
+pub fn balanced_all(lab: &Lab, weights: &[u16]) -> String {
+    balanced(lab, weights, "") + &rule("all", &[], "balanced")
+}

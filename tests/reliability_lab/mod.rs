@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use crate::common::lab::Lab;
-use crate::common::rail::{interface, Rail, FAST};
+use crate::common::rail::Rail;
+use crate::common::scenario::balanced_all;
 use std::time::Duration;
 
 pub const VERDICT: Duration = Duration::from_secs(10);
@@ -15,15 +16,7 @@ pub fn lab() -> Option<Lab> {
 
 /// isp1 (weight `w1`) and isp2 (weight 1) in policy `balanced`, used by every destination.
 pub fn balanced(lab: &Lab, w1: u16) -> String {
-    format!(
-        "config globals 'globals'\n\n{}{}\
-config member 'm1'\n\toption interface 'isp1'\n\toption weight '{w1}'\n\n\
-config member 'm2'\n\toption interface 'isp2'\n\toption weight '1'\n\n\
-config policy 'balanced'\n\tlist use_member 'm1'\n\tlist use_member 'm2'\n\n\
-config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'balanced'\n",
-        interface(lab, 1, FAST),
-        interface(lab, 2, FAST)
-    )
+    balanced_all(lab, &[w1, 1])
 }
 
 /// rail started on `balanced(lab, 1)`, both uplinks up.
