@@ -5,7 +5,10 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-use rail::config::{Family, InitialState, Interface, MarkMask, TrackMethod};
+#[path = "../dataplane_fixtures/mod.rs"]
+mod fixtures;
+
+use rail::config::Interface;
 use std::fs::File;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -127,32 +130,14 @@ pub fn ip(s: &str) -> IpAddr {
 /// mask, probing `targets` by ping.
 pub fn interface(name: &str, targets: &[&str]) -> Interface {
     Interface {
-        name: name.into(),
-        enabled: true,
-        device: None,
-        gateway: None,
-        family: Family::Ipv4,
-        mark: MarkMask::DEFAULT.mark(1).unwrap(),
-        track_method: TrackMethod::Ping,
         track_ip: targets.iter().map(|t| ip(t)).collect(),
-        track_port: 80,
         track_dns_name: "example.org".into(),
-        reliability: 1,
-        count: 1,
         timeout: Duration::from_millis(800),
-        interval: Duration::from_secs(1),
         failure_interval: Duration::from_millis(500),
         recovery_interval: Duration::from_millis(500),
-        down: 3,
         up: 5,
-        hold: Duration::ZERO,
-        initial_state: InitialState::Online,
-        quality: None,
-        ttl: 64,
-        size: 56,
         flush_conntrack: false,
-        masquerade: false,
-        rate: None,
+        ..fixtures::interface(name, 1)
     }
 }
 
