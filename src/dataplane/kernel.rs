@@ -300,7 +300,7 @@ impl Kernel {
                 attrs: &attrs,
             };
             self.nfnl
-                .exchange(&m, true)
+                .exchange(&m, true, |_| {})
                 .await
                 .map_err(|e| Error(format!("flushing sticky set {set}: {e}")))?;
         }
