@@ -228,11 +228,11 @@ mod tests {
     /// The control socket, like every socket of the daemon, waits in async-io's reactor,
     /// which sleeps in epoll with the next timer's deadline in a timerfd. On MIPS musl,
     /// rustix built without `--cfg fix_y2038` hands that timerfd a struct of twice the size
-    /// libc's `timerfd_settime` reads (docs/packaging.md, "MIPS and 64-bit time"): the
-    /// kernel gets a timeout of 0 to 999 ms whatever was asked, or an error, and the reactor
-    /// then sleeps at random or spins without reading socket events (the request test above
-    /// timed out in 3 of 6 runs under qemu-mips). Asked for over a second, an idle poller
-    /// must sleep that long: every timeout the bug sets is under a second or refused.
+    /// libc's `timerfd_settime` reads (docs/packaging.md, "MIPS and 64-bit time"): whatever
+    /// was asked, the kernel gets a timer of under a second, no timer, or an error, and the
+    /// reactor sleeps at random or spins without reading socket events (the request test
+    /// above timed out in 3 of 6 runs under qemu-mips). Asked for over a second, an idle
+    /// poller must sleep that long, which no timer the bug sets does.
     #[test]
     fn reactor_sleeps_as_long_as_asked() {
         let asked = Duration::from_millis(1200);
