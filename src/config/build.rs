@@ -46,6 +46,7 @@ pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let rules: Vec<Rule> = of("rule")
         .map(|r| rule(r, &policies, &mut report))
         .collect();
+    check_ipsets(&of("rule").collect::<Vec<_>>(), &rules, &mut report);
     check_dataplane_marks(
         of("globals").next(),
         &globals,
@@ -429,6 +430,42 @@ fn check_dataplane_marks<'a>(
         });
     if let Some((line, name, option)) = at {
         report.add(line, name, option, message);
+    }
+}
+
+/// A set in rail's table holds addresses of one family, and rail names its own sets
+/// `sticky_*` and `sticky6_*`: an `ipset` must not name a set another rule uses for the
+/// other family (`Rule::ipset_for`), nor one of rail's.
+fn check_ipsets(reads: &[&Read], rules: &[Rule], report: &mut Report) {
+    let word = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+    for (i, (r, rule)) in reads.iter().zip(rules).enumerate() {
+        let Some(name) = &rule.ipset else { continue };
+        let mut say =
+            |message: String| report.add(r.line_of("ipset"), &r.name, Some("ipset"), message);
+        if name.starts_with("sticky_") || name.starts_with("sticky6_") {
+            say(format!(
+                "'{name}' is a name rail gives its sticky sets; choose another"
+            ));
+            continue;
+        }
+        for v6 in [false, true] {
+            let Some(set) = rule.ipset_for(v6) else {
+                continue;
+            };
+            let clash = reads[..i]
+                .iter()
+                .zip(rules)
+                .find_map(|(o, other)| (other.ipset_for(!v6).as_ref() == Some(&set)).then_some(o));
+            if let Some(o) = clash {
+                say(format!(
+                    "'{set}' holds this rule's {} destinations but rule '{}' (line {}) uses it for {}: a set holds one family. A rule for both families uses '<ipset>' for IPv4 and '<ipset>6' for IPv6; name the sets apart, or give each rule a family",
+                    word(v6),
+                    o.name.name,
+                    o.line_of("ipset"),
+                    word(!v6)
+                ));
+            }
+        }
     }
 }
 
@@ -1049,6 +1086,28 @@ config rule
             .collect();
         let p = problems(&sixty_four);
         assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn an_ipset_holds_one_family() {
+        let base = format!("{TWO_UPLINKS}\toption ipset 'banks'\n");
+        // Both families: 'banks' (IPv4) and 'banks6' (IPv6); one rule per family as mwan3
+        // users write them is fine too.
+        assert!(check(&base).is_ok());
+        assert!(check(&format!("{TWO_UPLINKS}\toption ipset 'banks'\n\toption family 'ipv4'\nconfig rule\n\toption use_policy 'failover'\n\toption family 'ipv6'\n\toption ipset 'banks6'\n")).is_ok());
+        let p = problems(&format!(
+            "{base}config rule 'v4'\n\toption use_policy 'failover'\n\toption family 'ipv4'\n\toption ipset 'banks6'\n"
+        ));
+        assert_eq!(p, vec!["rail.conf:26: rule 'v4' option 'ipset': 'banks6' holds this rule's IPv4 destinations but rule '@rule[0]' (line 22) uses it for IPv6: a set holds one family. A rule for both families uses '<ipset>' for IPv4 and '<ipset>6' for IPv6; name the sets apart, or give each rule a family"]);
+        let p = problems(&format!(
+            "{base}config rule 'v6'\n\toption use_policy 'failover'\n\toption family 'ipv6'\n\toption ipset 'banks'\n"
+        ));
+        assert!(p[0].contains("'banks' holds this rule's IPv6 destinations but rule '@rule[0]' (line 22) uses it for IPv4"), "{p:?}");
+        let p = problems(&format!("{TWO_UPLINKS}\toption ipset 'sticky_x'\n"));
+        assert!(
+            p[0].ends_with("'sticky_x' is a name rail gives its sticky sets; choose another"),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -257,7 +257,8 @@ pub struct Rule {
     pub proto: Proto,
     /// Incoming LAN device (nft `iifname`).
     pub src_dev: Vec<String>,
-    /// A named nft set of destination addresses in rail's table (filled by e.g. dnsmasq).
+    /// A named nft set of destination addresses in rail's table (filled by e.g. dnsmasq);
+    /// see `ipset_for` for the set each family uses.
     pub ipset: Option<String>,
     /// `None` matches both families.
     pub family: Option<Family>,
@@ -265,4 +266,18 @@ pub struct Rule {
     pub sticky: bool,
     pub sticky_timeout: Duration,
     pub target: Target,
+}
+
+impl Rule {
+    /// The nft set holding this rule's destinations of one family (`ipv6` false: IPv4).
+    /// `ipset` names the set of the rule's own family; a rule for both families uses
+    /// `<ipset>` for IPv4 and `<ipset>6` for IPv6, as OpenWrt names `wan` and `wan6`.
+    pub fn ipset_for(&self, ipv6: bool) -> Option<String> {
+        let name = self.ipset.as_deref()?;
+        match (self.family, ipv6) {
+            (Some(Family::Ipv4), true) | (Some(Family::Ipv6), false) => None,
+            (None | Some(Family::Both), true) => Some(format!("{name}6")),
+            _ => Some(name.to_string()),
+        }
+    }
 }
