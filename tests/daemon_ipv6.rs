@@ -8,7 +8,7 @@ mod common;
 use common::lab::{Fault, Flow, Lab};
 use common::rail::{interface_dual_stack, Rail, FAST};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 /// Two dual-stack uplinks probing three IPv4 and three IPv6 targets each, one policy.
@@ -400,3 +400,87 @@ config rule 'listed'\n\toption ipset 'listed'\n\toption use_policy 'only2'\n\n";
 
 /// How long rail may take to judge an IPv6 outage or recovery with `FAST` probing.
 const VERDICT6: Duration = Duration::from_secs(5);
+
+/// The prefix ISP `isp` delegates to the router for NPTv6 (routed to its uplink address).
+fn delegated(isp: usize) -> String {
+    format!("2001:db8:300:{isp}::")
+}
+
+#[test]
+fn npt_translates_the_lan_prefix_into_each_uplinks_prefix_and_back() {
+    let Some(lab) = dual_stack_lab() else {
+        return;
+    };
+    let service6: IpAddr = lab.service6().expect("IPv6 service").into();
+    let lan6 = lab.lan_addr6().expect("LAN IPv6");
+    // Each ISP routes its delegated prefix to the router, and the Internet to the ISP. The
+    // LAN's own 2001:db8:1::/64 is routed by no one: only translated sources get replies.
+    for isp in 1..=2 {
+        let prefix = format!("{}/64", delegated(isp));
+        let router = lab.uplink(isp).addr6.expect("addr6").to_string();
+        lab.run(
+            &format!("isp{isp}"),
+            &["ip", "-6", "route", "add", &prefix, "via", &router],
+        );
+        let upstream = format!("2001:db8:200:{isp}::2");
+        lab.run(
+            "inet",
+            &["ip", "-6", "route", "add", &prefix, "via", &upstream],
+        );
+    }
+    // isp1 first, isp2 when isp1 fails; IPv4 keeps masquerading.
+    let npt = |isp: usize| {
+        format!(
+            "\toption npt_internal '2001:db8:1::/64'\n\toption npt_external '{}/64'\n",
+            delegated(isp)
+        )
+    };
+    let config = dual_stack(&lab)
+        .replace(
+            "config interface 'isp1'\n",
+            &format!("config interface 'isp1'\n{}", npt(1)),
+        )
+        .replace(
+            "config interface 'isp2'\n",
+            &format!("config interface 'isp2'\n{}", npt(2)),
+        )
+        .replace(
+            "config member 'm2'\n\toption interface 'isp2'\n",
+            "config member 'm2'\n\toption interface 'isp2'\n\toption metric '2'\n",
+        );
+    let rail = start_up6(&lab, &config);
+    // The LAN host's address with its /64 prefix replaced by the uplink's.
+    let host = |isp: usize| {
+        let prefix: Ipv6Addr = delegated(isp).parse().expect("an IPv6 prefix");
+        Ipv6Addr::from(u128::from(prefix) | (u128::from(lan6) & u128::from(u64::MAX)))
+    };
+
+    // The Internet sees the LAN host's host bits in isp1's prefix, and answers.
+    let t = lab.tally_to("lan", service6, 5);
+    assert_eq!(
+        count(&t, host(1)),
+        5,
+        "translated into isp1's prefix: {t:?}"
+    );
+    let v4 = lab.tally("lan", 3);
+    assert_eq!(
+        count(&v4, lab.uplink(1).addr),
+        3,
+        "IPv4 still masqueraded: {v4:?}"
+    );
+    // A new connection from the Internet to the translated address reaches the LAN host.
+    assert!(lab.answers("inet", host(1)), "{} is the LAN host", host(1));
+
+    // isp1's IPv6 fails: the same host now leaves in isp2's prefix.
+    lab.fault(1, Fault::BlackholeIpv6);
+    rail.wait_for("isp1 down for IPv6", VERDICT6, |r| {
+        state6(r, "isp1") == "down"
+    });
+    let t = lab.tally_to("lan", service6, 5);
+    assert_eq!(
+        count(&t, host(2)),
+        5,
+        "translated into isp2's prefix: {t:?}"
+    );
+    assert!(lab.answers("inet", host(2)), "{} is the LAN host", host(2));
+}

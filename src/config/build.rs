@@ -305,6 +305,8 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         }
     }
 
+    let npt = npt(r, fam, &mut say);
+
     Interface {
         name: r.given_name.clone().unwrap_or_default(),
         enabled: r.bool("enabled"),
@@ -338,11 +340,61 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         size: r.int("size") as u16,
         flush_conntrack: r.bool("flush_conntrack"),
         masquerade: r.bool("masquerade"),
+        npt,
         rate: r.one("rate").and_then(|v| match v {
             Val::Int(kbit) => Rate::from_kbit(u32::try_from(kbit).ok()?),
             _ => None,
         }),
     }
+}
+
+/// npt_internal and npt_external: both or neither, IPv6, one length, on an IPv6 uplink.
+fn npt(r: &Read, fam: Family, say: &mut impl FnMut(&str, String)) -> Option<Npt> {
+    let prefix = |option: &str| match r.one(option) {
+        Some(Val::Prefix(p)) => Some(p),
+        _ => None,
+    };
+    let (internal, external) = match (prefix("npt_internal"), prefix("npt_external")) {
+        (None, None) => return None,
+        (Some(_), None) => {
+            say(
+                "npt_internal",
+                "needs npt_external, the uplink's prefix it becomes".into(),
+            );
+            return None;
+        }
+        (None, Some(_)) => {
+            say(
+                "npt_external",
+                "needs npt_internal, the LAN prefix it translates".into(),
+            );
+            return None;
+        }
+        (Some(i), Some(e)) => (i, e),
+    };
+    let mut ok = true;
+    for (option, p) in [("npt_internal", internal), ("npt_external", external)] {
+        if p.addr.is_ipv4() {
+            say(
+                option,
+                format!("{p} is IPv4; NPTv6 translates IPv6 prefixes"),
+            );
+            ok = false;
+        }
+    }
+    if ok && internal.len != external.len {
+        say(
+            "npt_external",
+            format!("{external} is a /{} but npt_internal {internal} is a /{}: NPTv6 maps a prefix to one of the same length", external.len, internal.len),
+        );
+    }
+    if fam == Family::Ipv4 {
+        say(
+            "npt_internal",
+            "NPTv6 needs family ipv6 or both; this interface carries IPv4 only".into(),
+        );
+    }
+    Npt::new(internal, external)
 }
 
 /// Two interfaces on one device would fight over its routes.
@@ -1086,6 +1138,48 @@ config rule
             .collect();
         let p = problems(&sixty_four);
         assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn npt_needs_two_ipv6_prefixes_of_one_length_on_an_ipv6_uplink() {
+        let wan = |opts: &str| {
+            TWO_UPLINKS.replacen(
+                "config interface 'wan'\n",
+                &format!("config interface 'wan'\n\toption family 'both'\n{opts}"),
+                1,
+            )
+        };
+        let c = check(&wan(
+            "\toption npt_internal 'fd00:1::/64'\n\toption npt_external '2001:db8:300:1::/64'\n",
+        ))
+        .expect("valid");
+        let npt = c.interfaces[0].npt.expect("npt");
+        assert_eq!(
+            (npt.internal().to_string(), npt.external().to_string()),
+            ("fd00:1::/64".into(), "2001:db8:300:1::/64".into())
+        );
+        assert_eq!(c.interfaces[1].npt, None);
+        let p = problems(&wan("\toption npt_internal 'fd00:1::/64'\n"));
+        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'npt_internal': needs npt_external, the uplink's prefix it becomes"]);
+        let p = problems(&wan("\toption npt_external '2001:db8:300:1::/64'\n"));
+        assert!(
+            p[0].ends_with("needs npt_internal, the LAN prefix it translates"),
+            "{p:?}"
+        );
+        let p = problems(&wan(
+            "\toption npt_internal 'fd00:1::/64'\n\toption npt_external '2001:db8:300::/56'\n",
+        ));
+        assert_eq!(p, vec!["rail.conf:5: interface 'wan' option 'npt_external': 2001:db8:300::/56 is a /56 but npt_internal fd00:1::/64 is a /64: NPTv6 maps a prefix to one of the same length"]);
+        let p = problems(&wan(
+            "\toption npt_internal '10.0.0.0/8'\n\toption npt_external '2001:db8::/32'\n",
+        ));
+        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'npt_internal': 10.0.0.0/8 is IPv4; NPTv6 translates IPv6 prefixes"]);
+        let p = problems(&TWO_UPLINKS.replacen(
+            "config interface 'wan'\n",
+            "config interface 'wan'\n\toption npt_internal 'fd00:1::/64'\n\toption npt_external '2001:db8:300:1::/64'\n",
+            1,
+        ));
+        assert_eq!(p, vec!["rail.conf:3: interface 'wan' option 'npt_internal': NPTv6 needs family ipv6 or both; this interface carries IPv4 only"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! always consistent: references are indices that exist, ranges hold, every interface has a
 //! distinct mark. Names follow mwan3's vocabulary so an mwan3 user feels at home.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 /// The fwmark bits rail owns; never empty, always a contiguous run of bits.
@@ -140,10 +140,60 @@ pub struct Interface {
     pub size: u16,
     /// Delete this uplink's conntrack flows when it goes down.
     pub flush_conntrack: bool,
-    /// Masquerade traffic leaving this uplink (fw4 does it on OpenWrt).
+    /// Masquerade traffic leaving this uplink (fw4 does it on OpenWrt); IPv4 only when
+    /// `npt` translates this uplink's IPv6.
     pub masquerade: bool,
+    /// NPTv6: the LAN prefix translated into this uplink's prefix.
+    pub npt: Option<Npt>,
     /// Egress shaping of the uplink's device to this rate (`shaping`); `None`: unshaped.
     pub rate: Option<Rate>,
+}
+
+/// NPTv6 (prefix translation) on one uplink: IPv6 sources in `internal` leave with the
+/// same host bits in `external`, and new connections to `external` come in to `internal`.
+/// Two IPv6 prefixes of one length, host bits clear (only `Npt::new` builds one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Npt {
+    internal: Ipv6Addr,
+    external: Ipv6Addr,
+    len: u8,
+}
+
+impl Npt {
+    /// `None` unless both are IPv6 prefixes of the same length.
+    pub fn new(internal: Prefix, external: Prefix) -> Option<Npt> {
+        let (IpAddr::V6(i), IpAddr::V6(e)) = (internal.addr, external.addr) else {
+            return None;
+        };
+        let len = internal.len;
+        if len != external.len || len > 128 {
+            return None;
+        }
+        let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+        Some(Npt {
+            internal: (u128::from(i) & mask).into(),
+            external: (u128::from(e) & mask).into(),
+            len,
+        })
+    }
+    pub fn internal(&self) -> Prefix {
+        Prefix {
+            addr: self.internal.into(),
+            len: self.len,
+        }
+    }
+    pub fn external(&self) -> Prefix {
+        Prefix {
+            addr: self.external.into(),
+            len: self.len,
+        }
+    }
+}
+
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
 }
 
 /// A link rate in kbit/s (1000 bit/s, as tc counts), never zero.

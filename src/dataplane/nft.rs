@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use super::desired::{Af, Links};
 use super::layout::{sticky_rules, Marks};
 use crate::config::{
-    Config, Family, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
+    Config, Interface, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
 };
 
 /// The family and name of rail's table, as nft spells them.
@@ -27,14 +27,14 @@ pub const TABLE: &str = "inet rail";
 pub fn render(config: &Config, links: &Links) -> String {
     let marks = Marks::new(config);
     let mask = marks.mask();
-    let uplinks: Vec<(Mark, &str, bool, Family)> = links
+    let uplinks: Vec<(&Interface, &str)> = links
         .iter()
         .filter_map(|(id, l)| {
             config
                 .interfaces
                 .get(id.0)
                 .filter(|i| i.enabled)
-                .map(|i| (i.mark, l.device.as_str(), i.masquerade, i.family))
+                .map(|i| (i, l.device.as_str()))
         })
         .collect();
     // Restoring needs one rule per uplink: nft cannot OR a register into the packet mark,
@@ -75,12 +75,12 @@ pub fn render(config: &Config, links: &Links) -> String {
     );
     out.push_str(&restore);
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
-    for (mark, device, ..) in &uplinks {
+    for (iface, device) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tiifname \"{device}\" ct state new ct mark set ct mark & {:#010x} | {:#010x} return",
             !mask,
-            mark.value()
+            iface.mark.value()
         );
     }
     out.push_str("\t\tct state new jump rules\n\t}\n\n");
@@ -116,12 +116,12 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(
         "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n",
     );
-    for (mark, device, ..) in &uplinks {
+    for (iface, device) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tct mark & {mask:#010x} == 0x00000000 oifname \"{device}\" ct mark set ct mark & {:#010x} | {:#010x}",
             !mask,
-            mark.value()
+            iface.mark.value()
         );
     }
     for s in &sticky {
@@ -135,25 +135,56 @@ pub fn render(config: &Config, links: &Links) -> String {
         );
     }
     out.push_str("\t}\n");
-    // `masquerade` covers every family the uplink carries: an IPv6 LAN prefix that the
-    // provider does not route (ULA, or one provider's prefix used on another) needs it.
-    let masq: Vec<(&str, Family)> = uplinks.iter().filter(|u| u.2).map(|u| (u.1, u.3)).collect();
-    if !masq.is_empty() {
-        out.push_str(
-            "\n\tchain nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n",
-        );
-        for (device, family) in masq {
-            for af in Af::BOTH.into_iter().filter(|af| af.carried_by(family)) {
+    out.push_str(&nat(&uplinks));
+    out.push_str("}\n");
+    out
+}
+
+/// The `nat` chain (source NAT leaving an uplink) and, with NPTv6, `nat_in` (its reverse
+/// for new connections coming in): empty when no uplink masquerades or translates.
+fn nat(uplinks: &[(&Interface, &str)]) -> String {
+    let mut out_lines = String::new();
+    let mut in_lines = String::new();
+    for (iface, device) in uplinks {
+        let npt = iface.npt.filter(|_| Af::Inet6.carried_by(iface.family));
+        // `masquerade` covers every family the uplink carries (an IPv6 LAN prefix the
+        // provider does not route, ULA or another provider's, needs it) but one it translates.
+        if iface.masquerade {
+            for af in Af::BOTH
+                .into_iter()
+                .filter(|af| af.carried_by(iface.family) && !(*af == Af::Inet6 && npt.is_some()))
+            {
                 let _ = writeln!(
-                    out,
+                    out_lines,
                     "\t\tmeta nfproto {} oifname \"{device}\" masquerade",
                     af.name()
                 );
             }
         }
-        out.push_str("\t}\n");
+        if let Some(npt) = npt {
+            let (internal, external) = (npt.internal(), npt.external());
+            let _ = writeln!(
+                out_lines,
+                "\t\tmeta nfproto ipv6 oifname \"{device}\" ip6 saddr {internal} snat ip6 prefix to {external}"
+            );
+            let _ = writeln!(
+                in_lines,
+                "\t\tmeta nfproto ipv6 iifname \"{device}\" ip6 daddr {external} dnat ip6 prefix to {internal}"
+            );
+        }
     }
-    out.push_str("}\n");
+    let mut out = String::new();
+    for (chain, hook, priority, lines) in [
+        ("nat", "postrouting", "srcnat", out_lines),
+        ("nat_in", "prerouting", "dstnat", in_lines),
+    ] {
+        if !lines.is_empty() {
+            let _ = write!(
+                out,
+                "\n\tchain {chain} {{\n\t\ttype nat hook {hook} priority {priority}; policy accept;\n{lines}\t}}\n"
+            );
+        }
+    }
     out
 }
 
@@ -417,7 +448,7 @@ fn port_set(ports: &[PortRange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::InterfaceId;
+    use crate::config::{Family, InterfaceId, Npt};
     use crate::fixtures::{every_match, every_match_links as links};
 
     #[test]
@@ -564,6 +595,50 @@ mod tests {
         // No uplink carries IPv6: no IPv6 set.
         c.interfaces[1].family = Family::Ipv4;
         assert_eq!(sets(&c).0, vec!["banks ipv4_addr".to_string()]);
+    }
+
+    #[test]
+    fn npt_translates_the_lan_prefix_both_ways_and_masquerades_only_ipv4() {
+        let mut c = every_match();
+        let prefix = |text: &str| {
+            let (addr, len) = text.split_once('/').unwrap();
+            Prefix {
+                addr: addr.parse().unwrap(),
+                len: len.parse().unwrap(),
+            }
+        };
+        c.interfaces[0].family = Family::Ipv6;
+        c.interfaces[0].npt = Npt::new(prefix("fd00:1::/64"), prefix("2001:db8:300:1::/64"));
+        c.interfaces[1].family = Family::Both;
+        // Host bits of the prefixes as written are cleared.
+        c.interfaces[1].npt = Npt::new(prefix("fd00:1::1/64"), prefix("2001:db8:300:2::9/64"));
+        let text = render(&c, &links());
+        let nat = &text[text.find("\tchain nat {").expect("a nat chain")..];
+        assert_eq!(
+            nat,
+            "\tchain nat {
+\t\ttype nat hook postrouting priority srcnat; policy accept;
+\t\tmeta nfproto ipv6 oifname \"eth1\" ip6 saddr fd00:1::/64 snat ip6 prefix to 2001:db8:300:1::/64
+\t\tmeta nfproto ipv4 oifname \"eth2\" masquerade
+\t\tmeta nfproto ipv6 oifname \"eth2\" ip6 saddr fd00:1::/64 snat ip6 prefix to 2001:db8:300:2::/64
+\t}
+
+\tchain nat_in {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tmeta nfproto ipv6 iifname \"eth1\" ip6 daddr 2001:db8:300:1::/64 dnat ip6 prefix to fd00:1::/64
+\t\tmeta nfproto ipv6 iifname \"eth2\" ip6 daddr 2001:db8:300:2::/64 dnat ip6 prefix to fd00:1::/64
+\t}
+}
+"
+        );
+        // An uplink that carries no IPv6 translates nothing; without masquerade or NPTv6
+        // there is no nat chain at all.
+        c.interfaces[1].family = Family::Ipv4;
+        c.interfaces[0].npt = None;
+        let text = render(&c, &links());
+        assert!(!text.contains("prefix to") && !text.contains("nat_in"));
+        c.interfaces[1].masquerade = false;
+        assert!(!render(&c, &links()).contains("chain nat"));
     }
 
     #[test]

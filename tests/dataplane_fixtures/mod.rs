@@ -36,6 +36,7 @@ pub fn interface(name: &str, n: u32) -> Interface {
         size: 56,
         flush_conntrack: true,
         masquerade: false,
+        npt: None,
         rate: None,
     }
 }
