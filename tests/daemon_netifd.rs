@@ -15,34 +15,47 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use broker::netifd::{named, netifd_peer, pppoe_status};
+use broker::netifd::{dhcpv6_status, named_as, netifd_peer_for, pppoe_status};
 use broker::Broker;
 use common::lab::{Fault, Lab};
-use common::rail::{interface, Rail, FAST};
+use common::rail::{interface, interface_dual_stack, Rail, FAST};
 
-/// What the test asks the netifd stand-in to announce.
+/// What the test asks the netifd stand-in to announce about one interface (`wan` unless
+/// the `interface` field says otherwise).
 struct Announce {
+    interface: &'static str,
     status: Value,
     action: &'static str,
     kind: &'static str,
 }
 
-/// Runs the netifd stand-in on its own thread and executor; announcements go in through
-/// the returned channel.
-fn netifd(path: std::path::PathBuf, first: Value) -> smol::channel::Sender<Announce> {
+/// Runs the netifd stand-in on its own thread and executor for the interfaces `first`
+/// names, with their first status; announcements go in through the returned channel.
+fn netifd(
+    path: std::path::PathBuf,
+    first: Vec<(&'static str, Value)>,
+) -> smol::channel::Sender<Announce> {
     let (tx, rx) = smol::channel::unbounded::<Announce>();
     std::thread::spawn(move || {
         let ex = smol::LocalExecutor::new();
-        let wan = Rc::new(RefCell::new(first));
-        let peer = netifd_peer(&path, wan.clone());
+        let states: Vec<(String, Rc<RefCell<Value>>)> = first
+            .into_iter()
+            .map(|(name, status)| (name.to_string(), Rc::new(RefCell::new(status))))
+            .collect();
+        let peer = netifd_peer_for(&path, states.clone());
         let runner = peer.clone();
         ex.spawn(async move { runner.run().await }).detach();
         smol::block_on(ex.run(async {
             while let Ok(a) = rx.recv().await {
-                *wan.borrow_mut() = a.status;
-                let event = json!({"action": a.action, "interface": "wan"});
+                let Some((_, state)) = states.iter().find(|(n, _)| n == a.interface) else {
+                    continue;
+                };
+                *state.borrow_mut() = a.status;
+                let event = json!({"action": a.action, "interface": a.interface});
                 let _ = peer.send_event("network.interface", &event).await;
-                let _ = peer.notify("network.interface", a.kind, &named(&wan)).await;
+                let _ = peer
+                    .notify("network.interface", a.kind, &named_as(state, a.interface))
+                    .await;
             }
         }));
     });
@@ -87,7 +100,7 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
         )
     };
     let first = lab.uplink(2);
-    let announce = netifd(path.clone(), up(first.addr, first.gw));
+    let announce = netifd(path.clone(), vec![("wan", up(first.addr, first.gw))]);
 
     let rail = Rail::start_with(&lab, &config(&lab), &["-s", path.to_str().unwrap()]);
     rail.wait_for(
@@ -106,6 +119,7 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
     lab.fault(2, Fault::PppoeDrop);
     announce
         .send_blocking(Announce {
+            interface: "wan",
             status: pppoe_status(false, "", "", ""),
             action: "ifdown",
             kind: "interface.down",
@@ -131,6 +145,7 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
     let t0 = Instant::now();
     announce
         .send_blocking(Announce {
+            interface: "wan",
             status: up(again.addr, again.gw),
             action: "ifup",
             kind: "interface.update",
@@ -159,4 +174,94 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
     );
     let tally = lab.tally("lan", 10);
     assert_eq!(tally.get(&again.addr.to_string()), Some(&10), "{tally:?}");
+}
+
+#[test]
+fn a_dual_stack_pppoe_uplink_takes_its_ipv6_next_hop_from_netifds_wan_6() {
+    let Some(lab) = Lab::for_rail(2) else {
+        return;
+    };
+    if !lab.has_ipv6() {
+        eprintln!("no IPv6 in this kernel: skipped");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rail-netifd6-{}", lab.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ubus.sock");
+    let _broker = Broker::start(&path);
+    let ppp = lab.uplink(2);
+    let addr6 = ppp.addr6.expect("IPv6 lab").to_string();
+    // netifd announces `wan` (IPv4 over PPPoE) and its DHCPv6 twin `wan_6` on the same
+    // device, routing IPv6 via the ISP's link-local fe80::1 (main has no IPv6 default
+    // route through the device for rail to learn one from).
+    let wan_6 = |nexthop: &str| dhcpv6_status(&ppp.dev, &addr6, nexthop);
+    let announce = netifd(
+        path.clone(),
+        vec![
+            (
+                "wan",
+                pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string()),
+            ),
+            ("wan_6", wan_6("fe80::1")),
+        ],
+    );
+    let isp1 = interface(&lab, 1, FAST);
+    let wan_section = interface_dual_stack(&lab, 2, FAST)
+        .replace("config interface 'isp2'", "config interface 'wan'")
+        .replace(&format!("\toption device '{}'\n", ppp.dev), "");
+    let config = format!(
+        "config globals 'globals'\n\n{isp1}{wan_section}\
+config member 'wan_m1'\n\toption interface 'wan'\n\toption metric '1'\n\n\
+config member 'isp1_m2'\n\toption interface 'isp1'\n\toption metric '2'\n\n\
+config policy 'wan_first'\n\tlist use_member 'wan_m1'\n\tlist use_member 'isp1_m2'\n\n\
+config rule 'all'\n\toption use_policy 'wan_first'\n"
+    );
+    let rail = Rail::start_with(&lab, &config, &["-s", path.to_str().unwrap()]);
+    let gateway6 = |r: &Rail| wan(r)["gateway6"].as_str().unwrap_or("").to_string();
+    let table6 = || lab.run("rtr", &["ip", "-6", "route", "show", "table", "20002"]);
+    rail.wait_for(
+        "wan up for IPv6 via netifd's next hop",
+        Duration::from_secs(10),
+        |r| wan(r)["state6"] == "up" && gateway6(r) == "fe80::1",
+    );
+    assert!(table6().contains("via fe80::1"), "{}", table6());
+    let service6 = lab.service6().expect("IPv6 service").into();
+    let t = lab.tally_to("lan", service6, 5);
+    assert_eq!(t.get(&addr6), Some(&5), "IPv6 via wan: {t:?}");
+
+    // A new router on the line (a new RA, DHCPv6 rebind): netifd updates wan_6.
+    lab.run(
+        "isp2",
+        &["ip", "-6", "addr", "add", "fe80::9/64", "dev", "ppp-cust"],
+    );
+    announce
+        .send_blocking(Announce {
+            interface: "wan_6",
+            status: wan_6("fe80::9"),
+            action: "ifupdate",
+            kind: "interface.update",
+        })
+        .unwrap();
+    rail.wait_for("wan's new IPv6 next hop", Duration::from_secs(5), |r| {
+        gateway6(r) == "fe80::9"
+    });
+    assert!(table6().contains("via fe80::9"), "{}", table6());
+    let t = lab.tally_to("lan", service6, 5);
+    assert_eq!(t.get(&addr6), Some(&5), "IPv6 still via wan: {t:?}");
+
+    // wan_6 goes down: its next hop is forgotten (the device alone routes, as on PPP).
+    announce
+        .send_blocking(Announce {
+            interface: "wan_6",
+            status: json!({"up": false, "pending": false, "available": true, "proto": "dhcpv6"}),
+            action: "ifdown",
+            kind: "interface.down",
+        })
+        .unwrap();
+    rail.wait_for(
+        "wan without netifd's IPv6 next hop",
+        Duration::from_secs(5),
+        |r| gateway6(r).is_empty(),
+    );
+    assert!(!table6().contains("via fe80"), "{}", table6());
 }

@@ -6,17 +6,20 @@
 //! inputs the health engine needs (device up/gone/recreated, carrier).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::config::{Config, InterfaceId};
-use crate::dataplane::desired::{Link, Links};
+use crate::dataplane::desired::{Af, Link, Links};
 use crate::dataplane::kernel::Kernel;
+use crate::openwrt::netifd::{self, InterfaceStatus};
 
 /// Device facts announced at run time (netifd status, hotplug) for one interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Announced {
     pub device: Option<String>,
     pub gateway: Option<Ipv4Addr>,
+    /// The IPv6 next hop netifd's DHCPv6 twin (`wan_6`) routes through, while it is up.
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +59,50 @@ impl Uplinks {
         })
     }
 
+    /// Take what netifd says about interface `name`: the device and IPv4 next hop of one
+    /// of ours, or the IPv6 next hop of one of ours that carries IPv6 from its DHCPv6 twin
+    /// (`wan_6` for `wan`). Whether `name` was either.
+    pub fn announce(&mut self, config: &Config, name: &str, s: &InterfaceStatus) -> bool {
+        if config.interfaces.iter().any(|i| i.name == name) {
+            let entry = self.announced.entry(name.to_string()).or_default();
+            entry.device = s.bound_device().map(str::to_string);
+            entry.gateway = s.ipv4_gateway();
+            return true;
+        }
+        let Some(parent) = netifd::twin_of(name).filter(|p| {
+            config
+                .interfaces
+                .iter()
+                .any(|i| i.name == *p && Af::Inet6.carried_by(i.family))
+        }) else {
+            return false;
+        };
+        let gateway6 = s.bound_device().and(s.ipv6_gateway());
+        let entry = self.announced.entry(parent.to_string()).or_default();
+        if entry.gateway6 != gateway6 {
+            log::info!(
+                "{parent}: IPv6 next hop {} from netifd's {name}",
+                gateway6.map_or("none".to_string(), |g| g.to_string())
+            );
+            entry.gateway6 = gateway6;
+        }
+        true
+    }
+
+    /// The netifd interfaces to follow: ours, and the DHCPv6 twins of those carrying IPv6.
+    pub fn followed(config: &Config) -> Vec<String> {
+        config
+            .interfaces
+            .iter()
+            .flat_map(|i| {
+                let twin = Af::Inet6
+                    .carried_by(i.family)
+                    .then(|| netifd::ipv6_twin(&i.name));
+                std::iter::once(i.name.clone()).chain(twin)
+            })
+            .collect()
+    }
+
     /// The config's next hop (of either family), else the IPv4 one netifd announced.
     fn gateway(&self, config: &Config, id: InterfaceId) -> Option<IpAddr> {
         let iface = &config.interfaces[id.0];
@@ -83,9 +130,17 @@ impl Uplinks {
                 continue;
             };
             match kernel.learn(&device, self.gateway(config, id)).await {
-                Ok(Some(learned)) => {
+                Ok(Some(mut learned)) => {
                     if let Some(p) = learned.peer {
                         peers.insert(id, p);
+                    }
+                    // netifd's IPv6 next hop for this interface beats main's lowest-metric
+                    // default through the device; the config's beats both.
+                    let announced6 = self.announced.get(&iface.name).and_then(|a| a.gateway6);
+                    if learned.link.address6.is_some()
+                        && !iface.gateway.is_some_and(|g| g.is_ipv6())
+                    {
+                        learned.link.gateway6 = announced6.or(learned.link.gateway6);
                     }
                     links.insert(id, learned.link);
                 }
@@ -183,6 +238,35 @@ mod tests {
             diff(&old, &new),
             vec![(InterfaceId(0), Change::Address6(slaac))]
         );
+    }
+
+    #[test]
+    fn the_dhcpv6_twin_announces_the_ipv6_next_hop_of_an_uplink_carrying_ipv6() {
+        use serde_json::json;
+        let mut c = crate::fixtures::config(&["wan", "wanb"], &[], &[]);
+        c.interfaces[0].family = crate::config::Family::Both;
+        assert_eq!(Uplinks::followed(&c), ["wan", "wan_6", "wanb"]);
+        let status = |v: serde_json::Value| InterfaceStatus::parse(&v).expect("a status");
+        let wan_6 = status(
+            json!({"up": true, "l3_device": "pppoe-wan", "proto": "dhcpv6",
+            "route": [{"target": "::", "mask": 0, "nexthop": "fe80::1", "source": "2001:db8:300::/56"}]}),
+        );
+        let gateway6 = |u: &Uplinks| u.announced.get("wan").and_then(|a| a.gateway6);
+        let mut u = Uplinks::default();
+        assert!(u.announce(&c, "wan_6", &wan_6));
+        assert_eq!(gateway6(&u), "fe80::1".parse().ok());
+        // wanb carries IPv4 only; lan is not ours.
+        assert!(!u.announce(&c, "wanb_6", &wan_6));
+        assert!(!u.announce(&c, "lan", &wan_6));
+        assert!(!u.announced.contains_key("wanb"));
+        // wan's own status (no IPv6 route) leaves the twin's next hop alone.
+        let wan = status(json!({"up": true, "l3_device": "pppoe-wan", "proto": "pppoe"}));
+        assert!(u.announce(&c, "wan", &wan));
+        assert_eq!(u.announced["wan"].device.as_deref(), Some("pppoe-wan"));
+        assert_eq!(gateway6(&u), "fe80::1".parse().ok());
+        // wan_6 down: no IPv6 next hop from it.
+        assert!(u.announce(&c, "wan_6", &status(json!({"up": false}))));
+        assert_eq!(gateway6(&u), None);
     }
 
     #[test]

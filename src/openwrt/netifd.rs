@@ -2,6 +2,10 @@
 //! `ubus call network.interface.<name> status` reply (netifd ubus.c `netifd_dump_status`)
 //! and of the `interface.update` / `interface.down` notifications on `network.interface`,
 //! which carry the same dump plus the interface name.
+//!
+//! DHCPv6 on a PPPoE (or mobile) `wan` runs in a dynamic interface netifd creates for it,
+//! `wan_6` (ppp6-up: `name "${INTERFACE}_6"`, `ifname "@${INTERFACE}"`, proto dhcpv6), on
+//! the same L3 device: its status, not `wan`'s, carries the IPv6 default route.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -162,6 +166,16 @@ impl InterfaceStatus {
     pub fn bound_device(&self) -> Option<&str> {
         self.up.then_some(self.l3_device.as_deref()).flatten()
     }
+}
+
+/// The name of the dynamic interface netifd runs DHCPv6 of `name` in (`wan` -> `wan_6`).
+pub fn ipv6_twin(name: &str) -> String {
+    format!("{name}_6")
+}
+
+/// The interface whose DHCPv6 twin `name` is (`wan_6` -> `wan`), when it looks like one.
+pub fn twin_of(name: &str) -> Option<&str> {
+    name.strip_suffix("_6").filter(|n| !n.is_empty())
 }
 
 /// A netifd notification on `network.interface`, parsed: the interface and its new status.
