@@ -416,17 +416,7 @@ fn npt_translates_the_lan_prefix_into_each_uplinks_prefix_and_back() {
     // Each ISP routes its delegated prefix to the router, and the Internet to the ISP. The
     // LAN's own 2001:db8:1::/64 is routed by no one: only translated sources get replies.
     for isp in 1..=2 {
-        let prefix = format!("{}/64", delegated(isp));
-        let router = lab.uplink(isp).addr6.expect("addr6").to_string();
-        lab.run(
-            &format!("isp{isp}"),
-            &["ip", "-6", "route", "add", &prefix, "via", &router],
-        );
-        let upstream = format!("2001:db8:200:{isp}::2");
-        lab.run(
-            "inet",
-            &["ip", "-6", "route", "add", &prefix, "via", &upstream],
-        );
+        lab.delegate6(isp, &format!("{}/64", delegated(isp)));
     }
     // isp1 first, isp2 when isp1 fails; IPv4 keeps masquerading.
     let npt = |isp: usize| {

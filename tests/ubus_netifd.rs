@@ -174,6 +174,13 @@ fn dhcpv6_twin_of_a_pppoe_wan_carries_the_ipv6_next_hop() {
     assert_eq!(s.bound_device(), Some("pppoe-wan"));
     assert_eq!(s.ipv6_gateway(), Some("fe80::1".parse().unwrap()));
     assert_eq!(s.ipv4_gateway(), None);
+    assert_eq!(
+        s.ipv6_prefix,
+        vec![netifd::Ipv6Address {
+            address: "2001:db8:300::".parse().unwrap(),
+            mask: 56
+        }]
+    );
     assert_eq!(netifd::twin_of("wan_6"), Some("wan"));
     assert_eq!(netifd::ipv6_twin("wan"), "wan_6");
     assert_eq!(

@@ -348,33 +348,26 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
     }
 }
 
-/// npt_internal and npt_external: both or neither, IPv6, one length, on an IPv6 uplink.
+/// npt_internal, with npt_external or learned from the delegated prefix: IPv6, one
+/// length, on an uplink that carries IPv6.
 fn npt(r: &Read, fam: Family, say: &mut impl FnMut(&str, String)) -> Option<Npt> {
     let prefix = |option: &str| match r.one(option) {
         Some(Val::Prefix(p)) => Some(p),
         _ => None,
     };
-    let (internal, external) = match (prefix("npt_internal"), prefix("npt_external")) {
-        (None, None) => return None,
-        (Some(_), None) => {
-            say(
-                "npt_internal",
-                "needs npt_external, the uplink's prefix it becomes".into(),
-            );
-            return None;
-        }
-        (None, Some(_)) => {
+    let external = prefix("npt_external");
+    let Some(internal) = prefix("npt_internal") else {
+        if external.is_some() {
             say(
                 "npt_external",
                 "needs npt_internal, the LAN prefix it translates".into(),
             );
-            return None;
         }
-        (Some(i), Some(e)) => (i, e),
+        return None;
     };
     let mut ok = true;
-    for (option, p) in [("npt_internal", internal), ("npt_external", external)] {
-        if p.addr.is_ipv4() {
+    for (option, p) in [("npt_internal", Some(internal)), ("npt_external", external)] {
+        if let Some(p) = p.filter(|p| p.addr.is_ipv4()) {
             say(
                 option,
                 format!("{p} is IPv4; NPTv6 translates IPv6 prefixes"),
@@ -382,7 +375,7 @@ fn npt(r: &Read, fam: Family, say: &mut impl FnMut(&str, String)) -> Option<Npt>
             ok = false;
         }
     }
-    if ok && internal.len != external.len {
+    if let Some(external) = external.filter(|e| ok && internal.len != e.len) {
         say(
             "npt_external",
             format!("{external} is a /{} but npt_internal {internal} is a /{}: NPTv6 maps a prefix to one of the same length", external.len, internal.len),
@@ -1155,12 +1148,30 @@ config rule
         .expect("valid");
         let npt = c.interfaces[0].npt.expect("npt");
         assert_eq!(
-            (npt.internal().to_string(), npt.external().to_string()),
-            ("fd00:1::/64".into(), "2001:db8:300:1::/64".into())
+            (
+                npt.internal().to_string(),
+                npt.external(None).map(|e| e.to_string())
+            ),
+            ("fd00:1::/64".into(), Some("2001:db8:300:1::/64".into()))
         );
         assert_eq!(c.interfaces[1].npt, None);
-        let p = problems(&wan("\toption npt_internal 'fd00:1::/64'\n"));
-        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'npt_internal': needs npt_external, the uplink's prefix it becomes"]);
+        // Without npt_external: the first /64 of the prefix delegated at the time.
+        let c = check(&wan("\toption npt_internal 'fd00:1::/64'\n")).expect("valid");
+        let npt = c.interfaces[0].npt.expect("npt");
+        let delegated = Prefix {
+            addr: "2001:db8:300:100::".parse().unwrap(),
+            len: 56,
+        };
+        assert_eq!(npt.external(None), None);
+        assert_eq!(
+            npt.external(Some(delegated)).map(|e| e.to_string()),
+            Some("2001:db8:300:100::/64".into())
+        );
+        let too_long = Prefix {
+            len: 80,
+            ..delegated
+        };
+        assert_eq!(npt.external(Some(too_long)), None);
         let p = problems(&wan("\toption npt_external '2001:db8:300:1::/64'\n"));
         assert!(
             p[0].ends_with("needs npt_internal, the LAN prefix it translates"),

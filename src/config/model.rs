@@ -150,44 +150,71 @@ pub struct Interface {
 }
 
 /// NPTv6 (prefix translation) on one uplink: IPv6 sources in `internal` leave with the
-/// same host bits in `external`, and new connections to `external` come in to `internal`.
-/// Two IPv6 prefixes of one length, host bits clear (only `Npt::new` builds one).
+/// same host bits in the external prefix, and new connections to it come in to
+/// `internal`. The external prefix is configured, or (`None`) the first of the internal
+/// one's length inside the prefix the provider delegates at the time. IPv6 prefixes of one
+/// length, host bits clear (only `Npt::new` builds one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Npt {
     internal: Ipv6Addr,
-    external: Ipv6Addr,
+    external: Option<Ipv6Addr>,
     len: u8,
 }
 
 impl Npt {
-    /// `None` unless both are IPv6 prefixes of the same length.
-    pub fn new(internal: Prefix, external: Prefix) -> Option<Npt> {
-        let (IpAddr::V6(i), IpAddr::V6(e)) = (internal.addr, external.addr) else {
+    /// `None` unless all are IPv6 prefixes of the same length.
+    pub fn new(internal: Prefix, external: Option<Prefix>) -> Option<Npt> {
+        let (IpAddr::V6(i), len) = (internal.addr, internal.len) else {
             return None;
         };
-        let len = internal.len;
-        if len != external.len || len > 128 {
-            return None;
-        }
-        let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-        Some(Npt {
-            internal: (u128::from(i) & mask).into(),
-            external: (u128::from(e) & mask).into(),
+        let external = match external {
+            None => None,
+            Some(Prefix {
+                addr: IpAddr::V6(e),
+                len: l,
+            }) if l == len => Some(network(e, len)),
+            Some(_) => return None,
+        };
+        (len <= 128).then(|| Npt {
+            internal: network(i, len),
+            external,
             len,
         })
     }
+
     pub fn internal(&self) -> Prefix {
+        self.prefix(self.internal)
+    }
+
+    /// The prefix `internal` becomes: the configured one, else the first of its length in
+    /// `delegated` (none while nothing is delegated, or when that is longer than `internal`).
+    pub fn external(&self, delegated: Option<Prefix>) -> Option<Prefix> {
+        let addr = match (self.external, delegated) {
+            (Some(e), _) => e,
+            (
+                None,
+                Some(Prefix {
+                    addr: IpAddr::V6(d),
+                    len,
+                }),
+            ) if len <= self.len => network(d, len),
+            _ => return None,
+        };
+        Some(self.prefix(addr))
+    }
+
+    fn prefix(&self, addr: Ipv6Addr) -> Prefix {
         Prefix {
-            addr: self.internal.into(),
+            addr: addr.into(),
             len: self.len,
         }
     }
-    pub fn external(&self) -> Prefix {
-        Prefix {
-            addr: self.external.into(),
-            len: self.len,
-        }
-    }
+}
+
+/// `a` with the bits past `len` cleared.
+fn network(a: Ipv6Addr, len: u8) -> Ipv6Addr {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    (u128::from(a) & mask).into()
 }
 
 impl std::fmt::Display for Prefix {

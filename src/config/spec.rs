@@ -367,8 +367,8 @@ pub static SECTIONS: &[SectionSpec] = &[
                     "Delete this uplink's conntrack flows (by its mark, never others') when it goes down, so they re-establish on another uplink.")
             },
             opt("masquerade", Kind::Bool, Default::Value("0"), "Masquerade traffic leaving this uplink, in every family it carries (IPv6 too: a LAN prefix this provider does not route, e.g. another provider's or a ULA; but not IPv6 with npt_internal, which translates it instead). fw4 already does IPv4 on OpenWrt's wan zone."),
-            opt("npt_internal", Kind::Prefix, Default::Nothing, "NPTv6: the LAN's IPv6 prefix (e.g. a ULA /64), translated into npt_external for traffic leaving this uplink (its host bits kept) and back for new connections coming in to npt_external. Needs npt_external of the same length and family ipv6 or both; `masquerade` then covers IPv4 only."),
-            opt("npt_external", Kind::Prefix, Default::Nothing, "NPTv6: this uplink's prefix (one the provider routes to it, e.g. its delegated prefix) that npt_internal becomes on the way out."),
+            opt("npt_internal", Kind::Prefix, Default::Nothing, "NPTv6: the LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix for traffic leaving this uplink (its host bits kept) and back for new connections coming in to it. Needs family ipv6 or both; `masquerade` then covers IPv4 only."),
+            opt("npt_external", Kind::Prefix, Default::Derived("learned from netifd's delegated prefix"), "NPTv6: this uplink's prefix (one the provider routes to it), of npt_internal's length, that npt_internal becomes on the way out. Absent: the first prefix of that length in the one netifd delegates to this interface's DHCPv6 twin (`wan_6` for `wan`), followed when it changes."),
             opt("rate", Kind::Rate { min: 8, max: 100_000_000 }, Default::Nothing,
                 "Shape traffic leaving this uplink to this rate (a TBF queueing discipline on its device, put back on every ifup and new device, removed when rail stops). Never replaces a queueing discipline rail did not install, such as SQM's."),
         ],

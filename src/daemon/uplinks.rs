@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::config::{Config, InterfaceId};
+use crate::config::{Config, InterfaceId, Prefix};
 use crate::dataplane::desired::{Af, Link, Links};
 use crate::dataplane::kernel::Kernel;
 use crate::openwrt::netifd::{self, InterfaceStatus};
@@ -20,6 +20,8 @@ pub struct Announced {
     pub gateway: Option<Ipv4Addr>,
     /// The IPv6 next hop netifd's DHCPv6 twin (`wan_6`) routes through, while it is up.
     pub gateway6: Option<Ipv6Addr>,
+    /// The first prefix delegated to the DHCPv6 twin, while it is up.
+    pub delegated6: Option<Prefix>,
 }
 
 #[derive(Debug, Default)]
@@ -77,14 +79,27 @@ impl Uplinks {
         }) else {
             return false;
         };
-        let gateway6 = s.bound_device().and(s.ipv6_gateway());
+        let up = s.bound_device().is_some();
+        let gateway6 = s.ipv6_gateway().filter(|_| up);
+        let delegated6 = s.ipv6_prefix.first().filter(|_| up).map(|p| Prefix {
+            addr: p.address.into(),
+            len: p.mask,
+        });
         let entry = self.announced.entry(parent.to_string()).or_default();
+        let none = || "none".to_string();
         if entry.gateway6 != gateway6 {
             log::info!(
                 "{parent}: IPv6 next hop {} from netifd's {name}",
-                gateway6.map_or("none".to_string(), |g| g.to_string())
+                gateway6.map_or_else(none, |g| g.to_string())
             );
             entry.gateway6 = gateway6;
+        }
+        if entry.delegated6 != delegated6 {
+            log::info!(
+                "{parent}: delegated prefix {} from netifd's {name}",
+                delegated6.map_or_else(none, |p| p.to_string())
+            );
+            entry.delegated6 = delegated6;
         }
         true
     }
@@ -136,12 +151,14 @@ impl Uplinks {
                     }
                     // netifd's IPv6 next hop for this interface beats main's lowest-metric
                     // default through the device; the config's beats both.
-                    let announced6 = self.announced.get(&iface.name).and_then(|a| a.gateway6);
+                    let announced = self.announced.get(&iface.name);
                     if learned.link.address6.is_some()
                         && !iface.gateway.is_some_and(|g| g.is_ipv6())
                     {
-                        learned.link.gateway6 = announced6.or(learned.link.gateway6);
+                        let gateway6 = announced.and_then(|a| a.gateway6);
+                        learned.link.gateway6 = gateway6.or(learned.link.gateway6);
                     }
+                    learned.link.delegated6 = announced.and_then(|a| a.delegated6);
                     links.insert(id, learned.link);
                 }
                 Ok(None) => {}
@@ -203,6 +220,7 @@ mod tests {
             carrier,
             address6: None,
             gateway6: None,
+            delegated6: None,
         }
     }
 
@@ -249,12 +267,18 @@ mod tests {
         let status = |v: serde_json::Value| InterfaceStatus::parse(&v).expect("a status");
         let wan_6 = status(
             json!({"up": true, "l3_device": "pppoe-wan", "proto": "dhcpv6",
+            "ipv6-prefix": [{"address": "2001:db8:300::", "mask": 56}],
             "route": [{"target": "::", "mask": 0, "nexthop": "fe80::1", "source": "2001:db8:300::/56"}]}),
         );
         let gateway6 = |u: &Uplinks| u.announced.get("wan").and_then(|a| a.gateway6);
+        let delegated6 = |u: &Uplinks| {
+            let a = u.announced.get("wan")?;
+            a.delegated6.map(|p| p.to_string())
+        };
         let mut u = Uplinks::default();
         assert!(u.announce(&c, "wan_6", &wan_6));
         assert_eq!(gateway6(&u), "fe80::1".parse().ok());
+        assert_eq!(delegated6(&u).as_deref(), Some("2001:db8:300::/56"));
         // wanb carries IPv4 only; lan is not ours.
         assert!(!u.announce(&c, "wanb_6", &wan_6));
         assert!(!u.announce(&c, "lan", &wan_6));
@@ -267,6 +291,7 @@ mod tests {
         // wan_6 down: no IPv6 next hop from it.
         assert!(u.announce(&c, "wan_6", &status(json!({"up": false}))));
         assert_eq!(gateway6(&u), None);
+        assert_eq!(delegated6(&u), None);
     }
 
     #[test]

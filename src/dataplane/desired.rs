@@ -25,6 +25,8 @@ pub struct Link {
     pub address6: Option<Ipv6Addr>,
     /// IPv6 next hop (often link-local); `None`: the route names only the device.
     pub gateway6: Option<Ipv6Addr>,
+    /// The prefix the provider delegates to this uplink (netifd's DHCPv6-PD), when known.
+    pub delegated6: Option<Prefix>,
 }
 
 /// An IP family of the kernel's routing state: rules and routes live in one or the other.
@@ -492,6 +494,7 @@ mod tests {
                 carrier: true,
                 address6: None,
                 gateway6: None,
+                delegated6: None,
             },
         );
         l.insert(
@@ -504,6 +507,7 @@ mod tests {
                 carrier: true,
                 address6: None,
                 gateway6: None,
+                delegated6: None,
             },
         );
         l

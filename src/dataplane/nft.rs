@@ -14,7 +14,7 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::desired::{Af, Links};
+use super::desired::{Af, Link, Links};
 use super::layout::{sticky_rules, Marks};
 use crate::config::{
     Config, Interface, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
@@ -27,14 +27,14 @@ pub const TABLE: &str = "inet rail";
 pub fn render(config: &Config, links: &Links) -> String {
     let marks = Marks::new(config);
     let mask = marks.mask();
-    let uplinks: Vec<(&Interface, &str)> = links
+    let uplinks: Vec<(&Interface, &Link)> = links
         .iter()
         .filter_map(|(id, l)| {
             config
                 .interfaces
                 .get(id.0)
                 .filter(|i| i.enabled)
-                .map(|i| (i, l.device.as_str()))
+                .map(|i| (i, l))
         })
         .collect();
     // Restoring needs one rule per uplink: nft cannot OR a register into the packet mark,
@@ -75,7 +75,7 @@ pub fn render(config: &Config, links: &Links) -> String {
     );
     out.push_str(&restore);
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
-    for (iface, device) in &uplinks {
+    for (iface, Link { device, .. }) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tiifname \"{device}\" ct state new ct mark set ct mark & {:#010x} | {:#010x} return",
@@ -116,7 +116,7 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(
         "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n",
     );
-    for (iface, device) in &uplinks {
+    for (iface, Link { device, .. }) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tct mark & {mask:#010x} == 0x00000000 oifname \"{device}\" ct mark set ct mark & {:#010x} | {:#010x}",
@@ -142,10 +142,11 @@ pub fn render(config: &Config, links: &Links) -> String {
 
 /// The `nat` chain (source NAT leaving an uplink) and, with NPTv6, `nat_in` (its reverse
 /// for new connections coming in): empty when no uplink masquerades or translates.
-fn nat(uplinks: &[(&Interface, &str)]) -> String {
+fn nat(uplinks: &[(&Interface, &Link)]) -> String {
     let mut out_lines = String::new();
     let mut in_lines = String::new();
-    for (iface, device) in uplinks {
+    for (iface, link) in uplinks {
+        let device = &link.device;
         let npt = iface.npt.filter(|_| Af::Inet6.carried_by(iface.family));
         // `masquerade` covers every family the uplink carries (an IPv6 LAN prefix the
         // provider does not route, ULA or another provider's, needs it) but one it translates.
@@ -161,8 +162,10 @@ fn nat(uplinks: &[(&Interface, &str)]) -> String {
                 );
             }
         }
-        if let Some(npt) = npt {
-            let (internal, external) = (npt.internal(), npt.external());
+        // Until a delegated prefix is known, an NPTv6 uplink translates nothing.
+        if let Some((internal, external)) =
+            npt.and_then(|n| Some((n.internal(), n.external(link.delegated6)?)))
+        {
             let _ = writeln!(
                 out_lines,
                 "\t\tmeta nfproto ipv6 oifname \"{device}\" ip6 saddr {internal} snat ip6 prefix to {external}"
@@ -608,10 +611,11 @@ mod tests {
             }
         };
         c.interfaces[0].family = Family::Ipv6;
-        c.interfaces[0].npt = Npt::new(prefix("fd00:1::/64"), prefix("2001:db8:300:1::/64"));
+        c.interfaces[0].npt = Npt::new(prefix("fd00:1::/64"), Some(prefix("2001:db8:300:1::/64")));
         c.interfaces[1].family = Family::Both;
         // Host bits of the prefixes as written are cleared.
-        c.interfaces[1].npt = Npt::new(prefix("fd00:1::1/64"), prefix("2001:db8:300:2::9/64"));
+        c.interfaces[1].npt =
+            Npt::new(prefix("fd00:1::1/64"), Some(prefix("2001:db8:300:2::9/64")));
         let text = render(&c, &links());
         let nat = &text[text.find("\tchain nat {").expect("a nat chain")..];
         assert_eq!(
@@ -631,6 +635,19 @@ mod tests {
 }
 "
         );
+        // Without npt_external, the first /64 of the prefix delegated now, once there is one.
+        let mut delegating = links();
+        c.interfaces[1].npt = Npt::new(prefix("fd00:1::/64"), None);
+        assert!(!render(&c, &delegating).contains("to 2001:db8:300:2::/64"));
+        delegating.get_mut(&InterfaceId(1)).unwrap().delegated6 =
+            Some(prefix("2001:db8:3ff:ff00::/56"));
+        let text = render(&c, &delegating);
+        assert!(text.contains(
+            "oifname \"eth2\" ip6 saddr fd00:1::/64 snat ip6 prefix to 2001:db8:3ff:ff00::/64"
+        ));
+        assert!(text.contains(
+            "iifname \"eth2\" ip6 daddr 2001:db8:3ff:ff00::/64 dnat ip6 prefix to fd00:1::/64"
+        ));
         // An uplink that carries no IPv6 translates nothing; without masquerade or NPTv6
         // there is no nat chain at all.
         c.interfaces[1].family = Family::Ipv4;

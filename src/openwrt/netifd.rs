@@ -20,7 +20,7 @@ pub struct Ipv4Address {
     pub ptpaddress: Option<Ipv4Addr>,
 }
 
-/// One `ipv6-address` entry.
+/// One `ipv6-address` entry, or one `ipv6-prefix` entry (a delegated prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv6Address {
     pub address: Ipv6Addr,
@@ -59,6 +59,8 @@ pub struct InterfaceStatus {
     pub metric: Option<u32>,
     pub ipv4: Vec<Ipv4Address>,
     pub ipv6: Vec<Ipv6Address>,
+    /// Prefixes delegated to this interface (DHCPv6-PD).
+    pub ipv6_prefix: Vec<Ipv6Address>,
     pub routes: Vec<Route>,
 }
 
@@ -108,12 +110,8 @@ impl InterfaceStatus {
                     ptpaddress: optional_ip(e, "ptpaddress", &at)?,
                 })
             })?,
-            ipv6: list(v, "ipv6-address", |e, at| {
-                Ok(Ipv6Address {
-                    address: ip(e, "address", &at)?,
-                    mask: mask(e, &at, 128)?,
-                })
-            })?,
+            ipv6: list(v, "ipv6-address", ipv6_entry)?,
+            ipv6_prefix: list(v, "ipv6-prefix", ipv6_entry)?,
             routes: list(v, "route", |e, at| {
                 let target: IpAddr = ip(e, "target", &at)?;
                 let nexthop: IpAddr = ip(e, "nexthop", &at)?;
@@ -201,6 +199,13 @@ pub fn parse_event(id: &str, data: &Value) -> Option<(super::hotplug::Action, St
     let action = super::hotplug::Action::parse(data.get("action")?.as_str()?)?;
     let interface = data.get("interface")?.as_str()?;
     Some((action, interface.to_string()))
+}
+
+fn ipv6_entry(e: &Value, at: String) -> Result<Ipv6Address, StatusError> {
+    Ok(Ipv6Address {
+        address: ip(e, "address", &at)?,
+        mask: mask(e, &at, 128)?,
+    })
 }
 
 fn join(at: &str, name: &str) -> String {

@@ -157,6 +157,7 @@ pub fn every_match_links() -> Links {
         carrier: true,
         address6: None,
         gateway6: None,
+        delegated6: None,
     };
     [
         (InterfaceId(0), link("eth1", 3)),

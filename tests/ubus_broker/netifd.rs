@@ -59,14 +59,24 @@ pub fn pppoe_status(up: bool, device: &str, local: &str, peer: &str) -> Value {
 }
 
 /// What ppp6-up's dynamic `<name>_6` (proto dhcpv6, `ifname @<name>`) dumps when up: the
-/// parent's L3 device, a DHCPv6 address and a source-specific default route via `nexthop`.
-pub fn dhcpv6_status(device: &str, address: &str, nexthop: &str) -> Value {
+/// parent's L3 device, a DHCPv6 address, the delegated `prefix` (address, length) if any,
+/// and a source-specific default route via `nexthop`.
+pub fn dhcpv6_status(
+    device: &str,
+    address: &str,
+    nexthop: &str,
+    prefix: Option<(&str, u8)>,
+) -> Value {
+    let prefixes: Vec<Value> = prefix
+        .map(|(p, len)| json!({"address": p, "mask": len, "preferred": 3600, "valid": 7200}))
+        .into_iter()
+        .collect();
     json!({
         "up": true, "pending": false, "available": true, "autostart": true, "dynamic": true,
         "uptime": 2, "l3_device": device, "device": device, "proto": "dhcpv6", "metric": 0,
         "delegation": true, "ipv4-address": [],
         "ipv6-address": [{"address": address, "mask": 64, "preferred": 3600, "valid": 7200}],
-        "ipv6-prefix": [], "ipv6-prefix-assignment": [],
+        "ipv6-prefix": prefixes, "ipv6-prefix-assignment": [],
         "route": [{"target": "::", "mask": 0, "nexthop": nexthop, "metric": 512,
                    "valid": 1800, "source": format!("{address}/128")}],
         "dns-server": [], "dns-search": [], "neighbors": [], "inactive": {}, "data": {}

@@ -113,8 +113,8 @@ return view.extend({
 			_("The LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix when leaving this uplink."),
 			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)' });
 		add('advanced', form.Value, 'npt_external', _('NPTv6 external prefix'),
-			_('The prefix this provider routes to this uplink, of the same length as the internal one.'),
-			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)' });
+			_('The prefix this provider routes to this uplink, of the same length as the internal one. Empty: taken from the prefix the provider delegates.'),
+			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)', placeholder: _("learned from netifd's delegated prefix") });
 
 		return m.render();
 	}
