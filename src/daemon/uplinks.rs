@@ -18,9 +18,10 @@ use crate::openwrt::netifd::{self, InterfaceStatus};
 pub struct Announced {
     pub device: Option<String>,
     pub gateway: Option<Ipv4Addr>,
-    /// The IPv6 next hop netifd's DHCPv6 twin (`wan_6`) routes through, while it is up.
+    /// The IPv6 next hop netifd routes through (DHCPv6 twin `wan_6`, or the interface's own
+    /// status), while it is up.
     pub gateway6: Option<Ipv6Addr>,
-    /// The first prefix delegated to the DHCPv6 twin, while it is up.
+    /// The first prefix delegated to it (DHCPv6-PD), while it is up.
     pub delegated6: Option<Prefix>,
 }
 
@@ -62,23 +63,38 @@ impl Uplinks {
     }
 
     /// Take what netifd says about interface `name`: the device and IPv4 next hop of one
-    /// of ours, or the IPv6 next hop of one of ours that carries IPv6 from its DHCPv6 twin
-    /// (`wan_6` for `wan`). Whether `name` was either.
+    /// of ours; the IPv6 next hop and delegated prefix of one of ours that carries IPv6,
+    /// from its DHCPv6 twin (`wan_6` for `wan`), or from its own status when that has IPv6
+    /// routes or prefixes (a `dhcpv6` or static interface named in the config) or it went
+    /// down. Whether `name` was either.
     pub fn announce(&mut self, config: &Config, name: &str, s: &InterfaceStatus) -> bool {
+        let carries6 = |n: &str| {
+            config
+                .interfaces
+                .iter()
+                .any(|i| i.name == n && Af::Inet6.carried_by(i.family))
+        };
         if config.interfaces.iter().any(|i| i.name == name) {
             let entry = self.announced.entry(name.to_string()).or_default();
             entry.device = s.bound_device().map(str::to_string);
             entry.gateway = s.ipv4_gateway();
+            let has6 = s.ipv6_gateway().is_some() || !s.ipv6_prefix.is_empty();
+            if carries6(name) && (has6 || s.bound_device().is_none()) {
+                self.announce6(name, name, s);
+            }
             return true;
         }
-        let Some(parent) = netifd::twin_of(name).filter(|p| {
-            config
-                .interfaces
-                .iter()
-                .any(|i| i.name == *p && Af::Inet6.carried_by(i.family))
-        }) else {
-            return false;
-        };
+        match netifd::twin_of(name).filter(|p| carries6(p)) {
+            Some(parent) => {
+                self.announce6(parent, name, s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The IPv6 facts of `parent` from the status of netifd's interface `name`.
+    fn announce6(&mut self, parent: &str, name: &str, s: &InterfaceStatus) {
         let up = s.bound_device().is_some();
         let gateway6 = s.ipv6_gateway().filter(|_| up);
         let delegated6 = s.ipv6_prefix.first().filter(|_| up).map(|p| Prefix {
@@ -101,7 +117,6 @@ impl Uplinks {
             );
             entry.delegated6 = delegated6;
         }
-        true
     }
 
     /// The netifd interfaces to follow: ours, and the DHCPv6 twins of those carrying IPv6.
@@ -288,6 +303,21 @@ mod tests {
         assert!(u.announce(&c, "wan", &wan));
         assert_eq!(u.announced["wan"].device.as_deref(), Some("pppoe-wan"));
         assert_eq!(gateway6(&u), "fe80::1".parse().ok());
+        // An interface that is itself netifd's DHCPv6 one (OpenWrt's `wan6` on Ethernet)
+        // announces its own IPv6 facts.
+        let mut c6 = c.clone();
+        c6.interfaces[1].name = "wan6".into();
+        c6.interfaces[1].family = crate::config::Family::Ipv6;
+        assert!(u.announce(&c6, "wan6", &wan_6));
+        assert_eq!(
+            u.announced["wan6"]
+                .delegated6
+                .map(|p| p.to_string())
+                .as_deref(),
+            Some("2001:db8:300::/56")
+        );
+        assert!(u.announce(&c6, "wan6", &status(json!({"up": false}))));
+        assert_eq!(u.announced["wan6"].delegated6, None);
         // wan_6 down: no IPv6 next hop from it.
         assert!(u.announce(&c, "wan_6", &status(json!({"up": false}))));
         assert_eq!(gateway6(&u), None);
