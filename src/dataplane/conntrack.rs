@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::kernel::Error;
-use super::nfnl::{Message, Socket, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
+use super::nfnl::{attributes, encode, Message, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
+use crate::netlink::{Reply, Socket};
 
 const IPCTNL_MSG_CT_GET: u8 = 1;
 const IPCTNL_MSG_CT_DELETE: u8 = 2;
@@ -25,7 +26,7 @@ async fn by_mark(
     flags: u16,
     mark: u32,
     mask: u32,
-) -> std::io::Result<Vec<Vec<(u16, Vec<u8>)>>> {
+) -> std::io::Result<Vec<Reply>> {
     let (mark, mask) = (mark.to_be_bytes(), mask.to_be_bytes());
     let attrs: [(u16, &[u8]); 2] = [(CTA_MARK, &mark), (CTA_MARK_MASK, &mask)];
     let m = Message {
@@ -35,13 +36,13 @@ async fn by_mark(
         family: 0,
         attrs: &attrs,
     };
-    socket.exchange(&m, false).await
+    socket.exchange(encode(&m)).await
 }
 
 impl Conntrack {
     pub fn open() -> Result<Conntrack, Error> {
-        let socket =
-            Socket::open().map_err(|e| Error(format!("opening conntrack netlink socket: {e}")))?;
+        let socket = Socket::netfilter()
+            .map_err(|e| Error(format!("opening conntrack netlink socket: {e}")))?;
         Ok(Conntrack { socket })
     }
 
@@ -70,11 +71,10 @@ impl Conntrack {
             .await
             .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
         let mut counts = BTreeMap::new();
-        for attrs in flows {
-            let mark = attrs
-                .iter()
+        for flow in &flows {
+            let mark = attributes(flow)
                 .filter(|(kind, _)| *kind == CTA_MARK)
-                .find_map(|(_, v)| Some(u32::from_be_bytes(v.as_slice().try_into().ok()?)));
+                .find_map(|(_, v)| Some(u32::from_be_bytes(v.try_into().ok()?)));
             if let Some(bits) = mark.map(|m| m & mask).filter(|b| *b != 0) {
                 *counts.entry(bits).or_insert(0) += 1;
             }
