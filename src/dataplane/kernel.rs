@@ -14,8 +14,8 @@ use super::layout::TableId;
 use super::nfnl;
 use super::nft::TABLE;
 use super::rtmsg::{
-    af_of, nl_family, route_dump, route_is_owned, route_message_in, route_spec, rule_is_owned,
-    rule_message_in, rule_spec,
+    af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
+    route_spec, rule_is_owned, rule_message_in, rule_spec,
 };
 use crate::config::{InterfaceId, PolicyId};
 use crate::netlink::route::{
@@ -215,9 +215,10 @@ impl Kernel {
         }
         for rule in want_rules.difference(&have_rules) {
             let msg = rule_message_in(af, rule).encode(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE);
-            self.ack(msg)
-                .await
-                .map_err(|e| Error(format!("adding {} rule {rule:?}: {e}", af.name())))?;
+            self.ack(msg).await.map_err(|e| {
+                let rule = describe_rule(rule);
+                Error(format!("adding {} rule {rule}: {e}", af.name()))
+            })?;
             changes.rules_added += 1;
         }
         for m in stale_rules {
@@ -345,9 +346,9 @@ impl Kernel {
             .await
             .map_err(|e| {
                 Error(format!(
-                    "setting {} {:?} in table {}: {e}",
+                    "setting {} {} in table {}: {e}",
                     af.name(),
-                    route.kind,
+                    describe_route(&route.kind),
                     route.table.value()
                 ))
             })

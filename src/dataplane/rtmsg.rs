@@ -123,6 +123,44 @@ pub fn rule_spec(m: &Rule) -> Option<RuleSpec> {
     })
 }
 
+/// A rule as `ip rule` shows it (for error messages): `4200 fwmark 0x1000000/0x3f000000
+/// lookup 20001`.
+pub fn describe_rule(rule: &RuleSpec) -> String {
+    let selector = match rule.selector {
+        Selector::All => String::new(),
+        Selector::From(a) => format!(" from {a}"),
+        Selector::FwMark { mark, mask } => format!(" fwmark {mark:#x}/{mask:#x}"),
+        Selector::Local => " iif lo".into(),
+    };
+    let action = match rule.action {
+        RuleAction::Lookup(t) => format!("lookup {}", t.value()),
+        RuleAction::MainWithoutDefault => "lookup main suppress_prefixlength 0".into(),
+        RuleAction::Unreachable => "unreachable".into(),
+        RuleAction::Blackhole => "blackhole".into(),
+    };
+    format!("{}{selector} {action}", rule.priority.value())
+}
+
+/// A default route as `ip route` shows it (for error messages), devices by ifindex:
+/// `default nexthop via 192.0.2.1 dev #3 weight 3 nexthop dev #9 weight 1`.
+pub fn describe_route(kind: &RouteKind) -> String {
+    let hop = |h: &NextHop| match h.gateway {
+        Some(g) => format!("via {g} dev #{}", h.ifindex),
+        None => format!("dev #{}", h.ifindex),
+    };
+    match kind {
+        RouteKind::Via(hops) => match hops.as_slice() {
+            [one] => format!("default {}", hop(one)),
+            _ => hops.iter().fold("default".into(), |out, h| {
+                format!("{out} nexthop {} weight {}", hop(h), h.weight)
+            }),
+        },
+        RouteKind::Unreachable => "unreachable default".into(),
+        RouteKind::Blackhole => "blackhole default".into(),
+        RouteKind::Prohibit => "prohibit default".into(),
+    }
+}
+
 /// The message that adds (or replaces) one of rail's IPv4 default routes.
 pub fn route_message(route: &RouteSpec) -> Route {
     route_message_in(Af::Inet, route)
@@ -406,6 +444,48 @@ mod tests {
         });
         r.protocol = None;
         assert!(!rule_is_owned(&wire_rule(&r)));
+    }
+
+    #[test]
+    fn rules_and_routes_are_described_as_ip_shows_them() {
+        let t = TableId::uplink(InterfaceId(0)).unwrap();
+        let rule = |selector, action| RuleSpec {
+            priority: Priority::owned(4200).unwrap(),
+            selector,
+            action,
+        };
+        let mark = Selector::FwMark {
+            mark: 0x0100_0000,
+            mask: 0x3f00_0000,
+        };
+        assert_eq!(
+            describe_rule(&rule(mark, RuleAction::Lookup(t))),
+            "4200 fwmark 0x1000000/0x3f000000 lookup 20001"
+        );
+        let from = Selector::From(Ipv4Addr::new(192, 0, 2, 2).into());
+        assert_eq!(
+            describe_rule(&rule(from, RuleAction::Unreachable)),
+            "4200 from 192.0.2.2 unreachable"
+        );
+        assert_eq!(
+            describe_rule(&rule(Selector::All, RuleAction::MainWithoutDefault)),
+            "4200 lookup main suppress_prefixlength 0"
+        );
+        let gw = Some(Ipv6Addr::LOCALHOST.into());
+        let hop = |ifindex, gateway, weight| NextHop {
+            ifindex,
+            gateway,
+            weight,
+        };
+        assert_eq!(
+            describe_route(&RouteKind::Via(vec![hop(3, gw, 1)])),
+            "default via ::1 dev #3"
+        );
+        assert_eq!(
+            describe_route(&RouteKind::Via(vec![hop(3, gw, 3), hop(9, None, 1)])),
+            "default nexthop via ::1 dev #3 weight 3 nexthop dev #9 weight 1"
+        );
+        assert_eq!(describe_route(&RouteKind::Blackhole), "blackhole default");
     }
 
     /// What the kernel dumped in the lab (src/netlink/fixtures) reads back as rail's.
