@@ -8,7 +8,7 @@ use std::io;
 use netlink_sys::protocols::{NETLINK_NETFILTER, NETLINK_ROUTE};
 use netlink_sys::{AsyncSocket, AsyncSocketExt, SmolSocket, SocketAddr};
 
-use super::wire::{messages, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP};
+use super::wire::{messages, NLM_F_ACK, NLM_F_DUMP};
 
 /// One data message of an answer: its type and payload (family header and attributes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +92,6 @@ impl Socket {
                     continue; // an answer to an earlier, abandoned request
                 }
                 match m.status() {
-                    Some(0) if dump && m.kind == NLMSG_ERROR => {}
                     Some(0) => return Ok(data),
                     Some(e) => return Err(io::Error::from_raw_os_error(-e)),
                     None => data.push(Reply {
@@ -107,5 +106,38 @@ impl Socket {
     /// The next datagram (of events, on a subscribed socket).
     pub async fn receive(&mut self) -> io::Result<Vec<u8>> {
         Ok(self.socket.recv_from_full().await?.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlink::route::{Link, RTM_GETLINK, RTM_NEWLINK};
+    use crate::netlink::wire::Builder;
+
+    /// qemu-user translates only part of the netlink ABI (docs/packaging.md).
+    fn under_qemu() -> bool {
+        std::env::var_os("RAIL_UNDER_QEMU").is_some()
+    }
+
+    #[test]
+    fn a_get_is_answered_and_a_missing_device_is_its_errno() {
+        if under_qemu() {
+            return;
+        }
+        let mut s = Socket::route().expect("rtnetlink socket");
+        let lo = smol::block_on(s.exchange(Link::get(0, Some("lo")).finish())).unwrap();
+        let names: Vec<_> = lo
+            .iter()
+            .filter(|r| r.kind == RTM_NEWLINK)
+            .map(|r| Link::decode(&r.payload).and_then(|l| l.name))
+            .collect();
+        assert_eq!(names, vec![Some("lo".to_string())]);
+        let none = smol::block_on(s.exchange(Link::get(0, Some("rail-no-such0")).finish()));
+        assert_eq!(none.unwrap_err().raw_os_error(), Some(libc::ENODEV));
+        // Without NLM_F_ACK a successful get ends with no message to wait for.
+        let silent = Builder::new(RTM_GETLINK, 0, &[0; 16]).finish();
+        let err = smol::block_on(s.exchange(silent)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 }
