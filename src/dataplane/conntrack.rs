@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::kernel::Error;
 use super::nfnl::{attributes, encode, Message, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
-use crate::netlink::{Reply, Socket};
+use crate::netlink::{wire, Socket};
 
 const IPCTNL_MSG_CT_GET: u8 = 1;
 const IPCTNL_MSG_CT_DELETE: u8 = 2;
@@ -19,14 +19,15 @@ pub struct Conntrack {
     socket: Socket,
 }
 
-/// A request for the flows with `ct mark & mask == mark`, every address family.
+/// A request for the flows with `ct mark & mask == mark`, every address family; `flow`
+/// sees the attributes of each flow the kernel answers with.
 async fn by_mark(
     socket: &mut Socket,
     kind: u8,
     flags: u16,
-    mark: u32,
-    mask: u32,
-) -> std::io::Result<Vec<Reply>> {
+    (mark, mask): (u32, u32),
+    flow: impl FnMut(wire::Message<'_>),
+) -> std::io::Result<()> {
     let (mark, mask) = (mark.to_be_bytes(), mask.to_be_bytes());
     let attrs: [(u16, &[u8]); 2] = [(CTA_MARK, &mark), (CTA_MARK_MASK, &mask)];
     let m = Message {
@@ -36,7 +37,7 @@ async fn by_mark(
         family: 0,
         attrs: &attrs,
     };
-    socket.exchange(encode(&m)).await
+    socket.exchange_with(encode(&m), flow).await
 }
 
 impl Conntrack {
@@ -52,8 +53,8 @@ impl Conntrack {
             &mut self.socket,
             IPCTNL_MSG_CT_DELETE,
             NLM_F_ACK,
-            mark,
-            mask,
+            (mark, mask),
+            |_| {},
         )
         .await
         {
@@ -67,18 +68,24 @@ impl Conntrack {
 
     /// How many flows carry each value of `ct mark & mask` (flows without rail bits left out).
     pub async fn count_by_mark(&mut self, mask: u32) -> Result<BTreeMap<u32, usize>, Error> {
-        let flows = by_mark(&mut self.socket, IPCTNL_MSG_CT_GET, NLM_F_DUMP, 0, 0)
-            .await
-            .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
         let mut counts = BTreeMap::new();
-        for flow in &flows {
-            let mark = attributes(flow)
+        let count = |flow: wire::Message<'_>| {
+            let mark = attributes(flow.payload)
                 .filter(|(kind, _)| *kind == CTA_MARK)
                 .find_map(|(_, v)| Some(u32::from_be_bytes(v.try_into().ok()?)));
             if let Some(bits) = mark.map(|m| m & mask).filter(|b| *b != 0) {
                 *counts.entry(bits).or_insert(0) += 1;
             }
-        }
+        };
+        by_mark(
+            &mut self.socket,
+            IPCTNL_MSG_CT_GET,
+            NLM_F_DUMP,
+            (0, 0),
+            count,
+        )
+        .await
+        .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
         Ok(counts)
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::desired::{Af, Desired, RouteSpec, RuleAction, RuleSpec};
+use super::desired::{Af, Carrying, Desired, RouteSpec, RuleAction, RuleSpec};
 use super::layout::TableId;
 use super::nfnl;
 use super::nft::TABLE;
@@ -17,7 +17,6 @@ use super::rtmsg::{
     af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
     route_spec, rule_is_owned, rule_message_in, rule_spec,
 };
-use crate::config::{InterfaceId, PolicyId};
 use crate::netlink::route::{
     Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_GETRULE, RTM_NEWROUTE, RTM_NEWRULE,
 };
@@ -94,7 +93,7 @@ pub struct Kernel {
     /// Every table rail installed into during this run, per family.
     tables: BTreeSet<(Af, TableId)>,
     /// The uplinks carrying each policy's new connections after the last change.
-    active: BTreeSet<(PolicyId, InterfaceId)>,
+    active: BTreeSet<Carrying>,
     /// nfnetlink, for flushing sticky sets without touching the table.
     nfnl: Socket,
 }
@@ -288,9 +287,8 @@ impl Kernel {
         const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
         const NFTA_SET_ELEM_LIST_SET: u16 = 2;
         const NFPROTO_INET: u8 = 1;
-        for (policy, iface, set) in &desired.sticky_sets {
-            let key = (*policy, *iface);
-            if !self.active.contains(&key) || desired.active.contains(&key) {
+        for (key, set) in &desired.sticky_sets {
+            if !self.active.contains(key) || desired.active.contains(key) {
                 continue;
             }
             let name = format!("{set}\0");

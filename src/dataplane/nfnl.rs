@@ -3,7 +3,6 @@
 //! flat attributes, sent on a `netlink::Socket`.
 
 use crate::netlink::wire::{attrs_after, Builder};
-use crate::netlink::Reply;
 
 pub const NFNL_SUBSYS_CTNETLINK: u8 = 1;
 pub const NFNL_SUBSYS_NFTABLES: u8 = 10;
@@ -48,9 +47,9 @@ pub fn batch(m: &Message) -> Vec<u8> {
     out
 }
 
-/// A data message's top-level attributes (type without flags, value).
-pub fn attributes(reply: &Reply) -> impl Iterator<Item = (u16, &[u8])> {
-    attrs_after(&reply.payload, NFGENMSG_LEN)
+/// The top-level attributes (type without flags, value) of a data message's payload.
+pub fn attributes(payload: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    attrs_after(payload, NFGENMSG_LEN)
 }
 
 #[cfg(test)]
@@ -93,11 +92,7 @@ mod tests {
         let mut b = builder(0x0100, 0, 2, 0);
         b.attr(1 | 0x8000, &[7; 4]).attr(8, &[1, 2, 3, 4]);
         let bytes = b.finish();
-        let reply = Reply {
-            kind: 0x0100,
-            payload: bytes[16..].to_vec(),
-        };
-        let got: Vec<_> = attributes(&reply).collect();
+        let got: Vec<_> = attributes(&bytes[16..]).collect();
         assert_eq!(got, vec![(1, &[7u8; 4][..]), (8, &[1, 2, 3, 4][..])]);
     }
 }

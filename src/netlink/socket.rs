@@ -8,7 +8,7 @@ use std::io;
 use netlink_sys::protocols::{NETLINK_NETFILTER, NETLINK_ROUTE};
 use netlink_sys::{AsyncSocket, AsyncSocketExt, SmolSocket, SocketAddr};
 
-use super::wire::{messages, NLM_F_ACK, NLM_F_DUMP};
+use super::wire::{messages, Message, NLM_F_ACK, NLM_F_DUMP};
 
 /// One data message of an answer: its type and payload (family header and attributes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,26 @@ impl Socket {
     /// numbers are set here) and collect the data messages of the answer: until the
     /// acknowledgement, or the end of the dump when a message asks for one. A negative
     /// status from the kernel is returned as its errno.
-    pub async fn exchange(&mut self, mut request: Vec<u8>) -> io::Result<Vec<Reply>> {
+    pub async fn exchange(&mut self, request: Vec<u8>) -> io::Result<Vec<Reply>> {
+        let mut replies = Vec::new();
+        self.exchange_with(request, |m| {
+            replies.push(Reply {
+                kind: m.kind,
+                payload: m.payload.to_vec(),
+            })
+        })
+        .await?;
+        Ok(replies)
+    }
+
+    /// `exchange`, handing each data message to `data` as it arrives instead of keeping
+    /// it: a conntrack dump of a busy router is tens of thousands of flows, and counting
+    /// them must not cost memory in proportion.
+    pub async fn exchange_with(
+        &mut self,
+        mut request: Vec<u8>,
+        mut data: impl FnMut(Message<'_>),
+    ) -> io::Result<()> {
         let first = self.seq.wrapping_add(1);
         let (mut dump, mut acked) = (false, false);
         let mut at = 0;
@@ -84,7 +103,6 @@ impl Socket {
         }
         self.seq = first.wrapping_add(count);
         self.socket.send(&request).await?;
-        let mut data = Vec::new();
         loop {
             let (datagram, _) = self.socket.recv_from_full().await?;
             for m in messages(&datagram) {
@@ -92,12 +110,9 @@ impl Socket {
                     continue; // an answer to an earlier, abandoned request
                 }
                 match m.status() {
-                    Some(0) => return Ok(data),
+                    Some(0) => return Ok(()),
                     Some(e) => return Err(io::Error::from_raw_os_error(-e)),
-                    None => data.push(Reply {
-                        kind: m.kind,
-                        payload: m.payload.to_vec(),
-                    }),
+                    None => data(m),
                 }
             }
         }
