@@ -79,9 +79,9 @@ ipk() {
 }
 step "mips .ipk, luci-app-rail .ipk, feed" ipk
 # Issue 7's budget (1.0 MiB binary, 450 KiB .ipk: the defaults of cross/size.sh and what
-# `make size` judges) is met: 889,160 B and 445,825 B measured. The binary is also guarded
+# `make size` judges) is met: 907,784 B and 435,115 B measured. The binary is also guarded
 # at today's size plus 5%, well under its budget, so that growth is noticed, and argued for
-# here, long before the budget breaks; for the .ipk the budget itself (3.4% above today)
+# here, long before the budget breaks; for the .ipk the budget itself (5.9% above today)
 # is the tighter limit.
-step "size budget" env GUARD_MIPS_BINARY="${GUARD_MIPS_BINARY:-933700}" \
+step "size budget" env GUARD_MIPS_BINARY="${GUARD_MIPS_BINARY:-953200}" \
     "$here/size.sh" --require
