@@ -130,16 +130,8 @@ mod tests {
     use crate::netlink::route::{Link, RTM_GETLINK, RTM_NEWLINK};
     use crate::netlink::wire::Builder;
 
-    /// qemu-user translates only part of the netlink ABI (docs/packaging.md).
-    fn under_qemu() -> bool {
-        std::env::var_os("RAIL_UNDER_QEMU").is_some()
-    }
-
     #[test]
     fn a_get_is_answered_and_a_missing_device_is_its_errno() {
-        if under_qemu() {
-            return;
-        }
         let mut s = Socket::route().expect("rtnetlink socket");
         let lo = smol::block_on(s.exchange(Link::get(0, Some("lo")).finish())).unwrap();
         let names: Vec<_> = lo
