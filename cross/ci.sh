@@ -78,9 +78,10 @@ ipk() {
     "$here/check-feed.sh"
 }
 step "mips .ipk, luci-app-rail .ipk, feed" ipk
-# Issue 7's budget (1.0 MiB binary, 450 KiB .ipk, the defaults of cross/size.sh and what
-# `make size` judges) is not met yet (1,746,620 B / 757,386 B measured): CI guards against
-# growth beyond today's size plus 5% until the binary shrinks, then these lines go.
-step "size budget" env BUDGET_MIPS_BINARY="${BUDGET_MIPS_BINARY:-1835000}" \
-    BUDGET_MIPS_IPK="${BUDGET_MIPS_IPK:-796000}" "$here/size.sh" --require
-
+# Issue 7's budget (1.0 MiB binary, 450 KiB .ipk: the defaults of cross/size.sh and what
+# `make size` judges) is met: 907,784 B and 435,115 B measured. The binary is also guarded
+# at today's size plus 5%, well under its budget, so that growth is noticed, and argued for
+# here, long before the budget breaks; for the .ipk the budget itself (5.9% above today)
+# is the tighter limit.
+step "size budget" env GUARD_MIPS_BINARY="${GUARD_MIPS_BINARY:-953200}" \
+    "$here/size.sh" --require

@@ -18,6 +18,7 @@ set -euo pipefail
 RAIL_DEPENDS="libc, nftables, kmod-nft-core, kmod-nf-conntrack-netlink"
 LUCI_DEPENDS="libc, luci-base, rail"
 
+ensure_command pigz pigz
 EPOCH="$(source_date_epoch)"
 FILES_DIR="${FILES_DIR:-$CROSS_ROOT/files}"
 LUCI_DIR="${LUCI_DIR:-$CROSS_ROOT/luci-app-rail}"
@@ -38,10 +39,14 @@ stage_tree() {
 }
 
 # Deterministic tar.gz of the current directory's listed members: sorted, root-owned,
-# one fixed mtime, no gzip name or timestamp. Same flags as ipkg-build plus --owner.
+# one fixed mtime, no gzip name or timestamp. Same tar flags as ipkg-build plus --owner.
+# Compressed by pigz at level 11, which is zopfli: an ordinary gzip stream that opkg,
+# busybox and zlib read as before, 4.7% smaller than `gzip -9` for rail's data.tar
+# (457,023 -> 435,443 B), at about a second of CPU per package. The same input gives the
+# same bytes (pigz -n stores no name or time; its blocks do not depend on threads).
 det_targz() {
     tar --format=gnu --numeric-owner --owner=0 --group=0 --sort=name \
-        --mtime="@$EPOCH" -cf - "$@" | gzip -n -9
+        --mtime="@$EPOCH" -cf - "$@" | pigz -n -11
 }
 
 # build_ipk <name> <arch> <depends> <section> <description> <data root>

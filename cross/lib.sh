@@ -32,6 +32,16 @@ die() {
 }
 
 # field <triple> <n>: the n-th column (1-based) of the table row for <triple>.
+# ensure_command <command> <debian package>: installs the package when the command is
+# missing (CI and these machines run Debian as root), idempotently.
+ensure_command() {
+    command -v "$1" >/dev/null && return 0
+    command -v apt-get >/dev/null || die "'$1' is missing: install the package that provides it ($2 on Debian)"
+    echo "cross: installing $2 for $1" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
 table_field() {
     local row
     row="$(grep "^$1|" <<<"$CROSS_TABLE")" ||

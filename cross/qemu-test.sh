@@ -13,12 +13,7 @@ here="$(dirname "$0")"
 target="${1:?usage: cross/qemu-test.sh <triple> [test filter...]}"
 shift
 qemu="$(qemu_binary "$target")"
-if ! command -v "$qemu" >/dev/null; then
-    echo "cross: installing qemu-user-static for $qemu"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq qemu-user-static >/dev/null
-fi
+ensure_command "$qemu" qemu-user-static
 
 "$here/setup.sh" "$target"
 cross_env "$target"

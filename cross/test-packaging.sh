@@ -81,6 +81,7 @@ check "luci ipk is architecture all" \
 
 check "size: mips ipk within budget" "$here/size.sh"
 check "size: a breach of the budget fails" fails env BUDGET_MIPS_IPK=1000 "$here/size.sh"
+check "size: a breach of the guard fails within the budget" fails env GUARD_MIPS_IPK=1000 "$here/size.sh"
 
 check "feed Makefile installs every placeholder file" "$here/check-feed.sh"
 mkdir -p "$f/usr/share/rail" && echo x >"$f/usr/share/rail/new"

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod dataplane;
 pub mod health;
 pub mod import;
+pub mod netlink;
 pub mod openwrt;
 pub mod policy;
 pub mod shaping;

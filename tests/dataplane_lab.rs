@@ -83,8 +83,7 @@ impl Router {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = lab.spawn("rtr", move || {
             let ex = smol::LocalExecutor::new();
-            let (kernel, conn) = Kernel::connect().expect("connect");
-            ex.spawn(conn).detach();
+            let kernel = Kernel::connect().expect("connect");
             let conntrack = Conntrack::open().expect("conntrack");
             let mut rail = Rail {
                 ex,
@@ -419,8 +418,7 @@ fn wait_for(rail: &mut Rail, wanted: impl Fn(&Event) -> bool) -> Event {
 
 fn start_watch(router: &Router) {
     router.run(|rail| {
-        let (watch, conn) = Watch::open().expect("watch");
-        rail.ex.spawn(conn).detach();
+        let watch = Watch::open().expect("watch");
         rail.watch = Some(watch);
     });
 }

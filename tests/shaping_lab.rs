@@ -5,7 +5,6 @@
 mod common;
 
 use common::lab::{Fault, Lab};
-use netlink_sys::SmolSocket;
 use rail::config::Rate;
 use rail::shaping::{self, Applied, Shaper};
 use std::future::Future;
@@ -13,12 +12,12 @@ use std::os::fd::AsRawFd;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// Run `f` with an rtnetlink handle opened inside namespace `ns` (on a thread of its own,
+/// Run `f` with an rtnetlink socket opened inside namespace `ns` (on a thread of its own,
 /// so the test's other threads stay where they are).
 fn netlink<T, F, Fut>(ns: &str, f: F) -> T
 where
     T: Send,
-    F: FnOnce(rtnetlink::Handle) -> Fut + Send,
+    F: FnOnce(rail::netlink::Socket) -> Fut + Send,
     Fut: Future<Output = T>,
 {
     std::thread::scope(|s| {
@@ -27,11 +26,8 @@ where
             // SAFETY: a valid namespace fd; only this thread changes namespace.
             let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            let (conn, handle, _) =
-                rtnetlink::new_connection_with_socket::<SmolSocket>().expect("rtnetlink");
-            let ex = smol::LocalExecutor::new();
-            ex.spawn(conn).detach();
-            smol::block_on(ex.run(f(handle)))
+            let socket = rail::netlink::Socket::route().expect("rtnetlink");
+            smol::block_on(f(socket))
         })
         .join()
         .expect("netlink thread")

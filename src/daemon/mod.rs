@@ -130,10 +130,8 @@ async fn main(
     ubus_socket: Option<std::path::PathBuf>,
     ex: Rc<smol::LocalExecutor<'static>>,
 ) -> Result<(), String> {
-    let (kernel, conn) = Kernel::connect().map_err(|e| e.to_string())?;
-    ex.spawn(conn).detach();
-    let (mut watch, wconn) = Watch::open().map_err(|e| e.to_string())?;
-    ex.spawn(wconn).detach();
+    let kernel = Kernel::connect().map_err(|e| e.to_string())?;
+    let mut watch = Watch::open().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();

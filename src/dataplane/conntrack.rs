@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::kernel::Error;
-use super::nfnl::{attrs, Message, Socket, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
+use super::nfnl::{attributes, encode, Message, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
+use crate::netlink::{wire, Socket};
 
 const IPCTNL_MSG_CT_GET: u8 = 1;
 const IPCTNL_MSG_CT_DELETE: u8 = 2;
@@ -25,7 +26,7 @@ async fn by_mark(
     kind: u8,
     flags: u16,
     (mark, mask): (u32, u32),
-    flow: impl FnMut(&[u8]),
+    flow: impl FnMut(wire::Message<'_>),
 ) -> std::io::Result<()> {
     let (mark, mask) = (mark.to_be_bytes(), mask.to_be_bytes());
     let attrs: [(u16, &[u8]); 2] = [(CTA_MARK, &mark), (CTA_MARK_MASK, &mask)];
@@ -36,13 +37,13 @@ async fn by_mark(
         family: 0,
         attrs: &attrs,
     };
-    socket.exchange(&m, false, flow).await
+    socket.exchange_with(encode(&m), flow).await
 }
 
 impl Conntrack {
     pub fn open() -> Result<Conntrack, Error> {
-        let socket =
-            Socket::open().map_err(|e| Error(format!("opening conntrack netlink socket: {e}")))?;
+        let socket = Socket::netfilter()
+            .map_err(|e| Error(format!("opening conntrack netlink socket: {e}")))?;
         Ok(Conntrack { socket })
     }
 
@@ -68,8 +69,8 @@ impl Conntrack {
     /// How many flows carry each value of `ct mark & mask` (flows without rail bits left out).
     pub async fn count_by_mark(&mut self, mask: u32) -> Result<BTreeMap<u32, usize>, Error> {
         let mut counts = BTreeMap::new();
-        let count = |flow: &[u8]| {
-            let mark = attrs(flow)
+        let count = |flow: wire::Message<'_>| {
+            let mark = attributes(flow.payload)
                 .filter(|(kind, _)| *kind == CTA_MARK)
                 .find_map(|(_, v)| Some(u32::from_be_bytes(v.try_into().ok()?)));
             if let Some(bits) = mark.map(|m| m & mask).filter(|b| *b != 0) {

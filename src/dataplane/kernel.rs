@@ -8,26 +8,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::future::Future;
-
-use futures_lite::StreamExt;
-use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE,
-    NLM_F_REQUEST,
-};
-use netlink_packet_route::route::RouteMessage;
-use netlink_packet_route::rule::RuleMessage;
-use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{AsyncSocket, SmolSocket};
 
 use super::desired::{Af, Carrying, Desired, RouteSpec, RuleAction, RuleSpec};
-use super::layout::{TableId, PROTOCOL};
+use super::layout::TableId;
 use super::nfnl;
 use super::nft::TABLE;
 use super::rtmsg::{
-    af_of, nl_family, route_dump, route_is_owned, route_message_in, route_spec, route_table,
-    rule_is_owned, rule_message_in, rule_spec,
+    af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
+    route_spec, rule_is_owned, rule_message_in, rule_spec,
 };
+use crate::netlink::route::{
+    Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_GETRULE, RTM_NEWROUTE, RTM_NEWRULE,
+};
+use crate::netlink::wire::{Builder, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE};
+use crate::netlink::{Reply, Socket};
 
 /// What went wrong, with the operation that failed, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +69,23 @@ impl fmt::Display for Changes {
     }
 }
 
+/// A rule or route as a dump showed it: decoded, and its bytes, so that deleting it names
+/// exactly what the kernel showed, attributes rail does not read included.
+struct Dumped<T> {
+    msg: T,
+    raw: Vec<u8>,
+}
+
+impl<T> Dumped<T> {
+    /// The request that deletes it.
+    fn delete(&self, kind: u16) -> Builder {
+        Builder::new(kind, NLM_F_ACK, &self.raw)
+    }
+}
+
 /// A connection to the kernel's routing netlink, plus what rail last installed.
 pub struct Kernel {
-    handle: rtnetlink::Handle,
+    route: Socket,
     /// The nft text last applied; `None` forces the next reconcile to apply it.
     nft_applied: Option<String>,
     /// Routes last installed in policy tables, for failover without a dump.
@@ -87,36 +95,29 @@ pub struct Kernel {
     /// The uplinks carrying each policy's new connections after the last change.
     active: BTreeSet<Carrying>,
     /// nfnetlink, for flushing sticky sets without touching the table.
-    nfnl: nfnl::Socket,
+    nfnl: Socket,
 }
 
 impl Kernel {
-    /// Open the netlink socket. The returned future drives it: spawn it on the executor
-    /// before awaiting any method.
-    pub fn connect() -> Result<(Kernel, impl Future<Output = ()>), Error> {
-        let (mut conn, handle, _) = rtnetlink::new_connection_with_socket::<SmolSocket>()
-            .map_err(|e| Error(format!("opening rtnetlink socket: {e}")))?;
-        // Strict checking makes the kernel filter dumps by table, so rail reads only its own.
-        conn.socket_mut()
-            .socket_mut()
-            .set_netlink_get_strict_chk(true)
-            .map_err(|e| Error(format!("enabling strict netlink dumps: {e}")))?;
+    /// Open the netlink sockets (rtnetlink with strict dumps, so the kernel filters them
+    /// by table and rail reads only its own; nfnetlink for the sticky sets).
+    pub fn connect() -> Result<Kernel, Error> {
+        let route = Socket::route().map_err(|e| Error(format!("opening rtnetlink socket: {e}")))?;
         let nfnl =
-            nfnl::Socket::open().map_err(|e| Error(format!("opening nfnetlink socket: {e}")))?;
-        let kernel = Kernel {
-            handle,
+            Socket::netfilter().map_err(|e| Error(format!("opening nfnetlink socket: {e}")))?;
+        Ok(Kernel {
+            route,
             nft_applied: None,
             policy_routes: BTreeMap::new(),
             tables: BTreeSet::new(),
             active: BTreeSet::new(),
             nfnl,
-        };
-        Ok((kernel, conn))
+        })
     }
 
-    /// The rtnetlink handle, for the few shell modules beside the dataplane (shaping).
-    pub fn handle_mut(&mut self) -> &mut rtnetlink::Handle {
-        &mut self.handle
+    /// The rtnetlink socket, for the few shell modules beside the dataplane (shaping).
+    pub fn handle_mut(&mut self) -> &mut Socket {
+        &mut self.route
     }
 
     /// Forget what was applied so the next `reconcile` re-applies the nft table too (after
@@ -168,10 +169,14 @@ impl Kernel {
                 .filter(|(f, _)| *f == af)
                 .map(|(_, t)| *t),
         );
-        tables.extend(rules.iter().filter_map(|m| match rule_spec(m)?.action {
-            RuleAction::Lookup(t) => Some(t),
-            _ => None,
-        }));
+        tables.extend(
+            rules
+                .iter()
+                .filter_map(|m| match rule_spec(&m.msg)?.action {
+                    RuleAction::Lookup(t) => Some(t),
+                    _ => None,
+                }),
+        );
         let mut routes = Vec::new();
         for table in &tables {
             routes.extend(self.dump_routes(af, Some(*table)).await?);
@@ -185,7 +190,7 @@ impl Kernel {
         let mut have: BTreeSet<(TableId, u32)> = BTreeSet::new();
         let mut stale_routes = Vec::new();
         for m in routes {
-            match route_spec(&m) {
+            match route_spec(&m.msg) {
                 Some(s)
                     if want.get(&(s.table, s.metric)) == Some(&&s)
                         && have.insert((s.table, s.metric)) => {}
@@ -202,29 +207,31 @@ impl Kernel {
         let mut have_rules = BTreeSet::new();
         let mut stale_rules = Vec::new();
         for m in rules {
-            match rule_spec(&m) {
+            match rule_spec(&m.msg) {
                 Some(s) if want_rules.contains(&s) && have_rules.insert(s) => {}
                 _ => stale_rules.push(m),
             }
         }
         for rule in want_rules.difference(&have_rules) {
-            let msg = RouteNetlinkMessage::NewRule(rule_message_in(af, rule));
-            self.ack(msg, NLM_F_CREATE)
-                .await
-                .map_err(|e| Error(format!("adding {} rule {rule:?}: {e}", af.name())))?;
+            let msg = rule_message_in(af, rule).encode(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE);
+            self.ack(msg).await.map_err(|e| {
+                let rule = describe_rule(rule);
+                Error(format!("adding {} rule {rule}: {e}", af.name()))
+            })?;
             changes.rules_added += 1;
         }
         for m in stale_rules {
-            self.ack(RouteNetlinkMessage::DelRule(m), 0)
+            self.ack(m.delete(RTM_DELRULE))
                 .await
                 .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.name())))?;
             changes.rules_deleted += 1;
         }
         for m in stale_routes {
-            let wanted = route_spec(&m).is_some_and(|s| want.contains_key(&(s.table, s.metric)));
+            let wanted =
+                route_spec(&m.msg).is_some_and(|s| want.contains_key(&(s.table, s.metric)));
             // A route whose (table, metric) is wanted was already replaced in place.
             if !wanted {
-                self.ack(RouteNetlinkMessage::DelRoute(m), 0)
+                self.ack(m.delete(RTM_DELROUTE))
                     .await
                     .map_err(|e| Error(format!("deleting stale {} route: {e}", af.name())))?;
                 changes.routes_deleted += 1;
@@ -253,8 +260,8 @@ impl Kernel {
             .map(|((af, _), r)| (*af, r.clone()))
             .collect();
         for (af, route) in gone {
-            let msg = RouteNetlinkMessage::DelRoute(route_message_in(af, &route));
-            match self.ack(msg, 0).await {
+            let msg = route_message_in(af, &route).encode(RTM_DELROUTE, NLM_F_ACK);
+            match self.ack(msg).await {
                 Ok(()) => {}
                 // Already gone is what we wanted.
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
@@ -298,7 +305,7 @@ impl Kernel {
                 attrs: &attrs,
             };
             self.nfnl
-                .exchange(&m, true, |_| {})
+                .exchange(nfnl::batch(&m))
                 .await
                 .map_err(|e| Error(format!("flushing sticky set {set}: {e}")))?;
         }
@@ -311,13 +318,13 @@ impl Kernel {
         let mut changes = Changes::default();
         for af in Af::BOTH {
             for m in self.dump_rules(af).await? {
-                self.ack(RouteNetlinkMessage::DelRule(m), 0)
+                self.ack(m.delete(RTM_DELRULE))
                     .await
                     .map_err(|e| Error(format!("deleting {} rule: {e}", af.name())))?;
                 changes.rules_deleted += 1;
             }
             for m in self.dump_routes(af, None).await? {
-                self.ack(RouteNetlinkMessage::DelRoute(m), 0)
+                self.ack(m.delete(RTM_DELROUTE))
                     .await
                     .map_err(|e| Error(format!("deleting {} route: {e}", af.name())))?;
                 changes.routes_deleted += 1;
@@ -332,38 +339,32 @@ impl Kernel {
     }
 
     async fn set_route(&mut self, af: Af, route: &RouteSpec) -> Result<(), Error> {
-        let msg = RouteNetlinkMessage::NewRoute(route_message_in(af, route));
-        self.ack(msg, NLM_F_CREATE | NLM_F_REPLACE)
+        let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+        self.ack(route_message_in(af, route).encode(RTM_NEWROUTE, flags))
             .await
             .map_err(|e| {
                 Error(format!(
-                    "setting {} {:?} in table {}: {e}",
+                    "setting {} {} in table {}: {e}",
                     af.name(),
-                    route.kind,
+                    describe_route(&route.kind),
                     route.table.value()
                 ))
             })
     }
 
     /// rail's rules of one family.
-    async fn dump_rules(&mut self, af: Af) -> Result<Vec<RuleMessage>, Error> {
-        let mut req = RuleMessage::default();
-        req.header.family = nl_family(af);
-        let all = match self.dump(RouteNetlinkMessage::GetRule(req)).await {
+    async fn dump_rules(&mut self, af: Af) -> Result<Vec<Dumped<Rule>>, Error> {
+        let req = Rule {
+            family: nl_family(af),
+            ..Rule::default()
+        };
+        let all = match self.request(req.encode(RTM_GETRULE, NLM_F_DUMP)).await {
             Ok(all) => all,
             Err(e) if no_family(&e) => Vec::new(),
             Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.name()))),
         };
-        Ok(all
-            .into_iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewRule(r)
-                    if rule_is_owned(&r) && af_of(r.header.family) == af =>
-                {
-                    Some(r)
-                }
-                _ => None,
-            })
+        Ok(decoded(all, RTM_NEWRULE, Rule::decode)
+            .filter(|r| rule_is_owned(&r.msg) && af_of(r.msg.family) == af)
             .collect())
     }
 
@@ -372,83 +373,45 @@ impl Kernel {
         &mut self,
         af: Af,
         table: Option<TableId>,
-    ) -> Result<Vec<RouteMessage>, Error> {
-        let mut req = route_dump(af, table);
-        // The kernel filters a strict dump by protocol too: only rail's routes come back.
-        req.header.protocol = PROTOCOL.into();
-        match self.dump(RouteNetlinkMessage::GetRoute(req)).await {
-            Ok(all) => Ok(all
-                .into_iter()
-                .filter_map(|m| match m {
-                    RouteNetlinkMessage::NewRoute(r)
-                        if route_is_owned(&r) && af_of(r.header.address_family) == af =>
-                    {
-                        Some(r)
-                    }
-                    _ => None,
-                })
-                .filter(|r| table.is_none_or(|t| route_table(r) == t.value()))
+    ) -> Result<Vec<Dumped<Route>>, Error> {
+        let req = route_dump(af, table).encode(RTM_GETROUTE, NLM_F_DUMP);
+        match self.request(req).await {
+            Ok(all) => Ok(decoded(all, RTM_NEWROUTE, Route::decode)
+                .filter(|r| route_is_owned(&r.msg) && af_of(r.msg.family) == af)
+                .filter(|r| table.is_none_or(|t| r.msg.table() == t.value()))
                 .collect()),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) || no_family(&e) => Ok(Vec::new()),
             Err(e) => Err(Error(format!("dumping routes: {e}"))),
         }
     }
 
-    /// Send a request and wait for its acknowledgement.
-    pub(crate) async fn ack(
-        &mut self,
-        msg: RouteNetlinkMessage,
-        flags: u16,
-    ) -> std::io::Result<()> {
-        let mut req = NetlinkMessage::from(msg);
-        req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-        let mut resp = self.handle.request(req).map_err(std::io::Error::other)?;
-        while let Some(m) = resp.next().await {
-            if let NetlinkPayload::Error(e) = m.payload {
-                if e.code.is_some() {
-                    return Err(e.to_io());
-                }
-            }
-        }
-        Ok(())
+    /// Send a request (with NLM_F_ACK) and wait for its acknowledgement.
+    pub(crate) async fn ack(&mut self, msg: Builder) -> std::io::Result<()> {
+        self.route.exchange(msg.finish()).await.map(drop)
     }
 
-    /// Send a dump request and collect the answers.
-    pub(crate) async fn dump(
-        &mut self,
-        msg: RouteNetlinkMessage,
-    ) -> std::io::Result<Vec<RouteNetlinkMessage>> {
-        self.request(msg, NLM_F_DUMP).await
-    }
-
-    /// Send a request and collect the answers (a dump, or a get of one object).
-    pub(crate) async fn request(
-        &mut self,
-        msg: RouteNetlinkMessage,
-        flags: u16,
-    ) -> std::io::Result<Vec<RouteNetlinkMessage>> {
-        request(&mut self.handle, msg, flags).await
+    /// Send a request (a dump, or a get of one object with NLM_F_ACK) and collect the
+    /// answers.
+    pub(crate) async fn request(&mut self, msg: Builder) -> std::io::Result<Vec<Reply>> {
+        self.route.exchange(msg.finish()).await
     }
 }
 
-/// Send one request on `handle`; collect the answers, or the kernel's error.
-pub(crate) async fn request(
-    handle: &mut rtnetlink::Handle,
-    msg: RouteNetlinkMessage,
-    flags: u16,
-) -> std::io::Result<Vec<RouteNetlinkMessage>> {
-    let mut req = NetlinkMessage::from(msg);
-    req.header.flags = NLM_F_REQUEST | flags;
-    let mut resp = handle.request(req).map_err(std::io::Error::other)?;
-    let mut out = Vec::new();
-    while let Some(m) = resp.next().await {
-        match m.payload {
-            NetlinkPayload::InnerMessage(inner) => out.push(inner),
-            NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-            _ => {}
-        }
-    }
-    Ok(out)
+/// The answers of type `kind` that decode, with their bytes.
+fn decoded<T>(
+    replies: Vec<Reply>,
+    kind: u16,
+    decode: fn(&[u8]) -> Option<T>,
+) -> impl Iterator<Item = Dumped<T>> {
+    replies
+        .into_iter()
+        .filter(move |r| r.kind == kind)
+        .filter_map(move |r| {
+            Some(Dumped {
+                msg: decode(&r.payload)?,
+                raw: r.payload,
+            })
+        })
 }
 
 /// A kernel built without IPv6 refuses its dumps: it has no IPv6 state of rail's either.
@@ -470,12 +433,7 @@ fn policy_routes(desired: &Desired) -> BTreeMap<(Af, TableId), RouteSpec> {
 
 /// `rail flush`: remove everything rail owns, for a caller outside any executor.
 pub fn flush_now() -> Result<Changes, Error> {
-    let ex = smol::LocalExecutor::new();
-    smol::block_on(ex.run(async {
-        let (mut kernel, conn) = Kernel::connect()?;
-        ex.spawn(conn).detach();
-        kernel.flush().await
-    }))
+    smol::block_on(async { Kernel::connect()?.flush().await })
 }
 
 /// The sysctls rail depends on: an L4 hash so connections, not destinations, are spread

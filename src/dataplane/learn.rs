@@ -5,13 +5,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::RouteNetlinkMessage;
-
 use super::desired::{Af, Link};
 use super::kernel::{Error, Kernel};
 use super::rtmsg::{default_gateway, main_routes_via, nl_family};
+use crate::netlink::route::{
+    Address, Link as LinkMsg, Route, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_SECONDARY,
+    IFA_F_TENTATIVE, IFF_LOWER_UP, IFF_POINTOPOINT, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,
+    RTM_NEWROUTE, RT_SCOPE_UNIVERSE,
+};
+use crate::netlink::wire::NLM_F_DUMP;
 
 /// What is known about one device besides what routes need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,20 +31,21 @@ impl Kernel {
         device: &str,
         gateway: Option<IpAddr>,
     ) -> Result<Option<Learned>, Error> {
-        let mut req = LinkMessage::default();
-        req.attributes
-            .push(LinkAttribute::IfName(device.to_string()));
-        let link = match self.request(RouteNetlinkMessage::GetLink(req), 0).await {
-            Ok(mut answers) => match answers.pop() {
-                Some(RouteNetlinkMessage::NewLink(l)) => l,
-                _ => return Ok(None),
+        let link = match self.request(LinkMsg::get(0, Some(device))).await {
+            Ok(answers) => match answers
+                .iter()
+                .filter(|r| r.kind == RTM_NEWLINK)
+                .find_map(|r| LinkMsg::decode(&r.payload))
+            {
+                Some(l) => l,
+                None => return Ok(None),
             },
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
             Err(e) => return Err(Error(format!("looking up device {device}: {e}"))),
         };
-        let ifindex = link.header.index;
-        let ptp = link.header.flags.contains(LinkFlags::Pointopoint);
-        let carrier = link.header.flags.contains(LinkFlags::LowerUp);
+        let ifindex = link.index;
+        let ptp = link.flags & IFF_POINTOPOINT != 0;
+        let carrier = link.flags & IFF_LOWER_UP != 0;
 
         let (address, peer) = self
             .addresses(Af::Inet, ifindex, device)
@@ -100,11 +103,8 @@ impl Kernel {
         af: Af,
         ifindex: u32,
         device: &str,
-    ) -> Result<Vec<AddressMessage>, Error> {
-        let mut req = AddressMessage::default();
-        req.header.family = nl_family(af);
-        req.header.index = ifindex;
-        let all = match self.dump(RouteNetlinkMessage::GetAddress(req)).await {
+    ) -> Result<Vec<Address>, Error> {
+        let all = match self.request(Address::dump(nl_family(af), ifindex)).await {
             Ok(all) => all,
             // A kernel without IPv6: no IPv6 addresses.
             Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => Vec::new(),
@@ -116,11 +116,10 @@ impl Kernel {
             }
         };
         Ok(all
-            .into_iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) if a.header.index == ifindex => Some(a),
-                _ => None,
-            })
+            .iter()
+            .filter(|r| r.kind == RTM_NEWADDR)
+            .filter_map(|r| Address::decode(&r.payload))
+            .filter(|a| a.index == ifindex)
             .collect())
     }
 
@@ -131,21 +130,17 @@ impl Kernel {
         ifindex: u32,
         device: &str,
     ) -> Result<Option<IpAddr>, Error> {
-        let routes = self
-            .dump(RouteNetlinkMessage::GetRoute(main_routes_via(af, ifindex)))
-            .await
-            .map_err(|e| {
-                Error(format!(
-                    "reading main's {} default route for {device}: {e}",
-                    af.name()
-                ))
-            })?;
+        let req = main_routes_via(af, ifindex).encode(RTM_GETROUTE, NLM_F_DUMP);
+        let routes = self.request(req).await.map_err(|e| {
+            Error(format!(
+                "reading main's {} default route for {device}: {e}",
+                af.name()
+            ))
+        })?;
         Ok(routes
             .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewRoute(r) => default_gateway(r),
-                _ => None,
-            })
+            .filter(|r| r.kind == RTM_NEWROUTE)
+            .filter_map(|r| default_gateway(&Route::decode(&r.payload)?))
             .min()
             .map(|(_, g)| g))
     }
@@ -153,46 +148,30 @@ impl Kernel {
 
 /// A usable global IPv6 address, ranked: preferred before deprecated (a prefix being
 /// withdrawn), then permanent (static, DHCPv6) before temporary (privacy) ones.
-fn v6_global(a: &AddressMessage) -> Option<((bool, bool), Ipv6Addr)> {
-    if a.header.scope != AddressScope::Universe {
+fn v6_global(a: &Address) -> Option<((bool, bool), Ipv6Addr)> {
+    if a.scope != RT_SCOPE_UNIVERSE || a.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED) != 0 {
         return None;
     }
-    let flags = a
-        .attributes
-        .iter()
-        .find_map(|attr| match attr {
-            AddressAttribute::Flags(f) => Some(*f),
-            _ => None,
-        })
-        .unwrap_or_else(|| AddressFlags::from_bits_retain(u32::from(a.header.flags.bits())));
-    if flags.intersects(AddressFlags::Tentative | AddressFlags::Dadfailed) {
-        return None;
-    }
-    let addr = a.attributes.iter().find_map(|attr| match attr {
-        AddressAttribute::Address(IpAddr::V6(l)) | AddressAttribute::Local(IpAddr::V6(l)) => {
-            Some(*l)
-        }
-        _ => None,
-    })?;
+    let addr = match (a.address, a.local) {
+        (Some(IpAddr::V6(l)), _) | (_, Some(IpAddr::V6(l))) => l,
+        _ => return None,
+    };
     Some((
         (
-            flags.contains(AddressFlags::Deprecated),
-            flags.contains(AddressFlags::Secondary),
+            a.flags & IFA_F_DEPRECATED != 0,
+            a.flags & IFA_F_SECONDARY != 0,
         ),
         addr,
     ))
 }
 
 /// The local IPv4 address and, on a point-to-point link, the peer.
-fn v4_local_and_peer(a: &AddressMessage) -> Option<(Ipv4Addr, Option<Ipv4Addr>)> {
-    let (mut local, mut address) = (None, None);
-    for attr in &a.attributes {
-        match attr {
-            AddressAttribute::Local(IpAddr::V4(l)) => local = Some(*l),
-            AddressAttribute::Address(IpAddr::V4(l)) => address = Some(*l),
-            _ => {}
-        }
-    }
+fn v4_local_and_peer(a: &Address) -> Option<(Ipv4Addr, Option<Ipv4Addr>)> {
+    let v4 = |addr| match addr {
+        Some(IpAddr::V4(l)) => Some(l),
+        _ => None,
+    };
+    let (local, address) = (v4(a.local), v4(a.address));
     // Without IFA_LOCAL, IFA_ADDRESS is the local address; with both, it is the peer.
     match (local, address) {
         (Some(l), a) => Some((l, a.filter(|a| *a != l))),

@@ -5,17 +5,17 @@
 //! another); deletions of rail's state are, since they may be someone else's drift. When
 //! the kernel drops events (ENOBUFS) a `Resync` is reported: re-learn and reconcile all.
 
-use futures_lite::StreamExt;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::link::LinkAttribute;
-use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{AsyncSocket, SmolSocket};
-use rtnetlink::MulticastGroup;
+use std::collections::VecDeque;
 
 use super::kernel::Error;
-use super::rtmsg::{route_is_owned, route_table, rule_is_owned};
-
-const RT_TABLE_MAIN: u32 = 254;
+use super::rtmsg::{route_is_owned, rule_is_owned};
+use crate::netlink::route::{
+    Address, Link, Route, Rule, RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_DELRULE, RTM_NEWADDR,
+    RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,
+    RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_RULE, RTNLGRP_LINK, RT_TABLE_MAIN,
+};
+use crate::netlink::wire::{messages, Message, NLMSG_OVERRUN};
+use crate::netlink::Socket;
 
 /// Something changed under rail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,90 +36,81 @@ pub enum Event {
     Resync,
 }
 
-type Messages = Box<
-    dyn futures_lite::Stream<Item = (NetlinkMessage<RouteNetlinkMessage>, netlink_sys::SocketAddr)>
-        + Unpin,
->;
-
 pub struct Watch {
-    messages: Messages,
+    socket: Socket,
+    /// Events of a datagram not handed out yet.
+    pending: VecDeque<Event>,
 }
 
 impl Watch {
-    /// Subscribe. The returned future drives the socket: spawn it on the executor.
-    pub fn open() -> Result<(Watch, impl std::future::Future<Output = ()>), Error> {
+    /// Subscribe to the kernel's link, address, route and rule events.
+    pub fn open() -> Result<Watch, Error> {
         let groups = [
-            MulticastGroup::Link,
-            MulticastGroup::Ipv4Ifaddr,
-            MulticastGroup::Ipv4Route,
-            MulticastGroup::Ipv4Rule,
+            RTNLGRP_LINK,
+            RTNLGRP_IPV4_IFADDR,
+            RTNLGRP_IPV4_ROUTE,
+            RTNLGRP_IPV4_RULE,
             // SLAAC and DHCPv6 prefixes come and go; so do IPv6 default routes (RAs).
-            MulticastGroup::Ipv6Ifaddr,
-            MulticastGroup::Ipv6Route,
-            MulticastGroup::Ipv6Rule,
+            RTNLGRP_IPV6_IFADDR,
+            RTNLGRP_IPV6_ROUTE,
+            RTNLGRP_IPV6_RULE,
         ];
-        let (mut conn, _handle, messages) =
-            rtnetlink::new_multicast_connection_with_socket::<SmolSocket>(&groups)
-                .map_err(|e| Error(format!("subscribing to netlink events: {e}")))?;
-        // Room for a burst (a PPPoE reconnect, a flood of routes) before ENOBUFS.
-        let _ = conn.socket_mut().socket_mut().set_rx_buf_sz(1 << 20);
-        Ok((
-            Watch {
-                messages: Box::new(messages),
-            },
-            conn,
-        ))
+        let socket = Socket::route_events(&groups)
+            .map_err(|e| Error(format!("subscribing to netlink events: {e}")))?;
+        Ok(Watch {
+            socket,
+            pending: VecDeque::new(),
+        })
     }
 
-    /// The next event worth acting on; `None` when the socket is gone.
+    /// The next event worth acting on; `None` when the socket fails.
     pub async fn next(&mut self) -> Option<Event> {
         loop {
-            let (msg, _) = self.messages.next().await?;
-            if let Some(event) = classify(msg) {
+            if let Some(event) = self.pending.pop_front() {
                 return Some(event);
+            }
+            match self.socket.receive().await {
+                Ok(datagram) => self
+                    .pending
+                    .extend(messages(&datagram).filter_map(classify)),
+                // The kernel dropped events for want of buffer space.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Some(Event::Resync),
+                Err(e) => {
+                    log::error!("netlink events: {e}");
+                    return None;
+                }
             }
         }
     }
 }
 
-fn classify(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<Event> {
-    use RouteNetlinkMessage as M;
-    match msg.payload {
-        NetlinkPayload::Overrun(_) => Some(Event::Resync),
-        NetlinkPayload::InnerMessage(inner) => match inner {
-            M::NewLink(l) => Some(link_event(&l, false)),
-            M::DelLink(l) => Some(link_event(&l, true)),
-            M::NewAddress(a) | M::DelAddress(a) => Some(Event::Address {
-                ifindex: a.header.index,
-            }),
-            M::NewRoute(r)
-                if route_table(&r) == RT_TABLE_MAIN && r.header.destination_prefix_length == 0 =>
-            {
-                Some(Event::Route)
-            }
-            M::DelRoute(r)
-                if route_is_owned(&r)
-                    || (route_table(&r) == RT_TABLE_MAIN
-                        && r.header.destination_prefix_length == 0) =>
-            {
-                Some(Event::Route)
-            }
-            M::DelRule(r) if rule_is_owned(&r) => Some(Event::Rule),
-            _ => None,
-        },
-        _ => None,
-    }
+fn is_main_default(r: &Route) -> bool {
+    r.table() == RT_TABLE_MAIN && r.dst_len == 0
 }
 
-fn link_event(l: &netlink_packet_route::link::LinkMessage, removed: bool) -> Event {
-    let name = l.attributes.iter().find_map(|a| match a {
-        LinkAttribute::IfName(n) => Some(n.clone()),
+fn classify(msg: Message) -> Option<Event> {
+    let p = msg.payload;
+    match msg.kind {
+        NLMSG_OVERRUN => Some(Event::Resync),
+        RTM_NEWLINK | RTM_DELLINK => {
+            let l = Link::decode(p)?;
+            Some(Event::Link {
+                ifindex: l.index,
+                name: l.name,
+                removed: msg.kind == RTM_DELLINK,
+            })
+        }
+        RTM_NEWADDR | RTM_DELADDR => Some(Event::Address {
+            ifindex: Address::decode(p)?.index,
+        }),
+        RTM_NEWROUTE => Route::decode(p)
+            .filter(is_main_default)
+            .map(|_| Event::Route),
+        RTM_DELROUTE => Route::decode(p)
+            .filter(|r| route_is_owned(r) || is_main_default(r))
+            .map(|_| Event::Route),
+        RTM_DELRULE => Rule::decode(p).filter(rule_is_owned).map(|_| Event::Rule),
         _ => None,
-    });
-    Event::Link {
-        ifindex: l.header.index,
-        name,
-        removed,
     }
 }
 
@@ -130,14 +121,16 @@ mod tests {
     use crate::dataplane::desired::{RouteKind, RouteSpec};
     use crate::dataplane::layout::TableId;
     use crate::dataplane::rtmsg::route_message;
-    use netlink_packet_core::NetlinkHeader;
-    use netlink_packet_route::route::{RouteMessage, RouteProtocol};
+    use crate::netlink::wire::Builder;
 
-    fn event(m: RouteNetlinkMessage) -> Option<Event> {
-        classify(NetlinkMessage::from(m))
+    fn event(kind: u16, m: Builder) -> Option<Event> {
+        let mut bytes = m.finish();
+        bytes[4..6].copy_from_slice(&kind.to_ne_bytes());
+        let m = messages(&bytes).next().unwrap();
+        classify(m)
     }
 
-    fn rail_route() -> RouteMessage {
+    fn rail_route() -> Route {
         let table = TableId::uplink(InterfaceId(0)).unwrap();
         route_message(&RouteSpec {
             table,
@@ -148,28 +141,46 @@ mod tests {
 
     #[test]
     fn own_additions_are_quiet_deletions_and_main_defaults_are_not() {
-        assert_eq!(event(RouteNetlinkMessage::NewRoute(rail_route())), None);
+        assert_eq!(event(RTM_NEWROUTE, rail_route().encode(0, 0)), None);
         assert_eq!(
-            event(RouteNetlinkMessage::DelRoute(rail_route())),
+            event(RTM_DELROUTE, rail_route().encode(0, 0)),
             Some(Event::Route)
         );
-        let mut main_default = RouteMessage::default();
-        main_default.header.table = 254;
-        main_default.header.protocol = RouteProtocol::Dhcp;
+        let main_default = Route {
+            table: 254,
+            protocol: 16, // RTPROT_DHCP
+            ..Route::default()
+        };
         assert_eq!(
-            event(RouteNetlinkMessage::NewRoute(main_default.clone())),
+            event(RTM_NEWROUTE, main_default.encode(0, 0)),
             Some(Event::Route)
         );
-        let mut main_specific = main_default;
-        main_specific.header.destination_prefix_length = 24;
-        assert_eq!(event(RouteNetlinkMessage::NewRoute(main_specific)), None);
+        let main_specific = Route {
+            dst_len: 24,
+            ..main_default
+        };
+        assert_eq!(event(RTM_NEWROUTE, main_specific.encode(0, 0)), None);
     }
 
     #[test]
     fn a_lost_burst_asks_for_a_resync() {
-        let mut header = NetlinkHeader::default();
-        header.message_type = netlink_packet_core::NLMSG_OVERRUN;
-        let overrun = NetlinkMessage::new(header, NetlinkPayload::Overrun(Vec::new()));
-        assert_eq!(classify(overrun), Some(Event::Resync));
+        assert_eq!(
+            event(NLMSG_OVERRUN, Builder::new(0, 0, &[])),
+            Some(Event::Resync)
+        );
+    }
+
+    #[test]
+    fn links_name_their_device() {
+        let mut link = Link::get(7, Some("pppoe-wan"));
+        link.u32(4, 1492);
+        assert_eq!(
+            event(RTM_DELLINK, link),
+            Some(Event::Link {
+                ifindex: 7,
+                name: Some("pppoe-wan".into()),
+                removed: true
+            })
+        );
     }
 }

@@ -7,14 +7,12 @@
 
 mod tbf;
 
-pub use tbf::{Root, Tbf, HANDLE};
+pub use tbf::{Root, Tbf, TcHandle, HANDLE};
 
 use crate::config::Rate;
-use crate::dataplane::kernel::request;
-use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE};
-use netlink_packet_route::link::{LinkAttribute, LinkMessage};
-use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcOption};
-use netlink_packet_route::RouteNetlinkMessage;
+use crate::netlink::route::{Link, Qdisc, RTM_DELQDISC, RTM_NEWLINK, RTM_NEWQDISC, TC_H_ROOT};
+use crate::netlink::wire::{NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE};
+use crate::netlink::Socket;
 use std::collections::BTreeMap;
 use std::io;
 
@@ -41,7 +39,7 @@ impl Shaper {
     /// or unshape it if rail shaped it and `rate` is now `None`.
     pub async fn device(
         &mut self,
-        handle: &mut rtnetlink::Handle,
+        handle: &mut Socket,
         ifindex: u32,
         rate: Option<Rate>,
     ) -> io::Result<()> {
@@ -68,7 +66,7 @@ impl Shaper {
     }
 
     /// rail stops: remove every TBF it installed.
-    pub async fn stop(&mut self, handle: &mut rtnetlink::Handle) {
+    pub async fn stop(&mut self, handle: &mut Socket) {
         for ifindex in std::mem::take(&mut self.shaped).into_keys() {
             if let Err(e) = remove(handle, ifindex).await {
                 log::error!("shaping: ifindex {ifindex}: cannot remove rail's tbf: {e}");
@@ -79,11 +77,7 @@ impl Shaper {
 
 /// Shape egress of device `ifindex` to `rate`. Idempotent: call it on every ifup, every
 /// device recreation and every reload.
-pub async fn apply(
-    handle: &mut rtnetlink::Handle,
-    ifindex: u32,
-    rate: Rate,
-) -> io::Result<Applied> {
+pub async fn apply(handle: &mut Socket, ifindex: u32, rate: Rate) -> io::Result<Applied> {
     let want = Tbf::new(rate, mtu(handle, ifindex).await?);
     match root(handle, ifindex).await? {
         Some((Root::Foreign { kind, handle: h }, _)) => {
@@ -96,19 +90,15 @@ pub async fn apply(
         Some((Root::Rail, options)) if want.same_as(&options) => return Ok(Applied::Unchanged),
         _ => {}
     }
-    let mut msg = TcMessage::with_index(index(ifindex)?);
-    msg.header.parent = TcHandle::ROOT;
-    msg.header.handle = HANDLE;
-    msg.attributes = vec![
-        TcAttribute::Kind("tbf".into()),
-        TcAttribute::Options(want.options()),
-    ];
-    request(
-        handle,
-        RouteNetlinkMessage::NewQueueDiscipline(msg),
-        NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-    )
-    .await?;
+    let msg = Qdisc {
+        kind: "tbf".into(),
+        options: want.options(),
+        ..rails(ifindex)
+    };
+    let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+    handle
+        .exchange(msg.encode(RTM_NEWQDISC, flags).finish())
+        .await?;
     log::info!(
         "shaping: ifindex {ifindex} shaped to {rate} (tbf, burst {} B, queue {} B)",
         want.burst,
@@ -119,20 +109,12 @@ pub async fn apply(
 
 /// Remove rail's TBF from device `ifindex` (the kernel puts its default back). True when
 /// there was one; a device that is gone, or someone else's qdisc, is not an error.
-pub async fn remove(handle: &mut rtnetlink::Handle, ifindex: u32) -> io::Result<bool> {
+pub async fn remove(handle: &mut Socket, ifindex: u32) -> io::Result<bool> {
     let Some((Root::Rail, _)) = root(handle, ifindex).await? else {
         return Ok(false);
     };
-    let mut msg = TcMessage::with_index(index(ifindex)?);
-    msg.header.parent = TcHandle::ROOT;
-    msg.header.handle = HANDLE;
-    match request(
-        handle,
-        RouteNetlinkMessage::DelQueueDiscipline(msg),
-        NLM_F_ACK,
-    )
-    .await
-    {
+    let msg = rails(ifindex).encode(RTM_DELQDISC, NLM_F_ACK);
+    match handle.exchange(msg.finish()).await {
         Ok(_) => {
             log::info!("shaping: ifindex {ifindex} unshaped");
             Ok(true)
@@ -142,54 +124,32 @@ pub async fn remove(handle: &mut rtnetlink::Handle, ifindex: u32) -> io::Result<
     }
 }
 
-/// The device's root qdisc and its options, if it has one.
-async fn root(
-    handle: &mut rtnetlink::Handle,
-    ifindex: u32,
-) -> io::Result<Option<(Root, Vec<TcOption>)>> {
-    let ifindex = index(ifindex)?;
-    let dump = request(
-        handle,
-        RouteNetlinkMessage::GetQueueDiscipline(TcMessage::with_index(ifindex)),
-        NLM_F_DUMP,
-    )
-    .await?;
-    Ok(dump.into_iter().find_map(|m| match m {
-        RouteNetlinkMessage::NewQueueDiscipline(q)
-            if q.header.index == ifindex && q.header.parent == TcHandle::ROOT =>
-        {
-            let mut kind = String::new();
-            let mut options = Vec::new();
-            for a in q.attributes {
-                match a {
-                    TcAttribute::Kind(k) => kind = k,
-                    TcAttribute::Options(o) => options = o,
-                    _ => {}
-                }
-            }
-            Some((Root::of(&kind, q.header.handle), options))
-        }
-        _ => None,
-    }))
+/// rail's root qdisc on device `ifindex`, without kind and options.
+fn rails(ifindex: u32) -> Qdisc {
+    Qdisc {
+        ifindex,
+        handle: HANDLE.into(),
+        parent: TC_H_ROOT,
+        ..Qdisc::default()
+    }
 }
 
-async fn mtu(handle: &mut rtnetlink::Handle, ifindex: u32) -> io::Result<u32> {
-    let mut msg = LinkMessage::default();
-    msg.header.index = ifindex;
-    let reply = request(handle, RouteNetlinkMessage::GetLink(msg), 0).await?;
+/// The device's root qdisc and its options (the TCA_OPTIONS attributes), if it has one.
+async fn root(handle: &mut Socket, ifindex: u32) -> io::Result<Option<(Root, Vec<u8>)>> {
+    let dump = handle.exchange(Qdisc::dump(ifindex).finish()).await?;
+    Ok(dump
+        .iter()
+        .filter(|r| r.kind == RTM_NEWQDISC)
+        .filter_map(|r| Qdisc::decode(&r.payload))
+        .find(|q| q.ifindex == ifindex && q.parent == TC_H_ROOT)
+        .map(|q| (Root::of(&q.kind, TcHandle::from(q.handle)), q.options)))
+}
+
+async fn mtu(handle: &mut Socket, ifindex: u32) -> io::Result<u32> {
+    let reply = handle.exchange(Link::get(ifindex, None).finish()).await?;
     Ok(reply
-        .into_iter()
-        .find_map(|m| match m {
-            RouteNetlinkMessage::NewLink(l) => l.attributes.into_iter().find_map(|a| match a {
-                LinkAttribute::Mtu(mtu) => Some(mtu),
-                _ => None,
-            }),
-            _ => None,
-        })
+        .iter()
+        .filter(|r| r.kind == RTM_NEWLINK)
+        .find_map(|r| Link::decode(&r.payload)?.mtu)
         .unwrap_or(1500))
-}
-
-fn index(ifindex: u32) -> io::Result<i32> {
-    i32::try_from(ifindex)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex out of range"))
 }

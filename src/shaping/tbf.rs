@@ -1,8 +1,7 @@
 //! The TBF queueing discipline rail installs, as netlink attributes, and how rail tells its
 //! own root qdisc from a default one and from someone else's (SQM's).
 //!
-//! netlink-packet-route encodes no TBF options, so TCA_OPTIONS is built here by hand from
-//! the kernel's uapi (include/uapi/linux/pkt_sched.h):
+//! TCA_OPTIONS is built here from the kernel's uapi (include/uapi/linux/pkt_sched.h):
 //!
 //! ```text
 //! struct tc_ratespec { u8 cell_log; u8 linklayer; u16 overhead; s16 cell_align; u16 mpu; u32 rate; }  12 bytes
@@ -15,8 +14,34 @@
 //! All fields are in host byte order.
 
 use crate::config::Rate;
-use netlink_packet_core::{DefaultNla, Nla, NlasIterator};
-use netlink_packet_route::tc::{TcHandle, TcOption};
+use crate::netlink::wire::{attrs, put_attr, u32_at};
+
+/// A qdisc handle, `major:minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcHandle {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl TcHandle {
+    /// The handle the kernel gives its default qdiscs.
+    pub const UNSPEC: TcHandle = TcHandle { major: 0, minor: 0 };
+}
+
+impl From<u32> for TcHandle {
+    fn from(h: u32) -> TcHandle {
+        TcHandle {
+            major: (h >> 16) as u16,
+            minor: h as u16,
+        }
+    }
+}
+
+impl From<TcHandle> for u32 {
+    fn from(h: TcHandle) -> u32 {
+        (u32::from(h.major) << 16) | u32::from(h.minor)
+    }
+}
 
 /// The handle of rail's root qdisc, `7261:` ("ra"): how rail recognises its own.
 pub const HANDLE: TcHandle = TcHandle {
@@ -24,8 +49,6 @@ pub const HANDLE: TcHandle = TcHandle {
     minor: 0,
 };
 
-/// rtnetlink's TCA_OPTIONS attribute type.
-const TCA_OPTIONS: u16 = 2;
 const TCA_TBF_PARMS: u16 = 1;
 const TCA_TBF_RATE64: u16 = 4;
 const TCA_TBF_BURST: u16 = 6;
@@ -59,8 +82,8 @@ impl Tbf {
         }
     }
 
-    /// The TCA_OPTIONS payload.
-    pub fn options(&self) -> Vec<TcOption> {
+    /// The TCA_OPTIONS payload: its attributes.
+    pub fn options(&self) -> Vec<u8> {
         let rate32 = u32::try_from(self.bytes_per_second).unwrap_or(u32::MAX);
         let buffer_ns = u64::from(self.burst) * 1_000_000_000 / self.bytes_per_second.max(1);
         let buffer = u32::try_from(buffer_ns / PSCHED_TICK_NS).unwrap_or(u32::MAX);
@@ -74,32 +97,29 @@ impl Tbf {
         qopt.extend_from_slice(&self.limit.to_ne_bytes());
         qopt.extend_from_slice(&buffer.to_ne_bytes());
         qopt.extend_from_slice(&0u32.to_ne_bytes());
-        let mut out = vec![
-            TcOption::Other(DefaultNla::new(TCA_TBF_PARMS, qopt)),
-            TcOption::Other(DefaultNla::new(
-                TCA_TBF_BURST,
-                self.burst.to_ne_bytes().to_vec(),
-            )),
-        ];
+        let mut out = Vec::with_capacity(64);
+        put_attr(&mut out, TCA_TBF_PARMS, &qopt);
+        put_attr(&mut out, TCA_TBF_BURST, &self.burst.to_ne_bytes());
         // Rates of 34 Gbit/s and more do not fit tc_ratespec's u32.
         if rate32 == u32::MAX {
-            out.push(TcOption::Other(DefaultNla::new(
+            put_attr(
+                &mut out,
                 TCA_TBF_RATE64,
-                self.bytes_per_second.to_ne_bytes().to_vec(),
-            )));
+                &self.bytes_per_second.to_ne_bytes(),
+            );
         }
         out
     }
 
     /// Whether a dumped TBF has this rate and queue limit, to leave an identical one alone
     /// (changing a TBF replaces its queue and drops what is in it).
-    pub fn same_as(&self, options: &[TcOption]) -> bool {
+    pub fn same_as(&self, options: &[u8]) -> bool {
         let (mut rate, mut rate64, mut limit) = (None, None, None);
-        for (kind, value) in attributes(options) {
+        for (kind, value) in attrs(options) {
             match kind {
                 TCA_TBF_PARMS if value.len() >= QOPT_LEN => {
-                    rate = Some(u64::from(ne_u32(&value[8..12])));
-                    limit = Some(ne_u32(&value[24..28]));
+                    rate = u32_at(value, 8).map(u64::from);
+                    limit = u32_at(value, 24);
                 }
                 TCA_TBF_RATE64 if value.len() == 8 => {
                     rate64 = Some(u64::from_ne_bytes(value[..8].try_into().unwrap_or([0; 8])));
@@ -109,31 +129,6 @@ impl Tbf {
         }
         rate64.or(rate) == Some(self.bytes_per_second) && limit == Some(self.limit)
     }
-}
-
-/// The TBF attributes as (type, value). netlink-packet-route does not know TBF, so a dump
-/// comes back as one attribute holding the whole TCA_OPTIONS nest (type 2, TCA_OPTIONS);
-/// options built here are the attributes themselves.
-fn attributes(options: &[TcOption]) -> Vec<(u16, Vec<u8>)> {
-    let flat: Vec<(u16, Vec<u8>)> = options
-        .iter()
-        .map(|o| {
-            let mut value = vec![0; o.value_len()];
-            o.emit_value(&mut value);
-            (o.kind(), value)
-        })
-        .collect();
-    match flat.as_slice() {
-        [(TCA_OPTIONS, nest)] => NlasIterator::new(nest.as_slice())
-            .filter_map(Result::ok)
-            .map(|nla| (nla.kind(), nla.value().to_vec()))
-            .collect(),
-        _ => flat,
-    }
-}
-
-fn ne_u32(b: &[u8]) -> u32 {
-    u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// Whose the root qdisc of a device is.
@@ -165,12 +160,13 @@ impl Root {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::Emitable;
 
-    fn bytes(o: &TcOption) -> (u16, Vec<u8>) {
-        let mut v = vec![0; o.value_len()];
-        o.emit_value(&mut v);
-        (o.kind(), v)
+    fn list(options: &[u8]) -> Vec<(u16, Vec<u8>)> {
+        attrs(options).map(|(k, v)| (k, v.to_vec())).collect()
+    }
+
+    fn ne_u32(b: &[u8]) -> u32 {
+        u32_at(b, 0).unwrap()
     }
 
     #[test]
@@ -182,8 +178,9 @@ mod tests {
             (1_000_000, 10_000, 60_000)
         );
         let opts = t.options();
-        assert_eq!(opts.len(), 2, "no RATE64 below 34 Gbit/s");
-        let (kind, parms) = bytes(&opts[0]);
+        let attrs = list(&opts);
+        assert_eq!(attrs.len(), 2, "no RATE64 below 34 Gbit/s");
+        let (kind, parms) = attrs[0].clone();
         assert_eq!((kind, parms.len()), (TCA_TBF_PARMS, 36));
         assert_eq!(parms[1], TC_LINKLAYER_ETHERNET);
         assert_eq!(ne_u32(&parms[8..12]), 1_000_000, "rate in bytes/s");
@@ -194,17 +191,9 @@ mod tests {
             10_000_000 / 64,
             "10 ms in 64 ns ticks"
         );
-        assert_eq!(
-            bytes(&opts[1]),
-            (TCA_TBF_BURST, 10_000u32.to_ne_bytes().to_vec())
-        );
+        assert_eq!(attrs[1], (TCA_TBF_BURST, 10_000u32.to_ne_bytes().to_vec()));
         assert!(t.same_as(&opts));
         assert!(!Tbf::new(Rate::from_kbit(9_000).unwrap(), 1500).same_as(&opts));
-        // As a dump returns it: the nest in one TCA_OPTIONS attribute.
-        let mut nest = vec![0; opts.as_slice().buffer_len()];
-        opts.as_slice().emit(&mut nest);
-        let dumped = [TcOption::Other(DefaultNla::new(TCA_OPTIONS, nest))];
-        assert!(t.same_as(&dumped));
     }
 
     #[test]
@@ -213,7 +202,7 @@ mod tests {
         assert_eq!(slow.burst, 2 * (1492 + 64));
         let fast = Tbf::new(Rate::from_kbit(40_000_000).unwrap(), 1500);
         let opts = fast.options();
-        assert_eq!(bytes(&opts[2]).0, TCA_TBF_RATE64);
+        assert_eq!(list(&opts)[2].0, TCA_TBF_RATE64);
         assert!(fast.same_as(&opts));
     }
 

@@ -3,17 +3,11 @@
 //! (tests/reliability_fuzz.rs), so both exercise exactly the same code. Each function must
 //! return normally for every input: a panic is the bug.
 
-use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::RouteNetlinkMessage;
+use rail::netlink::route::{
+    Address, Link, Qdisc, Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_NEWADDR, RTM_NEWLINK,
+    RTM_NEWQDISC, RTM_NEWROUTE, RTM_NEWRULE,
+};
 use std::net::Ipv6Addr;
-
-// rtnetlink message types (linux/rtnetlink.h).
-const RTM_NEWLINK: u16 = 16;
-const RTM_NEWADDR: u16 = 20;
-const RTM_NEWROUTE: u16 = 24;
-const RTM_DELROUTE: u16 = 25;
-const RTM_NEWRULE: u16 = 32;
-const RTM_DELRULE: u16 = 33;
 
 /// /etc/config/rail as read from disk: the UCI parser, then the typed config on its output.
 pub fn uci(data: &[u8]) {
@@ -44,15 +38,14 @@ pub fn probe_reply(data: &[u8]) {
     let _ = rail::health::wire::dns::is_response(data, 0x1234);
 }
 
-/// A message from rtnetlink (a dump reply or a multicast event): parsed by
-/// netlink-packet-route as the daemon's sockets do, then read back by rail.
+/// A message from rtnetlink (a dump reply or a multicast event): split and decoded by
+/// rail's netlink codec as the daemon's sockets do, then read back by rail.
 pub fn netlink(data: &[u8]) {
-    if let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(data) {
-        if let NetlinkPayload::InnerMessage(inner) = msg.payload {
-            rtnl(&inner);
-        }
+    for m in rail::netlink::wire::messages(data) {
+        let _ = m.status();
+        rtnl(m.kind, m.payload);
     }
-    // The payload alone, as each message type the daemon's sockets receive would parse it.
+    // The payload alone, as each message type the daemon's sockets receive would decode it.
     for kind in [
         RTM_NEWLINK,
         RTM_NEWADDR,
@@ -60,27 +53,40 @@ pub fn netlink(data: &[u8]) {
         RTM_DELROUTE,
         RTM_NEWRULE,
         RTM_DELRULE,
+        RTM_NEWQDISC,
     ] {
-        let mut header = NetlinkHeader::default();
-        header.message_type = kind;
-        if let Ok(inner) = RouteNetlinkMessage::deserialize(&header, data) {
-            rtnl(&inner);
-        }
+        rtnl(kind, data);
     }
 }
 
-fn rtnl(msg: &RouteNetlinkMessage) {
+fn rtnl(kind: u16, payload: &[u8]) {
     use rail::dataplane::rtmsg;
-    match msg {
-        RouteNetlinkMessage::NewRule(m) | RouteNetlinkMessage::DelRule(m) => {
-            let _ = rtmsg::rule_is_owned(m);
-            let _ = rtmsg::rule_spec(m);
+    match kind {
+        RTM_NEWLINK => {
+            let _ = Link::decode(payload);
         }
-        RouteNetlinkMessage::NewRoute(m) | RouteNetlinkMessage::DelRoute(m) => {
-            let _ = rtmsg::route_table(m);
-            let _ = rtmsg::route_is_owned(m);
-            let _ = rtmsg::default_gateway(m);
-            let _ = rtmsg::route_spec(m);
+        RTM_NEWADDR => {
+            let _ = Address::decode(payload);
+        }
+        RTM_NEWRULE | RTM_DELRULE => {
+            if let Some(m) = Rule::decode(payload) {
+                let _ = rtmsg::rule_is_owned(&m);
+                let _ = rtmsg::rule_spec(&m);
+            }
+        }
+        RTM_NEWROUTE | RTM_DELROUTE => {
+            if let Some(m) = Route::decode(payload) {
+                let _ = rtmsg::route_table(&m);
+                let _ = rtmsg::route_is_owned(&m);
+                let _ = rtmsg::default_gateway(&m);
+                let _ = rtmsg::route_spec(&m);
+            }
+        }
+        RTM_NEWQDISC => {
+            if let Some(q) = Qdisc::decode(payload) {
+                let rate = rail::config::Rate::from_kbit(8_000).expect("a valid rate");
+                let _ = rail::shaping::Tbf::new(rate, 1500).same_as(&q.options);
+            }
         }
         _ => {}
     }
