@@ -18,6 +18,7 @@ mod common;
 use common::lab::{Fault, Lab};
 use common::rail::{interface, interface_dual_stack, interface_probing, Rail};
 use rail::config::Interface;
+use rail::health::engine::wake_at;
 use rail::health::{Input, Output, Params, State, Time, Tracker};
 use serde_json::{json, Map, Value};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -443,7 +444,8 @@ fn all_uplinks(lab: &Lab, targets: usize) -> String {
 
 /// The fastest, mean and slowest time from a silent fault to the tracker's `down`, over
 /// faults at every millisecond of two rounds, replies taking 1 ms (the lab's RTT): the
-/// real `Tracker` with `iface`'s parameters, no sockets and no clock.
+/// real `Tracker` with `iface`'s parameters, no sockets and no clock, woken as the engine
+/// wakes it (on its grid, `wake_at`, reading the replies that came meanwhile).
 fn detection_budget(iface: &Interface) -> (f64, f64, f64) {
     let params = Params::from_interface(iface);
     let rtt = Duration::from_millis(1);
@@ -474,12 +476,12 @@ fn detection_budget(iface: &Interface) -> (f64, f64, f64) {
                         _ => {}
                     }
                 }
-                let next = replies.iter().map(|(t, _)| *t).chain(t.next_wakeup()).min();
-                now = next.expect("the tracker always has a next wakeup while probing");
+                let next = t.next_wakeup();
+                now = wake_at(next.expect("the tracker always has a next wakeup while probing"));
                 let (due, rest): (Vec<_>, Vec<_>) = replies.drain(..).partition(|(t, _)| *t <= now);
                 replies = rest;
-                for (_, input) in due {
-                    t.handle(now, input, &mut out);
+                for (at, input) in due {
+                    t.handle(at, input, &mut out);
                 }
                 t.poll(now, &mut out);
             }

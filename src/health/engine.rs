@@ -7,20 +7,38 @@
 //! (IPv4 for `family both`), and a dual-stack one a second tracker for IPv6 with the IPv6
 //! targets, its own probe socket bound to the IPv6 address, and its own transitions
 //! (`Event::Transition6`). An uplink can so be up for IPv4 and down for IPv6.
+//!
+//! Wake-ups are few, because each one costs far more than the probes it sends (the
+//! reactor's hand-offs between threads, a timer re-arm; docs/bench.md): the engine wakes
+//! only on its timer, which it sets on a grid of `WAKE_GRID` on its own clock, so the
+//! probes of every uplink due within one step go out together; and it reads the replies
+//! that arrived meanwhile at the same wake-up (a reply does not wake it), each with the
+//! kernel's receive time. A probe so leaves up to one step late and a timeout is noticed
+//! up to one step late; RTTs, and whether a reply came within its timeout, stay exact.
 
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
-use super::probe::{Binding, Method, Prober, Received};
+use super::probe::{self, Binding, Method, Prober, Received};
 use super::time::Time;
 use crate::config::{Family, Interface, InterfaceId, TrackMethod};
 use async_io::Timer;
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::net::IpAddr;
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
+
+/// The step of the grid the engine's wake-ups fall on (see the module's doc).
+pub const WAKE_GRID: Duration = Duration::from_millis(10);
+
+/// When the engine wakes for work due at `due`: the first grid instant at or after it.
+pub fn wake_at(due: Time) -> Time {
+    let step = WAKE_GRID.as_micros() as u64;
+    Time::from_micros(due.as_micros().div_ceil(step) * step)
+}
 
 /// What the daemon knows about an uplink's device when it comes up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +90,10 @@ pub struct Engine {
     queue: VecDeque<Event>,
     outputs: Vec<Output>,
     inputs: Vec<Received>,
+    /// The polled sockets of every uplink, which of them are readable, and poll's array.
+    polled: Vec<RawFd>,
+    readable: Vec<RawFd>,
+    pollfds: Vec<libc::pollfd>,
 }
 
 impl Engine {
@@ -131,6 +153,9 @@ impl Engine {
             queue: VecDeque::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
+            polled: Vec::new(),
+            readable: Vec::new(),
+            pollfds: Vec::new(),
         }
     }
 
@@ -408,10 +433,17 @@ impl Engine {
             let (mut progressed, mut again) = (false, false);
             let mut out = std::mem::take(&mut self.outputs);
             let mut inputs = std::mem::take(&mut self.inputs);
+            self.polled.clear();
+            for u in &self.uplinks {
+                if let Ok(p) = &u.prober {
+                    p.polled(&mut self.polled);
+                }
+            }
+            probe::ready(&self.polled, &mut self.pollfds, &mut self.readable);
             for i in 0..self.uplinks.len() {
                 let u = &mut self.uplinks[i];
                 if let Ok(p) = &mut u.prober {
-                    p.poll_recv(cx, &mut inputs);
+                    p.poll_recv(cx, &self.readable, &mut inputs);
                 }
                 progressed |= !inputs.is_empty();
                 for (input, at) in inputs.drain(..) {
@@ -435,7 +467,8 @@ impl Engine {
                 .uplinks
                 .iter()
                 .filter_map(|u| u.tracker.next_wakeup())
-                .min();
+                .min()
+                .map(wake_at);
             if wake != self.armed {
                 self.armed = wake;
                 match wake {
@@ -537,6 +570,17 @@ mod tests {
             e.tracker_of(InterfaceId(2), true).map(|t| t.state()),
             Some(State::Down)
         );
+    }
+
+    #[test]
+    fn wake_ups_fall_on_the_grid_never_before_the_work() {
+        let step = WAKE_GRID.as_micros() as u64;
+        let at = |us: u64| wake_at(Time::from_micros(us)).as_micros();
+        assert_eq!(at(0), 0);
+        assert_eq!(at(1), step);
+        assert_eq!(at(step), step, "on the grid: at once");
+        assert_eq!(at(step + 1), 2 * step);
+        assert_eq!(at(3 * step - 1), 3 * step);
     }
 
     #[test]
