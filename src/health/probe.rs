@@ -84,6 +84,8 @@ pub type Received = (Input, Option<SystemTime>);
 
 /// Replies larger than this are not echo replies rail sent.
 const RECV_BUF: usize = 2048;
+/// Datagrams read by one recvmmsg(2).
+const RECV_BATCH: usize = 8;
 /// Datagrams read per socket per poll before yielding to the rest of the executor.
 const RECV_BURST: usize = 64;
 
@@ -411,12 +413,15 @@ fn stamp_arrivals(s: &Socket) -> io::Result<()> {
     set_opt(s, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
 }
 
-/// Read up to `RECV_BURST` datagrams from `sock`; true when it has nothing more.
+/// Read up to `RECV_BURST` datagrams from `sock`; true when it has nothing more. A batch
+/// that comes back short proves the queue empty, so the usual case (a reply or two) costs
+/// one system call, not a read and an EAGAIN.
 fn read_burst(sock: &Socket, f: &mut impl FnMut(&[u8], &SockAddr, Option<SystemTime>)) -> bool {
-    let mut buf = [0u8; RECV_BUF];
-    for _ in 0..RECV_BURST {
-        match recv_stamped(sock, &mut buf) {
-            Ok((n, from, at)) => f(&buf[..n], &from, at),
+    let mut bufs = [[0u8; RECV_BUF]; RECV_BATCH];
+    for _ in 0..RECV_BURST / RECV_BATCH {
+        match recv_stamped(sock, &mut bufs, f) {
+            Ok(n) if n < RECV_BATCH => return true,
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
             Err(_) => {} // e.g. an ICMP error queued on a UDP socket: read on
         }
@@ -451,35 +456,61 @@ fn drain(
     }
 }
 
-/// recvmsg with the SCM_TIMESTAMPNS control message, when the socket has one.
+/// recvmmsg: up to `RECV_BATCH` datagrams into `bufs`, each passed to `f` with its source
+/// and the SCM_TIMESTAMPNS receive time when the socket has one; returns how many.
 fn recv_stamped(
     sock: &Socket,
-    buf: &mut [u8],
-) -> io::Result<(usize, SockAddr, Option<SystemTime>)> {
-    let mut storage = SockAddrStorage::zeroed();
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+    bufs: &mut [[u8; RECV_BUF]; RECV_BATCH],
+    f: &mut impl FnMut(&[u8], &SockAddr, Option<SystemTime>),
+) -> io::Result<usize> {
+    let mut names: [SockAddrStorage; RECV_BATCH] =
+        std::array::from_fn(|_| SockAddrStorage::zeroed());
+    let mut control = [[0u64; 8]; RECV_BATCH]; // aligned room for one timespec message each
+    let mut iovs: [libc::iovec; RECV_BATCH] = std::array::from_fn(|i| libc::iovec {
+        iov_base: bufs[i].as_mut_ptr().cast(),
+        iov_len: RECV_BUF,
+    });
+    // SAFETY: mmsghdr is plain data; all zeros is valid, the pointers are set below.
+    let mut msgs: [libc::mmsghdr; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, m) in msgs.iter_mut().enumerate() {
+        let h = &mut m.msg_hdr;
+        h.msg_name = (&mut names[i] as *mut SockAddrStorage).cast();
+        h.msg_namelen = names[i].size_of();
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_control = control[i].as_mut_ptr().cast();
+        h.msg_controllen = std::mem::size_of_val(&control[i]) as _;
+    }
+    // SAFETY: every pointer in msgs refers to a live buffer of the length given.
+    let n = unsafe {
+        libc::recvmmsg(
+            sock.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            RECV_BATCH as _,
+            libc::MSG_DONTWAIT as _,
+            std::ptr::null_mut(),
+        )
     };
-    let mut control = [0u64; 8]; // aligned room for one timespec message
-                                 // SAFETY: msghdr is plain data; all zeros is valid, the pointers are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
-    msg.msg_namelen = storage.size_of();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: every pointer in msg refers to a live buffer of the length given.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    let n = n as usize;
+    for ((m, name), buf) in msgs.iter().zip(names).zip(bufs.iter()).take(n) {
+        let stamp = stamp_of(&m.msg_hdr);
+        // SAFETY: the kernel wrote a socket address of msg_namelen bytes into the storage.
+        let from = unsafe { SockAddr::new(name, m.msg_hdr.msg_namelen) };
+        f(&buf[..(m.msg_len as usize).min(RECV_BUF)], &from, stamp);
+    }
+    Ok(n)
+}
+
+/// The SCM_TIMESTAMPNS receive time in a message the kernel filled, if it carries one.
+fn stamp_of(msg: &libc::msghdr) -> Option<SystemTime> {
     let mut stamp = None;
     // SAFETY: the CMSG macros walk the control buffer the kernel filled, within
     // msg_controllen; the timespec is read unaligned.
     unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        let mut c = libc::CMSG_FIRSTHDR(msg);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
                 let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
@@ -487,12 +518,10 @@ fn recv_stamped(
                     .ok()
                     .map(|s| UNIX_EPOCH + Duration::new(s, ts.tv_nsec as u32));
             }
-            c = libc::CMSG_NXTHDR(&msg, c);
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    // SAFETY: the kernel wrote a socket address of msg_namelen bytes into the storage.
-    let from = unsafe { SockAddr::new(storage, msg.msg_namelen) };
-    Ok((n as usize, from, stamp))
+    stamp
 }
 
 /// A link-layer address on `ifindex` (ARP protocol), for bind and send_to.
