@@ -211,7 +211,7 @@ async fn main(
         .detach();
     }
 
-    let engine = Engine::new(&config.interfaces);
+    let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
     let resolution = resolve(&config, |_| false);
     let mut d = Daemon {
         path,
