@@ -74,3 +74,41 @@ impl WakeTimer {
         Poll::Pending
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+
+    fn fired_within(t: &mut WakeTimer, limit: Duration) -> bool {
+        let fired = async {
+            poll_fn(|cx| t.poll(cx)).await;
+            true
+        };
+        let late = async {
+            async_io::Timer::after(limit).await;
+            false
+        };
+        futures_lite::future::block_on(futures_lite::future::or(fired, late))
+    }
+
+    #[test]
+    fn fires_at_the_instant_set_never_when_disarmed_and_after_a_reset() {
+        let mut t = WakeTimer::new().unwrap();
+        let start = Instant::now();
+        t.set(Some(start + Duration::from_millis(30)));
+        assert!(fired_within(&mut t, Duration::from_secs(2)));
+        assert!(start.elapsed() >= Duration::from_millis(30), "not early");
+
+        t.set(None);
+        assert!(!fired_within(&mut t, Duration::from_millis(50)), "disarmed");
+
+        // Set far away, then moved closer: the later set counts.
+        t.set(Some(Instant::now() + Duration::from_secs(60)));
+        t.set(Some(Instant::now() + Duration::from_millis(10)));
+        assert!(fired_within(&mut t, Duration::from_secs(2)));
+        // A deadline that passed fires at once.
+        t.set(Some(start));
+        assert!(fired_within(&mut t, Duration::from_millis(500)));
+    }
+}
