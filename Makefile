@@ -63,7 +63,8 @@ ipk: cross
 size:
 	cross/size.sh
 
-# Reliability (docs/reliability.md): cargo-fuzz for FUZZ_SECS per target; a ten-minute soak.
+# Reliability (docs/reliability.md): cargo-fuzz for FUZZ_SECS per target; a ten-minute soak
+# of the release build after a warm-up.
 FUZZ_SECS ?= 60
 .PHONY: fuzz
 fuzz:
@@ -72,4 +73,5 @@ fuzz:
 SOAK_SECS ?= 600
 .PHONY: soak
 soak: deps
-	RAIL_SOAK_SECS=$(SOAK_SECS) cargo test --test reliability_soak -- --ignored --nocapture soak_
+	cargo build --release
+	RAIL_BIN=$(CURDIR)/target/release/rail RAIL_SOAK_SECS=$(SOAK_SECS) cargo test --test reliability_soak -- --ignored --nocapture soak_

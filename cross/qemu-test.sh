@@ -2,8 +2,9 @@
 # cross/qemu-test.sh <triple> [test filter...]: builds the library's unit tests for
 # <triple> and runs them under qemu-user, so byte-order and word-size assumptions (netlink,
 # ubus blobs, ICMP checksums, MIPS32 without 64-bit atomics) are checked on the CPU they
-# ship to. Tests that need root, network namespaces or real sockets see RAIL_UNDER_QEMU=1
-# and skip themselves: qemu-user translates only part of the netlink and socket ABI.
+# ship to. Tests that need root, network namespaces or netlink see RAIL_UNDER_QEMU=1 and
+# skip themselves: qemu-user translates only part of the netlink ABI. (None does today;
+# Unix sockets, epoll and timerfd work under qemu-user.)
 set -euo pipefail
 here="$(dirname "$0")"
 # shellcheck source=cross/env.sh

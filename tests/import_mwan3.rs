@@ -354,7 +354,14 @@ fn rules_with_sticky_ipset_and_src_iface_through_the_network_file() {
         [(1, set(&[("wan", 1)])), (2, set(&[("wanb", 1)]))]
     );
     assert_eq!(notes(&i), [note(44, "rule 'streaming'", Some("ipset"))]);
-    assert!(i.notes[0].message.contains("inet rail"), "{}", i.notes[0]);
+    // No family: mwan3 matches both, so the set's IPv6 twin must be filled too.
+    assert!(
+        i.notes[0]
+            .message
+            .contains("nftset=/example.com/4#inet#rail#streaming,6#inet#rail#streaming6)"),
+        "{}",
+        i.notes[0]
+    );
 }
 
 #[test]

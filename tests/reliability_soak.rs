@@ -15,17 +15,36 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Resident memory (kB) and open descriptors of a process.
 fn usage(pid: u32) -> (u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap();
+    let m = memory(pid);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .count();
-    (rss, fds)
+    (m.rss, fds)
+}
+
+/// A process's resident memory (kB): in all, and its anonymous (heap, stacks) and
+/// file-backed (the binary's and libraries' pages) parts.
+struct Memory {
+    rss: u64,
+    anon: u64,
+    file: u64,
+}
+
+fn memory(pid: u32) -> Memory {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    Memory {
+        rss: field("VmRSS:"),
+        anon: field("RssAnon:"),
+        file: field("RssFile:"),
+    }
 }
 
 /// State changes rail logged ("rail: isp1 down: ...").
@@ -104,6 +123,52 @@ impl Rng {
     }
 }
 
+/// Random faults on both uplinks: each gets a new one (blackhole, carrier loss, or none two
+/// times in three, so both are rarely down together) every 2-10 s.
+struct Faults {
+    rng: Rng,
+    /// Per uplink: its fault now (None: healthy), when that last changed, when to change.
+    fault: [Option<Fault>; 2],
+    changed: [Instant; 2],
+    next: [Instant; 2],
+}
+
+impl Faults {
+    fn new(seed: u64) -> Faults {
+        let now = Instant::now();
+        Faults {
+            rng: Rng(seed),
+            fault: [None, None],
+            changed: [now; 2],
+            next: [now; 2],
+        }
+    }
+
+    /// Changes the faults that are due.
+    fn step(&mut self, lab: &common::lab::Lab) {
+        let now = Instant::now();
+        for i in 0..2 {
+            if now < self.next[i] {
+                continue;
+            }
+            let f = match self.rng.below(6) {
+                0 => Some(Fault::Blackhole),
+                1 => Some(Fault::Carrier),
+                _ => None,
+            };
+            if f != self.fault[i] {
+                lab.clear(i + 1);
+                if let Some(f) = f {
+                    lab.fault(i + 1, f);
+                }
+                self.fault[i] = f;
+                self.changed[i] = Instant::now();
+            }
+            self.next[i] = Instant::now() + Duration::from_millis(2000 + self.rng.below(8000));
+        }
+    }
+}
+
 #[test]
 #[ignore = "ten minutes: run with `make soak`"]
 fn soak_random_faults_on_every_uplink_with_lan_traffic() {
@@ -117,20 +182,39 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
     let detection = Duration::from_millis(1500);
     let rail = running(&lab);
     std::thread::sleep(Duration::from_secs(2));
-    let (rss0, fds0) = usage(rail.pid());
-    let t0 = transitions(&rail);
+    let launched = memory(rail.pid());
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64
         | 1;
     eprintln!("soak: {secs} s, seed {seed}");
-    let mut rng = Rng(seed);
+    let mut faults = Faults::new(seed);
 
-    // Per uplink: its fault now (None: healthy), when that last changed, when to change.
-    let mut fault: [Option<Fault>; 2] = [None, None];
-    let mut changed = [Instant::now(); 2];
-    let mut next = [Instant::now(); 2];
+    // Warm-up: rail keeps the last HISTORY transitions for `rail status`, so its memory
+    // grows by design until that many happened; a leak is growth after that.
+    let history = rail::daemon::report::HISTORY;
+    let warm = Instant::now();
+    while rail.status()["transitions"].as_array().map_or(0, Vec::len) < history {
+        assert!(
+            warm.elapsed() < Duration::from_secs(600),
+            "fewer than {history} transitions in 10 minutes of faults"
+        );
+        faults.step(&lab);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let start_memory = memory(rail.pid());
+    let (rss0, fds0) = (start_memory.rss, usage(rail.pid()).1);
+    eprintln!(
+        "soak: warm-up {:?}: rss {} -> {} kB (anon {} -> {})",
+        warm.elapsed(),
+        launched.rss,
+        start_memory.rss,
+        launched.anon,
+        start_memory.anon
+    );
+    let t0 = transitions(&rail);
+
     let (mut requests, mut failed, mut failed_with_uplink_up, mut failed_healthy_uplink) =
         (0u64, 0u64, 0u64, 0u64);
     let mut status_failures = 0u64;
@@ -140,30 +224,17 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
         let now = Instant::now();
         // The trend tells a leak (steady growth) from the allocator's high-water mark.
         if now.duration_since(sampled) >= Duration::from_secs(60) {
-            let (rss, fds) = usage(rail.pid());
-            eprintln!("soak: at {:?}: rss {rss} kB, fds {fds}", start.elapsed());
+            let (m, (_, fds)) = (memory(rail.pid()), usage(rail.pid()));
+            eprintln!(
+                "soak: at {:?}: rss {} kB (anon {}, file {}), fds {fds}",
+                start.elapsed(),
+                m.rss,
+                m.anon,
+                m.file
+            );
             sampled = now;
         }
-        for i in 0..2 {
-            if now < next[i] {
-                continue;
-            }
-            // Healthy two times in three, so both uplinks are rarely down together.
-            let f = match rng.below(6) {
-                0 => Some(Fault::Blackhole),
-                1 => Some(Fault::Carrier),
-                _ => None,
-            };
-            if f != fault[i] {
-                lab.clear(i + 1);
-                if let Some(f) = f {
-                    lab.fault(i + 1, f);
-                }
-                fault[i] = f;
-                changed[i] = Instant::now();
-            }
-            next[i] = Instant::now() + Duration::from_millis(2000 + rng.below(8000));
-        }
+        faults.step(&lab);
         let asked = Instant::now();
         let Some(status) = rail.try_status() else {
             status_failures += 1;
@@ -181,11 +252,14 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
         }
         failed += 1;
         // A fault that began within the detection window excuses a failure.
-        let settled = changed.iter().all(|c| at.duration_since(*c) > detection);
+        let settled = faults
+            .changed
+            .iter()
+            .all(|c| at.duration_since(*c) > detection);
         if settled && rail_up {
             failed_with_uplink_up += 1;
         }
-        if settled && fault.iter().any(Option::is_none) {
+        if settled && faults.fault.iter().any(Option::is_none) {
             failed_healthy_uplink += 1;
         }
     }
@@ -194,14 +268,16 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
     }
     rail.wait_state("isp1", "up", Duration::from_secs(150));
     rail.wait_state("isp2", "up", Duration::from_secs(150));
-    let (rss1, fds1) = usage(rail.pid());
+    let end = memory(rail.pid());
+    let (rss1, fds1) = (end.rss, usage(rail.pid()).1);
     let n = transitions(&rail) - t0;
     println!(
-        "soak {secs} s: {n} transitions; rss {rss0} -> {rss1} kB; fds {fds0} -> {fds1}; \
-         LAN requests {requests}, failed {failed}, failed while rail had an uplink up \
-         (beyond {detection:?} of a fault change) {failed_with_uplink_up}, failed while an \
-         uplink was healthy (incl. flap hold-downs) {failed_healthy_uplink}; `rail status` \
-         failed {status_failures} times"
+        "soak {secs} s after the warm-up: {n} transitions; rss {rss0} -> {rss1} kB (anon {} \
+         -> {}, file {} -> {}); fds {fds0} -> {fds1}; LAN requests {requests}, failed \
+         {failed}, failed while rail had an uplink up (beyond {detection:?} of a fault \
+         change) {failed_with_uplink_up}, failed while an uplink was healthy (incl. flap \
+         hold-downs) {failed_healthy_uplink}; `rail status` failed {status_failures} times",
+        start_memory.anon, end.anon, start_memory.file, end.file
     );
     assert!(fds1 <= fds0 + 2, "descriptors steady: {fds0} -> {fds1}");
     assert!(

@@ -165,3 +165,28 @@ fn events_from_netifd() {
         None
     );
 }
+
+#[test]
+fn dhcpv6_twin_of_a_pppoe_wan_carries_the_ipv6_next_hop() {
+    // What ppp6-up's `wan_6` (proto dhcpv6, ifname @wan) dumps: the same L3 device, the
+    // DHCPv6 address and delegated prefix, and source-specific IPv6 default routes.
+    let s = InterfaceStatus::parse(&fixture("dhcpv6-wan_6-up")).unwrap();
+    assert_eq!(s.bound_device(), Some("pppoe-wan"));
+    assert_eq!(s.ipv6_gateway(), Some("fe80::1".parse().unwrap()));
+    assert_eq!(s.ipv4_gateway(), None);
+    assert_eq!(
+        s.ipv6_prefix,
+        vec![netifd::Ipv6Address {
+            address: "2001:db8:300::".parse().unwrap(),
+            mask: 56
+        }]
+    );
+    assert_eq!(netifd::twin_of("wan_6"), Some("wan"));
+    assert_eq!(netifd::ipv6_twin("wan"), "wan_6");
+    assert_eq!(
+        netifd::twin_of("wan6"),
+        None,
+        "a static wan6 section is no twin"
+    );
+    assert_eq!(netifd::twin_of("_6"), None);
+}

@@ -46,6 +46,7 @@ pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let rules: Vec<Rule> = of("rule")
         .map(|r| rule(r, &policies, &mut report))
         .collect();
+    check_ipsets(&of("rule").collect::<Vec<_>>(), &rules, &mut report);
     check_dataplane_marks(
         of("globals").next(),
         &globals,
@@ -304,6 +305,8 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         }
     }
 
+    let npt = npt(r, fam, &mut say);
+
     Interface {
         name: r.given_name.clone().unwrap_or_default(),
         enabled: r.bool("enabled"),
@@ -337,11 +340,54 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         size: r.int("size") as u16,
         flush_conntrack: r.bool("flush_conntrack"),
         masquerade: r.bool("masquerade"),
+        npt,
         rate: r.one("rate").and_then(|v| match v {
             Val::Int(kbit) => Rate::from_kbit(u32::try_from(kbit).ok()?),
             _ => None,
         }),
     }
+}
+
+/// npt_internal, with npt_external or learned from the delegated prefix: IPv6, one
+/// length, on an uplink that carries IPv6.
+fn npt(r: &Read, fam: Family, say: &mut impl FnMut(&str, String)) -> Option<Npt> {
+    let prefix = |option: &str| match r.one(option) {
+        Some(Val::Prefix(p)) => Some(p),
+        _ => None,
+    };
+    let external = prefix("npt_external");
+    let Some(internal) = prefix("npt_internal") else {
+        if external.is_some() {
+            say(
+                "npt_external",
+                "needs npt_internal, the LAN prefix it translates".into(),
+            );
+        }
+        return None;
+    };
+    let mut ok = true;
+    for (option, p) in [("npt_internal", Some(internal)), ("npt_external", external)] {
+        if let Some(p) = p.filter(|p| p.addr.is_ipv4()) {
+            say(
+                option,
+                format!("{p} is IPv4; NPTv6 translates IPv6 prefixes"),
+            );
+            ok = false;
+        }
+    }
+    if let Some(external) = external.filter(|e| ok && internal.len != e.len) {
+        say(
+            "npt_external",
+            format!("{external} is a /{} but npt_internal {internal} is a /{}: NPTv6 maps a prefix to one of the same length", external.len, internal.len),
+        );
+    }
+    if fam == Family::Ipv4 {
+        say(
+            "npt_internal",
+            "NPTv6 needs family ipv6 or both; this interface carries IPv4 only".into(),
+        );
+    }
+    Npt::new(internal, external)
 }
 
 /// Two interfaces on one device would fight over its routes.
@@ -429,6 +475,42 @@ fn check_dataplane_marks<'a>(
         });
     if let Some((line, name, option)) = at {
         report.add(line, name, option, message);
+    }
+}
+
+/// A set in rail's table holds addresses of one family, and rail names its own sets
+/// `sticky_*` and `sticky6_*`: an `ipset` must not name a set another rule uses for the
+/// other family (`Rule::ipset_for`), nor one of rail's.
+fn check_ipsets(reads: &[&Read], rules: &[Rule], report: &mut Report) {
+    let word = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+    for (i, (r, rule)) in reads.iter().zip(rules).enumerate() {
+        let Some(name) = &rule.ipset else { continue };
+        let mut say =
+            |message: String| report.add(r.line_of("ipset"), &r.name, Some("ipset"), message);
+        if name.starts_with("sticky_") || name.starts_with("sticky6_") {
+            say(format!(
+                "'{name}' is a name rail gives its sticky sets; choose another"
+            ));
+            continue;
+        }
+        for v6 in [false, true] {
+            let Some(set) = rule.ipset_for(v6) else {
+                continue;
+            };
+            let clash = reads[..i]
+                .iter()
+                .zip(rules)
+                .find_map(|(o, other)| (other.ipset_for(!v6).as_ref() == Some(&set)).then_some(o));
+            if let Some(o) = clash {
+                say(format!(
+                    "'{set}' holds this rule's {} destinations but rule '{}' (line {}) uses it for {}: a set holds one family. A rule for both families uses '<ipset>' for IPv4 and '<ipset>6' for IPv6; name the sets apart, or give each rule a family",
+                    word(v6),
+                    o.name.name,
+                    o.line_of("ipset"),
+                    word(!v6)
+                ));
+            }
+        }
     }
 }
 
@@ -1049,6 +1131,88 @@ config rule
             .collect();
         let p = problems(&sixty_four);
         assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn npt_needs_two_ipv6_prefixes_of_one_length_on_an_ipv6_uplink() {
+        let wan = |opts: &str| {
+            TWO_UPLINKS.replacen(
+                "config interface 'wan'\n",
+                &format!("config interface 'wan'\n\toption family 'both'\n{opts}"),
+                1,
+            )
+        };
+        let c = check(&wan(
+            "\toption npt_internal 'fd00:1::/64'\n\toption npt_external '2001:db8:300:1::/64'\n",
+        ))
+        .expect("valid");
+        let npt = c.interfaces[0].npt.expect("npt");
+        assert_eq!(
+            (
+                npt.internal().to_string(),
+                npt.external(None).map(|e| e.to_string())
+            ),
+            ("fd00:1::/64".into(), Some("2001:db8:300:1::/64".into()))
+        );
+        assert_eq!(c.interfaces[1].npt, None);
+        // Without npt_external: the first /64 of the prefix delegated at the time.
+        let c = check(&wan("\toption npt_internal 'fd00:1::/64'\n")).expect("valid");
+        let npt = c.interfaces[0].npt.expect("npt");
+        let delegated = Prefix {
+            addr: "2001:db8:300:100::".parse().unwrap(),
+            len: 56,
+        };
+        assert_eq!(npt.external(None), None);
+        assert_eq!(
+            npt.external(Some(delegated)).map(|e| e.to_string()),
+            Some("2001:db8:300:100::/64".into())
+        );
+        let too_long = Prefix {
+            len: 80,
+            ..delegated
+        };
+        assert_eq!(npt.external(Some(too_long)), None);
+        let p = problems(&wan("\toption npt_external '2001:db8:300:1::/64'\n"));
+        assert!(
+            p[0].ends_with("needs npt_internal, the LAN prefix it translates"),
+            "{p:?}"
+        );
+        let p = problems(&wan(
+            "\toption npt_internal 'fd00:1::/64'\n\toption npt_external '2001:db8:300::/56'\n",
+        ));
+        assert_eq!(p, vec!["rail.conf:5: interface 'wan' option 'npt_external': 2001:db8:300::/56 is a /56 but npt_internal fd00:1::/64 is a /64: NPTv6 maps a prefix to one of the same length"]);
+        let p = problems(&wan(
+            "\toption npt_internal '10.0.0.0/8'\n\toption npt_external '2001:db8::/32'\n",
+        ));
+        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'npt_internal': 10.0.0.0/8 is IPv4; NPTv6 translates IPv6 prefixes"]);
+        let p = problems(&TWO_UPLINKS.replacen(
+            "config interface 'wan'\n",
+            "config interface 'wan'\n\toption npt_internal 'fd00:1::/64'\n\toption npt_external '2001:db8:300:1::/64'\n",
+            1,
+        ));
+        assert_eq!(p, vec!["rail.conf:3: interface 'wan' option 'npt_internal': NPTv6 needs family ipv6 or both; this interface carries IPv4 only"]);
+    }
+
+    #[test]
+    fn an_ipset_holds_one_family() {
+        let base = format!("{TWO_UPLINKS}\toption ipset 'banks'\n");
+        // Both families: 'banks' (IPv4) and 'banks6' (IPv6); one rule per family as mwan3
+        // users write them is fine too.
+        assert!(check(&base).is_ok());
+        assert!(check(&format!("{TWO_UPLINKS}\toption ipset 'banks'\n\toption family 'ipv4'\nconfig rule\n\toption use_policy 'failover'\n\toption family 'ipv6'\n\toption ipset 'banks6'\n")).is_ok());
+        let p = problems(&format!(
+            "{base}config rule 'v4'\n\toption use_policy 'failover'\n\toption family 'ipv4'\n\toption ipset 'banks6'\n"
+        ));
+        assert_eq!(p, vec!["rail.conf:26: rule 'v4' option 'ipset': 'banks6' holds this rule's IPv4 destinations but rule '@rule[0]' (line 22) uses it for IPv6: a set holds one family. A rule for both families uses '<ipset>' for IPv4 and '<ipset>6' for IPv6; name the sets apart, or give each rule a family"]);
+        let p = problems(&format!(
+            "{base}config rule 'v6'\n\toption use_policy 'failover'\n\toption family 'ipv6'\n\toption ipset 'banks'\n"
+        ));
+        assert!(p[0].contains("'banks' holds this rule's IPv6 destinations but rule '@rule[0]' (line 22) uses it for IPv4"), "{p:?}");
+        let p = problems(&format!("{TWO_UPLINKS}\toption ipset 'sticky_x'\n"));
+        assert!(
+            p[0].ends_with("'sticky_x' is a name rail gives its sticky sets; choose another"),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! always consistent: references are indices that exist, ranges hold, every interface has a
 //! distinct mark. Names follow mwan3's vocabulary so an mwan3 user feels at home.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 /// The fwmark bits rail owns; never empty, always a contiguous run of bits.
@@ -140,10 +140,87 @@ pub struct Interface {
     pub size: u16,
     /// Delete this uplink's conntrack flows when it goes down.
     pub flush_conntrack: bool,
-    /// Masquerade traffic leaving this uplink (fw4 does it on OpenWrt).
+    /// Masquerade traffic leaving this uplink (fw4 does it on OpenWrt); IPv4 only when
+    /// `npt` translates this uplink's IPv6.
     pub masquerade: bool,
+    /// NPTv6: the LAN prefix translated into this uplink's prefix.
+    pub npt: Option<Npt>,
     /// Egress shaping of the uplink's device to this rate (`shaping`); `None`: unshaped.
     pub rate: Option<Rate>,
+}
+
+/// NPTv6 (prefix translation) on one uplink: IPv6 sources in `internal` leave with the
+/// same host bits in the external prefix, and new connections to it come in to
+/// `internal`. The external prefix is configured, or (`None`) the first of the internal
+/// one's length inside the prefix the provider delegates at the time. IPv6 prefixes of one
+/// length, host bits clear (only `Npt::new` builds one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Npt {
+    internal: Ipv6Addr,
+    external: Option<Ipv6Addr>,
+    len: u8,
+}
+
+impl Npt {
+    /// `None` unless all are IPv6 prefixes of the same length.
+    pub fn new(internal: Prefix, external: Option<Prefix>) -> Option<Npt> {
+        let (IpAddr::V6(i), len) = (internal.addr, internal.len) else {
+            return None;
+        };
+        let external = match external {
+            None => None,
+            Some(Prefix {
+                addr: IpAddr::V6(e),
+                len: l,
+            }) if l == len => Some(network(e, len)),
+            Some(_) => return None,
+        };
+        (len <= 128).then(|| Npt {
+            internal: network(i, len),
+            external,
+            len,
+        })
+    }
+
+    pub fn internal(&self) -> Prefix {
+        self.prefix(self.internal)
+    }
+
+    /// The prefix `internal` becomes: the configured one, else the first of its length in
+    /// `delegated` (none while nothing is delegated, or when that is longer than `internal`).
+    pub fn external(&self, delegated: Option<Prefix>) -> Option<Prefix> {
+        let addr = match (self.external, delegated) {
+            (Some(e), _) => e,
+            (
+                None,
+                Some(Prefix {
+                    addr: IpAddr::V6(d),
+                    len,
+                }),
+            ) if len <= self.len => network(d, len),
+            _ => return None,
+        };
+        Some(self.prefix(addr))
+    }
+
+    fn prefix(&self, addr: Ipv6Addr) -> Prefix {
+        Prefix {
+            addr: addr.into(),
+            len: self.len,
+        }
+    }
+}
+
+/// `a` with the bits past `len` cleared.
+fn network(a: Ipv6Addr, len: u8) -> Ipv6Addr {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    (u128::from(a) & mask).into()
+}
+
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
 }
 
 /// A link rate in kbit/s (1000 bit/s, as tc counts), never zero.
@@ -257,7 +334,8 @@ pub struct Rule {
     pub proto: Proto,
     /// Incoming LAN device (nft `iifname`).
     pub src_dev: Vec<String>,
-    /// A named nft set of destination addresses in rail's table (filled by e.g. dnsmasq).
+    /// A named nft set of destination addresses in rail's table (filled by e.g. dnsmasq);
+    /// see `ipset_for` for the set each family uses.
     pub ipset: Option<String>,
     /// `None` matches both families.
     pub family: Option<Family>,
@@ -265,4 +343,18 @@ pub struct Rule {
     pub sticky: bool,
     pub sticky_timeout: Duration,
     pub target: Target,
+}
+
+impl Rule {
+    /// The nft set holding this rule's destinations of one family (`ipv6` false: IPv4).
+    /// `ipset` names the set of the rule's own family; a rule for both families uses
+    /// `<ipset>` for IPv4 and `<ipset>6` for IPv6, as OpenWrt names `wan` and `wan6`.
+    pub fn ipset_for(&self, ipv6: bool) -> Option<String> {
+        let name = self.ipset.as_deref()?;
+        match (self.family, ipv6) {
+            (Some(Family::Ipv4), true) | (Some(Family::Ipv6), false) => None,
+            (None | Some(Family::Both), true) => Some(format!("{name}6")),
+            _ => Some(name.to_string()),
+        }
+    }
 }

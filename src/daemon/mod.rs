@@ -194,7 +194,7 @@ async fn main(
         let bus = bus.clone();
         ex.spawn(async move { bus.run().await }).detach();
     }
-    let followed = Rc::new(RefCell::new(names(&config)));
+    let followed = Rc::new(RefCell::new(Uplinks::followed(&config)));
     let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
     {
         let (bus, followed) = (bus.clone(), followed.clone());
@@ -635,18 +635,15 @@ impl Daemon {
         else {
             return; // unreadable now, or ubusd gone: keep what is in place
         };
-        if !self.config.interfaces.iter().any(|i| i.name == name) {
+        if !self.apply_netifd(&name, &s) {
             return;
         }
-        self.apply_netifd(&name, &s);
         self.relearn().await;
         self.reconcile().await;
     }
 
-    fn apply_netifd(&mut self, name: &str, s: &netifd::InterfaceStatus) {
-        let entry = self.uplinks.announced.entry(name.to_string()).or_default();
-        entry.device = s.bound_device().map(str::to_string);
-        entry.gateway = s.ipv4_gateway();
+    fn apply_netifd(&mut self, name: &str, s: &netifd::InterfaceStatus) -> bool {
+        self.uplinks.announce(&self.config, name, s)
     }
 
     /// Re-read the configuration; a bad one is reported and the running one kept.
@@ -673,7 +670,7 @@ impl Daemon {
         log::info!("reload: applying the new configuration from {}", self.path);
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
-        *self.followed.borrow_mut() = names(&self.config);
+        *self.followed.borrow_mut() = Uplinks::followed(&self.config);
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -746,10 +743,6 @@ fn facts(link: &Link, v6: bool) -> LinkFacts {
             link.address.map(Into::into)
         },
     }
-}
-
-fn names(config: &Config) -> Vec<String> {
-    config.interfaces.iter().map(|i| i.name.clone()).collect()
 }
 
 /// The control socket's requests, validated like ubus's.

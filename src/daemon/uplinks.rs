@@ -6,17 +6,23 @@
 //! inputs the health engine needs (device up/gone/recreated, carrier).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::config::{Config, InterfaceId};
-use crate::dataplane::desired::{Link, Links};
+use crate::config::{Config, InterfaceId, Prefix};
+use crate::dataplane::desired::{Af, Link, Links};
 use crate::dataplane::kernel::Kernel;
+use crate::openwrt::netifd::{self, InterfaceStatus};
 
 /// Device facts announced at run time (netifd status, hotplug) for one interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Announced {
     pub device: Option<String>,
     pub gateway: Option<Ipv4Addr>,
+    /// The IPv6 next hop netifd routes through (DHCPv6 twin `wan_6`, or the interface's own
+    /// status), while it is up.
+    pub gateway6: Option<Ipv6Addr>,
+    /// The first prefix delegated to it (DHCPv6-PD), while it is up.
+    pub delegated6: Option<Prefix>,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +62,77 @@ impl Uplinks {
         })
     }
 
+    /// Take what netifd says about interface `name`: the device and IPv4 next hop of one
+    /// of ours; the IPv6 next hop and delegated prefix of one of ours that carries IPv6,
+    /// from its DHCPv6 twin (`wan_6` for `wan`), or from its own status when that has IPv6
+    /// routes or prefixes (a `dhcpv6` or static interface named in the config) or it went
+    /// down. Whether `name` was either.
+    pub fn announce(&mut self, config: &Config, name: &str, s: &InterfaceStatus) -> bool {
+        let carries6 = |n: &str| {
+            config
+                .interfaces
+                .iter()
+                .any(|i| i.name == n && Af::Inet6.carried_by(i.family))
+        };
+        if config.interfaces.iter().any(|i| i.name == name) {
+            let entry = self.announced.entry(name.to_string()).or_default();
+            entry.device = s.bound_device().map(str::to_string);
+            entry.gateway = s.ipv4_gateway();
+            let has6 = s.ipv6_gateway().is_some() || !s.ipv6_prefix.is_empty();
+            if carries6(name) && (has6 || s.bound_device().is_none()) {
+                self.announce6(name, name, s);
+            }
+            return true;
+        }
+        match netifd::twin_of(name).filter(|p| carries6(p)) {
+            Some(parent) => {
+                self.announce6(parent, name, s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The IPv6 facts of `parent` from the status of netifd's interface `name`.
+    fn announce6(&mut self, parent: &str, name: &str, s: &InterfaceStatus) {
+        let up = s.bound_device().is_some();
+        let gateway6 = s.ipv6_gateway().filter(|_| up);
+        let delegated6 = s.ipv6_prefix.first().filter(|_| up).map(|p| Prefix {
+            addr: p.address.into(),
+            len: p.mask,
+        });
+        let entry = self.announced.entry(parent.to_string()).or_default();
+        let none = || "none".to_string();
+        if entry.gateway6 != gateway6 {
+            log::info!(
+                "{parent}: IPv6 next hop {} from netifd's {name}",
+                gateway6.map_or_else(none, |g| g.to_string())
+            );
+            entry.gateway6 = gateway6;
+        }
+        if entry.delegated6 != delegated6 {
+            log::info!(
+                "{parent}: delegated prefix {} from netifd's {name}",
+                delegated6.map_or_else(none, |p| p.to_string())
+            );
+            entry.delegated6 = delegated6;
+        }
+    }
+
+    /// The netifd interfaces to follow: ours, and the DHCPv6 twins of those carrying IPv6.
+    pub fn followed(config: &Config) -> Vec<String> {
+        config
+            .interfaces
+            .iter()
+            .flat_map(|i| {
+                let twin = Af::Inet6
+                    .carried_by(i.family)
+                    .then(|| netifd::ipv6_twin(&i.name));
+                std::iter::once(i.name.clone()).chain(twin)
+            })
+            .collect()
+    }
+
     /// The config's next hop (of either family), else the IPv4 one netifd announced.
     fn gateway(&self, config: &Config, id: InterfaceId) -> Option<IpAddr> {
         let iface = &config.interfaces[id.0];
@@ -83,10 +160,20 @@ impl Uplinks {
                 continue;
             };
             match kernel.learn(&device, self.gateway(config, id)).await {
-                Ok(Some(learned)) => {
+                Ok(Some(mut learned)) => {
                     if let Some(p) = learned.peer {
                         peers.insert(id, p);
                     }
+                    // netifd's IPv6 next hop for this interface beats main's lowest-metric
+                    // default through the device; the config's beats both.
+                    let announced = self.announced.get(&iface.name);
+                    if learned.link.address6.is_some()
+                        && !iface.gateway.is_some_and(|g| g.is_ipv6())
+                    {
+                        let gateway6 = announced.and_then(|a| a.gateway6);
+                        learned.link.gateway6 = gateway6.or(learned.link.gateway6);
+                    }
+                    learned.link.delegated6 = announced.and_then(|a| a.delegated6);
                     links.insert(id, learned.link);
                 }
                 Ok(None) => {}
@@ -148,6 +235,7 @@ mod tests {
             carrier,
             address6: None,
             gateway6: None,
+            delegated6: None,
         }
     }
 
@@ -183,6 +271,57 @@ mod tests {
             diff(&old, &new),
             vec![(InterfaceId(0), Change::Address6(slaac))]
         );
+    }
+
+    #[test]
+    fn the_dhcpv6_twin_announces_the_ipv6_next_hop_of_an_uplink_carrying_ipv6() {
+        use serde_json::json;
+        let mut c = crate::fixtures::config(&["wan", "wanb"], &[], &[]);
+        c.interfaces[0].family = crate::config::Family::Both;
+        assert_eq!(Uplinks::followed(&c), ["wan", "wan_6", "wanb"]);
+        let status = |v: serde_json::Value| InterfaceStatus::parse(&v).expect("a status");
+        let wan_6 = status(
+            json!({"up": true, "l3_device": "pppoe-wan", "proto": "dhcpv6",
+            "ipv6-prefix": [{"address": "2001:db8:300::", "mask": 56}],
+            "route": [{"target": "::", "mask": 0, "nexthop": "fe80::1", "source": "2001:db8:300::/56"}]}),
+        );
+        let gateway6 = |u: &Uplinks| u.announced.get("wan").and_then(|a| a.gateway6);
+        let delegated6 = |u: &Uplinks| {
+            let a = u.announced.get("wan")?;
+            a.delegated6.map(|p| p.to_string())
+        };
+        let mut u = Uplinks::default();
+        assert!(u.announce(&c, "wan_6", &wan_6));
+        assert_eq!(gateway6(&u), "fe80::1".parse().ok());
+        assert_eq!(delegated6(&u).as_deref(), Some("2001:db8:300::/56"));
+        // wanb carries IPv4 only; lan is not ours.
+        assert!(!u.announce(&c, "wanb_6", &wan_6));
+        assert!(!u.announce(&c, "lan", &wan_6));
+        assert!(!u.announced.contains_key("wanb"));
+        // wan's own status (no IPv6 route) leaves the twin's next hop alone.
+        let wan = status(json!({"up": true, "l3_device": "pppoe-wan", "proto": "pppoe"}));
+        assert!(u.announce(&c, "wan", &wan));
+        assert_eq!(u.announced["wan"].device.as_deref(), Some("pppoe-wan"));
+        assert_eq!(gateway6(&u), "fe80::1".parse().ok());
+        // An interface that is itself netifd's DHCPv6 one (OpenWrt's `wan6` on Ethernet)
+        // announces its own IPv6 facts.
+        let mut c6 = c.clone();
+        c6.interfaces[1].name = "wan6".into();
+        c6.interfaces[1].family = crate::config::Family::Ipv6;
+        assert!(u.announce(&c6, "wan6", &wan_6));
+        assert_eq!(
+            u.announced["wan6"]
+                .delegated6
+                .map(|p| p.to_string())
+                .as_deref(),
+            Some("2001:db8:300::/56")
+        );
+        assert!(u.announce(&c6, "wan6", &status(json!({"up": false}))));
+        assert_eq!(u.announced["wan6"].delegated6, None);
+        // wan_6 down: no IPv6 next hop from it.
+        assert!(u.announce(&c, "wan_6", &status(json!({"up": false}))));
+        assert_eq!(gateway6(&u), None);
+        assert_eq!(delegated6(&u), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::kernel::Error;
-use super::nfnl::{Message, Socket, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
+use super::nfnl::{attrs, Message, Socket, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
 
 const IPCTNL_MSG_CT_GET: u8 = 1;
 const IPCTNL_MSG_CT_DELETE: u8 = 2;
@@ -18,14 +18,15 @@ pub struct Conntrack {
     socket: Socket,
 }
 
-/// A request for the flows with `ct mark & mask == mark`, every address family.
+/// A request for the flows with `ct mark & mask == mark`, every address family; `flow`
+/// sees the attributes of each flow the kernel answers with.
 async fn by_mark(
     socket: &mut Socket,
     kind: u8,
     flags: u16,
-    mark: u32,
-    mask: u32,
-) -> std::io::Result<Vec<Vec<(u16, Vec<u8>)>>> {
+    (mark, mask): (u32, u32),
+    flow: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
     let (mark, mask) = (mark.to_be_bytes(), mask.to_be_bytes());
     let attrs: [(u16, &[u8]); 2] = [(CTA_MARK, &mark), (CTA_MARK_MASK, &mask)];
     let m = Message {
@@ -35,7 +36,7 @@ async fn by_mark(
         family: 0,
         attrs: &attrs,
     };
-    socket.exchange(&m, false).await
+    socket.exchange(&m, false, flow).await
 }
 
 impl Conntrack {
@@ -51,8 +52,8 @@ impl Conntrack {
             &mut self.socket,
             IPCTNL_MSG_CT_DELETE,
             NLM_F_ACK,
-            mark,
-            mask,
+            (mark, mask),
+            |_| {},
         )
         .await
         {
@@ -66,19 +67,24 @@ impl Conntrack {
 
     /// How many flows carry each value of `ct mark & mask` (flows without rail bits left out).
     pub async fn count_by_mark(&mut self, mask: u32) -> Result<BTreeMap<u32, usize>, Error> {
-        let flows = by_mark(&mut self.socket, IPCTNL_MSG_CT_GET, NLM_F_DUMP, 0, 0)
-            .await
-            .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
         let mut counts = BTreeMap::new();
-        for attrs in flows {
-            let mark = attrs
-                .iter()
+        let count = |flow: &[u8]| {
+            let mark = attrs(flow)
                 .filter(|(kind, _)| *kind == CTA_MARK)
-                .find_map(|(_, v)| Some(u32::from_be_bytes(v.as_slice().try_into().ok()?)));
+                .find_map(|(_, v)| Some(u32::from_be_bytes(v.try_into().ok()?)));
             if let Some(bits) = mark.map(|m| m & mask).filter(|b| *b != 0) {
                 *counts.entry(bits).or_insert(0) += 1;
             }
-        }
+        };
+        by_mark(
+            &mut self.socket,
+            IPCTNL_MSG_CT_GET,
+            NLM_F_DUMP,
+            (0, 0),
+            count,
+        )
+        .await
+        .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
         Ok(counts)
     }
 }

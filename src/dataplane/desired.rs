@@ -25,6 +25,8 @@ pub struct Link {
     pub address6: Option<Ipv6Addr>,
     /// IPv6 next hop (often link-local); `None`: the route names only the device.
     pub gateway6: Option<Ipv6Addr>,
+    /// The prefix the provider delegates to this uplink (netifd's DHCPv6-PD), when known.
+    pub delegated6: Option<Prefix>,
 }
 
 /// An IP family of the kernel's routing state: rules and routes live in one or the other.
@@ -65,6 +67,9 @@ impl Af {
         }
     }
 }
+
+/// An uplink carrying a policy's new connections of one family.
+pub type Carrying = (Af, PolicyId, InterfaceId);
 
 /// Per interface, the device found for it (absent: no device right now).
 pub type Links = BTreeMap<InterfaceId, Link>;
@@ -145,11 +150,12 @@ pub struct Desired {
     pub uplink_devices: Vec<String>,
     /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
     pub preserved_sets: Vec<String>,
-    /// Per policy and uplink, the sticky sets pinning sources to it (flushed when it stops
-    /// carrying that policy's new connections, so those sources are pinned again by it).
-    pub sticky_sets: Vec<(PolicyId, InterfaceId, String)>,
-    /// The uplinks each policy sends new connections to.
-    pub active: BTreeSet<(PolicyId, InterfaceId)>,
+    /// Per family, policy and uplink, the sticky sets pinning sources to it (flushed when it
+    /// stops carrying that policy's new connections of that family, so those sources are
+    /// pinned again by another).
+    pub sticky_sets: Vec<(Carrying, String)>,
+    /// The uplinks each policy sends new connections of each family to.
+    pub active: BTreeSet<Carrying>,
 }
 
 impl Desired {
@@ -210,29 +216,40 @@ pub fn desired_dual(
         routes6,
         nft: nft::render(config, links),
         uplink_devices,
-        preserved_sets: nft::preserved_sets(config)
-            .into_iter()
-            .map(String::from)
-            .collect(),
+        preserved_sets: nft::preserved_sets(config),
         sticky_sets: nft::sticky_sets(config, links)
             .into_iter()
-            .map(|s| (s.policy, s.interface, s.name))
+            .map(|s| ((s.af, s.policy, s.interface), s.name))
             .collect(),
-        // Sticky pinning is IPv4's (its sets hold IPv4 sources).
-        active: resolution
-            .policies
-            .iter()
-            .enumerate()
-            .flat_map(|(p, route)| match route {
-                PolicyRoute::Balance { members, .. } => members
-                    .iter()
-                    .map(|m| (PolicyId(p), m.interface))
-                    .filter(|(_, i)| links.contains_key(i))
-                    .collect(),
-                PolicyRoute::LastResort(_) => Vec::new(),
-            })
+        active: active(Af::Inet, resolution, links)
+            .chain(
+                carries6
+                    .then(|| active(Af::Inet6, resolution6, links))
+                    .into_iter()
+                    .flatten(),
+            )
             .collect(),
     }
+}
+
+/// The uplinks (with a device) each policy sends new connections of family `af` to.
+fn active<'a>(
+    af: Af,
+    resolution: &'a Resolution,
+    links: &'a Links,
+) -> impl Iterator<Item = Carrying> + 'a {
+    resolution
+        .policies
+        .iter()
+        .enumerate()
+        .flat_map(move |(p, route)| match route {
+            PolicyRoute::Balance { members, .. } => members
+                .iter()
+                .map(|m| (af, PolicyId(p), m.interface))
+                .filter(|(_, _, i)| links.contains_key(i))
+                .collect(),
+            PolicyRoute::LastResort(_) => Vec::new(),
+        })
 }
 
 /// Whether an enabled interface carries `af`.
@@ -477,6 +494,7 @@ mod tests {
                 carrier: true,
                 address6: None,
                 gateway6: None,
+                delegated6: None,
             },
         );
         l.insert(
@@ -489,6 +507,7 @@ mod tests {
                 carrier: true,
                 address6: None,
                 gateway6: None,
+                delegated6: None,
             },
         );
         l
@@ -737,12 +756,61 @@ mod tests {
                 RuleAction::Lookup(TableId::policy(PolicyId(0)).unwrap())
             ))
         );
-        let names: Vec<&str> = d.sticky_sets.iter().map(|(_, _, n)| n.as_str()).collect();
+        let names: Vec<&str> = d.sticky_sets.iter().map(|(_, n)| n.as_str()).collect();
         assert_eq!(names, vec!["sticky_pinned_wan1", "sticky_pinned_wan2"]);
         // Only the metric-1 tier carries new connections.
         assert_eq!(
             d.active,
-            [(PolicyId(0), InterfaceId(0))].into_iter().collect()
+            [(Af::Inet, PolicyId(0), InterfaceId(0))]
+                .into_iter()
+                .collect()
+        );
+    }
+
+    #[test]
+    fn ipv6_sticky_sets_are_unpinned_by_the_ipv6_resolution() {
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        for i in &mut c.interfaces {
+            i.family = Family::Both;
+        }
+        let mut pinned =
+            crate::fixtures::rule("pinned", crate::config::Target::Policy(PolicyId(0)));
+        pinned.sticky = true;
+        c.rules = vec![pinned];
+        // IPv6 of wan1 is down, IPv4 of both is up.
+        let d = desired_dual(
+            &c,
+            &links(),
+            &resolve(&c, |_| true),
+            &resolve(&c, |i| i == InterfaceId(1)),
+        );
+        let active: Vec<Carrying> = d.active.iter().copied().collect();
+        assert_eq!(
+            active,
+            vec![
+                (Af::Inet, PolicyId(0), InterfaceId(0)),
+                (Af::Inet, PolicyId(0), InterfaceId(1)),
+                (Af::Inet6, PolicyId(0), InterfaceId(1)),
+            ]
+        );
+        let six: Vec<(Carrying, &str)> = d
+            .sticky_sets
+            .iter()
+            .filter(|((af, ..), _)| *af == Af::Inet6)
+            .map(|(k, n)| (*k, n.as_str()))
+            .collect();
+        assert_eq!(
+            six,
+            vec![
+                (
+                    (Af::Inet6, PolicyId(0), InterfaceId(0)),
+                    "sticky6_pinned_wan1"
+                ),
+                (
+                    (Af::Inet6, PolicyId(0), InterfaceId(1)),
+                    "sticky6_pinned_wan2"
+                ),
+            ]
         );
     }
 

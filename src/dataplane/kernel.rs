@@ -20,7 +20,7 @@ use netlink_packet_route::rule::RuleMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{AsyncSocket, SmolSocket};
 
-use super::desired::{Af, Desired, RouteSpec, RuleAction, RuleSpec};
+use super::desired::{Af, Carrying, Desired, RouteSpec, RuleAction, RuleSpec};
 use super::layout::{TableId, PROTOCOL};
 use super::nfnl;
 use super::nft::TABLE;
@@ -28,7 +28,6 @@ use super::rtmsg::{
     af_of, nl_family, route_dump, route_is_owned, route_message_in, route_spec, route_table,
     rule_is_owned, rule_message_in, rule_spec,
 };
-use crate::config::{InterfaceId, PolicyId};
 
 /// What went wrong, with the operation that failed, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +85,7 @@ pub struct Kernel {
     /// Every table rail installed into during this run, per family.
     tables: BTreeSet<(Af, TableId)>,
     /// The uplinks carrying each policy's new connections after the last change.
-    active: BTreeSet<(PolicyId, InterfaceId)>,
+    active: BTreeSet<Carrying>,
     /// nfnetlink, for flushing sticky sets without touching the table.
     nfnl: nfnl::Socket,
 }
@@ -281,9 +280,8 @@ impl Kernel {
         const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
         const NFTA_SET_ELEM_LIST_SET: u16 = 2;
         const NFPROTO_INET: u8 = 1;
-        for (policy, iface, set) in &desired.sticky_sets {
-            let key = (*policy, *iface);
-            if !self.active.contains(&key) || desired.active.contains(&key) {
+        for (key, set) in &desired.sticky_sets {
+            if !self.active.contains(key) || desired.active.contains(key) {
                 continue;
             }
             let name = format!("{set}\0");
@@ -300,7 +298,7 @@ impl Kernel {
                 attrs: &attrs,
             };
             self.nfnl
-                .exchange(&m, true)
+                .exchange(&m, true, |_| {})
                 .await
                 .map_err(|e| Error(format!("flushing sticky set {set}: {e}")))?;
         }

@@ -87,6 +87,7 @@ impl Kernel {
             carrier,
             address6,
             gateway6,
+            delegated6: None,
         };
         Ok(Some(Learned { link, peer }))
     }

@@ -74,14 +74,14 @@ pub fn batch(m: &Message, seq: u32) -> Vec<u8> {
     out
 }
 
-/// One message of an answer.
+/// One message of an answer, borrowed from the datagram it came in.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Answer {
+pub enum Answer<'a> {
     Done,
     /// 0 is an acknowledgement, otherwise a negative errno.
     Status(i32),
-    /// A data message's top-level attributes (type without flags, value).
-    Data(Vec<(u16, Vec<u8>)>),
+    /// A data message's top-level attributes, still encoded: read them with `attrs`.
+    Data(&'a [u8]),
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
@@ -92,38 +92,40 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Split a datagram into messages; a truncated tail is ignored.
-pub fn parse(datagram: &[u8]) -> Vec<Answer> {
-    let mut out = Vec::new();
+/// The messages of a datagram; a truncated tail is ignored. Nothing is copied: a
+/// conntrack dump of a busy router is tens of thousands of flows, and counting them must
+/// not cost memory in proportion.
+pub fn parse(datagram: &[u8]) -> impl Iterator<Item = Answer<'_>> {
     let mut at = 0;
-    while let (Some(len), Some(kind)) = (u32_at(datagram, at), u16_at(datagram, at + 4)) {
-        let len = len as usize;
-        let Some(body) = datagram.get(at + 16..at + len) else {
-            break;
+    std::iter::from_fn(move || {
+        let len = u32_at(datagram, at)? as usize;
+        let kind = u16_at(datagram, at + 4)?;
+        let body = datagram.get(at + 16..at + len)?;
+        // A length under the header's would loop forever; stop after this message.
+        at = if len < 16 {
+            datagram.len()
+        } else {
+            at + len.next_multiple_of(4)
         };
-        out.push(match kind {
+        Some(match kind {
             NLMSG_DONE => Answer::Done,
             NLMSG_ERROR => Answer::Status(u32_at(body, 0).map_or(-libc::EIO, |c| c as i32)),
-            _ => {
-                let mut attrs = Vec::new();
-                let mut a = 4; // after nfgenmsg
-                while let (Some(alen), Some(akind)) = (u16_at(body, a), u16_at(body, a + 2)) {
-                    let alen = usize::from(alen);
-                    let Some(value) = body.get(a + 4..a + alen.max(4)) else {
-                        break;
-                    };
-                    attrs.push((akind & NLA_TYPE_MASK, value.to_vec()));
-                    a += alen.max(4).next_multiple_of(4);
-                }
-                Answer::Data(attrs)
-            }
-        });
-        if len < 16 {
-            break;
-        }
-        at += len.next_multiple_of(4);
-    }
-    out
+            // After nfgenmsg.
+            _ => Answer::Data(body.get(4..).unwrap_or_default()),
+        })
+    })
+}
+
+/// The attributes of a data message: type without flags, value.
+pub fn attrs(data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut a = 0;
+    std::iter::from_fn(move || {
+        let alen = usize::from(u16_at(data, a)?);
+        let kind = u16_at(data, a + 2)?;
+        let value = data.get(a + 4..a + alen.max(4))?;
+        a += alen.max(4).next_multiple_of(4);
+        Some((kind & NLA_TYPE_MASK, value))
+    })
 }
 
 /// A netfilter netlink socket.
@@ -140,13 +142,14 @@ impl Socket {
         Ok(Socket { socket, seq: 0 })
     }
 
-    /// Send `m` (in a batch when `batched`) and collect the data messages of the answer,
-    /// until the acknowledgement (or DONE, for a dump).
+    /// Send `m` (in a batch when `batched`) and hand each data message of the answer to
+    /// `data` as it arrives, until the acknowledgement (or DONE, for a dump).
     pub async fn exchange(
         &mut self,
         m: &Message<'_>,
         batched: bool,
-    ) -> std::io::Result<Vec<Vec<(u16, Vec<u8>)>>> {
+        mut data: impl FnMut(&[u8]),
+    ) -> std::io::Result<()> {
         self.seq = self.seq.wrapping_add(3);
         let bytes = if batched {
             batch(m, self.seq)
@@ -155,16 +158,15 @@ impl Socket {
         };
         self.socket.send(&bytes).await?;
         let dump = m.flags & NLM_F_DUMP == NLM_F_DUMP;
-        let mut data = Vec::new();
         loop {
             let (datagram, _) = self.socket.recv_from_full().await?;
             for a in parse(&datagram) {
                 match a {
-                    Answer::Done => return Ok(data),
-                    Answer::Status(0) if !dump => return Ok(data),
+                    Answer::Done => return Ok(()),
+                    Answer::Status(0) if !dump => return Ok(()),
                     Answer::Status(0) => {}
                     Answer::Status(e) => return Err(std::io::Error::from_raw_os_error(-e)),
-                    Answer::Data(attrs) => data.push(attrs),
+                    Answer::Data(attrs) => data(attrs),
                 }
             }
         }
@@ -215,13 +217,11 @@ mod tests {
             d.extend_from_slice(&[0; 10]);
             d.extend_from_slice(&body);
         }
-        assert_eq!(
-            parse(&d),
-            vec![
-                Answer::Data(vec![(1, vec![7; 4])]),
-                Answer::Status(-2),
-                Answer::Done
-            ]
-        );
+        let answers: Vec<Answer> = parse(&d).collect();
+        let Answer::Data(data) = answers[0] else {
+            panic!("{answers:?}")
+        };
+        assert_eq!(attrs(data).collect::<Vec<_>>(), [(1, &[7u8; 4][..])]);
+        assert_eq!(answers[1..], [Answer::Status(-2), Answer::Done]);
     }
 }

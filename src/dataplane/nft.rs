@@ -7,16 +7,17 @@
 //! is therefore marked once: a retransmitted SYN already carries its uplink in the ct mark
 //! and is never sent out another one. New connections arriving on an uplink are tied to it so
 //! replies leave where the request came in. Marks and ct marks work the same for IPv6 (one
-//! `inet` table); a rule is rendered once per family it can match (`meta nfproto`), and
-//! only IPv4 sources are pinned by sticky rules (their sets hold IPv4 addresses).
+//! `inet` table); a rule is rendered once per family it can match (`meta nfproto`), with
+//! that family's sets: a sticky rule pins sources in one set per family and uplink, and an
+//! `ipset` names one set per family (`Rule::ipset_for`).
 
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::desired::{Af, Links};
+use super::desired::{Af, Link, Links};
 use super::layout::{sticky_rules, Marks};
 use crate::config::{
-    Config, Family, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
+    Config, Interface, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
 };
 
 /// The family and name of rail's table, as nft spells them.
@@ -26,14 +27,14 @@ pub const TABLE: &str = "inet rail";
 pub fn render(config: &Config, links: &Links) -> String {
     let marks = Marks::new(config);
     let mask = marks.mask();
-    let uplinks: Vec<(Mark, &str, bool, Family)> = links
+    let uplinks: Vec<(&Interface, &Link)> = links
         .iter()
         .filter_map(|(id, l)| {
             config
                 .interfaces
                 .get(id.0)
                 .filter(|i| i.enabled)
-                .map(|i| (i.mark, l.device.as_str(), i.masquerade, i.family))
+                .map(|i| (i, l))
         })
         .collect();
     // Restoring needs one rule per uplink: nft cannot OR a register into the packet mark,
@@ -52,18 +53,21 @@ pub fn render(config: &Config, links: &Links) -> String {
         .collect();
     let mut out = String::new();
     out.push_str("table inet rail {\n");
-    for set in preserved_sets(config) {
+    for (set, af) in rule_sets(config) {
         let _ = writeln!(
             out,
-            "\tset {set} {{\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}}\n"
+            "\tset {set} {{\n\t\ttype {}\n\t\tflags interval\n\t}}\n",
+            addr_type(af)
         );
     }
     let sticky = sticky_sets(config, links);
     for s in &sticky {
         let _ = writeln!(
             out,
-            "\tset {} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout {}s\n\t}}\n",
-            s.name, s.timeout_secs
+            "\tset {} {{\n\t\ttype {}\n\t\tflags dynamic,timeout\n\t\ttimeout {}s\n\t}}\n",
+            s.name,
+            addr_type(s.af),
+            s.timeout_secs
         );
     }
     out.push_str(
@@ -71,12 +75,12 @@ pub fn render(config: &Config, links: &Links) -> String {
     );
     out.push_str(&restore);
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
-    for (mark, device, ..) in &uplinks {
+    for (iface, Link { device, .. }) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tiifname \"{device}\" ct state new ct mark set ct mark & {:#010x} | {:#010x} return",
             !mask,
-            mark.value()
+            iface.mark.value()
         );
     }
     out.push_str("\t\tct state new jump rules\n\t}\n\n");
@@ -85,17 +89,7 @@ pub fn render(config: &Config, links: &Links) -> String {
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
     out.push_str("\t\tct state new jump rules\n\t}\n\n");
     out.push_str("\tchain rules {\n");
-    // IPv6 flows are matched only when some uplink carries IPv6 (else main routes them).
-    let families: Vec<Af> = Af::BOTH
-        .into_iter()
-        .filter(|af| {
-            *af == Af::Inet
-                || config
-                    .interfaces
-                    .iter()
-                    .any(|i| i.enabled && af.carried_by(i.family))
-        })
-        .collect();
+    let families = families(config);
     for ((r, rule), af) in config
         .rules
         .iter()
@@ -107,12 +101,13 @@ pub fn render(config: &Config, links: &Links) -> String {
         };
         let comment = format!("comment \"{}\"", rule.name);
         // A pinned source goes straight to its uplink (and its pin is refreshed).
-        for s in sticky.iter().filter(|s| s.rule == r && af == Af::Inet) {
+        for s in sticky.iter().filter(|s| s.rule == r && s.af == af) {
             let _ = writeln!(
                 out,
-                "\t\t{matches} ip saddr @{n} update @{n} {{ ip saddr }} {} return {comment}",
+                "\t\t{matches} {ip} saddr @{n} update @{n} {{ {ip} saddr }} {} return {comment}",
                 set_mark(s.uplink_mark, mask),
-                n = s.name
+                n = s.name,
+                ip = ip_keyword(af)
             );
         }
         let _ = writeln!(out, "\t\t{matches} {} {comment}", verdict(rule, r, &marks));
@@ -121,67 +116,144 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(
         "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n",
     );
-    for (mark, device, ..) in &uplinks {
+    for (iface, Link { device, .. }) in &uplinks {
         let _ = writeln!(
             out,
             "\t\tct mark & {mask:#010x} == 0x00000000 oifname \"{device}\" ct mark set ct mark & {:#010x} | {:#010x}",
             !mask,
-            mark.value()
+            iface.mark.value()
         );
     }
     for s in &sticky {
         let _ = writeln!(
             out,
-            "\t\tmeta mark & {mask:#010x} == {:#010x} oifname \"{}\" update @{} {{ ip saddr }}",
+            "\t\tmeta mark & {mask:#010x} == {:#010x} oifname \"{}\" update @{} {{ {} saddr }}",
             s.rule_mark.value(),
             s.device,
-            s.name
+            s.name,
+            ip_keyword(s.af)
         );
     }
     out.push_str("\t}\n");
-    // `masquerade` covers every family the uplink carries: an IPv6 LAN prefix that the
-    // provider does not route (ULA, or one provider's prefix used on another) needs it.
-    let masq: Vec<(&str, Family)> = uplinks.iter().filter(|u| u.2).map(|u| (u.1, u.3)).collect();
-    if !masq.is_empty() {
-        out.push_str(
-            "\n\tchain nat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n",
-        );
-        for (device, family) in masq {
-            for af in Af::BOTH.into_iter().filter(|af| af.carried_by(family)) {
+    out.push_str(&nat(&uplinks));
+    out.push_str("}\n");
+    out
+}
+
+/// The `nat` chain (source NAT leaving an uplink) and, with NPTv6, `nat_in` (its reverse
+/// for new connections coming in): empty when no uplink masquerades or translates.
+fn nat(uplinks: &[(&Interface, &Link)]) -> String {
+    let mut out_lines = String::new();
+    let mut in_lines = String::new();
+    for (iface, link) in uplinks {
+        let device = &link.device;
+        let npt = iface.npt.filter(|_| Af::Inet6.carried_by(iface.family));
+        // `masquerade` covers every family the uplink carries (an IPv6 LAN prefix the
+        // provider does not route, ULA or another provider's, needs it) but one it translates.
+        if iface.masquerade {
+            for af in Af::BOTH
+                .into_iter()
+                .filter(|af| af.carried_by(iface.family) && !(*af == Af::Inet6 && npt.is_some()))
+            {
                 let _ = writeln!(
-                    out,
+                    out_lines,
                     "\t\tmeta nfproto {} oifname \"{device}\" masquerade",
                     af.name()
                 );
             }
         }
-        out.push_str("\t}\n");
+        // Until a delegated prefix is known, an NPTv6 uplink translates nothing.
+        if let Some((internal, external)) =
+            npt.and_then(|n| Some((n.internal(), n.external(link.delegated6)?)))
+        {
+            let _ = writeln!(
+                out_lines,
+                "\t\tmeta nfproto ipv6 oifname \"{device}\" ip6 saddr {internal} snat ip6 prefix to {external}"
+            );
+            let _ = writeln!(
+                in_lines,
+                "\t\tmeta nfproto ipv6 iifname \"{device}\" ip6 daddr {external} dnat ip6 prefix to {internal}"
+            );
+        }
     }
-    out.push_str("}\n");
+    let mut out = String::new();
+    for (chain, hook, priority, lines) in [
+        ("nat", "postrouting", "srcnat", out_lines),
+        ("nat_in", "prerouting", "dstnat", in_lines),
+    ] {
+        if !lines.is_empty() {
+            let _ = write!(
+                out,
+                "\n\tchain {chain} {{\n\t\ttype nat hook {hook} priority {priority}; policy accept;\n{lines}\t}}\n"
+            );
+        }
+    }
     out
 }
 
-/// The dynamic sets whose elements must survive a table replacement (filled by others).
-pub fn preserved_sets(config: &Config) -> Vec<&str> {
-    let mut sets: Vec<&str> = config
-        .rules
-        .iter()
-        .filter_map(|r| r.ipset.as_deref())
+/// The families the rules are rendered for: IPv6 flows are matched only when some uplink
+/// carries IPv6 (else main routes them).
+fn families(config: &Config) -> Vec<Af> {
+    Af::BOTH
+        .into_iter()
+        .filter(|af| {
+            *af == Af::Inet
+                || config
+                    .interfaces
+                    .iter()
+                    .any(|i| i.enabled && af.carried_by(i.family))
+        })
+        .collect()
+}
+
+/// The sets the rules' `ipset`s name, each with the family of its addresses, sorted by name.
+fn rule_sets(config: &Config) -> Vec<(String, Af)> {
+    let mut sets: Vec<(String, Af)> = families(config)
+        .into_iter()
+        .flat_map(|af| {
+            config
+                .rules
+                .iter()
+                .filter_map(move |r| r.ipset_for(af == Af::Inet6).map(|set| (set, af)))
+        })
         .collect();
-    sets.sort_unstable();
-    sets.dedup();
+    sets.sort();
+    // `rail check` refuses one name for both families; the first keeps it here.
+    sets.dedup_by(|a, b| a.0 == b.0);
     sets
 }
 
-/// The sources a sticky rule pinned to one uplink: an nft set with a timeout.
+/// The sets whose elements must survive a table replacement (filled by others).
+pub fn preserved_sets(config: &Config) -> Vec<String> {
+    rule_sets(config).into_iter().map(|(set, _)| set).collect()
+}
+
+/// nft's element type of a set of addresses of one family.
+fn addr_type(af: Af) -> &'static str {
+    match af {
+        Af::Inet => "ipv4_addr",
+        Af::Inet6 => "ipv6_addr",
+    }
+}
+
+/// nft's payload keyword of one family's header (`ip saddr`, `ip6 saddr`).
+fn ip_keyword(af: Af) -> &'static str {
+    match af {
+        Af::Inet => "ip",
+        Af::Inet6 => "ip6",
+    }
+}
+
+/// The sources of one family a sticky rule pinned to one uplink: an nft set with a timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StickySet {
     /// Index of the rule in `Config::rules`.
     pub rule: usize,
+    pub af: Af,
     /// The rule's policy.
     pub policy: PolicyId,
     pub interface: InterfaceId,
-    /// `sticky_<rule>_<interface>`.
+    /// `sticky_<rule>_<interface>` (IPv4), `sticky6_<rule>_<interface>` (IPv6).
     pub name: String,
     pub timeout_secs: u64,
     /// The rule's mark for its new connections not pinned yet.
@@ -190,15 +262,24 @@ pub struct StickySet {
     pub device: String,
 }
 
-/// One set per sticky rule and uplink of its policy that has a device.
+/// One set per sticky rule, family it matches, and uplink of its policy that has a device
+/// and carries that family.
 pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
     let marks = Marks::new(config);
+    let families = families(config);
     let mut sets = Vec::new();
-    for (k, (r, p)) in sticky_rules(config).into_iter().enumerate() {
+    for ((k, (r, p)), af) in sticky_rules(config)
+        .into_iter()
+        .enumerate()
+        .flat_map(|rule| families.iter().map(move |af| (rule, *af)))
+    {
         let Some(rule_mark) = marks.sticky(k) else {
             continue;
         };
         let rule = &config.rules[r];
+        if rule_matches(rule, af).is_none() {
+            continue;
+        }
         let mut uplinks: Vec<InterfaceId> = config.policies[p.0]
             .members
             .iter()
@@ -208,14 +289,26 @@ pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
         uplinks.dedup();
         for i in uplinks {
             let iface = &config.interfaces[i.0];
-            let Some(link) = links.get(&i).filter(|_| iface.enabled) else {
+            let Some(link) = links
+                .get(&i)
+                .filter(|_| iface.enabled && af.carried_by(iface.family))
+            else {
                 continue;
+            };
+            let prefix = match af {
+                Af::Inet => "sticky",
+                Af::Inet6 => "sticky6",
             };
             sets.push(StickySet {
                 rule: r,
+                af,
                 policy: p,
                 interface: i,
-                name: format!("sticky_{}_{}", nft_name(&rule.name), nft_name(&iface.name)),
+                name: format!(
+                    "{prefix}_{}_{}",
+                    nft_name(&rule.name),
+                    nft_name(&iface.name)
+                ),
                 timeout_secs: rule.sticky_timeout.as_secs().max(1),
                 rule_mark,
                 uplink_mark: iface.mark,
@@ -256,26 +349,20 @@ fn set_mark(mark: Mark, mask: u32) -> String {
 }
 
 /// A rule's match expressions for family `af`; `None` when it cannot match that family
-/// (its `family`, addresses of the other family only, or an IPv4 set).
+/// (its `family`, or addresses of the other family only).
 fn rule_matches(rule: &Rule, af: Af) -> Option<String> {
     if !rule.family.is_none_or(|f| af.carried_by(f)) {
         return None;
     }
-    let (ip, v6) = match af {
-        Af::Inet => ("ip", false),
-        Af::Inet6 => ("ip6", true),
-    };
+    let (ip, v6) = (ip_keyword(af), af == Af::Inet6);
     let mut m = vec![format!("meta nfproto {}", af.name())];
     for (field, prefixes) in [("saddr", &rule.src_ip), ("daddr", &rule.dest_ip)] {
         if !prefixes.is_empty() {
             m.push(format!("{ip} {field} {}", prefix_set(prefixes, v6)?));
         }
     }
-    if let Some(set) = &rule.ipset {
-        if v6 {
-            return None;
-        }
-        m.push(format!("ip daddr @{set}"));
+    if rule.ipset.is_some() {
+        m.push(format!("{ip} daddr @{}", rule.ipset_for(v6)?));
     }
     let has_ports = !rule.src_port.is_empty() || !rule.dest_port.is_empty();
     let l4 = match (rule.proto, has_ports) {
@@ -364,7 +451,7 @@ fn port_set(ports: &[PortRange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::InterfaceId;
+    use crate::config::{Family, InterfaceId, Npt};
     use crate::fixtures::{every_match, every_match_links as links};
 
     #[test]
@@ -443,8 +530,9 @@ mod tests {
             vec![
                 "meta nfproto ipv4 ip saddr { 192.168.1.77 } meta l4proto { tcp, udp } th dport { 80, 8000-8080 } iifname { \"br-lan\" } meta mark set meta mark & 0xc0ffffff | 0x04000000 return comment \"web_via_wan2\"",
                 "meta nfproto ipv6 ip6 saddr { 2001:db8:1::77 } meta l4proto { tcp, udp } th dport { 80, 8000-8080 } iifname { \"br-lan\" } meta mark set meta mark & 0xc0ffffff | 0x04000000 return comment \"web_via_wan2\"",
-                // The set holds IPv4 addresses: no IPv6 line.
+                // A rule for both families matches IPv6 in the set's twin.
                 "meta nfproto ipv4 ip daddr @rail_banks meta l4proto tcp return comment \"banks\"",
+                "meta nfproto ipv6 ip6 daddr @rail_banks6 meta l4proto tcp return comment \"banks\"",
                 "meta nfproto ipv6 ip6 daddr { 2001:db8::/32 } meta mark set meta mark & 0xc0ffffff | 0x06000000 return comment \"v6_only\"",
                 "meta nfproto ipv4 ip daddr { 198.18.0.0/15 } meta l4proto icmp meta mark set meta mark & 0xc0ffffff | 0x05000000 return comment \"dark\"",
                 "meta nfproto ipv4 meta mark set meta mark & 0xc0ffffff | 0x03000000 return comment \"default\"",
@@ -465,6 +553,112 @@ mod tests {
     }
 
     #[test]
+    fn an_ipset_names_one_set_per_family_the_rule_matches() {
+        let mut c = every_match();
+        c.interfaces[1].family = Family::Both;
+        let sets = |c: &Config| {
+            let text = render(c, &links());
+            let declared: Vec<String> = text
+                .split("\tset ")
+                .skip(1)
+                .map(|s| {
+                    let name = s.split_whitespace().next().unwrap_or("");
+                    let ty = s.split("type ").nth(1).and_then(|t| t.lines().next());
+                    format!("{name} {}", ty.unwrap_or(""))
+                })
+                .collect();
+            (declared, preserved_sets(c))
+        };
+        // Both families: the name for IPv4, its `6` twin for IPv6; both are preserved.
+        assert_eq!(
+            sets(&c),
+            (
+                vec![
+                    "rail_banks ipv4_addr".to_string(),
+                    "rail_banks6 ipv6_addr".into()
+                ],
+                vec!["rail_banks".to_string(), "rail_banks6".into()]
+            )
+        );
+        // A rule of one family names that family's set as written (mwan3's habit of one
+        // rule per family: `banks` with family ipv4, `banks6` with family ipv6).
+        c.rules[1].family = Some(Family::Ipv6);
+        c.rules[1].ipset = Some("banks6".into());
+        let mut v4 = c.rules[1].clone();
+        v4.family = Some(Family::Ipv4);
+        v4.ipset = Some("banks".into());
+        c.rules.insert(1, v4);
+        assert_eq!(
+            sets(&c).0,
+            vec!["banks ipv4_addr".to_string(), "banks6 ipv6_addr".into()]
+        );
+        let text = render(&c, &links());
+        assert!(text.contains("meta nfproto ipv6 ip6 daddr @banks6 meta l4proto tcp return"));
+        assert!(text.contains("meta nfproto ipv4 ip daddr @banks meta l4proto tcp return"));
+        // No uplink carries IPv6: no IPv6 set.
+        c.interfaces[1].family = Family::Ipv4;
+        assert_eq!(sets(&c).0, vec!["banks ipv4_addr".to_string()]);
+    }
+
+    #[test]
+    fn npt_translates_the_lan_prefix_both_ways_and_masquerades_only_ipv4() {
+        let mut c = every_match();
+        let prefix = |text: &str| {
+            let (addr, len) = text.split_once('/').unwrap();
+            Prefix {
+                addr: addr.parse().unwrap(),
+                len: len.parse().unwrap(),
+            }
+        };
+        c.interfaces[0].family = Family::Ipv6;
+        c.interfaces[0].npt = Npt::new(prefix("fd00:1::/64"), Some(prefix("2001:db8:300:1::/64")));
+        c.interfaces[1].family = Family::Both;
+        // Host bits of the prefixes as written are cleared.
+        c.interfaces[1].npt =
+            Npt::new(prefix("fd00:1::1/64"), Some(prefix("2001:db8:300:2::9/64")));
+        let text = render(&c, &links());
+        let nat = &text[text.find("\tchain nat {").expect("a nat chain")..];
+        assert_eq!(
+            nat,
+            "\tchain nat {
+\t\ttype nat hook postrouting priority srcnat; policy accept;
+\t\tmeta nfproto ipv6 oifname \"eth1\" ip6 saddr fd00:1::/64 snat ip6 prefix to 2001:db8:300:1::/64
+\t\tmeta nfproto ipv4 oifname \"eth2\" masquerade
+\t\tmeta nfproto ipv6 oifname \"eth2\" ip6 saddr fd00:1::/64 snat ip6 prefix to 2001:db8:300:2::/64
+\t}
+
+\tchain nat_in {
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tmeta nfproto ipv6 iifname \"eth1\" ip6 daddr 2001:db8:300:1::/64 dnat ip6 prefix to fd00:1::/64
+\t\tmeta nfproto ipv6 iifname \"eth2\" ip6 daddr 2001:db8:300:2::/64 dnat ip6 prefix to fd00:1::/64
+\t}
+}
+"
+        );
+        // Without npt_external, the first /64 of the prefix delegated now, once there is one.
+        let mut delegating = links();
+        c.interfaces[1].npt = Npt::new(prefix("fd00:1::/64"), None);
+        assert!(!render(&c, &delegating).contains("to 2001:db8:300:2::/64"));
+        delegating.get_mut(&InterfaceId(1)).unwrap().delegated6 =
+            Some(prefix("2001:db8:3ff:ff00::/56"));
+        let text = render(&c, &delegating);
+        assert!(text.contains(
+            "oifname \"eth2\" ip6 saddr fd00:1::/64 snat ip6 prefix to 2001:db8:3ff:ff00::/64"
+        ));
+        assert!(text.contains(
+            "iifname \"eth2\" ip6 daddr 2001:db8:3ff:ff00::/64 dnat ip6 prefix to fd00:1::/64"
+        ));
+        // An uplink that carries no IPv6 translates nothing; without masquerade or NPTv6
+        // there is no nat chain at all.
+        c.interfaces[1].family = Family::Ipv4;
+        c.interfaces[0].npt = None;
+        let text = render(&c, &links());
+        assert!(!text.contains("prefix to") && !text.contains("nat_in"));
+        c.interfaces[1].masquerade = false;
+        assert!(!render(&c, &links()).contains("chain nat"));
+    }
+
+    #[test]
     fn disabled_or_absent_uplinks_are_not_saved_or_masqueraded() {
         let mut c = every_match();
         c.interfaces[1].enabled = false;
@@ -476,6 +670,32 @@ mod tests {
         assert!(!render(&every_match(), &only_first).contains("eth1"));
     }
 
+    /// `every_match`'s rule `default` (mark 0x05000000 once sticky) pins sources of family
+    /// `af` to wan1 (eth1) and wan2 (eth2): its sets, its rules lines, its postrouting lines.
+    fn assert_pins_per_uplink(text: &str, af: Af, timeout_secs: u64) {
+        let (prefix, ip) = match af {
+            Af::Inet => ("sticky", "ip"),
+            Af::Inet6 => ("sticky6", "ip6"),
+        };
+        for (iface, dev, mark) in [
+            ("wan1", "eth1", "0x01000000"),
+            ("wan2", "eth2", "0x02000000"),
+        ] {
+            let set = format!("{prefix}_default_{iface}");
+            assert!(text.contains(&format!(
+                "\tset {set} {{\n\t\ttype {}\n\t\tflags dynamic,timeout\n\t\ttimeout {timeout_secs}s\n\t}}\n",
+                addr_type(af)
+            )));
+            assert!(text.contains(&format!(
+                "meta nfproto {} {ip} saddr @{set} update @{set} {{ {ip} saddr }} meta mark set meta mark & 0xc0ffffff | {mark} return comment \"default\"",
+                af.name()
+            )));
+            assert!(text.contains(&format!(
+                "meta mark & 0x3f000000 == 0x05000000 oifname \"{dev}\" update @{set} {{ {ip} saddr }}"
+            )));
+        }
+    }
+
     #[test]
     fn sticky_rule_pins_sources_per_uplink() {
         let mut c = every_match();
@@ -483,26 +703,43 @@ mod tests {
         c.rules[4].sticky_timeout = std::time::Duration::from_secs(300);
         let text = render(&c, &links());
         // Policy 0 has both uplinks: one set each; the rule's own mark is 0x05000000.
-        for (iface, dev, mark) in [
-            ("wan1", "eth1", "0x01000000"),
-            ("wan2", "eth2", "0x02000000"),
-        ] {
-            let set = format!("sticky_default_{iface}");
-            assert!(text.contains(&format!(
-                "\tset {set} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout 300s\n\t}}\n"
-            )));
-            assert!(text.contains(&format!(
-                "meta nfproto ipv4 ip saddr @{set} update @{set} {{ ip saddr }} meta mark set meta mark & 0xc0ffffff | {mark} return comment \"default\""
-            )));
-            assert!(text.contains(&format!(
-                "meta mark & 0x3f000000 == 0x05000000 oifname \"{dev}\" update @{set} {{ ip saddr }}"
-            )));
-        }
+        assert_pins_per_uplink(&text, Af::Inet, 300);
         assert!(text.contains(
             "meta nfproto ipv4 meta mark set meta mark & 0xc0ffffff | 0x05000000 return comment \"default\""
         ));
         // Targets after the sticky marks moved up by one.
         assert!(text.contains("| 0x06000000 return comment \"dark\""));
         assert_eq!(sticky_sets(&c, &links()).len(), 2);
+        assert!(!text.contains("sticky6"), "no uplink carries IPv6");
+    }
+
+    #[test]
+    fn sticky_rule_pins_ipv6_sources_per_uplink_that_carries_ipv6() {
+        let mut c = every_match();
+        c.interfaces[0].family = Family::Both;
+        c.interfaces[1].family = Family::Ipv6;
+        c.rules[4].sticky = true;
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(90);
+        let text = render(&c, &links());
+        let names: Vec<(Af, String)> = sticky_sets(&c, &links())
+            .into_iter()
+            .map(|s| (s.af, s.name))
+            .collect();
+        // wan2 carries no IPv4: no IPv4 pin to it.
+        assert_eq!(
+            names,
+            vec![
+                (Af::Inet, "sticky_default_wan1".to_string()),
+                (Af::Inet6, "sticky6_default_wan1".into()),
+                (Af::Inet6, "sticky6_default_wan2".into()),
+            ]
+        );
+        assert_pins_per_uplink(&text, Af::Inet6, 90);
+        assert!(
+            text.contains("ip saddr @sticky_default_wan1 update @sticky_default_wan1 { ip saddr }")
+        );
+        // An IPv4-only sticky rule pins no IPv6 source.
+        c.rules[4].family = Some(Family::Ipv4);
+        assert!(sticky_sets(&c, &links()).iter().all(|s| s.af == Af::Inet));
     }
 }

@@ -313,7 +313,13 @@ fn rule(
                 ),
             ));
         }
-        say(notes, "ipset", format!("carried over, but rail matches an nft set '{set}' of destination addresses in its own table (inet rail), not the ipset: point what fills it there (dnsmasq: nftset=/example.com/4#inet#rail#{set})"));
+        // A set holds one family: a rule for both matches IPv6 in `<set>6` (Rule::ipset_for).
+        let dnsmasq = match fam {
+            Some(true) => format!("4#inet#rail#{set}"),
+            Some(false) => format!("6#inet#rail#{set}"),
+            None => format!("4#inet#rail#{set},6#inet#rail#{set}6"),
+        };
+        say(notes, "ipset", format!("carried over, but rail matches an nft set '{set}' of destination addresses in its own table (inet rail), not the ipset: point what fills it there (dnsmasq: nftset=/example.com/{dnsmasq})"));
     }
     if logging {
         say(

@@ -2,6 +2,10 @@
 //! `ubus call network.interface.<name> status` reply (netifd ubus.c `netifd_dump_status`)
 //! and of the `interface.update` / `interface.down` notifications on `network.interface`,
 //! which carry the same dump plus the interface name.
+//!
+//! DHCPv6 on a PPPoE (or mobile) `wan` runs in a dynamic interface netifd creates for it,
+//! `wan_6` (ppp6-up: `name "${INTERFACE}_6"`, `ifname "@${INTERFACE}"`, proto dhcpv6), on
+//! the same L3 device: its status, not `wan`'s, carries the IPv6 default route.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -16,7 +20,7 @@ pub struct Ipv4Address {
     pub ptpaddress: Option<Ipv4Addr>,
 }
 
-/// One `ipv6-address` entry.
+/// One `ipv6-address` entry, or one `ipv6-prefix` entry (a delegated prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv6Address {
     pub address: Ipv6Addr,
@@ -55,6 +59,8 @@ pub struct InterfaceStatus {
     pub metric: Option<u32>,
     pub ipv4: Vec<Ipv4Address>,
     pub ipv6: Vec<Ipv6Address>,
+    /// Prefixes delegated to this interface (DHCPv6-PD).
+    pub ipv6_prefix: Vec<Ipv6Address>,
     pub routes: Vec<Route>,
 }
 
@@ -104,12 +110,8 @@ impl InterfaceStatus {
                     ptpaddress: optional_ip(e, "ptpaddress", &at)?,
                 })
             })?,
-            ipv6: list(v, "ipv6-address", |e, at| {
-                Ok(Ipv6Address {
-                    address: ip(e, "address", &at)?,
-                    mask: mask(e, &at, 128)?,
-                })
-            })?,
+            ipv6: list(v, "ipv6-address", ipv6_entry)?,
+            ipv6_prefix: list(v, "ipv6-prefix", ipv6_entry)?,
             routes: list(v, "route", |e, at| {
                 let target: IpAddr = ip(e, "target", &at)?;
                 let nexthop: IpAddr = ip(e, "nexthop", &at)?;
@@ -164,6 +166,16 @@ impl InterfaceStatus {
     }
 }
 
+/// The name of the dynamic interface netifd runs DHCPv6 of `name` in (`wan` -> `wan_6`).
+pub fn ipv6_twin(name: &str) -> String {
+    format!("{name}_6")
+}
+
+/// The interface whose DHCPv6 twin `name` is (`wan_6` -> `wan`), when it looks like one.
+pub fn twin_of(name: &str) -> Option<&str> {
+    name.strip_suffix("_6").filter(|n| !n.is_empty())
+}
+
 /// A netifd notification on `network.interface`, parsed: the interface and its new status.
 /// `interface.update` (up, updated, link up) and `interface.down` both carry a full dump.
 pub fn parse_notification(
@@ -187,6 +199,13 @@ pub fn parse_event(id: &str, data: &Value) -> Option<(super::hotplug::Action, St
     let action = super::hotplug::Action::parse(data.get("action")?.as_str()?)?;
     let interface = data.get("interface")?.as_str()?;
     Some((action, interface.to_string()))
+}
+
+fn ipv6_entry(e: &Value, at: String) -> Result<Ipv6Address, StatusError> {
+    Ok(Ipv6Address {
+        address: ip(e, "address", &at)?,
+        mask: mask(e, &at, 128)?,
+    })
 }
 
 fn join(at: &str, name: &str) -> String {

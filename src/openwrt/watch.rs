@@ -24,7 +24,8 @@ pub enum Update {
     /// does not know it, or is not on the bus yet): keep what is in place and wait.
     Interface {
         name: String,
-        status: Option<InterfaceStatus>,
+        /// Boxed: a status dump is large next to `BusLost`.
+        status: Option<Box<InterfaceStatus>>,
     },
     /// ubusd went away; updates resume (with a full re-read) when it is back.
     BusLost,
@@ -59,7 +60,7 @@ pub async fn follow(
                     Some(Ok((name, status))) if interfaces().contains(&name) => {
                         apply(Update::Interface {
                             name,
-                            status: Some(status),
+                            status: Some(Box::new(status)),
                         })
                     }
                     Some(Err(e)) => log::warn!("netifd: ignoring {kind} notification: {e}"),
@@ -91,7 +92,7 @@ pub async fn read_status(bus: &Client, name: &str) -> Update {
     let object = format!("network.interface.{name}");
     let status = match bus.call(&object, "status", &json!({})).await {
         Ok(Some(v)) => match InterfaceStatus::parse(&v) {
-            Ok(s) => Some(s),
+            Ok(s) => Some(Box::new(s)),
             Err(e) => {
                 log::warn!("netifd: {object} status: {e}");
                 None

@@ -461,6 +461,23 @@ impl Lab {
         self.replace_default(&u.dev, gw.into());
     }
 
+    /// ISP `isp` delegates IPv6 `prefix` (`2001:db8:300:1::/64`) to the router: it routes it
+    /// to the router's uplink address, and the Internet routes it to the ISP.
+    pub fn delegate6(&self, isp: usize, prefix: &str) {
+        let router = self
+            .uplink(isp)
+            .addr6
+            .expect("the lab has no IPv6")
+            .to_string();
+        let node = format!("isp{isp}");
+        self.run(&node, &["ip", "-6", "route", "add", prefix, "via", &router]);
+        let upstream = format!("2001:db8:200:{isp}::2");
+        self.run(
+            "inet",
+            &["ip", "-6", "route", "add", prefix, "via", &upstream],
+        );
+    }
+
     fn replace_default(&self, dev: &str, gw: IpAddr) {
         let family = if gw.is_ipv6() { "-6" } else { "-4" };
         let gw = gw.to_string();

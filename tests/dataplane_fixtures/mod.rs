@@ -36,6 +36,7 @@ pub fn interface(name: &str, n: u32) -> Interface {
         size: 56,
         flush_conntrack: true,
         masquerade: false,
+        npt: None,
         rate: None,
     }
 }
@@ -156,6 +157,7 @@ pub fn every_match_links() -> Links {
         carrier: true,
         address6: None,
         gateway6: None,
+        delegated6: None,
     };
     [
         (InterfaceId(0), link("eth1", 3)),

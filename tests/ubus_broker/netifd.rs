@@ -1,6 +1,6 @@
 //! A netifd stand-in for tests: a client publishing `network.interface` (whose
-//! notifications carry interface status) and `network.interface.wan` with a `status`
-//! method answering from shared state, plus status dumps shaped like netifd's.
+//! notifications carry interface status) and `network.interface.<name>` objects with a
+//! `status` method answering from shared state, plus status dumps shaped like netifd's.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -14,23 +14,28 @@ use rail::openwrt::wire::Status;
 /// A netifd stand-in: publishes `network.interface` (for notifications) and
 /// `network.interface.wan` with a `status` method, and sends `network.interface` events.
 pub fn netifd_peer(path: &Path, wan: Rc<RefCell<Value>>) -> Client {
-    let status_method = Method {
-        name: "status",
-        args: vec![],
-    };
+    netifd_peer_for(path, vec![("wan".into(), wan)])
+}
+
+/// The same for several interfaces, each `(name, status)`.
+pub fn netifd_peer_for(path: &Path, interfaces: Vec<(String, Rc<RefCell<Value>>)>) -> Client {
+    let mut objects = vec![Object {
+        path: "network.interface".into(),
+        methods: vec![],
+        handler: Rc::new(|_, _| Err(Status::MethodNotFound)),
+    }];
+    for (name, status) in interfaces {
+        objects.push(Object {
+            path: format!("network.interface.{name}"),
+            methods: vec![Method {
+                name: "status",
+                args: vec![],
+            }],
+            handler: Rc::new(move |_, _| Ok(Some(status.borrow().clone()))),
+        });
+    }
     Client::new(Config {
-        objects: vec![
-            Object {
-                path: "network.interface".into(),
-                methods: vec![],
-                handler: Rc::new(|_, _| Err(Status::MethodNotFound)),
-            },
-            Object {
-                path: "network.interface.wan".into(),
-                methods: vec![status_method],
-                handler: Rc::new(move |_, _| Ok(Some(wan.borrow().clone()))),
-            },
-        ],
+        objects,
         sockets: vec![path.to_path_buf()],
         ..Config::default()
     })
@@ -53,9 +58,39 @@ pub fn pppoe_status(up: bool, device: &str, local: &str, peer: &str) -> Value {
     })
 }
 
+/// What ppp6-up's dynamic `<name>_6` (proto dhcpv6, `ifname @<name>`) dumps when up: the
+/// parent's L3 device, a DHCPv6 address, the delegated `prefix` (address, length) if any,
+/// and a source-specific default route via `nexthop`.
+pub fn dhcpv6_status(
+    device: &str,
+    address: &str,
+    nexthop: &str,
+    prefix: Option<(&str, u8)>,
+) -> Value {
+    let prefixes: Vec<Value> = prefix
+        .map(|(p, len)| json!({"address": p, "mask": len, "preferred": 3600, "valid": 7200}))
+        .into_iter()
+        .collect();
+    json!({
+        "up": true, "pending": false, "available": true, "autostart": true, "dynamic": true,
+        "uptime": 2, "l3_device": device, "device": device, "proto": "dhcpv6", "metric": 0,
+        "delegation": true, "ipv4-address": [],
+        "ipv6-address": [{"address": address, "mask": 64, "preferred": 3600, "valid": 7200}],
+        "ipv6-prefix": prefixes, "ipv6-prefix-assignment": [],
+        "route": [{"target": "::", "mask": 0, "nexthop": nexthop, "metric": 512,
+                   "valid": 1800, "source": format!("{address}/128")}],
+        "dns-server": [], "dns-search": [], "neighbors": [], "inactive": {}, "data": {}
+    })
+}
+
 /// The notification netifd sends for `wan`: its status dump plus the interface name.
 pub fn named(wan: &RefCell<Value>) -> Value {
-    let mut status = wan.borrow().clone();
-    status["interface"] = json!("wan");
+    named_as(wan, "wan")
+}
+
+/// The notification netifd sends for interface `name`.
+pub fn named_as(status: &RefCell<Value>, name: &str) -> Value {
+    let mut status = status.borrow().clone();
+    status["interface"] = json!(name);
     status
 }

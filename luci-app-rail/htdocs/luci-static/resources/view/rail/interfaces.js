@@ -109,6 +109,12 @@ return view.extend({
 			{ ...modal, validate: rail.rateIn('8kbit', '100gbit'), placeholder: _('no shaping') });
 		add('advanced', form.Flag, 'masquerade', _('Masquerade'),
 			_('Masquerade traffic leaving this uplink. Not needed on OpenWrt, where the firewall zone does it.'), modal);
+		add('advanced', form.Value, 'npt_internal', _('NPTv6 internal prefix'),
+			_("The LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix when leaving this uplink."),
+			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)' });
+		add('advanced', form.Value, 'npt_external', _('NPTv6 external prefix'),
+			_('The prefix this provider routes to this uplink, of the same length as the internal one. Empty: taken from the prefix the provider delegates.'),
+			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)', placeholder: _("learned from netifd's delegated prefix") });
 
 		return m.render();
 	}
