@@ -24,9 +24,13 @@ demo: deps
 
 # Failover, failback, flow safety and cost in the lab against the release build; prints a
 # table and writes target/bench/results.json (docs/bench.md). BENCH_TRIALS=1 for a smoke run.
+# The cost section runs the static musl build, the kind of binary OpenWrt ships.
 bench: deps
 	cargo build --release
-	RAIL_BIN=$(CURDIR)/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
+	cargo build --release --target x86_64-unknown-linux-musl
+	RAIL_BIN=$(CURDIR)/target/release/rail \
+	RAIL_COST_BIN=$(CURDIR)/target/x86_64-unknown-linux-musl/release/rail \
+	cargo test --test lab_bench -- --ignored --nocapture
 
 NAME ?= rail
 

@@ -22,3 +22,5 @@ fi
 for comp in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$comp" || rustup component add "$comp"
 done
+# make bench measures the daemon's cost on a static musl build, as OpenWrt ships it.
+rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl

@@ -75,7 +75,7 @@ fn health_16_uplinks_8_targets_5_per_second() {
     }
     let (rss_before, _) = rss_kib();
     let (cpu, sent, received, states) = router.run(move || {
-        let mut engine = Engine::new(&ifaces);
+        let mut engine = Engine::new(&ifaces).unwrap();
         for (n, f) in facts.into_iter().enumerate() {
             engine.device_up(InterfaceId(n), f);
         }

@@ -67,7 +67,7 @@ fn run(
         source: Some(IpAddr::V4(up.addr)),
     };
     let engine = spawn_in(&lab.ns("rtr"), move || {
-        let mut engine = Engine::new(&ifaces);
+        let mut engine = Engine::new(&ifaces).unwrap();
         for n in 0..ifaces.len() {
             engine.device_up(InterfaceId(n), facts.clone());
         }

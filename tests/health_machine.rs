@@ -187,6 +187,33 @@ fn probes_are_spread_over_the_interval() {
     assert_eq!(first_round, i.track_ip, "every target once per round");
 }
 
+/// Uplinks that come up at different moments, with different echo ids, still probe at
+/// the same instants (multiples of their slot): the engine sends all their probes from one
+/// wake-up rather than waking once per uplink.
+#[test]
+fn uplinks_with_the_same_slot_probe_at_the_same_instants() {
+    let i = iface(); // 2 targets, interval 1 s: a slot every 500 ms
+    let first_sends = |ident: u16, up: Time| {
+        let mut t = Tracker::new("wan", Params::from_interface(&i), ident, true, up);
+        let mut out = Vec::new();
+        let device = "eth1".to_string();
+        t.handle(up, Input::DeviceUp { device }, &mut out);
+        let mut sends = Vec::new();
+        while sends.len() < 3 {
+            let at = t.next_wakeup().expect("probing");
+            t.poll(at, &mut out);
+            let sent = out.drain(..).filter(|o| matches!(o, Output::Send(_)));
+            sends.extend(sent.map(|_| at.as_micros()));
+        }
+        sends
+    };
+    let a = first_sends(1, Time::from_millis(1_234));
+    let b = first_sends(6, Time::from_millis(1_401));
+    assert_eq!(a, b);
+    // No hold here: from the next multiple of the slot on.
+    assert_eq!(a, [1_500_000, 2_000_000, 2_500_000]);
+}
+
 #[test]
 fn blackhole_takes_the_uplink_down_with_a_reason() {
     let fault = Time::from_millis(10_050);

@@ -10,6 +10,8 @@
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
 //! (comma separated: fast, fast6, default, carrier, pppoe, routes, cost) picks sections;
 //! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
+//! The cost section runs `RAIL_COST_BIN` when set (`make bench`: the static musl build);
+//! BENCH_ISOLATE=0 measures it without keeping the lab's work off its CPU.
 
 mod common;
 
@@ -950,13 +952,46 @@ fn status_kib(pid: u32, field: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The binary the cost is measured on: `RAIL_COST_BIN` (`make bench`: the static
+/// x86_64 musl release build, as OpenWrt ships rail), else the one under test.
+fn cost_binary() -> String {
+    std::env::var("RAIL_COST_BIN").unwrap_or_else(|_| common::rail::binary().to_string())
+}
+
+/// Keeps the lab's own packet processing off the daemon's CPU: every thread of `pid` on
+/// CPU 0, and what the router sends the ISPs processed on the other CPUs (`lab.sh steer`,
+/// RPS). veth delivers a packet inside the sender's `sendto`, so without this the far
+/// ends' forwarding and echo replies (a third of the daemon's figure, by perf) ran on rail's
+/// thread and were charged to it; on a router the NIC takes the packet and the far end
+/// answers on its own CPU. Returns what was done, for the figure's note.
+fn isolate(lab: &Lab, pid: u32) -> String {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 || std::env::var("BENCH_ISOLATE").is_ok_and(|v| v == "0") {
+        return "not isolated: the lab's packet processing is charged to rail".into();
+    }
+    let pin = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", "0", &pid.to_string()])
+        .output()
+        .expect("running taskset");
+    assert!(pin.status.success(), "taskset: {pin:?}");
+    let mask = format!("{:x}", ((1u64 << cpus.min(63)) - 1) & !1);
+    let steer = std::process::Command::new(common::lab::script())
+        .args(["steer", lab.name(), &mask])
+        .output()
+        .expect("running lab.sh steer");
+    assert!(steer.status.success(), "lab.sh steer: {steer:?}");
+    format!("rail pinned to CPU 0, the ISPs' work steered to CPU mask {mask}")
+}
+
 /// CPU percent of one core per window (schedstat), resident memory (VmRSS, RssAnon) at
-/// each window's end, and CPU percent over all windows from /proc/PID/stat.
-fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64)>, f64) {
+/// each window's end, CPU percent over all windows from /proc/PID/stat, and how the
+/// daemon was isolated.
+fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64)>, f64, String) {
     let lab = Lab::for_rail(isps).expect("the bench needs root");
-    let rail = Rail::start(&lab, &all_uplinks(&lab, targets));
+    let rail = Rail::start_bin(&lab, &cost_binary(), &all_uplinks(&lab, targets), &[]);
     wait_probing(&rail, isps);
     let pid = rail.pid();
+    let isolated = isolate(&lab, pid);
     std::thread::sleep(Duration::from_secs(1)); // every uplink at its full probe rate
     let window = Duration::from_secs(3);
     let (ticks0, t0) = (cpu_ticks(pid), Instant::now());
@@ -976,7 +1011,7 @@ fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64
         let state = &st["interfaces"][format!("isp{i}")]["state"];
         assert_eq!(state, "up", "isp{i} stayed up while measured");
     }
-    (cpu, rss, total)
+    (cpu, rss, total, isolated)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1247,11 +1282,13 @@ fn cost_figures(
 ) {
     let (isps, targets) = shape;
     eprintln!("== cost: {isps} uplinks x {targets} targets x 5 probes/s, {windows} windows of 3 s");
-    let (cpu, rss, total) = cost(isps, targets, windows);
+    let (cpu, rss, total, isolated) = cost(isps, targets, windows);
     let name = format!("cpu_percent{suffix}");
     let mut c = Figure::new(&name, "% of one core", cpu, Target::MedianAtMost(limits.0));
     c.note = format!(
-        "per 3 s window from schedstat; /proc/PID/stat utime+stime over all windows: {total:.2}%"
+        "{}; per 3 s window from schedstat; /proc/PID/stat utime+stime over all windows: \
+         {total:.2}%; {isolated}",
+        cost_binary()
     );
     figures.push(c);
     let name = format!("rss_kib{suffix}");

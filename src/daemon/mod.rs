@@ -74,7 +74,11 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
         return 0;
     }
     let ex = Rc::new(smol::LocalExecutor::new());
-    let result = smol::block_on(ex.run(main(
+    // The thread parks between wake-ups and async-io's own thread alone drives the reactor:
+    // three context switches per wake-up. With `smol::block_on` the reactor passes between
+    // the two threads, and async-io's thread polls with a back-off of up to ten sleeps
+    // after each one, which costs more now that wake-ups are few (docs/bench.md, cost).
+    let result = futures_lite::future::block_on(ex.run(main(
         path.to_string(),
         config,
         ubus.map(Into::into),
@@ -205,7 +209,7 @@ async fn main(
         .detach();
     }
 
-    let engine = Engine::new(&config.interfaces);
+    let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
     let resolution = resolve(&config, |_| false);
     let mut d = Daemon {
         path,

@@ -7,20 +7,38 @@
 //! (IPv4 for `family both`), and a dual-stack one a second tracker for IPv6 with the IPv6
 //! targets, its own probe socket bound to the IPv6 address, and its own transitions
 //! (`Event::Transition6`). An uplink can so be up for IPv4 and down for IPv6.
+//!
+//! Wake-ups are few, because each one costs far more than the probes it sends (the
+//! reactor's hand-offs between threads, a timer re-arm; docs/bench.md): the engine wakes
+//! only on its timer, which it sets on a grid of `WAKE_GRID` on its own clock, so the
+//! probes of every uplink due within one step go out together; and it reads the replies
+//! that arrived meanwhile at the same wake-up (a reply does not wake it), each with the
+//! kernel's receive time. A probe so leaves up to one step late and a timeout is noticed
+//! up to one step late; RTTs, and whether a reply came within its timeout, stay exact.
 
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
-use super::probe::{Binding, Method, Prober, Received};
+use super::probe::{self, Binding, Method, Prober, Received};
 use super::time::Time;
+use super::wake::WakeTimer;
 use crate::config::{Family, Interface, InterfaceId, TrackMethod};
 use async_io::Timer;
 use std::collections::VecDeque;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::net::IpAddr;
-use std::pin::Pin;
+use std::os::fd::RawFd;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
+
+/// The step of the grid the engine's wake-ups fall on (see the module's doc).
+pub const WAKE_GRID: Duration = Duration::from_millis(10);
+
+/// When the engine wakes for work due at `due`: the first grid instant at or after it.
+pub fn wake_at(due: Time) -> Time {
+    let step = WAKE_GRID.as_micros() as u64;
+    Time::from_micros(due.as_micros().div_ceil(step) * step)
+}
 
 /// What the daemon knows about an uplink's device when it comes up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,92 +84,54 @@ pub struct Engine {
     /// Per interface, the position of its IPv6 tracker in `uplinks` when dual-stack.
     second: Vec<Option<usize>>,
     global: GlobalDetector,
-    timer: Timer,
+    timer: WakeTimer,
     /// When the timer is set for (to avoid re-arming it on every poll).
     armed: Option<Time>,
     queue: VecDeque<Event>,
     outputs: Vec<Output>,
     inputs: Vec<Received>,
+    /// The polled sockets of every uplink, which of them are readable, and poll's array.
+    polled: Vec<RawFd>,
+    readable: Vec<RawFd>,
+    pollfds: Vec<libc::pollfd>,
 }
 
 impl Engine {
     /// One tracker per interface, indexed like `Config::interfaces` (InterfaceId).
-    pub fn new(interfaces: &[Interface]) -> Engine {
-        // Echo ids: distinct per tracker (its position) and per rail process on the host.
-        let base = std::process::id() as u16;
-        let slot = |pos: usize, i: usize, iface: &Interface, second: bool| {
-            let mut iface = iface.clone();
-            let v6 = second || first_is_ipv6(&iface);
-            if iface.family == Family::Both {
-                iface.track_ip.retain(|t| t.is_ipv6() == v6);
-            }
-            // ARP has no IPv6: the IPv6 half of an arping uplink is judged by carrier.
-            if second && iface.track_method == TrackMethod::Arping {
-                iface.track_ip.clear();
-            }
-            let name = if second {
-                format!("{} ipv6", iface.name)
-            } else {
-                iface.name.clone()
-            };
-            Uplink {
-                tracker: Tracker::new(
-                    &name,
-                    Params::from_interface(&iface),
-                    base.wrapping_add(pos as u16),
-                    iface.enabled,
-                    Time::ZERO,
-                ),
-                iface,
-                id: InterfaceId(i),
-                second,
-                prober: Err("the device is not up".into()),
-                facts: None,
-            }
-        };
-        let mut uplinks: Vec<Uplink> = interfaces
-            .iter()
-            .enumerate()
-            .map(|(i, iface)| slot(i, i, iface, false))
-            .collect();
-        let mut second = vec![None; interfaces.len()];
-        for (i, iface) in interfaces.iter().enumerate() {
-            if iface.family == Family::Both {
-                second[i] = Some(uplinks.len());
-                uplinks.push(slot(uplinks.len(), i, iface, true));
-            }
-        }
-        Engine {
+    /// Fails only when the kernel refuses the engine a timerfd (out of descriptors).
+    pub fn new(interfaces: &[Interface]) -> std::io::Result<Engine> {
+        let (uplinks, second) = trackers(interfaces);
+        Ok(Engine {
             origin: Instant::now(),
             uplinks,
             second,
             global: GlobalDetector::default(),
-            timer: Timer::never(),
+            timer: WakeTimer::new()?,
             armed: None,
             queue: VecDeque::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
-        }
+            polled: Vec::new(),
+            readable: Vec::new(),
+            pollfds: Vec::new(),
+        })
     }
 
     /// A new configuration: uplinks whose `Interface` is unchanged at the same position keep
     /// their tracker, sockets and history (a reload must not blip healthy uplinks); the
     /// others start afresh and wait for `device_up`. Returns the ones kept.
     pub fn rebuild(&mut self, interfaces: &[Interface]) -> std::collections::BTreeSet<InterfaceId> {
-        let mut fresh = Engine::new(interfaces);
-        fresh.origin = self.origin;
+        let (mut uplinks, second) = trackers(interfaces);
         let mut kept = std::collections::BTreeSet::new();
         let old_second = std::mem::take(&mut self.second);
         let mut old: Vec<Option<Uplink>> = std::mem::take(&mut self.uplinks)
             .into_iter()
             .map(Some)
             .collect();
-        for (i, (&was6, &now6)) in old_second.iter().zip(&fresh.second).enumerate() {
+        for (i, (&was6, &now6)) in old_second.iter().zip(&second).enumerate() {
             let pairs = [(Some(i), Some(i)), (was6, now6)];
             let same = |(a, b): (Option<usize>, Option<usize>)| match (a, b) {
-                (Some(a), Some(b)) => old[a]
-                    .as_ref()
-                    .is_some_and(|u| u.iface == fresh.uplinks[b].iface),
+                (Some(a), Some(b)) => old[a].as_ref().is_some_and(|u| u.iface == uplinks[b].iface),
                 (None, None) => true,
                 _ => false,
             };
@@ -161,10 +141,10 @@ impl Engine {
                     continue;
                 };
                 if keep {
-                    fresh.uplinks[to] = old[from].take().expect("each slot moves once");
+                    uplinks[to] = old[from].take().expect("each slot moves once");
                 } else if let Some(u) = old[from].as_ref() {
                     // Re-created with other settings: resume the old verdict.
-                    let n = &mut fresh.uplinks[to];
+                    let n = &mut uplinks[to];
                     if n.iface.name == u.iface.name {
                         n.tracker.resume(u.tracker.state().routable());
                     }
@@ -174,12 +154,65 @@ impl Engine {
                 kept.insert(InterfaceId(i));
             }
         }
-        fresh.global = std::mem::take(&mut self.global);
-        *self = fresh;
+        (self.uplinks, self.second) = (uplinks, second);
+        self.armed = None;
+        self.queue.clear();
         self.update_global();
         kept
     }
+}
 
+/// One tracker per interface at its `InterfaceId`, then the IPv6 trackers of dual-stack
+/// interfaces, whose positions are returned per interface.
+fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
+    // Echo ids: distinct per tracker (its position) and per rail process on the host.
+    let base = std::process::id() as u16;
+    let slot = |pos: usize, i: usize, iface: &Interface, second: bool| {
+        let mut iface = iface.clone();
+        let v6 = second || first_is_ipv6(&iface);
+        if iface.family == Family::Both {
+            iface.track_ip.retain(|t| t.is_ipv6() == v6);
+        }
+        // ARP has no IPv6: the IPv6 half of an arping uplink is judged by carrier.
+        if second && iface.track_method == TrackMethod::Arping {
+            iface.track_ip.clear();
+        }
+        let name = if second {
+            format!("{} ipv6", iface.name)
+        } else {
+            iface.name.clone()
+        };
+        Uplink {
+            tracker: Tracker::new(
+                &name,
+                Params::from_interface(&iface),
+                base.wrapping_add(pos as u16),
+                iface.enabled,
+                Time::ZERO,
+            ),
+            iface,
+            id: InterfaceId(i),
+            second,
+            prober: Err("the device is not up".into()),
+            facts: None,
+        }
+    };
+    let mut uplinks: Vec<Uplink> = interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, iface)| slot(i, i, iface, false))
+        .collect();
+    let mut second = vec![None; interfaces.len()];
+    for (i, iface) in interfaces.iter().enumerate() {
+        if iface.family == Family::Both {
+            second[i] = Some(uplinks.len());
+            uplinks.push(slot(uplinks.len(), i, iface, true));
+        }
+    }
+    (uplinks, second)
+}
+
+impl Engine {
     /// Now on the engine's clock.
     pub fn now(&self) -> Time {
         Time::from_micros(self.origin.elapsed().as_micros() as u64)
@@ -408,10 +441,17 @@ impl Engine {
             let (mut progressed, mut again) = (false, false);
             let mut out = std::mem::take(&mut self.outputs);
             let mut inputs = std::mem::take(&mut self.inputs);
+            self.polled.clear();
+            for u in &self.uplinks {
+                if let Ok(p) = &u.prober {
+                    p.polled(&mut self.polled);
+                }
+            }
+            probe::ready(&self.polled, &mut self.pollfds, &mut self.readable);
             for i in 0..self.uplinks.len() {
                 let u = &mut self.uplinks[i];
                 if let Ok(p) = &mut u.prober {
-                    p.poll_recv(cx, &mut inputs);
+                    p.poll_recv(cx, &self.readable, &mut inputs);
                 }
                 progressed |= !inputs.is_empty();
                 for (input, at) in inputs.drain(..) {
@@ -435,15 +475,13 @@ impl Engine {
                 .uplinks
                 .iter()
                 .filter_map(|u| u.tracker.next_wakeup())
-                .min();
+                .min()
+                .map(wake_at);
             if wake != self.armed {
                 self.armed = wake;
-                match wake {
-                    Some(t) => self.timer.set_at(self.instant(t)),
-                    None => self.timer = Timer::never(),
-                }
+                self.timer.set(wake.map(|t| self.instant(t)));
             }
-            if Pin::new(&mut self.timer).poll(cx).is_pending() {
+            if self.timer.poll(cx).is_pending() {
                 return Poll::Pending;
             }
         }
@@ -485,7 +523,7 @@ mod tests {
             iface("c", 3, Family::Both, &[v4, v6]),
             arp,
         ];
-        let mut e = Engine::new(&ifaces);
+        let mut e = Engine::new(&ifaces).unwrap();
         let targets = |e: &Engine, i: usize, v6: bool| {
             e.tracker_of(InterfaceId(i), v6).map(|t| {
                 let ips = t.status().targets.iter().map(|s| s.ip).collect::<Vec<_>>();
@@ -537,6 +575,17 @@ mod tests {
             e.tracker_of(InterfaceId(2), true).map(|t| t.state()),
             Some(State::Down)
         );
+    }
+
+    #[test]
+    fn wake_ups_fall_on_the_grid_never_before_the_work() {
+        let step = WAKE_GRID.as_micros() as u64;
+        let at = |us: u64| wake_at(Time::from_micros(us)).as_micros();
+        assert_eq!(at(0), 0);
+        assert_eq!(at(1), step);
+        assert_eq!(at(step), step, "on the grid: at once");
+        assert_eq!(at(step + 1), 2 * step);
+        assert_eq!(at(3 * step - 1), 3 * step);
     }
 
     #[test]

@@ -447,11 +447,14 @@ impl Tracker {
         let (state, reason) = if self.params.targets.is_empty() {
             (State::Up, format!("device {device} {what}, no track_ip"))
         } else {
-            // Uplinks that come up together start at different phases of a slot (by their
-            // distinct echo ids), so their probes interleave instead of going out in bursts.
+            // Probing starts on a multiple of the slot on the caller's clock, whenever the
+            // device came up: uplinks with the same slot then probe at the same moments, so
+            // the engine sends a probe on each (each on its own link: no link sees a burst)
+            // from one wake-up instead of waking once per uplink (docs/bench.md, cost).
             let slot = self.params.interval / self.params.round_size().max(1) as u32;
-            let phase = slot * u32::from(self.ident % 8) / 8;
-            self.next_send = Some(now + self.params.hold + phase);
+            let slot = (slot.as_micros() as u64).max(1);
+            let start = (now + self.params.hold).as_micros().div_ceil(slot) * slot;
+            self.next_send = Some(Time::from_micros(start));
             let resumed = self.resume.take();
             // An uplink held down for flapping comes back through probes too.
             let damped = self.damped(now).map(|_| InitialState::Offline);

@@ -9,6 +9,7 @@ pub mod params;
 pub mod probe;
 pub mod stats;
 pub mod time;
+mod wake;
 pub mod wire;
 
 pub use global::{GlobalChange, GlobalDetector};

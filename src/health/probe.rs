@@ -2,6 +2,12 @@
 //! socket, TCP connect, a DNS query and ARP to the first hop, each forced out its uplink by
 //! SO_BINDTODEVICE, the uplink's source address and its SO_MARK, whatever the routing says.
 //! Non-blocking throughout: the engine polls them from the daemon's single executor.
+//!
+//! The ICMP and ARP sockets are not registered with the reactor: a reply does not wake the
+//! daemon. The engine asks which of them are readable (`ready`, one `poll(2)` for all) at
+//! each of its wake-ups and reads them then; the kernel's receive time stamp keeps RTTs
+//! and timeouts exact however late that is. Only the per-probe TCP and DNS sockets wake
+//! the engine themselves (a connection's progress is known only by asking).
 
 use super::machine::{Input, ProbeRequest};
 use super::wire::{arp, dns, icmp};
@@ -10,6 +16,7 @@ use async_io::Async;
 use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -38,8 +45,8 @@ pub struct Method {
 /// The open sockets of one uplink.
 pub enum Prober {
     Icmp {
-        v4: Option<Async<Socket>>,
-        v6: Option<Async<Socket>>,
+        v4: Option<Socket>,
+        v6: Option<Socket>,
         /// Payload bytes per echo request.
         size: u16,
     },
@@ -50,7 +57,7 @@ pub enum Prober {
         pending: Vec<Conn>,
     },
     Arp {
-        sock: Async<Socket>,
+        sock: Socket,
         ifindex: u32,
         mac: [u8; 6],
         source: Ipv4Addr,
@@ -77,6 +84,8 @@ pub type Received = (Input, Option<SystemTime>);
 
 /// Replies larger than this are not echo replies rail sent.
 const RECV_BUF: usize = 2048;
+/// Datagrams read by one recvmmsg(2).
+const RECV_BATCH: usize = 8;
 /// Datagrams read per socket per poll before yielding to the rest of the executor.
 const RECV_BURST: usize = 64;
 
@@ -112,11 +121,12 @@ impl Prober {
                     Type::DGRAM,
                     Some(Protocol::from(i32::from(proto))),
                 )?;
+                sock.set_nonblocking(true)?;
                 sock.bind(&link_addr(binding.ifindex, [0; 6]))?;
                 stamp_arrivals(&sock)?;
                 let mac = device_mac(&sock, &binding.device)?;
                 Ok(Prober::Arp {
-                    sock: Async::new(sock)?,
+                    sock,
                     ifindex: binding.ifindex,
                     mac,
                     source,
@@ -138,7 +148,7 @@ impl Prober {
                 let sock = sock.ok_or_else(|| io::Error::other("no socket for this family"))?;
                 let packet = icmp::echo_request(is_v6, req.ident, req.seq, *size);
                 let to = SockAddr::from(SocketAddr::new(req.target, 0));
-                sock.get_ref().send_to(&packet, &to).map(drop)
+                sock.send_to(&packet, &to).map(drop)
             }
             Prober::Conn {
                 method,
@@ -162,27 +172,38 @@ impl Prober {
                 };
                 pending.retain(|p| p.deadline > now);
                 let packet = arp::request(*mac, *source, target);
-                sock.get_ref()
-                    .send_to(&packet, &link_addr(*ifindex, [0xff; 6]))?;
+                sock.send_to(&packet, &link_addr(*ifindex, [0xff; 6]))?;
                 pending.push(Pending { req, deadline });
                 Ok(())
             }
         }
     }
 
+    /// The sockets the engine polls for readability (see the module's doc): it passes
+    /// those that are to `poll_recv`.
+    pub fn polled(&self, out: &mut Vec<RawFd>) {
+        match self {
+            Prober::Icmp { v4, v6, .. } => out.extend(v4.iter().chain(v6).map(|s| s.as_raw_fd())),
+            Prober::Arp { sock, .. } => out.push(sock.as_raw_fd()),
+            Prober::Conn { .. } => {}
+        }
+    }
+
     /// Collect what arrived, as tracker inputs with the kernel's receive time when it has
-    /// one; registers for wake-ups when nothing more can be read. Unmatched datagrams are
+    /// one: from the polled sockets in `readable`, and from TCP and DNS sockets, which
+    /// register for wake-ups when nothing more can be read. Unmatched datagrams are
     /// dropped here or by the tracker.
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>, out: &mut Vec<Received>) {
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>, readable: &[RawFd], out: &mut Vec<Received>) {
+        let ready = |s: &Socket| readable.contains(&s.as_raw_fd());
         match self {
             Prober::Icmp { v4, v6, .. } => {
-                if let Some(s) = v4 {
-                    drain(s, cx, |buf, _, at| {
+                if let Some(s) = v4.as_ref().filter(|s| ready(s)) {
+                    read_polled(s, cx, |buf, _, at| {
                         out.extend(icmp::parse_v4(buf).map(|r| (reply(r), at)));
                     });
                 }
-                if let Some(s) = v6 {
-                    drain(s, cx, |buf, from, at| {
+                if let Some(s) = v6.as_ref().filter(|s| ready(s)) {
+                    read_polled(s, cx, |buf, from, at| {
                         if let Some(SocketAddr::V6(a)) = from.as_socket() {
                             out.extend(icmp::parse_v6(*a.ip(), buf).map(|r| (reply(r), at)));
                         }
@@ -217,25 +238,51 @@ impl Prober {
                     }
                 });
             }
-            Prober::Arp { sock, pending, .. } => drain(sock, cx, |buf, _, at| {
-                let Some(sender) = arp::reply_sender(buf) else {
-                    return;
-                };
-                if let Some(i) = pending
-                    .iter()
-                    .position(|p| p.req.target == IpAddr::V4(sender))
-                {
-                    let p = pending.remove(i);
-                    let input = Input::Reply {
-                        from: p.req.target,
-                        ident: p.req.ident,
-                        seq: p.req.seq,
+            Prober::Arp { sock, pending, .. } if ready(sock) => {
+                read_polled(sock, cx, |buf, _, at| {
+                    let Some(sender) = arp::reply_sender(buf) else {
+                        return;
                     };
-                    out.push((input, at));
-                }
-            }),
+                    if let Some(i) = pending
+                        .iter()
+                        .position(|p| p.req.target == IpAddr::V4(sender))
+                    {
+                        let p = pending.remove(i);
+                        let input = Input::Reply {
+                            from: p.req.target,
+                            ident: p.req.ident,
+                            seq: p.req.seq,
+                        };
+                        out.push((input, at));
+                    }
+                })
+            }
+            Prober::Arp { .. } => {}
         }
     }
+}
+
+/// Which of `fds` have something to read (or an error to report), by one `poll(2)` that
+/// does not wait; `scratch` is reused between calls.
+pub fn ready(fds: &[RawFd], scratch: &mut Vec<libc::pollfd>, out: &mut Vec<RawFd>) {
+    out.clear();
+    scratch.clear();
+    scratch.extend(fds.iter().map(|&fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }));
+    if scratch.is_empty() {
+        return;
+    }
+    // SAFETY: `scratch` holds `len` initialised pollfd entries the kernel may update.
+    let n = unsafe { libc::poll(scratch.as_mut_ptr(), scratch.len() as libc::nfds_t, 0) };
+    if n < 0 {
+        // EINTR or ENOMEM: read every socket (a read that finds nothing costs one EAGAIN).
+        out.extend_from_slice(fds);
+        return;
+    }
+    out.extend(scratch.iter().filter(|p| p.revents != 0).map(|p| p.fd));
 }
 
 fn reply(r: icmp::EchoReply) -> Input {
@@ -265,7 +312,7 @@ fn bound_socket(domain: Domain, ty: Type, proto: Protocol, b: &Binding) -> io::R
     Ok(s)
 }
 
-fn icmp_socket(v6: bool, b: &Binding) -> io::Result<Async<Socket>> {
+fn icmp_socket(v6: bool, b: &Binding) -> io::Result<Socket> {
     let (domain, proto) = if v6 {
         (Domain::IPV6, Protocol::ICMPV6)
     } else {
@@ -278,11 +325,10 @@ fn icmp_socket(v6: bool, b: &Binding) -> io::Result<Async<Socket>> {
         set_opt(&s, libc::SOL_RAW, 1 /* ICMP_FILTER */, filter)?;
     }
     stamp_arrivals(&s)?;
-    Async::new(s)
+    Ok(s)
 }
 
 fn set_opt(s: &Socket, level: i32, name: i32, value: u32) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     // SAFETY: a valid descriptor and a u32 option value of the size passed.
     let rc = unsafe {
         libc::setsockopt(
@@ -367,57 +413,104 @@ fn stamp_arrivals(s: &Socket) -> io::Result<()> {
     set_opt(s, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
 }
 
-/// Read every datagram waiting on `sock` once it reported readable, then register for the
-/// next: no read is attempted (no system call) while it has not.
+/// Read up to `RECV_BURST` datagrams from `sock`; true when it has nothing more. A batch
+/// that comes back short proves the queue empty, so the usual case (a reply or two) costs
+/// one system call, not a read and an EAGAIN.
+fn read_burst(sock: &Socket, f: &mut impl FnMut(&[u8], &SockAddr, Option<SystemTime>)) -> bool {
+    let mut bufs = [[0u8; RECV_BUF]; RECV_BATCH];
+    for _ in 0..RECV_BURST / RECV_BATCH {
+        match recv_stamped(sock, &mut bufs, f) {
+            Ok(n) if n < RECV_BATCH => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(_) => {} // e.g. an ICMP error queued on a UDP socket: read on
+        }
+    }
+    false
+}
+
+/// Read what waits on a socket the engine found readable. More than a burst: come back
+/// after others had their turn.
+fn read_polled(
+    sock: &Socket,
+    cx: &mut Context<'_>,
+    mut f: impl FnMut(&[u8], &SockAddr, Option<SystemTime>),
+) {
+    if !read_burst(sock, &mut f) {
+        cx.waker().wake_by_ref();
+    }
+}
+
+/// Read every datagram waiting on a registered socket once it reported readable, then
+/// register for the next: no read is attempted (no system call) while it has not.
 fn drain(
     sock: &Async<Socket>,
     cx: &mut Context<'_>,
     mut f: impl FnMut(&[u8], &SockAddr, Option<SystemTime>),
 ) {
-    let mut buf = [0u8; RECV_BUF];
-    'ready: while sock.poll_readable(cx).is_ready() {
-        for _ in 0..RECV_BURST {
-            match recv_stamped(sock.get_ref(), &mut buf) {
-                Ok((n, from, at)) => f(&buf[..n], &from, at),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue 'ready,
-                Err(_) => {} // e.g. an ICMP error queued on a UDP socket: read on
-            }
+    while sock.poll_readable(cx).is_ready() {
+        if !read_burst(sock.get_ref(), &mut f) {
+            cx.waker().wake_by_ref();
+            return;
         }
-        cx.waker().wake_by_ref(); // more to read: come back after others had their turn
-        return;
     }
 }
 
-/// recvmsg with the SCM_TIMESTAMPNS control message, when the socket has one.
+/// recvmmsg: up to `RECV_BATCH` datagrams into `bufs`, each passed to `f` with its source
+/// and the SCM_TIMESTAMPNS receive time when the socket has one; returns how many.
 fn recv_stamped(
     sock: &Socket,
-    buf: &mut [u8],
-) -> io::Result<(usize, SockAddr, Option<SystemTime>)> {
-    use std::os::fd::AsRawFd;
-    let mut storage = SockAddrStorage::zeroed();
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+    bufs: &mut [[u8; RECV_BUF]; RECV_BATCH],
+    f: &mut impl FnMut(&[u8], &SockAddr, Option<SystemTime>),
+) -> io::Result<usize> {
+    let mut names: [SockAddrStorage; RECV_BATCH] =
+        std::array::from_fn(|_| SockAddrStorage::zeroed());
+    let mut control = [[0u64; 8]; RECV_BATCH]; // aligned room for one timespec message each
+    let mut iovs: [libc::iovec; RECV_BATCH] = std::array::from_fn(|i| libc::iovec {
+        iov_base: bufs[i].as_mut_ptr().cast(),
+        iov_len: RECV_BUF,
+    });
+    // SAFETY: mmsghdr is plain data; all zeros is valid, the pointers are set below.
+    let mut msgs: [libc::mmsghdr; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, m) in msgs.iter_mut().enumerate() {
+        let h = &mut m.msg_hdr;
+        h.msg_name = (&mut names[i] as *mut SockAddrStorage).cast();
+        h.msg_namelen = names[i].size_of();
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_control = control[i].as_mut_ptr().cast();
+        h.msg_controllen = std::mem::size_of_val(&control[i]) as _;
+    }
+    // SAFETY: every pointer in msgs refers to a live buffer of the length given.
+    let n = unsafe {
+        libc::recvmmsg(
+            sock.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            RECV_BATCH as _,
+            libc::MSG_DONTWAIT as _,
+            std::ptr::null_mut(),
+        )
     };
-    let mut control = [0u64; 8]; // aligned room for one timespec message
-                                 // SAFETY: msghdr is plain data; all zeros is valid, the pointers are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
-    msg.msg_namelen = storage.size_of();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: every pointer in msg refers to a live buffer of the length given.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    let n = n as usize;
+    for ((m, name), buf) in msgs.iter().zip(names).zip(bufs.iter()).take(n) {
+        let stamp = stamp_of(&m.msg_hdr);
+        // SAFETY: the kernel wrote a socket address of msg_namelen bytes into the storage.
+        let from = unsafe { SockAddr::new(name, m.msg_hdr.msg_namelen) };
+        f(&buf[..(m.msg_len as usize).min(RECV_BUF)], &from, stamp);
+    }
+    Ok(n)
+}
+
+/// The SCM_TIMESTAMPNS receive time in a message the kernel filled, if it carries one.
+fn stamp_of(msg: &libc::msghdr) -> Option<SystemTime> {
     let mut stamp = None;
     // SAFETY: the CMSG macros walk the control buffer the kernel filled, within
     // msg_controllen; the timespec is read unaligned.
     unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        let mut c = libc::CMSG_FIRSTHDR(msg);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
                 let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
@@ -425,12 +518,10 @@ fn recv_stamped(
                     .ok()
                     .map(|s| UNIX_EPOCH + Duration::new(s, ts.tv_nsec as u32));
             }
-            c = libc::CMSG_NXTHDR(&msg, c);
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    // SAFETY: the kernel wrote a socket address of msg_namelen bytes into the storage.
-    let from = unsafe { SockAddr::new(storage, msg.msg_namelen) };
-    Ok((n as usize, from, stamp))
+    stamp
 }
 
 /// A link-layer address on `ifindex` (ARP protocol), for bind and send_to.
@@ -450,7 +541,6 @@ fn link_addr(ifindex: u32, mac: [u8; 6]) -> SockAddr {
 /// The device's MAC address (SIOCGIFHWADDR: sysfs would show the mount's namespace, not
 /// the socket's).
 fn device_mac(sock: &Socket, device: &str) -> io::Result<[u8; 6]> {
-    use std::os::fd::AsRawFd;
     // SAFETY: ifreq is plain data; all zeros is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     let name = device.as_bytes();

@@ -42,11 +42,16 @@ impl<'a> Rail<'a> {
 
     /// As `start`, with global options before the command (e.g. `-s UBUS_SOCKET`).
     pub fn start_with(lab: &'a Lab, config: &str, options: &[&str]) -> Rail<'a> {
+        Rail::start_bin(lab, binary(), config, options)
+    }
+
+    /// As `start_with`, running the rail binary at `bin`.
+    pub fn start_bin(lab: &'a Lab, bin: &str, config: &str, options: &[&str]) -> Rail<'a> {
         let path = temp(lab, "config");
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
-        let mut argv = vec![binary(), "-c", path.to_str().unwrap()];
+        let mut argv = vec![bin, "-c", path.to_str().unwrap()];
         argv.extend_from_slice(options);
         argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab

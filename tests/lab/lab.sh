@@ -14,6 +14,8 @@
 #   lab.sh clear NAME ISP                undo every fault on ISP
 #   lab.sh rail-config NAME              a rail configuration (UCI) for the lab's uplinks
 #   lab.sh routes NAME N                 add N routes to the router's main table (scale)
+#   lab.sh steer NAME CPUS               process what the router sends each ISP on CPUS
+#                                        (hex mask, RPS): the far ends' work off rail's CPU
 #   lab.sh list                          names of labs that exist on this machine
 set -euo pipefail
 
@@ -42,7 +44,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -425,6 +427,20 @@ cmd_routes() {
         ip -n "$(ns rtr)" -batch -
 }
 
+# veth delivers a packet within the sender's system call: without steering, the ISP's and
+# the Internet's work on a probe (forwarding, nft, the echo reply and its way back) runs on
+# the prober's thread and is charged to it. RPS on the ISP's end of each uplink queues what
+# the router sends there to CPUS instead, as a NIC hands a packet to the far end's own CPU.
+cmd_steer() {
+    local mask=${1:-} i n
+    [[ $mask =~ ^[0-9a-fA-F]+$ ]] || die "steer needs a hex CPU mask (e.g. 2 for CPU 1), not '$mask'"
+    n=$(isp_count)
+    for ((i = 1; i <= n; i++)); do
+        nsx "isp$i" sh -c "echo $mask > /sys/class/net/$(isp_end "$i")/queues/rx-0/rps_cpus" ||
+            die "cannot steer ISP $i's receive queue (no RPS in this kernel?)"
+    done
+}
+
 # --- faults ----------------------------------------------------------------------------
 # Each filtering fault is a table of its own in the ISP's namespace, so faults combine and
 # `clear` removes them without touching anything else.
@@ -571,6 +587,7 @@ main() {
     info) cmd_info ;;
     rail-config) cmd_rail_config ;;
     routes) cmd_routes "$@" ;;
+    steer) cmd_steer "$@" ;;
     exec)
         [ $# -ge 2 ] || usage
         local node=$1
