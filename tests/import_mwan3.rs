@@ -510,3 +510,45 @@ fn the_command_writes_the_file_and_lists_notes_on_stderr() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent/mwan3"));
 }
+
+#[test]
+fn an_ipv6_rules_ipset_becomes_the_sets_ipv6_twin_and_a_family_clash_is_left_out() {
+    let text = "config policy 'p'\n\nconfig rule 'v6'\n\toption src_ip '2001:db8::/32'\n\toption ipset 'streaming'\n\toption use_policy 'p'\n\nconfig rule 'both'\n\toption ipset 'streaming'\n\toption use_policy 'p'\n\nconfig rule 'v4'\n\toption family 'ipv4'\n\toption ipset 'streaming6'\n\toption use_policy 'p'\n";
+    let mwan3 = uci::parse("mwan3", text).unwrap();
+    let import = import::mwan3("mwan3", &mwan3, None);
+    let out = uci::show("rail", &import.package);
+    let config = rail::config::from_package("imported", &import.package)
+        .unwrap_or_else(|ps| panic!("rail check refuses the import: {ps:?}\n{out}"));
+    let ipset = |n: &str| {
+        let r = config.rules.iter().find(|r| r.name == n);
+        r.map(|r| (r.ipset_for(false), r.ipset_for(true)))
+    };
+    // Both rules' IPv6 destinations in one set, IPv4 in another.
+    assert_eq!(
+        ipset("v6"),
+        Some((None, Some("streaming6".into()))),
+        "{out}"
+    );
+    assert_eq!(
+        ipset("both"),
+        Some((Some("streaming".into()), Some("streaming6".into())))
+    );
+    // `streaming6` would hold IPv4 for rule v4: left out, with the reason.
+    assert_eq!(ipset("v4"), None, "{out}");
+    let v4 = import
+        .notes
+        .iter()
+        .find(|n| n.section == "rule 'v4'")
+        .unwrap();
+    assert!(v4.message.contains("a set holds one family"), "{v4}");
+    let v6 = import
+        .notes
+        .iter()
+        .find(|n| n.section == "rule 'v6'")
+        .unwrap();
+    assert!(
+        v6.message
+            .contains("nftset=/example.com/6#inet#rail#streaming6)"),
+        "{v6}"
+    );
+}

@@ -190,9 +190,11 @@ pub fn rules(
     notes: &mut Notes,
 ) -> Vec<Section> {
     let mut out = Vec::new();
+    // The nft sets the rules written so far match, each with its family (true: IPv6).
+    let mut sets = Vec::new();
     for (s, label) in sections {
         let r = Reader::new(s, label.clone());
-        match rule(&r, policies, network, notes) {
+        match rule(&r, policies, network, &mut sets, notes) {
             Ok(o) => out.push(o.0),
             Err((option, why)) => notes.add(
                 option.map_or(s.line, |o| r.line(o)),
@@ -212,6 +214,7 @@ fn rule(
     r: &Reader,
     policies: &[PolicyOut],
     network: Option<&Package>,
+    sets: &mut Vec<(String, bool)>,
     notes: &mut Notes,
 ) -> Result<Out, Skip> {
     // Read every option first, so none is reported as unknown when the rule is skipped.
@@ -304,7 +307,12 @@ fn rule(
             Some(net) => Some(network::device(net, &iface).map_err(|why| (Some("src_iface"), why))?),
         },
     };
-    if let Some(set) = &ipset {
+    // A set in rail's table holds one family. Written configs keep IPv4 addresses in
+    // `<set>` and IPv6 ones in `<set>6`, so an IPv6-only rule names `<set>6` and shares it
+    // with the rules for both families (Rule::ipset_for), never an IPv4 set.
+    let mut ipset = ipset;
+    let mut matched = Vec::new();
+    if let Some(set) = &mut ipset {
         if !set.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || set.is_empty() {
             return Err((
                 Some("ipset"),
@@ -313,13 +321,48 @@ fn rule(
                 ),
             ));
         }
-        // A set holds one family: a rule for both matches IPv6 in `<set>6` (Rule::ipset_for).
-        let dnsmasq = match fam {
-            Some(true) => format!("4#inet#rail#{set}"),
-            Some(false) => format!("6#inet#rail#{set}"),
-            None => format!("4#inet#rail#{set},6#inet#rail#{set}6"),
+        let mwan3_name = set.clone();
+        if fam == Some(false) {
+            set.push('6');
+        }
+        if fam != Some(false) {
+            matched.push((set.clone(), false));
+        }
+        if fam != Some(true) {
+            matched.push((
+                if fam.is_none() {
+                    format!("{set}6")
+                } else {
+                    set.clone()
+                },
+                true,
+            ));
+        }
+        if let Some((name, v6)) = matched
+            .iter()
+            .find(|(name, v6)| sets.contains(&(name.clone(), !v6)))
+        {
+            let word = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+            return Err((
+                Some("ipset"),
+                format!(
+                    "rail's nft set '{name}' would hold this rule's {} destinations and an earlier rule's {}: a set holds one family; rename one of the ipsets",
+                    word(*v6),
+                    word(!v6)
+                ),
+            ));
+        }
+        let dnsmasq = matched
+            .iter()
+            .map(|(name, v6)| format!("{}#inet#rail#{name}", if *v6 { 6 } else { 4 }))
+            .collect::<Vec<_>>()
+            .join(",");
+        let renamed = if *set == mwan3_name {
+            String::new()
+        } else {
+            format!(" (IPv6 addresses go in '<ipset>6', so this IPv6 rule's set is '{set}')")
         };
-        say(notes, "ipset", format!("carried over, but rail matches an nft set '{set}' of destination addresses in its own table (inet rail), not the ipset: point what fills it there (dnsmasq: nftset=/example.com/{dnsmasq})"));
+        say(notes, "ipset", format!("carried over, but rail matches an nft set '{set}' of destination addresses in its own table (inet rail), not the ipset{renamed}: point what fills it there (dnsmasq: nftset=/example.com/{dnsmasq})"));
     }
     if logging {
         say(
@@ -384,6 +427,7 @@ fn rule(
         o.set("timeout", format!("{secs}s"));
     }
     o.set("use_policy", use_policy);
+    sets.extend(matched);
     Ok(o)
 }
 
