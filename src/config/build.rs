@@ -357,7 +357,8 @@ fn npt(r: &Read, fam: Family, say: &mut impl FnMut(&str, String)) -> Option<Npt>
     };
     let external = prefix("npt_external");
     let Some(internal) = prefix("npt_internal") else {
-        if external.is_some() {
+        // An invalid npt_internal has its own problem already.
+        if external.is_some() && !r.is_given("npt_internal") {
             say(
                 "npt_external",
                 "needs npt_internal, the LAN prefix it translates".into(),
@@ -365,17 +366,7 @@ fn npt(r: &Read, fam: Family, say: &mut impl FnMut(&str, String)) -> Option<Npt>
         }
         return None;
     };
-    let mut ok = true;
-    for (option, p) in [("npt_internal", Some(internal)), ("npt_external", external)] {
-        if let Some(p) = p.filter(|p| p.addr.is_ipv4()) {
-            say(
-                option,
-                format!("{p} is IPv4; NPTv6 translates IPv6 prefixes"),
-            );
-            ok = false;
-        }
-    }
-    if let Some(external) = external.filter(|e| ok && internal.len != e.len) {
+    if let Some(external) = external.filter(|e| internal.len != e.len) {
         say(
             "npt_external",
             format!("{external} is a /{} but npt_internal {internal} is a /{}: NPTv6 maps a prefix to one of the same length", external.len, internal.len),
@@ -1184,7 +1175,7 @@ config rule
         let p = problems(&wan(
             "\toption npt_internal '10.0.0.0/8'\n\toption npt_external '2001:db8::/32'\n",
         ));
-        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'npt_internal': 10.0.0.0/8 is IPv4; NPTv6 translates IPv6 prefixes"]);
+        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'npt_internal': 10.0.0.0/8 is IPv4; NPTv6 translates IPv6 prefixes; allowed: an IPv6 CIDR prefix, e.g. fd00:1::/64"]);
         let p = problems(&TWO_UPLINKS.replacen(
             "config interface 'wan'\n",
             "config interface 'wan'\n\toption npt_internal 'fd00:1::/64'\n\toption npt_external '2001:db8:300:1::/64'\n",

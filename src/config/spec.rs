@@ -23,6 +23,8 @@ pub enum Kind {
     },
     Addr,
     Prefix,
+    /// One IPv6 prefix (NPTv6's).
+    Prefix6,
     Ports,
     Proto,
     /// One of these words (the builder maps them to the model's enum).
@@ -117,7 +119,7 @@ impl Kind {
             Kind::Mask => "mask",
             Kind::Duration { .. } => "duration",
             Kind::Addr => "address",
-            Kind::Prefix => "prefix",
+            Kind::Prefix | Kind::Prefix6 => "prefix",
             Kind::Ports => "ports",
             Kind::Proto => "protocol",
             Kind::Choice(_) => "choice",
@@ -144,6 +146,7 @@ impl Kind {
             }
             Kind::Addr => "an IPv4 or IPv6 address".into(),
             Kind::Prefix => "an address or CIDR prefix, e.g. 192.168.1.0/24".into(),
+            Kind::Prefix6 => "an IPv6 CIDR prefix, e.g. fd00:1::/64".into(),
             Kind::Ports => "a port 1..65535 or range '1000-2000'".into(),
             Kind::Proto => {
                 "all, tcp, udp, icmp, icmpv6, gre, esp, ah, sctp, udplite or a number 0..255".into()
@@ -220,6 +223,12 @@ impl Kind {
             }
             Kind::Addr => Val::Addr(value::parse_addr(text)?),
             Kind::Prefix => Val::Prefix(value::parse_prefix(text)?),
+            Kind::Prefix6 => match value::parse_prefix(text)? {
+                p if p.addr.is_ipv4() => {
+                    return Err(format!("{p} is IPv4; NPTv6 translates IPv6 prefixes"))
+                }
+                p => Val::Prefix(p),
+            },
             Kind::Ports => Val::Ports(value::parse_port_range(text)?),
             Kind::Proto => Val::Proto(value::parse_proto(text)?),
             Kind::Choice(words) => match words.iter().find(|w| **w == text) {
@@ -367,8 +376,8 @@ pub static SECTIONS: &[SectionSpec] = &[
                     "Delete this uplink's conntrack flows (by its mark, never others') when it goes down, so they re-establish on another uplink.")
             },
             opt("masquerade", Kind::Bool, Default::Value("0"), "Masquerade traffic leaving this uplink, in every family it carries (IPv6 too: a LAN prefix this provider does not route, e.g. another provider's or a ULA; but not IPv6 with npt_internal, which translates it instead). fw4 already does IPv4 on OpenWrt's wan zone."),
-            opt("npt_internal", Kind::Prefix, Default::Nothing, "NPTv6: the LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix for traffic leaving this uplink (its host bits kept) and back for new connections coming in to it. Needs family ipv6 or both; `masquerade` then covers IPv4 only."),
-            opt("npt_external", Kind::Prefix, Default::Derived("learned from netifd's delegated prefix"), "NPTv6: this uplink's prefix (one the provider routes to it), of npt_internal's length, that npt_internal becomes on the way out. Absent: the first prefix of that length in the one netifd delegates to this interface (or to its DHCPv6 twin, `wan_6` for a PPPoE `wan`), followed when it changes."),
+            opt("npt_internal", Kind::Prefix6, Default::Nothing, "NPTv6: the LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix for traffic leaving this uplink (its host bits kept) and back for new connections coming in to it. Needs family ipv6 or both; `masquerade` then covers IPv4 only."),
+            opt("npt_external", Kind::Prefix6, Default::Derived("learned from netifd's delegated prefix"), "NPTv6: this uplink's prefix (one the provider routes to it), of npt_internal's length, that npt_internal becomes on the way out. Absent: the first prefix of that length in the one netifd delegates to this interface (or to its DHCPv6 twin, `wan_6` for a PPPoE `wan`), followed when it changes."),
             opt("rate", Kind::Rate { min: 8, max: 100_000_000 }, Default::Nothing,
                 "Shape traffic leaving this uplink to this rate (a TBF queueing discipline on its device, put back on every ifup and new device, removed when rail stops). Never replaces a queueing discipline rail did not install, such as SQM's."),
         ],
