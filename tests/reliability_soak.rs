@@ -22,6 +22,17 @@ fn usage(pid: u32) -> (u64, usize) {
     (m.rss, fds)
 }
 
+/// What each open descriptor of a process refers to (`socket:[N]`, `anon_inode:[timerfd]`...).
+fn descriptors(pid: u32) -> Vec<String> {
+    let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|t| t.display().to_string())
+        .collect();
+    fds.sort();
+    fds
+}
+
 /// A process's resident memory (kB): in all, and its anonymous (heap, stacks) and
 /// file-backed (the binary's and libraries' pages) parts.
 struct Memory {
@@ -205,6 +216,7 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
     }
     let start_memory = memory(rail.pid());
     let (rss0, fds0) = (start_memory.rss, usage(rail.pid()).1);
+    let open0 = descriptors(rail.pid());
     eprintln!(
         "soak: warm-up {:?}: rss {} -> {} kB (anon {} -> {})",
         warm.elapsed(),
@@ -271,6 +283,19 @@ fn soak_random_faults_on_every_uplink_with_lan_traffic() {
     let end = memory(rail.pid());
     let (rss1, fds1) = (end.rss, usage(rail.pid()).1);
     let n = transitions(&rail) - t0;
+    let open1 = descriptors(rail.pid());
+    if open1 != open0 {
+        let kinds = |fds: &[String]| {
+            fds.iter()
+                .map(|f| f.split(':').next().unwrap_or(f).to_string())
+                .collect::<Vec<_>>()
+        };
+        eprintln!(
+            "soak: descriptors at the start {:?}, at the end {:?}",
+            kinds(&open0),
+            kinds(&open1)
+        );
+    }
     println!(
         "soak {secs} s after the warm-up: {n} transitions; rss {rss0} -> {rss1} kB (anon {} \
          -> {}, file {} -> {}); fds {fds0} -> {fds1}; LAN requests {requests}, failed \
