@@ -220,10 +220,43 @@ struct Attempt {
     source: Option<String>,
 }
 
-struct Client {
-    attempts: Arc<Mutex<Vec<Attempt>>>,
+/// A thread that records items until it is dropped (the LAN client's attempts, rail's log
+/// lines, the probes on a device): `begin` starts it with where to record and the flag
+/// that tells it to stop.
+struct Recorder<T> {
+    items: Arc<Mutex<Vec<T>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl<T> Recorder<T> {
+    fn start(begin: impl FnOnce(Arc<Mutex<Vec<T>>>, Arc<AtomicBool>) -> JoinHandle<()>) -> Self {
+        let items = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = begin(items.clone(), stop.clone());
+        Recorder {
+            items,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn items(&self) -> std::sync::MutexGuard<'_, Vec<T>> {
+        self.items.lock().unwrap()
+    }
+}
+
+impl<T> Drop for Recorder<T> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Client {
+    attempts: Recorder<Attempt>,
 }
 
 /// One HTTP request: the source address the service reports.
@@ -242,39 +275,33 @@ impl Client {
     /// Starts the client on the LAN host; threads it starts inherit its namespace.
     fn start(lab: &Lab, service: IpAddr) -> Client {
         let to = SocketAddr::new(service, lab.http_port());
-        let attempts = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (log, halt) = (attempts.clone(), stop.clone());
-        let thread = lab.spawn("lan", move || {
-            let mut next = Instant::now();
-            while !halt.load(Ordering::Relaxed) {
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    let start = SystemTime::now();
-                    let source = fetch_source(to);
-                    log.lock().unwrap().push(Attempt { start, source });
-                });
-                next += CLIENT_SPACING;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now; // behind (a loaded machine): no burst to catch up
+        let attempts = Recorder::start(|log, halt| {
+            lab.spawn("lan", move || {
+                let mut next = Instant::now();
+                while !halt.load(Ordering::Relaxed) {
+                    let log = log.clone();
+                    std::thread::spawn(move || {
+                        let start = SystemTime::now();
+                        let source = fetch_source(to);
+                        log.lock().unwrap().push(Attempt { start, source });
+                    });
+                    next += CLIENT_SPACING;
+                    let now = Instant::now();
+                    if next > now {
+                        std::thread::sleep(next - now);
+                    } else {
+                        next = now; // behind (a loaded machine): no burst to catch up
+                    }
                 }
-            }
+            })
         });
-        Client {
-            attempts,
-            stop,
-            thread: Some(thread),
-        }
+        Client { attempts }
     }
 
     /// The earliest attempt started at or after `since` whose source is `source`.
     fn first(&self, since: SystemTime, source: &str) -> Option<SystemTime> {
         self.attempts
-            .lock()
-            .unwrap()
+            .items()
             .iter()
             .filter(|a| a.start >= since && a.source.as_deref() == Some(source))
             .map(|a| a.start)
@@ -298,16 +325,7 @@ impl Client {
 
     /// Drops what was recorded (between trials, so the log stays small).
     fn forget(&self) {
-        self.attempts.lock().unwrap().clear();
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.attempts.items().clear();
     }
 }
 
@@ -315,47 +333,42 @@ impl Drop for Client {
 // rail's log lines, timestamped as they appear (rail logs without timestamps)
 
 struct LogWatch {
-    lines: Arc<Mutex<Vec<(SystemTime, String)>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    lines: Recorder<(SystemTime, String)>,
 }
 
 impl LogWatch {
     fn start(path: &Path) -> LogWatch {
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (out, halt, path) = (lines.clone(), stop.clone(), path.to_path_buf());
-        let thread = std::thread::spawn(move || {
-            let mut pos = 0;
-            let mut partial = String::new();
-            while !halt.load(Ordering::Relaxed) {
-                if let Ok(mut f) = std::fs::File::open(&path) {
-                    let mut buf = String::new();
-                    if f.seek(SeekFrom::Start(pos)).is_ok() && f.read_to_string(&mut buf).is_ok() {
-                        pos += buf.len() as u64;
-                        let now = SystemTime::now();
-                        partial.push_str(&buf);
-                        while let Some(n) = partial.find('\n') {
-                            let line: String = partial.drain(..=n).collect();
-                            out.lock().unwrap().push((now, line.trim_end().to_string()));
+        let path = path.to_path_buf();
+        let lines = Recorder::start(|out, halt| {
+            std::thread::spawn(move || {
+                let mut pos = 0;
+                let mut partial = String::new();
+                while !halt.load(Ordering::Relaxed) {
+                    if let Ok(mut f) = std::fs::File::open(&path) {
+                        let mut buf = String::new();
+                        if f.seek(SeekFrom::Start(pos)).is_ok()
+                            && f.read_to_string(&mut buf).is_ok()
+                        {
+                            pos += buf.len() as u64;
+                            let now = SystemTime::now();
+                            partial.push_str(&buf);
+                            while let Some(n) = partial.find('\n') {
+                                let line: String = partial.drain(..=n).collect();
+                                out.lock().unwrap().push((now, line.trim_end().to_string()));
+                            }
                         }
                     }
+                    std::thread::sleep(Duration::from_millis(2));
                 }
-                std::thread::sleep(Duration::from_millis(2));
-            }
+            })
         });
-        LogWatch {
-            lines,
-            stop,
-            thread: Some(thread),
-        }
+        LogWatch { lines }
     }
 
     /// When the first line at or after `since` containing `text` appeared.
     fn first(&self, since: SystemTime, text: &str) -> Option<SystemTime> {
         self.lines
-            .lock()
-            .unwrap()
+            .items()
             .iter()
             .find(|(t, l)| *t >= since && l.contains(text))
             .map(|(t, _)| *t)
@@ -365,23 +378,8 @@ impl LogWatch {
 impl LogWatch {
     /// Prints the lines since `since` with their time from it (BENCH_VERBOSE).
     fn print_since(&self, since: SystemTime) {
-        for (t, l) in self
-            .lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(t, _)| *t >= since)
-        {
+        for (t, l) in self.lines.items().iter().filter(|(t, _)| *t >= since) {
             eprintln!("    {:+8.1} ms  {l}", ms_between(since, *t));
-        }
-    }
-}
-
-impl Drop for LogWatch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }
@@ -496,69 +494,63 @@ fn echo(packet: &[u8], at: SystemTime) -> Option<Echo> {
 /// keeps no time for outgoing packets). Which probe was the first one a fault took comes
 /// from the packets themselves, so it does not depend on when the fault was stamped.
 struct ProbeTap {
-    seen: Arc<Mutex<Vec<Echo>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    seen: Recorder<Echo>,
 }
 
 impl ProbeTap {
     fn start(lab: &Lab, device: &str) -> ProbeTap {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (out, halt, device) = (seen.clone(), stop.clone(), device.to_string());
+        let device = device.to_string();
         let ready = std::sync::mpsc::channel();
-        let thread = lab.spawn("rtr", move || {
-            // SAFETY: plain socket calls on a descriptor this thread owns; every buffer and
-            // struct passed is valid for the length given.
-            unsafe {
-                let all = (libc::ETH_P_ALL as u16).to_be();
-                let fd = libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(all));
-                assert!(
-                    fd >= 0,
-                    "packet socket: {}",
-                    std::io::Error::last_os_error()
-                );
-                let name = std::ffi::CString::new(device.clone()).unwrap();
-                let mut addr: libc::sockaddr_ll = std::mem::zeroed();
-                addr.sll_family = libc::AF_PACKET as u16;
-                addr.sll_protocol = all;
-                addr.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
-                assert!(addr.sll_ifindex > 0, "no device {device} in the router");
-                let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-                assert_eq!(libc::bind(fd, std::ptr::addr_of!(addr).cast(), len), 0);
-                // Wake every 100 ms to see `stop`.
-                let timeout = libc::timeval {
-                    tv_sec: 0,
-                    tv_usec: 100_000,
-                };
-                let len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
-                let opt = std::ptr::addr_of!(timeout).cast();
-                let rc = libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, opt, len);
-                assert_eq!(rc, 0);
-                ready.0.send(()).unwrap();
-                let mut buf = [0u8; 2048];
-                while !halt.load(Ordering::Relaxed) {
-                    let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
-                    if n > 0 {
-                        if let Some(e) = echo(&buf[..n as usize], SystemTime::now()) {
-                            out.lock().unwrap().push(e);
+        let seen = Recorder::start(|out, halt| {
+            lab.spawn("rtr", move || {
+                // SAFETY: plain socket calls on a descriptor this thread owns; every buffer and
+                // struct passed is valid for the length given.
+                unsafe {
+                    let all = (libc::ETH_P_ALL as u16).to_be();
+                    let fd = libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(all));
+                    assert!(
+                        fd >= 0,
+                        "packet socket: {}",
+                        std::io::Error::last_os_error()
+                    );
+                    let name = std::ffi::CString::new(device.clone()).unwrap();
+                    let mut addr: libc::sockaddr_ll = std::mem::zeroed();
+                    addr.sll_family = libc::AF_PACKET as u16;
+                    addr.sll_protocol = all;
+                    addr.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
+                    assert!(addr.sll_ifindex > 0, "no device {device} in the router");
+                    let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+                    assert_eq!(libc::bind(fd, std::ptr::addr_of!(addr).cast(), len), 0);
+                    // Wake every 100 ms to see `stop`.
+                    let timeout = libc::timeval {
+                        tv_sec: 0,
+                        tv_usec: 100_000,
+                    };
+                    let len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+                    let opt = std::ptr::addr_of!(timeout).cast();
+                    let rc = libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, opt, len);
+                    assert_eq!(rc, 0);
+                    ready.0.send(()).unwrap();
+                    let mut buf = [0u8; 2048];
+                    while !halt.load(Ordering::Relaxed) {
+                        let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0);
+                        if n > 0 {
+                            if let Some(e) = echo(&buf[..n as usize], SystemTime::now()) {
+                                out.lock().unwrap().push(e);
+                            }
                         }
                     }
+                    libc::close(fd);
                 }
-                libc::close(fd);
-            }
+            })
         });
         ready.1.recv().expect("the probe tap started");
-        ProbeTap {
-            seen,
-            stop,
-            thread: Some(thread),
-        }
+        ProbeTap { seen }
     }
 
     /// The first request after `since` that was never answered: when it left, and to whom.
     fn first_lost(&self, since: SystemTime) -> Option<(SystemTime, IpAddr)> {
-        let seen = self.seen.lock().unwrap();
+        let seen = self.seen.items();
         let answered = |q: &Echo| {
             seen.iter()
                 .any(|r| !r.request && r.far == q.far && r.ident == q.ident && r.seq == q.seq)
@@ -566,15 +558,6 @@ impl ProbeTap {
         seen.iter()
             .find(|q| q.request && q.at >= since && !answered(q))
             .map(|q| (q.at, q.far))
-    }
-}
-
-impl Drop for ProbeTap {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
