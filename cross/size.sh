@@ -20,26 +20,24 @@ require=0
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 over=0
+# judge <bytes> <limit> <name>: "<name> met (<= limit)" or "OVER <NAME> (limit)", which
+# also remembers the breach; nothing without a limit.
+judge() {
+    [ -n "$2" ] || return 0
+    if [ "$1" -le "$2" ]; then
+        echo "$3 met (<= $(kib "$2"))"
+    else
+        echo "OVER ${3^^} ($(kib "$2"))"
+    fi
+}
 # row <target> <artifact> <file> [budget [guard]]: prints one line, remembers a breach.
 row() {
-    local bytes verdict="-"
+    local bytes budget guard verdict
     bytes="$(wc -c <"$3")"
-    if [ -n "${4:-}" ]; then
-        if [ "$bytes" -le "$4" ]; then
-            verdict="budget met (<= $(kib "$4"))"
-        else
-            verdict="OVER BUDGET ($(kib "$4"))"
-            over=1
-        fi
-    fi
-    if [ -n "${5:-}" ]; then
-        if [ "$bytes" -le "$5" ]; then
-            verdict="$verdict, guard ok (<= $(kib "$5"))"
-        else
-            verdict="$verdict, OVER GUARD ($(kib "$5"))"
-            over=1
-        fi
-    fi
+    budget="$(judge "$bytes" "${4:-}" budget)"
+    guard="$(judge "$bytes" "${5:-}" guard)"
+    [[ "$budget$guard" == *OVER* ]] && over=1
+    verdict="${budget:--}${guard:+, $guard}"
     printf '%-30s %-42s %10s %11s  %s\n' "$1" "$2" "$bytes" "$(kib "$bytes")" "$verdict"
 }
 
