@@ -3,7 +3,10 @@
 //! points of a round, replies after 10 ms while the uplink forwards.
 
 use rail::config::{from_package, Interface};
-use rail::health::machine::{Input, Output, State, Tracker};
+mod health_support;
+
+use health_support::sim;
+use rail::health::machine::{Output, State, Tracker};
 use rail::health::params::Params;
 use rail::health::time::Time;
 use std::time::Duration;
@@ -35,51 +38,21 @@ fn time_to(
     want: State,
     answers: impl Fn(Duration) -> bool,
 ) -> Option<Duration> {
-    let at = |d: Duration| Time::ZERO + d;
+    let since_start = |t: Time| t.since(Time::ZERO);
     let mut t = Tracker::new("wan", Params::from_interface(iface), 1, true, Time::ZERO);
-    let mut out = Vec::new();
-    t.handle(
-        Time::ZERO,
-        Input::DeviceUp {
-            device: "eth1".into(),
-        },
-        &mut out,
-    );
-    let mut replies: Vec<(Duration, Input)> = Vec::new();
-    let mut now = Duration::ZERO;
-    while now < from + Duration::from_secs(30) {
-        let (due, later) = replies.into_iter().partition(|(when, _)| *when <= now);
-        replies = later;
-        out.clear();
-        for (_, reply) in due {
-            t.handle(at(now), reply, &mut out);
-        }
-        t.poll(at(now), &mut out);
-        for o in &out {
-            match o {
-                Output::Send(p) if answers(now) => {
-                    let reply = Input::Reply {
-                        from: p.target,
-                        ident: p.ident,
-                        seq: p.seq,
-                    };
-                    replies.push((now + RTT, reply));
-                }
-                Output::Transition(tr) if tr.to == want && now >= from => return Some(now - from),
-                _ => {}
+    let until = Time::ZERO + from + Duration::from_secs(30);
+    sim::run(
+        &mut t,
+        RTT,
+        until,
+        |now| answers(since_start(now)),
+        |now, o| match o {
+            Output::Transition(tr) if tr.to == want && since_start(now) >= from => {
+                Some(since_start(now) - from)
             }
-        }
-        let wake = t
-            .next_wakeup()
-            .map(|w| Duration::from_micros(w.as_micros()));
-        let next_reply = replies.iter().map(|(when, _)| *when).min();
-        now = [wake, next_reply]
-            .into_iter()
-            .flatten()
-            .min()?
-            .max(now + Duration::from_micros(1));
-    }
-    None
+            _ => None,
+        },
+    )
 }
 
 /// Detection and failback times for faults at 40 points spread over one interval.

@@ -14,11 +14,13 @@
 //! BENCH_ISOLATE=0 measures it without keeping the lab's work off its CPU.
 
 mod common;
+mod health_support;
 
 use common::lab::{Fault, Lab};
 use common::rail::{interface, interface_dual_stack, interface_probing, Rail};
+use health_support::sim;
 use rail::config::Interface;
-use rail::health::{Input, Output, Params, State, Time, Tracker};
+use rail::health::{Output, Params, State, Time, Tracker};
 use serde_json::{json, Map, Value};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -588,39 +590,18 @@ impl Budget {
         for offset in 0..span {
             let fault = Time::from_millis(10_000 + offset);
             let mut t = Tracker::new("sim", params.clone(), 1, true, Time::ZERO);
-            let mut out = Vec::new();
-            let device = "sim".to_string();
-            t.handle(Time::ZERO, Input::DeviceUp { device }, &mut out);
-            let mut replies: Vec<(Time, Input)> = Vec::new();
+            let answered = |now: Time| now + rtt < fault;
             let mut first_lost = None;
-            let mut now = Time::ZERO;
-            let down = 'run: loop {
-                for o in out.drain(..) {
-                    match o {
-                        Output::Send(p) if now + rtt < fault => {
-                            let reply = Input::Reply {
-                                from: p.target,
-                                ident: p.ident,
-                                seq: p.seq,
-                            };
-                            replies.push((now + rtt, reply));
-                        }
-                        Output::Send(p) => {
-                            first_lost.get_or_insert((now, p.target));
-                        }
-                        Output::Transition(tr) if tr.to == State::Down => break 'run tr.time,
-                        _ => {}
-                    }
+            let until = fault + Duration::from_secs(60);
+            let down = sim::run(&mut t, rtt, until, answered, |now, o| match o {
+                Output::Send(p) if !answered(now) => {
+                    first_lost.get_or_insert((now, p.target));
+                    None
                 }
-                let next = replies.iter().map(|(t, _)| *t).chain(t.next_wakeup()).min();
-                now = next.expect("the tracker always has a next wakeup while probing");
-                let (due, rest): (Vec<_>, Vec<_>) = replies.drain(..).partition(|(t, _)| *t <= now);
-                replies = rest;
-                for (_, input) in due {
-                    t.handle(now, input, &mut out);
-                }
-                t.poll(now, &mut out);
-            };
+                Output::Transition(tr) if tr.to == State::Down => Some(tr.time),
+                _ => None,
+            })
+            .expect("a silent fault takes the uplink down");
             fault_to_down.push(ms(down.since(fault)));
             let (lost, target) = first_lost.expect("the fault took a probe before `down`");
             let d = ms(down.since(lost));

@@ -7,6 +7,7 @@
 
 #[path = "../dataplane_fixtures/mod.rs"]
 mod fixtures;
+pub mod sim;
 
 use rail::config::Interface;
 use std::fs::File;
