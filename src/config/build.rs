@@ -449,7 +449,7 @@ fn check_dataplane_marks<'a>(
     owners.extend(sticky_rules.map(|(r, _)| r));
     let sticky = owners.len() - interfaces - policies;
     let room = globals.mark_mask.capacity() as usize;
-    let needed = crate::dataplane::layout::marks_needed(interfaces, policies, sticky);
+    let needed = super::marks::marks_needed(interfaces, policies, sticky);
     if interfaces > room || needed <= room {
         return;
     }

@@ -3,6 +3,7 @@
 
 mod build;
 mod load;
+pub mod marks;
 pub mod model;
 mod problem;
 mod section;

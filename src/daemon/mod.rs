@@ -23,8 +23,9 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
+use crate::dataplane::desired::{desired_dual, Desired};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::vocab::{Af, Link};
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::config::{Config, InterfaceId, Prefix};
-use crate::dataplane::desired::{Af, Link, Links};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::vocab::{Af, Link, Links};
 use crate::openwrt::netifd::{self, InterfaceStatus};
 
 /// Device facts announced at run time (netifd status, hotplug) for one interface.

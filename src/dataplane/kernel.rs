@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::desired::{Af, Carrying, Desired, RouteSpec, RuleAction, RuleSpec};
+use super::desired::Desired;
 use super::layout::TableId;
 use super::nfnl;
 use super::nft::TABLE;
@@ -17,6 +17,7 @@ use super::rtmsg::{
     af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
     route_spec, rule_is_owned, rule_message_in, rule_spec,
 };
+use super::vocab::{Af, Carrying, RouteSpec, RuleAction, RuleSpec};
 use crate::netlink::route::{
     Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_GETRULE, RTM_NEWROUTE, RTM_NEWRULE,
 };

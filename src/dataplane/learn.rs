@@ -5,9 +5,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::desired::{Af, Link};
 use super::kernel::{Error, Kernel};
 use super::rtmsg::{default_gateway, main_routes_via, nl_family};
+use super::vocab::{Af, Link};
 use crate::netlink::route::{
     Address, Link as LinkMsg, Route, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_SECONDARY,
     IFA_F_TENTATIVE, IFF_LOWER_UP, IFF_POINTOPOINT, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,

@@ -9,4 +9,5 @@ pub mod learn;
 pub mod nfnl;
 pub mod nft;
 pub mod rtmsg;
+pub mod vocab;
 pub mod watch;

@@ -14,8 +14,8 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::desired::{Af, Link, Links};
-use super::layout::{sticky_rules, Marks};
+use super::vocab::{Af, Link, Links};
+use crate::config::marks::{sticky_rules, Marks};
 use crate::config::{
     Config, Interface, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
 };

@@ -130,8 +130,7 @@ fn fit_mark_mask(out: &mut Package, mwan3: &Package, notes: &mut read::Notes) {
             )
         })
         .count();
-    let needed =
-        crate::dataplane::layout::marks_needed(count("interface"), count("policy"), sticky);
+    let needed = crate::config::marks::marks_needed(count("interface"), count("policy"), sticky);
     let Some(g) = out.sections.iter_mut().find(|s| s.stype == "globals") else {
         return;
     };

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use rail::config::*;
-use rail::dataplane::desired::{Link, Links};
+use rail::dataplane::vocab::{Link, Links};
 
 /// An enabled IPv4 uplink with the `n`th mark of the default mask and mwan3-like timings.
 pub fn interface(name: &str, n: u32) -> Interface {
