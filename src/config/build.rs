@@ -8,12 +8,10 @@ use super::section::{Read, Report};
 use super::spec::{self, Val, SECTIONS};
 use super::suggest;
 use super::value::format_duration;
+use crate::family::{Af, Family};
 use crate::uci::Package;
 use std::net::IpAddr;
 use std::time::Duration;
-
-/// Rule targets that are not policies (mwan3's words).
-const SPECIAL_TARGETS: &[&str] = &["default", "unreachable", "blackhole"];
 
 pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let mut report = Report {
@@ -176,57 +174,40 @@ fn addr(v: Val) -> Option<IpAddr> {
     }
 }
 
-fn family_name(a: &IpAddr) -> &'static str {
-    if a.is_ipv4() {
-        "IPv4"
-    } else {
-        "IPv6"
-    }
-}
-
-fn carries(family: Family, a: &IpAddr) -> bool {
-    match family {
-        Family::Both => true,
-        Family::Ipv4 => a.is_ipv4(),
-        Family::Ipv6 => a.is_ipv6(),
-    }
-}
-
-fn family(word: Option<String>) -> Option<Family> {
-    match word.as_deref() {
-        Some("ipv4") => Some(Family::Ipv4),
-        Some("ipv6") => Some(Family::Ipv6),
-        Some("both") => Some(Family::Both),
-        _ => None,
-    }
-}
-
 fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> Interface {
     let mut say = |option: &str, message: String| {
         report.add(r.line_of(option), &r.name, Some(option), message)
     };
-    let fam = family(r.text("family")).unwrap_or(Family::Ipv4);
+    let fam = r
+        .text("family")
+        .and_then(|w| Family::from_word(&w))
+        .unwrap_or(Family::Ipv4);
     let fam_word = r.text("family").unwrap_or_default();
 
     let gateway = r.one("gateway").and_then(addr);
-    if let Some(gw) = gateway.filter(|gw| !carries(fam, gw)) {
+    if let Some(gw) = gateway.filter(|gw| !fam.holds(gw)) {
         say(
             "gateway",
-            format!("{gw} is {} but family is {fam_word}", family_name(&gw)),
+            format!("{gw} is {} but family is {fam_word}", Af::of(&gw)),
         );
     }
     let track_ip = r.list("track_ip", addr);
-    for t in track_ip.iter().filter(|t| !carries(fam, t)) {
+    for t in track_ip.iter().filter(|t| !fam.holds(t)) {
         say(
             "track_ip",
-            format!("{t} is {} but family is {fam_word}", family_name(t)),
+            format!("{t} is {} but family is {fam_word}", Af::of(t)),
         );
     }
     let reliability = r.int("reliability") as u32;
-    for (is_v4, word) in [(true, "IPv4"), (false, "IPv6")] {
-        let n = track_ip.iter().filter(|t| t.is_ipv4() == is_v4).count() as u32;
+    for af in Af::BOTH {
+        let n = track_ip.iter().filter(|t| af.holds(t)).count() as u32;
         if n > 0 && reliability > n {
-            say("reliability", format!("{reliability} is more than the {n} {word} targets in track_ip; allowed: 1..{n}"));
+            say(
+                "reliability",
+                format!(
+                    "{reliability} is more than the {n} {af} targets in track_ip; allowed: 1..{n}"
+                ),
+            );
         }
     }
     let method = match r.text("track_method").as_deref() {
@@ -473,7 +454,6 @@ fn check_dataplane_marks<'a>(
 /// `sticky_*` and `sticky6_*`: an `ipset` must not name a set another rule uses for the
 /// other family (`Rule::ipset_for`), nor one of rail's.
 fn check_ipsets(reads: &[&Read], rules: &[Rule], report: &mut Report) {
-    let word = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
     for (i, (r, rule)) in reads.iter().zip(rules).enumerate() {
         let Some(name) = &rule.ipset else { continue };
         let mut say =
@@ -484,21 +464,20 @@ fn check_ipsets(reads: &[&Read], rules: &[Rule], report: &mut Report) {
             ));
             continue;
         }
-        for v6 in [false, true] {
-            let Some(set) = rule.ipset_for(v6) else {
+        for af in Af::BOTH {
+            let Some(set) = rule.ipset_for(af) else {
                 continue;
             };
-            let clash = reads[..i]
-                .iter()
-                .zip(rules)
-                .find_map(|(o, other)| (other.ipset_for(!v6).as_ref() == Some(&set)).then_some(o));
+            let clash = reads[..i].iter().zip(rules).find_map(|(o, other)| {
+                (other.ipset_for(af.other()).as_ref() == Some(&set)).then_some(o)
+            });
             if let Some(o) = clash {
                 say(format!(
                     "'{set}' holds this rule's {} destinations but rule '{}' (line {}) uses it for {}: a set holds one family. A rule for both families uses '<ipset>' for IPv4 and '<ipset>6' for IPv6; name the sets apart, or give each rule a family",
-                    word(v6),
+                    af,
                     o.name.name,
                     o.line_of("ipset"),
-                    word(!v6)
+                    af.other()
                 ));
             }
         }
@@ -550,7 +529,7 @@ fn policy(r: &Read, members: &[Member], report: &mut Report) -> Policy {
     if let Some(reserved) = r
         .given_name
         .as_deref()
-        .filter(|n| SPECIAL_TARGETS.contains(n))
+        .filter(|n| Target::special(n).is_some())
     {
         report.add(
             r.line,
@@ -580,31 +559,30 @@ fn policy(r: &Read, members: &[Member], report: &mut Report) -> Policy {
     Policy {
         name: r.given_name.clone().unwrap_or_default(),
         members: ids,
-        last_resort: match r.text("last_resort").as_deref() {
-            Some("blackhole") => LastResort::Blackhole,
-            Some("default") => LastResort::Default,
-            _ => LastResort::Unreachable,
-        },
+        last_resort: r
+            .text("last_resort")
+            .and_then(|w| LastResort::from_word(&w))
+            .unwrap_or(LastResort::Unreachable),
     }
 }
 
-fn prefixes(r: &Read, option: &str, fam: Option<Family>, report: &mut Report) -> Vec<Prefix> {
+fn prefixes(r: &Read, option: &str, fam: Option<Af>, report: &mut Report) -> Vec<Prefix> {
     let list = r.list(option, |v| match v {
         Val::Prefix(p) => Some(p),
         _ => None,
     });
     if let Some(fam) = fam {
-        for p in list.iter().filter(|p| !carries(fam, &p.addr)) {
-            let word = if fam == Family::Ipv4 { "ipv4" } else { "ipv6" };
+        for p in list.iter().filter(|p| !fam.holds(&p.addr)) {
             report.add(
                 r.line_of(option),
                 &r.name,
                 Some(option),
                 format!(
-                    "{}/{} is {} but family is {word}",
+                    "{}/{} is {} but family is {}",
                     p.addr,
                     p.len,
-                    family_name(&p.addr)
+                    Af::of(&p.addr),
+                    fam.word()
                 ),
             );
         }
@@ -614,7 +592,7 @@ fn prefixes(r: &Read, option: &str, fam: Option<Family>, report: &mut Report) ->
 
 fn rule(r: &Read, policies: &[Policy], report: &mut Report) -> Rule {
     // "any" maps to None: the rule matches both families.
-    let fam = family(r.text("family"));
+    let fam = r.text("family").and_then(|w| Af::from_word(&w));
     let proto = match r.one("proto") {
         Some(Val::Proto(p)) => p,
         _ => Proto::All,
@@ -635,14 +613,13 @@ fn rule(r: &Read, policies: &[Policy], report: &mut Report) -> Rule {
         list
     };
     let names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
-    let target = match r.text("use_policy").as_deref() {
-        Some("default") => Target::Default,
-        Some("unreachable") => Target::Unreachable,
-        Some("blackhole") => Target::Blackhole,
-        Some(wanted) => match resolve(r, "use_policy", "policy", wanted, &names, report) {
-            Some(i) => Target::Policy(PolicyId(i)),
-            None => Target::Unreachable,
-        },
+    let target = match r.text("use_policy") {
+        Some(wanted) => Target::special(&wanted).unwrap_or_else(|| {
+            match resolve(r, "use_policy", "policy", &wanted, &names, report) {
+                Some(i) => Target::Policy(PolicyId(i)),
+                None => Target::Unreachable,
+            }
+        }),
         None => Target::Unreachable,
     };
     Rule {

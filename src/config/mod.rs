@@ -11,6 +11,7 @@ pub mod spec;
 mod suggest;
 pub mod value;
 
+pub use crate::family::Family;
 pub use build::from_package;
 pub use load::{check, load};
 pub use model::*;

@@ -2,8 +2,9 @@
 //! Reading a section, "did you mean", and the reference tables in docs/config.md all come
 //! from these tables, so they cannot drift apart.
 
-use super::model::{PortRange, Prefix, Proto};
+use super::model::{LastResort, PortRange, Prefix, Proto};
 use super::value::{self, format_duration};
+use crate::family::Family;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -339,7 +340,7 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("enabled", Kind::Bool, Default::Value("1"), "0 keeps the interface in the file (and its mark) but never uses or probes it."),
             opt("device", Kind::Device, Default::Nothing, "The L3 device (`eth1`, `pppoe-wan`); learned from netifd when absent."),
             opt("gateway", Kind::Addr, Default::Nothing, "The next hop; learned (point-to-point peer, or main's default route on the device) when absent. Must be of a family the interface carries. For `family both` it names one family's next hop; the other is learned (IPv6: the next hop of netifd's dynamic `<name>_6` interface, else main's IPv6 default route on the device, often link-local, else the device alone)."),
-            opt("family", Kind::Choice(&["ipv4", "ipv6", "both"]), Default::Value("ipv4"), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
+            opt("family", Kind::Choice(Family::WORDS), Default::Value("ipv4"), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
             opt("track_method", Kind::Choice(&["ping", "arping", "tcp", "dns"]), Default::Value("ping"),
                 "How to probe: ICMP echo, ARP to the gateway (IPv4 Ethernet only), TCP connect to track_ip:track_port, or a DNS query to track_ip."),
             OptSpec {
@@ -404,7 +405,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 ..opt("use_member", Kind::Name, Default::Nothing,
                     "Members, one `list` line each; each at most once and each on its own interface.")
             },
-            opt("last_resort", Kind::Choice(&["unreachable", "blackhole", "default"]), Default::Value("unreachable"),
+            opt("last_resort", Kind::Choice(LastResort::WORDS), Default::Value("unreachable"),
                 "When no member is up: reject (unreachable), drop silently (blackhole), or use main's default route (default)."),
         ],
     },

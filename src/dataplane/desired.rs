@@ -8,13 +8,14 @@ use std::net::IpAddr;
 use super::layout::{Priority, TableId};
 use super::nft;
 use super::vocab::{
-    Af, Carrying, Links, NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector,
-    METRIC_ROUTE, METRIC_ROUTE6,
+    Carrying, Links, NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector, METRIC_ROUTE,
+    METRIC_ROUTE6,
 };
 use crate::config::marks::{sticky_rules, Marks};
 use crate::config::{
     Config, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
 };
+use crate::family::Af;
 use crate::policy::{PolicyRoute, Resolution};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +82,7 @@ pub fn desired_dual(
     let carries6 = config
         .interfaces
         .iter()
-        .any(|i| i.enabled && Af::Inet6.carried_by(i.family));
+        .any(|i| i.enabled && i.family.carries(Af::Inet6));
     let (rules6, routes6) = if carries6 {
         family_state(config, links, resolution6, Af::Inet6)
     } else {
@@ -137,7 +138,7 @@ fn active<'a>(
 
 /// Whether an enabled interface carries `af`.
 fn carries(iface: &Interface, af: Af) -> bool {
-    iface.enabled && af.carried_by(iface.family)
+    iface.enabled && iface.family.carries(af)
 }
 
 /// The rules and routes of one family. IPv4 keeps what it always had (an uplink table
@@ -165,7 +166,7 @@ fn family_state(
             return None;
         }
         let link = links.get(id)?;
-        match (af, af.endpoint(link)) {
+        match (af, link.endpoint(af)) {
             (_, Some((addr, gw))) => Some((link.ifindex, Some(addr), gw)),
             (Af::Inet, None) => Some((link.ifindex, None, link.gateway.map(Into::into))),
             (Af::Inet6, None) => None,
@@ -281,7 +282,7 @@ fn catch_all_policy(config: &Config, af: Af) -> Option<PolicyId> {
             && r.proto == Proto::All
             && r.src_dev.is_empty()
             && r.ipset.is_none()
-            && r.family.is_none_or(|f| af.carried_by(f))
+            && r.family.is_none_or(|f| f == af)
     })?;
     match rule.target {
         Target::Policy(p) => Some(p),

@@ -17,7 +17,8 @@ use super::rtmsg::{
     af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
     route_spec, rule_is_owned, rule_message_in, rule_spec,
 };
-use super::vocab::{Af, Carrying, RouteSpec, RuleAction, RuleSpec};
+use super::vocab::{Carrying, RouteSpec, RuleAction, RuleSpec};
+use crate::family::Af;
 use crate::netlink::route::{
     Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_GETRULE, RTM_NEWROUTE, RTM_NEWRULE,
 };
@@ -217,14 +218,14 @@ impl Kernel {
             let msg = rule_message_in(af, rule).encode(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE);
             self.ack(msg).await.map_err(|e| {
                 let rule = describe_rule(rule);
-                Error(format!("adding {} rule {rule}: {e}", af.name()))
+                Error(format!("adding {} rule {rule}: {e}", af.word()))
             })?;
             changes.rules_added += 1;
         }
         for m in stale_rules {
             self.ack(m.delete(RTM_DELRULE))
                 .await
-                .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.name())))?;
+                .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.word())))?;
             changes.rules_deleted += 1;
         }
         for m in stale_routes {
@@ -234,7 +235,7 @@ impl Kernel {
             if !wanted {
                 self.ack(m.delete(RTM_DELROUTE))
                     .await
-                    .map_err(|e| Error(format!("deleting stale {} route: {e}", af.name())))?;
+                    .map_err(|e| Error(format!("deleting stale {} route: {e}", af.word())))?;
                 changes.routes_deleted += 1;
             }
         }
@@ -321,13 +322,13 @@ impl Kernel {
             for m in self.dump_rules(af).await? {
                 self.ack(m.delete(RTM_DELRULE))
                     .await
-                    .map_err(|e| Error(format!("deleting {} rule: {e}", af.name())))?;
+                    .map_err(|e| Error(format!("deleting {} rule: {e}", af.word())))?;
                 changes.rules_deleted += 1;
             }
             for m in self.dump_routes(af, None).await? {
                 self.ack(m.delete(RTM_DELROUTE))
                     .await
-                    .map_err(|e| Error(format!("deleting {} route: {e}", af.name())))?;
+                    .map_err(|e| Error(format!("deleting {} route: {e}", af.word())))?;
                 changes.routes_deleted += 1;
             }
         }
@@ -346,7 +347,7 @@ impl Kernel {
             .map_err(|e| {
                 Error(format!(
                     "setting {} {} in table {}: {e}",
-                    af.name(),
+                    af.word(),
                     describe_route(&route.kind),
                     route.table.value()
                 ))
@@ -362,7 +363,7 @@ impl Kernel {
         let all = match self.request(req.encode(RTM_GETRULE, NLM_F_DUMP)).await {
             Ok(all) => all,
             Err(e) if no_family(&e) => Vec::new(),
-            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.name()))),
+            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.word()))),
         };
         Ok(decoded(all, RTM_NEWRULE, Rule::decode)
             .filter(|r| rule_is_owned(&r.msg) && af_of(r.msg.family) == af)

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::layout::{Priority, TableId};
-use crate::config::{Family, InterfaceId, PolicyId, Prefix};
+use crate::config::{InterfaceId, PolicyId, Prefix};
+use crate::family::Af;
 
 /// What the shell learned about one uplink's L3 device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,41 +27,17 @@ pub struct Link {
     pub delegated6: Option<Prefix>,
 }
 
-/// An IP family of the kernel's routing state: rules and routes live in one or the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Af {
-    Inet,
-    Inet6,
-}
-
-impl Af {
-    pub const BOTH: [Af; 2] = [Af::Inet, Af::Inet6];
-
-    /// Whether an interface configured with `family` carries this one.
-    pub fn carried_by(self, family: Family) -> bool {
-        matches!(
-            (self, family),
-            (_, Family::Both) | (Af::Inet, Family::Ipv4) | (Af::Inet6, Family::Ipv6)
-        )
-    }
-
-    /// The uplink's address and next hop in this family; `None` when the device has no
+impl Link {
+    /// The uplink's address and next hop in one family; `None` when the device has no
     /// address of it (then the uplink cannot carry this family now).
-    pub fn endpoint(self, link: &Link) -> Option<(IpAddr, Option<IpAddr>)> {
-        match self {
-            Af::Inet => link
+    pub fn endpoint(&self, af: Af) -> Option<(IpAddr, Option<IpAddr>)> {
+        match af {
+            Af::Inet => self
                 .address
-                .map(|a| (a.into(), link.gateway.map(Into::into))),
-            Af::Inet6 => link
+                .map(|a| (a.into(), self.gateway.map(Into::into))),
+            Af::Inet6 => self
                 .address6
-                .map(|a| (a.into(), link.gateway6.map(Into::into))),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Af::Inet => "ipv4",
-            Af::Inet6 => "ipv6",
+                .map(|a| (a.into(), self.gateway6.map(Into::into))),
         }
     }
 }

@@ -133,7 +133,7 @@ pub fn every_match() -> Config {
     }];
     let mut dark = rule("dark", Target::Unreachable);
     dark.dest_ip = vec![Prefix {
-        addr: Ipv4Addr::new(198, 18, 7, 9).into(),
+        addr: Ipv4Addr::new(198, 18, 0, 0).into(),
         len: 15,
     }];
     dark.proto = Proto::Number(47);
