@@ -43,11 +43,6 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// The routes of policy tables only: what failover and failback change.
-    pub fn policy_routes(&self) -> impl Iterator<Item = &RouteSpec> {
-        self.policy_routes_in(Af::Inet)
-    }
-
     /// The rules and routes of one family.
     pub fn family(&self, af: Af) -> (&[RuleSpec], &[RouteSpec]) {
         match af {
@@ -56,8 +51,8 @@ impl Desired {
         }
     }
 
-    /// The policy-table routes of one family.
-    pub fn policy_routes_in(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
+    /// The policy-table routes of one family: what failover and failback change.
+    pub fn policy_routes(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
         self.family(af)
             .1
             .iter()
@@ -490,7 +485,7 @@ mod tests {
         c.policies[2].last_resort = LastResort::Default;
         let d = desired(&c, &links(), &resolve(&c, |_| false));
         let kinds: Vec<_> = d
-            .policy_routes()
+            .policy_routes(Af::Inet)
             .map(|r| (r.table.value(), r.kind.clone()))
             .collect();
         assert_eq!(

@@ -427,7 +427,7 @@ fn policy_routes(desired: &Desired) -> BTreeMap<(Af, TableId), RouteSpec> {
         .into_iter()
         .flat_map(|af| {
             desired
-                .policy_routes_in(af)
+                .policy_routes(af)
                 .map(move |r| ((af, r.table), r.clone()))
         })
         .collect()
