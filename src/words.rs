@@ -32,7 +32,18 @@ macro_rules! words {
                 }
             }
         }
+
+        impl $crate::words::Word for $name {
+            fn from_word(word: &str) -> Option<Self> {
+                $name::from_word(word)
+            }
+        }
     };
 }
 
 pub(crate) use words;
+
+/// An enum declared with `words!`, for code generic over them (`config::options::word`).
+pub trait Word: Sized {
+    fn from_word(word: &str) -> Option<Self>;
+}

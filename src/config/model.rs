@@ -80,16 +80,17 @@ pub struct Globals {
     pub log_level: log::LevelFilter,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackMethod {
-    /// ICMP echo from a raw socket bound to the uplink.
-    Ping,
-    /// ARP request to the gateway (Ethernet uplinks only).
-    Arping,
-    /// TCP connect to `track_ip`:`track_port`.
-    Tcp,
-    /// A DNS query to `track_ip` as resolver.
-    Dns,
+words! {
+    pub enum TrackMethod {
+        /// ICMP echo from a raw socket bound to the uplink.
+        Ping = "ping",
+        /// ARP request to the gateway (Ethernet uplinks only).
+        Arping = "arping",
+        /// TCP connect to `track_ip`:`track_port`.
+        Tcp = "tcp",
+        /// A DNS query to `track_ip` as resolver.
+        Dns = "dns",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -246,10 +247,11 @@ impl std::fmt::Display for Rate {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitialState {
-    Online,
-    Offline,
+words! {
+    pub enum InitialState {
+        Online = "online",
+        Offline = "offline",
+    }
 }
 
 /// check_quality limits; separate failure and recovery thresholds give hysteresis.
