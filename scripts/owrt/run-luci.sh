@@ -174,6 +174,7 @@ cmd=(env S="$S" P="$P" SOCK="$sock" OWN_UBUSD="$own_ubusd" PORT="$port"
 	LOWER_ETC="$lower_etc" LOWER_USR="$lower_usr" LOWER_WWW="$lower_www"
 	unshare --mount --propagation private bash -c "$inner")
 if [ -n "$netns" ]; then
+	ip -n "$netns" link set lo up
 	exec ip netns exec "$netns" "${cmd[@]}"
 fi
 exec "${cmd[@]}"
