@@ -61,8 +61,8 @@ if (!conn)
 	die(`system-stub: cannot connect to ubus: ${ubus.error()}\n`);
 
 let obj = conn.publish('system', {
-	board: { call: (req) => req.reply(board()), args: { ubus_rpc_session: '' } },
-	info: { call: (req) => req.reply(info()), args: { ubus_rpc_session: '' } }
+	board: { call: () => board(), args: { ubus_rpc_session: '' } },
+	info: { call: () => info(), args: { ubus_rpc_session: '' } }
 });
 if (!obj)
 	die(`system-stub: cannot publish 'system': ${ubus.error()}\n`);
