@@ -5,14 +5,12 @@
 //! shell (`dataplane::kernel`, `health::probe`, `openwrt`, `daemon`) talks to the kernel,
 //! sockets and ubus and feeds events back into the core.
 
-// Lets the config fixtures shared with the lab tests name this crate `rail` in unit tests.
-extern crate self as rail;
-
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dataplane;
 pub mod family;
+pub mod fixtures;
 pub mod health;
 pub mod import;
 pub mod netlink;
@@ -21,7 +19,3 @@ pub mod policy;
 pub mod shaping;
 pub mod uci;
 mod words;
-
-#[cfg(test)]
-#[path = "../tests/dataplane_fixtures/mod.rs"]
-mod fixtures;

@@ -5,7 +5,6 @@
 //! Needs root; skipped otherwise.
 
 mod common;
-mod dataplane_fixtures;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -517,9 +516,9 @@ fn a_lost_burst_of_events_asks_for_a_resync() {
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn nft_accepts_every_kind_of_rule() {
     let Some(lab) = lab() else { return };
-    let mut config = dataplane_fixtures::every_match();
+    let mut config = rail::fixtures::every_match();
     config.rules[4].sticky = true;
-    let text = render(&config, &dataplane_fixtures::every_match_links());
+    let text = render(&config, &rail::fixtures::every_match_links());
     let mut nft = lab
         .command("rtr", &["nft", "-c", "-f", "-"])
         .stdin(Stdio::piped())

@@ -72,11 +72,15 @@ pub fn marks_needed(interfaces: usize, policies: usize, sticky_rules: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{config, rule};
+    use crate::fixtures::{rule, uplinks};
 
     #[test]
     fn marks_follow_interfaces_then_policies_then_targets() {
-        let mut c = config(&["a", "b"], &[(0, 1, 1)], &[&[0], &[0]]);
+        let mut c = uplinks(&["a", "b"])
+            .member("a", 1, 1)
+            .policy(&["m0"])
+            .policy(&["m0"])
+            .build();
         c.rules = vec![
             rule("plain", Target::Policy(PolicyId(0))),
             rule("pinned", Target::Policy(PolicyId(1))),

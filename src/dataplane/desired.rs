@@ -360,7 +360,7 @@ mod tests {
     use super::*;
     use crate::config::Family;
     use crate::dataplane::vocab::Link;
-    use crate::fixtures::config;
+    use crate::fixtures::uplinks;
     use crate::policy::resolve;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -401,7 +401,11 @@ mod tests {
 
     #[test]
     fn two_uplinks_three_to_one() {
-        let c = config(&["wan1", "wan2"], &[(0, 1, 3), (1, 1, 1)], &[&[0, 1]]);
+        let c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 3)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         let d = desired(&c, &links(), &resolve(&c, |_| true));
         let policy = table(&d, TableId::policy(PolicyId(0)).unwrap());
         assert_eq!(
@@ -452,7 +456,11 @@ mod tests {
 
     #[test]
     fn missing_device_empties_its_table_and_keeps_the_mark_rule() {
-        let c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        let c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         let mut l = links();
         l.remove(&InterfaceId(0));
         let d = desired(&c, &l, &resolve(&c, |_| true));
@@ -480,7 +488,12 @@ mod tests {
 
     #[test]
     fn last_resorts() {
-        let mut c = config(&["wan1"], &[(0, 1, 1)], &[&[0], &[0], &[0]]);
+        let mut c = uplinks(&["wan1"])
+            .member("wan1", 1, 1)
+            .policy(&["m0"])
+            .policy(&["m0"])
+            .policy(&["m0"])
+            .build();
         c.policies[1].last_resort = LastResort::Blackhole;
         c.policies[2].last_resort = LastResort::Default;
         let d = desired(&c, &links(), &resolve(&c, |_| false));
@@ -511,7 +524,11 @@ mod tests {
 
     #[test]
     fn ipv6_gets_its_own_rules_tables_and_multipath_by_its_own_resolution() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 3), (1, 1, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 3)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         c.interfaces[0].family = crate::config::Family::Both;
         c.interfaces[1].family = crate::config::Family::Both;
         let mut l = links();
@@ -593,14 +610,20 @@ mod tests {
             .any(|r| r.table == TableId::uplink(InterfaceId(1)).unwrap()));
         assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 1));
         // No interface carries IPv6: nothing of it.
-        let c4 = config(&["wan1"], &[(0, 1, 1)], &[&[0]]);
+        let c4 = uplinks(&["wan1"])
+            .member("wan1", 1, 1)
+            .policy(&["m0"])
+            .build();
         let v4 = desired(&c4, &l, &resolve(&c4, |_| true));
         assert!(v4.rules6.is_empty() && v4.routes6.is_empty());
     }
 
     #[test]
     fn disabled_interface_gets_nothing() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1)], &[&[0]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .policy(&["m0"])
+            .build();
         c.interfaces[1].enabled = false;
         let d = desired(&c, &links(), &resolve(&c, |_| true));
         assert!(table(&d, TableId::uplink(InterfaceId(1)).unwrap()).is_empty());
@@ -618,7 +641,11 @@ mod tests {
 
     #[test]
     fn sticky_rule_routes_unpinned_flows_by_its_policy() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 2, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 2, 1)
+            .policy(&["m0", "m1"])
+            .build();
         let mut pinned =
             crate::fixtures::rule("pinned", crate::config::Target::Policy(PolicyId(0)));
         pinned.sticky = true;
@@ -651,7 +678,11 @@ mod tests {
 
     #[test]
     fn ipv6_sticky_sets_are_unpinned_by_the_ipv6_resolution() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         for i in &mut c.interfaces {
             i.family = Family::Both;
         }
@@ -700,7 +731,12 @@ mod tests {
     fn routers_own_traffic_follows_the_first_catch_all_rule() {
         use crate::config::Target;
         use crate::fixtures::rule;
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0], &[1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0"])
+            .policy(&["m1"])
+            .build();
         let mut web = rule("web", Target::Policy(PolicyId(0)));
         web.dest_port = vec![crate::config::PortRange {
             first: 80,
