@@ -8,13 +8,10 @@
 //! targets, its own probe socket bound to the IPv6 address, and its own transitions
 //! (`Event::Transition` names the family). An uplink can so be up for IPv4 and down for IPv6.
 //!
-//! Wake-ups are few, because each one costs far more than the probes it sends (the
-//! reactor's hand-offs between threads, a timer re-arm; docs/bench.md): the engine wakes
-//! only on its timer, which it sets on a grid of `WAKE_GRID` on its own clock, so the
-//! probes of every uplink due within one step go out together; and it reads the replies
-//! that arrived meanwhile at the same wake-up (a reply does not wake it), each with the
-//! kernel's receive time. A probe so leaves up to one step late and a timeout is noticed
-//! up to one step late; RTTs, and whether a reply came within its timeout, stay exact.
+//! The engine wakes only on its own timer, set on a grid of `WAKE_GRID`, sends every probe
+//! due within the step and reads the replies that arrived meanwhile, each with the kernel's
+//! receive time: probes and timeouts are up to one step late, RTTs and verdicts exact.
+//! Why wake-ups are kept this few: docs/health.md, "Cost".
 
 use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
