@@ -136,6 +136,9 @@ fn carries(iface: &Interface, af: Af) -> bool {
     iface.enabled && iface.family.carries(af)
 }
 
+/// Where an uplink's traffic of one family leaves: (ifindex, its address, the next hop).
+type Hop = (u32, Option<IpAddr>, Option<IpAddr>);
+
 /// The rules and routes of one family. IPv4 keeps what it always had (an uplink table
 /// route even before the device has an address); IPv6 needs the uplink's global address.
 fn family_state(
@@ -145,18 +148,11 @@ fn family_state(
     af: Af,
 ) -> (Vec<RuleSpec>, Vec<RouteSpec>) {
     let marks = Marks::new(config);
-    let mask = marks.mask();
-    let mut rules = vec![RuleSpec {
-        priority: Priority::SUPPRESS_MAIN,
-        selector: Selector::All,
-        action: RuleAction::MainWithoutDefault,
-    }];
-    let mut routes = Vec::new();
     let metric = match af {
         Af::Inet => METRIC_ROUTE,
         Af::Inet6 => METRIC_ROUTE6,
     };
-    let hop = |id: &InterfaceId| -> Option<(u32, Option<IpAddr>, Option<IpAddr>)> {
+    let hop = |id: &InterfaceId| -> Option<Hop> {
         if !carries(config.interfaces.get(id.0)?, af) {
             return None;
         }
@@ -167,6 +163,53 @@ fn family_state(
             (Af::Inet6, None) => None,
         }
     };
+    let mut rules = vec![RuleSpec {
+        priority: Priority::SUPPRESS_MAIN,
+        selector: Selector::All,
+        action: RuleAction::MainWithoutDefault,
+    }];
+    let mut routes = Vec::new();
+    uplinks_state(config, af, metric, &hop, &mut rules, &mut routes);
+    for (p, route) in resolution.policies.iter().enumerate() {
+        let id = PolicyId(p);
+        let (Some(table), Some(priority), Some(mark)) = (
+            TableId::policy(id),
+            Priority::mark_policy(id),
+            marks.policy(id),
+        ) else {
+            continue;
+        };
+        rules.push(by_mark(
+            priority,
+            mark,
+            marks.mask(),
+            RuleAction::Lookup(table),
+        ));
+        if let Some(kind) = policy_route(route, |id| hop(id).map(|(i, _, g)| (i, g))) {
+            routes.push(RouteSpec {
+                table,
+                metric,
+                kind,
+            });
+        }
+    }
+    rules.extend(target_rules(config, af, &marks));
+    rules.sort();
+    routes.sort();
+    (rules, routes)
+}
+
+/// Each uplink's table (its default route) and the rules into it: by its mark, and from
+/// its address.
+fn uplinks_state(
+    config: &Config,
+    af: Af,
+    metric: u32,
+    hop: &dyn Fn(&InterfaceId) -> Option<Hop>,
+    rules: &mut Vec<RuleSpec>,
+    routes: &mut Vec<RouteSpec>,
+) {
+    let mask = config.globals.mark_mask.bits();
     for (i, iface) in config.interfaces.iter().enumerate() {
         let id = InterfaceId(i);
         let (Some(table), Some(from), Some(marked)) = (
@@ -204,24 +247,13 @@ fn family_state(
             });
         }
     }
-    for (p, route) in resolution.policies.iter().enumerate() {
-        let id = PolicyId(p);
-        let (Some(table), Some(priority), Some(mark)) = (
-            TableId::policy(id),
-            Priority::mark_policy(id),
-            marks.policy(id),
-        ) else {
-            continue;
-        };
-        rules.push(by_mark(priority, mark, mask, RuleAction::Lookup(table)));
-        if let Some(kind) = policy_route(route, |id| hop(id).map(|(i, _, g)| (i, g))) {
-            routes.push(RouteSpec {
-                table,
-                metric,
-                kind,
-            });
-        }
-    }
+}
+
+/// The rules after the uplinks' and policies': the router's own connections, sticky
+/// rules' unpinned connections, and rules whose target is unreachable or blackhole.
+fn target_rules(config: &Config, af: Af, marks: &Marks) -> Vec<RuleSpec> {
+    let mask = marks.mask();
+    let mut rules = Vec::new();
     // The router's own connections get their source address from the route found before
     // the output hook marks them. Without this rule that is main's default route, whose
     // uplink may be down: the source rule above then pins them to it whatever the policy
@@ -260,9 +292,7 @@ fn family_state(
             rules.push(by_mark(priority, mark, mask, action));
         }
     }
-    rules.sort();
-    routes.sort();
-    (rules, routes)
+    rules
 }
 
 /// The policy of the first rule that matches every flow of `af`, if it targets one.
