@@ -1,14 +1,18 @@
 //! State a router keeps through daily events, end to end with `rail daemon` in the lab:
-//! sticky pins and set elements through other uplinks' reconnects and every reconcile.
+//! sticky pins and set elements through other uplinks' reconnects and every reconcile; a
+//! failed reconcile retried until it succeeds; rail's table and rules put back when someone
+//! deletes them.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
 
 use common::lab::{Fault, Lab};
-use common::rail::Rail;
-use common::scenario::{balanced, rule, start_up, VERDICT};
+use common::rail::{binary, Rail};
+use common::scenario::{balanced, balanced_all, reload, rule, start_up, VERDICT};
 
 /// The addresses in set `set` of `inet rail` (empty when there is no such set).
 fn elements(lab: &Lab, set: &str) -> BTreeSet<Ipv4Addr> {
@@ -48,60 +52,189 @@ fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
         let set = ["nft", "list", "set", "inet", "rail", "sticky_all_isp3"];
         lab.exec("rtr", &set).status.success()
     });
+    // Made-up pins in every set, and the LAN host's source pinned to isp1 (its connections
+    // keep it there and refresh it).
+    let lan = lab.lan_addr();
     let mut kept = [
         pin(&lab, "sticky_all_isp1", 1, 50),
-        BTreeSet::new(),
         pin(&lab, "sticky_all_isp3", 3, 50),
     ];
-    pin(&lab, "sticky_all_isp2", 2, 50);
-    // One real pin: the LAN host's connections record its source in one of the sets.
-    let t = lab.tally("lan", 3);
-    assert_eq!(t.get("error"), None, "{t:?}");
-    let lan = lab.lan_addr();
-    let pinned_to = (1..=3).find(|i| elements(&lab, &format!("sticky_all_isp{i}")).contains(&lan));
-    let pinned_to = pinned_to.expect("the LAN host's source is pinned");
-    if pinned_to != 2 {
-        kept[pinned_to - 1].insert(lan);
-    }
-    let check = |when: &str| {
-        for i in [1, 3] {
+    let gone = pin(&lab, "sticky_all_isp2", 2, 50);
+    lab.run(
+        "rtr",
+        &[
+            "nft",
+            &format!("add element inet rail sticky_all_isp1 {{ {lan} }}"),
+        ],
+    );
+    kept[0].insert(lan);
+    let on_isp1 = |when: &str| {
+        let t = lab.tally("lan", 5);
+        let isp1 = lab.uplink(1).addr.to_string();
+        assert_eq!(
+            t.get(&isp1),
+            Some(&5),
+            "{when}: the LAN host on isp1: {t:?}"
+        );
+    };
+    on_isp1("pinned");
+    // The pins of `isps` (1 or 3, the uplinks left alone) are all still there.
+    let check = |when: &str, isps: &[usize]| {
+        for &i in isps {
             let now = elements(&lab, &format!("sticky_all_isp{i}"));
-            let lost: Vec<_> = kept[i - 1].difference(&now).collect();
+            let before = &kept[i / 2];
+            let lost: Vec<_> = before.difference(&now).collect();
             assert!(
                 lost.is_empty(),
                 "{when}: isp{i} lost {} of {} pins: {lost:?}",
                 lost.len(),
-                kept[i - 1].len()
+                before.len()
             );
         }
     };
 
     lab.fault(2, Fault::PppoeDrop);
     rail.wait_state("isp2", "no-device", VERDICT);
-    check("isp2's session dropped");
+    check("isp2's session dropped", &[1, 3]);
     // The pins of the uplink that went away go with its set.
     assert!(elements(&lab, "sticky_all_isp2").is_empty());
     lab.fault(2, Fault::PppoeUpNew);
     rail.wait_state("isp2", "up", VERDICT);
-    check("isp2 reconnected with a new address");
-    assert!(elements(&lab, "sticky_all_isp2").len() <= 1);
+    check("isp2 reconnected with a new address", &[1, 3]);
+    // Its set is declared again, empty: the router's own connections may pin it anew.
+    assert!(elements(&lab, "sticky_all_isp2").is_disjoint(&gone));
 
-    // isp3's DHCP renewal: its own pins and the others' stay.
+    // isp3's DHCP renewal (new address and gateway): isp1's pins stay.
     lab.fault(3, Fault::Renew);
     rail.wait_for("isp3's new address", VERDICT, |r| {
         r.status()["interfaces"]["isp3"]["address"] == lab.uplink(3).addr.to_string().as_str()
     });
     rail.wait_state("isp3", "up", VERDICT);
-    check("isp3 renewed");
-    let n: usize = kept.iter().map(BTreeSet::len).sum();
-    eprintln!("sticky pins kept across isp2's reconnect and isp3's renewal: {n} of {n} (100%)");
-    if pinned_to != 2 {
-        let t = lab.tally("lan", 5);
-        assert_eq!(
-            t.get(&lab.uplink(pinned_to).addr.to_string()),
-            Some(&5),
-            "the LAN host still on isp{pinned_to}: {t:?}"
-        );
+    check("isp3 renewed", &[1]);
+    on_isp1("after isp2's reconnect and isp3's renewal");
+    eprintln!(
+        "sticky pins kept: isp1 {n1} of {n1} across isp2's reconnect and isp3's renewal, \
+         isp3 {n3} of {n3} across isp2's reconnect (100%)",
+        n1 = kept[0].len(),
+        n3 = kept[1].len()
+    );
+}
+
+#[test]
+fn a_failed_reconcile_is_retried_shown_and_logged_once() {
+    let Some(lab) = Lab::for_rail(2) else { return };
+    // An `nft` first in the daemon's PATH that fails while `fail` exists beside it, as a
+    // fork failure under memory pressure would.
+    let bin = std::env::temp_dir().join(format!("rail-{}-bin", lab.name()));
+    std::fs::create_dir_all(&bin).unwrap();
+    let nft = bin.join("nft");
+    std::fs::write(
+        &nft,
+        "#!/bin/sh\n[ -e \"${0%/*}/fail\" ] && { echo 'nft: forced failure' >&2; exit 1; }\n\
+         exec /usr/sbin/nft \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let config = balanced_all(&lab, &[1, 1]);
+    let rail = Rail::start_env(&lab, binary(), &config, &[], &[("PATH", &path)]);
+    for isp in ["isp1", "isp2"] {
+        rail.wait_state(isp, "up", VERDICT);
     }
-    drop::<Rail>(rail);
+    let masquerading = || {
+        let table = lab.run("rtr", &["nft", "list", "table", "inet", "rail"]);
+        table.contains(&format!("oifname \"{}\" masquerade", lab.uplink(1).dev))
+    };
+    assert!(masquerading());
+
+    std::fs::write(bin.join("fail"), "").unwrap();
+    let unmasked = config.replacen("\toption masquerade '1'\n", "\toption masquerade '0'\n", 1);
+    reload(&rail, &unmasked);
+    rail.wait_for("three failed attempts", VERDICT, |r| {
+        r.status()["reconcile_error"]["attempts"].as_u64() >= Some(3)
+    });
+    let error = &rail.status()["reconcile_error"];
+    // The fake nft exits before reading its script: rail sees a broken pipe.
+    let text = error["error"].as_str().unwrap_or("");
+    assert!(text.starts_with("applying table inet rail:"), "{error}");
+    let shown = String::from_utf8_lossy(&rail.cli(&["status"]).stdout).into_owned();
+    assert!(
+        shown.contains("WARNING: kernel state not applied"),
+        "{shown}"
+    );
+    assert!(masquerading(), "the old table stays while nft fails");
+
+    std::fs::remove_file(bin.join("fail")).unwrap();
+    // The next retry is at most 2 s after the third attempt (backoff 0.5, 1, 2 s...).
+    rail.wait_for("a successful retry", VERDICT, |r| {
+        r.status().get("reconcile_error").is_none()
+    });
+    assert!(!masquerading(), "the new table is applied");
+    let log = rail.log_text();
+    let told = log
+        .lines()
+        .filter(|l| l.contains("reconcile failed"))
+        .count();
+    assert_eq!(told, 1, "one line for the whole run of failures:\n{log}");
+    assert!(log.contains("reconciled after "), "{log}");
+    let _ = std::fs::remove_dir_all(&bin);
+}
+
+/// Polls `done` every 2 ms until it holds; the time that took (at most `limit`).
+fn time_until(limit: Duration, done: impl Fn() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+#[test]
+fn a_flushed_ruleset_and_deleted_rules_are_restored_within_a_second() {
+    let Some(lab) = Lab::for_rail(2) else { return };
+    let config = balanced(&lab, &[1, 1], "")
+        + &rule("all", &[("sticky", "1"), ("timeout", "600")], "balanced");
+    let rail = start_up(&lab, &config, &[1, 2]);
+    // Terse: the sets' elements (pins of the router's own connections) may differ.
+    let table = || {
+        let out = lab.exec("rtr", &["nft", "-t", "list", "table", "inet", "rail"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    rail.wait_for("the table", VERDICT, |_| {
+        table().contains("sticky_all_isp2")
+    });
+    let before = table();
+    let mut restored = Vec::new();
+    for _ in 0..3 {
+        lab.run("rtr", &["nft", "flush", "ruleset"]);
+        let took = time_until(Duration::from_secs(1), || table() == before);
+        restored.push(took.unwrap_or_else(|| {
+            panic!(
+                "inet rail not restored within 1 s:\n{}\nlog:\n{}",
+                table(),
+                rail.log_text()
+            )
+        }));
+    }
+    let rules = || lab.run("rtr", &["ip", "rule", "show"]);
+    let all_rules = rules();
+    let mut rules_back = Vec::new();
+    for pref in ["4000", "4201", "4900"] {
+        lab.run("rtr", &["ip", "rule", "del", "pref", pref]);
+        let took = time_until(Duration::from_secs(1), || rules() == all_rules);
+        rules_back.push(took.expect("rail's rules restored within 1 s"));
+    }
+    eprintln!(
+        "inet rail restored after nft flush ruleset in {restored:?}; rules in {rules_back:?}"
+    );
+    assert!(rail
+        .log_text()
+        .contains("table inet rail was deleted; restoring it"));
 }

@@ -9,6 +9,7 @@
 pub mod control;
 pub mod hooks;
 pub mod report;
+pub mod retry;
 pub mod status;
 pub mod uplinks;
 
@@ -25,6 +26,7 @@ use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
 use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::nftwatch::NftWatch;
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};
@@ -97,6 +99,10 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
 enum Input {
     Health(engine::Event),
     Kernel(Option<watch::Event>),
+    /// `inet rail` was deleted by someone else.
+    NftGone,
+    /// A failed reconcile is due to be tried again.
+    Retry,
     Control(Incoming),
     Netifd(Update),
     Ubus(object::Request),
@@ -114,7 +120,9 @@ struct Daemon {
     resolution: Resolution,
     /// The policies resolved over the uplinks available for IPv6.
     resolution6: Resolution,
+    /// What the last successful reconcile or reroute applied; `None` after a failure.
     applied: Option<Desired>,
+    retry: retry::Retry,
     hooks: Hooks,
     shaper: Shaper,
     transitions: VecDeque<status::Transition>,
@@ -136,6 +144,7 @@ async fn main(
 ) -> Result<(), String> {
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
     let mut watch = Watch::open().map_err(|e| e.to_string())?;
+    let mut nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
@@ -221,6 +230,7 @@ async fn main(
         resolution6: resolution.clone(),
         resolution,
         applied: None,
+        retry: retry::Retry::default(),
         hooks: Hooks::default(),
         shaper: Shaper::default(),
         transitions: VecDeque::new(),
@@ -250,6 +260,22 @@ async fn main(
         let input = {
             let health = async { Input::Health(d.engine.next().await) };
             let kernel = async { Input::Kernel(watch.next().await) };
+            let nft_gone = async {
+                match nft_watch.deleted().await {
+                    Some(()) => Input::NftGone,
+                    None => futures_lite::future::pending().await,
+                }
+            };
+            let due = d.retry.due();
+            let retry = async move {
+                match due {
+                    Some(at) => {
+                        async_io::Timer::at(at).await;
+                        Input::Retry
+                    }
+                    None => futures_lite::future::pending().await,
+                }
+            };
             let control = async {
                 match ctl_rx.recv().await {
                     Ok(i) => Input::Control(i),
@@ -288,10 +314,12 @@ async fn main(
             };
             health
                 .or(kernel)
+                .or(nft_gone)
                 .or(control)
                 .or(signal)
                 .or(bus_event)
                 .or(ubus_call)
+                .or(retry)
                 .or(timers)
                 .await
         };
@@ -299,6 +327,12 @@ async fn main(
             Input::Health(e) => d.on_health(e).await,
             Input::Kernel(Some(e)) => d.on_kernel(e).await,
             Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            Input::NftGone => {
+                log::warn!("table inet rail was deleted; restoring it");
+                d.kernel.invalidate();
+                d.reconcile().await;
+            }
+            Input::Retry => d.reconcile().await,
             Input::Control(inc) => d.on_control(inc).await,
             Input::Netifd(u) => d.on_netifd(u).await,
             Input::Ubus(r) => {
@@ -363,11 +397,24 @@ impl Daemon {
     async fn reconcile(&mut self) {
         let want = self.desired();
         match self.kernel.reconcile(&want).await {
-            Ok(c) if !c.is_empty() => log::info!("reconciled: {c}"),
-            Ok(_) => {}
-            Err(e) => log::error!("reconcile failed: {e}"),
+            Ok(c) => {
+                match self.retry.succeeded() {
+                    Some(f) => log::info!("reconciled after {} failed attempts: {c}", f.attempts),
+                    None if !c.is_empty() => log::info!("reconciled: {c}"),
+                    None => {}
+                }
+                self.applied = Some(want);
+            }
+            Err(e) => {
+                // Logged once per run of failures; `rail status` shows it until it ends.
+                if self.retry.failed(e.to_string(), Instant::now(), unix_now()) {
+                    log::error!("reconcile failed: {e}; retrying until it succeeds");
+                } else {
+                    log::debug!("reconcile failed again: {e}");
+                }
+                self.applied = None;
+            }
         }
-        self.applied = Some(want);
         self.refresh_snapshot();
     }
 
@@ -704,7 +751,7 @@ impl Daemon {
     }
 
     fn build_status(&self) -> status::Status {
-        report::build(&report::Inputs {
+        let mut status = report::build(&report::Inputs {
             config: &self.config,
             engine: &self.engine,
             uplinks: &self.uplinks,
@@ -714,7 +761,9 @@ impl Daemon {
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),
-        })
+        });
+        status.reconcile_error = self.retry.failure().cloned();
+        status
     }
 
     async fn status_value(&mut self) -> Value {

@@ -47,6 +47,17 @@ impl<'a> Rail<'a> {
 
     /// As `start_with`, running the rail binary at `bin`.
     pub fn start_bin(lab: &'a Lab, bin: &str, config: &str, options: &[&str]) -> Rail<'a> {
+        Rail::start_env(lab, bin, config, options, &[])
+    }
+
+    /// As `start_bin`, with `env` (name, value) set for the daemon (e.g. its PATH).
+    pub fn start_env(
+        lab: &'a Lab,
+        bin: &str,
+        config: &str,
+        options: &[&str],
+        env: &[(&str, &str)],
+    ) -> Rail<'a> {
         let path = temp(lab, "config");
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
@@ -56,6 +67,7 @@ impl<'a> Rail<'a> {
         argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab
             .command("rtr", &argv)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
             .stderr(logf)
