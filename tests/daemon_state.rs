@@ -1,8 +1,11 @@
 //! State a router keeps through daily events, end to end with `rail daemon` in the lab:
 //! sticky pins and set elements through other uplinks' reconnects and every reconcile; a
 //! failed reconcile retried until it succeeds; rail's table and rules put back when someone
-//! deletes them.
+//! deletes them; marks that stay with their interface across a reload that inserts one and
+//! a restart; maintenance across a kill -9; unknown interfaces refused on every entry point.
 
+#[path = "ubus_broker/mod.rs"]
+mod broker;
 mod common;
 
 use std::collections::BTreeSet;
@@ -10,9 +13,17 @@ use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::lab::{Fault, Lab};
+use futures_lite::future;
+use serde_json::{json, Value};
+
+use broker::Broker;
+use common::lab::{Fault, Flow, Lab};
 use common::rail::{binary, Rail};
-use common::scenario::{balanced, balanced_all, reload, rule, start_up, VERDICT};
+use common::scenario::{
+    balanced, balanced_all, member, policy, reload, rule, start_up, uplinks, VERDICT,
+};
+use rail::openwrt::client::{BusEvent, CallError, Client, Config};
+use rail::openwrt::wire::Status;
 
 /// The addresses in set `set` of `inet rail` (empty when there is no such set).
 fn elements(lab: &Lab, set: &str) -> BTreeSet<Ipv4Addr> {
@@ -237,4 +248,154 @@ fn a_flushed_ruleset_and_deleted_rules_are_restored_within_a_second() {
     assert!(rail
         .log_text()
         .contains("table inet rail was deleted; restoring it"));
+}
+
+/// Uplinks `isps` (in that order) balanced 1:1 with a catch-all rule.
+fn balanced_over(lab: &Lab, isps: &[usize]) -> String {
+    let names: Vec<String> = isps.iter().map(|i| format!("m{i}")).collect();
+    let members: String = isps
+        .iter()
+        .map(|&i| member(&format!("m{i}"), i, 1, 1))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    uplinks(lab, isps, "") + &members + &policy("balanced", &names) + &rule("all", &[], "balanced")
+}
+
+fn marks(rail: &Rail) -> Vec<(String, String)> {
+    let s = rail.status();
+    let interfaces = s["interfaces"].as_object().cloned().unwrap_or_default();
+    interfaces
+        .into_iter()
+        .map(|(name, i)| (name, i["mark"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+/// Every flow still carries data; the ones that do not, by the uplink they started on.
+fn dead(flows: &mut [Flow]) -> Vec<String> {
+    flows
+        .iter_mut()
+        .filter_map(|f| (!f.alive(Duration::from_secs(1))).then(|| f.source.clone()))
+        .collect()
+}
+
+#[test]
+fn marks_stay_with_their_interface_across_a_reload_that_inserts_one_and_a_restart() {
+    let Some(lab) = Lab::for_rail(3) else { return };
+    let rail = start_up(&lab, &balanced_over(&lab, &[1, 2]), &[1, 2]);
+    let before = marks(&rail);
+    let mut flows: Vec<Flow> = (0..8).map(|_| lab.open_flow("lan")).collect();
+    let on = |isp: usize| {
+        flows
+            .iter()
+            .filter(|f| f.source == lab.uplink(isp).addr.to_string())
+            .count()
+    };
+    assert!(on(1) > 0 && on(2) > 0, "flows on both uplinks");
+    assert!(dead(&mut flows).is_empty());
+
+    // isp3 inserted before the others: it takes the free mark 3, theirs stay.
+    let grown = balanced_over(&lab, &[3, 1, 2]);
+    reload(&rail, &grown);
+    rail.wait_state("isp3", "up", VERDICT);
+    let mut after = before.clone();
+    after.push(("isp3".into(), "0x03000000".into()));
+    assert_eq!(marks(&rail), after);
+    assert_eq!(
+        dead(&mut flows),
+        Vec::<String>::new(),
+        "existing flows keep their uplink"
+    );
+
+    // A crash and a restart on the same config: the marks come back from the run directory.
+    let mut rail = rail;
+    rail.kill();
+    let restarted = start_up(&lab, &grown, &[1, 2, 3]);
+    assert_eq!(marks(&restarted), after);
+    assert_eq!(
+        dead(&mut flows),
+        Vec::<String>::new(),
+        "and after the restart"
+    );
+    eprintln!(
+        "marks kept across the reload and the restart: {after:?}; {} of {} flows alive",
+        flows.len(),
+        flows.len()
+    );
+    drop(rail);
+}
+
+/// A ubus client of `broker`, on its own thread: `call(method, args)` answers what rail did.
+fn call(path: &std::path::Path, method: &str, args: Value) -> Result<Option<Value>, CallError> {
+    let ex = smol::LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let cli = Client::new(Config {
+            sockets: vec![path.to_path_buf()],
+            ..Config::default()
+        });
+        let events = cli.events();
+        let runner = cli.clone();
+        ex.spawn(async move { runner.run().await }).detach();
+        assert_eq!(events.recv().await.ok(), Some(BusEvent::Connected));
+        cli.call("rail", method, &args).await
+    }))
+}
+
+#[test]
+fn unknown_interfaces_are_refused_everywhere_and_maintenance_survives_a_kill() {
+    let Some(lab) = Lab::for_rail(2) else { return };
+    let path = std::env::temp_dir().join(format!("rail-{}-ubus.sock", lab.name()));
+    let broker = Broker::start(&path);
+    let socket = path.to_str().unwrap();
+    let config = balanced_all(&lab, &[1, 1]);
+    let mut rail = Rail::start_with(&lab, &config, &["-s", socket]);
+    rail.wait_for("rail on the bus", VERDICT, |_| {
+        broker.object("rail").is_some()
+    });
+
+    // ubus: `Not found`, as netifd answers for an interface it does not have.
+    for (method, args) in [
+        ("maintenance", json!({"interface": "wan9", "enable": true})),
+        ("hotplug", json!({"action": "ifup", "interface": "wan9"})),
+    ] {
+        match call(&path, method, args.clone()) {
+            Err(CallError::Status(Status::NotFound)) => {}
+            other => panic!("ubus call rail {method} {args}: {other:?}"),
+        }
+    }
+    // The CLI (the control socket), for maintenance and for a hotplug sent there.
+    let out = rail.cli(&["maintenance", "wan9", "on"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no interface 'wan9'"),
+        "{err}"
+    );
+    let reply = lab.within("rtr", || {
+        let hotplug = json!({"action": "ifup", "interface": "wan9"});
+        rail::daemon::control::call(rail::daemon::control::NAME, "hotplug", hotplug)
+    });
+    assert_eq!(
+        reply,
+        Err(format!("no interface 'wan9' in {}", rail.config.display()))
+    );
+    assert_eq!(rail.state("isp1"), "up");
+    assert_eq!(rail.state("isp2"), "up");
+
+    // Maintenance through ubus, then a crash: procd's respawn finds it in the run directory.
+    call(
+        &path,
+        "maintenance",
+        json!({"interface": "isp1", "enable": true}),
+    )
+    .unwrap();
+    assert_eq!(rail.state("isp1"), "maintenance");
+    rail.kill();
+    let rail = Rail::start_with(&lab, &config, &["-s", socket]);
+    rail.wait_state("isp2", "up", VERDICT);
+    assert_eq!(
+        rail.state("isp1"),
+        "maintenance",
+        "still out of service after kill -9"
+    );
+    assert!(rail.log_text().contains("isp1: still out of service"));
+    drop(broker);
 }

@@ -42,17 +42,21 @@ fn config(path: &Path) -> Config {
     }
 }
 
-/// The rail object with a handler that records requests and answers status.
+/// The rail object of a config with one interface, `wan`, with a handler that records
+/// requests and answers status.
 fn rail_object(seen: Rc<RefCell<Vec<Request>>>) -> Object {
-    object::object(move |req| {
-        seen.borrow_mut().push(req.clone());
-        match req {
-            Request::Status => Ok(Some(
-                json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}),
-            )),
-            _ => Ok(None),
-        }
-    })
+    object::object(
+        |name| name == "wan",
+        move |req| {
+            seen.borrow_mut().push(req.clone());
+            match req {
+                Request::Status => Ok(Some(
+                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}),
+                )),
+                _ => Ok(None),
+            }
+        },
+    )
 }
 
 /// A client publishing the rail object on the broker at `path`.
@@ -195,6 +199,18 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
         .await
         .unwrap();
         cli.call("rail", "reload", &json!({})).await.unwrap();
+        // Interfaces rail does not have are refused alike, as netifd refuses them.
+        let unknown = [
+            ("maintenance", json!({"interface": "wan9", "enable": true})),
+            ("hotplug", json!({"action": "ifup", "interface": "lan"})),
+        ];
+        for (method, args) in &unknown {
+            assert_eq!(
+                status_of(cli.call("rail", method, args).await),
+                Status::NotFound,
+                "{method} {args}"
+            );
+        }
     }));
     assert_eq!(
         *seen.borrow(),
@@ -322,10 +338,13 @@ fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
     future::block_on(ex.run(async {
         let huge = "x".repeat(rail::openwrt::wire::MAX_MSG_LEN);
         let rail = Client::new(Config {
-            objects: vec![object::object(move |req| match req {
-                Request::Status => Ok(Some(json!({ "blob": huge }))),
-                _ => Ok(None),
-            })],
+            objects: vec![object::object(
+                |_| true,
+                move |req| match req {
+                    Request::Status => Ok(Some(json!({ "blob": huge }))),
+                    _ => Ok(None),
+                },
+            )],
             ..config(&path)
         });
         connected(&ex, &rail).await;

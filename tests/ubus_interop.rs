@@ -124,12 +124,15 @@ fn stderr(o: &Output) -> String {
 fn rail_client(socket: &Path) -> Client {
     Client::new(Config {
         sockets: vec![socket.to_path_buf()],
-        objects: vec![object::object(|req| match req {
-            Request::Status => Ok(Some(
-                json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),
-            )),
-            _ => Ok(None),
-        })],
+        objects: vec![object::object(
+            |name| name == "wan",
+            |req| match req {
+                Request::Status => Ok(Some(
+                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),
+                )),
+                _ => Ok(None),
+            },
+        )],
         subscriptions: vec!["network.interface".into()],
         patterns: vec!["network.interface".into()],
     })
