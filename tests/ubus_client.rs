@@ -27,7 +27,7 @@ use rail::openwrt::wire::{Attrs, Message, MsgType, Status};
 
 use broker::bus::{next_event, notify_until_heard, wait_for};
 use broker::netifd::{named, netifd_peer, pppoe_status};
-use broker::Broker;
+use broker::{Broker, Grant};
 
 fn socket_path(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rail-ubus-{test}-{}", std::process::id()));
@@ -517,5 +517,70 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
             &named(&wan),
         )
         .await;
+    }));
+}
+
+/// Calls `method` on `rail` from a thread of its own running as `uid` with primary group
+/// `gid` and no other (set for that thread only, as the kernel keeps credentials per
+/// thread), as a non-root `ubus call` would.
+fn call_as(
+    path: &Path,
+    uid: u32,
+    gid: u32,
+    method: &'static str,
+) -> Result<Option<Value>, CallError> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        // SAFETY: raw syscalls (not libc's process-wide wrappers) change only this thread's
+        // credentials; the thread ends with the call.
+        unsafe {
+            assert_eq!(
+                libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()),
+                0
+            );
+            assert_eq!(libc::syscall(libc::SYS_setresgid, gid, gid, gid), 0);
+            assert_eq!(libc::syscall(libc::SYS_setresuid, uid, uid, uid), 0);
+        }
+        let ex = LocalExecutor::new();
+        future::block_on(ex.run(async {
+            let cli = Client::new(config(&path));
+            connected(&ex, &cli).await;
+            cli.call("rail", method, &json!({})).await
+        }))
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn the_broker_applies_ubusd_acls_not_found_without_a_grant_denied_beyond_it() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: changing a thread's credentials needs root");
+        return;
+    }
+    let path = socket_path("acl");
+    // The shipped rail.json, for a group `rail` of gid 64123.
+    let _broker = Broker::start_with(
+        &path,
+        vec![Grant {
+            gid: 64123,
+            object: "rail".into(),
+            methods: vec!["status".into()],
+        }],
+    );
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let rail = rail_client(&path, Rc::default());
+        connected(&ex, &rail).await;
+        let path2 = path.clone();
+        let member = smol::unblock(move || call_as(&path2, 65534, 64123, "status")).await;
+        assert_eq!(member.unwrap().unwrap()["interfaces"]["wan"]["state"], "up");
+        let path2 = path.clone();
+        let beyond = smol::unblock(move || call_as(&path2, 65534, 64123, "reload")).await;
+        assert_eq!(status_of(beyond), Status::PermissionDenied);
+        let path2 = path.clone();
+        let outsider = smol::unblock(move || call_as(&path2, 65534, 65534, "status")).await;
+        assert_eq!(status_of(outsider), Status::NotFound, "rail is hidden");
     }));
 }
