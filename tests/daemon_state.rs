@@ -115,6 +115,14 @@ fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
     // Its set is declared again, empty: the router's own connections may pin it anew.
     assert!(elements(&lab, "sticky_all_isp2").is_disjoint(&gone));
 
+    // isp2 loses its carrier and gets it back (an ifdown/ifup that keeps the device).
+    lab.fault(2, Fault::Carrier);
+    rail.wait_state("isp2", "down", VERDICT);
+    check("isp2's carrier lost", &[1, 3]);
+    lab.clear(2);
+    rail.wait_state("isp2", "up", VERDICT);
+    check("isp2's carrier back", &[1, 3]);
+
     // isp3's DHCP renewal (new address and gateway): isp1's pins stay.
     lab.fault(3, Fault::Renew);
     rail.wait_for("isp3's new address", VERDICT, |r| {
@@ -124,8 +132,8 @@ fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
     check("isp3 renewed", &[1]);
     on_isp1("after isp2's reconnect and isp3's renewal");
     eprintln!(
-        "sticky pins kept: isp1 {n1} of {n1} across isp2's reconnect and isp3's renewal, \
-         isp3 {n3} of {n3} across isp2's reconnect (100%)",
+        "sticky pins kept: isp1 {n1} of {n1} across isp2's reconnect and carrier loss and \
+         isp3's renewal, isp3 {n3} of {n3} across isp2's (100%)",
         n1 = kept[0].len(),
         n3 = kept[1].len()
     );

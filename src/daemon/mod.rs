@@ -28,7 +28,7 @@ use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
 use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
 use crate::dataplane::kernel::Kernel;
-use crate::dataplane::nftwatch::NftWatch;
+use crate::dataplane::nftwatch::{Gone, NftWatch};
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};
@@ -114,8 +114,8 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> 
 enum Input {
     Health(engine::Event),
     Kernel(Option<watch::Event>),
-    /// `inet rail` was deleted by someone else.
-    NftGone,
+    /// `inet rail` was deleted by someone else, or may have been.
+    NftGone(Gone),
     /// A failed reconcile is due to be tried again.
     Retry,
     Control(Incoming),
@@ -306,7 +306,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
             let kernel = async { Input::Kernel(watch.next().await) };
             let nft_gone = async {
                 match nft_watch.deleted().await {
-                    Some(()) => Input::NftGone,
+                    Some(gone) => Input::NftGone(gone),
                     None => futures_lite::future::pending().await,
                 }
             };
@@ -371,7 +371,9 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
             Input::Health(e) => d.on_health(e).await,
             Input::Kernel(Some(e)) => d.on_kernel(e).await,
             Input::Kernel(None) => return Err("the netlink event socket closed".into()),
-            Input::NftGone => {
+            // Lost notifications may come from a burst of rail's own update: look first.
+            Input::NftGone(Gone::Maybe) if d.kernel.nft_present().await => {}
+            Input::NftGone(_) => {
                 log::warn!("table inet rail was deleted; restoring it");
                 d.kernel.invalidate();
                 d.reconcile().await;

@@ -127,6 +127,13 @@ impl Kernel {
         self.nft_applied = None;
     }
 
+    /// Whether `inet rail` is in the kernel.
+    pub async fn nft_present(&self) -> bool {
+        nft(&["-t", "list", "table", "inet", "rail"], None)
+            .await
+            .is_ok()
+    }
+
     /// Make rail's rules, routes, nft table and sysctls match `desired`: adopt what is
     /// already right, delete what is extra or different, add what is missing.
     pub async fn reconcile(&mut self, desired: &Desired) -> Result<Changes, Error> {

@@ -4,8 +4,8 @@
 //!
 //! rail's own updates never delete the table (`nft::update` flushes and refills chains), so
 //! a deletion is always someone else's; only the daemon's stop and `rail flush` delete it.
-//! When the kernel drops notifications (ENOBUFS) the deletion may have been among them:
-//! that counts as one too (restoring a table that is there changes nothing).
+//! When the kernel drops notifications (ENOBUFS, e.g. a burst of rail's own rules) the
+//! deletion may have been among them: the daemon then looks whether the table is there.
 
 use super::kernel::Error;
 use super::nfnl::{attributes, NFNL_SUBSYS_NFTABLES};
@@ -23,6 +23,14 @@ pub struct NftWatch {
     socket: Socket,
 }
 
+/// What the notifications say about `inet rail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    Deleted,
+    /// Notifications were lost; it may have been deleted.
+    Maybe,
+}
+
 impl NftWatch {
     pub fn open() -> Result<NftWatch, Error> {
         let socket = Socket::netfilter_events(&[NFNLGRP_NFTABLES])
@@ -31,12 +39,16 @@ impl NftWatch {
     }
 
     /// Returns once `inet rail` was deleted (or may have been); `None` when the socket fails.
-    pub async fn deleted(&mut self) -> Option<()> {
+    pub async fn deleted(&mut self) -> Option<Gone> {
         loop {
             match self.socket.receive().await {
-                Ok(datagram) if messages(&datagram).any(|m| deletes_rail(&m)) => return Some(()),
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Some(()),
+                Ok(datagram) => {
+                    let mut gone = messages(&datagram).filter_map(|m| gone(&m));
+                    if let Some(g) = gone.next() {
+                        return Some(g);
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Some(Gone::Maybe),
                 Err(e) => {
                     log::error!("nftables notifications: {e}");
                     return None;
@@ -46,14 +58,15 @@ impl NftWatch {
     }
 }
 
-/// Whether a notification says `table inet rail` was deleted.
-fn deletes_rail(m: &Message) -> bool {
+/// What a notification says about `table inet rail`, if anything.
+fn gone(m: &Message) -> Option<Gone> {
     if m.kind == NLMSG_OVERRUN {
-        return true;
+        return Some(Gone::Maybe);
     }
-    m.kind == (u16::from(NFNL_SUBSYS_NFTABLES) << 8 | NFT_MSG_DELTABLE)
+    let deleted = m.kind == (u16::from(NFNL_SUBSYS_NFTABLES) << 8 | NFT_MSG_DELTABLE)
         && m.payload.first() == Some(&NFPROTO_INET)
-        && attributes(m.payload).any(|(kind, value)| kind == NFTA_TABLE_NAME && value == b"rail\0")
+        && attributes(m.payload).any(|(kind, value)| kind == NFTA_TABLE_NAME && value == b"rail\0");
+    deleted.then_some(Gone::Deleted)
 }
 
 #[cfg(test)]
@@ -72,7 +85,7 @@ mod tests {
     }
 
     fn says_deleted(bytes: &[u8]) -> bool {
-        messages(bytes).any(|m| deletes_rail(&m))
+        messages(bytes).any(|m| gone(&m) == Some(Gone::Deleted))
     }
 
     #[test]
@@ -88,5 +101,8 @@ mod tests {
             attrs: &[(NFTA_TABLE_NAME, b"rail\0")],
         });
         assert!(!says_deleted(&new_table));
+        let lost = crate::netlink::wire::Builder::new(NLMSG_OVERRUN, 0, &[]).finish();
+        let said: Vec<_> = messages(&lost).filter_map(|m| gone(&m)).collect();
+        assert_eq!(said, [Gone::Maybe]);
     }
 }
