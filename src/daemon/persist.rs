@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::marks::{keep_marks, mark_assignment, MarkAssignment};
 use crate::config::Config;
-use crate::dataplane::layout::{keep_marks, mark_assignment, MarkAssignment};
 
 /// The run directory unless `rail -r DIR` names another.
 pub const RUN_DIR: &str = "/var/run/rail";

@@ -9,5 +9,7 @@ pub mod learn;
 pub mod nfnl;
 pub mod nft;
 pub mod nftwatch;
+pub mod plan;
 pub mod rtmsg;
+pub mod vocab;
 pub mod watch;
