@@ -131,9 +131,31 @@ fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
     rail.wait_state("isp3", "up", VERDICT);
     check("isp3 renewed", &[1]);
     on_isp1("after isp2's reconnect and isp3's renewal");
+
+    // A reload that adds a rule before the sticky one rewrites the chains, not the sets.
+    let more = balanced(&lab, &[1, 1, 1], "")
+        + &rule("dns", &[("proto", "udp"), ("dest_port", "53")], "balanced")
+        + &rule("all", &[("sticky", "1"), ("timeout", "600")], "balanced");
+    reload(&rail, &more);
+    rail.wait_for("the new rule", VERDICT, |_| {
+        let table = lab.run("rtr", &["nft", "-t", "list", "table", "inet", "rail"]);
+        table.contains("comment \"dns\"")
+    });
+    check("a reload that added a rule", &[1]);
+    // Another timeout declares the sticky sets anew (empty), in the same transaction.
+    let shorter = more.replace("'600'", "'300'");
+    reload(&rail, &shorter);
+    rail.wait_for("the new timeout", VERDICT, |_| {
+        let set = lab.run(
+            "rtr",
+            &["nft", "list", "set", "inet", "rail", "sticky_all_isp1"],
+        );
+        set.contains("timeout 5m") && !set.contains("10.77.1.")
+    });
+    assert!(rail.status().get("reconcile_error").is_none());
     eprintln!(
-        "sticky pins kept: isp1 {n1} of {n1} across isp2's reconnect and carrier loss and \
-         isp3's renewal, isp3 {n3} of {n3} across isp2's (100%)",
+        "sticky pins kept: isp1 {n1} of {n1} across isp2's reconnect and carrier loss, \
+         isp3's renewal and a reload adding a rule; isp3 {n3} of {n3} across isp2's (100%)",
         n1 = kept[0].len(),
         n3 = kept[1].len()
     );
