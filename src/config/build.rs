@@ -306,6 +306,17 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
     }
 
     let npt = npt(r, fam, &mut say);
+    let ip6prefix = match r.one("ip6prefix") {
+        Some(Val::Prefix(p)) => Some(p),
+        _ => None,
+    };
+    if ip6prefix.is_some() && fam == Family::Ipv4 {
+        say(
+            "ip6prefix",
+            "a delegated IPv6 prefix needs family ipv6 or both; this interface carries IPv4 only"
+                .into(),
+        );
+    }
 
     Interface {
         name: r.given_name.clone().unwrap_or_default(),
@@ -341,6 +352,7 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         flush_conntrack: r.bool("flush_conntrack"),
         masquerade: r.bool("masquerade"),
         npt,
+        ip6prefix,
         rate: r.one("rate").and_then(|v| match v {
             Val::Int(kbit) => Rate::from_kbit(u32::try_from(kbit).ok()?),
             _ => None,
@@ -1122,6 +1134,28 @@ config rule
             .collect();
         let p = problems(&sixty_four);
         assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn ip6prefix_is_an_ipv6_prefix_on_an_uplink_carrying_ipv6() {
+        let wan = |family: &str, opts: &str| {
+            TWO_UPLINKS.replacen(
+                "config interface 'wan'\n",
+                &format!("config interface 'wan'\n\toption family '{family}'\n{opts}"),
+                1,
+            )
+        };
+        let c = check(&wan("both", "\toption ip6prefix '2001:db8:300::/56'\n")).expect("valid");
+        assert_eq!(
+            c.interfaces[0].ip6prefix.map(|p| p.to_string()).as_deref(),
+            Some("2001:db8:300::/56")
+        );
+        assert_eq!(c.interfaces[1].ip6prefix, None);
+        let p = problems(&wan("ipv4", "\toption ip6prefix '2001:db8:300::/56'\n"));
+        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'ip6prefix': a delegated IPv6 prefix needs family ipv6 or both; this interface carries IPv4 only"]);
+        let p = problems(&wan("both", "\toption ip6prefix '192.0.2.0/24'\n"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("option 'ip6prefix'"), "{p:?}");
     }
 
     #[test]

@@ -145,6 +145,8 @@ pub struct Interface {
     pub masquerade: bool,
     /// NPTv6: the LAN prefix translated into this uplink's prefix.
     pub npt: Option<Npt>,
+    /// The prefix delegated to this uplink, when the config gives it (else netifd's).
+    pub ip6prefix: Option<Prefix>,
     /// Egress shaping of the uplink's device to this rate (`shaping`); `None`: unshaped.
     pub rate: Option<Rate>,
 }
@@ -215,6 +217,34 @@ impl Npt {
 fn network(a: Ipv6Addr, len: u8) -> Ipv6Addr {
     let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
     (u128::from(a) & mask).into()
+}
+
+impl Prefix {
+    /// The prefix with its host bits cleared (`2001:db8::1/64` is `2001:db8::/64`).
+    pub fn network(self) -> Prefix {
+        let addr = match self.addr {
+            IpAddr::V6(a) => network(a, self.len).into(),
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.len)).unwrap_or(0);
+                std::net::Ipv4Addr::from(u32::from(a) & mask).into()
+            }
+        };
+        Prefix {
+            addr,
+            len: self.len,
+        }
+    }
+
+    /// Whether `a` lies inside this prefix (of the same family).
+    pub fn contains(&self, a: IpAddr) -> bool {
+        a.is_ipv6() == self.addr.is_ipv6()
+            && Prefix {
+                addr: a,
+                len: self.len,
+            }
+            .network()
+                == self.network()
+    }
 }
 
 impl std::fmt::Display for Prefix {
