@@ -219,15 +219,45 @@ test('maintenance: a button per uplink calls ubus rail maintenance and shows the
 	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Service')), 'Maintenance');
 });
 
-test('maintenance refused by the daemon: the page says so', async () => {
+// rail answers a maintenance call it cannot parse with UBUS_STATUS_INVALID_ARGUMENT; rpc.js
+// resolves such a status quietly unless the call was declared with reject: true.
+test('maintenance refused by the daemon (a ubus status): the page says so, in one line', async () => {
 	const { env, view } = await render(fixtures.status());
-	env.ubus.rail.maintenance = () => Promise.reject(new Error('Permission denied'));
+	env.ubus.rail.maintenance = () => env.rpc.status(2);
 	const button = cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button');
 	button.click();
 	await button.__pending;
 	assert.equal(env.ui.notifications.length, 1);
 	assert.equal(env.ui.notifications[0].cls, 'error');
-	assert.match(text(env.ui.notifications[0].children), /Permission denied/);
+	const said = env.ui.notifications[0].children.textContent;
+	assert.match(said, /Invalid argument/);
+	assert.doesNotMatch(said, /\n|  at /, 'no stack trace from L.raise() in the notification');
+});
+
+test('maintenance without the ACL write grant: uhttpd refuses and the page says so', async () => {
+	const { env, view } = await render(fixtures.status());
+	env.ubus.rail.maintenance = () => { throw new Error('uhttpd must not pass a denied call on'); };
+	env.rpc.denied.add('rail.maintenance');
+	const button = cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.equal(env.ui.notifications.length, 1);
+	assert.match(env.ui.notifications[0].children.textContent, /Access denied/);
+});
+
+test('without the ACL read grant the page says so instead of "rail is not running"', async () => {
+	const env = createEnv({ status: fixtures.status() });
+	env.rpc.denied.add('rail.status');
+	const view = await env.renderView('view.rail.status');
+	assert.ok(view.querySelector('.rail-denied'));
+	assert.equal(view.querySelector('.rail-absent'), null);
+	assert.equal(view.querySelector('table'), null);
+	assert.match(text(view), /luci-app-rail/);
+});
+
+test('a status page has no Save & Apply footer; it has nothing to save', async () => {
+	const { view } = await render(fixtures.status());
+	assert.equal(view.querySelector('.cbi-page-actions'), null);
 });
 
 test('a disabled uplink has no maintenance button', async () => {

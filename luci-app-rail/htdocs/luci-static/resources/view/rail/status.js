@@ -66,7 +66,7 @@ return view.extend({
 		return rail.callMaintenance(name, enable)
 			.then(() => this.refresh())
 			.catch((e) => ui.addNotification(null,
-				E('p', [ _('Could not change the service state of %s: %s').format(name, e.message) ]), 'error'));
+				E('p', [ _('Could not change the service state of %s: %s').format(name, rail.errorText(e)) ]), 'error'));
 	},
 
 	renderUplinks(st) {
@@ -153,6 +153,10 @@ return view.extend({
 	},
 
 	renderBody(st) {
+		if (st === rail.DENIED)
+			return E('div', { 'class': 'alert-message warning rail-denied' }, [
+				_('You are not allowed to see the state of rail: ask the administrator to grant the luci-app-rail access (ACL) to your user.')
+			]);
 		if (!st)
 			return E('div', { 'class': 'alert-message error rail-absent' }, [
 				_('rail is not running: the ubus object "rail" does not answer. Start it with /etc/init.d/rail start.')
