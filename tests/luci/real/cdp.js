@@ -175,9 +175,14 @@ class Page {
 			el.dispatchEvent(new Event('change', { bubbles: true })); el.blur(); })()`);
 	}
 
+	/* The whole page (fullPage), the viewport (false), or the element a selector names. */
 	async screenshot(file, fullPage = true) {
 		let clip;
-		if (fullPage) {
+		if (typeof fullPage === 'string') {
+			clip = await this.eval(`(() => { const r = document.querySelector(${JSON.stringify(fullPage)}).getBoundingClientRect();
+				return { x: r.left + scrollX - 8, y: r.top + scrollY - 8, width: r.width + 16, height: r.height + 16, scale: 1 }; })()`);
+			fullPage = true;
+		} else if (fullPage) {
 			const m = await this.send('Page.getLayoutMetrics');
 			const size = m.cssContentSize || m.contentSize;
 			clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.ceil(size.height), scale: 1 };

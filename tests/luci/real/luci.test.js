@@ -46,7 +46,8 @@ test('overview widget: one live line per uplink from the running rail, refreshed
 		20000);
 	await root.eval(`document.querySelector('table.rail-overview').dataset.old = '1'`);
 	await root.waitFor(`document.querySelector('table.rail-overview') && !document.querySelector('table.rail-overview[data-old]')`, 15000);
-	await shot(root, 'luci-overview.png');
+	await root.eval(`document.querySelector('table.rail-overview').closest('.cbi-section').id = 'rail-widget'`);
+	await shot(root, 'luci-overview.png', '#rail-widget');
 });
 
 test('status page: uplinks, targets and policies as the daemon reports them, refreshed on its own', async () => {
@@ -79,7 +80,10 @@ test('status page follows a failover: a blackholed uplink goes down, its share m
 		const change = await root.eval(`document.querySelector('table.rail-transitions tr[data-interface="isp1"] td[data-title="Change"]').innerText`);
 		assert.match(change, /→\s*Down/);
 		assert.equal(ubusStatus().interfaces.isp1.state, 'down');
-		await shot(root, 'luci-status-failover.png');
+		const carries = await root.eval(`['isp1', 'isp2'].map((n) =>
+			document.querySelector('tr[data-interface="' + n + '"] td[data-title="New connections"]').innerText.replace(/\\s+/g, ' ').trim())`);
+		assert.deepEqual(carries, [ 'none', 'balanced 100 %' ], 'per uplink: where new connections go');
+		await shot(root, 'luci-status.png');
 	} finally {
 		lab('clear', 1);
 	}
@@ -175,6 +179,8 @@ for (const c of PAGES) {
 		const applied = reloads();
 		await openEditor(root, c);
 		await setValue(root, c, c.good);
+		if (c.page === 'interfaces')
+			await shot(root, 'luci-config.png', false);
 		if (!c.inline) {
 			await root.click('.modal button.cbi-button-positive');
 			await root.waitFor(`!${MODAL_OPEN}`);
@@ -190,8 +196,6 @@ for (const c of PAGES) {
 		for (let i = 0; i < 50 && reloads() <= applied; i++)
 			await sleep(200);
 		assert.ok(reloads() > applied, 'the apply reloaded rail (procd reload trigger)');
-		if (c.page === 'members')
-			await shot(root, 'luci-config-members.png');
 	});
 }
 
@@ -235,7 +239,10 @@ test('phone width (390 px): the status page fits, LuCI stacks its tables and lab
 		assert.ok(layout.width <= 390, `no horizontal scrolling: ${layout.width}px`);
 		assert.ok(layout.right <= 390, `the cells fit: ${layout.right}`);
 		assert.match(layout.label, /Reason/, "the cell's column title is shown beside it");
-		await shot(root, 'luci-status-phone.png');
+		const shares = await root.eval(`[...document.querySelectorAll('.rail-share-percent, .rail-share .cbi-progressbar')].map((e) => {
+			const r = e.getBoundingClientRect(); return [ r.width > 0, r.right <= 390 ]; })`);
+		assert.ok(shares.length >= 2 && shares.every(([ shown, fits ]) => shown && fits), `policy bars and shares on screen: ${JSON.stringify(shares)}`);
+		await shot(root, 'luci-status-phone.png', false);
 	} finally {
 		await root.viewport(1280, 900);
 	}

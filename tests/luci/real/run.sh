@@ -12,7 +12,8 @@
 # "rail", every ACL) and "viewer" (password "viewer", LuCI's status pages but not the
 # luci-app-rail ACL). With RAIL_OWRT_SRC naming the upstream checkouts, the material theme
 # from luci/themes is installed too, for the second-theme test. Without RAIL_OWRT (or not
-# root) it says so in one line and exits 0. KEEP=1 leaves the state directory behind.
+# root) it says so in one line and exits 0. KEEP=1 leaves the state directory behind;
+# RAIL_LUCI_TESTS=PATTERN runs only the tests whose names match.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -109,4 +110,5 @@ done
 
 export LUCI_URL=http://127.0.0.1:$port/cgi-bin/luci RAIL_BIN=$rail RAIL_CONF=$conf RAIL_LAB=$lab \
 	LAB_SH=$lab_sh RAIL_STATE=$state UBUS="${ubus[*]}" RAIL_SHOTS=$shots
-node --experimental-websocket --no-warnings --test --test-concurrency=1 "$here"/*.test.js
+node --experimental-websocket --no-warnings --test --test-concurrency=1 \
+	${RAIL_LUCI_TESTS:+--test-name-pattern="$RAIL_LUCI_TESTS"} "$here"/*.test.js

@@ -72,10 +72,11 @@ function reloads() {
 	return fs.existsSync(log) ? (fs.readFileSync(log, 'utf8').match(/^\d+ reload: exit 0$/mg) || []).length : 0;
 }
 
-/* A screenshot into RAIL_SHOTS (run.sh shots DIR), when set. */
-async function shot(page, name) {
+/* A screenshot into RAIL_SHOTS (run.sh shots DIR), when set: the whole page, the viewport
+ * (what = false) or the element a selector names. */
+async function shot(page, name, what = true) {
 	if (process.env.RAIL_SHOTS)
-		return page.screenshot(path.join(process.env.RAIL_SHOTS, name));
+		return page.screenshot(path.join(process.env.RAIL_SHOTS, name), what);
 	return null;
 }
 

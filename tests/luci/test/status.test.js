@@ -79,6 +79,31 @@ test('probe targets: state, RTT, jitter, loss and replies per target of each upl
 	});
 });
 
+test('per uplink, the policies that send it new connections now and its share, or none', async () => {
+	const st = fixtures.status();
+	const { view } = await render(st);
+	const carried = (name) => Object.entries(st.policies).flatMap(([ p, pol ]) => [
+		...pol.active.filter((m) => m.interface == name).map((m) => `${p} ${m.percent} %`),
+		...(pol.active6 || []).filter((m) => m.interface == name).map((m) => `${p} (IPv6) ${m.percent} %`) ]);
+	const seen = rows(view, 'rail-uplinks').map((tr) => [ tr.dataset.interface,
+		[ ...cell(tr, 'New connections').querySelectorAll('.rail-carries') ].map(text) ]);
+	assert.deepEqual(seen, Object.keys(st.interfaces).map((n) => [ n, carried(n) ]));
+	assert.ok(seen.some(([ , c ]) => c.length > 0), 'the fixture has an uplink carrying traffic');
+	const idle = rows(view, 'rail-uplinks').find((tr) => !carried(tr.dataset.interface).length);
+	assert.ok(idle, 'the fixture has an uplink carrying nothing');
+	assert.equal(text(cell(idle, 'New connections')), 'none');
+});
+
+test('a target with no probe result in the window yet: "No data" and no loss figure', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	Object.assign(st.interfaces[name].targets[0], { state: 'unknown', rtt_ms: null, jitter_ms: null, loss: 0 });
+	const { view } = await render(st);
+	const tr = rows(view, 'rail-targets')[0];
+	assert.equal(text(cell(tr, 'State')), 'No data');
+	assert.equal(text(cell(tr, 'Loss')), '–');
+});
+
 test('policy shares: members with their percent and bar width, or the last resort when none is up', async () => {
 	const st = fixtures.status();
 	const { view } = await render(st);
@@ -94,6 +119,8 @@ test('policy shares: members with their percent and bar width, or the last resor
 		]);
 		assert.deepEqual(shares, pol.active.map((m) =>
 			[ m.member, m.interface, `${m.percent} %`, `width:${m.percent}%` ]), tr.dataset.policy);
+		// LuCI's themes print a progress bar's title on the bar: the share would show twice.
+		assert.equal(tr.querySelector('.cbi-progressbar[title]'), null);
 		assert.equal(text(cell(tr, 'Last resort')), pol.last_resort);
 		if (!pol.active.length)
 			assert.equal(text(cell(tr, 'New connections go to')), `No uplink available: last resort is ${pol.last_resort}`);
