@@ -112,8 +112,10 @@ test('Maintenance takes an uplink out of service and Back in service returns it,
 const PAGES = [
 	{ page: 'members', sid: 'isp1_m1_w1', option: 'weight', good: '3', bad: '5000', refusal: /value between 1 and 1000/ },
 	{ page: 'interfaces', sid: 'isp1', option: 'interval', good: '2s', bad: 'soon', refusal: /Expecting seconds/, tab: 'tracking' },
+	/* A policy has no free-text field: its members and last resort are chosen from lists. */
 	{ page: 'policies', sid: 'balanced', option: 'last_resort', good: 'blackhole', select: true },
-	{ page: 'rules', sid: 'all', option: 'family', good: 'ipv4', select: true },
+	{ page: 'rules', sid: 'all', option: 'family', good: 'ipv4', select: true,
+		bad: 'no such set', refusal: /valid UCI identifier/, badOn: { option: 'ipset', select: false } },
 	{ page: 'globals', sid: 'globals', option: 'hook_timeout', good: '20s', bad: '1h', refusal: /from 100ms to 10m/, inline: true }
 ];
 
@@ -151,12 +153,13 @@ for (const c of PAGES) {
 		const before = conf();
 
 		if (c.bad) {
-			await openEditor(root, c);
-			await setValue(root, c, c.bad);
-			await root.waitFor(`document.querySelector('${field(c)}').classList.contains('cbi-input-invalid')`);
-			const tip = await root.eval(`document.querySelector('${field(c)}').getAttribute('data-tooltip')`);
-			assert.match(tip, c.refusal);
-			if (c.inline) {
+			const b = Object.assign({}, c, c.badOn);
+			await openEditor(root, b);
+			await setValue(root, b, b.bad);
+			await root.waitFor(`document.querySelector('${field(b)}').classList.contains('cbi-input-invalid')`);
+			const tip = await root.eval(`document.querySelector('${field(b)}').getAttribute('data-tooltip')`);
+			assert.match(tip, b.refusal);
+			if (b.inline) {
 				await root.click('.cbi-page-actions .cbi-button-apply');
 				await root.waitFor(`${MODAL_OPEN} && /invalid input value/.test(document.querySelector('.modal').innerText)`);
 				await root.click('.modal button.cbi-button');
