@@ -47,14 +47,14 @@ lab-down:
 screenshot: deps
 	if [ -n "$$RAIL_OWRT" ]; then tests/luci/real/run.sh shots docs/img; else tests/luci/screenshot.sh; fi
 
-# Opt-in tests against OpenWrt's real daemons built from source (RAIL_OWRT, docs/owrt.md);
-# each says in one line why it is skipped when it cannot run.
-.PHONY: owrt-test
-owrt-test: deps
-	tests/luci/real/run.sh
-
 clean:
 	cargo clean
+
+# The opt-in tests against OpenWrt's own daemons built from source into RAIL_OWRT
+# (tests/owrt_*.rs, tests/luci/real; docs/owrt.md). Fails when RAIL_OWRT is unset.
+.PHONY: owrt-test
+owrt-test: deps
+	scripts/owrt/test.sh
 
 # Cross-compiling and OpenWrt packages (docs/packaging.md). TARGET is a Rust triple.
 .PHONY: cross docker-cross ipk size
