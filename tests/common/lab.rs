@@ -170,7 +170,7 @@ pub fn can_run_lab() -> bool {
         .name()
         .unwrap_or("this test")
         .to_string();
-    panic!("{test}: the network lab needs root (network namespaces, veth, nft); built by root, so not ignored: rebuild as this user to have it reported as ignored");
+    panic!("{test}: the network lab needs root (network namespaces, veth, nft). A lab test carries #[cfg_attr(not(lab_root), ignore = \"needs root: the network lab\")] and is then reported as ignored when built by another user than root");
 }
 
 /// The lab script, for tests that need to call it with arguments of their own.
@@ -706,6 +706,7 @@ impl Drop for Lab {
             );
             return;
         }
+        let _ = std::fs::remove_dir_all(super::rail::run_dir(self));
         let out = lab_sh(&["down", &self.name]);
         if !out.status.success() {
             eprintln!(
