@@ -103,6 +103,19 @@ pub fn build(i: &Inputs) -> Status {
             },
         );
     }
+    Status {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        uptime: i.uptime,
+        all_targets_lost: i.engine.all_targets_lost(),
+        interfaces,
+        policies: policies(i),
+        transitions: i.transitions.iter().cloned().collect(),
+        reconcile_error: None,
+    }
+}
+
+/// Each policy's last resort and the members carrying its new connections, per family.
+fn policies(i: &Inputs) -> BTreeMap<String, PolicyStatus> {
     let mut policies = BTreeMap::new();
     let active = |route: &PolicyRoute| -> Vec<ActiveMember> {
         route
@@ -130,13 +143,5 @@ pub fn build(i: &Inputs) -> Status {
             },
         );
     }
-    Status {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        uptime: i.uptime,
-        all_targets_lost: i.engine.all_targets_lost(),
-        interfaces,
-        policies,
-        transitions: i.transitions.iter().cloned().collect(),
-        reconcile_error: None,
-    }
+    policies
 }
