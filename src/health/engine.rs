@@ -17,6 +17,7 @@ use super::global::{GlobalChange, GlobalDetector};
 use super::machine::{Input, Output, Status, Tracker, Transition};
 use super::params::Params;
 use super::probe::{self, Binding, Method, Prober, Received};
+use super::reload::{self, Carry};
 use super::time::Time;
 use super::wake::WakeTimer;
 use crate::config::{Family, Interface, InterfaceId, TrackMethod};
@@ -113,36 +114,25 @@ impl Engine {
     /// others start afresh and wait for `device_up`. Returns the ones kept.
     pub fn rebuild(&mut self, interfaces: &[Interface]) -> std::collections::BTreeSet<InterfaceId> {
         let (mut uplinks, second) = trackers(interfaces);
-        let mut kept = std::collections::BTreeSet::new();
-        let old_second = std::mem::take(&mut self.second);
+        let (carries, kept) = {
+            let old: Vec<&Interface> = self.uplinks.iter().map(|u| &u.iface).collect();
+            let new: Vec<&Interface> = uplinks.iter().map(|u| &u.iface).collect();
+            reload::carry(&old, &self.second, &new, &second)
+        };
         let mut old: Vec<Option<Uplink>> = std::mem::take(&mut self.uplinks)
             .into_iter()
             .map(Some)
             .collect();
-        for (i, (&was6, &now6)) in old_second.iter().zip(&second).enumerate() {
-            let pairs = [(Some(i), Some(i)), (was6, now6)];
-            let same = |(a, b): (Option<usize>, Option<usize>)| match (a, b) {
-                (Some(a), Some(b)) => old[a].as_ref().is_some_and(|u| u.iface == uplinks[b].iface),
-                (None, None) => true,
-                _ => false,
-            };
-            let keep = pairs.into_iter().all(same);
-            for (from, to) in pairs {
-                let (Some(from), Some(to)) = (from, to) else {
-                    continue;
-                };
-                if keep {
-                    uplinks[to] = old[from].take().expect("each slot moves once");
-                } else if let Some(u) = old[from].as_ref() {
-                    // Re-created with other settings: resume the old verdict.
-                    let n = &mut uplinks[to];
-                    if n.iface.name == u.iface.name {
-                        n.tracker.resume(u.tracker.state().routable());
+        for c in carries {
+            match c {
+                Carry::Keep { from, to } => {
+                    uplinks[to] = old[from].take().expect("each tracker moves once");
+                }
+                Carry::Resume { from, to } => {
+                    if let Some(u) = &old[from] {
+                        uplinks[to].tracker.resume(u.tracker.state().routable());
                     }
                 }
-            }
-            if keep {
-                kept.insert(InterfaceId(i));
             }
         }
         (self.uplinks, self.second) = (uplinks, second);

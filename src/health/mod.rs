@@ -7,6 +7,7 @@ pub mod global;
 pub mod machine;
 pub mod params;
 pub mod probe;
+pub mod reload;
 pub mod stats;
 pub mod time;
 mod wake;
