@@ -57,7 +57,7 @@ owrt-test: deps
 	scripts/owrt/test.sh
 
 # Cross-compiling and OpenWrt packages (docs/packaging.md). TARGET is a Rust triple.
-.PHONY: cross docker-cross ipk size
+.PHONY: cross docker-cross ipk apk size
 cross:
 	cross/build.sh $(TARGET)
 
@@ -67,6 +67,12 @@ docker-cross:
 ipk: cross
 	cross/ipk.sh rail $(TARGET)
 	if [ -d luci-app-rail ]; then cross/ipk.sh luci-app-rail; fi
+
+# OpenWrt 25.12 (apk-tools v3): target/dist/apk/<arch>/rail-<version>.apk and
+# target/dist/apk/noarch/luci-app-rail-<version>.apk
+apk: cross
+	cross/apk.sh rail $(TARGET)
+	if [ -d luci-app-rail ]; then cross/apk.sh luci-app-rail; fi
 
 size:
 	cross/size.sh
