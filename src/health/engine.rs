@@ -308,12 +308,6 @@ impl Engine {
         self.slot_of(id, af).map(|k| &self.uplinks[k].tracker)
     }
 
-    /// The IPv6 tracker of a dual-stack interface, for status.
-    pub fn tracker6(&self, id: InterfaceId) -> Option<&Tracker> {
-        let k = self.second.get(id.0).copied().flatten()?;
-        Some(&self.uplinks[k].tracker)
-    }
-
     /// Whether policies may use this uplink: routable, or down only because every uplink
     /// lost every target.
     pub fn usable(&self, id: InterfaceId) -> bool {
@@ -515,7 +509,6 @@ mod tests {
             Some(("d ipv6".into(), vec![])),
             "carrier only"
         );
-        assert!(e.tracker6(InterfaceId(0)).is_none() && e.tracker6(InterfaceId(1)).is_none());
 
         // The device comes up for both families of c, then its carrier goes: both trackers
         // change state, each reported as its own family.
