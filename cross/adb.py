@@ -213,7 +213,8 @@ def build_time(mtime):
 
 def mkpkg(info, scripts, files_dir):
     """The uncompressed package: file header, ADB block, one DATA block per file."""
-    for required in ("name", "version"):
+    # apk mkpkg defaults arch to the build host's; a cross-built package must name its own.
+    for required in ("name", "version", "arch"):
         if required not in info:
             raise Invalid("required info field '%s' not provided" % required)
     db = AdbWriter()
