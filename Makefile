@@ -40,10 +40,12 @@ lab-up: deps
 lab-down:
 	tests/lab/lab.sh down $(NAME)
 
-# docs/img/luci-status.png from the LuCI status view (installs chromium; not part of `make test`)
+# docs/img/luci-*.png (installs chromium; not part of `make test`). With RAIL_OWRT set: from
+# the real LuCI stack during the browser tests (status page during a failover, overview
+# widget, a configuration page, phone width); without: the status view from the fixture.
 .PHONY: screenshot
 screenshot: deps
-	tests/luci/screenshot.sh
+	if [ -n "$$RAIL_OWRT" ]; then tests/luci/real/run.sh shots docs/img; else tests/luci/screenshot.sh; fi
 
 clean:
 	cargo clean

@@ -378,7 +378,8 @@ fn check_interfaces(reads: &[&Read], interfaces: &[Interface], report: &mut Repo
     }
 }
 
-/// Interface n gets mark n inside the mask: the mask must hold them all.
+/// Interface n gets mark n inside the mask (on a fresh start; the daemon keeps marks by name,
+/// `marks::keep_marks`): the mask must hold them all.
 fn check_mark_room(
     globals_read: Option<&Read>,
     globals: &Globals,

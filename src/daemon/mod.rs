@@ -8,12 +8,15 @@
 
 pub mod control;
 pub mod hooks;
+pub mod persist;
 pub mod report;
+pub mod retry;
 pub mod status;
 pub mod uplinks;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +28,7 @@ use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
 use crate::dataplane::desired::{desired_dual, Desired};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::nftwatch::{Gone, NftWatch};
 use crate::dataplane::vocab::Link;
 use crate::dataplane::watch::{self, Watch};
 use crate::family::Af;
@@ -51,9 +55,10 @@ const REFRESH: Duration = Duration::from_secs(2);
 const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
-/// `ubus`: the ubusd socket, when not one of the usual paths.
-pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
-    let config = match config::load(path) {
+/// `ubus`: the ubusd socket, when not one of the usual paths; `run_dir`: where the daemon
+/// keeps what survives its restarts (`persist`).
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> i32 {
+    let mut config = match config::load(path) {
         Ok(c) => c,
         Err(problems) => {
             for p in &problems {
@@ -75,15 +80,27 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
         log::info!("disabled in {path} (globals enabled 0); nothing to do");
         return 0;
     }
+    let kept = persist::load(run_dir);
+    let maintenance = kept.apply(&mut config);
+    for name in &maintenance {
+        log::info!(
+            "{name}: still out of service (kept in {})",
+            run_dir.display()
+        );
+    }
     let ex = Rc::new(smol::LocalExecutor::new());
     // The thread parks between wake-ups and async-io's own thread alone drives the reactor:
     // three context switches per wake-up. With `smol::block_on` the reactor passes between
     // the two threads, and async-io's thread polls with a back-off of up to ten sleeps
     // after each one, which costs more now that wake-ups are few (docs/bench.md, cost).
     let result = futures_lite::future::block_on(ex.run(main(
-        path.to_string(),
-        config,
-        ubus.map(Into::into),
+        Start {
+            path: path.to_string(),
+            config,
+            ubus: ubus.map(Into::into),
+            run_dir: run_dir.to_path_buf(),
+            maintenance,
+        },
         ex.clone(),
     )));
     match result {
@@ -99,11 +116,25 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
 enum Input {
     Health(engine::Event),
     Kernel(Option<watch::Event>),
+    /// `inet rail` was deleted by someone else, or may have been.
+    NftGone(Gone),
+    /// A failed reconcile is due to be tried again.
+    Retry,
     Control(Incoming),
     Netifd(Update),
     Ubus(object::Request),
     Signal(Signal),
     Tick,
+}
+
+/// What the daemon starts from.
+struct Start {
+    path: String,
+    config: Config,
+    ubus: Option<PathBuf>,
+    run_dir: PathBuf,
+    /// Interfaces kept in maintenance from the previous run.
+    maintenance: std::collections::BTreeSet<String>,
 }
 
 struct Daemon {
@@ -116,7 +147,9 @@ struct Daemon {
     resolution: Resolution,
     /// The policies resolved over the uplinks available for IPv6.
     resolution6: Resolution,
+    /// What the last successful reconcile or reroute applied; `None` after a failure.
     applied: Option<Desired>,
+    retry: retry::Retry,
     hooks: Hooks,
     shaper: Shaper,
     transitions: VecDeque<status::Transition>,
@@ -128,16 +161,24 @@ struct Daemon {
     bus: ubus::Client,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
+    /// The configured interface names, for the ubus object to refuse others.
+    known: Rc<RefCell<Vec<String>>>,
+    run_dir: PathBuf,
+    /// What was last written to the run directory.
+    kept: persist::Kept,
 }
 
-async fn main(
-    path: String,
-    config: Config,
-    ubus_socket: Option<std::path::PathBuf>,
-    ex: Rc<smol::LocalExecutor<'static>>,
-) -> Result<(), String> {
+async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), String> {
+    let Start {
+        path,
+        config,
+        ubus: ubus_socket,
+        run_dir,
+        maintenance,
+    } = start;
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
     let mut watch = Watch::open().map_err(|e| e.to_string())?;
+    let mut nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
@@ -178,13 +219,18 @@ async fn main(
     let snapshot = Rc::new(RefCell::new(Value::Null));
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
     let snap = snapshot.clone();
-    let rail_object = object::object(move |req| match req {
-        object::Request::Status => Ok(Some(snap.borrow().clone())),
-        other => {
-            let _ = bus_tx.try_send(other);
-            Ok(None)
-        }
-    });
+    let known = Rc::new(RefCell::new(interface_names(&config)));
+    let names = known.clone();
+    let rail_object = object::object(
+        move |name| names.borrow().iter().any(|n| n == name),
+        move |req| match req {
+            object::Request::Status => Ok(Some(snap.borrow().clone())),
+            other => {
+                let _ = bus_tx.try_send(other);
+                Ok(None)
+            }
+        },
+    );
     let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
         objects: vec![rail_object],
         sockets: ubus_socket.into_iter().collect(),
@@ -219,10 +265,14 @@ async fn main(
         kernel,
         conntrack,
         engine,
-        uplinks: Uplinks::default(),
+        uplinks: Uplinks {
+            maintenance,
+            ..Uplinks::default()
+        },
         resolution6: resolution.clone(),
         resolution,
         applied: None,
+        retry: retry::Retry::default(),
         hooks: Hooks::default(),
         shaper: Shaper::default(),
         transitions: VecDeque::new(),
@@ -233,7 +283,11 @@ async fn main(
         snapshot,
         bus,
         followed,
+        known,
+        run_dir,
+        kept: persist::Kept::default(),
     };
+    d.remember();
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
         d.config.interfaces.len(),
@@ -252,6 +306,22 @@ async fn main(
         let input = {
             let health = async { Input::Health(d.engine.next().await) };
             let kernel = async { Input::Kernel(watch.next().await) };
+            let nft_gone = async {
+                match nft_watch.deleted().await {
+                    Some(gone) => Input::NftGone(gone),
+                    None => futures_lite::future::pending().await,
+                }
+            };
+            let due = d.retry.due();
+            let retry = async move {
+                match due {
+                    Some(at) => {
+                        async_io::Timer::at(at).await;
+                        Input::Retry
+                    }
+                    None => futures_lite::future::pending().await,
+                }
+            };
             let control = async {
                 match ctl_rx.recv().await {
                     Ok(i) => Input::Control(i),
@@ -290,10 +360,12 @@ async fn main(
             };
             health
                 .or(kernel)
+                .or(nft_gone)
                 .or(control)
                 .or(signal)
                 .or(bus_event)
                 .or(ubus_call)
+                .or(retry)
                 .or(timers)
                 .await
         };
@@ -301,6 +373,14 @@ async fn main(
             Input::Health(e) => d.on_health(e).await,
             Input::Kernel(Some(e)) => d.on_kernel(e).await,
             Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            // Lost notifications may come from a burst of rail's own update: look first.
+            Input::NftGone(Gone::Maybe) if d.kernel.nft_present().await => {}
+            Input::NftGone(_) => {
+                log::warn!("table inet rail was deleted; restoring it");
+                d.kernel.invalidate();
+                d.reconcile().await;
+            }
+            Input::Retry => d.reconcile().await,
             Input::Control(inc) => d.on_control(inc).await,
             Input::Netifd(u) => d.on_netifd(u).await,
             Input::Ubus(r) => {
@@ -365,11 +445,24 @@ impl Daemon {
     async fn reconcile(&mut self) {
         let want = self.desired();
         match self.kernel.reconcile(&want).await {
-            Ok(c) if !c.is_empty() => log::info!("reconciled: {c}"),
-            Ok(_) => {}
-            Err(e) => log::error!("reconcile failed: {e}"),
+            Ok(c) => {
+                match self.retry.succeeded() {
+                    Some(f) => log::info!("reconciled after {} failed attempts: {c}", f.attempts),
+                    None if !c.is_empty() => log::info!("reconciled: {c}"),
+                    None => {}
+                }
+                self.applied = Some(want);
+            }
+            Err(e) => {
+                // Logged once per run of failures; `rail status` shows it until it ends.
+                if self.retry.failed(e.to_string(), Instant::now(), unix_now()) {
+                    log::error!("reconcile failed: {e}; retrying until it succeeds");
+                } else {
+                    log::debug!("reconcile failed again: {e}");
+                }
+                self.applied = None;
+            }
         }
-        self.applied = Some(want);
         self.refresh_snapshot();
     }
 
@@ -551,6 +644,11 @@ impl Daemon {
 
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
+        if let Some(name) = r.interface() {
+            if !self.config.interfaces.iter().any(|i| i.name == name) {
+                return Err(format!("no interface '{name}' in {}", self.path));
+            }
+        }
         match r {
             object::Request::Status => Ok(self.status_value().await),
             object::Request::Reload => self.reload().await,
@@ -559,9 +657,6 @@ impl Daemon {
                 Ok(Value::Null)
             }
             object::Request::Maintenance { interface, enable } => {
-                if !self.config.interfaces.iter().any(|i| i.name == interface) {
-                    return Err(format!("no interface '{interface}' in {}", self.path));
-                }
                 let changed = if enable {
                     self.uplinks.maintenance.insert(interface.clone())
                 } else {
@@ -576,10 +671,26 @@ impl Daemon {
                             "back in service"
                         }
                     );
+                    self.remember();
                     self.reroute().await;
                 }
                 Ok(Value::Null)
             }
+        }
+    }
+
+    /// Write what must survive a restart, when it changed since it was last written.
+    fn remember(&mut self) {
+        let now = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        if now == self.kept {
+            return;
+        }
+        match persist::save(&self.run_dir, &now) {
+            Ok(()) => self.kept = now,
+            Err(e) => log::warn!(
+                "keeping marks and maintenance in {}: {e}; a restart will not know them",
+                self.run_dir.display()
+            ),
         }
     }
 
@@ -640,7 +751,7 @@ impl Daemon {
 
     /// Re-read the configuration; a bad one is reported and the running one kept.
     async fn reload(&mut self) -> Result<Value, String> {
-        let new = match config::load(&self.path) {
+        let mut new = match config::load(&self.path) {
             Ok(c) => c,
             Err(problems) => {
                 for p in &problems {
@@ -655,6 +766,10 @@ impl Daemon {
                 return Err(lines.join("\n"));
             }
         };
+        // Interfaces keep their marks (existing flows keep their uplink); a new one takes a
+        // free mark, a removed one leaves maintenance.
+        let kept = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        let maintenance = kept.apply(&mut new);
         if new == self.config {
             log::info!("reload: {} unchanged", self.path);
             return Ok(json!({"changed": false}));
@@ -662,7 +777,10 @@ impl Daemon {
         log::info!("reload: applying the new configuration from {}", self.path);
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
+        self.uplinks.maintenance = maintenance;
+        self.remember();
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
+        *self.known.borrow_mut() = interface_names(&self.config);
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -698,7 +816,7 @@ impl Daemon {
     }
 
     fn build_status(&self) -> status::Status {
-        report::build(&report::Inputs {
+        let mut status = report::build(&report::Inputs {
             config: &self.config,
             engine: &self.engine,
             uplinks: &self.uplinks,
@@ -708,7 +826,9 @@ impl Daemon {
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),
-        })
+        });
+        status.reconcile_error = self.retry.failure().cloned();
+        status
     }
 
     async fn status_value(&mut self) -> Value {
@@ -722,6 +842,10 @@ impl Daemon {
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
         *self.snapshot.borrow_mut() = v;
     }
+}
+
+fn interface_names(config: &Config) -> Vec<String> {
+    config.interfaces.iter().map(|i| i.name.clone()).collect()
 }
 
 /// What the health engine needs to probe one family of an uplink's device.

@@ -32,8 +32,6 @@ pub struct Desired {
     pub nft: String,
     /// Devices that need loose reverse-path filtering.
     pub uplink_devices: Vec<String>,
-    /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
-    pub preserved_sets: Vec<String>,
     /// Per family, policy and uplink, the sticky sets pinning sources to it (flushed when it
     /// stops carrying that policy's new connections of that family, so those sources are
     /// pinned again by another).
@@ -95,7 +93,6 @@ pub fn desired_dual(
         routes6,
         nft: nft::render(config, links),
         uplink_devices,
-        preserved_sets: nft::preserved_sets(config),
         sticky_sets: nft::sticky_sets(config, links)
             .into_iter()
             .map(|s| ((s.af, s.policy, s.interface), s.name))
