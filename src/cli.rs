@@ -2,7 +2,7 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] [--control SOCKET] <command>
 commands:
   daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
@@ -19,6 +19,7 @@ commands:
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
     let mut ubus = None;
+    let mut control_socket = None;
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -37,6 +38,13 @@ pub fn run(args: Vec<String>) -> i32 {
                     return 2;
                 }
             },
+            "--control" => match it.next() {
+                Some(p) => control_socket = Some(p),
+                None => {
+                    eprintln!("rail: --control needs the control socket's path");
+                    return 2;
+                }
+            },
             "-V" | "--version" | "version" => {
                 println!("rail {}", env!("CARGO_PKG_VERSION"));
                 return 0;
@@ -49,19 +57,23 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     }
     let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let socket = crate::daemon::control::path(control_socket.as_deref());
     match words.as_slice() {
-        ["status"] => status(false),
-        ["status", "--json"] => status(true),
-        ["reload"] => control("reload", serde_json::Value::Null),
+        ["status"] => status(&socket, false),
+        ["status", "--json"] => status(&socket, true),
+        ["reload"] => control(&socket, "reload", serde_json::Value::Null),
         ["maintenance", iface, on @ ("on" | "off")] => control(
+            &socket,
             "maintenance",
             serde_json::json!({"interface": iface, "enable": *on == "on"}),
         ),
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
-        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref()),
-        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true, ubus.as_deref()),
+        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref(), &socket),
+        ["daemon", "-f" | "--foreground"] => {
+            crate::daemon::run(&config, true, ubus.as_deref(), &socket)
+        }
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
@@ -71,8 +83,8 @@ pub fn run(args: Vec<String>) -> i32 {
     }
 }
 
-fn control(method: &str, args: serde_json::Value) -> i32 {
-    match crate::daemon::control::call(crate::daemon::control::NAME, method, args) {
+fn control(socket: &std::path::Path, method: &str, args: serde_json::Value) -> i32 {
+    match crate::daemon::control::call(socket, method, args) {
         Ok(_) => 0,
         Err(e) => {
             eprintln!("rail {method}: {e}");
@@ -81,9 +93,9 @@ fn control(method: &str, args: serde_json::Value) -> i32 {
     }
 }
 
-fn status(json: bool) -> i32 {
+fn status(socket: &std::path::Path, json: bool) -> i32 {
     use crate::daemon::{control, status};
-    match control::call(control::NAME, "status", serde_json::Value::Null) {
+    match control::call(socket, "status", serde_json::Value::Null) {
         Ok(v) if json => {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             0

@@ -103,12 +103,16 @@ impl Rng {
 
 /// `rail daemon -f` without waiting for anything, to be killed during startup.
 fn spawn_raw(lab: &Lab, path: &str) -> Child {
-    lab.command("rtr", &[binary(), "-c", path, "daemon", "-f"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting rail")
+    let [opt, socket] = common::rail::control_args(lab);
+    lab.command(
+        "rtr",
+        &[binary(), "-c", path, &opt, &socket, "daemon", "-f"],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("starting rail")
 }
 
 fn sigkill(child: &mut Child) {

@@ -50,7 +50,8 @@ const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
 /// `ubus`: the ubusd socket, when not one of the usual paths.
-pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
+/// `control`: the control socket's path (`control::DEFAULT_PATH` in production).
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>, control: &std::path::Path) -> i32 {
     let config = match config::load(path) {
         Ok(c) => c,
         Err(problems) => {
@@ -82,6 +83,7 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
         path.to_string(),
         config,
         ubus.map(Into::into),
+        control.to_path_buf(),
         ex.clone(),
     )));
     match result {
@@ -132,6 +134,7 @@ async fn main(
     path: String,
     config: Config,
     ubus_socket: Option<std::path::PathBuf>,
+    control_path: std::path::PathBuf,
     ex: Rc<smol::LocalExecutor<'static>>,
 ) -> Result<(), String> {
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
@@ -139,16 +142,6 @@ async fn main(
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
-    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
-    match control::bind(control::NAME) {
-        Ok(l) => ex.spawn(control::serve(l, ctl_tx, ex.clone())).detach(),
-        Err(e) => {
-            return Err(format!(
-                "control socket @{}: {e} (is rail already running?)",
-                control::NAME
-            ))
-        }
-    }
     let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
         .map_err(|e| format!("installing signal handlers: {e}"))?;
     // Signals reach the loop through a channel: a `signals.next()` rebuilt on every pass
@@ -172,8 +165,19 @@ async fn main(
     })
     .detach();
 
-    // ubus: status from the snapshot; everything else goes through the loop.
+    // ubus and the control socket: status from the snapshot; everything else goes
+    // through the loop.
     let snapshot = Rc::new(RefCell::new(Value::Null));
+    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
+    let listener = control::bind(&control_path)
+        .map_err(|e| format!("control socket {}: {e}", control_path.display()))?;
+    let limits = control::Limits::of_process();
+    let daemon = control::Daemon {
+        requests: ctl_tx,
+        snapshot: snapshot.clone(),
+    };
+    ex.spawn(control::serve(listener, daemon, limits, ex.clone()))
+        .detach();
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
     let snap = snapshot.clone();
     let rail_object = object::object(move |req| match req {
@@ -314,6 +318,7 @@ async fn main(
                     Ok(c) => log::info!("stopped ({c})"),
                     Err(e) => log::error!("stopping: {e}; run `rail flush`"),
                 }
+                let _ = std::fs::remove_file(&control_path);
                 return Ok(());
             }
             Input::Tick => d.on_tick().await,
@@ -533,24 +538,15 @@ impl Daemon {
         }
     }
 
+    /// A root request from the control socket (the socket answers status itself).
     async fn on_control(&mut self, inc: Incoming) {
-        let Incoming {
-            request,
-            uid,
-            reply,
-        } = inc;
-        let answer = if request.method == "status" {
-            Reply::ok(self.status_value().await)
-        } else if uid != 0 {
-            Reply::err(format!("'{}' changes state: root only", request.method))
-        } else {
-            match parse_control(&request.method, &request.args) {
-                Ok(r) => match self.on_request(r).await {
-                    Ok(v) => Reply::ok(v),
-                    Err(e) => Reply::err(e),
-                },
+        let Incoming { request, reply } = inc;
+        let answer = match parse_control(&request.method, &request.args) {
+            Ok(r) => match self.on_request(r).await {
+                Ok(v) => Reply::ok(v),
                 Err(e) => Reply::err(e),
-            }
+            },
+            Err(e) => Reply::err(e),
         };
         let _ = reply.send(answer).await;
     }
@@ -558,7 +554,7 @@ impl Daemon {
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
         match r {
-            object::Request::Status => Ok(self.status_value().await),
+            object::Request::Status => Ok(self.snapshot.borrow().clone()),
             object::Request::Reload => self.reload().await,
             object::Request::Hotplug(h) => {
                 self.hotplug(h).await;
@@ -715,12 +711,6 @@ impl Daemon {
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),
         })
-    }
-
-    async fn status_value(&mut self) -> Value {
-        self.count_flows().await;
-        self.refresh_snapshot();
-        self.snapshot.borrow().clone()
     }
 
     fn refresh_snapshot(&mut self) {

@@ -34,6 +34,20 @@ fn temp(lab: &Lab, what: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rail-{}-{what}", lab.name()))
 }
 
+/// The control socket of the daemon in `lab`'s router: labs run side by side and share
+/// the filesystem, so each has its own instead of /var/run/rail/control.
+pub fn control_socket(lab: &Lab) -> String {
+    temp(lab, "run")
+        .join("control")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `rail --control SOCKET`: the global options that point a rail command at `lab`'s daemon.
+pub fn control_args(lab: &Lab) -> [String; 2] {
+    ["--control".into(), control_socket(lab)]
+}
+
 impl<'a> Rail<'a> {
     /// Write `config` and start `rail daemon -f` in the router namespace.
     pub fn start(lab: &'a Lab, config: &str) -> Rail<'a> {
@@ -51,7 +65,8 @@ impl<'a> Rail<'a> {
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
-        let mut argv = vec![bin, "-c", path.to_str().unwrap()];
+        let control = control_args(lab);
+        let mut argv = vec![bin, "-c", path.to_str().unwrap(), &control[0], &control[1]];
         argv.extend_from_slice(options);
         argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab
@@ -85,7 +100,8 @@ impl<'a> Rail<'a> {
 
     /// Run `rail ARGS` in the router namespace (status, reload, ...).
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        let mut full = vec![binary()];
+        let control = control_args(self.lab);
+        let mut full = vec![binary(), &control[0], &control[1]];
         full.extend_from_slice(args);
         self.lab.exec("rtr", &full)
     }
@@ -181,6 +197,7 @@ impl Drop for Rail<'_> {
         }
         let _ = std::fs::remove_file(&self.config);
         let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_dir_all(temp(self.lab, "run"));
     }
 }
 
