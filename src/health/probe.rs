@@ -59,8 +59,13 @@ pub enum Prober {
     Arp {
         sock: Socket,
         ifindex: u32,
+        device: String,
         mac: [u8; 6],
         source: Ipv4Addr,
+        /// The first hop's MAC, once it answered.
+        peer: arp::Peer,
+        /// A reply from another MAC was logged (once per learned MAC).
+        warned: bool,
         pending: Vec<Pending>,
     },
 }
@@ -128,8 +133,11 @@ impl Prober {
                 Ok(Prober::Arp {
                     sock,
                     ifindex: binding.ifindex,
+                    device: binding.device.clone(),
                     mac,
                     source,
+                    peer: arp::Peer::default(),
+                    warned: false,
                     pending: Vec::new(),
                 })
             }
@@ -166,6 +174,7 @@ impl Prober {
                 mac,
                 source,
                 pending,
+                ..
             } => {
                 let IpAddr::V4(target) = req.target else {
                     return Err(io::Error::other("arping probes IPv4 targets only"));
@@ -176,6 +185,15 @@ impl Prober {
                 pending.push(Pending { req, deadline });
                 Ok(())
             }
+        }
+    }
+
+    /// The carrier came back: an ARP probe learns the first hop's MAC afresh (the router
+    /// behind the cable may be a new one).
+    pub fn carrier_back(&mut self) {
+        if let Prober::Arp { peer, warned, .. } = self {
+            peer.forget();
+            *warned = false;
         }
     }
 
@@ -238,25 +256,42 @@ impl Prober {
                     }
                 });
             }
-            Prober::Arp { sock, pending, .. } if ready(sock) => {
-                read_polled(sock, cx, |buf, _, at| {
-                    let Some(sender) = arp::reply_sender(buf) else {
-                        return;
-                    };
-                    if let Some(i) = pending
-                        .iter()
-                        .position(|p| p.req.target == IpAddr::V4(sender))
-                    {
-                        let p = pending.remove(i);
-                        let input = Input::Reply {
-                            from: p.req.target,
-                            ident: p.req.ident,
-                            seq: p.req.seq,
-                        };
-                        out.push((input, at));
+            Prober::Arp {
+                sock,
+                device,
+                mac,
+                source,
+                peer,
+                warned,
+                pending,
+                ..
+            } if ready(sock) => read_polled(sock, cx, |buf, _, at| {
+                let Some((sender, from)) = arp::reply_to(buf, *mac, *source) else {
+                    return;
+                };
+                if let Err(known) = peer.accept(from) {
+                    if !std::mem::replace(warned, true) {
+                        log::warn!(
+                                "{device}: {sender} answers ARP from {}, not {} as when the device came up: not counted (a replaced router is accepted once the carrier comes back)",
+                                arp::mac_text(from),
+                                arp::mac_text(known)
+                            );
                     }
-                })
-            }
+                    return;
+                }
+                if let Some(i) = pending
+                    .iter()
+                    .position(|p| p.req.target == IpAddr::V4(sender))
+                {
+                    let p = pending.remove(i);
+                    let input = Input::Reply {
+                        from: p.req.target,
+                        ident: p.req.ident,
+                        seq: p.req.seq,
+                    };
+                    out.push((input, at));
+                }
+            }),
             Prober::Arp { .. } => {}
         }
     }
