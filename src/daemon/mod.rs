@@ -126,6 +126,9 @@ struct Daemon {
     counted: Instant,
     snapshot: Rc<RefCell<Value>>,
     bus: ubus::Client,
+    /// Where an interface status read for a hotplug event is handed back to the loop.
+    status_reads: smol::channel::Sender<Update>,
+    ex: Rc<smol::LocalExecutor<'static>>,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
 }
@@ -198,6 +201,7 @@ async fn main(
     }
     let followed = Rc::new(RefCell::new(Uplinks::followed(&config)));
     let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
+    let status_reads = netifd_tx.clone();
     {
         let (bus, followed) = (bus.clone(), followed.clone());
         ex.spawn(async move {
@@ -234,6 +238,8 @@ async fn main(
         counted: Instant::now(),
         snapshot,
         bus,
+        status_reads,
+        ex: ex.clone(),
         followed,
     };
     log::info!(
@@ -609,12 +615,20 @@ impl Daemon {
             Action::IfDown | Action::IfUpFailed => entry.device = None,
         }
         if self.bus.is_connected() && matches!(h.action, Action::IfUp | Action::IfUpdate) {
-            if let Update::Interface {
-                status: Some(s), ..
-            } = netifd_watch::read_status(&self.bus, &h.interface).await
-            {
-                self.apply_netifd(&h.interface, &s);
-            }
+            // netifd may take up to the bus's timeout to answer: its status comes back
+            // through the loop as an update, and the loop goes on meanwhile.
+            let (bus, reads, name) = (
+                self.bus.clone(),
+                self.status_reads.clone(),
+                h.interface.clone(),
+            );
+            self.ex
+                .spawn(async move {
+                    let _ = reads
+                        .send(netifd_watch::read_status(&bus, &name).await)
+                        .await;
+                })
+                .detach();
         }
         self.relearn().await;
         self.reconcile().await;
