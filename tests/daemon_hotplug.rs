@@ -104,5 +104,9 @@ config rule 'all'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'wan_only'\
     slow.store(false, Ordering::SeqCst);
     std::thread::sleep(SLOW);
     assert_eq!(rail.status()["interfaces"]["wan"]["state"], "up");
-    assert!(rail.log_text().contains("wan: hotplug ifup"), "{}", rail.log_text());
+    assert!(
+        rail.log_text().contains("wan: hotplug ifup"),
+        "{}",
+        rail.log_text()
+    );
 }

@@ -9,7 +9,7 @@ mod reliability_lab;
 
 use common::lab::Lab;
 use common::rail::Rail;
-use reliability_lab::{balanced, running, VERDICT};
+use reliability_lab::{balanced, fds, resting_fds, running, VERDICT};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -88,12 +88,6 @@ fn state(lab: &Lab, rail: &Rail) -> (Value, Value, String) {
     )
 }
 
-fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count()
-}
-
 #[test]
 fn bad_control_requests_get_clear_errors_and_change_nothing() {
     let Some(lab) = reliability_lab::lab() else {
@@ -161,15 +155,7 @@ fn bad_control_requests_get_clear_errors_and_change_nothing() {
 
     // Idle connections (any local user can open them) neither block others nor stay open.
     let pid = rail.pid();
-    // The fewest descriptors over a few samples: a status request or a probe socket being
-    // re-opened can hold one briefly.
-    let base = (0..5)
-        .map(|_| {
-            std::thread::sleep(Duration::from_millis(20));
-            fds(pid)
-        })
-        .min()
-        .unwrap();
+    let base = resting_fds(pid);
     let idle = in_router(&lab, nobody, |socket| {
         (0..IDLE).map(|_| connect(socket)).collect::<Vec<_>>()
     });
