@@ -166,6 +166,25 @@ fn raise_descriptor_limit() {
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
 }
 
+/// The limits files/etc/init.d/rail has procd set (`procd_set_param limits ...`), as
+/// prlimit options: `--nofile=SOFT:HARD`, `--data=SOFT:HARD`.
+fn shipped_limits() -> Vec<String> {
+    let init = include_str!("../files/etc/init.d/rail");
+    let line = init
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("procd_set_param limits "))
+        .expect("the init script sets limits");
+    line.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split('"')
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| format!("--{}{}", c[0].trim(), c[1].replace(' ', ":")))
+        .collect()
+}
+
 #[test]
 fn a_local_user_flooding_the_control_socket_does_not_delay_failover() {
     let Some(lab) = reliability_lab::lab() else {
@@ -174,6 +193,20 @@ fn a_local_user_flooding_the_control_socket_does_not_delay_failover() {
     raise_descriptor_limit();
     let rail: Rail = running(&lab);
     let pid = rail.pid();
+    // Under the limits procd sets on a router.
+    let limits = shipped_limits();
+    let set = std::process::Command::new("prlimit")
+        .arg(format!("--pid={pid}"))
+        .args(&limits)
+        .status()
+        .unwrap();
+    assert!(set.success(), "prlimit {limits:?}");
+    let applied = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    assert!(
+        applied.lines().any(|l| l.starts_with("Max open files")
+            && l.split_whitespace().nth(3) == Some("1024")),
+        "{limits:?}: {applied}"
+    );
     let socket = PathBuf::from(common::rail::control_socket(&lab));
     let quiet = median((0..ROUNDS).map(|_| failover(&lab, &socket)).collect());
     let base = resting_fds(pid);
@@ -182,11 +215,12 @@ fn a_local_user_flooding_the_control_socket_does_not_delay_failover() {
     // Let it fill the daemon's places for other users first.
     std::thread::sleep(Duration::from_secs(1));
     let (cpu0, t0) = (cpu(pid), Instant::now());
-    let mut rss = 0;
+    let (mut rss, mut data) = (0, 0);
     let mut during = Vec::new();
     for _ in 0..ROUNDS {
         during.push(failover(&lab, &socket));
         rss = rss.max(kib(pid, "VmRSS:"));
+        data = data.max(kib(pid, "VmData:"));
     }
     let cpu_share = (cpu(pid) - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
     let fds_during = fds(pid);
@@ -201,7 +235,7 @@ fn a_local_user_flooding_the_control_socket_does_not_delay_failover() {
     });
     let after = fds(pid);
     eprintln!(
-        "FLOOD failover quiet {quiet:?} flood {during:?} ({:+.0}%); rail CPU {:.0}% RSS {rss} kB (peak {} kB); descriptors {base} before, {fds_during} during, {after} after; {connects} connections and {statuses} status calls from uid {NOBODY}",
+        "FLOOD failover quiet {quiet:?} flood {during:?} ({:+.0}%); rail CPU {:.0}% RSS {rss} kB (peak {} kB), data {data} kB; descriptors {base} before, {fds_during} during, {after} after; {connects} connections and {statuses} status calls from uid {NOBODY}",
         (during.as_secs_f64() / quiet.as_secs_f64() - 1.0) * 100.0,
         cpu_share * 100.0,
         kib(pid, "VmHWM:"),
