@@ -7,9 +7,10 @@
 mod common;
 mod reliability_lab;
 
+use common::flood::{fds, resting_fds};
 use common::lab::Lab;
 use common::rail::Rail;
-use reliability_lab::{balanced, fds, resting_fds, running, VERDICT};
+use reliability_lab::{balanced, running, VERDICT};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;

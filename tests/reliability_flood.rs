@@ -10,22 +10,16 @@
 mod common;
 mod reliability_lab;
 
+use common::flood::{apply_shipped_limits, fds, resting_fds, Flood, CONNECTIONS, NOBODY};
 use common::lab::{Fault, Lab};
 use common::rail::Rail;
-use reliability_lab::{fds, resting_fds, running, VERDICT};
+use reliability_lab::{running, VERDICT};
 use serde_json::Value;
-use std::collections::VecDeque;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Connections the flood keeps open at once.
-const CONNECTIONS: usize = 2000;
 /// Failovers measured each way.
 const ROUNDS: usize = 3;
-const NOBODY: u32 = 65534;
 
 /// User and system CPU time of a process so far.
 fn cpu(pid: u32) -> Duration {
@@ -87,126 +81,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// Runs `f` as `uid` on a thread of its own (raw setresuid: that thread only).
-fn as_uid(uid: u32, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        // SAFETY: setresuid(2) on this thread alone, not the process.
-        let rc = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
-        assert_eq!(rc, 0);
-        f()
-    })
-}
-
-/// The flood: `CONNECTIONS` kept open, the oldest replaced by a new one as fast as the
-/// daemon takes them, and a status loop; until `stop`. Counts what was sent.
-struct Flood {
-    stop: Arc<AtomicBool>,
-    connects: Arc<AtomicU64>,
-    statuses: Arc<AtomicU64>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Flood {
-    fn start(socket: PathBuf) -> Flood {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (connects, statuses) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let (s, n, path) = (stop.clone(), connects.clone(), socket.clone());
-        let opener = as_uid(NOBODY, move || {
-            let mut open = VecDeque::with_capacity(CONNECTIONS);
-            while !s.load(Ordering::Relaxed) {
-                if open.len() >= CONNECTIONS {
-                    open.pop_front();
-                }
-                match UnixStream::connect(&path) {
-                    Ok(c) => {
-                        open.push_back(c);
-                        n.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
-                }
-            }
-        });
-        let (s, n) = (stop.clone(), statuses.clone());
-        let asker = as_uid(NOBODY, move || {
-            while !s.load(Ordering::Relaxed) {
-                let _ = rail::daemon::control::call(&socket, "status", Value::Null);
-                n.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-        Flood {
-            stop,
-            connects,
-            statuses,
-            threads: vec![opener, asker],
-        }
-    }
-
-    fn stop(self) -> (u64, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-        (
-            self.connects.load(Ordering::Relaxed),
-            self.statuses.load(Ordering::Relaxed),
-        )
-    }
-}
-
-/// The test's own descriptors must allow the flood's connections.
-fn raise_descriptor_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit(2) with a valid struct.
-    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    let want = (CONNECTIONS as u64 + 256).min(lim.rlim_max);
-    lim.rlim_cur = lim.rlim_cur.max(want);
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-}
-
-/// The limits files/etc/init.d/rail has procd set (`procd_set_param limits ...`), as
-/// prlimit options: `--nofile=SOFT:HARD`, `--data=SOFT:HARD`.
-fn shipped_limits() -> Vec<String> {
-    let init = include_str!("../files/etc/init.d/rail");
-    let line = init
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("procd_set_param limits "))
-        .expect("the init script sets limits");
-    line.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .split('"')
-        .collect::<Vec<_>>()
-        .chunks(2)
-        .filter(|c| c.len() == 2)
-        .map(|c| format!("--{}{}", c[0].trim(), c[1].replace(' ', ":")))
-        .collect()
-}
-
 #[test]
 fn a_local_user_flooding_the_control_socket_does_not_delay_failover() {
     let Some(lab) = reliability_lab::lab() else {
         return;
     };
-    raise_descriptor_limit();
     let rail: Rail = running(&lab);
     let pid = rail.pid();
     // Under the limits procd sets on a router.
-    let limits = shipped_limits();
-    let set = std::process::Command::new("prlimit")
-        .arg(format!("--pid={pid}"))
-        .args(&limits)
-        .status()
-        .unwrap();
-    assert!(set.success(), "prlimit {limits:?}");
-    let applied = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
-    assert!(
-        applied.lines().any(|l| l.starts_with("Max open files")
-            && l.split_whitespace().nth(3) == Some("1024")),
-        "{limits:?}: {applied}"
-    );
+    apply_shipped_limits(pid);
     let socket = PathBuf::from(common::rail::control_socket(&lab));
     let quiet = median((0..ROUNDS).map(|_| failover(&lab, &socket)).collect());
     let base = resting_fds(pid);

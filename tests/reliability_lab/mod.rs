@@ -26,22 +26,3 @@ pub fn running(lab: &Lab) -> Rail<'_> {
     rail.wait_state("isp2", "up", VERDICT);
     rail
 }
-
-/// Descriptors a process holds open.
-pub fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count()
-}
-
-/// The daemon's descriptors at rest: the fewest over a few samples, since a status
-/// request or a probe socket being re-opened can hold one briefly.
-pub fn resting_fds(pid: u32) -> usize {
-    (0..5)
-        .map(|_| {
-            std::thread::sleep(Duration::from_millis(20));
-            fds(pid)
-        })
-        .min()
-        .unwrap()
-}
