@@ -1146,9 +1146,10 @@ fn bench() {
 fn flood_figures(lab: &Lab, trials: usize, figures: &mut Vec<Figure>) {
     eprintln!("== fast profile, quiet then under a control-socket flood: blackhole ISP1, {trials} trials each");
     let mut b = Bench::start(lab, &two_uplinks(lab, 1, FAST));
-    let quiet = b.series(trials, 1, Fault::Blackhole).failover;
+    let quiet = b.series(trials, 1, Fault::Blackhole);
     let socket = PathBuf::from(common::rail::control_socket(lab));
-    let (mut failover, mut cpu, mut rss, mut left) = (vec![], vec![], vec![], vec![]);
+    let (mut failover, mut detect) = (vec![], vec![]);
+    let (mut cpu, mut rss, mut left) = (vec![], vec![], vec![]);
     while failover.len() < trials {
         // The daemon is restarted every TRIALS_PER_DAEMON trials, as in every series.
         b.restart();
@@ -1159,7 +1160,9 @@ fn flood_figures(lab: &Lab, trials: usize, figures: &mut Vec<Figure>) {
         std::thread::sleep(Duration::from_secs(1));
         let (ns0, t0) = (cpu_ns(pid), Instant::now());
         let n = (trials - failover.len()).min(TRIALS_PER_DAEMON);
-        failover.extend(b.series(n, 1, Fault::Blackhole).failover);
+        let s = b.series(n, 1, Fault::Blackhole);
+        failover.extend(s.failover);
+        detect.extend(s.detect);
         cpu.push(100.0 * (cpu_ns(pid) - ns0) as f64 / 1e9 / t0.elapsed().as_secs_f64());
         rss.push(status_kib(pid, "VmHWM"));
         flood.stop();
@@ -1176,11 +1179,22 @@ fn flood_figures(lab: &Lab, trials: usize, figures: &mut Vec<Figure>) {
     let mut f = Figure::ms(
         "failover_flood_ms",
         failover,
-        Target::MedianAtMost(1.1 * median(&quiet)),
+        Target::MedianAtMost(1.1 * median(&quiet.failover)),
     );
     f.note = format!("{note}; target: within 10% of the quiet median of the same run");
-    figures.push(Figure::ms("failover_flood_quiet_ms", quiet, Target::None));
+    figures.push(Figure::ms(
+        "failover_flood_quiet_ms",
+        quiet.failover,
+        Target::None,
+    ));
     figures.push(f);
+    // rail's own verdict (its log line), apart from the LAN client's connections.
+    figures.push(Figure::ms(
+        "detect_flood_quiet_ms",
+        quiet.detect,
+        Target::None,
+    ));
+    figures.push(Figure::ms("detect_flood_ms", detect, Target::None));
     let mut f = Figure::new("flood_cpu_percent", "%", cpu, Target::None);
     f.note =
         format!("rail's CPU during the flood, per daemon ({TRIALS_PER_DAEMON} failovers each)");

@@ -37,6 +37,16 @@ const SESSION_DEADLINE: Duration = Duration::from_secs(5);
 /// trying again: the failing connection stays queued and would fail again at once.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 
+/// After turning a client away (no place left for its class) the listener waits this long
+/// before the next accept: a flood then costs at most a thousand accepts a second, not
+/// as many as the flooder can make (tens of thousands, half a core).
+const REFUSED_BACKOFF: Duration = Duration::from_millis(1);
+
+/// Connections the kernel queues before `connect` blocks: short, so that while a flood
+/// is turned away one at a time, root's connection waits behind a few dozen at most
+/// (a blocked `connect` queues in order), not the thousands of the system's default.
+const BACKLOG: libc::c_int = 32;
+
 /// How many sessions may be open at once: root's and everyone else's counted apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -178,6 +188,10 @@ pub fn bind(path: &Path) -> io::Result<async_io::Async<UnixListener>> {
         }
     }
     let listener = UnixListener::bind(path)?;
+    // SAFETY: listen(2) again on a listening socket only sets its backlog.
+    if unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), BACKLOG) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     // Anyone may connect (status); the directory alone decides who may bind.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
     async_io::Async::new(listener)
@@ -267,6 +281,8 @@ pub async fn serve(
                         let _ = stream
                             .get_ref()
                             .write(b"{\"ok\":false,\"error\":\"busy: too many sessions open\"}\n");
+                        drop(stream);
+                        async_io::Timer::after(REFUSED_BACKOFF).await;
                     }
                 }
             }
@@ -593,6 +609,28 @@ mod tests {
         assert!(third.error.contains("busy"), "{third:?}");
         assert!(busy_status.unwrap_err().contains("busy"));
         assert_eq!(root.unwrap()["interfaces"]["wan"]["state"], "up");
+    }
+
+    #[test]
+    fn clients_turned_away_are_taken_at_most_a_thousand_a_second() {
+        let path = socket_path("refused");
+        let p = path.clone();
+        let window = Duration::from_millis(500);
+        let refused = serving(&path, Limits { root: 0, others: 0 }, true, move || {
+            let start = std::time::Instant::now();
+            let mut n = 0u32;
+            while start.elapsed() < window {
+                assert!(raw(&p, b"").error.contains("busy"));
+                n += 1;
+            }
+            n
+        });
+        // A flood turned away as fast as it connects took half a core (30,000 a second).
+        let most = window.as_millis() as u32 + BACKLOG as u32;
+        assert!(
+            refused <= most,
+            "{refused} clients turned away in {window:?}"
+        );
     }
 
     #[test]
