@@ -2,7 +2,7 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] [--control SOCKET] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] [-r RUN_DIR] <command>
 commands:
   daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
@@ -19,7 +19,7 @@ commands:
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
     let mut ubus = None;
-    let mut control_socket = None;
+    let mut run_dir = crate::daemon::persist::RUN_DIR.to_string();
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -38,10 +38,10 @@ pub fn run(args: Vec<String>) -> i32 {
                     return 2;
                 }
             },
-            "--control" => match it.next() {
-                Some(p) => control_socket = Some(p),
+            "-r" | "--run-dir" => match it.next() {
+                Some(d) => run_dir = d,
                 None => {
-                    eprintln!("rail: --control needs the control socket's path");
+                    eprintln!("rail: -r needs a directory");
                     return 2;
                 }
             },
@@ -57,7 +57,8 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     }
     let words: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let socket = crate::daemon::control::path(control_socket.as_deref());
+    // The control socket lives in the run directory (docs/security.md).
+    let socket = crate::daemon::control::path(std::path::Path::new(&run_dir));
     match words.as_slice() {
         ["status"] => status(&socket, false),
         ["status", "--json"] => status(&socket, true),
@@ -70,9 +71,9 @@ pub fn run(args: Vec<String>) -> i32 {
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
-        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref(), &socket),
-        ["daemon", "-f" | "--foreground"] => {
-            crate::daemon::run(&config, true, ubus.as_deref(), &socket)
+        ["daemon", foreground @ ..] if matches!(foreground, [] | ["-f" | "--foreground"]) => {
+            let dir = std::path::Path::new(&run_dir);
+            crate::daemon::run(&config, !foreground.is_empty(), ubus.as_deref(), dir)
         }
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {

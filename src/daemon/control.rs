@@ -21,9 +21,10 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Where the daemon listens unless told otherwise (`--control`). /var/run is root's alone,
-/// so rail's directory in it is created by rail and cannot be taken by anyone else.
-pub const DEFAULT_PATH: &str = "/var/run/rail/control";
+/// The socket's name in the run directory (`/var/run/rail`, `rail -r DIR`). /var/run is
+/// root's alone, so rail's directory in it is created by rail and cannot be taken by
+/// anyone else.
+const FILE: &str = "control";
 
 /// Requests bigger than this are refused rather than buffered (the largest real one, a
 /// hotplug or maintenance call, is under 200 bytes).
@@ -399,9 +400,9 @@ pub fn call(path: &Path, method: &str, args: Value) -> Result<Value, String> {
     }
 }
 
-/// The socket path of `--control`, or the default.
-pub fn path(given: Option<&str>) -> PathBuf {
-    PathBuf::from(given.unwrap_or(DEFAULT_PATH))
+/// The control socket of the daemon whose run directory is `run_dir`.
+pub fn path(run_dir: &Path) -> PathBuf {
+    run_dir.join(FILE)
 }
 
 #[cfg(test)]

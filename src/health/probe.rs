@@ -12,6 +12,7 @@
 use super::machine::{Input, ProbeRequest};
 use super::wire::{arp, dns, icmp};
 use crate::config::TrackMethod;
+use crate::family::Af;
 use async_io::Async;
 use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
 use std::io;
@@ -98,12 +99,11 @@ impl Prober {
     pub fn open(method: &Method, binding: &Binding, targets: &[IpAddr]) -> io::Result<Prober> {
         match method.kind {
             TrackMethod::Ping => {
-                let (has_v4, has_v6) = (
-                    targets.iter().any(IpAddr::is_ipv4),
-                    targets.iter().any(IpAddr::is_ipv6),
-                );
-                let v4 = has_v4.then(|| icmp_socket(false, binding)).transpose()?;
-                let v6 = has_v6.then(|| icmp_socket(true, binding)).transpose()?;
+                let socket = |af: Af| {
+                    let wanted = targets.iter().any(|t| af.holds(t));
+                    wanted.then(|| icmp_socket(af, binding)).transpose()
+                };
+                let (v4, v6) = (socket(Af::Inet)?, socket(Af::Inet6)?);
                 Ok(Prober::Icmp {
                     v4,
                     v6,
@@ -149,12 +149,13 @@ impl Prober {
         let deadline = now + timeout;
         match self {
             Prober::Icmp { v4, v6, size } => {
-                let (sock, is_v6) = match req.target {
-                    IpAddr::V4(_) => (v4.as_ref(), false),
-                    IpAddr::V6(_) => (v6.as_ref(), true),
+                let af = Af::of(&req.target);
+                let sock = match af {
+                    Af::Inet => v4.as_ref(),
+                    Af::Inet6 => v6.as_ref(),
                 };
                 let sock = sock.ok_or_else(|| io::Error::other("no socket for this family"))?;
-                let packet = icmp::echo_request(is_v6, req.ident, req.seq, *size);
+                let packet = icmp::echo_request(af, req.ident, req.seq, *size);
                 let to = SockAddr::from(SocketAddr::new(req.target, 0));
                 sock.send_to(&packet, &to).map(drop)
             }
@@ -347,17 +348,16 @@ fn bound_socket(domain: Domain, ty: Type, proto: Protocol, b: &Binding) -> io::R
     Ok(s)
 }
 
-fn icmp_socket(v6: bool, b: &Binding) -> io::Result<Socket> {
-    let (domain, proto) = if v6 {
-        (Domain::IPV6, Protocol::ICMPV6)
-    } else {
-        (Domain::IPV4, Protocol::ICMPV4)
+fn icmp_socket(af: Af, b: &Binding) -> io::Result<Socket> {
+    let (domain, proto) = match af {
+        Af::Inet => (Domain::IPV4, Protocol::ICMPV4),
+        Af::Inet6 => (Domain::IPV6, Protocol::ICMPV6),
     };
     let s = bound_socket(domain, Type::RAW, proto, b)?;
     // The raw socket sees every ICMP message of the device (neighbour discovery, router
     // advertisements, anyone's pings): let only echo replies in, so nothing else is
     // queued, read and parsed. A set bit blocks its type.
-    if v6 {
+    if af == Af::Inet6 {
         let mut filter = [u32::MAX; 8];
         filter[usize::from(icmp::ECHO_REPLY_V6 >> 5)] &= !(1 << (icmp::ECHO_REPLY_V6 & 31));
         set_opt(&s, libc::IPPROTO_ICMPV6, 1 /* ICMP6_FILTER */, &filter)?;
@@ -629,10 +629,10 @@ mod tests {
             ttl: 64,
             size: 8,
         };
-        let s = icmp_socket(true, &b).unwrap();
+        let s = icmp_socket(Af::Inet6, &b).unwrap();
         let ident = std::process::id() as u16;
         let to = SockAddr::from(SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), 0));
-        s.send_to(&icmp::echo_request(true, ident, 7, 8), &to)
+        s.send_to(&icmp::echo_request(Af::Inet6, ident, 7, 8), &to)
             .unwrap();
         let mut types = Vec::new();
         let start = Instant::now();

@@ -34,18 +34,21 @@ fn temp(lab: &Lab, what: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rail-{}-{what}", lab.name()))
 }
 
-/// The control socket of the daemon in `lab`'s router: labs run side by side and share
-/// the filesystem, so each has its own instead of /var/run/rail/control.
-pub fn control_socket(lab: &Lab) -> String {
+/// The run directory (`rail -r`) of the lab's daemons: kept while the lab lives, so a
+/// restarted daemon finds what the one before it kept.
+pub fn run_dir(lab: &Lab) -> PathBuf {
     temp(lab, "run")
-        .join("control")
-        .to_string_lossy()
-        .into_owned()
 }
 
-/// `rail --control SOCKET`: the global options that point a rail command at `lab`'s daemon.
+/// The control socket of the daemon in `lab`'s router, in its run directory: labs run
+/// side by side and share the filesystem, so each has its own.
+pub fn control_socket(lab: &Lab) -> String {
+    run_dir(lab).join("control").to_string_lossy().into_owned()
+}
+
+/// `rail -r RUN_DIR`: the global options that point a rail command at `lab`'s daemon.
 pub fn control_args(lab: &Lab) -> [String; 2] {
-    ["--control".into(), control_socket(lab)]
+    ["-r".into(), run_dir(lab).to_string_lossy().into_owned()]
 }
 
 impl<'a> Rail<'a> {
@@ -61,16 +64,35 @@ impl<'a> Rail<'a> {
 
     /// As `start_with`, running the rail binary at `bin`.
     pub fn start_bin(lab: &'a Lab, bin: &str, config: &str, options: &[&str]) -> Rail<'a> {
+        Rail::start_env(lab, bin, config, options, &[])
+    }
+
+    /// As `start_bin`, with `env` (name, value) set for the daemon (e.g. its PATH).
+    pub fn start_env(
+        lab: &'a Lab,
+        bin: &str,
+        config: &str,
+        options: &[&str],
+        env: &[(&str, &str)],
+    ) -> Rail<'a> {
         let path = temp(lab, "config");
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
-        let control = control_args(lab);
-        let mut argv = vec![bin, "-c", path.to_str().unwrap(), &control[0], &control[1]];
+        // What the daemon keeps across its restarts lives in the lab's own run directory.
+        let run_dir = run_dir(lab);
+        let mut argv = vec![
+            bin,
+            "-c",
+            path.to_str().unwrap(),
+            "-r",
+            run_dir.to_str().unwrap(),
+        ];
         argv.extend_from_slice(options);
         argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab
             .command("rtr", &argv)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
             .stderr(logf)
@@ -197,7 +219,6 @@ impl Drop for Rail<'_> {
         }
         let _ = std::fs::remove_file(&self.config);
         let _ = std::fs::remove_file(&self.log);
-        let _ = std::fs::remove_dir_all(temp(self.lab, "run"));
     }
 }
 
