@@ -163,10 +163,12 @@ pub fn bind(path: &Path) -> io::Result<async_io::Async<UnixListener>> {
         .filter(|d| !d.as_os_str().is_empty())
         .ok_or_else(|| io::Error::other("needs a directory of its own"))?;
     match std::fs::DirBuilder::new().mode(0o755).create(dir) {
+        // Whatever the umask: others must be able to reach the socket for `status`.
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?,
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
             return Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
         }
-        _ => {}
+        Err(_) => {}
     }
     if let Some(why) = unsafe_dir(dir) {
         return Err(io::Error::new(
