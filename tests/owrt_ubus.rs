@@ -158,7 +158,7 @@ fn rail_client(socket: &Path) -> Client {
     Client::new(Config {
         sockets: vec![socket.to_path_buf()],
         objects: vec![object::object(
-            |name| name == "wan",
+            |req| req.interface().is_none_or(|n| n == "wan"),
             |req| match req {
                 Request::Status => Ok(Some(
                     json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),
