@@ -46,7 +46,7 @@ impl Rail {
                 _ => None,
             };
             if let Some(l) =
-                Self::block(ex, kernel.learn(device, gateway.map(Into::into))).expect("learn")
+                Self::block(ex, kernel.learn(device, gateway.map(Into::into), None)).expect("learn")
             {
                 links.insert(InterfaceId(i), l.link);
             }
