@@ -413,10 +413,9 @@ fn unknown_interfaces_are_refused_everywhere_and_maintenance_survives_a_kill() {
         !out.status.success() && err.contains("no interface 'wan9'"),
         "{err}"
     );
-    let reply = lab.within("rtr", || {
-        let hotplug = json!({"action": "ifup", "interface": "wan9"});
-        rail::daemon::control::call(rail::daemon::control::NAME, "hotplug", hotplug)
-    });
+    let control = std::path::PathBuf::from(common::rail::control_socket(&lab));
+    let hotplug = json!({"action": "ifup", "interface": "wan9"});
+    let reply = rail::daemon::control::call(&control, "hotplug", hotplug);
     assert_eq!(
         reply,
         Err(format!("no interface 'wan9' in {}", rail.config.display()))

@@ -159,6 +159,9 @@ struct Daemon {
     counted: Instant,
     snapshot: Rc<RefCell<Value>>,
     bus: ubus::Client,
+    /// Where an interface status read for a hotplug event is handed back to the loop.
+    status_reads: smol::channel::Sender<Update>,
+    ex: Rc<smol::LocalExecutor<'static>>,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
     /// The configuration, for the ubus object to refuse interfaces it does not have.
@@ -182,16 +185,6 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
-    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
-    match control::bind(control::NAME) {
-        Ok(l) => ex.spawn(control::serve(l, ctl_tx, ex.clone())).detach(),
-        Err(e) => {
-            return Err(format!(
-                "control socket @{}: {e} (is rail already running?)",
-                control::NAME
-            ))
-        }
-    }
     let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
         .map_err(|e| format!("installing signal handlers: {e}"))?;
     // Signals reach the loop through a channel: a `signals.next()` rebuilt on every pass
@@ -215,8 +208,20 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     })
     .detach();
 
-    // ubus: status from the snapshot; everything else goes through the loop.
+    // ubus and the control socket: status from the snapshot; everything else goes
+    // through the loop.
     let snapshot = Rc::new(RefCell::new(Value::Null));
+    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
+    let control_path = control::path(&run_dir);
+    let listener = control::bind(&control_path)
+        .map_err(|e| format!("control socket {}: {e}", control_path.display()))?;
+    let limits = control::Limits::of_process();
+    let daemon = control::Daemon {
+        requests: ctl_tx,
+        snapshot: snapshot.clone(),
+    };
+    ex.spawn(control::serve(listener, daemon, limits, ex.clone()))
+        .detach();
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
     let snap = snapshot.clone();
     let known = Rc::new(RefCell::new(config.clone()));
@@ -242,6 +247,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     }
     let followed = Rc::new(RefCell::new(Uplinks::followed(&config)));
     let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
+    let status_reads = netifd_tx.clone();
     {
         let (bus, followed) = (bus.clone(), followed.clone());
         ex.spawn(async move {
@@ -282,6 +288,8 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         counted: Instant::now(),
         snapshot,
         bus,
+        status_reads,
+        ex: ex.clone(),
         followed,
         known,
         run_dir,
@@ -396,6 +404,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
                     Ok(c) => log::info!("stopped ({c})"),
                     Err(e) => log::error!("stopping: {e}; run `rail flush`"),
                 }
+                let _ = std::fs::remove_file(&control_path);
                 return Ok(());
             }
             Input::Tick => d.on_tick().await,
@@ -620,24 +629,15 @@ impl Daemon {
         }
     }
 
+    /// A root request from the control socket (the socket answers status itself).
     async fn on_control(&mut self, inc: Incoming) {
-        let Incoming {
-            request,
-            uid,
-            reply,
-        } = inc;
-        let answer = if request.method == "status" {
-            Reply::ok(self.status_value().await)
-        } else if uid != 0 {
-            Reply::err(format!("'{}' changes state: root only", request.method))
-        } else {
-            match parse_control(&request.method, &request.args) {
-                Ok(r) => match self.on_request(r).await {
-                    Ok(v) => Reply::ok(v),
-                    Err(e) => Reply::err(e),
-                },
+        let Incoming { request, reply } = inc;
+        let answer = match parse_control(&request.method, &request.args) {
+            Ok(r) => match self.on_request(r).await {
+                Ok(v) => Reply::ok(v),
                 Err(e) => Reply::err(e),
-            }
+            },
+            Err(e) => Reply::err(e),
         };
         let _ = reply.send(answer).await;
     }
@@ -649,7 +649,7 @@ impl Daemon {
             return Err(format!("no interface '{name}' in {}", self.path));
         }
         match r {
-            object::Request::Status => Ok(self.status_value().await),
+            object::Request::Status => Ok(self.snapshot.borrow().clone()),
             object::Request::Reload => self.reload().await,
             object::Request::Hotplug(h) => {
                 self.hotplug(h).await;
@@ -717,12 +717,20 @@ impl Daemon {
             Action::IfDown | Action::IfUpFailed => entry.device = None,
         }
         if self.bus.is_connected() && matches!(h.action, Action::IfUp | Action::IfUpdate) {
-            if let Update::Interface {
-                status: Some(s), ..
-            } = netifd_watch::read_status(&self.bus, &h.interface).await
-            {
-                self.apply_netifd(&h.interface, &s);
-            }
+            // netifd may take up to the bus's timeout to answer: its status comes back
+            // through the loop as an update, and the loop goes on meanwhile.
+            let (bus, reads, name) = (
+                self.bus.clone(),
+                self.status_reads.clone(),
+                h.interface.clone(),
+            );
+            self.ex
+                .spawn(async move {
+                    let _ = reads
+                        .send(netifd_watch::read_status(&bus, &name).await)
+                        .await;
+                })
+                .detach();
         }
         self.relearn().await;
         self.reconcile().await;
@@ -828,12 +836,6 @@ impl Daemon {
         });
         status.reconcile_error = self.retry.failure().cloned();
         status
-    }
-
-    async fn status_value(&mut self) -> Value {
-        self.count_flows().await;
-        self.refresh_snapshot();
-        self.snapshot.borrow().clone()
     }
 
     fn refresh_snapshot(&mut self) {
