@@ -9,7 +9,8 @@
 //! are listed, damaged ones skipped.
 
 pub mod route;
-pub mod socket;
+mod shell;
 pub mod wire;
+pub use shell::socket;
 
 pub use socket::{Reply, Socket};

@@ -13,15 +13,15 @@
 //! receive time: probes and timeouts are up to one step late, RTTs and verdicts exact.
 //! Why wake-ups are kept this few: docs/health.md, "Cost".
 
-use super::global::{GlobalChange, GlobalDetector};
-use super::machine::{Input, Output, Status, Tracker, Transition};
-use super::params::Params;
 use super::probe::{self, Binding, Method, Prober, Received};
-use super::reload::{self, Carry};
-use super::time::Time;
 use super::wake::WakeTimer;
 use crate::config::{Family, Interface, InterfaceId, TrackMethod};
 use crate::family::Af;
+use crate::health::global::{GlobalChange, GlobalDetector};
+use crate::health::machine::{Input, Output, Status, Tracker, Transition};
+use crate::health::params::Params;
+use crate::health::reload::{self, Carry};
+use crate::health::time::Time;
 use async_io::Timer;
 use std::collections::VecDeque;
 use std::future::poll_fn;
