@@ -880,12 +880,12 @@ fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> 
 mod tests {
     use super::*;
     use crate::config::Family;
-    use crate::fixtures::config;
+    use crate::fixtures::uplinks;
     use crate::openwrt::hotplug::Action;
 
     #[test]
     fn requests_name_the_configs_interfaces_or_a_twin_rail_follows() {
-        let mut c = config(&["wan", "wanb"], &[], &[]);
+        let mut c = uplinks(&["wan", "wanb"]).build();
         c.interfaces[0].family = Family::Both;
         let hotplug = |interface: &str| {
             object::Request::Hotplug(Hotplug {
