@@ -126,6 +126,8 @@ struct Daemon {
     bus: ubus::Client,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
+    /// Asks the netifd follower to read an interface's status again (`None`: all).
+    refresh: smol::channel::Sender<Option<String>>,
 }
 
 async fn main(
@@ -194,6 +196,7 @@ async fn main(
     }
     let followed = Rc::new(RefCell::new(Uplinks::followed(&config)));
     let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
+    let (refresh, refresh_rx) = smol::channel::unbounded::<Option<String>>();
     {
         let (bus, followed) = (bus.clone(), followed.clone());
         ex.spawn(async move {
@@ -203,6 +206,7 @@ async fn main(
                 |u| {
                     let _ = netifd_tx.try_send(u);
                 },
+                refresh_rx,
             )
             .await;
         })
@@ -231,6 +235,7 @@ async fn main(
         snapshot,
         bus,
         followed,
+        refresh,
     };
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
@@ -522,6 +527,11 @@ impl Daemon {
 
     async fn on_kernel(&mut self, event: watch::Event) {
         let drift = matches!(event, watch::Event::Rule | watch::Event::Resync);
+        if matches!(event, watch::Event::Route | watch::Event::Resync) {
+            // netifd changes main's default route on a renewal with a new gateway only,
+            // and tells nobody: its status has the new next hop.
+            let _ = self.refresh.try_send(None);
+        }
         if matches!(event, watch::Event::Resync) {
             log::warn!("netlink events were lost; resynchronising everything");
             self.kernel.invalidate();
@@ -599,26 +609,20 @@ impl Daemon {
             h.action,
             h.device.as_deref().unwrap_or("")
         );
-        let entry = self
-            .uplinks
-            .announced
-            .entry(h.interface.clone())
-            .or_default();
+        // netifd's status is the truth: a hotplug call, which may arrive late (an ifdown
+        // after netifd is up again), only says to read it again.
+        if self.bus.is_connected() {
+            let _ = self.refresh.try_send(Some(h.interface));
+            return;
+        }
+        let entry = self.uplinks.announced.entry(h.interface).or_default();
         match h.action {
             Action::IfUp | Action::IfUpdate => {
                 if h.device.is_some() {
-                    entry.device = h.device.clone();
+                    entry.device = h.device;
                 }
             }
             Action::IfDown | Action::IfUpFailed => entry.device = None,
-        }
-        if self.bus.is_connected() && matches!(h.action, Action::IfUp | Action::IfUpdate) {
-            if let Update::Interface {
-                status: Some(s), ..
-            } = netifd_watch::read_status(&self.bus, &h.interface).await
-            {
-                self.apply_netifd(&h.interface, &s);
-            }
         }
         self.relearn().await;
         self.reconcile().await;
@@ -633,7 +637,8 @@ impl Daemon {
         else {
             return; // unreadable now, or ubusd gone: keep what is in place
         };
-        if !self.apply_netifd(&name, &s) {
+        let before = self.uplinks.announced.clone();
+        if !self.apply_netifd(&name, &s) || self.uplinks.announced == before {
             return;
         }
         self.relearn().await;

@@ -94,3 +94,33 @@ pub fn named_as(status: &RefCell<Value>, name: &str) -> Value {
     status["interface"] = json!(name);
     status
 }
+
+/// What real netifd sends when it restarts interface `name` (a `network reload` that
+/// touched its section, or `ifup` of an up interface), as seen on the bus: the `ifdown`
+/// event and `interface.down` twice each, then `ifup` and `interface.update`. The status
+/// object answers only after the whole burst, so `status` holds the state after it
+/// (`down` is what the down notifications carry) before anything is sent.
+pub async fn restart_burst(
+    peer: &Client,
+    status: &RefCell<Value>,
+    name: &str,
+    down: Value,
+    up: Value,
+) {
+    *status.borrow_mut() = up.clone();
+    let mut down = down;
+    down["interface"] = json!(name);
+    let mut up = up;
+    up["interface"] = json!(name);
+    let event = |action: &str| json!({"action": action, "interface": name});
+    for _ in 0..2 {
+        let _ = peer.send_event("network.interface", &event("ifdown")).await;
+        let _ = peer
+            .notify("network.interface", "interface.down", &down)
+            .await;
+    }
+    let _ = peer.send_event("network.interface", &event("ifup")).await;
+    let _ = peer
+        .notify("network.interface", "interface.update", &up)
+        .await;
+}
