@@ -7,6 +7,7 @@
 //! device and configuration changes reconcile everything.
 
 pub mod control;
+pub mod decide;
 pub mod hooks;
 pub mod report;
 pub mod status;
@@ -33,6 +34,7 @@ use crate::openwrt::{client as ubus, netifd, object};
 use crate::policy::{resolve, Resolution};
 use crate::shaping::Shaper;
 use control::{Incoming, Reply};
+use decide::{Holds, Step};
 use hooks::{HookEvent, Hooks};
 use uplinks::{Change, Uplinks};
 
@@ -102,6 +104,8 @@ enum Input {
     Ubus(object::Request),
     Signal(Signal),
     Tick,
+    /// A netifd restart's grace ran out for some held uplink.
+    HoldOver,
 }
 
 struct Daemon {
@@ -111,6 +115,8 @@ struct Daemon {
     conntrack: Option<Conntrack>,
     engine: Engine,
     uplinks: Uplinks,
+    /// Uplinks held out while netifd restarts them (see `decide`).
+    holds: Holds,
     resolution: Resolution,
     /// The policies resolved over the uplinks available for IPv6.
     resolution6: Resolution,
@@ -222,6 +228,7 @@ async fn main(
         conntrack,
         engine,
         uplinks: Uplinks::default(),
+        holds: Holds::default(),
         resolution6: resolution.clone(),
         resolution,
         applied: None,
@@ -250,6 +257,8 @@ async fn main(
     // Armed only while a hook runs: an idle daemon has no reason to wake 5 times a second.
     let mut hook_tick = async_io::Timer::never();
     let mut hooks_polled = false;
+    let mut hold_over = async_io::Timer::never();
+    let mut hold_deadline = None;
 
     loop {
         let input = {
@@ -291,6 +300,10 @@ async fn main(
                 .await;
                 Input::Tick
             };
+            let held = async {
+                (&mut hold_over).await;
+                Input::HoldOver
+            };
             health
                 .or(kernel)
                 .or(control)
@@ -298,6 +311,7 @@ async fn main(
                 .or(bus_event)
                 .or(ubus_call)
                 .or(timers)
+                .or(held)
                 .await
         };
         match input {
@@ -322,6 +336,11 @@ async fn main(
                 return Ok(());
             }
             Input::Tick => d.on_tick().await,
+            Input::HoldOver => d.on_hold_over().await,
+        }
+        if d.holds.deadline() != hold_deadline {
+            hold_deadline = d.holds.deadline();
+            hold_over = hold_deadline.map_or_else(async_io::Timer::never, async_io::Timer::at);
         }
         if d.hooks.busy() != hooks_polled {
             hooks_polled = !hooks_polled;
@@ -335,22 +354,19 @@ async fn main(
 }
 
 impl Daemon {
-    /// Whether policies may send new connections of family `af` through an uplink: it
-    /// carries the family, its tracker for it says usable, its device is there (with an
-    /// IPv6 address for IPv6), and no admin took it out of service.
-    fn available(&self, id: InterfaceId, af: Af) -> bool {
-        let iface = &self.config.interfaces[id.0];
-        let link = self.uplinks.links.get(&id);
-        af.carried_by(iface.family)
-            && self.engine.usable_in(id, af == Af::Inet6)
-            && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
-            && !self.uplinks.maintenance.contains(&iface.name)
-    }
-
     fn desired(&mut self) -> Desired {
+        let facts = decide::Facts {
+            config: &self.config,
+            links: &self.uplinks.links,
+            holds: &self.holds,
+            maintenance: &self.uplinks.maintenance,
+        };
         let avail = |af: Af| -> Vec<bool> {
             (0..self.config.interfaces.len())
-                .map(|i| self.available(InterfaceId(i), af))
+                .map(|i| {
+                    let id = InterfaceId(i);
+                    decide::available(&facts, id, af, self.engine.usable_in(id, af == Af::Inet6))
+                })
                 .collect()
         };
         let (avail4, avail6) = (avail(Af::Inet), avail(Af::Inet6));
@@ -358,7 +374,7 @@ impl Daemon {
         self.resolution6 = resolve(&self.config, |id| avail6[id.0]);
         desired_dual(
             &self.config,
-            &self.uplinks.links,
+            &self.holds.usable(&self.uplinks.links),
             &self.resolution,
             &self.resolution6,
         )
@@ -379,11 +395,7 @@ impl Daemon {
     /// Health or maintenance changed: only policy routes move.
     async fn reroute(&mut self) {
         let want = self.desired();
-        let rest_same = self
-            .applied
-            .as_ref()
-            .is_some_and(|a| a.rules == want.rules && a.nft == want.nft);
-        if !rest_same {
+        if decide::how(self.applied.as_ref(), &want) == decide::Apply::Reconcile {
             return self.reconcile().await;
         }
         match self.kernel.apply_policy_routes(&want).await {
@@ -400,7 +412,45 @@ impl Daemon {
 
     async fn relearn(&mut self) {
         let (links, peers) = self.uplinks.learn(&self.config, &mut self.kernel).await;
-        for (id, change) in self.uplinks.update(links, peers) {
+        let config = &self.config;
+        let from_netifd = |id: InterfaceId| config.interfaces[id.0].device.is_none();
+        let steps = self
+            .holds
+            .follow(&self.uplinks.links, &links, from_netifd, Instant::now());
+        self.uplinks.links = links;
+        self.uplinks.peers = peers;
+        self.take_steps(steps).await;
+    }
+
+    /// A netifd restart took longer than the grace: the loss reaches health now.
+    async fn on_hold_over(&mut self) {
+        let steps = self
+            .holds
+            .expire(&self.uplinks.links, Instant::now(), false);
+        self.take_steps(steps).await;
+        self.reroute().await;
+    }
+
+    async fn take_steps(&mut self, steps: Vec<Step>) {
+        for step in steps {
+            let (id, change) = match step {
+                Step::Pause(id) => {
+                    let name = &self.config.interfaces[id.0].name;
+                    log::info!(
+                        "{name}: device or address withdrawn; held out of service for up to {} s in case netifd is restarting it",
+                        decide::RETURN_GRACE.as_secs()
+                    );
+                    self.engine.pause(id);
+                    continue;
+                }
+                Step::Resume(id) => {
+                    let name = &self.config.interfaces[id.0].name;
+                    log::info!("{name}: back as it was; in service again");
+                    self.engine.resume(id);
+                    continue;
+                }
+                Step::Health(id, change) => (id, change),
+            };
             let name = &self.config.interfaces[id.0].name;
             match change {
                 Change::Up(link) => {
@@ -479,7 +529,7 @@ impl Daemon {
         while self.transitions.len() > report::HISTORY {
             self.transitions.pop_front();
         }
-        let went_down = t.from.routable() && !t.to.routable();
+        let flush = decide::flush(&t, second, iface.flush_conntrack);
         let device = self
             .uplinks
             .links
@@ -496,11 +546,11 @@ impl Daemon {
             rtt_ms: t.rtt_ms,
             loss: Some(t.loss),
         };
-        let (mark, flush) = (iface.mark.value(), iface.flush_conntrack && !second);
+        let mark = iface.mark.value();
         let hooks = self.config.globals.hooks.clone();
         let timeout = self.config.globals.hook_timeout;
         self.reroute().await;
-        if went_down && flush {
+        if flush {
             self.flush_flows(&ev.interface, mark).await;
         }
         // Hooks after the reroute: they must never delay failover.
@@ -671,6 +721,9 @@ impl Daemon {
             return Ok(json!({"changed": false}));
         }
         log::info!("reload: applying the new configuration from {}", self.path);
+        // Interface ids may change: what held uplinks became reaches health first.
+        let steps = self.holds.expire(&self.uplinks.links, Instant::now(), true);
+        self.take_steps(steps).await;
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
