@@ -48,6 +48,12 @@ screenshot: deps
 clean:
 	cargo clean
 
+# The opt-in tests against OpenWrt's own daemons built from source into RAIL_OWRT
+# (tests/owrt_*.rs, tests/luci/real; docs/owrt.md). Fails when RAIL_OWRT is unset.
+.PHONY: owrt-test
+owrt-test: deps
+	scripts/owrt/test.sh
+
 # Cross-compiling and OpenWrt packages (docs/packaging.md). TARGET is a Rust triple.
 .PHONY: cross docker-cross ipk size
 cross:

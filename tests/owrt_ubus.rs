@@ -1,9 +1,10 @@
 //! Interop with OpenWrt's own ubusd and `ubus` CLI (openwrt/ubus + openwrt/libubox, built
-//! outside this repository; nothing of theirs is committed). Opt-in: set RAIL_UBUSD and
-//! RAIL_UBUS to the two binaries and run
-//! `cargo test --test ubus_interop -- --ignored` (see docs/openwrt.md).
+//! outside this repository; nothing of theirs is committed). Opt-in: `make owrt-test` with
+//! RAIL_OWRT naming the prefix (docs/owrt.md).
 //! Checks `ubus -v list rail`, `ubus call rail status`, bad arguments, events, notifications,
-//! ubusd restart with re-registration, and the shipped ACL for a non-root caller.
+//! ubusd restart with re-registration, and the shipped ACL for a non-root caller; each
+//! against today's ubusd and against one from before 2025-10 (`old/` in the prefix), whose
+//! ACLs count only the primary group.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -16,6 +17,8 @@ use smol::LocalExecutor;
 
 #[path = "ubus_broker/mod.rs"]
 mod broker;
+#[path = "common/owrt.rs"]
+mod owrt;
 
 use broker::bus::{next_event, notify_until_heard};
 use rail::openwrt::client::{BusEvent, Client, Config, Method, Object};
@@ -27,23 +30,30 @@ struct Tools {
     dir: PathBuf,
 }
 
+/// Which ubus build of the prefix a test runs against.
+#[derive(Clone, Copy)]
+enum Build {
+    Current,
+    /// Before ubus commit b81257b (2025-10-14).
+    Old,
+}
+
 impl Tools {
-    fn from_env(test: &str) -> Tools {
-        let get = |var: &str| -> PathBuf {
-            std::env::var_os(var)
-                .unwrap_or_else(|| {
-                    panic!("{var} must point at OpenWrt's binary (see docs/openwrt.md)")
-                })
-                .into()
+    fn from_env(test: &str, build: Build) -> Tools {
+        let owrt = owrt::Owrt::from_env();
+        let (ubusd, ubus) = match build {
+            Build::Current => (owrt.bin("ubusd"), owrt.bin("ubus")),
+            Build::Old => owrt.old_ubus().unwrap_or_else(|| {
+                panic!(
+                    "no ubusd from before 2025-10 in {}/old (docs/owrt.md: stage ubus-old)",
+                    owrt.prefix().display()
+                )
+            }),
         };
         let dir = std::env::temp_dir().join(format!("rail-interop-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("acl.d")).unwrap();
-        Tools {
-            ubusd: get("RAIL_UBUSD"),
-            ubus: get("RAIL_UBUS"),
-            dir,
-        }
+        Tools { ubusd, ubus, dir }
     }
 
     fn socket(&self) -> PathBuf {
@@ -67,7 +77,7 @@ impl Tools {
                 return ubusd;
             }
             if let Ok(Some(status)) = ubusd.0.try_wait() {
-                panic!("ubusd exited ({status}); is libubox.so on LD_LIBRARY_PATH?");
+                panic!("ubusd exited ({status})");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -136,9 +146,18 @@ fn rail_client(socket: &Path) -> Client {
 }
 
 #[test]
-#[ignore = "needs OpenWrt's ubusd and ubus CLI: set RAIL_UBUSD and RAIL_UBUS"]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
 fn rail_on_real_ubusd() {
-    let tools = Tools::from_env("main");
+    rail_on(Tools::from_env("main", Build::Current));
+}
+
+#[test]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
+fn rail_on_ubusd_before_2025_10() {
+    rail_on(Tools::from_env("main-old", Build::Old));
+}
+
+fn rail_on(tools: Tools) {
     let mut ubusd = tools.start_ubusd();
     let ex = LocalExecutor::new();
     future::block_on(ex.run(async {
@@ -309,9 +328,18 @@ fn rail_on_real_ubusd() {
 }
 
 #[test]
-#[ignore = "needs OpenWrt's ubusd and ubus CLI: set RAIL_UBUSD and RAIL_UBUS"]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
 fn shipped_acl_lets_only_root_change_state() {
-    let tools = Tools::from_env("acl");
+    shipped_acl_on(Tools::from_env("acl", Build::Current));
+}
+
+#[test]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
+fn shipped_acl_on_ubusd_before_2025_10() {
+    shipped_acl_on(Tools::from_env("acl-old", Build::Old));
+}
+
+fn shipped_acl_on(tools: Tools) {
     // The shipped file grants group `rail`; here the group is one that exists on Debian
     // (nogroup) so an unprivileged `nobody` can stand in for a member.
     let shipped = std::fs::read_to_string(concat!(
