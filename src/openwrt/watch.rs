@@ -174,8 +174,12 @@ pub async fn read_status(bus: &Client, name: &str) -> Update {
             }
         },
         Ok(None) | Err(CallError::NotConnected) => None,
-        // A DHCPv6 twin exists only on PPPoE-like uplinks: its absence is the normal case.
-        Err(CallError::Status(Status::NotFound)) if netifd::twin_of(name).is_some() => None,
+        // A DHCPv6 twin exists only on PPPoE-like uplinks, and an uplink whose device the
+        // config names need not be netifd's: absence is normal (status shows no device).
+        Err(CallError::Status(Status::NotFound)) => {
+            log::debug!("netifd: {object}: not found");
+            None
+        }
         Err(e) => {
             log::warn!("netifd: ubus call {object} status: {e}");
             None
