@@ -26,7 +26,8 @@ use serde_json::{json, Value};
 use broker::netifd::{netifd_peer_for, pppoe_status};
 use broker::Broker;
 use common::lab::{Fault, Lab, Uplink, UplinkKind};
-use common::rail::{interface, Rail, FAST};
+use common::matrix::{self, Expect, Rng};
+use common::rail::Rail;
 
 /// What the stand-in says on the bus, in order, after setting an interface's status.
 enum Say {
@@ -84,18 +85,6 @@ fn stand_in(path: PathBuf, first: Vec<(&'static str, Value)>) -> smol::channel::
         }));
     });
     tx
-}
-
-/// A small deterministic generator (xorshift64*), so a seed replays a run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,36 +239,6 @@ impl World<'_> {
     }
 }
 
-fn config(lab: &Lab) -> String {
-    let netifd_only = |isp: usize, name: &str| {
-        let u = lab.uplink(isp);
-        interface(lab, isp, FAST)
-            .replace(
-                &format!("config interface 'isp{isp}'"),
-                &format!("config interface '{name}'"),
-            )
-            .replace(&format!("\toption device '{}'\n", u.dev), "")
-            .replace(&format!("\toption gateway '{}'\n", u.gw), "")
-    };
-    let wanc =
-        interface(lab, 3, FAST).replace("config interface 'isp3'", "config interface 'wanc'");
-    let mut c = format!(
-        "config globals 'globals'\n\n{}{}{wanc}",
-        netifd_only(1, "wana"),
-        netifd_only(2, "wanb")
-    );
-    for n in ["wana", "wanb", "wanc"] {
-        c += &format!("config member '{n}_m'\n\toption interface '{n}'\n\toption metric '1'\n\n");
-    }
-    c += "config policy 'all'\n\tlist use_member 'wana_m'\n\tlist use_member 'wanb_m'\n\tlist use_member 'wanc_m'\n\n";
-    c += "config rule 'everything'\n\toption dest_ip '0.0.0.0/0'\n\toption use_policy 'all'\n";
-    c
-}
-
-fn env(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 /// Which uplinks a step may disturb (their flows may die).
 fn touched(step: Step, target: &str) -> Vec<&'static str> {
     match step {
@@ -306,16 +265,8 @@ fn the_daily_events_of_a_router_in_random_order() {
     let Some(lab) = Lab::for_rail(3) else {
         return;
     };
-    let seed = env("RAIL_MATRIX_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-            | 1
-    });
-    let steps = env("RAIL_MATRIX_STEPS").unwrap_or(30);
-    eprintln!("event matrix: RAIL_MATRIX_SEED={seed} RAIL_MATRIX_STEPS={steps}");
-    let mut rng = Rng(seed);
+    let (mut rng, steps) = Rng::from_env(30);
+    let seed = rng.0;
     let dir = std::env::temp_dir().join(format!("rail-matrix-{}", lab.name()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ubus.sock");
@@ -342,23 +293,19 @@ fn the_daily_events_of_a_router_in_random_order() {
         let _ = lab.exec("rtr", &["sysctl", "-q", "-w", &key]);
     }
     let socket = path.to_str().unwrap().to_string();
-    let config = config(&lab);
+    let config = matrix::config(&lab);
     let mut rail = Rail::start_with(&lab, &config, &["-s", &socket]);
     let mut log = String::new();
 
     for n in 0..steps {
         converge(&world, &rail, "start of step");
-        let flows: Vec<_> = (0..6)
-            .map(|_| {
-                let f = lab.open_flow("lan");
-                (uplink_of(&world, &f.source), f)
-            })
-            .collect();
         let step = STEPS[rng.below(STEPS.len())];
         let target = NETIFD[rng.below(2)].0;
         eprintln!("step {n}: {step:?} ({target})");
-        let flushes_before = flushes(&(log.clone() + &rail.log_text()));
-        let transitions_before = transitions(&(log.clone() + &rail.log_text()));
+        let step_log = log.clone() + &rail.log_text();
+        let check = matrix::begin(&lab, format!("step {n} {step:?}"), &step_log, 6, |src| {
+            uplink_of(&world, src)
+        });
         let t0 = Instant::now();
         match step {
             Step::IfdownIfup => world.down_up(
@@ -434,7 +381,7 @@ fn the_daily_events_of_a_router_in_random_order() {
                     "metric",
                     "10",
                 ]);
-                wait(|| table(&lab, 1).contains(&format!("via {next} ")));
+                matrix::wait(|| matrix::table(&lab, 20001).contains(&format!("via {next} ")));
                 eprintln!("  gateway-only renewal followed in {:?}", renewal.elapsed());
             }
             Step::PppoeRecreate => world.down_up("wanb", Duration::from_millis(500), || {
@@ -487,77 +434,16 @@ fn the_daily_events_of_a_router_in_random_order() {
         }
         converge(&world, &rail, &format!("step {n} {step:?}"));
         eprintln!("  converged in {:?}", t0.elapsed());
-        let touched = touched(step, target);
-        for (on, mut f) in flows {
-            if !touched.contains(&on) {
-                assert!(
-                    f.alive(Duration::from_secs(2)),
-                    "step {n} {step:?}: a flow on {on} died (seed {seed})"
-                );
-            }
-        }
         let all = log.clone() + &rail.log_text();
-        if unchanged(step) {
-            let new: Vec<_> = flushes(&all)
-                .into_iter()
-                .skip(flushes_before.len())
-                .collect();
-            assert!(new.is_empty(), "step {n} {step:?}: {new:?} (seed {seed})");
-            let moved: Vec<_> = transitions(&all)
-                .into_iter()
-                .skip(transitions_before.len())
-                .filter(|l| {
-                    touched
-                        .iter()
-                        .any(|t| l.starts_with(&format!("rail: {t} ")))
-                })
-                .collect();
-            assert!(
-                moved.is_empty(),
-                "step {n} {step:?}: {moved:?} (seed {seed})"
-            );
-        }
+        matrix::end(check, &all, &touched(step, target), unchanged(step), seed);
     }
     let all = log + &rail.log_text();
-    let bad: Vec<&str> = all
-        .lines()
-        .filter(|l| l.starts_with("rail: error:") || l.starts_with("rail: warning:"))
-        .collect();
+    let bad = matrix::bad_lines(&all);
     eprintln!(
         "event matrix: {steps} steps, {} error/warning lines",
         bad.len()
     );
     assert!(bad.is_empty(), "{bad:#?} (seed {seed})");
-}
-
-/// The transition lines ("rail: wana down: ...") of the log.
-fn transitions(log: &str) -> Vec<String> {
-    let states = [
-        "up",
-        "down",
-        "suspect",
-        "recovering",
-        "no-device",
-        "disabled",
-    ];
-    log.lines()
-        .filter(|l| {
-            let mut words = l.split(' ');
-            words.next() == Some("rail:")
-                && words.next().is_some()
-                && words
-                    .next()
-                    .is_some_and(|w| states.iter().any(|s| w == format!("{s}:")))
-        })
-        .map(String::from)
-        .collect()
-}
-
-fn flushes(log: &str) -> Vec<String> {
-    log.lines()
-        .filter(|l| l.contains("deleted its conntrack flows"))
-        .map(String::from)
-        .collect()
 }
 
 fn uplink_of(world: &World, source: &str) -> &'static str {
@@ -567,43 +453,23 @@ fn uplink_of(world: &World, source: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
-fn table(lab: &Lab, isp: usize) -> String {
-    lab.run(
-        "rtr",
-        &["ip", "route", "show", "table", &format!("{}", 20000 + isp)],
-    )
-}
-
-/// Polls `cond` every 2 ms for up to 5 s; the time it took.
-fn wait(cond: impl Fn() -> bool) -> Duration {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < Duration::from_secs(5), "not within 5 s");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    t0.elapsed()
-}
-
 /// rail has every uplink up on the lab's current addresses, with its rules and tables.
 fn converge(world: &World, rail: &Rail, what: &str) {
-    let lab = world.lab;
-    rail.wait_for(what, Duration::from_secs(15), |r| {
-        let s = r.status();
-        let rules = lab.run("rtr", &["ip", "rule"]);
-        ["wana", "wanb", "wanc"]
-            .into_iter()
-            .enumerate()
-            .all(|(i, n)| {
-                let u = world.uplink(n);
-                let w = &s["interfaces"][n];
-                let via = match u.kind {
+    let expect: Vec<Expect> = ["wana", "wanb", "wanc"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let u = world.uplink(name);
+            Expect {
+                name,
+                addr: u.addr,
+                via: match u.kind {
                     UplinkKind::Ethernet => format!("via {} ", u.gw),
                     UplinkKind::Ppp => format!("dev {} ", u.dev),
-                };
-                w["state"] == "up"
-                    && w["address"] == u.addr.to_string().as_str()
-                    && rules.contains(&format!("from {} lookup", u.addr))
-                    && table(lab, i + 1).contains(&via)
-            })
-    });
+                },
+                table: 20001 + i as u32,
+            }
+        })
+        .collect();
+    matrix::converge(world.lab, rail, what, &expect);
 }
