@@ -9,6 +9,7 @@
 pub mod control;
 pub mod decide;
 pub mod hooks;
+mod inputs;
 pub mod report;
 pub mod status;
 pub mod uplinks;
@@ -16,26 +17,26 @@ pub mod uplinks;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_signal::Signal;
-use futures_lite::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
 use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
 use crate::dataplane::kernel::Kernel;
-use crate::dataplane::watch::{self, Watch};
+use crate::dataplane::watch;
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};
-use crate::openwrt::watch::{self as netifd_watch, Update};
+use crate::openwrt::watch::Update;
 use crate::openwrt::{client as ubus, netifd, object};
 use crate::policy::{resolve, Resolution};
 use crate::shaping::Shaper;
 use control::{Incoming, Reply};
 use decide::{Holds, Step};
 use hooks::{HookEvent, Hooks};
+use inputs::{Input, REFRESH};
 use uplinks::{Change, Uplinks};
 
 /// Wall-clock seconds, for the status document (health runs on the monotonic clock).
@@ -44,11 +45,6 @@ pub fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
-
-/// How often the status snapshot (ubus, LuCI) and the conntrack counts are refreshed.
-const REFRESH: Duration = Duration::from_secs(2);
-/// How often running hooks are checked.
-const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
 /// `ubus`: the ubusd socket, when not one of the usual paths.
@@ -95,19 +91,6 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
     }
 }
 
-/// Everything that can wake the daemon.
-enum Input {
-    Health(engine::Event),
-    Kernel(Option<watch::Event>),
-    Control(Incoming),
-    Netifd(Update),
-    Ubus(object::Request),
-    Signal(Signal),
-    Tick,
-    /// A netifd restart's grace ran out for some held uplink.
-    HoldOver,
-}
-
 struct Daemon {
     path: String,
     config: Config,
@@ -143,82 +126,10 @@ async fn main(
     ex: Rc<smol::LocalExecutor<'static>>,
 ) -> Result<(), String> {
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
-    let mut watch = Watch::open().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
-    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
-    match control::bind(control::NAME) {
-        Ok(l) => ex.spawn(control::serve(l, ctl_tx, ex.clone())).detach(),
-        Err(e) => {
-            return Err(format!(
-                "control socket @{}: {e} (is rail already running?)",
-                control::NAME
-            ))
-        }
-    }
-    let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
-        .map_err(|e| format!("installing signal handlers: {e}"))?;
-    // Signals reach the loop through a channel: a `signals.next()` rebuilt on every pass
-    // of the loop tried a read of the signal socket on every probe (EAGAIN).
-    let (sig_tx, sig_rx) = smol::channel::unbounded::<Signal>();
-    ex.spawn(async move {
-        loop {
-            match signals.next().await {
-                Some(Ok(s)) => {
-                    if sig_tx.send(s).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Err(e)) => {
-                    log::error!("reading signals: {e}; SIGHUP and SIGTERM are ignored from now on");
-                    return;
-                }
-                None => return,
-            }
-        }
-    })
-    .detach();
-
-    // ubus: status from the snapshot; everything else goes through the loop.
-    let snapshot = Rc::new(RefCell::new(Value::Null));
-    let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
-    let snap = snapshot.clone();
-    let rail_object = object::object(move |req| match req {
-        object::Request::Status => Ok(Some(snap.borrow().clone())),
-        other => {
-            let _ = bus_tx.try_send(other);
-            Ok(None)
-        }
-    });
-    let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
-        objects: vec![rail_object],
-        sockets: ubus_socket.into_iter().collect(),
-        ..Default::default()
-    }));
-    {
-        let bus = bus.clone();
-        ex.spawn(async move { bus.run().await }).detach();
-    }
-    let followed = Rc::new(RefCell::new(Uplinks::followed(&config)));
-    let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
-    let (refresh, refresh_rx) = smol::channel::unbounded::<Option<String>>();
-    {
-        let (bus, followed) = (bus.clone(), followed.clone());
-        ex.spawn(async move {
-            netifd_watch::follow(
-                &bus,
-                || followed.borrow().clone(),
-                |u| {
-                    let _ = netifd_tx.try_send(u);
-                },
-                refresh_rx,
-            )
-            .await;
-        })
-        .detach();
-    }
-
+    let (mut inputs, shell) = inputs::spawn(&ex, ubus_socket, Uplinks::followed(&config))?;
     let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
     let resolution = resolve(&config, |_| false);
     let mut d = Daemon {
@@ -239,10 +150,10 @@ async fn main(
         started: Instant::now(),
         refreshed: Instant::now(),
         counted: Instant::now(),
-        snapshot,
-        bus,
-        followed,
-        refresh,
+        snapshot: shell.snapshot,
+        bus: shell.bus,
+        followed: shell.followed,
+        refresh: shell.refresh,
     };
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
@@ -253,107 +164,51 @@ async fn main(
     );
     d.relearn().await;
     d.reconcile().await;
-    let mut tick = async_io::Timer::interval(REFRESH);
-    // Armed only while a hook runs: an idle daemon has no reason to wake 5 times a second.
-    let mut hook_tick = async_io::Timer::never();
-    let mut hooks_polled = false;
-    let mut hold_over = async_io::Timer::never();
-    let mut hold_deadline = None;
-
     loop {
-        let input = {
-            let health = async { Input::Health(d.engine.next().await) };
-            let kernel = async { Input::Kernel(watch.next().await) };
-            let control = async {
-                match ctl_rx.recv().await {
-                    Ok(i) => Input::Control(i),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let bus_event = async {
-                match netifd_rx.recv().await {
-                    Ok(u) => Input::Netifd(u),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let ubus_call = async {
-                match bus_rx.recv().await {
-                    Ok(r) => Input::Ubus(r),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let signal = async {
-                match sig_rx.recv().await {
-                    Ok(s) => Input::Signal(s),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let timers = async {
-                futures_lite::future::or(
-                    async {
-                        tick.next().await;
-                    },
-                    async {
-                        hook_tick.next().await;
-                    },
-                )
-                .await;
-                Input::Tick
-            };
-            let held = async {
-                (&mut hold_over).await;
-                Input::HoldOver
-            };
-            health
-                .or(kernel)
-                .or(control)
-                .or(signal)
-                .or(bus_event)
-                .or(ubus_call)
-                .or(timers)
-                .or(held)
-                .await
-        };
-        match input {
-            Input::Health(e) => d.on_health(e).await,
-            Input::Kernel(Some(e)) => d.on_kernel(e).await,
-            Input::Kernel(None) => return Err("the netlink event socket closed".into()),
-            Input::Control(inc) => d.on_control(inc).await,
-            Input::Netifd(u) => d.on_netifd(u).await,
-            Input::Ubus(r) => {
-                let _ = d.on_request(r).await;
-            }
-            Input::Signal(Signal::Hup) => {
-                let _ = d.reload().await;
-            }
-            Input::Signal(s) => {
-                log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
-                d.shaper.stop(d.kernel.handle_mut()).await;
-                match d.kernel.flush().await {
-                    Ok(c) => log::info!("stopped ({c})"),
-                    Err(e) => log::error!("stopping: {e}; run `rail flush`"),
-                }
-                return Ok(());
-            }
-            Input::Tick => d.on_tick().await,
-            Input::HoldOver => d.on_hold_over().await,
+        let input = inputs.next(&mut d.engine).await;
+        if d.on_input(input).await? == Run::Stop {
+            return Ok(());
         }
-        if d.holds.deadline() != hold_deadline {
-            hold_deadline = d.holds.deadline();
-            hold_over = hold_deadline.map_or_else(async_io::Timer::never, async_io::Timer::at);
-        }
-        if d.hooks.busy() != hooks_polled {
-            hooks_polled = !hooks_polled;
-            hook_tick = if hooks_polled {
-                async_io::Timer::interval(HOOK_POLL)
-            } else {
-                async_io::Timer::never()
-            };
-        }
+        inputs.arm(d.hooks.busy(), d.holds.deadline());
     }
 }
 
+/// Whether the daemon goes on after an input.
+#[derive(PartialEq, Eq)]
+enum Run {
+    On,
+    Stop,
+}
+
 impl Daemon {
+    async fn on_input(&mut self, input: Input) -> Result<Run, String> {
+        match input {
+            Input::Health(e) => self.on_health(e).await,
+            Input::Kernel(Some(e)) => self.on_kernel(e).await,
+            Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            Input::Control(inc) => self.on_control(inc).await,
+            Input::Netifd(u) => self.on_netifd(u).await,
+            Input::Ubus(r) => {
+                let _ = self.on_request(r).await;
+            }
+            Input::Signal(Signal::Hup) => {
+                let _ = self.reload().await;
+            }
+            Input::Signal(s) => {
+                log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
+                self.shaper.stop(self.kernel.handle_mut()).await;
+                match self.kernel.flush().await {
+                    Ok(c) => log::info!("stopped ({c})"),
+                    Err(e) => log::error!("stopping: {e}; run `rail flush`"),
+                }
+                return Ok(Run::Stop);
+            }
+            Input::Tick => self.on_tick().await,
+            Input::HoldOver => self.on_hold_over().await,
+        }
+        Ok(Run::On)
+    }
+
     fn desired(&mut self) -> Desired {
         let facts = decide::Facts {
             config: &self.config,

@@ -37,6 +37,15 @@ impl Rng {
     }
 }
 
+/// Whether a run that started at `start` may take another step: `RAIL_MATRIX_SECS`, when
+/// set, bounds it in time (then set RAIL_MATRIX_STEPS high).
+pub fn within_budget(start: Instant) -> bool {
+    std::env::var("RAIL_MATRIX_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .is_none_or(|secs| start.elapsed() < Duration::from_secs(secs))
+}
+
 /// The transition lines ("rail: wana down: ...") of a log.
 pub fn transitions(log: &str) -> Vec<String> {
     let states = [
