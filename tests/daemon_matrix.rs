@@ -15,77 +15,16 @@
 mod broker;
 mod common;
 
-use std::cell::RefCell;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use broker::netifd::{netifd_peer_for, pppoe_status};
+use broker::netifd::{pppoe_status, stand_in, Announce, Say};
 use broker::Broker;
 use common::lab::{Fault, Lab, Uplink, UplinkKind};
 use common::matrix::{self, Expect, Rng};
 use common::rail::Rail;
-
-/// What the stand-in says on the bus, in order, after setting an interface's status.
-enum Say {
-    Event(&'static str),
-    Notify(&'static str, Value),
-    /// The hotplug script's call (`ubus call rail hotplug`); DEVICE only on ifup.
-    Hotplug(&'static str, Option<String>),
-}
-
-struct Announce {
-    name: &'static str,
-    status: Value,
-    say: Vec<Say>,
-    done: std::sync::mpsc::Sender<()>,
-}
-
-fn stand_in(path: PathBuf, first: Vec<(&'static str, Value)>) -> smol::channel::Sender<Announce> {
-    let (tx, rx) = smol::channel::unbounded::<Announce>();
-    std::thread::spawn(move || {
-        let ex = smol::LocalExecutor::new();
-        let states: Vec<(String, Rc<RefCell<Value>>)> = first
-            .into_iter()
-            .map(|(n, s)| (n.to_string(), Rc::new(RefCell::new(s))))
-            .collect();
-        let peer = netifd_peer_for(&path, states.clone());
-        let runner = peer.clone();
-        ex.spawn(async move { runner.run().await }).detach();
-        smol::block_on(ex.run(async {
-            while let Ok(a) = rx.recv().await {
-                if let Some((_, state)) = states.iter().find(|(n, _)| n == a.name) {
-                    // netifd answers a status read only after its burst: the new status.
-                    *state.borrow_mut() = a.status;
-                }
-                for say in a.say {
-                    let _ = match say {
-                        Say::Event(action) => {
-                            let data = json!({"action": action, "interface": a.name});
-                            peer.send_event("network.interface", &data).await
-                        }
-                        Say::Notify(kind, mut status) => {
-                            status["interface"] = json!(a.name);
-                            peer.notify("network.interface", kind, &status).await
-                        }
-                        Say::Hotplug(action, device) => {
-                            let mut args = json!({"action": action, "interface": a.name});
-                            if let Some(d) = device {
-                                args["device"] = json!(d);
-                            }
-                            peer.call("rail", "hotplug", &args).await.map(|_| ())
-                        }
-                    };
-                }
-                let _ = a.done.send(());
-            }
-        }));
-    });
-    tx
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -161,7 +100,7 @@ impl World<'_> {
                 name,
                 status,
                 say,
-                done,
+                done: Some(done),
             })
             .unwrap();
         wait.recv_timeout(Duration::from_secs(10))

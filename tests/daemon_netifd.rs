@@ -8,58 +8,34 @@
 mod broker;
 mod common;
 
-use std::cell::RefCell;
 use std::net::Ipv4Addr;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use broker::netifd::{dhcpv6_status, named_as, netifd_peer_for, pppoe_status};
+use broker::netifd::{dhcpv6_status, pppoe_status, stand_in, Announce, Say};
 use broker::Broker;
 use common::lab::{Fault, Lab, Uplink};
 use common::rail::{interface, interface_dual_stack, Rail, FAST};
 
-/// What the test asks the netifd stand-in to announce about one interface (`wan` unless
-/// the `interface` field says otherwise).
-struct Announce {
-    interface: &'static str,
+/// netifd says `action` (event) and `kind` (notification) about interface `name`, whose
+/// status is now `status`.
+fn announce(
+    netifd: &smol::channel::Sender<Announce>,
+    name: &'static str,
     status: Value,
     action: &'static str,
     kind: &'static str,
-}
-
-/// Runs the netifd stand-in on its own thread and executor for the interfaces `first`
-/// names, with their first status; announcements go in through the returned channel.
-fn netifd(
-    path: std::path::PathBuf,
-    first: Vec<(&'static str, Value)>,
-) -> smol::channel::Sender<Announce> {
-    let (tx, rx) = smol::channel::unbounded::<Announce>();
-    std::thread::spawn(move || {
-        let ex = smol::LocalExecutor::new();
-        let states: Vec<(String, Rc<RefCell<Value>>)> = first
-            .into_iter()
-            .map(|(name, status)| (name.to_string(), Rc::new(RefCell::new(status))))
-            .collect();
-        let peer = netifd_peer_for(&path, states.clone());
-        let runner = peer.clone();
-        ex.spawn(async move { runner.run().await }).detach();
-        smol::block_on(ex.run(async {
-            while let Ok(a) = rx.recv().await {
-                let Some((_, state)) = states.iter().find(|(n, _)| n == a.interface) else {
-                    continue;
-                };
-                *state.borrow_mut() = a.status;
-                let event = json!({"action": a.action, "interface": a.interface});
-                let _ = peer.send_event("network.interface", &event).await;
-                let _ = peer
-                    .notify("network.interface", a.kind, &named_as(state, a.interface))
-                    .await;
-            }
-        }));
-    });
-    tx
+) {
+    let say = vec![Say::Event(action), Say::Notify(kind, status.clone())];
+    netifd
+        .send_blocking(Announce {
+            name,
+            status,
+            say,
+            done: None,
+        })
+        .unwrap();
 }
 
 fn config(lab: &Lab) -> String {
@@ -100,7 +76,7 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
         )
     };
     let first = lab.uplink(2);
-    let announce = netifd(path.clone(), vec![("wan", up(first.addr, first.gw))]);
+    let netifd = stand_in(path.clone(), vec![("wan", up(first.addr, first.gw))]);
 
     let rail = Rail::start_with(&lab, &config(&lab), &["-s", path.to_str().unwrap()]);
     rail.wait_for(
@@ -117,14 +93,13 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
 
     // The PPPoE session drops: the device goes, netifd says so.
     lab.fault(2, Fault::PppoeDrop);
-    announce
-        .send_blocking(Announce {
-            interface: "wan",
-            status: pppoe_status(false, "", "", ""),
-            action: "ifdown",
-            kind: "interface.down",
-        })
-        .unwrap();
+    announce(
+        &netifd,
+        "wan",
+        pppoe_status(false, "", "", ""),
+        "ifdown",
+        "interface.down",
+    );
     rail.wait_for("wan out of service", Duration::from_secs(5), |r| {
         wan(r)["state"] != "up"
     });
@@ -143,14 +118,13 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
         "the lab gave the session a new address"
     );
     let t0 = Instant::now();
-    announce
-        .send_blocking(Announce {
-            interface: "wan",
-            status: up(again.addr, again.gw),
-            action: "ifup",
-            kind: "interface.update",
-        })
-        .unwrap();
+    announce(
+        &netifd,
+        "wan",
+        up(again.addr, again.gw),
+        "ifup",
+        "interface.update",
+    );
     rail.wait_for(
         "wan rebound to the new device",
         Duration::from_secs(5),
@@ -198,15 +172,15 @@ fn lab_with_wan_6(
     let broker = Broker::start(&path);
     let ppp = lab.uplink(2);
     let wan = pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string());
-    let announce = netifd(
+    let netifd = stand_in(
         path.clone(),
         vec![("wan", wan), ("wan_6", first_wan_6(&ppp))],
     );
-    Some((lab, broker, path, announce))
+    Some((lab, broker, path, netifd))
 }
 
 /// netifd updates `wan_6` to `status` (ifupdate), or takes it down (`None`).
-fn update_wan_6(announce: &smol::channel::Sender<Announce>, status: Option<Value>) {
+fn update_wan_6(netifd: &smol::channel::Sender<Announce>, status: Option<Value>) {
     let (status, action, kind) = match status {
         Some(s) => (s, "ifupdate", "interface.update"),
         None => (
@@ -215,14 +189,7 @@ fn update_wan_6(announce: &smol::channel::Sender<Announce>, status: Option<Value
             "interface.down",
         ),
     };
-    announce
-        .send_blocking(Announce {
-            interface: "wan_6",
-            status,
-            action,
-            kind,
-        })
-        .unwrap();
+    announce(netifd, "wan_6", status, action, kind);
 }
 
 /// ISP 2's uplink as a dual-stack `wan` known only through netifd, with `extra` options.
@@ -243,7 +210,7 @@ fn a_dual_stack_pppoe_uplink_takes_its_ipv6_next_hop_from_netifds_wan_6() {
         let addr6 = ppp.addr6.expect("IPv6 lab").to_string();
         dhcpv6_status(&ppp.dev, &addr6, nexthop, None)
     };
-    let Some((lab, _broker, path, announce)) = lab_with_wan_6(|ppp| wan_6(ppp, "fe80::1")) else {
+    let Some((lab, _broker, path, netifd)) = lab_with_wan_6(|ppp| wan_6(ppp, "fe80::1")) else {
         return;
     };
     let ppp = lab.uplink(2);
@@ -275,7 +242,7 @@ config rule 'all'\n\toption use_policy 'wan_first'\n"
         "isp2",
         &["ip", "-6", "addr", "add", "fe80::9/64", "dev", "ppp-cust"],
     );
-    update_wan_6(&announce, Some(wan_6(&ppp, "fe80::9")));
+    update_wan_6(&netifd, Some(wan_6(&ppp, "fe80::9")));
     rail.wait_for("wan's new IPv6 next hop", Duration::from_secs(5), |r| {
         gateway6(r) == "fe80::9"
     });
@@ -284,7 +251,7 @@ config rule 'all'\n\toption use_policy 'wan_first'\n"
     assert_eq!(t.get(&addr6), Some(&5), "IPv6 still via wan: {t:?}");
 
     // wan_6 goes down: its next hop is forgotten (the device alone routes, as on PPP).
-    update_wan_6(&announce, None);
+    update_wan_6(&netifd, None);
     rail.wait_for(
         "wan without netifd's IPv6 next hop",
         Duration::from_secs(5),
@@ -299,7 +266,7 @@ fn npt_follows_the_prefix_netifd_delegates_to_wan_6() {
         let addr6 = ppp.addr6.expect("IPv6 lab").to_string();
         dhcpv6_status(&ppp.dev, &addr6, "fe80::1", Some((prefix, 64)))
     };
-    let Some((lab, _broker, path, announce)) = lab_with_wan_6(|ppp| wan_6(ppp, "2001:db8:300:2::"))
+    let Some((lab, _broker, path, netifd)) = lab_with_wan_6(|ppp| wan_6(ppp, "2001:db8:300:2::"))
     else {
         return;
     };
@@ -333,7 +300,7 @@ config rule 'all'\n\toption use_policy 'wan_only'\n"
 
     // A new delegation: new connections leave in the new prefix.
     let nat = || lab.run("rtr", &["nft", "list", "chain", "inet", "rail", "nat"]);
-    update_wan_6(&announce, Some(wan_6(&ppp, "2001:db8:301:2::")));
+    update_wan_6(&netifd, Some(wan_6(&ppp, "2001:db8:301:2::")));
     let t0 = Instant::now();
     while !nat().contains("prefix to 2001:db8:301:2::/64") {
         assert!(t0.elapsed() < Duration::from_secs(5), "{}", nat());
@@ -348,7 +315,7 @@ config rule 'all'\n\toption use_policy 'wan_only'\n"
     assert_eq!(t.get(&second), Some(&5), "into the new prefix: {t:?}");
 
     // wan_6 down: nothing delegated, nothing translated.
-    update_wan_6(&announce, None);
+    update_wan_6(&netifd, None);
     let t0 = Instant::now();
     while nat().contains("prefix to") {
         assert!(t0.elapsed() < Duration::from_secs(5), "{}", nat());

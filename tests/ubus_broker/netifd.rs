@@ -124,3 +124,73 @@ pub async fn restart_burst(
         .notify("network.interface", "interface.update", &up)
         .await;
 }
+
+/// What a netifd stand-in says on the bus after setting an interface's status.
+pub enum Say {
+    /// The `network.interface` event with this action.
+    Event(&'static str),
+    /// A notification of this kind carrying this status (the interface name is added).
+    Notify(&'static str, Value),
+    /// The hotplug script's call (`ubus call rail hotplug`): action and DEVICE, which netifd
+    /// gives on ifup and ifupdate only.
+    Hotplug(&'static str, Option<String>),
+}
+
+/// One announcement: the interface's new status (what reads answer from now on, also
+/// while the rest is being said: netifd answers a read only after its burst), then `say`.
+pub struct Announce {
+    pub name: &'static str,
+    pub status: Value,
+    pub say: Vec<Say>,
+    /// Told when everything was said.
+    pub done: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// Runs a netifd stand-in on its own thread and executor for the interfaces `first` names,
+/// with their first status; announcements go in through the returned channel.
+pub fn stand_in(
+    path: std::path::PathBuf,
+    first: Vec<(&'static str, Value)>,
+) -> smol::channel::Sender<Announce> {
+    let (tx, rx) = smol::channel::unbounded::<Announce>();
+    std::thread::spawn(move || {
+        let ex = smol::LocalExecutor::new();
+        let states: Vec<(String, Rc<RefCell<Value>>)> = first
+            .into_iter()
+            .map(|(n, s)| (n.to_string(), Rc::new(RefCell::new(s))))
+            .collect();
+        let peer = netifd_peer_for(&path, states.clone());
+        let runner = peer.clone();
+        ex.spawn(async move { runner.run().await }).detach();
+        smol::block_on(ex.run(async {
+            while let Ok(a) = rx.recv().await {
+                if let Some((_, state)) = states.iter().find(|(n, _)| n == a.name) {
+                    *state.borrow_mut() = a.status;
+                }
+                for say in a.say {
+                    let _ = match say {
+                        Say::Event(action) => {
+                            let data = json!({"action": action, "interface": a.name});
+                            peer.send_event("network.interface", &data).await
+                        }
+                        Say::Notify(kind, mut status) => {
+                            status["interface"] = json!(a.name);
+                            peer.notify("network.interface", kind, &status).await
+                        }
+                        Say::Hotplug(action, device) => {
+                            let mut args = json!({"action": action, "interface": a.name});
+                            if let Some(d) = device {
+                                args["device"] = json!(d);
+                            }
+                            peer.call("rail", "hotplug", &args).await.map(|_| ())
+                        }
+                    };
+                }
+                if let Some(done) = a.done {
+                    let _ = done.send(());
+                }
+            }
+        }));
+    });
+    tx
+}
