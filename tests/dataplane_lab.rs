@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use common::lab::{Fault, Lab};
 use rail::config::{Config, InterfaceId, PolicyId};
 use rail::dataplane::conntrack::Conntrack;
-use rail::dataplane::desired::{desired, Desired, Links};
+use rail::dataplane::desired::{desired, Desired};
 use rail::dataplane::kernel::{Changes, Kernel};
 use rail::dataplane::nft::render;
+use rail::dataplane::vocab::Links;
 use rail::dataplane::watch::{Event, Watch};
 use rail::policy::resolve;
 

@@ -2,8 +2,9 @@
 //! Reading a section, "did you mean", and the reference tables in docs/config.md all come
 //! from these tables, so they cannot drift apart.
 
-use super::model::{PortRange, Prefix, Proto};
+use super::model::{InitialState, LastResort, PortRange, Prefix, Proto, TrackMethod};
 use super::value::{self, format_duration};
+use crate::family::Family;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -43,9 +44,29 @@ pub enum Kind {
     },
 }
 
-/// A parsed option value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+/// `Val`, and each of its variants as the type it holds (`TryFrom<Val>`), so the typed
+/// options (`options`) pick the variant their option's kind gives.
+macro_rules! values {
+    ($($variant:ident($ty:ty)),+ $(,)?) => {
+        /// A parsed option value.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Val {
+            $($variant($ty),)+
+        }
+
+        $(impl TryFrom<Val> for $ty {
+            type Error = ();
+            fn try_from(v: Val) -> Result<$ty, ()> {
+                match v {
+                    Val::$variant(x) => Ok(x),
+                    _ => Err(()),
+                }
+            }
+        })+
+    };
+}
+
+values!(
     Bool(bool),
     Int(u64),
     Dur(Duration),
@@ -54,7 +75,7 @@ pub enum Val {
     Ports(PortRange),
     Proto(Proto),
     Text(String),
-}
+);
 
 /// `option` only, `list` only, or either (a single value may then hold several, comma
 /// separated, as mwan3 writes ports and addresses).
@@ -339,8 +360,8 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("enabled", Kind::Bool, Default::Value("1"), "0 keeps the interface in the file (and its mark) but never uses or probes it."),
             opt("device", Kind::Device, Default::Nothing, "The L3 device (`eth1`, `pppoe-wan`); learned from netifd when absent."),
             opt("gateway", Kind::Addr, Default::Nothing, "The next hop; learned (point-to-point peer, or main's default route on the device) when absent. Must be of a family the interface carries. For `family both` it names one family's next hop; the other is learned (IPv6: the next hop of netifd's dynamic `<name>_6` interface, else main's IPv6 default route on the device, often link-local, else the device alone)."),
-            opt("family", Kind::Choice(&["ipv4", "ipv6", "both"]), Default::Value("ipv4"), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
-            opt("track_method", Kind::Choice(&["ping", "arping", "tcp", "dns"]), Default::Value("ping"),
+            opt("family", Kind::Choice(Family::WORDS), Default::Value("ipv4"), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
+            opt("track_method", Kind::Choice(TrackMethod::WORDS), Default::Value("ping"),
                 "How to probe: ICMP echo, ARP to the gateway (IPv4 Ethernet only), TCP connect to track_ip:track_port, or a DNS query to track_ip."),
             OptSpec {
                 shape: Shape::List,
@@ -359,7 +380,7 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("down", ROUNDS, Default::Value("3"), "Failed rounds in a row that take the uplink down."),
             opt("up", ROUNDS, Default::Value("5"), "Good rounds in a row that bring it back up."),
             opt("hold", Kind::Duration { min: ms(0), max: ms(600_000) }, Default::Value("2s"), "After ifup or a recreated device, probe results are ignored this long (a PPPoE session needs a moment before it forwards)."),
-            opt("initial_state", Kind::Choice(&["online", "offline"]), Default::Value("online"), "State assumed at start, before the first rounds: online uses the uplink at once."),
+            opt("initial_state", Kind::Choice(InitialState::WORDS), Default::Value("online"), "State assumed at start, before the first rounds: online uses the uplink at once."),
             opt("check_quality", Kind::Bool, Default::Value("0"), "1 also judges rounds by latency and loss, with the four limits below."),
             opt("failure_latency", LATENCY, Default::Value("300ms"), "Mean RTT above this fails a round (check_quality 1). Less than timeout."),
             opt("recovery_latency", LATENCY, Default::Value("150ms"), "Mean RTT must be at most this for a good round while recovering. Not above failure_latency."),
@@ -404,7 +425,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 ..opt("use_member", Kind::Name, Default::Nothing,
                     "Members, one `list` line each; each at most once and each on its own interface.")
             },
-            opt("last_resort", Kind::Choice(&["unreachable", "blackhole", "default"]), Default::Value("unreachable"),
+            opt("last_resort", Kind::Choice(LastResort::WORDS), Default::Value("unreachable"),
                 "When no member is up: reject (unreachable), drop silently (blackhole), or use main's default route (default)."),
         ],
     },

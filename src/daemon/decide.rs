@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use super::uplinks::{diff, Change};
 use crate::config::{Config, InterfaceId};
-use crate::dataplane::desired::{Af, Desired, Link, Links};
+use crate::dataplane::desired::Desired;
+use crate::dataplane::vocab::{Link, Links};
+use crate::family::Af;
 use crate::health::Transition;
 
 /// How long a held uplink may take to come back as it was (netifd's restart of an
@@ -160,7 +162,7 @@ pub struct Facts<'a> {
 pub fn available(f: &Facts, id: InterfaceId, af: Af, usable: bool) -> bool {
     let iface = &f.config.interfaces[id.0];
     let link = f.links.get(&id);
-    af.carried_by(iface.family)
+    iface.family.carries(af)
         && usable
         && !f.holds.contains(id)
         && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())

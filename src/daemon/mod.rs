@@ -24,9 +24,11 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
+use crate::dataplane::desired::{desired_dual, Desired};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::vocab::Link;
 use crate::dataplane::watch;
+use crate::family::Af;
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};
 use crate::openwrt::watch::Update;
@@ -220,7 +222,7 @@ impl Daemon {
             (0..self.config.interfaces.len())
                 .map(|i| {
                     let id = InterfaceId(i);
-                    decide::available(&facts, id, af, self.engine.usable_in(id, af == Af::Inet6))
+                    decide::available(&facts, id, af, self.engine.usable_in(id, af))
                 })
                 .collect()
         };
@@ -318,20 +320,17 @@ impl Daemon {
                             .map_or(String::new(), |a| format!(" ipv6 {a}"))
                     );
                     self.shape(id, link.ifindex).await;
-                    let first_v6 = engine::first_is_ipv6(&self.config.interfaces[id.0]);
-                    self.engine.device_up(id, facts(&link, first_v6));
-                    self.engine.device_up6(id, facts(&link, true));
+                    for af in Af::BOTH {
+                        self.engine.device_up(id, af, facts(&link, af));
+                    }
                 }
                 Change::Address6(link) => {
                     log::info!(
                         "{name}: IPv6 address {}",
                         link.address6.map_or("none".to_string(), |a| a.to_string())
                     );
-                    if engine::first_is_ipv6(&self.config.interfaces[id.0]) {
-                        self.engine.device_up(id, facts(&link, true));
-                    } else {
-                        self.engine.device_up6(id, facts(&link, true));
-                    }
+                    self.engine
+                        .device_up(id, Af::Inet6, facts(&link, Af::Inet6));
                 }
                 Change::Gone(ifindex) => {
                     self.shaper.gone(ifindex);
@@ -357,26 +356,21 @@ impl Daemon {
 
     async fn on_health(&mut self, event: engine::Event) {
         match event {
-            engine::Event::Transition(id, t) => self.on_transition(id, t, false).await,
-            engine::Event::Transition6(id, t) => self.on_transition(id, t, true).await,
+            engine::Event::Transition(id, af, t) => self.on_transition(id, af, t).await,
             engine::Event::Global(_) => self.reroute().await,
         }
     }
 
-    /// One tracker changed state: record it, reroute, then flush and run the hooks. `second`:
-    /// the IPv6 tracker of a dual-stack uplink, whose outage must not flush the uplink's
-    /// flows (the mark is shared with its IPv4 ones).
-    async fn on_transition(&mut self, id: InterfaceId, t: crate::health::Transition, second: bool) {
+    /// One tracker changed state: record it, reroute, then flush and run the hooks. The
+    /// second (IPv6) tracker of a dual-stack uplink must not flush the uplink's flows (the
+    /// mark is shared with its IPv4 ones).
+    async fn on_transition(&mut self, id: InterfaceId, af: Af, t: crate::health::Transition) {
         let iface = &self.config.interfaces[id.0];
-        let family = if second || engine::first_is_ipv6(iface) {
-            "ipv6"
-        } else {
-            "ipv4"
-        };
+        let second = af != iface.family.first();
         self.transitions.push_back(status::Transition {
             time: unix_now(),
             interface: iface.name.clone(),
-            family: second.then(|| family.to_string()),
+            family: second.then(|| af.word().to_string()),
             from: t.from.to_string(),
             to: t.to.to_string(),
             reason: t.reason.clone(),
@@ -393,7 +387,7 @@ impl Daemon {
             .unwrap_or_default();
         let ev = HookEvent {
             interface: iface.name.clone(),
-            family: family.to_string(),
+            family: af.word().to_string(),
             device,
             state: t.to.to_string(),
             previous: t.from.to_string(),
@@ -644,15 +638,11 @@ impl Daemon {
 }
 
 /// What the health engine needs to probe one family of an uplink's device.
-fn facts(link: &Link, v6: bool) -> LinkFacts {
+fn facts(link: &Link, af: Af) -> LinkFacts {
     LinkFacts {
         device: link.device.clone(),
         ifindex: link.ifindex,
-        source: if v6 {
-            link.address6.map(Into::into)
-        } else {
-            link.address.map(Into::into)
-        },
+        source: link.endpoint(af).map(|(address, _)| address),
     }
 }
 

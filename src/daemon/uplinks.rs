@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::config::{Config, InterfaceId, Prefix};
-use crate::dataplane::desired::{Af, Link, Links};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::vocab::{Link, Links};
+use crate::family::Af;
 use crate::openwrt::netifd::{self, InterfaceStatus};
 
 /// Device facts announced at run time (netifd status, hotplug) for one interface.
@@ -72,7 +73,7 @@ impl Uplinks {
             config
                 .interfaces
                 .iter()
-                .any(|i| i.name == n && Af::Inet6.carried_by(i.family))
+                .any(|i| i.name == n && i.family.carries(Af::Inet6))
         };
         if config.interfaces.iter().any(|i| i.name == name) {
             let entry = self.announced.entry(name.to_string()).or_default();
@@ -125,8 +126,9 @@ impl Uplinks {
             .interfaces
             .iter()
             .flat_map(|i| {
-                let twin = Af::Inet6
-                    .carried_by(i.family)
+                let twin = i
+                    .family
+                    .carries(Af::Inet6)
                     .then(|| netifd::ipv6_twin(&i.name));
                 std::iter::once(i.name.clone()).chain(twin)
             })

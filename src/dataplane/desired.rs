@@ -2,137 +2,21 @@
 //! uplink's device, and the policy resolution, compute every rule, route and the nft
 //! ruleset rail wants. The shell (`kernel`) makes the kernel match it.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 
-use super::layout::{sticky_rules, Marks, Priority, TableId};
+use super::layout::{Priority, TableId};
 use super::nft;
-use crate::config::{
-    Config, Family, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
+use super::vocab::{
+    Carrying, Links, NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector, METRIC_ROUTE,
+    METRIC_ROUTE6,
 };
+use crate::config::marks::{sticky_rules, Marks};
+use crate::config::{
+    Config, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
+};
+use crate::family::Af;
 use crate::policy::{PolicyRoute, Resolution};
-
-/// What the shell learned about one uplink's L3 device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub device: String,
-    pub ifindex: u32,
-    pub address: Option<Ipv4Addr>,
-    /// Next hop; `None` for a point-to-point device (the route names only the device).
-    pub gateway: Option<Ipv4Addr>,
-    pub carrier: bool,
-    /// The device's global IPv6 address (SLAAC, DHCPv6 or static), when it has one.
-    pub address6: Option<Ipv6Addr>,
-    /// IPv6 next hop (often link-local); `None`: the route names only the device.
-    pub gateway6: Option<Ipv6Addr>,
-    /// The prefix the provider delegates to this uplink (netifd's DHCPv6-PD), when known.
-    pub delegated6: Option<Prefix>,
-}
-
-/// An IP family of the kernel's routing state: rules and routes live in one or the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Af {
-    Inet,
-    Inet6,
-}
-
-impl Af {
-    pub const BOTH: [Af; 2] = [Af::Inet, Af::Inet6];
-
-    /// Whether an interface configured with `family` carries this one.
-    pub fn carried_by(self, family: Family) -> bool {
-        matches!(
-            (self, family),
-            (_, Family::Both) | (Af::Inet, Family::Ipv4) | (Af::Inet6, Family::Ipv6)
-        )
-    }
-
-    /// The uplink's address and next hop in this family; `None` when the device has no
-    /// address of it (then the uplink cannot carry this family now).
-    pub fn endpoint(self, link: &Link) -> Option<(IpAddr, Option<IpAddr>)> {
-        match self {
-            Af::Inet => link
-                .address
-                .map(|a| (a.into(), link.gateway.map(Into::into))),
-            Af::Inet6 => link
-                .address6
-                .map(|a| (a.into(), link.gateway6.map(Into::into))),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Af::Inet => "ipv4",
-            Af::Inet6 => "ipv6",
-        }
-    }
-}
-
-/// An uplink carrying a policy's new connections of one family.
-pub type Carrying = (Af, PolicyId, InterfaceId);
-
-/// Per interface, the device found for it (absent: no device right now).
-pub type Links = BTreeMap<InterfaceId, Link>;
-
-/// What a rule selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Selector {
-    All,
-    From(IpAddr),
-    FwMark {
-        mark: u32,
-        mask: u32,
-    },
-    /// Packets the router itself sends (`iif lo`).
-    Local,
-}
-
-/// What a rule does with what it selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RuleAction {
-    Lookup(TableId),
-    /// `lookup main suppress_prefixlength 0`: main's specific routes, never its default.
-    MainWithoutDefault,
-    Unreachable,
-    Blackhole,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RuleSpec {
-    pub priority: Priority,
-    pub selector: Selector,
-    pub action: RuleAction,
-}
-
-/// One path of a default route. `weight` is the kernel's 1..=256.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NextHop {
-    pub ifindex: u32,
-    pub gateway: Option<IpAddr>,
-    pub weight: u16,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RouteKind {
-    /// Never empty; more than one is a multipath route.
-    Via(Vec<NextHop>),
-    Unreachable,
-    Blackhole,
-    /// Only read back: rail up to 0.1.0 put one in each uplink table; reconcile removes it.
-    Prohibit,
-}
-
-/// A default route (`0.0.0.0/0` or `::/0`) in one of rail's tables; (table, metric) is its identity.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RouteSpec {
-    pub table: TableId,
-    pub metric: u32,
-    pub kind: RouteKind,
-}
-
-pub const METRIC_ROUTE: u32 = 0;
-/// IPv6 reads a metric of 0 as "default" (1024); 1 keeps the route's identity explicit.
-pub const METRIC_ROUTE6: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -159,11 +43,6 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// The routes of policy tables only: what failover and failback change.
-    pub fn policy_routes(&self) -> impl Iterator<Item = &RouteSpec> {
-        self.policy_routes_in(Af::Inet)
-    }
-
     /// The rules and routes of one family.
     pub fn family(&self, af: Af) -> (&[RuleSpec], &[RouteSpec]) {
         match af {
@@ -172,8 +51,8 @@ impl Desired {
         }
     }
 
-    /// The policy-table routes of one family.
-    pub fn policy_routes_in(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
+    /// The policy-table routes of one family: what failover and failback change.
+    pub fn policy_routes(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
         self.family(af)
             .1
             .iter()
@@ -198,7 +77,7 @@ pub fn desired_dual(
     let carries6 = config
         .interfaces
         .iter()
-        .any(|i| i.enabled && Af::Inet6.carried_by(i.family));
+        .any(|i| i.enabled && i.family.carries(Af::Inet6));
     let (rules6, routes6) = if carries6 {
         family_state(config, links, resolution6, Af::Inet6)
     } else {
@@ -254,7 +133,7 @@ fn active<'a>(
 
 /// Whether an enabled interface carries `af`.
 fn carries(iface: &Interface, af: Af) -> bool {
-    iface.enabled && af.carried_by(iface.family)
+    iface.enabled && iface.family.carries(af)
 }
 
 /// The rules and routes of one family. IPv4 keeps what it always had (an uplink table
@@ -282,7 +161,7 @@ fn family_state(
             return None;
         }
         let link = links.get(id)?;
-        match (af, af.endpoint(link)) {
+        match (af, link.endpoint(af)) {
             (_, Some((addr, gw))) => Some((link.ifindex, Some(addr), gw)),
             // Without an address the next hop is unreachable (netifd removes addresses
             // before it says the interface is down): the device alone, until it has one.
@@ -400,7 +279,7 @@ fn catch_all_policy(config: &Config, af: Af) -> Option<PolicyId> {
             && r.proto == Proto::All
             && r.src_dev.is_empty()
             && r.ipset.is_none()
-            && r.family.is_none_or(|f| af.carried_by(f))
+            && r.family.is_none_or(|f| f == af)
     })?;
     match rule.target {
         Target::Policy(p) => Some(p),
@@ -481,8 +360,11 @@ pub fn kernel_weights(weights: &[u16]) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Family;
+    use crate::dataplane::vocab::Link;
     use crate::fixtures::config;
     use crate::policy::resolve;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn links() -> Links {
         let mut l = Links::new();
@@ -625,7 +507,7 @@ mod tests {
         c.policies[2].last_resort = LastResort::Default;
         let d = desired(&c, &links(), &resolve(&c, |_| false));
         let kinds: Vec<_> = d
-            .policy_routes()
+            .policy_routes(Af::Inet)
             .map(|r| (r.table.value(), r.kind.clone()))
             .collect();
         assert_eq!(

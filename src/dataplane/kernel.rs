@@ -4,19 +4,23 @@
 //! Ownership is by number (see `layout`): rules in rail's priority range stamped with its
 //! protocol, routes in rail's tables stamped with its protocol, the nft table `inet rail`.
 //! Reconciling dumps only rail's own tables (strict dump filtering), so its cost does not
-//! grow with main; failover sends one route replace per changed policy table, no dump.
+//! grow with main, and sends what the pure `plan` decides; failover sends one route
+//! replace per changed policy table, no dump.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::desired::{Af, Carrying, Desired, RouteSpec, RuleAction, RuleSpec};
+use super::desired::Desired;
 use super::layout::TableId;
 use super::nfnl;
 use super::nft::TABLE;
+use super::plan::{self, Dumped, Plan};
 use super::rtmsg::{
     af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
-    route_spec, rule_is_owned, rule_message_in, rule_spec,
+    rule_is_owned, rule_message_in,
 };
+use super::vocab::{Carrying, RouteSpec, RuleSpec};
+use crate::family::Af;
 use crate::netlink::route::{
     Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_GETRULE, RTM_NEWROUTE, RTM_NEWRULE,
 };
@@ -69,18 +73,9 @@ impl fmt::Display for Changes {
     }
 }
 
-/// A rule or route as a dump showed it: decoded, and its bytes, so that deleting it names
-/// exactly what the kernel showed, attributes rail does not read included.
-struct Dumped<T> {
-    msg: T,
-    raw: Vec<u8>,
-}
-
-impl<T> Dumped<T> {
-    /// The request that deletes it.
-    fn delete(&self, kind: u16) -> Builder {
-        Builder::new(kind, NLM_F_ACK, &self.raw)
-    }
+/// The request that deletes a dumped rule or route, exactly as the kernel showed it.
+fn delete<T>(dumped: &Dumped<T>, kind: u16) -> Builder {
+    Builder::new(kind, NLM_F_ACK, &dumped.raw)
 }
 
 /// A connection to the kernel's routing netlink, plus what rail last installed.
@@ -153,7 +148,7 @@ impl Kernel {
         Ok(changes)
     }
 
-    /// One family's rules and routes: adopt, replace, add, delete.
+    /// One family's rules and routes: dump rail's, plan (`plan`), send the plan.
     async fn reconcile_family(
         &mut self,
         af: Af,
@@ -162,80 +157,44 @@ impl Kernel {
         changes: &mut Changes,
     ) -> Result<(), Error> {
         let rules = self.dump_rules(af).await?;
-        let mut tables: BTreeSet<TableId> = routes_wanted.iter().map(|r| r.table).collect();
-        tables.extend(
-            self.tables
-                .iter()
-                .filter(|(f, _)| *f == af)
-                .map(|(_, t)| *t),
-        );
-        tables.extend(
-            rules
-                .iter()
-                .filter_map(|m| match rule_spec(&m.msg)?.action {
-                    RuleAction::Lookup(t) => Some(t),
-                    _ => None,
-                }),
-        );
-        let mut routes = Vec::new();
-        for table in &tables {
-            routes.extend(self.dump_routes(af, Some(*table)).await?);
-        }
-
-        // Routes first, so no rule ever points at a table that is still empty.
-        let want: BTreeMap<(TableId, u32), &RouteSpec> = routes_wanted
+        let installed = self
+            .tables
             .iter()
-            .map(|r| ((r.table, r.metric), r))
-            .collect();
-        let mut have: BTreeSet<(TableId, u32)> = BTreeSet::new();
-        let mut stale_routes = Vec::new();
-        for m in routes {
-            match route_spec(&m.msg) {
-                Some(s)
-                    if want.get(&(s.table, s.metric)) == Some(&&s)
-                        && have.insert((s.table, s.metric)) => {}
-                _ => stale_routes.push(m),
-            }
+            .filter(|(f, _)| *f == af)
+            .map(|(_, t)| *t);
+        let mut routes = Vec::new();
+        for table in plan::tables_to_read(&rules, routes_wanted, installed) {
+            routes.extend(self.dump_routes(af, Some(table)).await?);
         }
-        for (key, route) in &want {
-            if !have.contains(key) {
-                self.set_route(af, route).await?;
-                changes.routes_set += 1;
-            }
+        let plan = plan::plan(rules, routes, rules_wanted, routes_wanted);
+        self.execute(af, plan, changes).await
+    }
+
+    /// Send a reconcile plan, in its order, counting what changed.
+    async fn execute(&mut self, af: Af, plan: Plan, changes: &mut Changes) -> Result<(), Error> {
+        for route in &plan.set_routes {
+            self.set_route(af, route).await?;
+            changes.routes_set += 1;
         }
-        let want_rules: BTreeSet<_> = rules_wanted.iter().copied().collect();
-        let mut have_rules = BTreeSet::new();
-        let mut stale_rules = Vec::new();
-        for m in rules {
-            match rule_spec(&m.msg) {
-                Some(s) if want_rules.contains(&s) && have_rules.insert(s) => {}
-                _ => stale_rules.push(m),
-            }
-        }
-        for rule in want_rules.difference(&have_rules) {
+        for rule in &plan.add_rules {
             let msg = rule_message_in(af, rule).encode(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE);
             self.ack(msg).await.map_err(|e| {
                 let rule = describe_rule(rule);
-                Error(format!("adding {} rule {rule}: {e}", af.name()))
+                Error(format!("adding {} rule {rule}: {e}", af.word()))
             })?;
             changes.rules_added += 1;
         }
-        for m in stale_rules {
-            self.ack(m.delete(RTM_DELRULE))
+        for m in &plan.delete_rules {
+            self.ack(delete(m, RTM_DELRULE))
                 .await
-                .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.name())))?;
+                .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.word())))?;
             changes.rules_deleted += 1;
         }
-        for m in stale_routes {
-            let wanted =
-                route_spec(&m.msg).is_some_and(|s| want.contains_key(&(s.table, s.metric)));
-            // A route whose (table, metric) is wanted was already replaced in place.
-            if !wanted {
-                self.ack(m.delete(RTM_DELROUTE))
-                    .await
-                    .map_err(|e| Error(format!("deleting stale {} route: {e}", af.name())))?;
-                changes.routes_deleted += 1;
-            }
+        for m in &plan.delete_routes {
+            self.ack(delete(m, RTM_DELROUTE))
+                .await
+                .map_err(|e| Error(format!("deleting stale {} route: {e}", af.word())))?;
+            changes.routes_deleted += 1;
         }
         Ok(())
     }
@@ -318,15 +277,15 @@ impl Kernel {
         let mut changes = Changes::default();
         for af in Af::BOTH {
             for m in self.dump_rules(af).await? {
-                self.ack(m.delete(RTM_DELRULE))
+                self.ack(delete(&m, RTM_DELRULE))
                     .await
-                    .map_err(|e| Error(format!("deleting {} rule: {e}", af.name())))?;
+                    .map_err(|e| Error(format!("deleting {} rule: {e}", af.word())))?;
                 changes.rules_deleted += 1;
             }
             for m in self.dump_routes(af, None).await? {
-                self.ack(m.delete(RTM_DELROUTE))
+                self.ack(delete(&m, RTM_DELROUTE))
                     .await
-                    .map_err(|e| Error(format!("deleting {} route: {e}", af.name())))?;
+                    .map_err(|e| Error(format!("deleting {} route: {e}", af.word())))?;
                 changes.routes_deleted += 1;
             }
         }
@@ -345,7 +304,7 @@ impl Kernel {
             .map_err(|e| {
                 Error(format!(
                     "setting {} {} in table {}: {e}",
-                    af.name(),
+                    af.word(),
                     describe_route(&route.kind),
                     route.table.value()
                 ))
@@ -361,7 +320,7 @@ impl Kernel {
         let all = match self.request(req.encode(RTM_GETRULE, NLM_F_DUMP)).await {
             Ok(all) => all,
             Err(e) if no_family(&e) => Vec::new(),
-            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.name()))),
+            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.word()))),
         };
         Ok(decoded(all, RTM_NEWRULE, Rule::decode)
             .filter(|r| rule_is_owned(&r.msg) && af_of(r.msg.family) == af)
@@ -425,7 +384,7 @@ fn policy_routes(desired: &Desired) -> BTreeMap<(Af, TableId), RouteSpec> {
         .into_iter()
         .flat_map(|af| {
             desired
-                .policy_routes_in(af)
+                .policy_routes(af)
                 .map(move |r| ((af, r.table), r.clone()))
         })
         .collect()

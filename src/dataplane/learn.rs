@@ -5,9 +5,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::desired::{Af, Link};
 use super::kernel::{Error, Kernel};
 use super::rtmsg::{default_gateway, main_routes_via, nl_family};
+use super::vocab::Link;
+use crate::family::Af;
 use crate::netlink::route::{
     Address, Link as LinkMsg, Route, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_SECONDARY,
     IFA_F_TENTATIVE, IFF_LOWER_UP, IFF_POINTOPOINT, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,
@@ -111,7 +112,7 @@ impl Kernel {
             Err(e) => {
                 return Err(Error(format!(
                     "reading {} addresses of {device}: {e}",
-                    af.name()
+                    af.word()
                 )))
             }
         };
@@ -134,7 +135,7 @@ impl Kernel {
         let routes = self.request(req).await.map_err(|e| {
             Error(format!(
                 "reading main's {} default route for {device}: {e}",
-                af.name()
+                af.word()
             ))
         })?;
         Ok(routes

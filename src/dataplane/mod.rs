@@ -8,5 +8,7 @@ pub mod layout;
 pub mod learn;
 pub mod nfnl;
 pub mod nft;
+pub mod plan;
 pub mod rtmsg;
+pub mod vocab;
 pub mod watch;

@@ -12,13 +12,13 @@
 //! `ipset` names one set per family (`Rule::ipset_for`).
 
 use std::fmt::Write;
-use std::net::IpAddr;
 
-use super::desired::{Af, Link, Links};
-use super::layout::{sticky_rules, Marks};
+use super::vocab::{Link, Links};
+use crate::config::marks::{sticky_rules, Marks};
 use crate::config::{
     Config, Interface, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
 };
+use crate::family::Af;
 
 /// The family and name of rail's table, as nft spells them.
 pub const TABLE: &str = "inet rail";
@@ -147,18 +147,18 @@ fn nat(uplinks: &[(&Interface, &Link)]) -> String {
     let mut in_lines = String::new();
     for (iface, link) in uplinks {
         let device = &link.device;
-        let npt = iface.npt.filter(|_| Af::Inet6.carried_by(iface.family));
+        let npt = iface.npt.filter(|_| iface.family.carries(Af::Inet6));
         // `masquerade` covers every family the uplink carries (an IPv6 LAN prefix the
         // provider does not route, ULA or another provider's, needs it) but one it translates.
         if iface.masquerade {
             for af in Af::BOTH
                 .into_iter()
-                .filter(|af| af.carried_by(iface.family) && !(*af == Af::Inet6 && npt.is_some()))
+                .filter(|af| iface.family.carries(*af) && !(*af == Af::Inet6 && npt.is_some()))
             {
                 let _ = writeln!(
                     out_lines,
                     "\t\tmeta nfproto {} oifname \"{device}\" masquerade",
-                    af.name()
+                    af.word()
                 );
             }
         }
@@ -201,7 +201,7 @@ fn families(config: &Config) -> Vec<Af> {
                 || config
                     .interfaces
                     .iter()
-                    .any(|i| i.enabled && af.carried_by(i.family))
+                    .any(|i| i.enabled && i.family.carries(*af))
         })
         .collect()
 }
@@ -214,7 +214,7 @@ fn rule_sets(config: &Config) -> Vec<(String, Af)> {
             config
                 .rules
                 .iter()
-                .filter_map(move |r| r.ipset_for(af == Af::Inet6).map(|set| (set, af)))
+                .filter_map(move |r| r.ipset_for(af).map(|set| (set, af)))
         })
         .collect();
     sets.sort();
@@ -291,7 +291,7 @@ pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
             let iface = &config.interfaces[i.0];
             let Some(link) = links
                 .get(&i)
-                .filter(|_| iface.enabled && af.carried_by(iface.family))
+                .filter(|_| iface.enabled && iface.family.carries(af))
             else {
                 continue;
             };
@@ -351,18 +351,18 @@ fn set_mark(mark: Mark, mask: u32) -> String {
 /// A rule's match expressions for family `af`; `None` when it cannot match that family
 /// (its `family`, or addresses of the other family only).
 fn rule_matches(rule: &Rule, af: Af) -> Option<String> {
-    if !rule.family.is_none_or(|f| af.carried_by(f)) {
+    if rule.family.is_some_and(|f| f != af) {
         return None;
     }
     let (ip, v6) = (ip_keyword(af), af == Af::Inet6);
-    let mut m = vec![format!("meta nfproto {}", af.name())];
+    let mut m = vec![format!("meta nfproto {}", af.word())];
     for (field, prefixes) in [("saddr", &rule.src_ip), ("daddr", &rule.dest_ip)] {
         if !prefixes.is_empty() {
-            m.push(format!("{ip} {field} {}", prefix_set(prefixes, v6)?));
+            m.push(format!("{ip} {field} {}", prefix_set(prefixes, af)?));
         }
     }
     if rule.ipset.is_some() {
-        m.push(format!("{ip} daddr @{}", rule.ipset_for(v6)?));
+        m.push(format!("{ip} daddr @{}", rule.ipset_for(af)?));
     }
     let has_ports = !rule.src_port.is_empty() || !rule.dest_port.is_empty();
     let l4 = match (rule.proto, has_ports) {
@@ -405,30 +405,18 @@ fn verdict(rule: &Rule, r: usize, marks: &Marks) -> String {
     })
 }
 
-/// `{ a, b/n }` of the prefixes of one family (`v6`); `None` when there are none of it.
-/// Host bits are cleared: nft refuses a prefix with host bits set.
-fn prefix_set(prefixes: &[Prefix], v6: bool) -> Option<String> {
+/// `{ a, b/n }` of the prefixes of one family; `None` when there are none of it. nft
+/// refuses a prefix with host bits set, and so does the config (`value::parse_prefix`).
+fn prefix_set(prefixes: &[Prefix], af: Af) -> Option<String> {
     let items: Vec<String> = prefixes
         .iter()
-        .filter_map(|p| {
-            let (net, full) = match (p.addr, v6) {
-                (IpAddr::V4(a), false) => {
-                    let len = p.len.min(32);
-                    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                    (IpAddr::V4((u32::from(a) & mask).into()), 32)
-                }
-                (IpAddr::V6(a), true) => {
-                    let len = p.len.min(128);
-                    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                    (IpAddr::V6((u128::from(a) & mask).into()), 128)
-                }
-                _ => return None,
-            };
-            Some(if p.len >= full {
-                net.to_string()
+        .filter(|p| af.holds(&p.addr))
+        .map(|p| {
+            if p.len == af.max_len() {
+                p.addr.to_string()
             } else {
-                format!("{net}/{}", p.len)
-            })
+                p.to_string()
+            }
         })
         .collect();
     (!items.is_empty()).then(|| format!("{{ {} }}", items.join(", ")))
@@ -505,7 +493,7 @@ mod tests {
     #[test]
     fn rules_without_ipv4_addresses_or_for_ipv6_are_left_out() {
         let mut c = every_match();
-        c.rules[4].family = Some(Family::Ipv6);
+        c.rules[4].family = Some(Af::Inet6);
         let text = render(&c, &links());
         assert!(!text.contains("\"v6_only\"") && !text.contains("\"default\""));
     }
@@ -541,10 +529,10 @@ mod tests {
                 "meta nfproto ipv6 oifname \"eth2\" masquerade",
             ]
         );
-        // A rule for IPv4 only stays IPv4's; host bits of an IPv6 prefix are cleared.
-        c.rules[4].family = Some(Family::Ipv4);
+        // A rule for IPv4 only stays IPv4's.
+        c.rules[4].family = Some(Af::Inet);
         c.rules[2].dest_ip[0] = Prefix {
-            addr: "2001:db8::1".parse().unwrap(),
+            addr: "2001:db8::".parse().unwrap(),
             len: 32,
         };
         let text = render(&c, &links());
@@ -582,10 +570,10 @@ mod tests {
         );
         // A rule of one family names that family's set as written (mwan3's habit of one
         // rule per family: `banks` with family ipv4, `banks6` with family ipv6).
-        c.rules[1].family = Some(Family::Ipv6);
+        c.rules[1].family = Some(Af::Inet6);
         c.rules[1].ipset = Some("banks6".into());
         let mut v4 = c.rules[1].clone();
-        v4.family = Some(Family::Ipv4);
+        v4.family = Some(Af::Inet);
         v4.ipset = Some("banks".into());
         c.rules.insert(1, v4);
         assert_eq!(
@@ -688,7 +676,7 @@ mod tests {
             )));
             assert!(text.contains(&format!(
                 "meta nfproto {} {ip} saddr @{set} update @{set} {{ {ip} saddr }} meta mark set meta mark & 0xc0ffffff | {mark} return comment \"default\"",
-                af.name()
+                af.word()
             )));
             assert!(text.contains(&format!(
                 "meta mark & 0x3f000000 == 0x05000000 oifname \"{dev}\" update @{set} {{ {ip} saddr }}"
@@ -739,7 +727,7 @@ mod tests {
             text.contains("ip saddr @sticky_default_wan1 update @sticky_default_wan1 { ip saddr }")
         );
         // An IPv4-only sticky rule pins no IPv6 source.
-        c.rules[4].family = Some(Family::Ipv4);
+        c.rules[4].family = Some(Af::Inet);
         assert!(sticky_sets(&c, &links()).iter().all(|s| s.af == Af::Inet));
     }
 }

@@ -5,8 +5,9 @@
 
 use std::net::IpAddr;
 
-use super::desired::{Af, NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector};
 use super::layout::{Priority, TableId, PROTOCOL};
+use super::vocab::{NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector};
+use crate::family::Af;
 use crate::netlink::route::{
     Hop, Route, Rule, AF_INET, AF_INET6, FR_ACT_BLACKHOLE, FR_ACT_TO_TBL, FR_ACT_UNREACHABLE,
     RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
