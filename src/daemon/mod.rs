@@ -284,6 +284,15 @@ impl Daemon {
         let steps = self
             .holds
             .expire(&self.uplinks.links, Instant::now(), false);
+        for step in &steps {
+            if let Step::Health(id, _) = step {
+                log::info!(
+                    "{}: not back as it was within {} s",
+                    self.config.interfaces[id.0].name,
+                    decide::RETURN_GRACE.as_secs()
+                );
+            }
+        }
         self.take_steps(steps).await;
         self.reroute().await;
     }
