@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use broker::netifd::{pppoe_status, stand_in, Announce, Say};
+use broker::netifd::{dhcp_status, pppoe_status, stand_in, Announce, Say};
 use broker::Broker;
 use common::lab::{Fault, Lab, Uplink, UplinkKind};
 use common::matrix::{self, Expect, Rng};
@@ -82,14 +82,9 @@ impl World<'_> {
         let u = self.uplink(name);
         match u.kind {
             UplinkKind::Ppp => pppoe_status(true, &u.dev, &u.addr.to_string(), &u.gw.to_string()),
-            UplinkKind::Ethernet => json!({
-                "up": true, "pending": false, "available": true, "uptime": 5,
-                "l3_device": u.dev, "device": u.dev, "proto": "dhcp", "metric": 0,
-                "ipv4-address": [{"address": u.addr.to_string(), "mask": u.prefix}],
-                "ipv6-address": [], "route": [{"target": "0.0.0.0", "mask": 0,
-                "nexthop": u.gw.to_string(), "source": format!("{}/32", u.addr)}],
-                "data": {}
-            }),
+            UplinkKind::Ethernet => {
+                dhcp_status(&u.dev, &u.addr.to_string(), u.prefix, &u.gw.to_string())
+            }
         }
     }
 

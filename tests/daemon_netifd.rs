@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use broker::netifd::{dhcpv6_status, pppoe_status, stand_in, Announce, Say};
+use broker::netifd::{dhcp_status, dhcpv6_status, pppoe_status, stand_in, Announce, Say};
 use broker::Broker;
 use common::lab::{Fault, Lab, Uplink};
 use common::rail::{interface, interface_dual_stack, Rail, FAST};
@@ -148,6 +148,124 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
     );
     let tally = lab.tally("lan", 10);
     assert_eq!(tally.get(&again.addr.to_string()), Some(&10), "{tally:?}");
+}
+
+/// A lab, a broker and a netifd stand-in announcing ISP 2's uplink as `wan` (up), with
+/// rail started on `config(lab)` and `wan` up.
+fn wan_through_netifd(lab: &Lab) -> (Broker, smol::channel::Sender<Announce>, Rail<'_>) {
+    let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ubus.sock");
+    let broker = Broker::start(&path);
+    let u = lab.uplink(2);
+    let status = pppoe_status(true, &u.dev, &u.addr.to_string(), &u.gw.to_string());
+    let netifd = stand_in(path.clone(), vec![("wan", status)]);
+    let rail = Rail::start_with(lab, &config(lab), &["-s", path.to_str().unwrap()]);
+    rail.wait_state("wan", "up", Duration::from_secs(10));
+    (broker, netifd, rail)
+}
+
+#[test]
+fn a_late_hotplug_ifdown_only_makes_rail_ask_netifd() {
+    let Some(lab) = Lab::for_rail(2) else {
+        return;
+    };
+    let (_broker, netifd, rail) = wan_through_netifd(&lab);
+    // netifd is up again (its status says so) when the hotplug ifdown of an earlier
+    // restart arrives, without DEVICE as netifd sends it.
+    let u = lab.uplink(2);
+    let (done, wait) = std::sync::mpsc::channel();
+    netifd
+        .send_blocking(Announce {
+            name: "wan",
+            status: pppoe_status(true, &u.dev, &u.addr.to_string(), &u.gw.to_string()),
+            say: vec![Say::Hotplug("ifdown", None)],
+            done: Some(done),
+        })
+        .unwrap();
+    wait.recv_timeout(Duration::from_secs(5)).unwrap();
+    rail.wait_for("the hotplug call", Duration::from_secs(5), |r| {
+        r.log_text().contains("wan: hotplug ifdown")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(wan(&rail)["state"], "up");
+    let log = rail.log_text();
+    assert!(!log.contains("wan no-device"), "{log}");
+    assert!(!log.contains("withdrawn"), "{log}");
+}
+
+#[test]
+fn a_renewal_with_only_a_new_gateway_is_followed_through_mains_default_route() {
+    let Some(lab) = Lab::up_with_ppp(
+        common::lab::Options {
+            isps: 2,
+            masq: false,
+        },
+        &[],
+    ) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("rail-netifd-gw-{}", lab.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ubus.sock");
+    let _broker = Broker::start(&path);
+    let u = lab.uplink(2);
+    let status = |gw: Ipv4Addr| dhcp_status(&u.dev, &u.addr.to_string(), u.prefix, &gw.to_string());
+    let main_default = |gw: Ipv4Addr| {
+        let gw = gw.to_string();
+        lab.run(
+            "rtr",
+            &[
+                "ip", "route", "replace", "default", "via", &gw, "dev", &u.dev,
+            ],
+        );
+    };
+    // netifd's default route in main, as it installs it.
+    main_default(u.gw);
+    let netifd = stand_in(path.clone(), vec![("wan", status(u.gw))]);
+    let config = config(&lab).replace(&format!("\toption gateway '{}'\n", u.gw), "");
+    let rail = Rail::start_with(&lab, &config, &["-s", path.to_str().unwrap()]);
+    rail.wait_state("wan", "up", Duration::from_secs(10));
+    let table = || lab.run("rtr", &["ip", "route", "show", "table", "20002"]);
+    assert!(table().contains(&format!("via {} ", u.gw)), "{}", table());
+
+    // The DHCP server names another router on the link: netifd updates its status and
+    // main's default route, and says nothing.
+    let base = u32::from(u.addr) & !((1u32 << (32 - u.prefix)) - 1);
+    let router = Ipv4Addr::from(base | 14);
+    lab.run(
+        "isp2",
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{router}/{}", u.prefix),
+            "dev",
+            "cust",
+        ],
+    );
+    let (done, wait) = std::sync::mpsc::channel();
+    netifd
+        .send_blocking(Announce {
+            name: "wan",
+            status: status(router),
+            say: vec![],
+            done: Some(done),
+        })
+        .unwrap();
+    wait.recv_timeout(Duration::from_secs(5)).unwrap();
+    let t0 = Instant::now();
+    main_default(router);
+    while !table().contains(&format!("via {router} ")) {
+        assert!(t0.elapsed() < Duration::from_secs(2), "{}", table());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    eprintln!(
+        "wan's table follows main's new default route in {:?}",
+        t0.elapsed()
+    );
+    let tally = lab.tally("lan", 10);
+    assert_eq!(tally.get(&u.addr.to_string()), Some(&10), "{tally:?}");
 }
 
 /// A two-ISP IPv6 lab, a broker (at `.2`) and a netifd stand-in announcing ISP 2's

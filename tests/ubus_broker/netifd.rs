@@ -58,6 +58,20 @@ pub fn pppoe_status(up: bool, device: &str, local: &str, peer: &str) -> Value {
     })
 }
 
+/// A DHCP interface that is up on `device` with `address`/`mask` and its default route via
+/// `gateway`.
+pub fn dhcp_status(device: &str, address: &str, mask: u8, gateway: &str) -> Value {
+    json!({
+        "up": true, "pending": false, "available": true, "autostart": true, "dynamic": false,
+        "uptime": 5, "l3_device": device, "device": device, "proto": "dhcp", "metric": 0,
+        "ipv4-address": [{"address": address, "mask": mask}],
+        "ipv6-address": [], "ipv6-prefix": [],
+        "route": [{"target": "0.0.0.0", "mask": 0, "nexthop": gateway,
+                   "source": format!("{address}/32")}],
+        "data": {}
+    })
+}
+
 /// What ppp6-up's dynamic `<name>_6` (proto dhcpv6, `ifname @<name>`) dumps when up: the
 /// parent's L3 device, a DHCPv6 address, the delegated `prefix` (address, length) if any,
 /// and a source-specific default route via `nexthop`.
