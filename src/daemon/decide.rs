@@ -134,17 +134,16 @@ impl Holds {
     }
 }
 
-/// A held uplink's tracker is paused: tell it what became of its link.
+/// A held uplink's tracker is paused: tell it what became of its link. A link that is back
+/// resumes probing first, then hears what changed (a new address rebinds the probes of the
+/// same device without restarting them).
 fn unhold(id: InterfaceId, before: &Link, now: Option<&Link>) -> Vec<Step> {
     let old = Links::from([(id, before.clone())]);
     let new: Links = now.map(|l| (id, l.clone())).into_iter().collect();
-    let changes = diff(&old, &new);
-    if changes.is_empty() {
-        return vec![Step::Resume(id)];
-    }
-    changes
+    let changes = diff(&old, &new).into_iter();
+    now.map(|_| Step::Resume(id))
         .into_iter()
-        .map(|(id, c)| Step::Health(id, c))
+        .chain(changes.map(|(id, c)| Step::Health(id, c)))
         .collect()
 }
 
@@ -242,7 +241,10 @@ mod tests {
         let renewed = one(Some(link(3, Some(9), true)));
         assert_eq!(
             h.follow(&one(None), &renewed, |_| true, t0),
-            [Step::Health(WAN, Change::Up(link(3, Some(9), true)))]
+            [
+                Step::Resume(WAN),
+                Step::Health(WAN, Change::Up(link(3, Some(9), true)))
+            ]
         );
         // A recreated device (PPPoE) is not a loss to hold: a new ifindex rebinds at once.
         let recreated = one(Some(link(4, Some(9), true)));
@@ -264,7 +266,7 @@ mod tests {
         h.follow(&up, &dark, |_| true, t0);
         assert_eq!(
             h.expire(&dark, t0, true),
-            [Step::Health(WAN, Change::Carrier(false))]
+            [Step::Resume(WAN), Step::Health(WAN, Change::Carrier(false))]
         );
     }
 

@@ -98,9 +98,37 @@ pub fn table(lab: &Lab, table: u32) -> String {
     lab.run("rtr", &["ip", "route", "show", "table", &table.to_string()])
 }
 
+/// Probes sent so far per uplink, from rail's status.
+fn sent(rail: &Rail, expect: &[Expect]) -> Vec<u64> {
+    let s = rail.status();
+    expect
+        .iter()
+        .map(|e| {
+            let targets = s["interfaces"][e.name]["targets"].as_array().cloned();
+            targets
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| t["sent"].as_u64())
+                .sum()
+        })
+        .collect()
+}
+
 /// Waits until rail has every uplink up on its expected address, with its `from` rule and
-/// its table's route.
+/// its table's route, and probing it (a tracker left paused would look up and judge
+/// nothing).
 pub fn converge(lab: &Lab, rail: &Rail, what: &str, expect: &[Expect]) {
+    wait_up(lab, rail, what, expect);
+    let before = sent(rail, expect);
+    rail.wait_for(&format!("{what}: probing"), Duration::from_secs(5), |r| {
+        sent(r, expect)
+            .iter()
+            .zip(&before)
+            .all(|(now, was)| now > was)
+    });
+}
+
+fn wait_up(lab: &Lab, rail: &Rail, what: &str, expect: &[Expect]) {
     rail.wait_for(what, Duration::from_secs(15), |r| {
         let s = r.status();
         let rules = lab.run("rtr", &["ip", "rule"]);
