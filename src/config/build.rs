@@ -180,6 +180,13 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
     let (timeout, failure_interval, recovery_interval) = periods(&o, &mut say);
     let quality = quality(&o, timeout, &mut say);
     let npt = npt(r, &o, family, &mut say);
+    if o.ip6prefix.is_some() && family == Family::Ipv4 {
+        say(
+            "ip6prefix",
+            "a delegated IPv6 prefix needs family ipv6 or both; this interface carries IPv4 only"
+                .into(),
+        );
+    }
     Interface {
         name: r.given_name.clone().unwrap_or_default(),
         enabled: o.enabled,
@@ -211,6 +218,7 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         flush_conntrack: o.flush_conntrack,
         masquerade: o.masquerade,
         npt,
+        ip6prefix: o.ip6prefix,
         rate: o.rate,
     }
 }
@@ -370,7 +378,8 @@ fn check_interfaces(reads: &[&Read], interfaces: &[Interface], report: &mut Repo
     }
 }
 
-/// Interface n gets mark n inside the mask: the mask must hold them all.
+/// Interface n gets mark n inside the mask (on a fresh start; the daemon keeps marks by name,
+/// `marks::keep_marks`): the mask must hold them all.
 fn check_mark_room(
     globals_read: Option<&Read>,
     globals: &Globals,
@@ -1071,6 +1080,28 @@ config rule
             .collect();
         let p = problems(&sixty_four);
         assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn ip6prefix_is_an_ipv6_prefix_on_an_uplink_carrying_ipv6() {
+        let wan = |family: &str, opts: &str| {
+            TWO_UPLINKS.replacen(
+                "config interface 'wan'\n",
+                &format!("config interface 'wan'\n\toption family '{family}'\n{opts}"),
+                1,
+            )
+        };
+        let c = check(&wan("both", "\toption ip6prefix '2001:db8:300::/56'\n")).expect("valid");
+        assert_eq!(
+            c.interfaces[0].ip6prefix.map(|p| p.to_string()).as_deref(),
+            Some("2001:db8:300::/56")
+        );
+        assert_eq!(c.interfaces[1].ip6prefix, None);
+        let p = problems(&wan("ipv4", "\toption ip6prefix '2001:db8:300::/56'\n"));
+        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'ip6prefix': a delegated IPv6 prefix needs family ipv6 or both; this interface carries IPv4 only"]);
+        let p = problems(&wan("both", "\toption ip6prefix '192.0.2.0/24'\n"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("option 'ip6prefix'"), "{p:?}");
     }
 
     #[test]

@@ -142,6 +142,8 @@ pub struct Interface {
     pub masquerade: bool,
     /// NPTv6: the LAN prefix translated into this uplink's prefix.
     pub npt: Option<Npt>,
+    /// The prefix delegated to this uplink, when the config gives it (else netifd's).
+    pub ip6prefix: Option<Prefix>,
     /// Egress shaping of the uplink's device to this rate (`shaping`); `None`: unshaped.
     pub rate: Option<Rate>,
 }
@@ -211,6 +213,22 @@ pub fn clear_host_bits(addr: IpAddr, len: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => IpAddr::V4((u32::from(a) & !(host_mask as u32)).into()),
         IpAddr::V6(a) => IpAddr::V6((u128::from(a) & !host_mask).into()),
+    }
+}
+
+impl Prefix {
+    /// The prefix with its host bits cleared (`2001:db8::1/64` is `2001:db8::/64`).
+    pub fn network(self) -> Prefix {
+        Prefix {
+            addr: clear_host_bits(self.addr, self.len),
+            len: self.len,
+        }
+    }
+
+    /// Whether `a` lies inside this prefix (of the same family).
+    pub fn contains(&self, a: IpAddr) -> bool {
+        a.is_ipv6() == self.addr.is_ipv6()
+            && clear_host_bits(a, self.len) == clear_host_bits(self.addr, self.len)
     }
 }
 

@@ -339,7 +339,7 @@ pub static SECTIONS: &[SectionSpec] = &[
             OptSpec {
                 aliases: &["mmx_mask"],
                 ..opt("mark_mask", Kind::Mask, Default::Value("0x3F000000"),
-                    "The fwmark bits rail owns. Interface n (in file order, disabled ones included) gets mark n inside the mask, so the mask must hold as many values as there are interfaces. The default is clear of mwan3 (0x3F00), pbr (0x00ff0000) and trafficshaper (0xFF).")
+                    "The fwmark bits rail owns. Each interface (disabled ones included) holds one mark inside the mask, n for the nth on a fresh start; the daemon keeps each interface's mark across reloads and restarts (/var/run/rail/state.json), so an interface added later takes a free one. The mask must hold as many values as there are interfaces. The default is clear of mwan3 (0x3F00), pbr (0x00ff0000) and trafficshaper (0xFF).")
             },
             many("hook", Kind::Path, "Executables run (without a shell) on every uplink state change, with INTERFACE, FAMILY (ipv4 or ipv6: which family's state changed), DEVICE, STATE, PREVIOUS, REASON, RTT and LOSS in the environment."),
             opt("hook_timeout", Kind::Duration { min: ms(100), max: ms(600_000) }, Default::Value("10s"),
@@ -397,6 +397,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                     "Delete this uplink's conntrack flows (by its mark, never others') when it goes down, so they re-establish on another uplink.")
             },
             opt("masquerade", Kind::Bool, Default::Value("0"), "Masquerade traffic leaving this uplink, in every family it carries (IPv6 too: a LAN prefix this provider does not route, e.g. another provider's or a ULA; but not IPv6 with npt_internal, which translates it instead). fw4 already does IPv4 on OpenWrt's wan zone."),
+            opt("ip6prefix", Kind::Prefix6, Default::Derived("learned from netifd's delegated prefix"), "The IPv6 prefix the provider delegates to this uplink (DHCPv6-PD), when netifd does not report it (it does for DHCPv6, in the status of the interface or of its DHCPv6 twin `wan_6`). An uplink without a global IPv6 address of its own (PD-only, common on PPPoE) is probed and routed from an address of this prefix on the router (one netifd assigns to a LAN, or with NPTv6 one of npt_internal), and IPv6 from this prefix leaves only through this uplink, since providers drop sources they did not delegate. Needs family ipv6 or both."),
             opt("npt_internal", Kind::Prefix6, Default::Nothing, "NPTv6: the LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix for traffic leaving this uplink (its host bits kept) and back for new connections coming in to it. Needs family ipv6 or both; `masquerade` then covers IPv4 only."),
             opt("npt_external", Kind::Prefix6, Default::Derived("learned from netifd's delegated prefix"), "NPTv6: this uplink's prefix (one the provider routes to it), of npt_internal's length, that npt_internal becomes on the way out. Absent: the first prefix of that length in the one netifd delegates to this interface (or to its DHCPv6 twin, `wan_6` for a PPPoE `wan`), followed when it changes."),
             opt("rate", Kind::Rate { min: 8, max: 100_000_000 }, Default::Nothing,

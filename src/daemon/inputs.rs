@@ -1,6 +1,7 @@
 //! Everything that can wake the daemon, behind one `next()`: the tasks that read the
-//! control socket, signals, ubus and netifd (spawned here), the kernel's events, and the
-//! timers the loop arms (status refresh, hook polling, the end of a netifd-restart hold).
+//! control socket, signals, ubus and netifd (spawned here), the kernel's events (routing
+//! and nftables), and the timers the loop arms (status refresh, hook polling, a reconcile
+//! retry, the end of a netifd-restart hold).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use smol::channel::{Receiver, Sender};
 
 use super::control::{self, Incoming};
+use crate::dataplane::nftwatch::{Gone, NftWatch};
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine};
 use crate::openwrt::watch::{self as netifd_watch, Update};
@@ -28,6 +30,10 @@ const HOOK_POLL: Duration = Duration::from_millis(200);
 pub enum Input {
     Health(engine::Event),
     Kernel(Option<watch::Event>),
+    /// `inet rail` was deleted by someone else, or may have been.
+    NftGone(Gone),
+    /// A failed reconcile is due to be tried again.
+    Retry,
     Control(Incoming),
     Netifd(Update),
     Ubus(object::Request),
@@ -44,12 +50,15 @@ pub struct Shell {
     pub snapshot: Rc<RefCell<Value>>,
     /// The interface names netifd is followed for (changes on reload).
     pub followed: Rc<RefCell<Vec<String>>>,
+    /// The configured interface names, for the ubus object to refuse others.
+    pub known: Rc<RefCell<Vec<String>>>,
     /// Asks the netifd follower to read an interface's status again (`None`: all).
     pub refresh: Sender<Option<String>>,
 }
 
 pub struct Inputs {
     watch: Watch,
+    nft_watch: NftWatch,
     control: Receiver<Incoming>,
     signals: Receiver<Signal>,
     requests: Receiver<object::Request>,
@@ -60,16 +69,21 @@ pub struct Inputs {
     hooks_polled: bool,
     hold_over: Timer,
     hold_deadline: Option<Instant>,
+    retry: Timer,
+    retry_due: Option<Instant>,
 }
 
 /// Binds the control socket and spawns the tasks reading it, the signals, ubus (publishing
-/// `rail`) and netifd (for the interfaces `followed` names).
+/// `rail`, which answers for the interfaces `known` names) and netifd (for the interfaces
+/// `followed` names).
 pub fn spawn(
     ex: &Rc<smol::LocalExecutor<'static>>,
     ubus_socket: Option<PathBuf>,
     followed: Vec<String>,
+    known: Vec<String>,
 ) -> Result<(Inputs, Shell), String> {
     let watch = Watch::open().map_err(|e| e.to_string())?;
+    let nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
     let (ctl_tx, control) = smol::channel::unbounded();
     let listener = control::bind(control::NAME).map_err(|e| {
         format!(
@@ -85,13 +99,18 @@ pub fn spawn(
     let snapshot = Rc::new(RefCell::new(Value::Null));
     let (bus_tx, requests) = smol::channel::unbounded::<object::Request>();
     let snap = snapshot.clone();
-    let rail_object = object::object(move |req| match req {
-        object::Request::Status => Ok(Some(snap.borrow().clone())),
-        other => {
-            let _ = bus_tx.try_send(other);
-            Ok(None)
-        }
-    });
+    let known = Rc::new(RefCell::new(known));
+    let names = known.clone();
+    let rail_object = object::object(
+        move |name| names.borrow().iter().any(|n| n == name),
+        move |req| match req {
+            object::Request::Status => Ok(Some(snap.borrow().clone())),
+            other => {
+                let _ = bus_tx.try_send(other);
+                Ok(None)
+            }
+        },
+    );
     let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
         objects: vec![rail_object],
         sockets: ubus_socket.into_iter().collect(),
@@ -114,6 +133,7 @@ pub fn spawn(
 
     let inputs = Inputs {
         watch,
+        nft_watch,
         control,
         signals,
         requests,
@@ -123,11 +143,14 @@ pub fn spawn(
         hooks_polled: false,
         hold_over: Timer::never(),
         hold_deadline: None,
+        retry: Timer::never(),
+        retry_due: None,
     };
     let shell = Shell {
         bus,
         snapshot,
         followed,
+        known,
         refresh,
     };
     Ok((inputs, shell))
@@ -172,6 +195,13 @@ impl Inputs {
     pub async fn next(&mut self, engine: &mut Engine) -> Input {
         let health = async { Input::Health(engine.next().await) };
         let kernel = async { Input::Kernel(self.watch.next().await) };
+        let nft_watch = &mut self.nft_watch;
+        let nft_gone = async {
+            match nft_watch.deleted().await {
+                Some(gone) => Input::NftGone(gone),
+                None => futures_lite::future::pending().await,
+            }
+        };
         let control = async { Input::Control(recv(&self.control).await) };
         let signal = async { Input::Signal(recv(&self.signals).await) };
         let netifd = async { Input::Netifd(recv(&self.netifd).await) };
@@ -194,20 +224,37 @@ impl Inputs {
             hold_over.await;
             Input::HoldOver
         };
+        let retry_timer = &mut self.retry;
+        let retry = async {
+            retry_timer.await;
+            Input::Retry
+        };
         health
             .or(kernel)
+            .or(nft_gone)
             .or(control)
             .or(signal)
             .or(netifd)
             .or(request)
+            .or(retry)
             .or(timers)
             .or(held)
             .await
     }
 
-    /// Arms the timers the daemon's state asks for: hook polling while `hooks_busy`, and a
-    /// wake-up when the oldest netifd-restart hold runs out.
-    pub fn arm(&mut self, hooks_busy: bool, hold_deadline: Option<Instant>) {
+    /// Arms the timers the daemon's state asks for: hook polling while `hooks_busy`, a
+    /// wake-up when a failed reconcile is due again (`retry_due`) and when the oldest
+    /// netifd-restart hold runs out.
+    pub fn arm(
+        &mut self,
+        hooks_busy: bool,
+        retry_due: Option<Instant>,
+        hold_deadline: Option<Instant>,
+    ) {
+        if retry_due != self.retry_due {
+            self.retry_due = retry_due;
+            self.retry = retry_due.map_or_else(Timer::never, Timer::at);
+        }
         if hold_deadline != self.hold_deadline {
             self.hold_deadline = hold_deadline;
             self.hold_over = hold_deadline.map_or_else(Timer::never, Timer::at);

@@ -10,12 +10,15 @@ pub mod control;
 pub mod decide;
 pub mod hooks;
 mod inputs;
+pub mod persist;
 pub mod report;
+pub mod retry;
 pub mod status;
 pub mod uplinks;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -26,6 +29,7 @@ use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
 use crate::dataplane::desired::{desired_dual, Desired};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::nftwatch::Gone;
 use crate::dataplane::vocab::Link;
 use crate::dataplane::watch;
 use crate::family::Af;
@@ -49,9 +53,10 @@ pub fn unix_now() -> u64 {
 }
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
-/// `ubus`: the ubusd socket, when not one of the usual paths.
-pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
-    let config = match config::load(path) {
+/// `ubus`: the ubusd socket, when not one of the usual paths; `run_dir`: where the daemon
+/// keeps what survives its restarts (`persist`).
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> i32 {
+    let mut config = match config::load(path) {
         Ok(c) => c,
         Err(problems) => {
             for p in &problems {
@@ -73,15 +78,27 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
         log::info!("disabled in {path} (globals enabled 0); nothing to do");
         return 0;
     }
+    let kept = persist::load(run_dir);
+    let maintenance = kept.apply(&mut config);
+    for name in &maintenance {
+        log::info!(
+            "{name}: still out of service (kept in {})",
+            run_dir.display()
+        );
+    }
     let ex = Rc::new(smol::LocalExecutor::new());
     // The thread parks between wake-ups and async-io's own thread alone drives the reactor:
     // three context switches per wake-up. With `smol::block_on` the reactor passes between
     // the two threads, and async-io's thread polls with a back-off of up to ten sleeps
     // after each one, which costs more now that wake-ups are few (docs/bench.md, cost).
     let result = futures_lite::future::block_on(ex.run(main(
-        path.to_string(),
-        config,
-        ubus.map(Into::into),
+        Start {
+            path: path.to_string(),
+            config,
+            ubus: ubus.map(Into::into),
+            run_dir: run_dir.to_path_buf(),
+            maintenance,
+        },
         ex.clone(),
     )));
     match result {
@@ -91,6 +108,16 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
             1
         }
     }
+}
+
+/// What the daemon starts from.
+struct Start {
+    path: String,
+    config: Config,
+    ubus: Option<PathBuf>,
+    run_dir: PathBuf,
+    /// Interfaces kept in maintenance from the previous run.
+    maintenance: std::collections::BTreeSet<String>,
 }
 
 struct Daemon {
@@ -105,7 +132,9 @@ struct Daemon {
     resolution: Resolution,
     /// The policies resolved over the uplinks available for IPv6.
     resolution6: Resolution,
+    /// What the last successful reconcile or reroute applied; `None` after a failure.
     applied: Option<Desired>,
+    retry: retry::Retry,
     hooks: Hooks,
     shaper: Shaper,
     transitions: VecDeque<status::Transition>,
@@ -119,19 +148,31 @@ struct Daemon {
     followed: Rc<RefCell<Vec<String>>>,
     /// Asks the netifd follower to read an interface's status again (`None`: all).
     refresh: smol::channel::Sender<Option<String>>,
+    /// The configured interface names, for the ubus object to refuse others.
+    known: Rc<RefCell<Vec<String>>>,
+    run_dir: PathBuf,
+    /// What was last written to the run directory.
+    kept: persist::Kept,
 }
 
-async fn main(
-    path: String,
-    config: Config,
-    ubus_socket: Option<std::path::PathBuf>,
-    ex: Rc<smol::LocalExecutor<'static>>,
-) -> Result<(), String> {
+async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), String> {
+    let Start {
+        path,
+        config,
+        ubus: ubus_socket,
+        run_dir,
+        maintenance,
+    } = start;
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
-    let (mut inputs, shell) = inputs::spawn(&ex, ubus_socket, Uplinks::followed(&config))?;
+    let (mut inputs, shell) = inputs::spawn(
+        &ex,
+        ubus_socket,
+        Uplinks::followed(&config),
+        interface_names(&config),
+    )?;
     let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
     let resolution = resolve(&config, |_| false);
     let mut d = Daemon {
@@ -140,11 +181,15 @@ async fn main(
         kernel,
         conntrack,
         engine,
-        uplinks: Uplinks::default(),
+        uplinks: Uplinks {
+            maintenance,
+            ..Uplinks::default()
+        },
         holds: Holds::default(),
         resolution6: resolution.clone(),
         resolution,
         applied: None,
+        retry: retry::Retry::default(),
         hooks: Hooks::default(),
         shaper: Shaper::default(),
         transitions: VecDeque::new(),
@@ -156,7 +201,11 @@ async fn main(
         bus: shell.bus,
         followed: shell.followed,
         refresh: shell.refresh,
+        known: shell.known,
+        run_dir,
+        kept: persist::Kept::default(),
     };
+    d.remember();
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
         d.config.interfaces.len(),
@@ -171,7 +220,7 @@ async fn main(
         if d.on_input(input).await? == Run::Stop {
             return Ok(());
         }
-        inputs.arm(d.hooks.busy(), d.holds.deadline());
+        inputs.arm(d.hooks.busy(), d.retry.due(), d.holds.deadline());
     }
 }
 
@@ -188,6 +237,14 @@ impl Daemon {
             Input::Health(e) => self.on_health(e).await,
             Input::Kernel(Some(e)) => self.on_kernel(e).await,
             Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            // Lost notifications may come from a burst of rail's own update: look first.
+            Input::NftGone(Gone::Maybe) if self.kernel.nft_present().await => {}
+            Input::NftGone(_) => {
+                log::warn!("table inet rail was deleted; restoring it");
+                self.kernel.invalidate();
+                self.reconcile().await;
+            }
+            Input::Retry => self.reconcile().await,
             Input::Control(inc) => self.on_control(inc).await,
             Input::Netifd(u) => self.on_netifd(u).await,
             Input::Ubus(r) => {
@@ -241,11 +298,24 @@ impl Daemon {
     async fn reconcile(&mut self) {
         let want = self.desired();
         match self.kernel.reconcile(&want).await {
-            Ok(c) if !c.is_empty() => log::info!("reconciled: {c}"),
-            Ok(_) => {}
-            Err(e) => log::error!("reconcile failed: {e}"),
+            Ok(c) => {
+                match self.retry.succeeded() {
+                    Some(f) => log::info!("reconciled after {} failed attempts: {c}", f.attempts),
+                    None if !c.is_empty() => log::info!("reconciled: {c}"),
+                    None => {}
+                }
+                self.applied = Some(want);
+            }
+            Err(e) => {
+                // Logged once per run of failures; `rail status` shows it until it ends.
+                if self.retry.failed(e.to_string(), Instant::now(), unix_now()) {
+                    log::error!("reconcile failed: {e}; retrying until it succeeds");
+                } else {
+                    log::debug!("reconcile failed again: {e}");
+                }
+                self.applied = None;
+            }
         }
-        self.applied = Some(want);
         self.refresh_snapshot();
     }
 
@@ -475,6 +545,11 @@ impl Daemon {
 
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
+        if let Some(name) = r.interface() {
+            if !self.config.interfaces.iter().any(|i| i.name == name) {
+                return Err(format!("no interface '{name}' in {}", self.path));
+            }
+        }
         match r {
             object::Request::Status => Ok(self.status_value().await),
             object::Request::Reload => self.reload().await,
@@ -483,9 +558,6 @@ impl Daemon {
                 Ok(Value::Null)
             }
             object::Request::Maintenance { interface, enable } => {
-                if !self.config.interfaces.iter().any(|i| i.name == interface) {
-                    return Err(format!("no interface '{interface}' in {}", self.path));
-                }
                 let changed = if enable {
                     self.uplinks.maintenance.insert(interface.clone())
                 } else {
@@ -500,10 +572,26 @@ impl Daemon {
                             "back in service"
                         }
                     );
+                    self.remember();
                     self.reroute().await;
                 }
                 Ok(Value::Null)
             }
+        }
+    }
+
+    /// Write what must survive a restart, when it changed since it was last written.
+    fn remember(&mut self) {
+        let now = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        if now == self.kept {
+            return;
+        }
+        match persist::save(&self.run_dir, &now) {
+            Ok(()) => self.kept = now,
+            Err(e) => log::warn!(
+                "keeping marks and maintenance in {}: {e}; a restart will not know them",
+                self.run_dir.display()
+            ),
         }
     }
 
@@ -559,7 +647,7 @@ impl Daemon {
 
     /// Re-read the configuration; a bad one is reported and the running one kept.
     async fn reload(&mut self) -> Result<Value, String> {
-        let new = match config::load(&self.path) {
+        let mut new = match config::load(&self.path) {
             Ok(c) => c,
             Err(problems) => {
                 for p in &problems {
@@ -574,6 +662,10 @@ impl Daemon {
                 return Err(lines.join("\n"));
             }
         };
+        // Interfaces keep their marks (existing flows keep their uplink); a new one takes a
+        // free mark, a removed one leaves maintenance.
+        let kept = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        let maintenance = kept.apply(&mut new);
         if new == self.config {
             log::info!("reload: {} unchanged", self.path);
             return Ok(json!({"changed": false}));
@@ -584,7 +676,10 @@ impl Daemon {
         self.take_steps(steps).await;
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
+        self.uplinks.maintenance = maintenance;
+        self.remember();
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
+        *self.known.borrow_mut() = interface_names(&self.config);
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -620,7 +715,7 @@ impl Daemon {
     }
 
     fn build_status(&self) -> status::Status {
-        report::build(&report::Inputs {
+        let mut status = report::build(&report::Inputs {
             config: &self.config,
             engine: &self.engine,
             uplinks: &self.uplinks,
@@ -630,7 +725,9 @@ impl Daemon {
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),
-        })
+        });
+        status.reconcile_error = self.retry.failure().cloned();
+        status
     }
 
     async fn status_value(&mut self) -> Value {
@@ -644,6 +741,10 @@ impl Daemon {
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
         *self.snapshot.borrow_mut() = v;
     }
+}
+
+fn interface_names(config: &Config) -> Vec<String> {
+    config.interfaces.iter().map(|i| i.name.clone()).collect()
 }
 
 /// What the health engine needs to probe one family of an uplink's device.

@@ -137,5 +137,6 @@ pub fn build(i: &Inputs) -> Status {
         interfaces,
         policies,
         transitions: i.transitions.iter().cloned().collect(),
+        reconcile_error: None,
     }
 }

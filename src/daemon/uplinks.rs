@@ -161,21 +161,31 @@ impl Uplinks {
             let Some(device) = self.device(config, id) else {
                 continue;
             };
-            match kernel.learn(&device, self.gateway(config, id)).await {
+            // The prefix delegated to the uplink: the config's, else netifd's. A PD-only
+            // uplink's IPv6 source comes from it, or with NPTv6 from the LAN prefix NPTv6
+            // translates into it.
+            let announced = self.announced.get(&iface.name);
+            let delegated6 = iface
+                .ip6prefix
+                .or_else(|| announced.and_then(|a| a.delegated6));
+            let source6 = iface.npt.map(|n| n.internal()).or(delegated6);
+            match kernel
+                .learn(&device, self.gateway(config, id), source6)
+                .await
+            {
                 Ok(Some(mut learned)) => {
                     if let Some(p) = learned.peer {
                         peers.insert(id, p);
                     }
                     // netifd's IPv6 next hop for this interface beats main's lowest-metric
                     // default through the device; the config's beats both.
-                    let announced = self.announced.get(&iface.name);
                     if learned.link.address6.is_some()
                         && !iface.gateway.is_some_and(|g| g.is_ipv6())
                     {
                         let gateway6 = announced.and_then(|a| a.gateway6);
                         learned.link.gateway6 = gateway6.or(learned.link.gateway6);
                     }
-                    learned.link.delegated6 = announced.and_then(|a| a.delegated6);
+                    learned.link.delegated6 = delegated6;
                     links.insert(id, learned.link);
                 }
                 Ok(None) => {}

@@ -32,8 +32,6 @@ pub struct Desired {
     pub nft: String,
     /// Devices that need loose reverse-path filtering.
     pub uplink_devices: Vec<String>,
-    /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
-    pub preserved_sets: Vec<String>,
     /// Per family, policy and uplink, the sticky sets pinning sources to it (flushed when it
     /// stops carrying that policy's new connections of that family, so those sources are
     /// pinned again by another).
@@ -95,7 +93,6 @@ pub fn desired_dual(
         routes6,
         nft: nft::render(config, links),
         uplink_devices,
-        preserved_sets: nft::preserved_sets(config),
         sticky_sets: nft::sticky_sets(config, links)
             .into_iter()
             .map(|s| ((s.af, s.policy, s.interface), s.name))
@@ -202,6 +199,22 @@ fn family_state(
             rules.push(RuleSpec {
                 priority: from,
                 selector: Selector::From(addr),
+                action: RuleAction::Lookup(table),
+            });
+        }
+        // LAN sources in the prefix delegated to this uplink leave only through it: its
+        // provider routes that prefix back, and every other provider drops it as a source it
+        // did not delegate (BCP 38). With NPTv6 the LAN's sources are npt_internal instead,
+        // translated on the way out of whichever uplink the policy picks.
+        if let Some(delegated) = links
+            .get(&id)
+            .and_then(|l| l.delegated6)
+            .filter(|p| af == Af::Inet6 && p.addr.is_ipv6() && iface.npt.is_none())
+        {
+            let net = delegated.network();
+            rules.push(RuleSpec {
+                priority: from,
+                selector: Selector::FromNet(net.addr, net.len),
                 action: RuleAction::Lookup(table),
             });
         }
@@ -618,6 +631,69 @@ mod tests {
         let c4 = config(&["wan1"], &[(0, 1, 1)], &[&[0]]);
         let v4 = desired(&c4, &l, &resolve(&c4, |_| true));
         assert!(v4.rules6.is_empty() && v4.routes6.is_empty());
+    }
+
+    #[test]
+    fn a_delegated_prefix_leaves_only_through_its_uplink_unless_translated() {
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        c.interfaces[0].family = crate::config::Family::Both;
+        c.interfaces[1].family = crate::config::Family::Both;
+        let mut l = links();
+        // PD-only: each uplink's IPv6 source is the router's LAN address in its prefix.
+        for (id, isp) in [(InterfaceId(0), 1), (InterfaceId(1), 2)] {
+            let wan = l.get_mut(&id).unwrap();
+            wan.address6 = Some(format!("2001:db8:300:{isp}::1").parse().unwrap());
+            wan.gateway6 = Some("fe80::1".parse().unwrap());
+            wan.delegated6 = Some(crate::config::Prefix {
+                addr: format!("2001:db8:300:{isp}::5").parse().unwrap(),
+                len: 64,
+            });
+        }
+        let both = resolve(&c, |_| true);
+        let from_net = |d: &Desired| -> Vec<(u32, String, u32)> {
+            d.rules6
+                .iter()
+                .filter_map(|r| match (r.selector, r.action) {
+                    (Selector::FromNet(a, len), RuleAction::Lookup(t)) => {
+                        Some((r.priority.value(), format!("{a}/{len}"), t.value()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let d = desired_dual(&c, &l, &both, &both);
+        assert_eq!(
+            from_net(&d),
+            vec![
+                (4001, "2001:db8:300:1::/64".into(), 20001),
+                (4002, "2001:db8:300:2::/64".into(), 20002)
+            ],
+            "each prefix (host bits cleared) to its own uplink's table"
+        );
+        assert!(
+            !d.rules
+                .iter()
+                .any(|r| matches!(r.selector, Selector::FromNet(..))),
+            "IPv4 has none"
+        );
+        // Ahead of every mark rule: the policy's choice does not move a delegated source.
+        let first_mark = d
+            .rules6
+            .iter()
+            .find(|r| matches!(r.selector, Selector::FwMark { .. }))
+            .unwrap();
+        assert!(Priority::from_uplink(InterfaceId(1)).unwrap() < first_mark.priority);
+        // NPTv6 on wan2: its LAN sources are translated, whichever uplink they leave by.
+        let internal = crate::config::Prefix {
+            addr: "fd00:1::".parse().unwrap(),
+            len: 64,
+        };
+        c.interfaces[1].npt = crate::config::Npt::new(internal, None);
+        let d = desired_dual(&c, &l, &both, &both);
+        assert_eq!(
+            from_net(&d),
+            vec![(4001, "2001:db8:300:1::/64".into(), 20001)]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The shell that makes the kernel match a `Desired`: rules and routes over rtnetlink, the
-//! `inet rail` table through one `nft -f -` transaction, and the sysctls rail relies on.
+//! `inet rail` table through one `nft -f -` transaction that keeps its sets (`nft::update`),
+//! and the sysctls rail relies on.
 //!
 //! Ownership is by number (see `layout`): rules in rail's priority range stamped with its
 //! protocol, routes in rail's tables stamped with its protocol, the nft table `inet rail`.
@@ -46,7 +47,7 @@ pub struct Changes {
     pub rules_deleted: usize,
     pub routes_set: usize,
     pub routes_deleted: usize,
-    pub nft_replaced: bool,
+    pub nft_updated: bool,
 }
 
 impl Changes {
@@ -64,8 +65,8 @@ impl fmt::Display for Changes {
             self.rules_deleted,
             self.routes_set,
             self.routes_deleted,
-            if self.nft_replaced {
-                "replaced"
+            if self.nft_updated {
+                "updated"
             } else {
                 "unchanged"
             }
@@ -121,24 +122,29 @@ impl Kernel {
         self.nft_applied = None;
     }
 
+    /// Whether `inet rail` is in the kernel.
+    pub async fn nft_present(&self) -> bool {
+        nft(&["-t", "list", "table", "inet", "rail"], None)
+            .await
+            .is_ok()
+    }
+
     /// Make rail's rules, routes, nft table and sysctls match `desired`: adopt what is
     /// already right, delete what is extra or different, add what is missing.
     pub async fn reconcile(&mut self, desired: &Desired) -> Result<Changes, Error> {
         let mut changes = Changes::default();
         set_sysctls(desired)?;
         if self.nft_applied.as_deref() != Some(desired.nft.as_str()) {
-            apply_nft(&desired.nft, &desired.preserved_sets).await?;
+            apply_nft(&desired.nft).await?;
             self.nft_applied = Some(desired.nft.clone());
-            changes.nft_replaced = true;
+            changes.nft_updated = true;
         }
         for af in Af::BOTH {
             let (rules, routes) = desired.family(af);
             self.reconcile_family(af, rules, routes, &mut changes)
                 .await?;
         }
-        if !changes.nft_replaced {
-            self.forget_sticky(desired).await?;
-        }
+        self.forget_sticky(desired).await?;
         self.active = desired.active.clone();
         self.tables = Af::BOTH
             .into_iter()
@@ -289,7 +295,7 @@ impl Kernel {
                 changes.routes_deleted += 1;
             }
         }
-        changes.nft_replaced = delete_nft().await?;
+        changes.nft_updated = delete_nft().await?;
         self.nft_applied = None;
         self.policy_routes.clear();
         self.tables.clear();
@@ -458,17 +464,13 @@ async fn nft(args: &[&str], script: Option<&str>) -> Result<String, String> {
     }
 }
 
-/// Replace `inet rail` atomically, carrying over the elements others put in its sets.
-async fn apply_nft(table: &str, preserved_sets: &[String]) -> Result<(), Error> {
-    let mut script = format!("table {TABLE} {{}}\ndelete table {TABLE}\n{table}");
-    for set in preserved_sets {
-        if let Ok(listing) = nft(&["list", "set", "inet", "rail", set], None).await {
-            if let Some(elements) = set_elements(&listing) {
-                script.push_str(&format!("add element {TABLE} {set} {{ {elements} }}\n"));
-            }
-        }
-    }
-    nft(&["-f", "-"], Some(&script))
+/// Bring `inet rail` to `table` in one transaction that keeps the elements of its sets.
+async fn apply_nft(table: &str) -> Result<(), Error> {
+    // Terse: the sets' declarations without their elements, which may be many.
+    let present = nft(&["-t", "list", "table", "inet", "rail"], None)
+        .await
+        .unwrap_or_default();
+    nft(&["-f", "-"], Some(&super::nft::update(&present, table)))
         .await
         .map(drop)
         .map_err(|e| Error(format!("applying table {TABLE}: {e}")))
@@ -484,30 +486,4 @@ async fn delete_nft() -> Result<bool, Error> {
     .await
     .map_err(|e| Error(format!("deleting table {TABLE}: {e}")))?;
     Ok(existed)
-}
-
-/// The text between `elements = {` and its `}` in an `nft list set` listing.
-fn set_elements(listing: &str) -> Option<String> {
-    let start = listing.find("elements = {")? + "elements = {".len();
-    let end = start + listing[start..].find('}')?;
-    let items: Vec<&str> = listing[start..end].split_whitespace().collect();
-    (!items.is_empty()).then(|| items.join(" "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_elements_are_read_from_a_listing() {
-        let listing = "table inet rail {\n\tset banks {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.0.2.0/24, 198.51.100.7,\n\t\t\t     203.0.113.1-203.0.113.9 }\n\t}\n}\n";
-        assert_eq!(
-            set_elements(listing).as_deref(),
-            Some("192.0.2.0/24, 198.51.100.7, 203.0.113.1-203.0.113.9")
-        );
-        assert_eq!(
-            set_elements("table inet rail {\n\tset banks {\n\t\ttype ipv4_addr\n\t}\n}\n"),
-            None
-        );
-    }
 }

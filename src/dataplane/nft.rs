@@ -1,5 +1,5 @@
-//! The `inet rail` nftables table (pure): rendered as text and applied by the shell in one
-//! `nft -f -` transaction.
+//! The `inet rail` nftables table (pure): rendered as text, and the one `nft -f -`
+//! transaction (`update`) that brings the table in the kernel to it while keeping its sets.
 //!
 //! prerouting/output restore the uplink saved in the ct mark into the packet mark; a new
 //! flow whose ct mark has no rail bits is matched against the config's rules and gets its
@@ -11,6 +11,7 @@
 //! that family's sets: a sticky rule pins sources in one set per family and uplink, and an
 //! `ipset` names one set per family (`Rule::ipset_for`).
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::vocab::{Link, Links};
@@ -54,20 +55,16 @@ pub fn render(config: &Config, links: &Links) -> String {
     let mut out = String::new();
     out.push_str("table inet rail {\n");
     for (set, af) in rule_sets(config) {
-        let _ = writeln!(
-            out,
-            "\tset {set} {{\n\t\ttype {}\n\t\tflags interval\n\t}}\n",
-            addr_type(af)
-        );
+        declare_set(&mut out, &set, addr_type(af), "interval", None);
     }
     let sticky = sticky_sets(config, links);
     for s in &sticky {
-        let _ = writeln!(
-            out,
-            "\tset {} {{\n\t\ttype {}\n\t\tflags dynamic,timeout\n\t\ttimeout {}s\n\t}}\n",
-            s.name,
+        declare_set(
+            &mut out,
+            &s.name,
             addr_type(s.af),
-            s.timeout_secs
+            "dynamic,timeout",
+            Some(s.timeout_secs),
         );
     }
     out.push_str(
@@ -223,9 +220,75 @@ fn rule_sets(config: &Config) -> Vec<(String, Af)> {
     sets
 }
 
-/// The sets whose elements must survive a table replacement (filled by others).
-pub fn preserved_sets(config: &Config) -> Vec<String> {
-    rule_sets(config).into_iter().map(|(set, _)| set).collect()
+/// One set's declaration. Its comment repeats the declaration: it is how `update` tells,
+/// from a listing, a set to keep (elements and all) from one to declare anew.
+fn declare_set(out: &mut String, name: &str, ty: &str, flags: &str, timeout: Option<u64>) {
+    let timeout = timeout.map(|t| format!("timeout {t}s"));
+    let _ = writeln!(out, "\tset {name} {{\n\t\ttype {ty}\n\t\tflags {flags}");
+    if let Some(t) = &timeout {
+        let _ = writeln!(out, "\t\t{t}");
+    }
+    let declared: Vec<&str> = [ty, flags].into_iter().chain(timeout.as_deref()).collect();
+    let _ = writeln!(out, "\t\tcomment \"{}\"\n\t}}\n", declared.join(" "));
+}
+
+/// The one `nft -f -` script that turns the table `present` (as `nft -t list table inet
+/// rail` prints it; empty when there is none) into `wanted` (a `render`): every chain is
+/// flushed and filled again, a chain no longer wanted is deleted, and a set is deleted only
+/// when it is no longer wanted or declared otherwise (its type, flags or timeout changed).
+/// Every other set keeps its elements with their timeouts: sticky pins and what dnsmasq
+/// put in the rules' sets survive every update.
+pub fn update(present: &str, wanted: &str) -> String {
+    let (have, want) = (Declared::read(present), Declared::read(wanted));
+    let mut out = String::new();
+    // Flushes first: a chain or set still referenced (a jump, a lookup) cannot be deleted.
+    for chain in &have.chains {
+        let _ = writeln!(out, "flush chain {TABLE} {chain}");
+    }
+    for chain in have.chains.iter().filter(|c| !want.chains.contains(c)) {
+        let _ = writeln!(out, "delete chain {TABLE} {chain}");
+    }
+    for (set, declared) in &have.sets {
+        if declared.is_none() || want.sets.get(set) != Some(declared) {
+            let _ = writeln!(out, "delete set {TABLE} {set}");
+        }
+    }
+    out.push_str(wanted);
+    out
+}
+
+/// The chains and sets of a table's text, each set with its comment.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Declared {
+    chains: Vec<String>,
+    sets: BTreeMap<String, Option<String>>,
+}
+
+impl Declared {
+    fn read(text: &str) -> Declared {
+        let mut d = Declared::default();
+        let mut set: Option<String> = None;
+        for line in text.lines() {
+            if let Some(top) = line.strip_prefix('\t').filter(|l| !l.starts_with('\t')) {
+                let named = |kind: &str| {
+                    let name = top.strip_prefix(kind)?.strip_suffix(" {")?;
+                    Some(name.trim_matches('"').to_string())
+                };
+                set = named("set ");
+                if let Some(s) = &set {
+                    d.sets.insert(s.clone(), None);
+                } else if let Some(chain) = named("chain ") {
+                    d.chains.push(chain);
+                }
+            } else if let Some(s) = &set {
+                let comment = line.trim().strip_prefix("comment \"");
+                if let Some(c) = comment.and_then(|c| c.strip_suffix('"')) {
+                    d.sets.insert(s.clone(), Some(c.to_string()));
+                }
+            }
+        }
+        d
+    }
 }
 
 /// nft's element type of a set of addresses of one family.
@@ -448,6 +511,7 @@ mod tests {
 	set rail_banks {
 		type ipv4_addr
 		flags interval
+		comment "ipv4_addr interval"
 	}
 
 	chain prerouting {
@@ -511,7 +575,7 @@ mod tests {
         let lines: Vec<&str> = text
             .lines()
             .map(str::trim)
-            .filter(|l| l.contains("comment") || l.contains("masquerade"))
+            .filter(|l| l.contains(" comment") || l.contains("masquerade"))
             .collect();
         assert_eq!(
             lines,
@@ -555,9 +619,12 @@ mod tests {
                     format!("{name} {}", ty.unwrap_or(""))
                 })
                 .collect();
-            (declared, preserved_sets(c))
+            (
+                declared,
+                Declared::read(&text).sets.into_keys().collect::<Vec<_>>(),
+            )
         };
-        // Both families: the name for IPv4, its `6` twin for IPv6; both are preserved.
+        // Both families: the name for IPv4, its `6` twin for IPv6; both are declared.
         assert_eq!(
             sets(&c),
             (
@@ -671,8 +738,8 @@ mod tests {
         ] {
             let set = format!("{prefix}_default_{iface}");
             assert!(text.contains(&format!(
-                "\tset {set} {{\n\t\ttype {}\n\t\tflags dynamic,timeout\n\t\ttimeout {timeout_secs}s\n\t}}\n",
-                addr_type(af)
+                "\tset {set} {{\n\t\ttype {ty}\n\t\tflags dynamic,timeout\n\t\ttimeout {timeout_secs}s\n\t\tcomment \"{ty} dynamic,timeout timeout {timeout_secs}s\"\n\t}}\n",
+                ty = addr_type(af)
             )));
             assert!(text.contains(&format!(
                 "meta nfproto {} {ip} saddr @{set} update @{set} {{ {ip} saddr }} meta mark set meta mark & 0xc0ffffff | {mark} return comment \"default\"",
@@ -729,5 +796,90 @@ mod tests {
         // An IPv4-only sticky rule pins no IPv6 source.
         c.rules[4].family = Some(Af::Inet);
         assert!(sticky_sets(&c, &links()).iter().all(|s| s.af == Af::Inet));
+    }
+
+    #[test]
+    fn an_update_flushes_chains_and_keeps_sets_declared_alike() {
+        let mut c = every_match();
+        c.rules[4].sticky = true;
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(300);
+        let wanted = render(&c, &links());
+        assert_eq!(update("", &wanted), wanted, "no table yet: declare it all");
+        let chains = "flush chain inet rail prerouting\nflush chain inet rail output\n\
+            flush chain inet rail rules\nflush chain inet rail postrouting\n\
+            flush chain inet rail nat\n";
+        assert_eq!(update(&wanted, &wanted), format!("{chains}{wanted}"));
+
+        // wan2's device went away: its pins and its nat chain go, wan1's pins stay.
+        let mut one = links();
+        one.remove(&InterfaceId(1));
+        assert_eq!(
+            update(&wanted, &render(&c, &one)),
+            format!(
+                "{chains}delete chain inet rail nat\ndelete set inet rail sticky_default_wan2\n{}",
+                render(&c, &one)
+            )
+        );
+        // A new timeout is a new declaration: those sets start again.
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(60);
+        let script = update(&wanted, &render(&c, &links()));
+        assert!(script.contains(
+            "delete set inet rail sticky_default_wan1\ndelete set inet rail sticky_default_wan2\n"
+        ));
+        assert!(!script.contains("delete set inet rail rail_banks"));
+    }
+
+    #[test]
+    fn an_update_reads_what_nft_lists() {
+        // `nft -t list table inet rail` on nft 1.0.6: a set of another type, one without
+        // rail's comment (an older rail's), one declared as wanted.
+        let listed = "table inet rail {
+\tset rail_banks {
+\t\ttype ipv6_addr
+\t\tflags interval
+\t\tcomment \"ipv6_addr interval\"
+\t}
+
+\tset old {
+\t\ttype ipv4_addr
+\t\tflags dynamic,timeout
+\t\ttimeout 5m
+\t}
+
+\tset sticky_default_wan1 {
+\t\ttype ipv4_addr
+\t\tsize 65535
+\t\tflags dynamic,timeout
+\t\ttimeout 5m
+\t\tcomment \"ipv4_addr dynamic,timeout timeout 300s\"
+\t}
+
+\tchain prerouting {
+\t\ttype filter hook prerouting priority mangle; policy accept;
+\t\tct state new jump rules
+\t}
+
+\tchain rules {
+\t}
+}
+";
+        let mut c = every_match();
+        c.rules[4].sticky = true;
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(300);
+        let wanted = render(&c, &links());
+        let script = update(listed, &wanted);
+        let prelude: Vec<&str> = script
+            .lines()
+            .take_while(|l| !l.starts_with("table"))
+            .collect();
+        assert_eq!(
+            prelude,
+            [
+                "flush chain inet rail prerouting",
+                "flush chain inet rail rules",
+                "delete set inet rail old",
+                "delete set inet rail rail_banks",
+            ]
+        );
     }
 }

@@ -53,6 +53,8 @@ pub type Links = BTreeMap<InterfaceId, Link>;
 pub enum Selector {
     All,
     From(IpAddr),
+    /// A source prefix (a delegated IPv6 prefix), host bits clear.
+    FromNet(IpAddr, u8),
     FwMark {
         mark: u32,
         mask: u32,

@@ -37,6 +37,7 @@ pub fn interface(name: &str, n: u32) -> Interface {
         flush_conntrack: true,
         masquerade: false,
         npt: None,
+        ip6prefix: None,
         rate: None,
     }
 }

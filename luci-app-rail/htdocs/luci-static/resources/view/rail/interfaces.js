@@ -68,9 +68,10 @@ return view.extend({
 		add('tracking', form.Value, 'timeout', _('Probe timeout'),
 			_('How long to wait for a reply: seconds (0.5) or with a unit (500ms).'),
 			{ ...probeTime, placeholder: _('half of interval, at most 1s') });
+		/* In the table and the editor: modalonly false would keep it out of the editor. */
 		add('tracking', form.Value, 'interval', _('Interval'),
 			_('Time between probe rounds while the uplink is up and healthy.'),
-			{ ...probeTime, placeholder: '1s', modalonly: false });
+			{ ...probeTime, placeholder: '1s', modalonly: null });
 		add('tracking', form.Value, 'failure_interval', _('Failure interval'),
 			_('Time between rounds while the uplink is suspect (up, but failing).'),
 			{ ...probeTime, placeholder: _('half of interval, at least timeout') });
@@ -109,6 +110,9 @@ return view.extend({
 			{ ...modal, validate: rail.rateIn('8kbit', '100gbit'), placeholder: _('no shaping') });
 		add('advanced', form.Flag, 'masquerade', _('Masquerade'),
 			_('Masquerade traffic leaving this uplink. Not needed on OpenWrt, where the firewall zone does it.'), modal);
+		add('advanced', form.Value, 'ip6prefix', _('Delegated IPv6 prefix'),
+			_('The prefix the provider delegates to this uplink (DHCPv6-PD), when netifd does not report it. An uplink without a global IPv6 address of its own is probed and routed from an address of this prefix. Needs family IPv6 or both.'),
+			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)', placeholder: _("learned from netifd's delegated prefix") });
 		add('advanced', form.Value, 'npt_internal', _('NPTv6 internal prefix'),
 			_("The LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix when leaving this uplink."),
 			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)' });
