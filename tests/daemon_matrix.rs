@@ -3,9 +3,11 @@
 //! router's kernel as netifd does and talks on the bus with netifd's quirks (events and
 //! `interface.down` twice per ifdown, status answered after the burst, addresses removed
 //! before it says so, nothing said on a gateway-only renewal, hotplug `ifdown` without
-//! DEVICE). After every step: the kernel converges to what rail wants for the lab as it is
-//! now; flows on untouched uplinks survive; an uplink that came back unchanged keeps its
-//! flows (no flush); and at the end, no error line in rail's log.
+//! DEVICE), with `nft flush ruleset` and kill -9 of rail among the steps. After every
+//! step: the kernel converges to what rail wants for the lab as it is now (and every uplink
+//! is probed); flows on untouched uplinks survive; an uplink that came back unchanged has
+//! no transition and no flush; and at the end, no error or warning line in rail's log but
+//! the one saying it restores its flushed table.
 //!
 //! `wana` (ISP 1, Ethernet-like) and `wanb` (ISP 2, PPPoE-like) are known only through
 //! netifd; `wanc` (ISP 3) names its device and gateway in the config and is never touched.
@@ -38,10 +40,11 @@ enum Step {
     NetifdRestart,
     UbusdRestart,
     RailReload,
+    NftFlush,
     Kill9,
 }
 
-const STEPS: [Step; 11] = [
+const STEPS: [Step; 12] = [
     Step::IfdownIfup,
     Step::ReloadUnchanged,
     Step::ReloadRestart,
@@ -52,6 +55,7 @@ const STEPS: [Step; 11] = [
     Step::NetifdRestart,
     Step::UbusdRestart,
     Step::RailReload,
+    Step::NftFlush,
     Step::Kill9,
 ];
 
@@ -182,7 +186,11 @@ fn touched(step: Step, target: &str) -> Vec<&'static str> {
         Step::ReloadNewDevice | Step::PppoeRecreate => vec!["wanb"],
         Step::RenewAddress | Step::RenewGateway => vec!["wana"],
         Step::NetifdRestart => vec!["wana", "wanb"],
-        Step::ReloadUnchanged | Step::UbusdRestart | Step::RailReload | Step::Kill9 => vec![],
+        Step::ReloadUnchanged
+        | Step::UbusdRestart
+        | Step::RailReload
+        | Step::NftFlush
+        | Step::Kill9 => vec![],
     }
 }
 
@@ -232,6 +240,7 @@ fn the_daily_events_of_a_router_in_random_order() {
     let mut log = String::new();
 
     let t_start = Instant::now();
+    let mut nft_flushes = 0;
     let mut taken = 0;
     for n in 0..steps {
         if !matrix::within_budget(t_start) {
@@ -364,6 +373,11 @@ fn the_daily_events_of_a_router_in_random_order() {
                 let out = rail.cli(&["reload"]);
                 assert!(out.status.success(), "{out:?}");
             }
+            Step::NftFlush => {
+                let out = lab.exec("rtr", &["nft", "flush", "ruleset"]);
+                assert!(out.status.success(), "{out:?}");
+                nft_flushes += 1;
+            }
             Step::Kill9 => {
                 log += &rail.log_text();
                 rail.kill();
@@ -379,6 +393,11 @@ fn the_daily_events_of_a_router_in_random_order() {
     }
     let all = log + &rail.log_text();
     let bad = matrix::bad_lines(&all);
+    let restoring = all.matches(matrix::RESTORING).count();
+    assert!(
+        restoring <= nft_flushes,
+        "{restoring} restorations, {nft_flushes} flushes"
+    );
     eprintln!(
         "event matrix: {taken} steps, {} error/warning lines",
         bad.len()

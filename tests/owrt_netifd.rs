@@ -7,7 +7,8 @@
 //! static; `wanc` (ISP 3) is rail's alone. The hotplug script netifd calls is the one rail
 //! ships (files/etc/hotplug.d/iface/30-rail). Steps: ifdown/ifup, `network reload`
 //! unchanged, a reload restarting an uplink as it was, renewals with a new address or a
-//! new gateway only, netifd restart, ubusd restart, `rail reload`, kill -9 of rail. (A new
+//! new gateway only, netifd restart, ubusd restart, `rail reload`, `nft flush ruleset`,
+//! kill -9 of rail. (A new
 //! device and PPPoE recreation need devices this lab does not give netifd: the stand-in's
 //! matrix covers them.) Opt-in: `make owrt-test`, as root; RAIL_MATRIX_STEPS and
 //! RAIL_MATRIX_SEED as for the stand-in's matrix.
@@ -34,10 +35,11 @@ enum Step {
     NetifdRestart,
     UbusdRestart,
     RailReload,
+    NftFlush,
     Kill9,
 }
 
-const STEPS: [Step; 9] = [
+const STEPS: [Step; 10] = [
     Step::IfdownIfup,
     Step::ReloadUnchanged,
     Step::ReloadRestart,
@@ -46,6 +48,7 @@ const STEPS: [Step; 9] = [
     Step::NetifdRestart,
     Step::UbusdRestart,
     Step::RailReload,
+    Step::NftFlush,
     Step::Kill9,
 ];
 
@@ -278,6 +281,7 @@ fn the_daily_events_of_a_router_with_openwrts_netifd() {
     let mut restarts = (0, 0, 0);
     let mut gateway_follow: Vec<Duration> = Vec::new();
     let t_start = Instant::now();
+    let mut nft_flushes = 0;
 
     let mut taken = 0;
     for n in 0..steps {
@@ -361,6 +365,12 @@ fn the_daily_events_of_a_router_with_openwrts_netifd() {
                 assert!(out.status.success(), "{out:?}");
                 (vec![], true)
             }
+            Step::NftFlush => {
+                let out = lab.exec("rtr", &["nft", "flush", "ruleset"]);
+                assert!(out.status.success(), "{out:?}");
+                nft_flushes += 1;
+                (vec![], true)
+            }
             Step::Kill9 => {
                 log += &rail.log_text();
                 rail.kill();
@@ -386,6 +396,11 @@ fn the_daily_events_of_a_router_with_openwrts_netifd() {
     }
     let all = log + &rail.log_text();
     let bad = matrix::bad_lines(&all);
+    let restoring = all.matches(matrix::RESTORING).count();
+    assert!(
+        restoring <= nft_flushes,
+        "{restoring} restorations, {nft_flushes} flushes"
+    );
     let count = |what: &str| all.lines().filter(|l| l.contains(what)).count();
     eprintln!(
         "real netifd matrix: {taken} steps in {:?}, {} error/warning lines, {} holds, {} restored as they were; \
