@@ -189,6 +189,10 @@ impl Drop for Owrtd<'_> {
             let _ = std::fs::remove_dir_all(&self.dir);
         } else {
             eprintln!(
+                "rail's log before its last kill -9 is kept in {}",
+                self.dir.display()
+            );
+            eprintln!(
                 "---- netifd log ----\n{}",
                 std::fs::read_to_string(self.dir.join("netifd.log")).unwrap_or_default()
             );
@@ -373,6 +377,7 @@ fn the_daily_events_of_a_router_with_openwrts_netifd() {
             }
             Step::Kill9 => {
                 log += &rail.log_text();
+                std::fs::write(d.dir.join("rail-before-kill.log"), &log).unwrap();
                 rail.kill();
                 drop(rail);
                 rail = Rail::start_with(&lab, &config, &["-s", &socket]);

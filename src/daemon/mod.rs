@@ -297,8 +297,21 @@ impl Daemon {
     /// Make the whole kernel state match (devices or configuration changed, or drift).
     async fn reconcile(&mut self) {
         let want = self.desired();
-        match self.kernel.reconcile(&want).await {
-            Ok(c) => {
+        let result = match self.kernel.reconcile(&want).await {
+            // netifd took a device or address away while this reconcile ran (a route via
+            // a next hop it can no longer reach): not a failure, a stale view.
+            Err(e) if self.devices_moved().await => {
+                log::info!(
+                    "reconcile raced a device change ({e}); again with the devices as they are now"
+                );
+                self.relearn().await;
+                let want = self.desired();
+                self.kernel.reconcile(&want).await.map(|c| (c, want))
+            }
+            r => r.map(|c| (c, want)),
+        };
+        match result {
+            Ok((c, want)) => {
                 match self.retry.succeeded() {
                     Some(f) => log::info!("reconciled after {} failed attempts: {c}", f.attempts),
                     None if !c.is_empty() => log::info!("reconciled: {c}"),
@@ -317,6 +330,12 @@ impl Daemon {
             }
         }
         self.refresh_snapshot();
+    }
+
+    /// Whether the kernel's devices no longer look as rail learned them last.
+    async fn devices_moved(&mut self) -> bool {
+        let (links, _) = self.uplinks.learn(&self.config, &mut self.kernel).await;
+        links != self.uplinks.links
     }
 
     /// Health or maintenance changed: only policy routes move.
