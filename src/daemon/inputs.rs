@@ -4,7 +4,7 @@
 //! retry, the end of a netifd-restart hold).
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use serde_json::Value;
 use smol::channel::{Receiver, Sender};
 
 use super::control::{self, Incoming};
+use crate::config::Config;
 use crate::dataplane::nftwatch::{Gone, NftWatch};
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine};
@@ -50,8 +51,8 @@ pub struct Shell {
     pub snapshot: Rc<RefCell<Value>>,
     /// The interface names netifd is followed for (changes on reload).
     pub followed: Rc<RefCell<Vec<String>>>,
-    /// The configured interface names, for the ubus object to refuse others.
-    pub known: Rc<RefCell<Vec<String>>>,
+    /// The configuration, for the ubus object to refuse interfaces it does not have.
+    pub known: Rc<RefCell<Config>>,
     /// Asks the netifd follower to read an interface's status again (`None`: all).
     pub refresh: Sender<Option<String>>,
 }
@@ -79,30 +80,34 @@ pub struct Inputs {
 pub fn spawn(
     ex: &Rc<smol::LocalExecutor<'static>>,
     ubus_socket: Option<PathBuf>,
+    run_dir: &Path,
     followed: Vec<String>,
-    known: Vec<String>,
+    known: Config,
 ) -> Result<(Inputs, Shell), String> {
     let watch = Watch::open().map_err(|e| e.to_string())?;
     let nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
-    let (ctl_tx, control) = smol::channel::unbounded();
-    let listener = control::bind(control::NAME).map_err(|e| {
-        format!(
-            "control socket @{}: {e} (is rail already running?)",
-            control::NAME
-        )
-    })?;
-    ex.spawn(control::serve(listener, ctl_tx, ex.clone()))
-        .detach();
     let signals = spawn_signals(ex)?;
 
-    // ubus: status from the snapshot; everything else goes through the loop.
+    // ubus and the control socket: status from the snapshot; everything else goes
+    // through the loop.
     let snapshot = Rc::new(RefCell::new(Value::Null));
+    let (ctl_tx, control) = smol::channel::unbounded();
+    let control_path = control::path(run_dir);
+    let listener = control::bind(&control_path)
+        .map_err(|e| format!("control socket {}: {e}", control_path.display()))?;
+    let limits = control::Limits::of_process();
+    let daemon = control::Daemon {
+        requests: ctl_tx,
+        snapshot: snapshot.clone(),
+    };
+    ex.spawn(control::serve(listener, daemon, limits, ex.clone()))
+        .detach();
     let (bus_tx, requests) = smol::channel::unbounded::<object::Request>();
     let snap = snapshot.clone();
     let known = Rc::new(RefCell::new(known));
-    let names = known.clone();
+    let shared = known.clone();
     let rail_object = object::object(
-        move |name| names.borrow().iter().any(|n| n == name),
+        move |req| super::names_known(&shared.borrow(), req),
         move |req| match req {
             object::Request::Status => Ok(Some(snap.borrow().clone())),
             other => {

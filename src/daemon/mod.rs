@@ -148,8 +148,8 @@ struct Daemon {
     followed: Rc<RefCell<Vec<String>>>,
     /// Asks the netifd follower to read an interface's status again (`None`: all).
     refresh: smol::channel::Sender<Option<String>>,
-    /// The configured interface names, for the ubus object to refuse others.
-    known: Rc<RefCell<Vec<String>>>,
+    /// The configuration, for the ubus object to refuse interfaces it does not have.
+    known: Rc<RefCell<Config>>,
     run_dir: PathBuf,
     /// What was last written to the run directory.
     kept: persist::Kept,
@@ -170,8 +170,9 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     let (mut inputs, shell) = inputs::spawn(
         &ex,
         ubus_socket,
+        &run_dir,
         Uplinks::followed(&config),
-        interface_names(&config),
+        config.clone(),
     )?;
     let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
     let resolution = resolve(&config, |_| false);
@@ -540,37 +541,27 @@ impl Daemon {
         }
     }
 
+    /// A root request from the control socket (the socket answers status itself).
     async fn on_control(&mut self, inc: Incoming) {
-        let Incoming {
-            request,
-            uid,
-            reply,
-        } = inc;
-        let answer = if request.method == "status" {
-            Reply::ok(self.status_value().await)
-        } else if uid != 0 {
-            Reply::err(format!("'{}' changes state: root only", request.method))
-        } else {
-            match parse_control(&request.method, &request.args) {
-                Ok(r) => match self.on_request(r).await {
-                    Ok(v) => Reply::ok(v),
-                    Err(e) => Reply::err(e),
-                },
+        let Incoming { request, reply } = inc;
+        let answer = match parse_control(&request.method, &request.args) {
+            Ok(r) => match self.on_request(r).await {
+                Ok(v) => Reply::ok(v),
                 Err(e) => Reply::err(e),
-            }
+            },
+            Err(e) => Reply::err(e),
         };
         let _ = reply.send(answer).await;
     }
 
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
-        if let Some(name) = r.interface() {
-            if !self.config.interfaces.iter().any(|i| i.name == name) {
-                return Err(format!("no interface '{name}' in {}", self.path));
-            }
+        if !names_known(&self.config, &r) {
+            let name = r.interface().unwrap_or_default();
+            return Err(format!("no interface '{name}' in {}", self.path));
         }
         match r {
-            object::Request::Status => Ok(self.status_value().await),
+            object::Request::Status => Ok(self.snapshot.borrow().clone()),
             object::Request::Reload => self.reload().await,
             object::Request::Hotplug(h) => {
                 self.hotplug(h).await;
@@ -698,7 +689,7 @@ impl Daemon {
         self.uplinks.maintenance = maintenance;
         self.remember();
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
-        *self.known.borrow_mut() = interface_names(&self.config);
+        *self.known.borrow_mut() = self.config.clone();
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -749,12 +740,6 @@ impl Daemon {
         status
     }
 
-    async fn status_value(&mut self) -> Value {
-        self.count_flows().await;
-        self.refresh_snapshot();
-        self.snapshot.borrow().clone()
-    }
-
     fn refresh_snapshot(&mut self) {
         self.refreshed = Instant::now();
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
@@ -762,8 +747,16 @@ impl Daemon {
     }
 }
 
-fn interface_names(config: &Config) -> Vec<String> {
-    config.interfaces.iter().map(|i| i.name.clone()).collect()
+/// Whether a request names an interface rail has: `maintenance` one of the config's, a
+/// `hotplug` also one rail follows for them (the DHCPv6 twin `wan_6` of a `wan`).
+fn names_known(config: &Config, request: &object::Request) -> bool {
+    match request {
+        object::Request::Hotplug(h) => Uplinks::followed(config).contains(&h.interface),
+        object::Request::Maintenance { interface, .. } => {
+            config.interfaces.iter().any(|i| &i.name == interface)
+        }
+        object::Request::Status | object::Request::Reload => true,
+    }
 }
 
 /// What the health engine needs to probe one family of an uplink's device.
@@ -783,4 +776,38 @@ fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> 
         _ => return Err("arguments must be a JSON object".into()),
     };
     object::parse(method, &args).map_err(|s| format!("{method}: {s}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Family;
+    use crate::fixtures::config;
+    use crate::openwrt::hotplug::Action;
+
+    #[test]
+    fn requests_name_the_configs_interfaces_or_a_twin_rail_follows() {
+        let mut c = config(&["wan", "wanb"], &[], &[]);
+        c.interfaces[0].family = Family::Both;
+        let hotplug = |interface: &str| {
+            object::Request::Hotplug(Hotplug {
+                action: Action::IfUp,
+                interface: interface.into(),
+                device: None,
+            })
+        };
+        let maintenance = |interface: &str| object::Request::Maintenance {
+            interface: interface.into(),
+            enable: true,
+        };
+        for name in ["wan", "wanb"] {
+            assert!(names_known(&c, &hotplug(name)) && names_known(&c, &maintenance(name)));
+        }
+        // `wan_6` carries wan's IPv6: its events matter, but it is no uplink of its own.
+        assert!(names_known(&c, &hotplug("wan_6")));
+        assert!(!names_known(&c, &maintenance("wan_6")));
+        assert!(!names_known(&c, &hotplug("wanb_6")) && !names_known(&c, &hotplug("lan")));
+        assert!(!names_known(&c, &maintenance("wan9")));
+        assert!(names_known(&c, &object::Request::Status));
+    }
 }
