@@ -60,9 +60,24 @@ if [ -n "$PROTO" ]; then
 	cp "$PROTO"/*.uc "$MNT/layer/netifd/proto/"
 fi
 mount -t overlay rail-netifd -o "lowerdir=$MNT/layer:$LIB" "$LIB"
+if [ -n "$SOCK" ]; then
+	mkdir -p "$MNT/ubus"
+	ln -s "$SOCK" "$MNT/ubus/ubus.sock"
+	mount --bind "$MNT/ubus" /run/ubus
+fi
 exec "$P/sbin/netifd" "$@"
 '
-cmd=(env MNT="$mnt" P="$P" PROTO="$proto" LIB="$lib"
+# netifd's -s socket, also at the default path inside the mount namespace: the ucode proto
+# handlers netifd starts connect to the default socket.
+sock=
+prev=
+for arg in "$@"; do
+	[ "$prev" != -s ] || sock=$(realpath "$arg")
+	prev=$arg
+done
+[ -z "$sock" ] || mkdir -p /run/ubus
+# netifd runs ucode proto handlers as `ucode /lib/netifd/proto-ucode.uc ...`, found on PATH.
+cmd=(env MNT="$mnt" P="$P" PROTO="$proto" LIB="$lib" PATH="$P/bin:$PATH" SOCK="$sock"
 	unshare --mount --propagation private bash -c "$inner" netifd "$@")
 if [ -n "$netns" ]; then
 	exec ip netns exec "$netns" "${cmd[@]}"
