@@ -1,4 +1,4 @@
-// A PPPoE-like netifd proto handler for the real-netifd lab (tests/owrt_netifd.rs). The lab
+// A PPPoE-like netifd proto handler for the real-netifd lab (tests/owrt_events.rs). The lab
 // creates and deletes the point-to-point device itself (tests/lab/lab.sh pppoe-up,
 // pppoe-drop), as pppd would; this handler plays pppd and its ppp-up script: setup waits
 // for the device named by the `ifname` option, announces it with its local address and
