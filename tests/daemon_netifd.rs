@@ -410,3 +410,87 @@ fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
     );
     broker.stop();
 }
+
+/// OpenWrt's netifd restarting (`/etc/init.d/network restart`, an upgrade), as measured
+/// with the real daemon: on exit it says nothing and leaves the kernel alone, its objects
+/// just leave the bus; on start, within a few milliseconds, it sets its devices down,
+/// deletes their IPv4 addresses and every ip rule (adding back local, main and default),
+/// sets them up, adds the addresses and routes again; then its objects return and it
+/// sends `ifup` per interface. An uplink that comes back as it was keeps its state: no
+/// transition, no conntrack flush, no warning, and rail's rules are back.
+#[test]
+fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
+    let Some(lab) = Lab::for_rail(2) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ubus.sock");
+    let broker = Broker::start(&path);
+    let ppp = lab.uplink(2);
+    let status = || pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string());
+    let announce = netifd(path.clone(), vec![("wan", status())]);
+    let rail = Rail::start_with(&lab, &config(&lab), &["-s", path.to_str().unwrap()]);
+    rail.wait_state("isp1", "up", Duration::from_secs(10));
+    rail.wait_for("wan up through netifd", Duration::from_secs(10), |r| {
+        wan(r)["state"] == "up" && wan(r)["device"] == ppp.dev.as_str()
+    });
+    let before = rail.log_text().len();
+
+    let clients = broker.client_count();
+    drop(announce);
+    let t0 = Instant::now();
+    while broker.client_count() >= clients && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut again = vec![format!(
+        "ip addr add {} peer {} dev {}",
+        ppp.addr, ppp.gw, ppp.dev
+    )];
+    if let Some(a6) = ppp.addr6 {
+        again.push(format!("ip addr add fe80::2/64 dev {}", ppp.dev));
+        again.push(format!("ip addr add {a6}/64 dev {}", ppp.dev));
+    }
+    let start = format!(
+        "ip link set dev {dev} down && ip -4 addr flush dev {dev} && \
+         printf 'rule flush\\nrule add pref 32766 lookup main\\nrule add pref 32767 lookup default\\n' \
+         | ip -batch - && ip link set dev {dev} up && {again}",
+        dev = ppp.dev,
+        again = again.join(" && ")
+    );
+    lab.run("rtr", &["sh", "-c", &start]);
+    let announce = netifd(path.clone(), vec![("wan", status())]);
+    announce
+        .send_blocking(Announce {
+            interface: "wan",
+            status: status(),
+            action: "ifup",
+            kind: "interface.update",
+        })
+        .unwrap();
+    rail.wait_for("rail's rules back", Duration::from_secs(5), |_| {
+        lab.run("rtr", &["ip", "rule"])
+            .contains(&format!("from {} lookup", ppp.addr))
+    });
+    // Recovery rounds or a late flap would show within this.
+    std::thread::sleep(Duration::from_secs(3));
+    let log = rail.log_text();
+    let said = &log[before..];
+    let states = ["up", "down", "suspect", "recovering", "no-device"];
+    let transitions: Vec<&str> = said
+        .lines()
+        .filter(|l| {
+            ["wan", "isp1"]
+                .iter()
+                .any(|i| states.iter().any(|s| l.contains(&format!("{i} {s}: "))))
+        })
+        .collect();
+    assert!(transitions.is_empty(), "transitions:\n{said}");
+    assert!(!said.contains("deleted its conntrack flows"), "{said}");
+    assert!(
+        !said.contains("warning: ") && !said.contains("error: "),
+        "{said}"
+    );
+    assert_eq!(wan(&rail)["state"], "up");
+}
