@@ -2,7 +2,7 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] [-r RUN_DIR] <command>
 commands:
   daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
@@ -19,6 +19,7 @@ commands:
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
     let mut ubus = None;
+    let mut run_dir = crate::daemon::persist::RUN_DIR.to_string();
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -34,6 +35,13 @@ pub fn run(args: Vec<String>) -> i32 {
                 Some(p) => ubus = Some(p),
                 None => {
                     eprintln!("rail: -s needs the ubus socket path");
+                    return 2;
+                }
+            },
+            "-r" | "--run-dir" => match it.next() {
+                Some(d) => run_dir = d,
+                None => {
+                    eprintln!("rail: -r needs a directory");
                     return 2;
                 }
             },
@@ -60,8 +68,10 @@ pub fn run(args: Vec<String>) -> i32 {
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
-        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref()),
-        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true, ubus.as_deref()),
+        ["daemon", foreground @ ..] if matches!(foreground, [] | ["-f" | "--foreground"]) => {
+            let dir = std::path::Path::new(&run_dir);
+            crate::daemon::run(&config, !foreground.is_empty(), ubus.as_deref(), dir)
+        }
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;

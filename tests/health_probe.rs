@@ -5,6 +5,7 @@ mod health_support;
 
 use health_support::{fast, ifindex, interface, ip, veth, Lab, Netns};
 use rail::config::{Interface, InterfaceId, TrackMethod};
+use rail::family::Af;
 use rail::health::engine::{Engine, Event, LinkFacts};
 use rail::health::{State, Status};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
@@ -37,12 +38,13 @@ fn probe(
     ns.run(move || {
         let mut engine = Engine::new(&ifaces).unwrap();
         for (n, f) in facts.into_iter().enumerate() {
-            engine.device_up(InterfaceId(n), f);
+            let af = ifaces[n].family.first();
+            engine.device_up(InterfaceId(n), af, f);
         }
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
         let mut events = smol::block_on(engine.run_until(deadline));
         // The first transition of each uplink is the device coming up.
-        events.retain(|e| !matches!(e, Event::Transition(_, t) if t.from == State::NoDevice));
+        events.retain(|e| !matches!(e, Event::Transition(_, _, t) if t.from == State::NoDevice));
         let status = (0..ifaces.len())
             .map(|n| engine.status(InterfaceId(n)))
             .collect();
@@ -82,12 +84,12 @@ fn an_uplink_that_loses_every_target_goes_down() {
     let states: Vec<State> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Transition(_, t) => Some(t.to),
-            Event::Transition6(..) | Event::Global(_) => None,
+            Event::Transition(_, Af::Inet, t) => Some(t.to),
+            Event::Transition(..) | Event::Global(_) => None,
         })
         .collect();
     assert_eq!(states, [State::Suspect, State::Down], "{events:?}");
-    assert!(events.iter().any(|e| matches!(e, Event::Transition(_, t)
+    assert!(events.iter().any(|e| matches!(e, Event::Transition(_, _, t)
         if t.to == State::Down && t.reason == "3/3 probes lost to 198.18.0.1")));
     assert!(
         events
@@ -332,8 +334,8 @@ fn reload_keeps_unchanged_uplinks_and_restarts_changed_ones() {
         let wan = fast(interface("wan", &[TARGET]));
         let wanb = fast(interface("wanb", &[TARGET]));
         let mut engine = Engine::new(&[wan.clone(), wanb.clone()]).unwrap();
-        engine.device_up(InterfaceId(0), facts.clone());
-        engine.device_up(InterfaceId(1), facts);
+        engine.device_up(InterfaceId(0), Af::Inet, facts.clone());
+        engine.device_up(InterfaceId(1), Af::Inet, facts);
         smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(600)));
         let before = engine.status(InterfaceId(0));
         assert!(before.received >= 2, "{before:?}");
@@ -392,13 +394,13 @@ fn a_new_address_rebinds_while_a_new_device_starts_over() {
             source: Some(ip(source)),
         };
         let id = InterfaceId(0);
-        engine.device_up(id, facts("192.0.2.2", ifindex));
+        engine.device_up(id, Af::Inet, facts("192.0.2.2", ifindex));
         smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(700)));
         let up = engine.status(id);
         assert_eq!(up.state, State::Up, "{up:?}");
 
-        engine.device_up(id, facts("192.0.2.2", ifindex));
-        engine.device_up(id, facts("192.0.2.3", ifindex));
+        engine.device_up(id, Af::Inet, facts("192.0.2.2", ifindex));
+        engine.device_up(id, Af::Inet, facts("192.0.2.3", ifindex));
         let events = smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(500)));
         let after = engine.status(id);
         assert!(events.is_empty(), "{events:?}");
@@ -408,7 +410,7 @@ fn a_new_address_rebinds_while_a_new_device_starts_over() {
             "probes from the new address answered"
         );
 
-        engine.device_up(id, facts("192.0.2.3", ifindex + 1000));
+        engine.device_up(id, Af::Inet, facts("192.0.2.3", ifindex + 1000));
         assert_eq!(
             engine.status(id).state,
             State::Down,

@@ -8,12 +8,15 @@
 
 pub mod control;
 pub mod hooks;
+pub mod persist;
 pub mod report;
+pub mod retry;
 pub mod status;
 pub mod uplinks;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -23,9 +26,12 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
+use crate::dataplane::desired::{desired_dual, Desired};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::nftwatch::{Gone, NftWatch};
+use crate::dataplane::vocab::Link;
 use crate::dataplane::watch::{self, Watch};
+use crate::family::Af;
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};
 use crate::openwrt::watch::{self as netifd_watch, Update};
@@ -49,9 +55,10 @@ const REFRESH: Duration = Duration::from_secs(2);
 const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
-/// `ubus`: the ubusd socket, when not one of the usual paths.
-pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
-    let config = match config::load(path) {
+/// `ubus`: the ubusd socket, when not one of the usual paths; `run_dir`: where the daemon
+/// keeps what survives its restarts (`persist`).
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> i32 {
+    let mut config = match config::load(path) {
         Ok(c) => c,
         Err(problems) => {
             for p in &problems {
@@ -73,15 +80,27 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
         log::info!("disabled in {path} (globals enabled 0); nothing to do");
         return 0;
     }
+    let kept = persist::load(run_dir);
+    let maintenance = kept.apply(&mut config);
+    for name in &maintenance {
+        log::info!(
+            "{name}: still out of service (kept in {})",
+            run_dir.display()
+        );
+    }
     let ex = Rc::new(smol::LocalExecutor::new());
     // The thread parks between wake-ups and async-io's own thread alone drives the reactor:
     // three context switches per wake-up. With `smol::block_on` the reactor passes between
     // the two threads, and async-io's thread polls with a back-off of up to ten sleeps
     // after each one, which costs more now that wake-ups are few (docs/bench.md, cost).
     let result = futures_lite::future::block_on(ex.run(main(
-        path.to_string(),
-        config,
-        ubus.map(Into::into),
+        Start {
+            path: path.to_string(),
+            config,
+            ubus: ubus.map(Into::into),
+            run_dir: run_dir.to_path_buf(),
+            maintenance,
+        },
         ex.clone(),
     )));
     match result {
@@ -97,11 +116,25 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
 enum Input {
     Health(engine::Event),
     Kernel(Option<watch::Event>),
+    /// `inet rail` was deleted by someone else, or may have been.
+    NftGone(Gone),
+    /// A failed reconcile is due to be tried again.
+    Retry,
     Control(Incoming),
     Netifd(Update),
     Ubus(object::Request),
     Signal(Signal),
     Tick,
+}
+
+/// What the daemon starts from.
+struct Start {
+    path: String,
+    config: Config,
+    ubus: Option<PathBuf>,
+    run_dir: PathBuf,
+    /// Interfaces kept in maintenance from the previous run.
+    maintenance: std::collections::BTreeSet<String>,
 }
 
 struct Daemon {
@@ -114,7 +147,9 @@ struct Daemon {
     resolution: Resolution,
     /// The policies resolved over the uplinks available for IPv6.
     resolution6: Resolution,
+    /// What the last successful reconcile or reroute applied; `None` after a failure.
     applied: Option<Desired>,
+    retry: retry::Retry,
     hooks: Hooks,
     shaper: Shaper,
     transitions: VecDeque<status::Transition>,
@@ -126,16 +161,24 @@ struct Daemon {
     bus: ubus::Client,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
+    /// The configured interface names, for the ubus object to refuse others.
+    known: Rc<RefCell<Vec<String>>>,
+    run_dir: PathBuf,
+    /// What was last written to the run directory.
+    kept: persist::Kept,
 }
 
-async fn main(
-    path: String,
-    config: Config,
-    ubus_socket: Option<std::path::PathBuf>,
-    ex: Rc<smol::LocalExecutor<'static>>,
-) -> Result<(), String> {
+async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), String> {
+    let Start {
+        path,
+        config,
+        ubus: ubus_socket,
+        run_dir,
+        maintenance,
+    } = start;
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
     let mut watch = Watch::open().map_err(|e| e.to_string())?;
+    let mut nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
@@ -176,13 +219,18 @@ async fn main(
     let snapshot = Rc::new(RefCell::new(Value::Null));
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
     let snap = snapshot.clone();
-    let rail_object = object::object(move |req| match req {
-        object::Request::Status => Ok(Some(snap.borrow().clone())),
-        other => {
-            let _ = bus_tx.try_send(other);
-            Ok(None)
-        }
-    });
+    let known = Rc::new(RefCell::new(interface_names(&config)));
+    let names = known.clone();
+    let rail_object = object::object(
+        move |name| names.borrow().iter().any(|n| n == name),
+        move |req| match req {
+            object::Request::Status => Ok(Some(snap.borrow().clone())),
+            other => {
+                let _ = bus_tx.try_send(other);
+                Ok(None)
+            }
+        },
+    );
     let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
         objects: vec![rail_object],
         sockets: ubus_socket.into_iter().collect(),
@@ -217,10 +265,14 @@ async fn main(
         kernel,
         conntrack,
         engine,
-        uplinks: Uplinks::default(),
+        uplinks: Uplinks {
+            maintenance,
+            ..Uplinks::default()
+        },
         resolution6: resolution.clone(),
         resolution,
         applied: None,
+        retry: retry::Retry::default(),
         hooks: Hooks::default(),
         shaper: Shaper::default(),
         transitions: VecDeque::new(),
@@ -231,7 +283,11 @@ async fn main(
         snapshot,
         bus,
         followed,
+        known,
+        run_dir,
+        kept: persist::Kept::default(),
     };
+    d.remember();
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
         d.config.interfaces.len(),
@@ -250,6 +306,22 @@ async fn main(
         let input = {
             let health = async { Input::Health(d.engine.next().await) };
             let kernel = async { Input::Kernel(watch.next().await) };
+            let nft_gone = async {
+                match nft_watch.deleted().await {
+                    Some(gone) => Input::NftGone(gone),
+                    None => futures_lite::future::pending().await,
+                }
+            };
+            let due = d.retry.due();
+            let retry = async move {
+                match due {
+                    Some(at) => {
+                        async_io::Timer::at(at).await;
+                        Input::Retry
+                    }
+                    None => futures_lite::future::pending().await,
+                }
+            };
             let control = async {
                 match ctl_rx.recv().await {
                     Ok(i) => Input::Control(i),
@@ -288,10 +360,12 @@ async fn main(
             };
             health
                 .or(kernel)
+                .or(nft_gone)
                 .or(control)
                 .or(signal)
                 .or(bus_event)
                 .or(ubus_call)
+                .or(retry)
                 .or(timers)
                 .await
         };
@@ -299,6 +373,14 @@ async fn main(
             Input::Health(e) => d.on_health(e).await,
             Input::Kernel(Some(e)) => d.on_kernel(e).await,
             Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            // Lost notifications may come from a burst of rail's own update: look first.
+            Input::NftGone(Gone::Maybe) if d.kernel.nft_present().await => {}
+            Input::NftGone(_) => {
+                log::warn!("table inet rail was deleted; restoring it");
+                d.kernel.invalidate();
+                d.reconcile().await;
+            }
+            Input::Retry => d.reconcile().await,
             Input::Control(inc) => d.on_control(inc).await,
             Input::Netifd(u) => d.on_netifd(u).await,
             Input::Ubus(r) => {
@@ -336,8 +418,8 @@ impl Daemon {
     fn available(&self, id: InterfaceId, af: Af) -> bool {
         let iface = &self.config.interfaces[id.0];
         let link = self.uplinks.links.get(&id);
-        af.carried_by(iface.family)
-            && self.engine.usable_in(id, af == Af::Inet6)
+        iface.family.carries(af)
+            && self.engine.usable_in(id, af)
             && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
             && !self.uplinks.maintenance.contains(&iface.name)
     }
@@ -363,11 +445,24 @@ impl Daemon {
     async fn reconcile(&mut self) {
         let want = self.desired();
         match self.kernel.reconcile(&want).await {
-            Ok(c) if !c.is_empty() => log::info!("reconciled: {c}"),
-            Ok(_) => {}
-            Err(e) => log::error!("reconcile failed: {e}"),
+            Ok(c) => {
+                match self.retry.succeeded() {
+                    Some(f) => log::info!("reconciled after {} failed attempts: {c}", f.attempts),
+                    None if !c.is_empty() => log::info!("reconciled: {c}"),
+                    None => {}
+                }
+                self.applied = Some(want);
+            }
+            Err(e) => {
+                // Logged once per run of failures; `rail status` shows it until it ends.
+                if self.retry.failed(e.to_string(), Instant::now(), unix_now()) {
+                    log::error!("reconcile failed: {e}; retrying until it succeeds");
+                } else {
+                    log::debug!("reconcile failed again: {e}");
+                }
+                self.applied = None;
+            }
         }
-        self.applied = Some(want);
         self.refresh_snapshot();
     }
 
@@ -408,20 +503,17 @@ impl Daemon {
                             .map_or(String::new(), |a| format!(" ipv6 {a}"))
                     );
                     self.shape(id, link.ifindex).await;
-                    let first_v6 = engine::first_is_ipv6(&self.config.interfaces[id.0]);
-                    self.engine.device_up(id, facts(&link, first_v6));
-                    self.engine.device_up6(id, facts(&link, true));
+                    for af in Af::BOTH {
+                        self.engine.device_up(id, af, facts(&link, af));
+                    }
                 }
                 Change::Address6(link) => {
                     log::info!(
                         "{name}: IPv6 address {}",
                         link.address6.map_or("none".to_string(), |a| a.to_string())
                     );
-                    if engine::first_is_ipv6(&self.config.interfaces[id.0]) {
-                        self.engine.device_up(id, facts(&link, true));
-                    } else {
-                        self.engine.device_up6(id, facts(&link, true));
-                    }
+                    self.engine
+                        .device_up(id, Af::Inet6, facts(&link, Af::Inet6));
                 }
                 Change::Gone(ifindex) => {
                     self.shaper.gone(ifindex);
@@ -447,26 +539,21 @@ impl Daemon {
 
     async fn on_health(&mut self, event: engine::Event) {
         match event {
-            engine::Event::Transition(id, t) => self.on_transition(id, t, false).await,
-            engine::Event::Transition6(id, t) => self.on_transition(id, t, true).await,
+            engine::Event::Transition(id, af, t) => self.on_transition(id, af, t).await,
             engine::Event::Global(_) => self.reroute().await,
         }
     }
 
-    /// One tracker changed state: record it, reroute, then flush and run the hooks. `second`:
-    /// the IPv6 tracker of a dual-stack uplink, whose outage must not flush the uplink's
-    /// flows (the mark is shared with its IPv4 ones).
-    async fn on_transition(&mut self, id: InterfaceId, t: crate::health::Transition, second: bool) {
+    /// One tracker changed state: record it, reroute, then flush and run the hooks. The
+    /// second (IPv6) tracker of a dual-stack uplink must not flush the uplink's flows (the
+    /// mark is shared with its IPv4 ones).
+    async fn on_transition(&mut self, id: InterfaceId, af: Af, t: crate::health::Transition) {
         let iface = &self.config.interfaces[id.0];
-        let family = if second || engine::first_is_ipv6(iface) {
-            "ipv6"
-        } else {
-            "ipv4"
-        };
+        let second = af != iface.family.first();
         self.transitions.push_back(status::Transition {
             time: unix_now(),
             interface: iface.name.clone(),
-            family: second.then(|| family.to_string()),
+            family: second.then(|| af.word().to_string()),
             from: t.from.to_string(),
             to: t.to.to_string(),
             reason: t.reason.clone(),
@@ -483,7 +570,7 @@ impl Daemon {
             .unwrap_or_default();
         let ev = HookEvent {
             interface: iface.name.clone(),
-            family: family.to_string(),
+            family: af.word().to_string(),
             device,
             state: t.to.to_string(),
             previous: t.from.to_string(),
@@ -557,6 +644,11 @@ impl Daemon {
 
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
+        if let Some(name) = r.interface() {
+            if !self.config.interfaces.iter().any(|i| i.name == name) {
+                return Err(format!("no interface '{name}' in {}", self.path));
+            }
+        }
         match r {
             object::Request::Status => Ok(self.status_value().await),
             object::Request::Reload => self.reload().await,
@@ -565,9 +657,6 @@ impl Daemon {
                 Ok(Value::Null)
             }
             object::Request::Maintenance { interface, enable } => {
-                if !self.config.interfaces.iter().any(|i| i.name == interface) {
-                    return Err(format!("no interface '{interface}' in {}", self.path));
-                }
                 let changed = if enable {
                     self.uplinks.maintenance.insert(interface.clone())
                 } else {
@@ -582,10 +671,26 @@ impl Daemon {
                             "back in service"
                         }
                     );
+                    self.remember();
                     self.reroute().await;
                 }
                 Ok(Value::Null)
             }
+        }
+    }
+
+    /// Write what must survive a restart, when it changed since it was last written.
+    fn remember(&mut self) {
+        let now = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        if now == self.kept {
+            return;
+        }
+        match persist::save(&self.run_dir, &now) {
+            Ok(()) => self.kept = now,
+            Err(e) => log::warn!(
+                "keeping marks and maintenance in {}: {e}; a restart will not know them",
+                self.run_dir.display()
+            ),
         }
     }
 
@@ -646,7 +751,7 @@ impl Daemon {
 
     /// Re-read the configuration; a bad one is reported and the running one kept.
     async fn reload(&mut self) -> Result<Value, String> {
-        let new = match config::load(&self.path) {
+        let mut new = match config::load(&self.path) {
             Ok(c) => c,
             Err(problems) => {
                 for p in &problems {
@@ -661,6 +766,10 @@ impl Daemon {
                 return Err(lines.join("\n"));
             }
         };
+        // Interfaces keep their marks (existing flows keep their uplink); a new one takes a
+        // free mark, a removed one leaves maintenance.
+        let kept = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        let maintenance = kept.apply(&mut new);
         if new == self.config {
             log::info!("reload: {} unchanged", self.path);
             return Ok(json!({"changed": false}));
@@ -668,7 +777,10 @@ impl Daemon {
         log::info!("reload: applying the new configuration from {}", self.path);
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
+        self.uplinks.maintenance = maintenance;
+        self.remember();
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
+        *self.known.borrow_mut() = interface_names(&self.config);
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -704,7 +816,7 @@ impl Daemon {
     }
 
     fn build_status(&self) -> status::Status {
-        report::build(&report::Inputs {
+        let mut status = report::build(&report::Inputs {
             config: &self.config,
             engine: &self.engine,
             uplinks: &self.uplinks,
@@ -714,7 +826,9 @@ impl Daemon {
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),
-        })
+        });
+        status.reconcile_error = self.retry.failure().cloned();
+        status
     }
 
     async fn status_value(&mut self) -> Value {
@@ -730,16 +844,16 @@ impl Daemon {
     }
 }
 
+fn interface_names(config: &Config) -> Vec<String> {
+    config.interfaces.iter().map(|i| i.name.clone()).collect()
+}
+
 /// What the health engine needs to probe one family of an uplink's device.
-fn facts(link: &Link, v6: bool) -> LinkFacts {
+fn facts(link: &Link, af: Af) -> LinkFacts {
     LinkFacts {
         device: link.device.clone(),
         ifindex: link.ifindex,
-        source: if v6 {
-            link.address6.map(Into::into)
-        } else {
-            link.address.map(Into::into)
-        },
+        source: link.endpoint(af).map(|(address, _)| address),
     }
 }
 

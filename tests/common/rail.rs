@@ -34,6 +34,12 @@ fn temp(lab: &Lab, what: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rail-{}-{what}", lab.name()))
 }
 
+/// The run directory (`rail -r`) of the lab's daemons: kept while the lab lives, so a
+/// restarted daemon finds what the one before it kept.
+pub fn run_dir(lab: &Lab) -> PathBuf {
+    temp(lab, "run")
+}
+
 impl<'a> Rail<'a> {
     /// Write `config` and start `rail daemon -f` in the router namespace.
     pub fn start(lab: &'a Lab, config: &str) -> Rail<'a> {
@@ -47,15 +53,35 @@ impl<'a> Rail<'a> {
 
     /// As `start_with`, running the rail binary at `bin`.
     pub fn start_bin(lab: &'a Lab, bin: &str, config: &str, options: &[&str]) -> Rail<'a> {
+        Rail::start_env(lab, bin, config, options, &[])
+    }
+
+    /// As `start_bin`, with `env` (name, value) set for the daemon (e.g. its PATH).
+    pub fn start_env(
+        lab: &'a Lab,
+        bin: &str,
+        config: &str,
+        options: &[&str],
+        env: &[(&str, &str)],
+    ) -> Rail<'a> {
         let path = temp(lab, "config");
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
-        let mut argv = vec![bin, "-c", path.to_str().unwrap()];
+        // What the daemon keeps across its restarts lives in the lab's own run directory.
+        let run_dir = run_dir(lab);
+        let mut argv = vec![
+            bin,
+            "-c",
+            path.to_str().unwrap(),
+            "-r",
+            run_dir.to_str().unwrap(),
+        ];
         argv.extend_from_slice(options);
         argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab
             .command("rtr", &argv)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
             .stderr(logf)
