@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod matrix;
 pub mod owrt;
 pub mod rail;
 pub mod scenario;
