@@ -120,13 +120,14 @@ impl Owrtd<'_> {
             "config interface 'wana'\n\toption device '{}'\n\toption proto 'raildhcp'\n\
              \toption lease '{}'\n\toption metric '10'\n\toption note '{}'\n\n\
              config interface 'wanb'\n\toption proto 'ppplike'\n\toption ifname '{}'\n\
-             \toption metric '20'\n\n\
+             \toption session '{}'\n\toption metric '20'\n\n\
              config interface 'wanc'\n\toption device '{}'\n\toption proto 'static'\n\
              {wanc}\toption gateway '{}'\n\toption metric '30'\n",
             self.lab.uplink(1).dev,
             self.dir.join("wana.lease").display(),
             self.note,
             self.lab.uplink(2).dev,
+            self.dir.join("wanb.session").display(),
             c.dev,
             c.gw,
         );
