@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use broker::netifd::{dhcpv6_status, named_as, netifd_peer_for, pppoe_status};
+use broker::netifd::{dhcpv6_status, named_as, netifd_peer_for, pppoe_status, stand_in, Say};
 use broker::Broker;
 use common::lab::{Fault, Lab, Uplink};
 use common::rail::{interface, interface_dual_stack, Rail, FAST};
@@ -379,7 +379,7 @@ fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
     let mut broker = Broker::start(&path);
     let ppp = lab.uplink(2);
     let status = || pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string());
-    let announce = netifd(path.clone(), vec![("wan", status())]);
+    let announce = stand_in(path.clone(), vec![("wan", status())]);
     let rail = Rail::start_with(&lab, &config(&lab), &["-s", path.to_str().unwrap()]);
     rail.wait_for("wan up through netifd", Duration::from_secs(10), |r| {
         wan(r)["state"] == "up" && wan(r)["device"] == ppp.dev.as_str()
@@ -398,7 +398,7 @@ fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
     let mut broker = Broker::start(&path);
     std::thread::sleep(Duration::from_secs(2));
     let back = rail.log_text().len();
-    let _announce = netifd(path.clone(), vec![("wan", status())]);
+    let _announce = stand_in(path.clone(), vec![("wan", status())]);
     rail.wait_for("rail back on netifd's wan", Duration::from_secs(10), |r| {
         r.log_text()[back..].contains("subscribed to network.interface")
     });
@@ -436,7 +436,7 @@ fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
     let broker = Broker::start(&path);
     let ppp = lab.uplink(2);
     let status = || pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string());
-    let announce = netifd(path.clone(), vec![("wan", status())]);
+    let announce = stand_in(path.clone(), vec![("wan", status())]);
     let rail = Rail::start_with(&lab, &config(&lab), &["-s", path.to_str().unwrap()]);
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     rail.wait_for("wan up through netifd", Duration::from_secs(10), |r| {
@@ -467,13 +467,16 @@ fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
         again = again.join(" && ")
     );
     lab.run("rtr", &["sh", "-c", &start]);
-    let announce = netifd(path.clone(), vec![("wan", status())]);
+    let announce = stand_in(path.clone(), vec![("wan", status())]);
     announce
-        .send_blocking(Announce {
-            interface: "wan",
+        .send_blocking(broker::netifd::Announce {
+            name: "wan",
             status: status(),
-            action: "ifup",
-            kind: "interface.update",
+            say: vec![
+                Say::Event("ifup"),
+                Say::Notify("interface.update", status()),
+            ],
+            done: None,
         })
         .unwrap();
     rail.wait_for("rail's rules back", Duration::from_secs(5), |_| {

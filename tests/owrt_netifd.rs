@@ -5,14 +5,14 @@
 //! netifd runs `wana` (ISP 1) with tests/owrt/raildhcp.uc, our DHCP-like proto handler
 //! whose lease file the test rewrites before a `renew`, and `wanb` (ISP 2, PPPoE-like) with
 //! tests/owrt/ppplike.uc, which plays pppd for the lab's point-to-point device (the lab
-//! deletes and recreates it as a PPPoE reconnect would); `wanc` (ISP 3) is rail's alone in
-//! rail's config, and netifd runs it with proto static. The hotplug script netifd calls is
-//! the one rail ships (files/etc/hotplug.d/iface/30-rail). Steps: ifdown/ifup, `network
-//! reload` unchanged, reloads restarting an uplink as it was, renewals with a new address
-//! or a new gateway only, PPPoE-like device recreation, netifd restart, ubusd restart,
-//! `rail reload`, kill -9 of rail; each prints what netifd said meanwhile. Opt-in: `make
-//! owrt-test`, as root; RAIL_MATRIX_STEPS, RAIL_MATRIX_SEED and RAIL_MATRIX_SECS as for the
-//! stand-in's matrix; `RAIL_BIN` runs another rail binary.
+//! deletes and recreates it as a PPPoE reconnect would), and `wanc` (ISP 3) with proto
+//! static; rail's config names none of their devices or gateways. The hotplug script
+//! netifd calls is the one rail ships (files/etc/hotplug.d/iface/30-rail). Steps:
+//! ifdown/ifup, `network reload` unchanged, reloads restarting an uplink as it was,
+//! renewals with a new address or a new gateway only, PPPoE-like device recreation, netifd
+//! restart, ubusd restart, `rail reload`, kill -9 of rail; each prints what netifd said
+//! meanwhile. Opt-in: `make owrt-test`, as root; RAIL_MATRIX_STEPS, RAIL_MATRIX_SEED and
+//! RAIL_MATRIX_SECS as for the stand-in's matrix; `RAIL_BIN` runs another rail binary.
 
 mod common;
 
@@ -285,6 +285,15 @@ fn expect(d: &Owrtd) -> Vec<Expect> {
     e
 }
 
+/// rail's config: matrix::config with wanc, too, known only through netifd (its device and
+/// gateway left out), as wana and wanb are.
+fn config(lab: &Lab) -> String {
+    let c = lab.uplink(3);
+    matrix::config(lab)
+        .replace(&format!("\toption device '{}'\n", c.dev), "")
+        .replace(&format!("\toption gateway '{}'\n", c.gw), "")
+}
+
 /// The lab: three ISPs, ISP 2 PPPoE-like, no masquerade of the lab's own (rail's).
 fn lab() -> Lab {
     Lab::up_with_ppp(
@@ -351,7 +360,7 @@ fn the_daily_events_of_a_router_with_openwrts_netifd() {
     let seed = rng.0;
     let mut d = Owrtd::start(&lab);
     let socket = d.sock().to_str().unwrap().to_string();
-    let config = matrix::config(&lab);
+    let config = config(&lab);
     let mut rail = Rail::start_with(&lab, &config, &["-s", &socket]);
     let mut log = String::new();
     let mut restarts = (0, 0, 0);
@@ -609,7 +618,7 @@ fn netifd_restart_leaves_unchanged_uplinks_alone() {
     let lab = lab();
     let mut d = Owrtd::start(&lab);
     let socket = d.sock().to_str().unwrap().to_string();
-    let rail = Rail::start_with(&lab, &matrix::config(&lab), &["-s", &socket]);
+    let rail = Rail::start_with(&lab, &config(&lab), &["-s", &socket]);
     matrix::converge(&lab, &rail, "start", &expect(&d));
     std::thread::sleep(Duration::from_secs(2));
     let before = rail.log_text().len();
@@ -672,7 +681,7 @@ fn gateway_only_renewal_is_followed_within_100_ms_of_mains_route() {
     let lab = lab();
     let mut d = Owrtd::start(&lab);
     let socket = d.sock().to_str().unwrap().to_string();
-    let rail = Rail::start_with(&lab, &matrix::config(&lab), &["-s", &socket]);
+    let rail = Rail::start_with(&lab, &config(&lab), &["-s", &socket]);
     matrix::converge(&lab, &rail, "start", &expect(&d));
     let mut took: Vec<f64> = (0..3)
         .map(|_| {
