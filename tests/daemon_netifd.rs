@@ -363,6 +363,49 @@ fn npt_follows_the_prefix_netifd_delegates_to_wan_6() {
     }
 }
 
+/// ISP 2's PPPoE-like session as netifd's `wan`, up.
+fn ppp_status(lab: &Lab) -> Value {
+    let ppp = lab.uplink(2);
+    pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string())
+}
+
+/// A broker, a netifd stand-in announcing `wan` (ISP 2) and rail with both uplinks up.
+fn wan_stand_in(
+    lab: &Lab,
+) -> (
+    std::path::PathBuf,
+    Broker,
+    smol::channel::Sender<broker::netifd::Announce>,
+    Rail<'_>,
+) {
+    let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ubus.sock");
+    let broker = Broker::start(&path);
+    let announce = stand_in(path.clone(), vec![("wan", ppp_status(lab))]);
+    let rail = Rail::start_with(lab, &config(lab), &["-s", path.to_str().unwrap()]);
+    rail.wait_state("isp1", "up", Duration::from_secs(10));
+    let dev = lab.uplink(2).dev;
+    rail.wait_for("wan up through netifd", Duration::from_secs(10), |r| {
+        wan(r)["state"] == "up" && wan(r)["device"] == dev.as_str()
+    });
+    (path, broker, announce, rail)
+}
+
+/// The stand-in's process ends: its connection, and with it its objects, leave `broker`.
+fn stand_in_exits(
+    broker: Broker,
+    announce: smol::channel::Sender<broker::netifd::Announce>,
+) -> Broker {
+    let clients = broker.client_count();
+    drop(announce);
+    let t0 = Instant::now();
+    while broker.client_count() >= clients && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    broker
+}
+
 /// OpenWrt's netifd, when ubusd restarts, tries to reconnect at once and then every 2 s
 /// (netifd ubus.c `netifd_ubus_reconnect_timer`): measured with the real daemons, its
 /// objects came back 30 ms, 2026 ms and 2035 ms after ubusd did. Meanwhile `status` of
@@ -373,27 +416,13 @@ fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ubus.sock");
-    let mut broker = Broker::start(&path);
-    let ppp = lab.uplink(2);
-    let status = || pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string());
-    let announce = stand_in(path.clone(), vec![("wan", status())]);
-    let rail = Rail::start_with(&lab, &config(&lab), &["-s", path.to_str().unwrap()]);
-    rail.wait_for("wan up through netifd", Duration::from_secs(10), |r| {
-        wan(r)["state"] == "up" && wan(r)["device"] == ppp.dev.as_str()
-    });
+    let (path, broker, announce, rail) = wan_stand_in(&lab);
+    let status = || ppp_status(&lab);
     let before = rail.log_text().len();
 
     // The stand-in goes first (its client would reconnect at once), then ubusd; netifd's
     // first reconnect finds no ubusd, so it stays away until its 2 s timer.
-    let clients = broker.client_count();
-    drop(announce);
-    let t0 = Instant::now();
-    while broker.client_count() >= clients && t0.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut broker = stand_in_exits(broker, announce);
     broker.stop();
     let mut broker = Broker::start(&path);
     std::thread::sleep(Duration::from_secs(2));
@@ -430,26 +459,12 @@ fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ubus.sock");
-    let broker = Broker::start(&path);
+    let (path, broker, announce, rail) = wan_stand_in(&lab);
+    let status = || ppp_status(&lab);
     let ppp = lab.uplink(2);
-    let status = || pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string());
-    let announce = stand_in(path.clone(), vec![("wan", status())]);
-    let rail = Rail::start_with(&lab, &config(&lab), &["-s", path.to_str().unwrap()]);
-    rail.wait_state("isp1", "up", Duration::from_secs(10));
-    rail.wait_for("wan up through netifd", Duration::from_secs(10), |r| {
-        wan(r)["state"] == "up" && wan(r)["device"] == ppp.dev.as_str()
-    });
     let before = rail.log_text().len();
 
-    let clients = broker.client_count();
-    drop(announce);
-    let t0 = Instant::now();
-    while broker.client_count() >= clients && t0.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let _broker = stand_in_exits(broker, announce);
     std::thread::sleep(Duration::from_millis(300));
     let mut again = vec![format!(
         "ip addr add {} peer {} dev {}",

@@ -345,6 +345,14 @@ impl<'a> Owrtd<'a> {
         d
     }
 
+    /// rail on `config`, on this ubusd, every uplink up in it.
+    fn rail(&self) -> Rail<'a> {
+        let socket = self.sock().to_str().unwrap().to_string();
+        let rail = Rail::start_with(self.lab, &config(self.lab), &["-s", &socket]);
+        matrix::converge(self.lab, &rail, "start", &expect(self));
+        rail
+    }
+
     fn wait_all_up(&self) {
         for name in ["wana", "wanb", "wanc"] {
             self.wait_netifd(name, true);
@@ -617,9 +625,7 @@ fn seconds(stamp: &str) -> f64 {
 fn netifd_restart_leaves_unchanged_uplinks_alone() {
     let lab = lab();
     let mut d = Owrtd::start(&lab);
-    let socket = d.sock().to_str().unwrap().to_string();
-    let rail = Rail::start_with(&lab, &config(&lab), &["-s", &socket]);
-    matrix::converge(&lab, &rail, "start", &expect(&d));
+    let rail = d.rail();
     std::thread::sleep(Duration::from_secs(2));
     let before = rail.log_text().len();
     const RESTARTS: usize = 3;
@@ -680,9 +686,7 @@ fn netifd_restart_leaves_unchanged_uplinks_alone() {
 fn gateway_only_renewal_is_followed_within_100_ms_of_mains_route() {
     let lab = lab();
     let mut d = Owrtd::start(&lab);
-    let socket = d.sock().to_str().unwrap().to_string();
-    let rail = Rail::start_with(&lab, &config(&lab), &["-s", &socket]);
-    matrix::converge(&lab, &rail, "start", &expect(&d));
+    let rail = d.rail();
     let mut took: Vec<f64> = (0..3)
         .map(|_| {
             let tap = Tap::start(&d);
