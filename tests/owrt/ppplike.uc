@@ -40,7 +40,10 @@ netifd.add_proto({
 		let ifname = proto.config.ifname;
 		for (let i = 0; i < 600 && !device_exists(ifname); i++)
 			sleep(50);
-		let addr = device_addr(ifname);
+		// The lab gives a new device its addresses right after creating it.
+		let addr;
+		for (let i = 0; i < 20 && !(addr = device_addr(ifname)); i++)
+			sleep(50);
 		if (addr) {
 			writefile(proto.config.session, sprintf("%J", addr));
 		} else {
