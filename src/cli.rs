@@ -57,11 +57,14 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     }
     let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    // The control socket lives in the run directory (docs/security.md).
+    let socket = crate::daemon::control::path(std::path::Path::new(&run_dir));
     match words.as_slice() {
-        ["status"] => status(false),
-        ["status", "--json"] => status(true),
-        ["reload"] => control("reload", serde_json::Value::Null),
+        ["status"] => status(&socket, false),
+        ["status", "--json"] => status(&socket, true),
+        ["reload"] => control(&socket, "reload", serde_json::Value::Null),
         ["maintenance", iface, on @ ("on" | "off")] => control(
+            &socket,
             "maintenance",
             serde_json::json!({"interface": iface, "enable": *on == "on"}),
         ),
@@ -81,8 +84,8 @@ pub fn run(args: Vec<String>) -> i32 {
     }
 }
 
-fn control(method: &str, args: serde_json::Value) -> i32 {
-    match crate::daemon::control::call(crate::daemon::control::NAME, method, args) {
+fn control(socket: &std::path::Path, method: &str, args: serde_json::Value) -> i32 {
+    match crate::daemon::control::call(socket, method, args) {
         Ok(_) => 0,
         Err(e) => {
             eprintln!("rail {method}: {e}");
@@ -91,9 +94,9 @@ fn control(method: &str, args: serde_json::Value) -> i32 {
     }
 }
 
-fn status(json: bool) -> i32 {
+fn status(socket: &std::path::Path, json: bool) -> i32 {
     use crate::daemon::{control, status};
-    match control::call(control::NAME, "status", serde_json::Value::Null) {
+    match control::call(socket, "status", serde_json::Value::Null) {
         Ok(v) if json => {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             0
