@@ -510,6 +510,30 @@ fn device_removal_is_immediate_and_hold_delays_probing_after_reconnect() {
     assert!(up.time >= reconnect + secs(2.0));
 }
 
+#[test]
+fn a_pause_for_a_netifd_restart_keeps_the_verdict_and_counts_nothing() {
+    let mut sim = started(&iface(), answer_after(5));
+    sim.run_for(secs(5.0));
+    assert_eq!(sim.tracker.state(), State::Up);
+    // Four restarts within a minute: each as a device loss would be four flaps (damped).
+    for _ in 0..4 {
+        sim.input(Input::Paused);
+        assert_eq!(sim.tracker.next_wakeup(), None, "no probing while paused");
+        sim.run_for(secs(1.0));
+        sim.input(Input::Resumed);
+        assert!(sim.tracker.next_wakeup().is_some(), "probing again");
+        sim.run_for(secs(2.0));
+    }
+    assert_eq!(sim.transitions, [], "no transition, no flap");
+    assert_eq!(sim.tracker.state(), State::Up);
+    let received = sim.tracker.status().received;
+    sim.run_for(secs(2.0));
+    assert!(
+        sim.tracker.status().received > received,
+        "probes answered again"
+    );
+}
+
 /// Loss that is a fixed fraction of the probes, spread evenly: `pct` in every 100.
 fn lossy(pct: u64) -> Net<'static> {
     Box::new(move |k, target, sent, ident, seq| {

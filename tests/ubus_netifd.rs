@@ -190,3 +190,59 @@ fn dhcpv6_twin_of_a_pppoe_wan_carries_the_ipv6_next_hop() {
     );
     assert_eq!(netifd::twin_of("_6"), None);
 }
+
+/// Dumps captured from OpenWrt's own netifd (e97e36f, run by tests/owrt_events.rs's set-up:
+/// `wana` proto static, `wanb` tests/owrt/ppplike.uc, `wanc` tests/owrt/raildhcp.uc), with
+/// what the hand-made fixtures above lack: `updated`, `inactive`, `neighbors`, `pending`
+/// while a session is being set up, an `interface.down` after `ubus call ... down`
+/// (`autostart` false, no `l3_device`), and the `interface.update` with `up: false` netifd
+/// sends between a PPP session's end and the next one.
+fn real(name: &str) -> Value {
+    fixture(&format!("real/{name}"))
+}
+
+#[test]
+fn dumps_of_the_real_netifd_give_the_facts_rail_binds_with() {
+    let s = InterfaceStatus::parse(&real("static-up")).unwrap();
+    assert!(s.up);
+    assert_eq!(s.bound_device(), Some("eth-isp1"));
+    assert_eq!(s.ipv4_address(), Some(ip("192.0.2.2")));
+    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.1")));
+    assert_eq!(s.metric, Some(10));
+
+    let s = InterfaceStatus::parse(&real("ppp-up")).unwrap();
+    assert_eq!(s.bound_device(), Some("ppp-isp2"));
+    assert_eq!(s.ipv4_address(), Some(ip("192.0.2.18")));
+    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.17")), "the peer");
+
+    let s = InterfaceStatus::parse(&real("ppp-pending")).unwrap();
+    assert!(!s.up && s.available);
+    assert_eq!(s.bound_device(), None);
+    assert_eq!(s.ipv4_gateway(), None);
+}
+
+#[test]
+fn notifications_of_the_real_netifd() {
+    let (name, s) = netifd::parse_notification("interface.down", &real("down-notification"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(name, "wana");
+    assert!(!s.up);
+    assert_eq!(s.bound_device(), None);
+
+    // A renewal with a new address: `interface.update`, updated ["addresses"].
+    let (name, s) = netifd::parse_notification("interface.update", &real("renewal-update"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(name, "wanc");
+    assert_eq!(s.ipv4_address(), Some(ip("192.0.2.35")));
+    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.33")));
+
+    // An update is not an ifup: the one between two PPP sessions says down.
+    let (name, s) = netifd::parse_notification("interface.update", &real("ppp-update-down"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(name, "wanb");
+    assert!(!s.up);
+    assert_eq!(s.bound_device(), None);
+}

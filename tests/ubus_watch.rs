@@ -19,7 +19,7 @@ use rail::openwrt::client::{Client, Config};
 use rail::openwrt::watch::{self, Update};
 
 use broker::bus::next_event;
-use broker::netifd::{named, netifd_peer, pppoe_status};
+use broker::netifd::{named, netifd_peer, pppoe_status, restart_burst};
 use broker::Broker;
 
 fn socket_path() -> PathBuf {
@@ -100,6 +100,7 @@ fn follows_a_pppoe_uplink_through_netifd_and_a_ubusd_restart() {
                 &r,
                 || vec!["wan".to_string(), "wanb".to_string()],
                 |up| u.borrow_mut().push(up),
+                smol::channel::unbounded().1,
             )
             .await
         })
@@ -191,4 +192,62 @@ fn follows_a_pppoe_uplink_through_netifd_and_a_ubusd_restart() {
         );
     }));
     drop(broker);
+}
+
+#[test]
+fn a_restart_burst_applies_netifds_newest_status_never_its_stale_down_notifications() {
+    let path = socket_path().with_file_name("burst.sock");
+    let _broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let up = || pppoe_status(true, "pppoe-wan", "198.51.100.7", "198.51.100.1");
+        let state = Rc::new(RefCell::new(up()));
+        let netifd = netifd_peer(&path, state.clone());
+        let n = netifd.clone();
+        ex.spawn(async move { n.run().await }).detach();
+        next_event(&netifd.events()).await;
+        let rail = Client::new(watch::client_config(Config {
+            sockets: vec![path.clone()],
+            ..Config::default()
+        }));
+        let r = rail.clone();
+        ex.spawn(async move { r.run().await }).detach();
+        let updates = Rc::new(RefCell::new(Vec::new()));
+        let (r, u) = (rail.clone(), updates.clone());
+        ex.spawn(async move {
+            watch::follow(
+                &r,
+                || vec!["wan".to_string()],
+                |up| u.borrow_mut().push(up),
+                smol::channel::unbounded().1,
+            )
+            .await
+        })
+        .detach();
+        let mut seen = 0;
+        assert!(wan(next_update(&updates, &mut seen).await).0);
+        // Until rail's subscription is in place the notifications reach nobody: repeat.
+        for _ in 0..20 {
+            restart_burst(
+                &netifd,
+                &state,
+                "wan",
+                pppoe_status(false, "", "", ""),
+                up(),
+            )
+            .await;
+            Timer::after(Duration::from_millis(100)).await;
+        }
+        let applied = updates.borrow()[seen..].to_vec();
+        assert!(!applied.is_empty(), "the bursts were followed");
+        for u in applied {
+            assert!(wan(u).0, "a stale down was applied");
+        }
+        // Twenty bursts of six messages each: marks made while a read is pending coalesce.
+        assert!(
+            updates.borrow().len() < 20 * 6,
+            "{}",
+            updates.borrow().len()
+        );
+    }));
 }

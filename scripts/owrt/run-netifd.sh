@@ -3,17 +3,20 @@
 # compiled-in path expects it (/lib/netifd), in a private mount namespace, so the host's
 # /lib stays untouched.
 #
-#   RAIL_OWRT=PREFIX scripts/owrt/run-netifd.sh [-n NETNS] [-p PROTODIR] -- NETIFD-ARGS...
+#   RAIL_OWRT=PREFIX scripts/owrt/run-netifd.sh [-n NETNS] [-p PROTODIR] [-u SOCKET] -- NETIFD-ARGS...
 #
 # NETIFD-ARGS are netifd's own, typically `-c CONFDIR -s UBUS_SOCKET -h HOTPLUG -S`.
 # -n NETNS   run in that network namespace (ip netns exec).
 # -p DIR     also install DIR/*.uc as ucode proto handlers (/lib/netifd/proto).
+# -u SOCKET  show SOCKET (a path ending in /ubus.sock) at ubus's default path
+#            (/var/run/ubus/ubus.sock) to netifd's children: ucode proto handlers connect
+#            there and take no socket argument.
 # netifd replaces this script's process (exec): its pid is this script's pid, a signal to it
 # stops netifd, and the mounts go with the namespace.
 set -euo pipefail
 
 usage() {
-	sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -24,10 +27,15 @@ fi
 P=$(realpath "$RAIL_OWRT")
 netns=
 proto=
-while getopts n:p: opt; do
+ubus=
+while getopts n:p:u: opt; do
 	case $opt in
 	n) netns=$OPTARG ;;
 	p) proto=$(realpath "$OPTARG") ;;
+	u)
+		ubus=$(realpath "$OPTARG")
+		[ "$(basename "$ubus")" = ubus.sock ] || usage
+		;;
 	*) usage ;;
 	esac
 done
@@ -60,9 +68,17 @@ if [ -n "$PROTO" ]; then
 	cp "$PROTO"/*.uc "$MNT/layer/netifd/proto/"
 fi
 mount -t overlay rail-netifd -o "lowerdir=$MNT/layer:$LIB" "$LIB"
+if [ -n "$UBUS" ]; then
+	# A private /run (the host one stays as it is) showing the socket directory as
+	# /run/ubus: a ubusd restarted on the same path is found again.
+	mount -t tmpfs rail-netifd-run /run
+	mkdir -p /run/ubus
+	mount --bind "$(dirname "$UBUS")" /run/ubus
+fi
+export PATH="$P/bin:$PATH"
 exec "$P/sbin/netifd" "$@"
 '
-cmd=(env MNT="$mnt" P="$P" PROTO="$proto" LIB="$lib"
+cmd=(env MNT="$mnt" P="$P" PROTO="$proto" UBUS="$ubus" LIB="$lib"
 	unshare --mount --propagation private bash -c "$inner" netifd "$@")
 if [ -n "$netns" ]; then
 	exec ip netns exec "$netns" "${cmd[@]}"

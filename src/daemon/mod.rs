@@ -7,7 +7,9 @@
 //! device and configuration changes reconcile everything.
 
 pub mod control;
+pub mod decide;
 pub mod hooks;
+mod inputs;
 pub mod persist;
 pub mod report;
 pub mod retry;
@@ -18,28 +20,29 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_signal::Signal;
-use futures_lite::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
 use crate::dataplane::desired::{desired_dual, Desired};
 use crate::dataplane::kernel::Kernel;
-use crate::dataplane::nftwatch::{Gone, NftWatch};
+use crate::dataplane::nftwatch::Gone;
 use crate::dataplane::vocab::Link;
-use crate::dataplane::watch::{self, Watch};
+use crate::dataplane::watch;
 use crate::family::Af;
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::openwrt::hotplug::{Action, Hotplug};
-use crate::openwrt::watch::{self as netifd_watch, Update};
+use crate::openwrt::watch::Update;
 use crate::openwrt::{client as ubus, netifd, object};
 use crate::policy::{resolve, Resolution};
 use crate::shaping::Shaper;
 use control::{Incoming, Reply};
+use decide::{Holds, Step};
 use hooks::{HookEvent, Hooks};
+use inputs::{Input, REFRESH};
 use uplinks::{Change, Uplinks};
 
 /// Wall-clock seconds, for the status document (health runs on the monotonic clock).
@@ -48,11 +51,6 @@ pub fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
-
-/// How often the status snapshot (ubus, LuCI) and the conntrack counts are refreshed.
-const REFRESH: Duration = Duration::from_secs(2);
-/// How often running hooks are checked.
-const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
 /// `ubus`: the ubusd socket, when not one of the usual paths; `run_dir`: where the daemon
@@ -112,21 +110,6 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> 
     }
 }
 
-/// Everything that can wake the daemon.
-enum Input {
-    Health(engine::Event),
-    Kernel(Option<watch::Event>),
-    /// `inet rail` was deleted by someone else, or may have been.
-    NftGone(Gone),
-    /// A failed reconcile is due to be tried again.
-    Retry,
-    Control(Incoming),
-    Netifd(Update),
-    Ubus(object::Request),
-    Signal(Signal),
-    Tick,
-}
-
 /// What the daemon starts from.
 struct Start {
     path: String,
@@ -144,6 +127,8 @@ struct Daemon {
     conntrack: Option<Conntrack>,
     engine: Engine,
     uplinks: Uplinks,
+    /// Uplinks held out while netifd restarts them (see `decide`).
+    holds: Holds,
     resolution: Resolution,
     /// The policies resolved over the uplinks available for IPv6.
     resolution6: Resolution,
@@ -159,11 +144,10 @@ struct Daemon {
     counted: Instant,
     snapshot: Rc<RefCell<Value>>,
     bus: ubus::Client,
-    /// Where an interface status read for a hotplug event is handed back to the loop.
-    status_reads: smol::channel::Sender<Update>,
-    ex: Rc<smol::LocalExecutor<'static>>,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
+    /// Asks the netifd follower to read an interface's status again (`None`: all).
+    refresh: smol::channel::Sender<Option<String>>,
     /// The configuration, for the ubus object to refuse interfaces it does not have.
     known: Rc<RefCell<Config>>,
     run_dir: PathBuf,
@@ -180,89 +164,16 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         maintenance,
     } = start;
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
-    let mut watch = Watch::open().map_err(|e| e.to_string())?;
-    let mut nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
-    let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
-        .map_err(|e| format!("installing signal handlers: {e}"))?;
-    // Signals reach the loop through a channel: a `signals.next()` rebuilt on every pass
-    // of the loop tried a read of the signal socket on every probe (EAGAIN).
-    let (sig_tx, sig_rx) = smol::channel::unbounded::<Signal>();
-    ex.spawn(async move {
-        loop {
-            match signals.next().await {
-                Some(Ok(s)) => {
-                    if sig_tx.send(s).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Err(e)) => {
-                    log::error!("reading signals: {e}; SIGHUP and SIGTERM are ignored from now on");
-                    return;
-                }
-                None => return,
-            }
-        }
-    })
-    .detach();
-
-    // ubus and the control socket: status from the snapshot; everything else goes
-    // through the loop.
-    let snapshot = Rc::new(RefCell::new(Value::Null));
-    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
-    let control_path = control::path(&run_dir);
-    let listener = control::bind(&control_path)
-        .map_err(|e| format!("control socket {}: {e}", control_path.display()))?;
-    let limits = control::Limits::of_process();
-    let daemon = control::Daemon {
-        requests: ctl_tx,
-        snapshot: snapshot.clone(),
-    };
-    ex.spawn(control::serve(listener, daemon, limits, ex.clone()))
-        .detach();
-    let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
-    let snap = snapshot.clone();
-    let known = Rc::new(RefCell::new(config.clone()));
-    let shared = known.clone();
-    let rail_object = object::object(
-        move |req| names_known(&shared.borrow(), req),
-        move |req| match req {
-            object::Request::Status => Ok(Some(snap.borrow().clone())),
-            other => {
-                let _ = bus_tx.try_send(other);
-                Ok(None)
-            }
-        },
-    );
-    let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
-        objects: vec![rail_object],
-        sockets: ubus_socket.into_iter().collect(),
-        ..Default::default()
-    }));
-    {
-        let bus = bus.clone();
-        ex.spawn(async move { bus.run().await }).detach();
-    }
-    let followed = Rc::new(RefCell::new(Uplinks::followed(&config)));
-    let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
-    let status_reads = netifd_tx.clone();
-    {
-        let (bus, followed) = (bus.clone(), followed.clone());
-        ex.spawn(async move {
-            netifd_watch::follow(
-                &bus,
-                || followed.borrow().clone(),
-                |u| {
-                    let _ = netifd_tx.try_send(u);
-                },
-            )
-            .await;
-        })
-        .detach();
-    }
-
+    let (mut inputs, shell) = inputs::spawn(
+        &ex,
+        ubus_socket,
+        &run_dir,
+        Uplinks::followed(&config),
+        config.clone(),
+    )?;
     let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
     let resolution = resolve(&config, |_| false);
     let mut d = Daemon {
@@ -275,6 +186,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
             maintenance,
             ..Uplinks::default()
         },
+        holds: Holds::default(),
         resolution6: resolution.clone(),
         resolution,
         applied: None,
@@ -286,12 +198,11 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         started: Instant::now(),
         refreshed: Instant::now(),
         counted: Instant::now(),
-        snapshot,
-        bus,
-        status_reads,
-        ex: ex.clone(),
-        followed,
-        known,
+        snapshot: shell.snapshot,
+        bus: shell.bus,
+        followed: shell.followed,
+        refresh: shell.refresh,
+        known: shell.known,
         run_dir,
         kept: persist::Kept::default(),
     };
@@ -305,138 +216,72 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     );
     d.relearn().await;
     d.reconcile().await;
-    let mut tick = async_io::Timer::interval(REFRESH);
-    // Armed only while a hook runs: an idle daemon has no reason to wake 5 times a second.
-    let mut hook_tick = async_io::Timer::never();
-    let mut hooks_polled = false;
-
     loop {
-        let input = {
-            let health = async { Input::Health(d.engine.next().await) };
-            let kernel = async { Input::Kernel(watch.next().await) };
-            let nft_gone = async {
-                match nft_watch.deleted().await {
-                    Some(gone) => Input::NftGone(gone),
-                    None => futures_lite::future::pending().await,
-                }
-            };
-            let due = d.retry.due();
-            let retry = async move {
-                match due {
-                    Some(at) => {
-                        async_io::Timer::at(at).await;
-                        Input::Retry
-                    }
-                    None => futures_lite::future::pending().await,
-                }
-            };
-            let control = async {
-                match ctl_rx.recv().await {
-                    Ok(i) => Input::Control(i),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let bus_event = async {
-                match netifd_rx.recv().await {
-                    Ok(u) => Input::Netifd(u),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let ubus_call = async {
-                match bus_rx.recv().await {
-                    Ok(r) => Input::Ubus(r),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let signal = async {
-                match sig_rx.recv().await {
-                    Ok(s) => Input::Signal(s),
-                    Err(_) => futures_lite::future::pending().await,
-                }
-            };
-            let timers = async {
-                futures_lite::future::or(
-                    async {
-                        tick.next().await;
-                    },
-                    async {
-                        hook_tick.next().await;
-                    },
-                )
-                .await;
-                Input::Tick
-            };
-            health
-                .or(kernel)
-                .or(nft_gone)
-                .or(control)
-                .or(signal)
-                .or(bus_event)
-                .or(ubus_call)
-                .or(retry)
-                .or(timers)
-                .await
-        };
-        match input {
-            Input::Health(e) => d.on_health(e).await,
-            Input::Kernel(Some(e)) => d.on_kernel(e).await,
-            Input::Kernel(None) => return Err("the netlink event socket closed".into()),
-            // Lost notifications may come from a burst of rail's own update: look first.
-            Input::NftGone(Gone::Maybe) if d.kernel.nft_present().await => {}
-            Input::NftGone(_) => {
-                log::warn!("table inet rail was deleted; restoring it");
-                d.kernel.invalidate();
-                d.reconcile().await;
-            }
-            Input::Retry => d.reconcile().await,
-            Input::Control(inc) => d.on_control(inc).await,
-            Input::Netifd(u) => d.on_netifd(u).await,
-            Input::Ubus(r) => {
-                let _ = d.on_request(r).await;
-            }
-            Input::Signal(Signal::Hup) => {
-                let _ = d.reload().await;
-            }
-            Input::Signal(s) => {
-                log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
-                d.shaper.stop(d.kernel.handle_mut()).await;
-                match d.kernel.flush().await {
-                    Ok(c) => log::info!("stopped ({c})"),
-                    Err(e) => log::error!("stopping: {e}; run `rail flush`"),
-                }
-                let _ = std::fs::remove_file(&control_path);
-                return Ok(());
-            }
-            Input::Tick => d.on_tick().await,
+        let input = inputs.next(&mut d.engine).await;
+        if d.on_input(input).await? == Run::Stop {
+            return Ok(());
         }
-        if d.hooks.busy() != hooks_polled {
-            hooks_polled = !hooks_polled;
-            hook_tick = if hooks_polled {
-                async_io::Timer::interval(HOOK_POLL)
-            } else {
-                async_io::Timer::never()
-            };
-        }
+        inputs.arm(d.hooks.busy(), d.retry.due(), d.holds.deadline());
     }
 }
 
+/// Whether the daemon goes on after an input.
+#[derive(PartialEq, Eq)]
+enum Run {
+    On,
+    Stop,
+}
+
 impl Daemon {
-    /// Whether policies may send new connections of family `af` through an uplink: it
-    /// carries the family, its tracker for it says usable, its device is there (with an
-    /// IPv6 address for IPv6), and no admin took it out of service.
-    fn available(&self, id: InterfaceId, af: Af) -> bool {
-        let iface = &self.config.interfaces[id.0];
-        let link = self.uplinks.links.get(&id);
-        iface.family.carries(af)
-            && self.engine.usable_in(id, af)
-            && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
-            && !self.uplinks.maintenance.contains(&iface.name)
+    async fn on_input(&mut self, input: Input) -> Result<Run, String> {
+        match input {
+            Input::Health(e) => self.on_health(e).await,
+            Input::Kernel(Some(e)) => self.on_kernel(e).await,
+            Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            // Lost notifications may come from a burst of rail's own update: look first.
+            Input::NftGone(Gone::Maybe) if self.kernel.nft_present().await => {}
+            Input::NftGone(_) => {
+                log::warn!("table inet rail was deleted; restoring it");
+                self.kernel.invalidate();
+                self.reconcile().await;
+            }
+            Input::Retry => self.reconcile().await,
+            Input::Control(inc) => self.on_control(inc).await,
+            Input::Netifd(u) => self.on_netifd(u).await,
+            Input::Ubus(r) => {
+                let _ = self.on_request(r).await;
+            }
+            Input::Signal(Signal::Hup) => {
+                let _ = self.reload().await;
+            }
+            Input::Signal(s) => {
+                log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
+                self.shaper.stop(self.kernel.handle_mut()).await;
+                match self.kernel.flush().await {
+                    Ok(c) => log::info!("stopped ({c})"),
+                    Err(e) => log::error!("stopping: {e}; run `rail flush`"),
+                }
+                return Ok(Run::Stop);
+            }
+            Input::Tick => self.on_tick().await,
+            Input::HoldOver => self.on_hold_over().await,
+        }
+        Ok(Run::On)
     }
 
     fn desired(&mut self) -> Desired {
+        let facts = decide::Facts {
+            config: &self.config,
+            links: &self.uplinks.links,
+            holds: &self.holds,
+            maintenance: &self.uplinks.maintenance,
+        };
         let avail = |af: Af| -> Vec<bool> {
             (0..self.config.interfaces.len())
-                .map(|i| self.available(InterfaceId(i), af))
+                .map(|i| {
+                    let id = InterfaceId(i);
+                    decide::available(&facts, id, af, self.engine.usable_in(id, af))
+                })
                 .collect()
         };
         let (avail4, avail6) = (avail(Af::Inet), avail(Af::Inet6));
@@ -444,7 +289,7 @@ impl Daemon {
         self.resolution6 = resolve(&self.config, |id| avail6[id.0]);
         desired_dual(
             &self.config,
-            &self.uplinks.links,
+            &self.holds.usable(&self.uplinks.links),
             &self.resolution,
             &self.resolution6,
         )
@@ -453,8 +298,21 @@ impl Daemon {
     /// Make the whole kernel state match (devices or configuration changed, or drift).
     async fn reconcile(&mut self) {
         let want = self.desired();
-        match self.kernel.reconcile(&want).await {
-            Ok(c) => {
+        let result = match self.kernel.reconcile(&want).await {
+            // netifd took a device or address away while this reconcile ran (a route via
+            // a next hop it can no longer reach): not a failure, a stale view.
+            Err(e) if self.devices_moved().await => {
+                log::info!(
+                    "reconcile raced a device change ({e}); again with the devices as they are now"
+                );
+                self.relearn().await;
+                let want = self.desired();
+                self.kernel.reconcile(&want).await.map(|c| (c, want))
+            }
+            r => r.map(|c| (c, want)),
+        };
+        match result {
+            Ok((c, want)) => {
                 match self.retry.succeeded() {
                     Some(f) => log::info!("reconciled after {} failed attempts: {c}", f.attempts),
                     None if !c.is_empty() => log::info!("reconciled: {c}"),
@@ -475,14 +333,16 @@ impl Daemon {
         self.refresh_snapshot();
     }
 
+    /// Whether the kernel's devices no longer look as rail learned them last.
+    async fn devices_moved(&mut self) -> bool {
+        let (links, _) = self.uplinks.learn(&self.config, &mut self.kernel).await;
+        links != self.uplinks.links
+    }
+
     /// Health or maintenance changed: only policy routes move.
     async fn reroute(&mut self) {
         let want = self.desired();
-        let rest_same = self
-            .applied
-            .as_ref()
-            .is_some_and(|a| a.rules == want.rules && a.nft == want.nft);
-        if !rest_same {
+        if decide::how(self.applied.as_ref(), &want) == decide::Apply::Reconcile {
             return self.reconcile().await;
         }
         match self.kernel.apply_policy_routes(&want).await {
@@ -499,7 +359,54 @@ impl Daemon {
 
     async fn relearn(&mut self) {
         let (links, peers) = self.uplinks.learn(&self.config, &mut self.kernel).await;
-        for (id, change) in self.uplinks.update(links, peers) {
+        let config = &self.config;
+        let from_netifd = |id: InterfaceId| config.interfaces[id.0].device.is_none();
+        let steps = self
+            .holds
+            .follow(&self.uplinks.links, &links, from_netifd, Instant::now());
+        self.uplinks.links = links;
+        self.uplinks.peers = peers;
+        self.take_steps(steps).await;
+    }
+
+    /// A netifd restart took longer than the grace: the loss reaches health now.
+    async fn on_hold_over(&mut self) {
+        let steps = self
+            .holds
+            .expire(&self.uplinks.links, Instant::now(), false);
+        for step in &steps {
+            if let Step::Health(id, _) = step {
+                log::info!(
+                    "{}: not back as it was within {} s",
+                    self.config.interfaces[id.0].name,
+                    decide::RETURN_GRACE.as_secs()
+                );
+            }
+        }
+        self.take_steps(steps).await;
+        self.reroute().await;
+    }
+
+    async fn take_steps(&mut self, steps: Vec<Step>) {
+        for step in steps {
+            let (id, change) = match step {
+                Step::Pause(id) => {
+                    let name = &self.config.interfaces[id.0].name;
+                    log::info!(
+                        "{name}: device or address withdrawn; held out of service for up to {} s in case netifd is restarting it",
+                        decide::RETURN_GRACE.as_secs()
+                    );
+                    self.engine.pause(id);
+                    continue;
+                }
+                Step::Resume(id) => {
+                    let name = &self.config.interfaces[id.0].name;
+                    log::info!("{name}: back as it was; in service again");
+                    self.engine.resume(id);
+                    continue;
+                }
+                Step::Health(id, change) => (id, change),
+            };
             let name = &self.config.interfaces[id.0].name;
             match change {
                 Change::Up(link) => {
@@ -570,7 +477,7 @@ impl Daemon {
         while self.transitions.len() > report::HISTORY {
             self.transitions.pop_front();
         }
-        let went_down = t.from.routable() && !t.to.routable();
+        let flush = decide::flush(&t, second, iface.flush_conntrack);
         let device = self
             .uplinks
             .links
@@ -587,11 +494,11 @@ impl Daemon {
             rtt_ms: t.rtt_ms,
             loss: Some(t.loss),
         };
-        let (mark, flush) = (iface.mark.value(), iface.flush_conntrack && !second);
+        let mark = iface.mark.value();
         let hooks = self.config.globals.hooks.clone();
         let timeout = self.config.globals.hook_timeout;
         self.reroute().await;
-        if went_down && flush {
+        if flush {
             self.flush_flows(&ev.interface, mark).await;
         }
         // Hooks after the reroute: they must never delay failover.
@@ -618,6 +525,11 @@ impl Daemon {
 
     async fn on_kernel(&mut self, event: watch::Event) {
         let drift = matches!(event, watch::Event::Rule | watch::Event::Resync);
+        if matches!(event, watch::Event::Route | watch::Event::Resync) {
+            // netifd changes main's default route on a renewal with a new gateway only,
+            // and tells nobody: its status has the new next hop.
+            let _ = self.refresh.try_send(None);
+        }
         if matches!(event, watch::Event::Resync) {
             log::warn!("netlink events were lost; resynchronising everything");
             self.kernel.invalidate();
@@ -703,34 +615,20 @@ impl Daemon {
             h.action,
             h.device.as_deref().unwrap_or("")
         );
-        let entry = self
-            .uplinks
-            .announced
-            .entry(h.interface.clone())
-            .or_default();
+        // netifd's status is the truth: a hotplug call, which may arrive late (an ifdown
+        // after netifd is up again), only says to read it again.
+        if self.bus.is_connected() {
+            let _ = self.refresh.try_send(Some(h.interface));
+            return;
+        }
+        let entry = self.uplinks.announced.entry(h.interface).or_default();
         match h.action {
             Action::IfUp | Action::IfUpdate => {
                 if h.device.is_some() {
-                    entry.device = h.device.clone();
+                    entry.device = h.device;
                 }
             }
             Action::IfDown | Action::IfUpFailed => entry.device = None,
-        }
-        if self.bus.is_connected() && matches!(h.action, Action::IfUp | Action::IfUpdate) {
-            // netifd may take up to the bus's timeout to answer: its status comes back
-            // through the loop as an update, and the loop goes on meanwhile.
-            let (bus, reads, name) = (
-                self.bus.clone(),
-                self.status_reads.clone(),
-                h.interface.clone(),
-            );
-            self.ex
-                .spawn(async move {
-                    let _ = reads
-                        .send(netifd_watch::read_status(&bus, &name).await)
-                        .await;
-                })
-                .detach();
         }
         self.relearn().await;
         self.reconcile().await;
@@ -745,7 +643,8 @@ impl Daemon {
         else {
             return; // unreadable now, or ubusd gone: keep what is in place
         };
-        if !self.apply_netifd(&name, &s) {
+        let before = self.uplinks.announced.clone();
+        if !self.apply_netifd(&name, &s) || self.uplinks.announced == before {
             return;
         }
         self.relearn().await;
@@ -782,6 +681,9 @@ impl Daemon {
             return Ok(json!({"changed": false}));
         }
         log::info!("reload: applying the new configuration from {}", self.path);
+        // Interface ids may change: what held uplinks became reaches health first.
+        let steps = self.holds.expire(&self.uplinks.links, Instant::now(), true);
+        self.take_steps(steps).await;
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
         self.uplinks.maintenance = maintenance;

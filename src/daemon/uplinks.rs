@@ -194,18 +194,6 @@ impl Uplinks {
         }
         (links, peers)
     }
-
-    /// Store a new learning and say what changed per uplink.
-    pub fn update(
-        &mut self,
-        links: Links,
-        peers: BTreeMap<InterfaceId, Ipv4Addr>,
-    ) -> Vec<(InterfaceId, Change)> {
-        let changes = diff(&self.links, &links);
-        self.links = links;
-        self.peers = peers;
-        changes
-    }
 }
 
 /// The health inputs that turn `old` into `new`.

@@ -156,7 +156,9 @@ fn family_state(
         let link = links.get(id)?;
         match (af, link.endpoint(af)) {
             (_, Some((addr, gw))) => Some((link.ifindex, Some(addr), gw)),
-            (Af::Inet, None) => Some((link.ifindex, None, link.gateway.map(Into::into))),
+            // Without an address the next hop is unreachable (netifd removes addresses
+            // before it says the interface is down): the device alone, until it has one.
+            (Af::Inet, None) => Some((link.ifindex, None, None)),
             (Af::Inet6, None) => None,
         }
     };
@@ -496,6 +498,30 @@ mod tests {
             ]
         );
         assert_eq!(d.uplink_devices, vec!["eth1", "pppoe-wan2"]);
+    }
+
+    #[test]
+    fn a_device_without_its_address_gets_no_route_via_the_unreachable_next_hop() {
+        let c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
+        let mut l = links();
+        l.get_mut(&InterfaceId(0)).unwrap().address = None;
+        let d = desired(&c, &l, &resolve(&c, |_| true));
+        let up1 = table(&d, TableId::uplink(InterfaceId(0)).unwrap());
+        let device_only = NextHop {
+            ifindex: 3,
+            gateway: None,
+            weight: 1,
+        };
+        assert_eq!(up1[0].kind, RouteKind::Via(vec![device_only]));
+        let policy = table(&d, TableId::policy(PolicyId(0)).unwrap());
+        assert!(
+            !format!("{:?}", policy[0].kind).contains("192.0.2.1"),
+            "{policy:?}"
+        );
     }
 
     #[test]

@@ -96,6 +96,11 @@ pub enum Input {
         device: String,
         up: bool,
     },
+    /// netifd is restarting the interface (the daemon holds it out of routing): stop
+    /// probing, keep the verdict and the windows, count nothing.
+    Paused,
+    /// Back exactly as before `Paused`: probe again, on the verdict held.
+    Resumed,
 }
 
 /// Send one probe now: to `target`, with this id and sequence.
@@ -370,6 +375,12 @@ impl Tracker {
                 self.device = Some(device);
                 self.set_state(now, State::Down, reason, out);
             }
+            Input::Paused => self.stop_probing(false),
+            Input::Resumed => {
+                if self.next_send.is_none() && self.device.is_some() && self.carrier {
+                    self.schedule(now);
+                }
+            }
             Input::DeviceGone { device } => {
                 self.carrier = false;
                 self.device = None;
@@ -451,10 +462,7 @@ impl Tracker {
             // device came up: uplinks with the same slot then probe at the same moments, so
             // the engine sends a probe on each (each on its own link: no link sees a burst)
             // from one wake-up instead of waking once per uplink (docs/bench.md, cost).
-            let slot = self.params.interval / self.params.round_size().max(1) as u32;
-            let slot = (slot.as_micros() as u64).max(1);
-            let start = (now + self.params.hold).as_micros().div_ceil(slot) * slot;
-            self.next_send = Some(Time::from_micros(start));
+            self.schedule(now + self.params.hold);
             let resumed = self.resume.take();
             // An uplink held down for flapping comes back through probes too.
             let damped = self.damped(now).map(|_| InitialState::Offline);
@@ -482,6 +490,17 @@ impl Tracker {
 
     /// Forget probes in flight and unjudged rounds; `outage` also clears the windows (an
     /// outage says nothing about the line's quality once it is back).
+    /// Probe from the first slot at or after `from`.
+    fn schedule(&mut self, from: Time) {
+        if self.params.targets.is_empty() {
+            return;
+        }
+        let slot = self.params.interval / self.params.round_size().max(1) as u32;
+        let slot = (slot.as_micros() as u64).max(1);
+        let start = from.as_micros().div_ceil(slot) * slot;
+        self.next_send = Some(Time::from_micros(start));
+    }
+
     fn stop_probing(&mut self, outage: bool) {
         self.next_send = None;
         self.outstanding.clear();

@@ -6,6 +6,7 @@
 
 pub mod flood;
 pub mod lab;
+pub mod matrix;
 pub mod owrt;
 pub mod rail;
 pub mod scenario;

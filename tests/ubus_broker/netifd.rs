@@ -58,6 +58,20 @@ pub fn pppoe_status(up: bool, device: &str, local: &str, peer: &str) -> Value {
     })
 }
 
+/// A DHCP interface that is up on `device` with `address`/`mask` and its default route via
+/// `gateway`.
+pub fn dhcp_status(device: &str, address: &str, mask: u8, gateway: &str) -> Value {
+    json!({
+        "up": true, "pending": false, "available": true, "autostart": true, "dynamic": false,
+        "uptime": 5, "l3_device": device, "device": device, "proto": "dhcp", "metric": 0,
+        "ipv4-address": [{"address": address, "mask": mask}],
+        "ipv6-address": [], "ipv6-prefix": [],
+        "route": [{"target": "0.0.0.0", "mask": 0, "nexthop": gateway,
+                   "source": format!("{address}/32")}],
+        "data": {}
+    })
+}
+
 /// What ppp6-up's dynamic `<name>_6` (proto dhcpv6, `ifname @<name>`) dumps when up: the
 /// parent's L3 device, a DHCPv6 address, the delegated `prefix` (address, length) if any,
 /// and a source-specific default route via `nexthop`.
@@ -93,4 +107,104 @@ pub fn named_as(status: &RefCell<Value>, name: &str) -> Value {
     let mut status = status.borrow().clone();
     status["interface"] = json!(name);
     status
+}
+
+/// What real netifd sends when it restarts interface `name` (a `network reload` that
+/// touched its section, or `ifup` of an up interface), as seen on the bus: the `ifdown`
+/// event and `interface.down` twice each, then `ifup` and `interface.update`. The status
+/// object answers only after the whole burst, so `status` holds the state after it
+/// (`down` is what the down notifications carry) before anything is sent.
+pub async fn restart_burst(
+    peer: &Client,
+    status: &RefCell<Value>,
+    name: &str,
+    down: Value,
+    up: Value,
+) {
+    *status.borrow_mut() = up.clone();
+    let mut down = down;
+    down["interface"] = json!(name);
+    let mut up = up;
+    up["interface"] = json!(name);
+    let event = |action: &str| json!({"action": action, "interface": name});
+    for _ in 0..2 {
+        let _ = peer.send_event("network.interface", &event("ifdown")).await;
+        let _ = peer
+            .notify("network.interface", "interface.down", &down)
+            .await;
+    }
+    let _ = peer.send_event("network.interface", &event("ifup")).await;
+    let _ = peer
+        .notify("network.interface", "interface.update", &up)
+        .await;
+}
+
+/// What a netifd stand-in says on the bus after setting an interface's status.
+pub enum Say {
+    /// The `network.interface` event with this action.
+    Event(&'static str),
+    /// A notification of this kind carrying this status (the interface name is added).
+    Notify(&'static str, Value),
+    /// The hotplug script's call (`ubus call rail hotplug`): action and DEVICE, which netifd
+    /// gives on ifup and ifupdate only.
+    Hotplug(&'static str, Option<String>),
+}
+
+/// One announcement: the interface's new status (what reads answer from now on, also
+/// while the rest is being said: netifd answers a read only after its burst), then `say`.
+pub struct Announce {
+    pub name: &'static str,
+    pub status: Value,
+    pub say: Vec<Say>,
+    /// Told when everything was said.
+    pub done: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// Runs a netifd stand-in on its own thread and executor for the interfaces `first` names,
+/// with their first status; announcements go in through the returned channel.
+pub fn stand_in(
+    path: std::path::PathBuf,
+    first: Vec<(&'static str, Value)>,
+) -> smol::channel::Sender<Announce> {
+    let (tx, rx) = smol::channel::unbounded::<Announce>();
+    std::thread::spawn(move || {
+        let ex = smol::LocalExecutor::new();
+        let states: Vec<(String, Rc<RefCell<Value>>)> = first
+            .into_iter()
+            .map(|(n, s)| (n.to_string(), Rc::new(RefCell::new(s))))
+            .collect();
+        let peer = netifd_peer_for(&path, states.clone());
+        let runner = peer.clone();
+        ex.spawn(async move { runner.run().await }).detach();
+        smol::block_on(ex.run(async {
+            while let Ok(a) = rx.recv().await {
+                if let Some((_, state)) = states.iter().find(|(n, _)| n == a.name) {
+                    *state.borrow_mut() = a.status;
+                }
+                for say in a.say {
+                    let _ = match say {
+                        Say::Event(action) => {
+                            let data = json!({"action": action, "interface": a.name});
+                            peer.send_event("network.interface", &data).await
+                        }
+                        Say::Notify(kind, mut status) => {
+                            status["interface"] = json!(a.name);
+                            peer.notify("network.interface", kind, &status).await
+                        }
+                        Say::Hotplug(action, device) => {
+                            let mut args = json!({"action": action, "interface": a.name});
+                            if let Some(d) = device {
+                                args["device"] = json!(d);
+                            }
+                            peer.call("rail", "hotplug", &args).await.map(|_| ())
+                        }
+                    };
+                }
+                if let Some(done) = a.done {
+                    let _ = done.send(());
+                }
+            }
+        }));
+    });
+    tx
 }

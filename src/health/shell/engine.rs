@@ -286,6 +286,20 @@ impl Engine {
         }
     }
 
+    /// netifd is restarting the interface: its trackers pause (see `Input::Paused`).
+    pub fn pause(&mut self, id: InterfaceId) {
+        for k in self.slots(id) {
+            self.input(k, Input::Paused);
+        }
+    }
+
+    /// Back as it was before `pause`.
+    pub fn resume(&mut self, id: InterfaceId) {
+        for k in self.slots(id) {
+            self.input(k, Input::Resumed);
+        }
+    }
+
     pub fn carrier(&mut self, id: InterfaceId, up: bool) {
         let device = self.device_name(id);
         for k in self.slots(id) {

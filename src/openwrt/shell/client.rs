@@ -175,6 +175,7 @@ impl Client {
     pub async fn run(&self) {
         let mut backoff = BACKOFF_MIN;
         let mut reported_failure = false;
+        let mut was_connected = false;
         loop {
             match self.connect().await {
                 Ok((conn, path)) => {
@@ -187,7 +188,9 @@ impl Client {
                     if registered.get() {
                         backoff = BACKOFF_MIN;
                         reported_failure = false;
-                        log::warn!("ubus: connection to {path} lost: {outcome}; reconnecting");
+                        // ubusd restarts (sysupgrade, procd): reconnecting is routine.
+                        log::info!("ubus: connection to {path} lost: {outcome}; reconnecting");
+                        was_connected = true;
                         self.emit(BusEvent::Disconnected);
                     } else if !reported_failure {
                         reported_failure = true;
@@ -196,7 +199,15 @@ impl Client {
                 }
                 Err(e) if !reported_failure => {
                     reported_failure = true;
-                    log::warn!("ubus: cannot connect: {e}; retrying until ubusd is up");
+                    let level = if was_connected {
+                        log::Level::Info
+                    } else {
+                        log::Level::Warn
+                    };
+                    log::log!(
+                        level,
+                        "ubus: cannot connect: {e}; retrying until ubusd is up"
+                    );
                 }
                 Err(_) => {}
             }
