@@ -1080,7 +1080,8 @@ fn fill_flows(lab: &Lab, n: usize) -> usize {
         lab.within("lan", move || {
             for (range, base) in BULK_PORTS.into_iter().enumerate() {
                 for k in 0..per_range {
-                    let sport = 40_000 + (range * per_range + k) as u16;
+                    // Fixed per (range, k): a smaller series' flows are a subset.
+                    let sport = 40_000 + (range * 1_000 + k) as u16;
                     let s = std::net::UdpSocket::bind(("0.0.0.0", sport)).expect("a bulk port");
                     for p in 0..BULK_SPAN {
                         let _ = s.send_to(b"x", (service, base + p));
@@ -1323,8 +1324,8 @@ fn many_rules(lab: &Lab, uplinks: usize, rules: usize, base: usize) -> String {
 
 /// `rail reload` (the control request the CLI sends) with 4 uplinks and 20 rules, then 16
 /// and 200: every reload moves every rule to other ports, and the reply, which rail sends
-/// once it has applied the new state, ends the time; the new rules are then checked in
-/// rail's nft table.
+/// once it has applied the new state, ends the time; the last rule's new port is then
+/// checked in rail's nft table.
 fn reload_figures(trials: usize, figures: &mut Vec<Figure>) {
     let Some(lab) = Lab::for_rail(16) else {
         return;
