@@ -1280,6 +1280,12 @@ fn flows_figures(
         let mut f = Figure::ms(&format!("failover_{k}k_flows_ms"), s.failover, target);
         f.note = note.clone();
         figures.push(f);
+        // rail's verdict apart from the client's connections: says where a slow trial lost time.
+        figures.push(Figure::ms(
+            &format!("detect_{k}k_flows_ms"),
+            s.detect,
+            Target::None,
+        ));
         let mut f = Figure::ms(&format!("flush_{k}k_flows_ms"), s.flushed, Target::None);
         f.note = format!(
             "rail's `policy routes updated` line to its `isp1: deleted its conntrack flows` \
