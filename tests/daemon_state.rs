@@ -53,6 +53,7 @@ fn pin(lab: &Lab, set: &str, third: u8, n: u8) -> BTreeSet<Ipv4Addr> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
     let Some(lab) = Lab::for_rail(3) else { return };
     // isp2 is the PPPoE-like uplink, isp3 an Ethernet one that renews its lease.
@@ -162,6 +163,7 @@ fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_failed_reconcile_is_retried_shown_and_logged_once() {
     let Some(lab) = Lab::for_rail(2) else { return };
     // An `nft` first in the daemon's PATH that fails while `fail` exists beside it, as a
@@ -182,7 +184,13 @@ fn a_failed_reconcile_is_retried_shown_and_logged_once() {
         std::env::var("PATH").unwrap_or_default()
     );
     let config = balanced_all(&lab, &[1, 1]);
-    let rail = Rail::start_env(&lab, binary(), &config, &[], &[("PATH", &path)]);
+    let sock = std::env::temp_dir().join(format!("rail-{}-ubus.sock", lab.name()));
+    let broker = Broker::start(&sock);
+    let options = ["-s", sock.to_str().unwrap()];
+    let rail = Rail::start_env(&lab, binary(), &config, &options, &[("PATH", &path)]);
+    rail.wait_for("rail on the bus", VERDICT, |_| {
+        broker.object("rail").is_some()
+    });
     for isp in ["isp1", "isp2"] {
         rail.wait_state(isp, "up", VERDICT);
     }
@@ -202,6 +210,13 @@ fn a_failed_reconcile_is_retried_shown_and_logged_once() {
     // The fake nft exits before reading its script: rail sees a broken pipe.
     let text = error["error"].as_str().unwrap_or("");
     assert!(text.starts_with("applying table inet rail:"), "{error}");
+    let on_ubus = call(&sock, "status", json!({}))
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(
+        on_ubus["reconcile_error"]["since"], error["since"],
+        "ubus status: {on_ubus}"
+    );
     let shown = String::from_utf8_lossy(&rail.cli(&["status"]).stdout).into_owned();
     assert!(
         shown.contains("WARNING: kernel state not applied"),
@@ -210,8 +225,9 @@ fn a_failed_reconcile_is_retried_shown_and_logged_once() {
     assert!(masquerading(), "the old table stays while nft fails");
 
     std::fs::remove_file(bin.join("fail")).unwrap();
-    // The next retry is at most 2 s after the third attempt (backoff 0.5, 1, 2 s...).
-    rail.wait_for("a successful retry", VERDICT, |r| {
+    // The next retry comes at most 4 s later (backoff 0.5, 1, 2, 4 s... after attempts
+    // 1 to 4).
+    rail.wait_for("a successful retry", Duration::from_secs(10), |r| {
         r.status().get("reconcile_error").is_none()
     });
     assert!(!masquerading(), "the new table is applied");
@@ -238,6 +254,7 @@ fn time_until(limit: Duration, done: impl Fn() -> bool) -> Option<Duration> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_flushed_ruleset_and_deleted_rules_are_restored_within_a_second() {
     let Some(lab) = Lab::for_rail(2) else { return };
     let config = balanced(&lab, &[1, 1], "")
@@ -309,6 +326,7 @@ fn dead(flows: &mut [Flow]) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn marks_stay_with_their_interface_across_a_reload_that_inserts_one_and_a_restart() {
     let Some(lab) = Lab::for_rail(3) else { return };
     let rail = start_up(&lab, &balanced_over(&lab, &[1, 2]), &[1, 2]);
@@ -371,6 +389,7 @@ fn call(path: &std::path::Path, method: &str, args: Value) -> Result<Option<Valu
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn unknown_interfaces_are_refused_everywhere_and_maintenance_survives_a_kill() {
     let Some(lab) = Lab::for_rail(2) else { return };
     let path = std::env::temp_dir().join(format!("rail-{}-ubus.sock", lab.name()));

@@ -164,8 +164,8 @@ struct Daemon {
     ex: Rc<smol::LocalExecutor<'static>>,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
-    /// The configured interface names, for the ubus object to refuse others.
-    known: Rc<RefCell<Vec<String>>>,
+    /// The configuration, for the ubus object to refuse interfaces it does not have.
+    known: Rc<RefCell<Config>>,
     run_dir: PathBuf,
     /// What was last written to the run directory.
     kept: persist::Kept,
@@ -224,10 +224,10 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         .detach();
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
     let snap = snapshot.clone();
-    let known = Rc::new(RefCell::new(interface_names(&config)));
-    let names = known.clone();
+    let known = Rc::new(RefCell::new(config.clone()));
+    let shared = known.clone();
     let rail_object = object::object(
-        move |name| names.borrow().iter().any(|n| n == name),
+        move |req| names_known(&shared.borrow(), req),
         move |req| match req {
             object::Request::Status => Ok(Some(snap.borrow().clone())),
             other => {
@@ -644,10 +644,9 @@ impl Daemon {
 
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
-        if let Some(name) = r.interface() {
-            if !self.config.interfaces.iter().any(|i| i.name == name) {
-                return Err(format!("no interface '{name}' in {}", self.path));
-            }
+        if !names_known(&self.config, &r) {
+            let name = r.interface().unwrap_or_default();
+            return Err(format!("no interface '{name}' in {}", self.path));
         }
         match r {
             object::Request::Status => Ok(self.snapshot.borrow().clone()),
@@ -788,7 +787,7 @@ impl Daemon {
         self.uplinks.maintenance = maintenance;
         self.remember();
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
-        *self.known.borrow_mut() = interface_names(&self.config);
+        *self.known.borrow_mut() = self.config.clone();
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -846,8 +845,16 @@ impl Daemon {
     }
 }
 
-fn interface_names(config: &Config) -> Vec<String> {
-    config.interfaces.iter().map(|i| i.name.clone()).collect()
+/// Whether a request names an interface rail has: `maintenance` one of the config's, a
+/// `hotplug` also one rail follows for them (the DHCPv6 twin `wan_6` of a `wan`).
+fn names_known(config: &Config, request: &object::Request) -> bool {
+    match request {
+        object::Request::Hotplug(h) => Uplinks::followed(config).contains(&h.interface),
+        object::Request::Maintenance { interface, .. } => {
+            config.interfaces.iter().any(|i| &i.name == interface)
+        }
+        object::Request::Status | object::Request::Reload => true,
+    }
 }
 
 /// What the health engine needs to probe one family of an uplink's device.
@@ -867,4 +874,38 @@ fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> 
         _ => return Err("arguments must be a JSON object".into()),
     };
     object::parse(method, &args).map_err(|s| format!("{method}: {s}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Family;
+    use crate::fixtures::uplinks;
+    use crate::openwrt::hotplug::Action;
+
+    #[test]
+    fn requests_name_the_configs_interfaces_or_a_twin_rail_follows() {
+        let mut c = uplinks(&["wan", "wanb"]).build();
+        c.interfaces[0].family = Family::Both;
+        let hotplug = |interface: &str| {
+            object::Request::Hotplug(Hotplug {
+                action: Action::IfUp,
+                interface: interface.into(),
+                device: None,
+            })
+        };
+        let maintenance = |interface: &str| object::Request::Maintenance {
+            interface: interface.into(),
+            enable: true,
+        };
+        for name in ["wan", "wanb"] {
+            assert!(names_known(&c, &hotplug(name)) && names_known(&c, &maintenance(name)));
+        }
+        // `wan_6` carries wan's IPv6: its events matter, but it is no uplink of its own.
+        assert!(names_known(&c, &hotplug("wan_6")));
+        assert!(!names_known(&c, &maintenance("wan_6")));
+        assert!(!names_known(&c, &hotplug("wanb_6")) && !names_known(&c, &hotplug("lan")));
+        assert!(!names_known(&c, &maintenance("wan9")));
+        assert!(names_known(&c, &object::Request::Status));
+    }
 }

@@ -6,7 +6,7 @@
 //! ```no_run
 //! use rail::openwrt::{client, netifd, object};
 //! let bus = client::Client::new(client::Config {
-//!     objects: vec![object::object(|name| name == "wan", |req| { let _ = req; Ok(None) })],
+//!     objects: vec![object::object(|_| true, |req| { let _ = req; Ok(None) })],
 //!     subscriptions: vec!["network.interface".into()],
 //!     patterns: vec!["network.interface".into()],
 //!     ..Default::default()
@@ -16,10 +16,9 @@
 //! ```
 
 pub mod blob;
-pub mod client;
 pub mod hotplug;
 pub mod netifd;
 pub mod object;
-pub mod syslog;
-pub mod watch;
+mod shell;
 pub mod wire;
+pub use shell::{client, syslog, watch};
