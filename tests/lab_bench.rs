@@ -8,7 +8,8 @@
 //!     RAIL_BIN=$PWD/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
 //!
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
-//! (comma separated: fast, fast6, default, carrier, pppoe, routes, flood, cost) picks sections;
+//! (comma separated: fast, fast6, default, carrier, pppoe, flows, routes, flood, reload, cost)
+//! picks sections;
 //! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
 //! The cost section runs `RAIL_COST_BIN` when set (`make bench`: the static musl build);
 //! BENCH_ISOLATE=0 measures it without keeping the lab's work off its CPU.
@@ -660,6 +661,11 @@ struct Series {
     /// rail's own verdict (its log line) and its route change, from the fault.
     detect: Vec<f64>,
     routed: Vec<f64>,
+    /// From the route change to rail's line saying it deleted the dead uplink's flows.
+    flushed: Vec<f64>,
+    /// With `Bench::flows`: the UDP flows tracked before each fault, those of them on the
+    /// faulty uplink's mark, and those left on it once the failover is done.
+    tracked: Vec<[usize; 3]>,
     disrupted: Vec<f64>,
     /// The first probe the fault took (ProbeTap), and when the first connection through
     /// the other uplink and rail's verdict came.
@@ -678,6 +684,8 @@ struct Bench<'a> {
     client: Client,
     log: LogWatch,
     tap: ProbeTap,
+    /// Tracked connections made before each fault (`fill_flows`), 0 for none.
+    flows: usize,
 }
 
 /// Waits until uplinks isp1..`isps` are up (for IPv6 too where they are dual-stack) and
@@ -721,6 +729,7 @@ impl<'a> Bench<'a> {
             rail: Some(rail),
             log,
             tap,
+            flows: 0,
         }
     }
 
@@ -761,6 +770,13 @@ impl<'a> Bench<'a> {
             .client
             .wait_first(SystemTime::now(), &bad, Duration::from_secs(20));
         assert!(ready.is_some(), "new connections never used {iface}");
+        let mark = self.rail().status()["interfaces"][&iface]["mark"]
+            .as_str()
+            .map(str::to_string);
+        let before = (self.flows > 0).then(|| {
+            let all = fill_flows(self.lab, self.flows);
+            [all, udp_flows(self.lab, mark.as_deref())]
+        });
         let mut flows = self.flows_via(&good);
         // A random phase against rail's probe schedule.
         let jitter = SystemTime::now()
@@ -798,10 +814,18 @@ impl<'a> Bench<'a> {
             s.detect.push(ms_between(fault_at, v));
             if let Some(r) = self.log.first(v, "policy routes updated") {
                 s.routed.push(ms_between(fault_at, r));
+                let deleted = format!("{iface}: deleted its conntrack flows");
+                if let Some(d) = self.log.first(r, &deleted) {
+                    s.flushed.push(ms_between(r, d));
+                }
             }
         }
         if std::env::var_os("BENCH_VERBOSE").is_some() {
             self.log.print_since(fault_at);
+        }
+        if let Some([all, on_faulty]) = before {
+            let left = udp_flows(self.lab, mark.as_deref());
+            s.tracked.push([all, on_faulty, left]);
         }
         let broken_now: Vec<bool> = flows
             .iter_mut()
@@ -1025,6 +1049,67 @@ fn add_routes(lab: &Lab, n: usize) {
     let _ = std::fs::remove_file(&path);
 }
 
+/// The service's UDP ports the flows section's connections go to: the first range through
+/// rule `all` (ISP1 first), the second through rule `bulk2` (ISP2 only; `with_bulk_rules`).
+const BULK_PORTS: [u16; 2] = [20_000, 30_000];
+/// Ports in each range: each source port of the LAN host sends one datagram to each.
+const BULK_SPAN: u16 = 1_000;
+
+/// `config` with rule `bulk2` (before rule `all`) pinning UDP to the second range of
+/// `BULK_PORTS` to ISP2 alone, so `fill_flows` puts half its flows on each uplink.
+fn with_bulk_rules(config: &str) -> String {
+    let (lo, hi) = (BULK_PORTS[1], BULK_PORTS[1] + BULK_SPAN - 1);
+    let bulk = format!(
+        "config policy 'second'\n\tlist use_member 'b2'\n\n\
+config rule 'bulk2'\n\toption proto 'udp'\n\toption dest_port '{lo}-{hi}'\n\toption use_policy 'second'\n\n"
+    );
+    config.replace("config rule 'all'", &format!("{bulk}config rule 'all'"))
+}
+
+/// `n` tracked connections made by real packets through rail's marking and masquerade:
+/// UDP datagrams from the LAN host to the service, one per (source port, destination
+/// port), half to each range of `BULK_PORTS`. The source ports are fixed, so sending
+/// again only refreshes what is tracked and re-creates what was deleted. Sent until the
+/// router tracks `n` UDP flows (a burst can overflow veth's receive backlog); returns how
+/// many it tracks.
+fn fill_flows(lab: &Lab, n: usize) -> usize {
+    let service = lab.service();
+    let per_range = n.div_ceil(2 * usize::from(BULK_SPAN));
+    let mut tracked = 0;
+    for _ in 0..5 {
+        lab.within("lan", move || {
+            for (range, base) in BULK_PORTS.into_iter().enumerate() {
+                for k in 0..per_range {
+                    // Fixed per (range, k): a smaller series' flows are a subset.
+                    let sport = 40_000 + (range * 1_000 + k) as u16;
+                    let s = std::net::UdpSocket::bind(("0.0.0.0", sport)).expect("a bulk port");
+                    for p in 0..BULK_SPAN {
+                        let _ = s.send_to(b"x", (service, base + p));
+                    }
+                }
+            }
+        });
+        tracked = udp_flows(lab, None);
+        if tracked >= n {
+            return tracked;
+        }
+    }
+    panic!("only {tracked} of {n} UDP flows tracked in the router");
+}
+
+/// UDP flows the router tracks, only those with ct mark `mark` (rail's mask) if given.
+fn udp_flows(lab: &Lab, mark: Option<&str>) -> usize {
+    let filter = mark.map(|m| format!("{m}/{MARK_MASK}"));
+    let mut cmd = vec!["conntrack", "-L", "-p", "udp"];
+    if let Some(f) = &filter {
+        cmd.extend(["-m", f]);
+    }
+    lab.run("rtr", &cmd).lines().count()
+}
+
+/// rail's default `mark_mask` (src/config/spec.rs), which the bench's configurations keep.
+const MARK_MASK: &str = "0x3f000000";
+
 #[test]
 #[ignore = "benchmark: make bench"]
 fn bench() {
@@ -1034,9 +1119,11 @@ fn bench() {
     let mut disrupted = Vec::new();
     let started = Instant::now();
 
-    if ["fast", "fast6", "default", "carrier", "pppoe", "routes"]
-        .iter()
-        .any(|s| wanted(s))
+    if [
+        "fast", "fast6", "default", "carrier", "pppoe", "flows", "routes",
+    ]
+    .iter()
+    .any(|s| wanted(s))
     {
         let Some(lab) = Lab::for_rail(2) else {
             return;
@@ -1090,6 +1177,10 @@ fn bench() {
                 disrupted.extend(s.disrupted);
             }
         }
+        if wanted("flows") {
+            flows_figures(&lab, trials, fast_median, &mut figures, &mut disrupted);
+        }
+        // Last on this lab: its 100,000 routes stay.
         if wanted("routes") {
             eprintln!(
                 "== fast profile with 100,000 routes in main: blackhole ISP1, {trials} trials"
@@ -1119,6 +1210,9 @@ fn bench() {
             flood_figures(&lab, trials, &mut figures);
         }
     }
+    if wanted("reload") {
+        reload_figures(trials, &mut figures);
+    }
     if !disrupted.is_empty() {
         let mut f = Figure::new("disrupted_flows", "flows", disrupted, Target::AllZero);
         f.note = format!(
@@ -1137,6 +1231,139 @@ fn bench() {
     }
 
     report(&figures, trials, started.elapsed());
+}
+
+/// The fast failover with 10,000, 50,000 and 100,000 UDP flows tracked, half of them on
+/// the failing uplink (`fill_flows` before every fault), and how long rail takes to
+/// delete the dead uplink's flows: from its `policy routes updated` line to its `deleted
+/// its conntrack flows` line (the delete by mark runs between them, after the reroute).
+fn flows_figures(
+    lab: &Lab,
+    trials: usize,
+    fast_median: Option<f64>,
+    figures: &mut Vec<Figure>,
+    disrupted: &mut Vec<f64>,
+) {
+    // Unanswered UDP flows live 30 s by default; a series takes longer.
+    let timeouts =
+        ["udp_timeout", "udp_timeout_stream"].map(|t| format!("net.netfilter.nf_conntrack_{t}"));
+    let before: Vec<String> = timeouts
+        .iter()
+        .map(|t| lab.run("rtr", &["sysctl", "-n", t]).trim().to_string())
+        .collect();
+    for t in &timeouts {
+        lab.run("rtr", &["sysctl", "-qw", &format!("{t}=3600")]);
+    }
+    let config = with_bulk_rules(&two_uplinks(lab, 1, FAST));
+    for n in [10_000, 50_000, 100_000] {
+        let k = n / 1000;
+        eprintln!(
+            "== fast profile with {k}k UDP flows, half on ISP1: blackhole ISP1, {trials} trials"
+        );
+        let mut b = Bench::start(lab, &config);
+        b.flows = n;
+        let s = b.series(trials, 1, Fault::Blackhole);
+        drop(b);
+        let tracked = |i: usize| median(&s.tracked.iter().map(|t| t[i] as f64).collect::<Vec<_>>());
+        let note = format!(
+            "UDP flows from the LAN host through rail's marking and masquerade, median of \
+             trials: {} tracked before the fault, {} of them on isp1's mark, {} left on it \
+             after the failover",
+            tracked(0),
+            tracked(1),
+            tracked(2)
+        );
+        let target = match fast_median {
+            Some(m) if n == 100_000 => Target::MedianAtMost(1.1 * m),
+            _ => Target::None,
+        };
+        let mut f = Figure::ms(&format!("failover_{k}k_flows_ms"), s.failover, target);
+        f.note = note.clone();
+        figures.push(f);
+        // rail's verdict apart from the client's connections: says where a slow trial lost time.
+        figures.push(Figure::ms(
+            &format!("detect_{k}k_flows_ms"),
+            s.detect,
+            Target::None,
+        ));
+        let mut f = Figure::ms(&format!("flush_{k}k_flows_ms"), s.flushed, Target::None);
+        f.note = format!(
+            "rail's `policy routes updated` line to its `isp1: deleted its conntrack flows` \
+             line (the ctnetlink delete by mark); {note}"
+        );
+        figures.push(f);
+        disrupted.extend(s.disrupted);
+    }
+    lab.run("rtr", &["conntrack", "-F"]);
+    for (t, v) in timeouts.iter().zip(before) {
+        lab.run("rtr", &["sysctl", "-qw", &format!("{t}={v}")]);
+    }
+}
+
+/// `uplinks` uplinks (the lab's first, rail's default timings), a policy per uplink (it
+/// first, the next one as backup) and `rules` rules, each sending TCP to a port of its
+/// own (`base` and up) through the policies in turn.
+fn many_rules(lab: &Lab, uplinks: usize, rules: usize, base: usize) -> String {
+    let mut c = "config globals 'globals'\n\toption log_level 'info'\n\n".to_string();
+    for i in 1..=uplinks {
+        c += &interface(lab, i, DEFAULT);
+    }
+    for i in 1..=uplinks {
+        c += &format!("config member 'm{i}'\n\toption interface 'isp{i}'\n\n");
+        c += &format!("config member 'b{i}'\n\toption interface 'isp{i}'\n\toption metric '2'\n\n");
+    }
+    for i in 1..=uplinks {
+        let next = i % uplinks + 1;
+        c += &format!(
+            "config policy 'p{i}'\n\tlist use_member 'm{i}'\n\tlist use_member 'b{next}'\n\n"
+        );
+    }
+    for r in 0..rules {
+        c += &format!(
+            "config rule 'r{r}'\n\toption proto 'tcp'\n\toption dest_port '{}'\n\toption use_policy 'p{}'\n\n",
+            base + r,
+            r % uplinks + 1
+        );
+    }
+    c
+}
+
+/// `rail reload` (the control request the CLI sends) with 4 uplinks and 20 rules, then 16
+/// and 200: every reload moves every rule to other ports, and the reply, which rail sends
+/// once it has applied the new state, ends the time; the last rule's new port is then
+/// checked in rail's nft table.
+fn reload_figures(trials: usize, figures: &mut Vec<Figure>) {
+    let Some(lab) = Lab::for_rail(16) else {
+        return;
+    };
+    let socket = PathBuf::from(common::rail::control_socket(&lab));
+    for (uplinks, rules) in [(4, 20), (16, 200)] {
+        eprintln!("== reload: {uplinks} uplinks, {rules} rules, {trials} trials");
+        let rail = Rail::start(&lab, &many_rules(&lab, uplinks, rules, 10_000));
+        wait_probing(&rail, uplinks);
+        let mut took = Vec::new();
+        for n in 0..trials {
+            let base = [20_000, 10_000][n % 2];
+            rail.write_config(&many_rules(&lab, uplinks, rules, base));
+            let t = Instant::now();
+            let reply = rail::daemon::control::call(&socket, "reload", Value::Null)
+                .unwrap_or_else(|e| panic!("reload: {e}; log:\n{}", rail.log_text()));
+            took.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(reply["changed"], true, "reload: {reply}");
+            let table = lab.run("rtr", &["nft", "list", "table", "inet", "rail"]);
+            let last = format!("dport {}", base + rules - 1);
+            assert!(
+                table.contains(&last),
+                "no `{last}` in rail's table:\n{table}"
+            );
+        }
+        let mut f = Figure::ms(&format!("reload_{uplinks}x{rules}_ms"), took, Target::None);
+        f.note = format!(
+            "{uplinks} uplinks, {uplinks} policies, {rules} rules; `reload` request to rail's \
+             reply (sent once the new state is applied), every rule's port changed"
+        );
+        figures.push(f);
+    }
 }
 
 /// Failover of the fast profile quiet, then while a local user floods the control socket
