@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod dataplane;
 pub mod health;
+pub mod history;
 pub mod import;
 pub mod netlink;
 pub mod openwrt;

@@ -1,0 +1,479 @@
+//! Uplink quality over time: per uplink and family, RTT (mean and spread), loss and state at
+//! two resolutions (a sample per second for 10 minutes, per minute for 24 hours) in
+//! fixed-size rings, plus per-day availability and outages (docs/history.md).
+//!
+//! Pure: the daemon feeds a [`Series`] each tracker's cumulative probe counters after its
+//! rounds and its state changes, at unix seconds it passes in, so tests run it on a
+//! simulated clock. A series' memory is fixed when it is made ([`Series::BYTES`]); the
+//! wall clock is the axis because history outlives the process (`store`) and people read
+//! it in wall time. Rounds within one second share a sample.
+
+pub mod chart;
+pub mod store;
+pub mod view;
+
+use crate::health::State;
+use heapless::Deque;
+
+/// One-second samples kept: 10 minutes.
+pub const FINE: usize = 600;
+/// One-minute samples kept: 24 hours.
+pub const COARSE: usize = 1440;
+/// Days whose availability is kept.
+pub const DAYS: usize = 7;
+/// Outages kept with their start and end (the per-day counts are exact beyond them).
+pub const OUTAGES: usize = 32;
+
+const MINUTE: u64 = 60;
+const DAY: u64 = 86_400;
+/// A wall-clock step larger than this (NTP setting the clock at boot) restarts a series:
+/// filling the gap would only push out all it holds.
+const MAX_GAP: u64 = DAYS as u64 * DAY;
+
+/// No sample (the daemon was not running), or no RTT, in the compact encodings.
+const NO_U16: u16 = u16::MAX;
+const NO_U8: u8 = u8::MAX;
+
+/// A tracker's probe counters since it was made: the history takes differences, so a
+/// sample holds exactly the probes resolved between two observations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Probes answered in time or lost.
+    pub resolved: u64,
+    pub received: u64,
+    /// Sum of the RTTs of the replies, and of their squares (for the spread).
+    pub rtt_us: u64,
+    pub rtt_us2: u128,
+}
+
+impl Totals {
+    pub fn reply(&mut self, rtt_us: u64) {
+        self.resolved += 1;
+        self.received += 1;
+        self.rtt_us += rtt_us;
+        self.rtt_us2 += u128::from(rtt_us) * u128::from(rtt_us);
+    }
+
+    pub fn lost(&mut self) {
+        self.resolved += 1;
+    }
+
+    pub fn add(&mut self, o: &Totals) {
+        self.resolved += o.resolved;
+        self.received += o.received;
+        self.rtt_us += o.rtt_us;
+        self.rtt_us2 += o.rtt_us2;
+    }
+
+    /// What happened since `earlier`; everything when the counters went back (a reload
+    /// made the tracker anew).
+    fn since(&self, earlier: &Totals) -> Totals {
+        if self.resolved < earlier.resolved || self.received < earlier.received {
+            return *self;
+        }
+        Totals {
+            resolved: self.resolved - earlier.resolved,
+            received: self.received - earlier.received,
+            rtt_us: self.rtt_us.saturating_sub(earlier.rtt_us),
+            rtt_us2: self.rtt_us2.saturating_sub(earlier.rtt_us2),
+        }
+    }
+
+    /// Mean RTT and standard deviation in microseconds, with a reply.
+    pub fn rtt(&self) -> Option<(f64, f64)> {
+        (self.received > 0).then(|| {
+            let n = self.received as f64;
+            let mean = self.rtt_us as f64 / n;
+            let var = self.rtt_us2 as f64 / n - mean * mean;
+            (mean, var.max(0.0).sqrt())
+        })
+    }
+
+    /// Lost probes per mille of the resolved ones, with a probe.
+    pub fn loss_permille(&self) -> Option<u16> {
+        (self.resolved > 0).then(|| {
+            let lost = self.resolved - self.received;
+            ((lost * 1000 + self.resolved / 2) / self.resolved) as u16
+        })
+    }
+}
+
+/// A state in a sample: 0 for none, then from best to worst, so a slot keeps its worst
+/// state with `max`.
+fn code(s: State) -> u8 {
+    match s {
+        State::Up => 1,
+        State::Suspect => 2,
+        State::Recovering => 3,
+        State::Down => 4,
+        State::NoDevice => 5,
+        State::Disabled => 6,
+    }
+}
+
+/// The name of a sample's state code ("none": no data).
+pub fn state_name(code: u8) -> &'static str {
+    match code {
+        1 => "up",
+        2 => "suspect",
+        3 => "recovering",
+        4 => "down",
+        5 => "no-device",
+        6 => "disabled",
+        _ => "none",
+    }
+}
+
+const NONE: u8 = 0;
+const DISABLED: u8 = 6;
+
+fn routable(code: u8) -> bool {
+    matches!(code, 1 | 2)
+}
+
+/// Not routable while rail judged it (not without data, not disabled).
+fn out_of_service(code: u8) -> bool {
+    !routable(code) && !matches!(code, NONE | DISABLED)
+}
+
+/// Count `secs` seconds in state `code` as up, down, or neither.
+fn tally(up: &mut u32, down: &mut u32, code: u8, secs: u32) {
+    if routable(code) {
+        *up += secs;
+    } else if out_of_service(code) {
+        *down += secs;
+    }
+}
+
+/// A duration in microseconds as tenths of a millisecond, saturating below `NO_U16`.
+fn tenth_ms(us: f64) -> u16 {
+    (us / 100.0).round().min(f64::from(NO_U16 - 1)) as u16
+}
+
+/// One second: 6 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fine {
+    /// Mean RTT and spread in 0.1 ms, `NO_U16` without a reply.
+    rtt: u16,
+    sd: u16,
+    /// Lost probes in percent, `NO_U8` without a probe.
+    loss: u8,
+    /// The worst state in the second.
+    state: u8,
+}
+
+/// One minute: 8 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Minute {
+    rtt: u16,
+    sd: u16,
+    /// Lost probes per mille, `NO_U16` without a probe.
+    loss: u16,
+    /// Seconds routable (bits 0-5), seconds out of service (6-11), worst state (12-14).
+    bits: u16,
+}
+
+/// Mean, spread and loss of a slot's probes in the compact units.
+fn encode(t: &Totals) -> (u16, u16, Option<u16>) {
+    let (rtt, sd) = t
+        .rtt()
+        .map_or((NO_U16, NO_U16), |(m, s)| (tenth_ms(m), tenth_ms(s)));
+    (rtt, sd, t.loss_permille())
+}
+
+impl Fine {
+    fn of(t: &Totals, state: u8) -> Fine {
+        let (rtt, sd, loss) = encode(t);
+        Fine {
+            rtt,
+            sd,
+            loss: loss.map_or(NO_U8, |l| ((l + 5) / 10) as u8),
+            state,
+        }
+    }
+}
+
+impl Minute {
+    fn of(t: &Totals, state: u8, up: u8, down: u8) -> Minute {
+        let (rtt, sd, loss) = encode(t);
+        Minute {
+            rtt,
+            sd,
+            loss: loss.unwrap_or(NO_U16),
+            bits: u16::from(up & 63) | u16::from(down & 63) << 6 | u16::from(state & 7) << 12,
+        }
+    }
+    fn up(self) -> u64 {
+        u64::from(self.bits & 63)
+    }
+    fn down(self) -> u64 {
+        u64::from(self.bits >> 6 & 63)
+    }
+    fn state(self) -> u8 {
+        (self.bits >> 12 & 7) as u8
+    }
+}
+
+/// One day's service: seconds routable and out of service (seconds without data, or
+/// disabled, are neither), and the outages that began that day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Day {
+    /// Days since 1970-01-01 (UTC).
+    pub day: u32,
+    pub up: u32,
+    pub down: u32,
+    pub outages: u16,
+    /// The longest of those outages, seconds (one still going counts up to now).
+    pub longest: u32,
+}
+
+/// A stretch out of service: from a routable state to one that is not, until routable
+/// again. `end` 0: still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outage {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// The open (not yet pushed) slot of a resolution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Open {
+    probes: Totals,
+    worst: u8,
+    up: u32,
+    down: u32,
+}
+
+impl Open {
+    fn count(&mut self, state: u8, secs: u32) {
+        tally(&mut self.up, &mut self.down, state, secs);
+    }
+}
+
+/// The history of one family of one uplink.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    fine: Deque<Fine, FINE>,
+    minutes: Deque<Minute, COARSE>,
+    days: Deque<Day, DAYS>,
+    outages: Deque<Outage, OUTAGES>,
+    /// The open second (unix time): `fine`'s newest sample is the second before it, and
+    /// `minutes`' newest the minute before the open one.
+    second: u64,
+    sec: Open,
+    min: Open,
+    today: Day,
+    /// The state now (a code), and the counters of the last observation.
+    state: u8,
+    last: Option<Totals>,
+}
+
+impl Series {
+    /// The memory a series takes, fixed: what history costs per uplink and family.
+    pub const BYTES: usize = std::mem::size_of::<Series>();
+
+    /// A series starting at `now` in `state`.
+    pub fn new(now: u64, state: State) -> Series {
+        let mut s = Series::empty(now);
+        s.state = code(state);
+        s.sec.worst = s.state;
+        s
+    }
+
+    fn empty(now: u64) -> Series {
+        Series {
+            fine: Deque::new(),
+            minutes: Deque::new(),
+            days: Deque::new(),
+            outages: Deque::new(),
+            second: now,
+            sec: Open::default(),
+            min: Open::default(),
+            today: Day {
+                day: (now / DAY) as u32,
+                ..Day::default()
+            },
+            state: NONE,
+            last: None,
+        }
+    }
+
+    /// A tracker judged rounds: its counters now.
+    pub fn round(&mut self, now: u64, totals: Totals) {
+        self.advance(now);
+        let new = self.last.map_or(totals, |l| totals.since(&l));
+        self.sec.probes.add(&new);
+        self.last = Some(totals);
+    }
+
+    /// The tracker changed state.
+    pub fn set_state(&mut self, now: u64, state: State) {
+        self.advance(now);
+        let (old, new) = (self.state, code(state));
+        self.state = new;
+        self.sec.worst = self.sec.worst.max(new);
+        let at = now.min(u64::from(u32::MAX)) as u32;
+        if routable(old) && !routable(new) && new != DISABLED {
+            if self.outages.is_full() {
+                self.outages.pop_front();
+            }
+            let _ = self.outages.push_back(Outage { start: at, end: 0 });
+            self.today.outages = self.today.outages.saturating_add(1);
+        } else if !routable(old) && routable(new) {
+            if let Some(o) = self.outages.back_mut().filter(|o| o.end == 0) {
+                o.end = at.max(o.start);
+                let (start, len) = (o.start, o.end - o.start);
+                if let Some(day) = self.day_mut(start) {
+                    day.longest = day.longest.max(len);
+                }
+            }
+        }
+    }
+
+    /// The tracker's counters start again from zero (a reload made it anew).
+    pub fn restarted(&mut self) {
+        self.last = None;
+    }
+
+    /// The record of the day of unix time `t`, if still kept.
+    fn day_mut(&mut self, t: u32) -> Option<&mut Day> {
+        let number = t / DAY as u32;
+        if number == self.today.day {
+            return Some(&mut self.today);
+        }
+        self.days.iter_mut().find(|d| d.day == number)
+    }
+
+    /// Close every slot before `now`: seconds without a round keep the state they had.
+    pub fn advance(&mut self, now: u64) {
+        if now <= self.second {
+            return; // the same second, or the wall clock stepped back: wait for it
+        }
+        if now - self.second > MAX_GAP {
+            let (state, last) = (self.state, self.last);
+            *self = Series::empty(now);
+            (self.state, self.last, self.sec.worst) = (state, last, state);
+            return;
+        }
+        while self.second < now {
+            self.close_second();
+        }
+    }
+
+    fn close_second(&mut self) {
+        let sec = std::mem::take(&mut self.sec);
+        push(&mut self.fine, Fine::of(&sec.probes, sec.worst));
+        self.min.probes.add(&sec.probes);
+        self.min.worst = self.min.worst.max(sec.worst);
+        self.min.count(sec.worst, 1);
+        tally(&mut self.today.up, &mut self.today.down, sec.worst, 1);
+        self.second += 1;
+        self.sec.worst = self.state;
+        if self.second % MINUTE == 0 {
+            let m = std::mem::take(&mut self.min);
+            let (up, down) = (m.up as u8, m.down as u8);
+            push(&mut self.minutes, Minute::of(&m.probes, m.worst, up, down));
+        }
+        if self.second % DAY == 0 {
+            let next = Day {
+                day: (self.second / DAY) as u32,
+                ..Day::default()
+            };
+            push(&mut self.days, std::mem::replace(&mut self.today, next));
+        }
+    }
+
+    /// The daemon was not running from the open second until `now` (history read back
+    /// from a file): those seconds have no data. An outage open when it stopped goes on
+    /// until the uplink is next routable.
+    pub fn resume(&mut self, now: u64) {
+        let was = std::mem::replace(&mut self.state, NONE);
+        self.advance(now);
+        self.state = if routable(was) { NONE } else { was };
+        self.last = None;
+    }
+
+    /// The state now.
+    pub fn state(&self) -> &'static str {
+        state_name(self.state)
+    }
+}
+
+/// Push into a full ring by dropping its oldest entry.
+fn push<T, const N: usize>(ring: &mut Deque<T, N>, item: T) {
+    if ring.is_full() {
+        ring.pop_front();
+    }
+    let _ = ring.push_back(item);
+}
+
+/// The series of every uplink and family the configuration names, by interface name and
+/// family ("ipv4", "ipv6"), so a reload keeps the history of uplinks it keeps.
+#[derive(Debug, Default)]
+pub struct History {
+    series: std::collections::BTreeMap<(String, &'static str), Box<Series>>,
+}
+
+impl History {
+    /// Keep exactly the series of `wanted`; new ones start at `now` with no device.
+    pub fn track(&mut self, wanted: &[(String, &'static str)], now: u64) {
+        self.series.retain(|k, _| wanted.contains(k));
+        for k in wanted {
+            self.series
+                .entry(k.clone())
+                .or_insert_with(|| Box::new(Series::new(now, State::NoDevice)));
+        }
+    }
+
+    pub fn series_mut(&mut self, name: &str, family: &str) -> Option<&mut Series> {
+        self.series
+            .iter_mut()
+            .find(|((n, f), _)| n == name && *f == family)
+            .map(|(_, s)| &mut **s)
+    }
+
+    /// Close every series' slots before `now`.
+    pub fn advance(&mut self, now: u64) {
+        for s in self.series.values_mut() {
+            s.advance(now);
+        }
+    }
+
+    /// The span of the series of `interface` and `family` (each: all when None).
+    pub fn view(
+        &self,
+        interface: Option<&str>,
+        family: Option<&str>,
+        span: view::Span,
+    ) -> view::View {
+        let mut v = view::View {
+            span: span.as_str().to_string(),
+            ..Default::default()
+        };
+        for ((name, fam), s) in &self.series {
+            if interface.is_some_and(|i| i != name) || family.is_some_and(|f| f != *fam) {
+                continue;
+            }
+            v.now = v.now.max(s.second);
+            v.interfaces
+                .entry(name.clone())
+                .or_default()
+                .insert(fam.to_string(), s.view(span));
+        }
+        v
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Series)> {
+        self.series.iter().map(|((n, f), s)| (n.as_str(), *f, &**s))
+    }
+
+    /// Put a series read back from a file in place of one the configuration names.
+    pub fn restore(&mut self, name: &str, family: &str, series: Series) {
+        if let Some(s) = self.series_mut(name, family) {
+            *s = series;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
