@@ -2,12 +2,14 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] [-H HISTORY_FILE] <command>
 commands:
   daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
+  history [IFACE] [--span 10m|1h|24h] [--json]
+                  latency, loss and state over time, availability and outages
   reload          re-read the configuration (as SIGHUP does)
   maintenance IFACE on|off
                   take an uplink out of service (on) or put it back (off)
@@ -19,6 +21,7 @@ commands:
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
     let mut ubus = None;
+    let mut history = crate::history::store::DEFAULT_PATH.to_string();
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -34,6 +37,13 @@ pub fn run(args: Vec<String>) -> i32 {
                 Some(p) => ubus = Some(p),
                 None => {
                     eprintln!("rail: -s needs the ubus socket path");
+                    return 2;
+                }
+            },
+            "-H" | "--history" => match it.next() {
+                Some(p) => history = p,
+                None => {
+                    eprintln!("rail: -H needs the history file's path");
                     return 2;
                 }
             },
@@ -60,8 +70,11 @@ pub fn run(args: Vec<String>) -> i32 {
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
-        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref()),
-        ["daemon", "-f" | "--foreground"] => crate::daemon::run(&config, true, ubus.as_deref()),
+        ["history", args @ ..] => history_cmd(args),
+        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref(), &history),
+        ["daemon", "-f" | "--foreground"] => {
+            crate::daemon::run(&config, true, ubus.as_deref(), &history)
+        }
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
@@ -100,6 +113,59 @@ fn status(json: bool) -> i32 {
         },
         Err(e) => {
             eprintln!("rail status: {e}");
+            1
+        }
+    }
+}
+
+/// `rail history [IFACE] [--span 10m|1h|24h] [--json]`: the daemon's history, drawn.
+fn history_cmd(args: &[&str]) -> i32 {
+    use crate::daemon::control;
+    use crate::history::{chart, view};
+    let (mut iface, mut span, mut json) = (None, "1h", false);
+    let mut it = args.iter();
+    while let Some(&a) = it.next() {
+        match a {
+            "--json" => json = true,
+            "--span" => match it.next() {
+                Some(s) if view::Span::parse(s).is_some() => span = s,
+                _ => {
+                    eprintln!("rail history: --span takes 10m, 1h or 24h");
+                    return 2;
+                }
+            },
+            name if iface.is_none() && !name.starts_with('-') => iface = Some(name),
+            _ => {
+                eprintln!("{USAGE}");
+                return 2;
+            }
+        }
+    }
+    let mut req = serde_json::json!({ "span": span });
+    if let Some(i) = iface {
+        req["interface"] = i.into();
+    }
+    match control::call(control::NAME, "history", req) {
+        Ok(v) if json => {
+            println!("{}", serde_json::to_string(&v).unwrap_or_default());
+            0
+        }
+        Ok(v) => match serde_json::from_value::<view::View>(v) {
+            Ok(v) if v.interfaces.is_empty() => {
+                eprintln!("rail history: no uplink {}", iface.unwrap_or("configured"));
+                1
+            }
+            Ok(v) => {
+                print!("{}", chart::render(&v));
+                0
+            }
+            Err(e) => {
+                eprintln!("rail history: unexpected reply from the daemon: {e}");
+                1
+            }
+        },
+        Err(e) => {
+            eprintln!("rail history: {e}");
             1
         }
     }

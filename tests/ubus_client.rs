@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use smol::channel::Receiver;
 use smol::LocalExecutor;
 
+use rail::history::view::Span;
 use rail::openwrt::blob::{BlobMsg, Type};
 use rail::openwrt::client::{BusEvent, CallError, Client, Config, Object};
 use rail::openwrt::hotplug::{Action, Hotplug};
@@ -123,6 +124,14 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
                 ("enable".into(), BlobMsg::Int32(7))
             ]
         );
+        assert_eq!(
+            method("history"),
+            vec![
+                ("interface".into(), BlobMsg::Int32(3)),
+                ("family".into(), BlobMsg::Int32(3)),
+                ("span".into(), BlobMsg::Int32(3)),
+            ]
+        );
 
         let cli = Client::new(config(&path));
         connected(&ex, &cli).await;
@@ -153,6 +162,10 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
                 "hotplug",
                 json!({"action": "ifup", "interface": "wan", "device": "a/b"}),
             ),
+            ("history", json!({"span": "2h"})),
+            ("history", json!({"span": 60})),
+            ("history", json!({"family": "inet"})),
+            ("history", json!({"interface": "a/b"})),
         ];
         for (method, args) in &bad {
             assert_eq!(
@@ -195,6 +208,14 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
         .await
         .unwrap();
         cli.call("rail", "reload", &json!({})).await.unwrap();
+        cli.call("rail", "history", &json!({})).await.unwrap();
+        cli.call(
+            "rail",
+            "history",
+            &json!({"interface": "wan", "family": "ipv6", "span": "24h"}),
+        )
+        .await
+        .unwrap();
     }));
     assert_eq!(
         *seen.borrow(),
@@ -215,6 +236,16 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
                 device: None
             }),
             Request::Reload,
+            Request::History {
+                interface: None,
+                family: None,
+                span: Span::Hour
+            },
+            Request::History {
+                interface: Some("wan".into()),
+                family: Some("ipv6".into()),
+                span: Span::Day
+            },
         ],
         "only valid requests reach the handler"
     );

@@ -14,6 +14,7 @@ pub mod uplinks;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,7 @@ use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
 use crate::dataplane::kernel::Kernel;
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine, LinkFacts};
+use crate::history::{self, History};
 use crate::openwrt::hotplug::{Action, Hotplug};
 use crate::openwrt::watch::{self as netifd_watch, Update};
 use crate::openwrt::{client as ubus, netifd, object};
@@ -49,8 +51,9 @@ const REFRESH: Duration = Duration::from_secs(2);
 const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
-/// `ubus`: the ubusd socket, when not one of the usual paths.
-pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
+/// `ubus`: the ubusd socket, when not one of the usual paths; `history`: the file the
+/// history is kept in across a restart.
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>, history: &str) -> i32 {
     let config = match config::load(path) {
         Ok(c) => c,
         Err(problems) => {
@@ -82,6 +85,7 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>) -> i32 {
         path.to_string(),
         config,
         ubus.map(Into::into),
+        history.into(),
         ex.clone(),
     )));
     match result {
@@ -123,6 +127,9 @@ struct Daemon {
     refreshed: Instant,
     counted: Instant,
     snapshot: Rc<RefCell<Value>>,
+    /// Shared with the ubus object, which answers `history` from it at once.
+    history: Rc<RefCell<History>>,
+    history_file: PathBuf,
     bus: ubus::Client,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
@@ -131,7 +138,8 @@ struct Daemon {
 async fn main(
     path: String,
     config: Config,
-    ubus_socket: Option<std::path::PathBuf>,
+    ubus_socket: Option<PathBuf>,
+    history_file: PathBuf,
     ex: Rc<smol::LocalExecutor<'static>>,
 ) -> Result<(), String> {
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
@@ -172,12 +180,24 @@ async fn main(
     })
     .detach();
 
-    // ubus: status from the snapshot; everything else goes through the loop.
+    // ubus: status from the snapshot, history from the recorder; everything else goes
+    // through the loop.
     let snapshot = Rc::new(RefCell::new(Value::Null));
+    let history = Rc::new(RefCell::new(History::default()));
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
-    let snap = snapshot.clone();
+    let (snap, hist) = (snapshot.clone(), history.clone());
     let rail_object = object::object(move |req| match req {
         object::Request::Status => Ok(Some(snap.borrow().clone())),
+        object::Request::History {
+            interface,
+            family,
+            span,
+        } => Ok(Some(history_value(
+            &mut hist.borrow_mut(),
+            interface.as_deref(),
+            family.as_deref(),
+            span,
+        ))),
         other => {
             let _ = bus_tx.try_send(other);
             Ok(None)
@@ -229,9 +249,13 @@ async fn main(
         refreshed: Instant::now(),
         counted: Instant::now(),
         snapshot,
+        history,
+        history_file,
         bus,
         followed,
     };
+    d.track_history();
+    d.read_history();
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
         d.config.interfaces.len(),
@@ -309,6 +333,7 @@ async fn main(
             }
             Input::Signal(s) => {
                 log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
+                d.write_history();
                 d.shaper.stop(d.kernel.handle_mut()).await;
                 match d.kernel.flush().await {
                     Ok(c) => log::info!("stopped ({c})"),
@@ -450,6 +475,62 @@ impl Daemon {
             engine::Event::Transition(id, t) => self.on_transition(id, t, false).await,
             engine::Event::Transition6(id, t) => self.on_transition(id, t, true).await,
             engine::Event::Global(_) => self.reroute().await,
+            engine::Event::Rounds(id, v6) => {
+                let name = &self.config.interfaces[id.0].name;
+                let mut history = self.history.borrow_mut();
+                let series = history.series_mut(name, family_name(v6));
+                if let (Some(t), Some(s)) = (self.engine.tracker_of(id, v6), series) {
+                    s.round(unix_now(), t.totals());
+                }
+            }
+        }
+    }
+
+    /// A series for every uplink and family the configuration names.
+    fn track_history(&mut self) {
+        let wanted: Vec<(String, &'static str)> = (self.config.interfaces.iter())
+            .flat_map(|i| {
+                [Af::Inet, Af::Inet6]
+                    .into_iter()
+                    .filter(|af| af.carried_by(i.family))
+                    .map(|af| (i.name.clone(), family_name(af == Af::Inet6)))
+            })
+            .collect();
+        self.history.borrow_mut().track(&wanted, unix_now());
+    }
+
+    /// The history of the last run, if rail was stopped (not crashed) a moment ago.
+    fn read_history(&mut self) {
+        let path = &self.history_file;
+        let bytes = match history::store::load(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => return log::warn!("history: not reading {}: {e}", path.display()),
+        };
+        let Some(all) = history::store::decode(&bytes) else {
+            return log::warn!("history: {} is not a history file; ignored", path.display());
+        };
+        let (now, mut kept) = (unix_now(), 0);
+        let mut history = self.history.borrow_mut();
+        for (name, family, mut series) in all {
+            if history.series_mut(&name, &family).is_some() {
+                series.resume(now);
+                history.restore(&name, &family, series);
+                kept += 1;
+            }
+        }
+        log::info!("history: read {kept} series from {}", path.display());
+    }
+
+    fn write_history(&self) {
+        let bytes = history::store::encode(self.history.borrow().iter());
+        match history::store::save(&self.history_file, &bytes) {
+            Ok(()) => log::info!(
+                "history: written to {} ({} bytes)",
+                self.history_file.display(),
+                bytes.len()
+            ),
+            Err(e) => log::warn!("history: writing {}: {e}", self.history_file.display()),
         }
     }
 
@@ -458,11 +539,10 @@ impl Daemon {
     /// flows (the mark is shared with its IPv4 ones).
     async fn on_transition(&mut self, id: InterfaceId, t: crate::health::Transition, second: bool) {
         let iface = &self.config.interfaces[id.0];
-        let family = if second || engine::first_is_ipv6(iface) {
-            "ipv6"
-        } else {
-            "ipv4"
-        };
+        let family = family_name(second || engine::first_is_ipv6(iface));
+        if let Some(s) = self.history.borrow_mut().series_mut(&iface.name, family) {
+            s.set_state(unix_now(), t.to);
+        }
         self.transitions.push_back(status::Transition {
             time: unix_now(),
             interface: iface.name.clone(),
@@ -541,7 +621,7 @@ impl Daemon {
         } = inc;
         let answer = if request.method == "status" {
             Reply::ok(self.status_value().await)
-        } else if uid != 0 {
+        } else if uid != 0 && request.method != "history" {
             Reply::err(format!("'{}' changes state: root only", request.method))
         } else {
             match parse_control(&request.method, &request.args) {
@@ -559,6 +639,16 @@ impl Daemon {
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
         match r {
             object::Request::Status => Ok(self.status_value().await),
+            object::Request::History {
+                interface,
+                family,
+                span,
+            } => Ok(history_value(
+                &mut self.history.borrow_mut(),
+                interface.as_deref(),
+                family.as_deref(),
+                span,
+            )),
             object::Request::Reload => self.reload().await,
             object::Request::Hotplug(h) => {
                 self.hotplug(h).await;
@@ -668,6 +758,17 @@ impl Daemon {
         log::info!("reload: applying the new configuration from {}", self.path);
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
+        self.track_history();
+        for (i, iface) in self.config.interfaces.iter().enumerate() {
+            if !survivors.contains(&InterfaceId(i)) {
+                let mut history = self.history.borrow_mut();
+                for family in ["ipv4", "ipv6"] {
+                    if let Some(s) = history.series_mut(&iface.name, family) {
+                        s.restarted();
+                    }
+                }
+            }
+        }
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
@@ -741,6 +842,26 @@ fn facts(link: &Link, v6: bool) -> LinkFacts {
             link.address.map(Into::into)
         },
     }
+}
+
+/// "ipv6" or "ipv4", as the history and the hooks name a family.
+fn family_name(v6: bool) -> &'static str {
+    if v6 {
+        "ipv6"
+    } else {
+        "ipv4"
+    }
+}
+
+/// `rail history`: the span asked for, up to now.
+fn history_value(
+    history: &mut History,
+    interface: Option<&str>,
+    family: Option<&str>,
+    span: history::view::Span,
+) -> Value {
+    history.advance(unix_now());
+    serde_json::to_value(history.view(interface, family, span)).unwrap_or(Value::Null)
 }
 
 /// The control socket's requests, validated like ubus's.

@@ -57,6 +57,9 @@ pub enum Event {
     Transition6(InterfaceId, Transition),
     /// Every probing uplink lost every target (or that ended): log it, re-evaluate policies.
     Global(GlobalChange),
+    /// The tracker of an interface's family (true: IPv6) judged one or more rounds since
+    /// the last such event: its totals moved (the history records them).
+    Rounds(InterfaceId, bool),
 }
 
 struct Uplink {
@@ -69,6 +72,8 @@ struct Uplink {
     prober: Result<Prober, String>,
     /// What the sockets are bound to; None while the device is gone.
     facts: Option<LinkFacts>,
+    /// The tracker's rounds when last reported (`Event::Rounds`).
+    rounds: u64,
 }
 
 /// Which family an interface's first tracker judges: IPv6 for `family ipv6`, else IPv4.
@@ -195,6 +200,7 @@ fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
             second,
             prober: Err("the device is not up".into()),
             facts: None,
+            rounds: 0,
         }
     };
     let mut uplinks: Vec<Uplink> = interfaces
@@ -462,6 +468,12 @@ impl Engine {
                     progressed = true;
                 }
                 again |= self.dispatch(i, now, &mut out);
+                let u = &mut self.uplinks[i];
+                if u.tracker.rounds() != u.rounds {
+                    u.rounds = u.tracker.rounds();
+                    let v6 = u.second || first_is_ipv6(&u.iface);
+                    self.queue.push_back(Event::Rounds(u.id, v6));
+                }
             }
             self.outputs = out;
             self.inputs = inputs;
@@ -562,7 +574,7 @@ mod tests {
             .filter_map(|ev| match ev {
                 Event::Transition(_, t) => Some((false, t.to)),
                 Event::Transition6(_, t) => Some((true, t.to)),
-                Event::Global(_) => None,
+                Event::Global(_) | Event::Rounds(..) => None,
             })
             .collect();
         assert_eq!(kinds, [(false, State::Down), (true, State::Down)]);

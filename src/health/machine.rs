@@ -9,7 +9,7 @@
 //! a state change) so a dead uplink is confirmed quickly; see docs/health.md for the timing.
 
 use super::params::Params;
-use super::stats::{summarize, Summary, TargetStats};
+use super::stats::{summarize, Summary, TargetStats, Totals};
 use super::time::{ms, Time};
 use crate::config::InitialState;
 use serde::Serialize;
@@ -233,6 +233,8 @@ pub struct Tracker {
     flaps: u32,
     /// Not back in service before this (flap damping).
     damped_until: Option<Time>,
+    /// Rounds judged so far.
+    judged: u64,
 }
 
 impl Tracker {
@@ -273,6 +275,7 @@ impl Tracker {
             in_service_since: None,
             flaps: 0,
             damped_until: None,
+            judged: 0,
             params,
         }
     }
@@ -379,6 +382,20 @@ impl Tracker {
         }
     }
 
+    /// Rounds judged since the tracker was made: when it moves, so do the totals.
+    pub fn rounds(&self) -> u64 {
+        self.judged
+    }
+
+    /// Every probe resolved since the tracker was made, all targets together.
+    pub fn totals(&self) -> Totals {
+        let mut all = Totals::default();
+        for s in &self.stats {
+            all.add(&s.totals);
+        }
+        all
+    }
+
     pub fn status(&self) -> Status {
         let all = summarize(&self.stats);
         let targets = self
@@ -399,7 +416,7 @@ impl Tracker {
                     jitter_ms: s.jitter.map(ms),
                     loss: round1(s.loss),
                     sent: st.sent,
-                    received: st.received,
+                    received: st.totals.received,
                 }
             })
             .collect();
@@ -411,7 +428,7 @@ impl Tracker {
             jitter_ms: all.jitter.map(ms),
             loss: round1(all.loss),
             sent: self.stats.iter().map(|s| s.sent).sum(),
-            received: self.stats.iter().map(|s| s.received).sum(),
+            received: self.stats.iter().map(|s| s.totals.received).sum(),
             targets,
         }
     }
@@ -611,6 +628,7 @@ impl Tracker {
     }
 
     fn apply(&mut self, r: Round, verdict: Verdict, now: Time, out: &mut Vec<Output>) {
+        self.judged += 1;
         self.blackout = Some(r.replied.iter().all(|&x| x == 0));
         if verdict == Verdict::Good {
             self.bad = 0;

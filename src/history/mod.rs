@@ -12,6 +12,7 @@ pub mod chart;
 pub mod store;
 pub mod view;
 
+pub use crate::health::stats::Totals;
 use crate::health::State;
 use heapless::Deque;
 
@@ -33,70 +34,6 @@ const MAX_GAP: u64 = DAYS as u64 * DAY;
 /// No sample (the daemon was not running), or no RTT, in the compact encodings.
 const NO_U16: u16 = u16::MAX;
 const NO_U8: u8 = u8::MAX;
-
-/// A tracker's probe counters since it was made: the history takes differences, so a
-/// sample holds exactly the probes resolved between two observations.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// Probes answered in time or lost.
-    pub resolved: u64,
-    pub received: u64,
-    /// Sum of the RTTs of the replies, and of their squares (for the spread).
-    pub rtt_us: u64,
-    pub rtt_us2: u128,
-}
-
-impl Totals {
-    pub fn reply(&mut self, rtt_us: u64) {
-        self.resolved += 1;
-        self.received += 1;
-        self.rtt_us += rtt_us;
-        self.rtt_us2 += u128::from(rtt_us) * u128::from(rtt_us);
-    }
-
-    pub fn lost(&mut self) {
-        self.resolved += 1;
-    }
-
-    pub fn add(&mut self, o: &Totals) {
-        self.resolved += o.resolved;
-        self.received += o.received;
-        self.rtt_us += o.rtt_us;
-        self.rtt_us2 += o.rtt_us2;
-    }
-
-    /// What happened since `earlier`; everything when the counters went back (a reload
-    /// made the tracker anew).
-    fn since(&self, earlier: &Totals) -> Totals {
-        if self.resolved < earlier.resolved || self.received < earlier.received {
-            return *self;
-        }
-        Totals {
-            resolved: self.resolved - earlier.resolved,
-            received: self.received - earlier.received,
-            rtt_us: self.rtt_us.saturating_sub(earlier.rtt_us),
-            rtt_us2: self.rtt_us2.saturating_sub(earlier.rtt_us2),
-        }
-    }
-
-    /// Mean RTT and standard deviation in microseconds, with a reply.
-    pub fn rtt(&self) -> Option<(f64, f64)> {
-        (self.received > 0).then(|| {
-            let n = self.received as f64;
-            let mean = self.rtt_us as f64 / n;
-            let var = self.rtt_us2 as f64 / n - mean * mean;
-            (mean, var.max(0.0).sqrt())
-        })
-    }
-
-    /// Lost probes per mille of the resolved ones, with a probe.
-    pub fn loss_permille(&self) -> Option<u16> {
-        (self.resolved > 0).then(|| {
-            let lost = self.resolved - self.received;
-            ((lost * 1000 + self.resolved / 2) / self.resolved) as u16
-        })
-    }
-}
 
 /// A state in a sample: 0 for none, then from best to worst, so a slot keeps its worst
 /// state with `max`.

@@ -8,6 +8,7 @@ use super::blob::{self, BlobMsg, Table, Type};
 use super::client::{Method, Object, Reply};
 use super::hotplug::{self, Action, Hotplug};
 use super::wire::Status;
+use crate::history::view::Span;
 
 /// The object path rail publishes.
 pub const PATH: &str = "rail";
@@ -24,6 +25,13 @@ pub enum Request {
     /// `ubus call rail maintenance '{"interface":"wan","enable":true}'`: take an uplink out
     /// of service (`enable: true`) or put it back.
     Maintenance { interface: String, enable: bool },
+    /// `ubus call rail history '{"interface":"wan","family":"ipv4","span":"24h"}'`: the
+    /// quality over time (every argument optional; span 10m, 1h (default) or 24h).
+    History {
+        interface: Option<String>,
+        family: Option<String>,
+        span: Span,
+    },
 }
 
 /// The methods and their argument types.
@@ -48,6 +56,14 @@ pub fn methods() -> Vec<Method> {
         Method {
             name: "maintenance",
             args: vec![("interface", Type::String), ("enable", Type::Bool)],
+        },
+        Method {
+            name: "history",
+            args: vec![
+                ("interface", Type::String),
+                ("family", Type::String),
+                ("span", Type::String),
+            ],
         },
     ]
 }
@@ -101,6 +117,26 @@ pub fn parse(method: &str, args: &Table) -> Result<Request, Status> {
                 }),
                 _ => Err(Status::InvalidArgument),
             }
+        }
+        "history" => {
+            let interface = match string(args, "interface")? {
+                None => None,
+                Some(_) => Some(interface(args)?),
+            };
+            let family = match string(args, "family")? {
+                None => None,
+                Some(f @ ("ipv4" | "ipv6")) => Some(f.to_string()),
+                Some(_) => return Err(Status::InvalidArgument),
+            };
+            let span = match string(args, "span")? {
+                None => Span::Hour,
+                Some(s) => Span::parse(s).ok_or(Status::InvalidArgument)?,
+            };
+            Ok(Request::History {
+                interface,
+                family,
+                span,
+            })
         }
         _ => Err(Status::MethodNotFound),
     }

@@ -51,7 +51,10 @@ impl<'a> Rail<'a> {
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
+        // Each lab its own history file: labs run side by side on one filesystem.
+        let history = temp(lab, "history");
         let mut argv = vec![bin, "-c", path.to_str().unwrap()];
+        argv.extend_from_slice(&["-H", history.to_str().unwrap()]);
         argv.extend_from_slice(options);
         argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab
@@ -77,6 +80,11 @@ impl<'a> Rail<'a> {
     pub fn write_config(&self, config: &str) {
         let mut f = std::fs::File::create(&self.config).unwrap();
         f.write_all(config.as_bytes()).unwrap();
+    }
+
+    /// The file the daemon keeps its history in across a restart.
+    pub fn history(&self) -> PathBuf {
+        temp(self.lab, "history")
     }
 
     pub fn pid(&self) -> u32 {
@@ -181,6 +189,7 @@ impl Drop for Rail<'_> {
         }
         let _ = std::fs::remove_file(&self.config);
         let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(self.history());
     }
 }
 
