@@ -63,12 +63,7 @@ fn rank(c: char) -> u8 {
 
 pub fn render_series(out: &mut String, name: &str, family: &str, span: &str, v: &SeriesView) {
     let s = &v.summary;
-    let _ = writeln!(
-        out,
-        "{name} {family}: {}, {span}: {}",
-        v.state,
-        service(&s.service)
-    );
+    let _ = writeln!(out, "{name} {family}: {}, {span}: {}", v.state, service(s));
     let cols = columns(v.rtt_us.len());
     let rtt: Vec<Option<i64>> = cols
         .iter()
@@ -129,15 +124,11 @@ pub fn render_series(out: &mut String, name: &str, family: &str, span: &str, v: 
     let _ = writeln!(
         out,
         "       rtt {rtt_range} (mean {}), loss {:.1}%",
-        if s.rtt_us < 0 {
-            "-".into()
-        } else {
-            ms(s.rtt_us)
-        },
-        s.loss_permille.max(0) as f64 / 10.0,
+        s.rtt_us.map_or("-".into(), ms),
+        s.loss_permille.unwrap_or(0) as f64 / 10.0,
     );
     for d in &v.days {
-        let _ = writeln!(out, "       {}: {}", d.date, service(&d.service));
+        let _ = writeln!(out, "       {}: {}", d.date, service(d));
     }
 }
 

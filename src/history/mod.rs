@@ -99,15 +99,50 @@ struct Fine {
     state: u8,
 }
 
-/// One minute: 8 bytes.
+/// One minute: 6 bytes (1440 of them make most of a series).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Minute {
     rtt: u16,
-    sd: u16,
-    /// Lost probes per mille, `NO_U16` without a probe.
-    loss: u16,
     /// Seconds routable (bits 0-5), seconds out of service (6-11), worst state (12-14).
     bits: u16,
+    /// The spread in `spread8`'s code, and lost probes in `loss8`'s.
+    sd: u8,
+    loss: u8,
+}
+
+/// A spread in 0.1 ms as one byte: exact below 12.8 ms, in 2 ms steps up to 266 ms
+/// (more saturates), `NO_U8` for none.
+fn spread8(tenths: u16) -> u8 {
+    match tenths {
+        NO_U16 => NO_U8,
+        0..128 => tenths as u8,
+        _ => 128 + ((tenths - 128 + 10) / 20).min(126) as u8,
+    }
+}
+
+fn unspread8(code: u8) -> u16 {
+    match code {
+        NO_U8 => NO_U16,
+        0..128 => u16::from(code),
+        _ => 128 + u16::from(code - 128) * 20,
+    }
+}
+
+/// Loss per mille as one byte: exact below 10 %, in 0.6 % steps above, `NO_U8` for none.
+fn loss8(permille: Option<u16>) -> u8 {
+    match permille {
+        None => NO_U8,
+        Some(p @ 0..100) => p as u8,
+        Some(p) => 100 + ((p.min(1000) - 100 + 3) / 6) as u8,
+    }
+}
+
+fn unloss8(code: u8) -> Option<u16> {
+    match code {
+        NO_U8 => None,
+        0..100 => Some(u16::from(code)),
+        _ => Some(100 + u16::from(code - 100) * 6),
+    }
 }
 
 /// Mean, spread and loss of a slot's probes in the compact units.
@@ -135,9 +170,9 @@ impl Minute {
         let (rtt, sd, loss) = encode(t);
         Minute {
             rtt,
-            sd,
-            loss: loss.unwrap_or(NO_U16),
             bits: u16::from(up & 63) | u16::from(down & 63) << 6 | u16::from(state & 7) << 12,
+            sd: spread8(sd),
+            loss: loss8(loss),
         }
     }
     fn up(self) -> u64 {
@@ -148,6 +183,12 @@ impl Minute {
     }
     fn state(self) -> u8 {
         (self.bits >> 12 & 7) as u8
+    }
+    fn sd(self) -> u16 {
+        unspread8(self.sd)
+    }
+    fn loss(self) -> Option<u16> {
+        unloss8(self.loss)
     }
 }
 
@@ -352,13 +393,14 @@ pub struct History {
 }
 
 impl History {
-    /// Keep exactly the series of `wanted`; new ones start at `now` with no device.
+    /// Keep exactly the series of `wanted`; new ones start at `now` without data until
+    /// their tracker's first state change (a device not yet seen is no outage).
     pub fn track(&mut self, wanted: &[(String, &'static str)], now: u64) {
         self.series.retain(|k, _| wanted.contains(k));
         for k in wanted {
             self.series
                 .entry(k.clone())
-                .or_insert_with(|| Box::new(Series::new(now, State::NoDevice)));
+                .or_insert_with(|| Box::new(Series::empty(now)));
         }
     }
 

@@ -13,8 +13,8 @@ use std::path::Path;
 /// Where the daemon keeps it by default (tmpfs on OpenWrt).
 pub const DEFAULT_PATH: &str = "/tmp/rail.history";
 
-const MAGIC: &[u8; 9] = b"RAILHIST1";
-/// Larger files are not ours: 64 series of at most ~17 KB.
+const MAGIC: &[u8; 9] = b"RAILHIST2";
+/// Larger files are not ours: 64 series of at most ~13 KB.
 const MAX_FILE: u64 = 64 * 20_000;
 
 struct Out(Vec<u8>);
@@ -151,9 +151,9 @@ pub fn encode<'a>(series: impl Iterator<Item = (&'a str, &'a str, &'a Series)>) 
         o.u16(s.minutes.len() as u16);
         for m in &s.minutes {
             o.u16(m.rtt);
-            o.u16(m.sd);
-            o.u16(m.loss);
             o.u16(m.bits);
+            o.u8(m.sd);
+            o.u8(m.loss);
         }
         o.u16(s.days.len() as u16);
         for d in &s.days {
@@ -192,9 +192,9 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
         let minutes = i.ring::<Minute, COARSE>(|i| {
             Some(Minute {
                 rtt: i.u16()?,
-                sd: i.u16()?,
-                loss: i.u16()?,
                 bits: i.u16()?,
+                sd: i.u8()?,
+                loss: i.u8()?,
             })
         })?;
         let days = i.ring::<Day, DAYS>(In::day)?;

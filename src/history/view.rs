@@ -73,14 +73,18 @@ pub struct SeriesView {
     /// The worst state of each sample, as runs: (unix time the run starts, state); "none"
     /// where there is no data.
     pub states: Vec<(u64, String)>,
-    pub summary: Summary,
+    pub summary: Service,
     /// Per day (UTC), oldest first, today last.
-    pub days: Vec<DayView>,
+    pub days: Vec<Service>,
 }
 
-/// Service over a stretch of time: a span, or a day.
+/// Service over a stretch of time: the span (with its mean RTT and loss), or a day (with
+/// its date).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Service {
+    /// YYYY-MM-DD (UTC) of a day.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub date: String,
     /// Percent of the observed time routable (up or suspect); absent without data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<f64>,
@@ -90,24 +94,12 @@ pub struct Service {
     /// Outages that began in it, and the longest of them (seconds, up to now).
     pub outages: u64,
     pub longest: u64,
-}
-
-/// The span at a glance.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Summary {
-    #[serde(flatten)]
-    pub service: Service,
-    /// Mean of the samples' RTT (microseconds) and loss (per mille); -1 without data.
-    pub rtt_us: i64,
-    pub loss_permille: i64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct DayView {
-    /// YYYY-MM-DD, UTC.
-    pub date: String,
-    #[serde(flatten)]
-    pub service: Service,
+    /// Of the span: the mean of the samples' RTT (microseconds) and loss (per mille);
+    /// absent without data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_us: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_permille: Option<i64>,
 }
 
 /// One sample as the view shows it.
@@ -170,23 +162,17 @@ impl Series {
             if v.states.last().is_none_or(|(_, s)| s != name) {
                 v.states.push((start + i as u64 * step, name.to_string()));
             }
-            v.summary.service.up += p.up;
-            v.summary.service.down += p.down;
+            v.summary.up += p.up;
+            v.summary.down += p.down;
             if p.rtt != NO_U16 {
                 rtts.push(us(p.rtt));
             }
             losses.extend(p.loss.map(i64::from));
         }
-        let mean = |v: &[i64]| {
-            if v.is_empty() {
-                -1
-            } else {
-                v.iter().sum::<i64>() / v.len() as i64
-            }
-        };
+        let mean = |v: &[i64]| (!v.is_empty()).then(|| v.iter().sum::<i64>() / v.len() as i64);
         v.summary.rtt_us = mean(&rtts);
         v.summary.loss_permille = mean(&losses);
-        let span = &mut v.summary.service;
+        let span = &mut v.summary;
         span.availability = percent(span.up, span.down);
         for o in self.outages.iter().filter(|o| u64::from(o.start) >= start) {
             let end = if o.end == 0 {
@@ -203,15 +189,14 @@ impl Series {
         tally(&mut today.up, &mut today.down, self.sec.worst, 1);
         for d in self.days.iter().chain(std::iter::once(&today)) {
             let ongoing = open.filter(|&(s, _)| s / DAY == u64::from(d.day));
-            v.days.push(DayView {
+            v.days.push(Service {
                 date: date(d.day),
-                service: Service {
-                    availability: percent(d.up.into(), d.down.into()),
-                    up: d.up.into(),
-                    down: d.down.into(),
-                    outages: d.outages.into(),
-                    longest: u64::from(d.longest).max(ongoing.map_or(0, |(_, len)| len)),
-                },
+                availability: percent(d.up.into(), d.down.into()),
+                up: d.up.into(),
+                down: d.down.into(),
+                outages: d.outages.into(),
+                longest: u64::from(d.longest).max(ongoing.map_or(0, |(_, len)| len)),
+                ..Service::default()
             });
         }
         v
@@ -258,8 +243,8 @@ impl Series {
                     .chain(std::iter::once(&open))
                     .map(|m| Point {
                         rtt: m.rtt,
-                        sd: m.sd,
-                        loss: (m.loss != NO_U16).then_some(m.loss),
+                        sd: m.sd(),
+                        loss: m.loss(),
                         state: m.state(),
                         up: m.up(),
                         down: m.down(),

@@ -34,6 +34,11 @@ fn temp(lab: &Lab, what: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rail-{}-{what}", lab.name()))
 }
 
+/// The history file of the daemons of a lab (written on stop, read at start).
+pub fn history_file(lab: &Lab) -> PathBuf {
+    temp(lab, "history")
+}
+
 impl<'a> Rail<'a> {
     /// Write `config` and start `rail daemon -f` in the router namespace.
     pub fn start(lab: &'a Lab, config: &str) -> Rail<'a> {
@@ -52,7 +57,7 @@ impl<'a> Rail<'a> {
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
         // Each lab its own history file: labs run side by side on one filesystem.
-        let history = temp(lab, "history");
+        let history = history_file(lab);
         let mut argv = vec![bin, "-c", path.to_str().unwrap()];
         argv.extend_from_slice(&["-H", history.to_str().unwrap()]);
         argv.extend_from_slice(options);
@@ -84,7 +89,7 @@ impl<'a> Rail<'a> {
 
     /// The file the daemon keeps its history in across a restart.
     pub fn history(&self) -> PathBuf {
-        temp(self.lab, "history")
+        history_file(self.lab)
     }
 
     pub fn pid(&self) -> u32 {

@@ -53,7 +53,9 @@ function parseRequires(source) {
 	return deps;
 }
 
-function createEnv({ status, uci: uciData = {} } = {}) {
+// `history`: what ubus rail history answers, by span ({ '10m': doc, ... }); absent: the
+// method is missing, as with a daemon that predates it.
+function createEnv({ status, history, uci: uciData = {} } = {}) {
 	const jsdom = new JSDOM(
 		'<!DOCTYPE html><html><head></head><body>' +
 		'<div id="maincontent"><div id="view"></div></div></body></html>',
@@ -66,6 +68,8 @@ function createEnv({ status, uci: uciData = {} } = {}) {
 	const Class = makeClass();
 	const dom = makeDom(window);
 	const ubus = { rail: { status: () => env.status } };
+	if (history)
+		ubus.rail.history = (params) => env.history[params.span];
 	const rpc = makeRpc(ubus);
 	const poll = makePoll();
 	const uci = makeUci(uciData);
@@ -125,7 +129,7 @@ function createEnv({ status, uci: uciData = {} } = {}) {
 	}
 
 	const env = {
-		window, document, status, ubus, rpc, poll, uci, form, dom, ui,
+		window, document, status, history, ubus, rpc, poll, uci, form, dom, ui,
 		require: (name) => requireModule(name),
 		view: () => document.getElementById('view'),
 		// Loads a view the way LuCI's dispatcher does and waits until it is rendered.

@@ -1,10 +1,11 @@
 'use strict';
 'require baseclass';
 'require rail';
+'require rail.history as history';
 
 /*
  * The rail box on Status > Overview: one line per uplink (state, uptime, mean RTT
- * and loss over its targets). The overview page calls load() and render() on its
+ * and loss over its targets, and a sparkline of its last hour). The overview page calls load() and render() on its
  * own refresh cycle; the full picture is one click away on Status > Multi-WAN.
  */
 
@@ -12,14 +13,16 @@ return baseclass.extend({
 	title: _('Multi-WAN (rail)'),
 
 	load() {
-		return rail.loadStatus();
+		return Promise.all([ rail.loadStatus(), history.load('1h') ]);
 	},
 
-	render(st) {
+	render([ st, hist ]) {
 		if (!st)
 			return E('em', { 'class': 'rail-absent' }, [ _('rail is not running') ]);
 
-		const titles = [ _('Uplink'), _('State'), _('Uptime'), _('RTT'), _('Loss') ];
+		const titles = [ _('Uplink'), _('State'), _('Uptime'), _('RTT'), _('Loss'), _('Last hour') ];
+		const series = (name) => hist && hist.interfaces[name]
+			&& (hist.interfaces[name].ipv4 || hist.interfaces[name].ipv6);
 		const rows = Object.keys(st.interfaces).map((name) => {
 			const ifc = st.interfaces[name];
 			const sum = rail.summarize(ifc);
@@ -28,7 +31,8 @@ return baseclass.extend({
 				E('td', { 'class': 'td', 'data-title': titles[1] }, [ rail.badge(ifc.state) ]),
 				E('td', { 'class': 'td', 'data-title': titles[2] }, [ ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–' ]),
 				E('td', { 'class': 'td', 'data-title': titles[3] }, [ rail.ms(sum.rtt_ms) ]),
-				E('td', { 'class': 'td', 'data-title': titles[4] }, [ rail.percent(sum.loss == null ? null : Math.round(sum.loss * 10) / 10) ])
+				E('td', { 'class': 'td', 'data-title': titles[4] }, [ rail.percent(sum.loss == null ? null : Math.round(sum.loss * 10) / 10) ]),
+				E('td', { 'class': 'td', 'data-title': titles[5] }, [ series(name) ? history.sparkline(series(name), '1h', hist.now) : '–' ])
 			]);
 		});
 
