@@ -23,7 +23,7 @@ pub const COARSE: usize = 1440;
 /// Days whose availability is kept.
 pub const DAYS: usize = 7;
 /// Outages kept with their start and end (the per-day counts are exact beyond them).
-pub const OUTAGES: usize = 32;
+pub const OUTAGES: usize = 16;
 
 const MINUTE: u64 = 60;
 const DAY: u64 = 86_400;
@@ -87,13 +87,13 @@ fn tenth_ms(us: f64) -> u16 {
     (us / 100.0).round().min(f64::from(NO_U16 - 1)) as u16
 }
 
-/// One second: 6 bytes.
+/// One second: 5 bytes (byte arrays, so the rings have no padding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Fine {
-    /// Mean RTT and spread in 0.1 ms, `NO_U16` without a reply.
-    rtt: u16,
-    sd: u16,
-    /// Lost probes in percent, `NO_U8` without a probe.
+    /// Mean RTT in 0.1 ms (little-endian), `NO_U16` without a reply.
+    rtt: [u8; 2],
+    /// The spread in `spread8`'s code, and lost probes in `loss8`'s.
+    sd: u8,
     loss: u8,
     /// The worst state in the second.
     state: u8,
@@ -102,9 +102,9 @@ struct Fine {
 /// One minute: 6 bytes (1440 of them make most of a series).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Minute {
-    rtt: u16,
+    rtt: [u8; 2],
     /// Seconds routable (bits 0-5), seconds out of service (6-11), worst state (12-14).
-    bits: u16,
+    bits: [u8; 2],
     /// The spread in `spread8`'s code, and lost probes in `loss8`'s.
     sd: u8,
     loss: u8,
@@ -157,38 +157,62 @@ impl Fine {
     fn of(t: &Totals, state: u8) -> Fine {
         let (rtt, sd, loss) = encode(t);
         Fine {
-            rtt,
-            sd,
-            loss: loss.map_or(NO_U8, |l| ((l + 5) / 10) as u8),
+            rtt: rtt.to_le_bytes(),
+            sd: spread8(sd),
+            loss: loss8(loss),
             state,
         }
+    }
+}
+
+/// The decoded fields both resolutions share.
+trait Sample {
+    fn coded(&self) -> ([u8; 2], u8, u8);
+    fn rtt(&self) -> u16 {
+        u16::from_le_bytes(self.coded().0)
+    }
+    fn sd(&self) -> u16 {
+        unspread8(self.coded().1)
+    }
+    fn loss(&self) -> Option<u16> {
+        unloss8(self.coded().2)
+    }
+}
+
+impl Sample for Fine {
+    fn coded(&self) -> ([u8; 2], u8, u8) {
+        (self.rtt, self.sd, self.loss)
+    }
+}
+
+impl Sample for Minute {
+    fn coded(&self) -> ([u8; 2], u8, u8) {
+        (self.rtt, self.sd, self.loss)
     }
 }
 
 impl Minute {
     fn of(t: &Totals, state: u8, up: u8, down: u8) -> Minute {
         let (rtt, sd, loss) = encode(t);
+        let bits = u16::from(up & 63) | u16::from(down & 63) << 6 | u16::from(state & 7) << 12;
         Minute {
-            rtt,
-            bits: u16::from(up & 63) | u16::from(down & 63) << 6 | u16::from(state & 7) << 12,
+            rtt: rtt.to_le_bytes(),
+            bits: bits.to_le_bytes(),
             sd: spread8(sd),
             loss: loss8(loss),
         }
     }
+    fn bits(self) -> u16 {
+        u16::from_le_bytes(self.bits)
+    }
     fn up(self) -> u64 {
-        u64::from(self.bits & 63)
+        u64::from(self.bits() & 63)
     }
     fn down(self) -> u64 {
-        u64::from(self.bits >> 6 & 63)
+        u64::from(self.bits() >> 6 & 63)
     }
     fn state(self) -> u8 {
-        (self.bits >> 12 & 7) as u8
-    }
-    fn sd(self) -> u16 {
-        unspread8(self.sd)
-    }
-    fn loss(self) -> Option<u16> {
-        unloss8(self.loss)
+        (self.bits() >> 12 & 7) as u8
     }
 }
 
@@ -386,34 +410,39 @@ fn push<T, const N: usize>(ring: &mut Deque<T, N>, item: T) {
 }
 
 /// The series of every uplink and family the configuration names, by interface name and
-/// family ("ipv4", "ipv6"), so a reload keeps the history of uplinks it keeps.
+/// family ("ipv4", "ipv6"), so a reload keeps the history of uplinks it keeps. All in one
+/// allocation of exactly their number: no allocator slack per series.
 #[derive(Debug, Default)]
 pub struct History {
-    series: std::collections::BTreeMap<(String, &'static str), Box<Series>>,
+    series: Vec<(String, &'static str, Series)>,
 }
 
 impl History {
     /// Keep exactly the series of `wanted`; new ones start at `now` without data until
     /// their tracker's first state change (a device not yet seen is no outage).
     pub fn track(&mut self, wanted: &[(String, &'static str)], now: u64) {
-        self.series.retain(|k, _| wanted.contains(k));
-        for k in wanted {
-            self.series
-                .entry(k.clone())
-                .or_insert_with(|| Box::new(Series::empty(now)));
+        let mut old = std::mem::take(&mut self.series);
+        self.series = Vec::with_capacity(wanted.len());
+        for (name, family) in wanted {
+            let kept = old.iter().position(|(n, f, _)| n == name && f == family);
+            let series = match kept {
+                Some(i) => old.swap_remove(i).2,
+                None => Series::empty(now),
+            };
+            self.series.push((name.clone(), family, series));
         }
     }
 
     pub fn series_mut(&mut self, name: &str, family: &str) -> Option<&mut Series> {
         self.series
             .iter_mut()
-            .find(|((n, f), _)| n == name && *f == family)
-            .map(|(_, s)| &mut **s)
+            .find(|(n, f, _)| n == name && *f == family)
+            .map(|(_, _, s)| s)
     }
 
     /// Close every series' slots before `now`.
     pub fn advance(&mut self, now: u64) {
-        for s in self.series.values_mut() {
+        for (_, _, s) in &mut self.series {
             s.advance(now);
         }
     }
@@ -429,7 +458,7 @@ impl History {
             span: span.as_str().to_string(),
             ..Default::default()
         };
-        for ((name, fam), s) in &self.series {
+        for (name, fam, s) in &self.series {
             if interface.is_some_and(|i| i != name) || family.is_some_and(|f| f != *fam) {
                 continue;
             }
@@ -443,7 +472,7 @@ impl History {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Series)> {
-        self.series.iter().map(|((n, f), s)| (n.as_str(), *f, &**s))
+        self.series.iter().map(|(n, f, s)| (n.as_str(), *f, s))
     }
 
     /// Put a series read back from a file in place of one the configuration names.

@@ -13,7 +13,7 @@ use std::path::Path;
 /// Where the daemon keeps it by default (tmpfs on OpenWrt).
 pub const DEFAULT_PATH: &str = "/tmp/rail.history";
 
-const MAGIC: &[u8; 9] = b"RAILHIST2";
+const MAGIC: &[u8; 9] = b"RAILHIST3";
 /// Larger files are not ours: 64 series of at most ~13 KB.
 const MAX_FILE: u64 = 64 * 20_000;
 
@@ -143,15 +143,15 @@ pub fn encode<'a>(series: impl Iterator<Item = (&'a str, &'a str, &'a Series)>) 
         }
         o.u16(s.fine.len() as u16);
         for f in &s.fine {
-            o.u16(f.rtt);
-            o.u16(f.sd);
+            o.0.extend_from_slice(&f.rtt);
+            o.u8(f.sd);
             o.u8(f.loss);
             o.u8(f.state);
         }
         o.u16(s.minutes.len() as u16);
         for m in &s.minutes {
-            o.u16(m.rtt);
-            o.u16(m.bits);
+            o.0.extend_from_slice(&m.rtt);
+            o.0.extend_from_slice(&m.bits);
             o.u8(m.sd);
             o.u8(m.loss);
         }
@@ -183,16 +183,16 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
         };
         let fine = i.ring::<Fine, FINE>(|i| {
             Some(Fine {
-                rtt: i.u16()?,
-                sd: i.u16()?,
+                rtt: i.take()?,
+                sd: i.u8()?,
                 loss: i.u8()?,
                 state: i.u8()?,
             })
         })?;
         let minutes = i.ring::<Minute, COARSE>(|i| {
             Some(Minute {
-                rtt: i.u16()?,
-                bits: i.u16()?,
+                rtt: i.take()?,
+                bits: i.take()?,
                 sd: i.u8()?,
                 loss: i.u8()?,
             })

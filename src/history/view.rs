@@ -3,7 +3,7 @@
 //! and outages; the shape of ubus `rail history`, `rail history --json` and LuCI's charts.
 
 use super::{
-    out_of_service, routable, state_name, tally, Minute, Series, DAY, MINUTE, NO_U16, NO_U8,
+    out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, MINUTE, NO_U16,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -183,6 +183,13 @@ impl Series {
             span.outages += 1;
             span.longest = span.longest.max(end - u64::from(o.start));
         }
+        // More outages than the ring keeps: count the ones the samples show.
+        let routable = |n: &str| matches!(n, "up" | "suspect");
+        let out = |n: &str| !routable(n) && !matches!(n, "none" | "disabled");
+        let seen = (v.states.windows(2))
+            .filter(|w| routable(&w[0].1) && out(&w[1].1))
+            .count();
+        v.summary.outages = v.summary.outages.max(seen as u64);
         let open = self.ongoing();
         // Today as far as it went: with the open second, like the samples.
         let mut today = self.today;
@@ -220,9 +227,9 @@ impl Series {
                     .skip((self.fine.len() + 1).saturating_sub(n));
                 fine.chain(std::iter::once(&open))
                     .map(|f| Point {
-                        rtt: f.rtt,
-                        sd: f.sd,
-                        loss: (f.loss != NO_U8).then(|| u16::from(f.loss) * 10),
+                        rtt: f.rtt(),
+                        sd: f.sd(),
+                        loss: f.loss(),
                         state: f.state,
                         up: u64::from(routable(f.state)),
                         down: u64::from(out_of_service(f.state)),
@@ -242,7 +249,7 @@ impl Series {
                     .skip(skip)
                     .chain(std::iter::once(&open))
                     .map(|m| Point {
-                        rtt: m.rtt,
+                        rtt: m.rtt(),
                         sd: m.sd(),
                         loss: m.loss(),
                         state: m.state(),

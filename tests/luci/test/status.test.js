@@ -36,7 +36,8 @@ test('one uplink row per interface, in the daemon order, with badge, since, upti
 		assert.equal(badgeState(cell(tr, 'State')), ifc.state, where);
 		assert.equal(text(cell(tr, 'State')), expect.label(ifc.state), where);
 		assert.equal(text(cell(tr, 'Uplink').querySelector('strong')), where);
-		assert.equal(text(cell(tr, 'Uplink').querySelector('small')), `${ifc.device} · ${ifc.address}`, where);
+		assert.equal(text(cell(tr, 'Uplink').querySelector('small')),
+			[ ifc.device, ifc.address, ifc.address6 ].filter((x) => x).join(' · '), where);
 		assert.equal(text(cell(tr, 'Since')), expect.time(ifc.since), where);
 		assert.equal(text(cell(tr, 'Uptime')), ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–', where);
 		assert.equal(text(cell(tr, 'Flows')), String(ifc.flows), where);
