@@ -40,16 +40,24 @@ lab-up: deps
 lab-down:
 	tests/lab/lab.sh down $(NAME)
 
-# docs/img/luci-status.png from the LuCI status view (installs chromium; not part of `make test`)
+# docs/img/luci-*.png (installs chromium; not part of `make test`). With RAIL_OWRT set: from
+# the real LuCI stack during the browser tests (status page during a failover, overview
+# widget, a configuration page, phone width); without: the status view from the fixture.
 .PHONY: screenshot
 screenshot: deps
-	tests/luci/screenshot.sh
+	if [ -n "$$RAIL_OWRT" ]; then tests/luci/real/run.sh shots docs/img; else tests/luci/screenshot.sh; fi
 
 clean:
 	cargo clean
 
+# The opt-in tests against OpenWrt's own daemons built from source into RAIL_OWRT
+# (tests/owrt_*.rs, tests/luci/real; docs/owrt.md). Fails when RAIL_OWRT is unset.
+.PHONY: owrt-test
+owrt-test: deps
+	scripts/owrt/test.sh
+
 # Cross-compiling and OpenWrt packages (docs/packaging.md). TARGET is a Rust triple.
-.PHONY: cross docker-cross ipk size
+.PHONY: cross docker-cross ipk apk size
 cross:
 	cross/build.sh $(TARGET)
 
@@ -59,6 +67,12 @@ docker-cross:
 ipk: cross
 	cross/ipk.sh rail $(TARGET)
 	if [ -d luci-app-rail ]; then cross/ipk.sh luci-app-rail; fi
+
+# OpenWrt 25.12 (apk-tools v3): target/dist/apk/<arch>/rail-<version>.apk and
+# target/dist/apk/noarch/luci-app-rail-<version>.apk
+apk: cross
+	cross/apk.sh rail $(TARGET)
+	if [ -d luci-app-rail ]; then cross/apk.sh luci-app-rail; fi
 
 size:
 	cross/size.sh

@@ -11,32 +11,13 @@
 set -euo pipefail
 # shellcheck source=cross/lib.sh
 . "$(dirname "$0")/lib.sh"
-
-# What rail needs on the router: `nft` for its table (both nftables-json and
-# nftables-nojson provide `nftables`), nf_tables itself, and ctnetlink to flush the
-# conntrack entries of a failed uplink by mark.
-RAIL_DEPENDS="libc, nftables, kmod-nft-core, kmod-nf-conntrack-netlink"
-LUCI_DEPENDS="libc, luci-base, rail"
+# shellcheck source=cross/pkg.sh
+. "$(dirname "$0")/pkg.sh"
 
 ensure_command pigz pigz
 EPOCH="$(source_date_epoch)"
-FILES_DIR="${FILES_DIR:-$CROSS_ROOT/files}"
-LUCI_DIR="${LUCI_DIR:-$CROSS_ROOT/luci-app-rail}"
 SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
-
-# stage_tree <source dir> <root> <prefix>: installs every file under <source dir> into
-# <root>/<prefix>/ with the mode its role calls for. Directories are 0755.
-stage_tree() {
-    local src="$1" root="$2" prefix="$3" rel dest
-    [ -d "$src" ] || return 0
-    while IFS= read -r -d '' rel; do
-        rel="${rel#./}"
-        dest="${prefix:+$prefix/}$rel"
-        install -d -m0755 "$root/$(dirname "$dest")"
-        install -m "$(mode_for "$dest" "$src/$rel")" "$src/$rel" "$root/$dest"
-    done < <(cd "$src" && find . -type f -print0 | LC_ALL=C sort -z)
-}
 
 # Deterministic tar.gz of the current directory's listed members: sorted, root-owned,
 # one fixed mtime, no gzip name or timestamp. Same tar flags as ipkg-build plus --owner.
@@ -49,28 +30,29 @@ det_targz() {
         --mtime="@$EPOCH" -cf - "$@" | pigz -n -11
 }
 
-# build_ipk <name> <arch> <depends> <section> <description> <data root>
+# build_ipk <name> <arch> <section> <description> <data root> <postinst-pkg> <depends...>
 build_ipk() {
-    local name="$1" arch="$2" depends="$3" section="$4" description="$5" data="$6"
-    local version work out
+    local name="$1" arch="$2" section="$3" description="$4" data="$5" postinst_pkg="$6"
+    shift 6
+    local version work out depends installed_size
     version="$(package_version)"
+    depends="$(printf '%s, ' "$@")"
     work="$SCRATCH/ipk-$name"
     mkdir -p "$work/control" "$DIST_DIR"
-    chmod 0755 "$data"
 
     (cd "$data" && det_targz .) >"$work/data.tar.gz"
-    local installed_size
     installed_size="$(gzip -dc "$work/data.tar.gz" | wc -c)"
 
     {
         echo "Package: $name"
         echo "Version: $version"
-        echo "Depends: $depends"
+        echo "Depends: ${depends%, }"
         echo "Source: feeds/rail/$name"
         echo "SourceName: $name"
-        echo "License: GPL-2.0-only"
+        echo "License: $PKG_LICENSE"
         echo "Section: $section"
         echo "SourceDateEpoch: $EPOCH"
+        echo "Maintainer: $PKG_MAINTAINER"
         echo "Architecture: $arch"
         echo "Installed-Size: $installed_size"
         printf 'Description: '
@@ -78,9 +60,8 @@ build_ipk() {
         sed -e 's,^[[:space:]]*, ,g' <<<"$description"
     } >"$work/control/control"
 
-    if [ -f "$data/etc/config/$name" ]; then
-        echo "/etc/config/$name" >"$work/control/conffiles"
-    fi
+    conffiles_of "$name" "$data" >"$work/control/conffiles"
+    [ -s "$work/control/conffiles" ] || rm "$work/control/conffiles"
     # The exact text OpenWrt generates for every package.
     cat >"$work/control/postinst" <<'EOF'
 #!/bin/sh
@@ -95,8 +76,13 @@ EOF
 . ${IPKG_INSTROOT}/lib/functions.sh
 default_prerm $0 $@
 EOF
-    chmod 0644 "$work/control/control" "$work/control"/conffiles 2>/dev/null || true
     chmod 0755 "$work/control/postinst" "$work/control/prerm" "$work/control"
+    # The package's own postinst, which default_postinst runs from opkg's info directory.
+    if [ -n "$postinst_pkg" ]; then
+        echo "$postinst_pkg" >"$work/control/postinst-pkg"
+        chmod 0755 "$work/control/postinst-pkg"
+    fi
+    chmod 0644 "$work/control/control" "$work/control"/conffiles 2>/dev/null || true
     (cd "$work/control" && det_targz .) >"$work/control.tar.gz"
 
     echo "2.0" >"$work/debian-binary"
@@ -106,35 +92,17 @@ EOF
     echo "$out"
 }
 
-package_rail() {
-    local target="$1" bin root
-    bin="${RAIL_BIN:-$(release_binary "$target")}"
-    [ -x "$bin" ] || die "no $bin: run 'make cross TARGET=$target' first"
-    root="$SCRATCH/data-rail"
-    install -d -m0755 "$root/usr/sbin"
-    install -m0755 "$bin" "$root/usr/sbin/rail"
-    stage_tree "$FILES_DIR" "$root" ""
-    build_ipk rail "$(openwrt_arch "$target")" "$RAIL_DEPENDS" net \
-        "rail (Redundant Array of Inexpensive Links) watches every uplink through that
-uplink, balances new connections over the healthy ones by weight, keeps each connection
-on its uplink and fails over within seconds. One small daemon replacing mwan3: netlink,
-one nftables table of its own (inet rail), UCI config /etc/config/rail, ubus status." "$root"
-}
-
-package_luci() {
-    local root
-    root="$SCRATCH/data-luci"
-    [ -d "$LUCI_DIR" ] || die "no $LUCI_DIR directory"
-    mkdir -p "$root"
-    stage_tree "$LUCI_DIR/htdocs" "$root" www
-    stage_tree "$LUCI_DIR/root" "$root" ""
-    build_ipk luci-app-rail all "$LUCI_DEPENDS" luci \
-        "LuCI pages for rail: uplink and policy status, configuration of interfaces,
-members, policies and rules." "$root"
-}
-
 case "${1:-}" in
-    rail) package_rail "${2:?usage: cross/ipk.sh rail <triple>}" ;;
-    luci-app-rail) package_luci ;;
+    rail)
+        target="${2:?usage: cross/ipk.sh rail <triple>}"
+        stage_rail "$SCRATCH/data-rail" "$target"
+        build_ipk rail "$(openwrt_arch "$target")" net "$RAIL_DESCRIPTION" "$SCRATCH/data-rail" \
+            "" "${RAIL_DEPENDS[@]}"
+        ;;
+    luci-app-rail)
+        stage_luci "$SCRATCH/data-luci"
+        build_ipk luci-app-rail all luci "$LUCI_DESCRIPTION" "$SCRATCH/data-luci" \
+            "$LUCI_POSTINST_PKG" "${LUCI_DEPENDS[@]}"
+        ;;
     *) die "usage: cross/ipk.sh rail <triple> | cross/ipk.sh luci-app-rail" ;;
 esac

@@ -79,9 +79,14 @@ crate_version() {
     sed -n 's/^version = "\(.*\)"/\1/p' "$CROSS_ROOT/Cargo.toml" | head -n1
 }
 
-# OpenWrt 24.10 writes versions as <upstream>-r<release>.
+# OpenWrt 24.10 and 25.12 write versions as <upstream>-r<release>, which is also apk's
+# version syntax (1.0-1 or 1.0-beta would be refused by apk).
 PKG_RELEASE="${PKG_RELEASE:-1}"
 package_version() { echo "$(crate_version)-r$PKG_RELEASE"; }
+
+# apk_file <name> <arch>: where cross/apk.sh writes a package (OpenWrt names it
+# NAME-VERSION.apk, so each architecture gets a directory).
+apk_file() { echo "$DIST_DIR/apk/$2/$1-$(package_version).apk"; }
 
 release_binary() { echo "${CARGO_TARGET_DIR:-$CROSS_ROOT/target}/$1/release/rail"; }
 

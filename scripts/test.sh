@@ -6,14 +6,16 @@ cd "$(dirname "$0")/.."
 echo "== format"
 cargo fmt --all -- --check
 echo "== shellcheck"
-shellcheck tests/lab/*.sh
+shellcheck tests/lab/*.sh scripts/owrt/*.sh
 echo "== clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== tests (unit and lab)"
 cargo test --all-targets 2>&1
-if [ -n "${RAIL_UBUSD:-}" ] && [ -n "${RAIL_UBUS:-}" ]; then
-    echo "== ubus interop with OpenWrt's ubusd (docs/openwrt.md)"
-    cargo test --test ubus_interop -- --ignored
+if [ -n "${RAIL_OWRT:-}" ]; then
+    echo "== real OpenWrt daemons (docs/owrt.md)"
+    scripts/owrt/test.sh
+else
+    echo "== real-OpenWrt tests SKIPPED: RAIL_OWRT is unset (set it to a prefix of OpenWrt's daemons and run make owrt-test, docs/owrt.md)"
 fi
 echo "== LuCI views (node)"
 tests/luci/run.sh

@@ -2,7 +2,7 @@
 
 pub const DEFAULT_CONFIG: &str = "/etc/config/rail";
 
-const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] [-H HISTORY_FILE] <command>
+const USAGE: &str = "usage: rail [-c FILE] [-s UBUS_SOCKET] [-r RUN_DIR] <command>
 commands:
   daemon [-f]     run (for procd); -f also logs to stderr
   check           validate the configuration; exit 2 on errors
@@ -21,7 +21,7 @@ commands:
 pub fn run(args: Vec<String>) -> i32 {
     let mut config = DEFAULT_CONFIG.to_string();
     let mut ubus = None;
-    let mut history = crate::history::store::DEFAULT_PATH.to_string();
+    let mut run_dir = crate::daemon::persist::RUN_DIR.to_string();
     let mut rest = Vec::new();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -40,10 +40,10 @@ pub fn run(args: Vec<String>) -> i32 {
                     return 2;
                 }
             },
-            "-H" | "--history" => match it.next() {
-                Some(p) => history = p,
+            "-r" | "--run-dir" => match it.next() {
+                Some(d) => run_dir = d,
                 None => {
-                    eprintln!("rail: -H needs the history file's path");
+                    eprintln!("rail: -r needs a directory");
                     return 2;
                 }
             },
@@ -70,11 +70,11 @@ pub fn run(args: Vec<String>) -> i32 {
         ["config", "show"] => config_show(&config),
         ["check"] => crate::config::check(&config),
         ["flush"] => flush(),
-        ["history", args @ ..] => history_cmd(args),
-        ["daemon"] => crate::daemon::run(&config, false, ubus.as_deref(), &history),
-        ["daemon", "-f" | "--foreground"] => {
-            crate::daemon::run(&config, true, ubus.as_deref(), &history)
+        ["daemon", foreground @ ..] if matches!(foreground, [] | ["-f" | "--foreground"]) => {
+            let dir = std::path::Path::new(&run_dir);
+            crate::daemon::run(&config, !foreground.is_empty(), ubus.as_deref(), dir)
         }
+        ["history", args @ ..] => history_cmd(args),
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;

@@ -1,7 +1,7 @@
 //! rail: a Redundant Array of Inexpensive Links.
 //!
-//! Functional core, imperative shell. The pure core (`uci`, `config`, `health::machine`,
-//! `policy`, `dataplane::desired`) does no I/O and is tested with a simulated clock; the
+//! Functional core, imperative shell. The pure core (`family`, `uci`, `config`,
+//! `health::machine`, `policy`, `dataplane::desired`) does no I/O and is tested with a simulated clock; the
 //! shell (`dataplane::kernel`, `health::probe`, `openwrt`, `daemon`) talks to the kernel,
 //! sockets and ubus and feeds events back into the core.
 
@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dataplane;
+pub mod family;
 pub mod health;
 pub mod history;
 pub mod import;
@@ -20,6 +21,7 @@ pub mod openwrt;
 pub mod policy;
 pub mod shaping;
 pub mod uci;
+mod words;
 
 #[cfg(test)]
 #[path = "../tests/dataplane_fixtures/mod.rs"]

@@ -293,6 +293,22 @@ config rule 'all'\n\toption use_policy 'wan_first'\n"
     assert!(!table6().contains("via fe80"), "{}", table6());
 }
 
+/// rail with `wan` alone (its section `wan_section`) and netifd on `path`, once wan is up
+/// for IPv6.
+fn start_wan_only_up6<'a>(lab: &'a Lab, path: &std::path::Path, wan_section: &str) -> Rail<'a> {
+    let config = format!(
+        "config globals 'globals'\n\n{wan_section}\
+config member 'wan_m1'\n\toption interface 'wan'\n\n\
+config policy 'wan_only'\n\tlist use_member 'wan_m1'\n\n\
+config rule 'all'\n\toption use_policy 'wan_only'\n"
+    );
+    let rail = Rail::start_with(lab, &config, &["-s", path.to_str().unwrap()]);
+    rail.wait_for("wan up for IPv6", Duration::from_secs(10), |r| {
+        wan(r)["state6"] == "up"
+    });
+    rail
+}
+
 #[test]
 fn npt_follows_the_prefix_netifd_delegates_to_wan_6() {
     let wan_6 = |ppp: &Uplink, prefix: &'static str| {
@@ -311,16 +327,7 @@ fn npt_follows_the_prefix_netifd_delegates_to_wan_6() {
     }
     // wan translates the LAN's prefix into whatever is delegated to it (no npt_external).
     let wan_section = wan_section(&lab, "\toption npt_internal '2001:db8:1::/64'\n");
-    let config = format!(
-        "config globals 'globals'\n\n{wan_section}\
-config member 'wan_m1'\n\toption interface 'wan'\n\n\
-config policy 'wan_only'\n\tlist use_member 'wan_m1'\n\n\
-config rule 'all'\n\toption use_policy 'wan_only'\n"
-    );
-    let rail = Rail::start_with(&lab, &config, &["-s", path.to_str().unwrap()]);
-    rail.wait_for("wan up for IPv6", Duration::from_secs(10), |r| {
-        wan(r)["state6"] == "up"
-    });
+    let _rail = start_wan_only_up6(&lab, &path, &wan_section);
     let service6 = lab.service6().expect("IPv6 service").into();
     let lan_host = u128::from(lab.lan_addr6().expect("LAN IPv6")) & u128::from(u64::MAX);
     let translated = |prefix: &str| {
@@ -354,4 +361,68 @@ config rule 'all'\n\toption use_policy 'wan_only'\n"
         assert!(t0.elapsed() < Duration::from_secs(5), "{}", nat());
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn a_pd_only_pppoe_uplink_is_probed_and_routed_from_the_prefix_netifd_delegates() {
+    // PD-only: wan_6 has no address of its own (no IA_NA), only the delegated prefix, and
+    // routes through the ISP's link-local fe80::1.
+    let wan_6 = |ppp: &Uplink| {
+        let mut s = dhcpv6_status(&ppp.dev, "::", "fe80::1", Some(("2001:db8:300:2::", 64)));
+        s["ipv6-address"] = json!([]);
+        s["route"][0]["source"] = json!("2001:db8:300:2::/64");
+        s
+    };
+    let Some((lab, _broker, path, _announce)) = lab_with_wan_6(wan_6) else {
+        return;
+    };
+    // The session has no global IPv6 address; netifd put one of the prefix on the LAN and
+    // the LAN host took one (SLAAC). ISP2 routes the prefix to the router's link-local
+    // address (fe80::2 on the lab's PPP link).
+    let ip = |node: &str, args: String| {
+        lab.run(node, &args.split_whitespace().collect::<Vec<_>>());
+    };
+    let ppp = lab.uplink(2);
+    let addr6 = ppp.addr6.expect("IPv6 lab");
+    ip("rtr", format!("ip -6 addr del {addr6}/64 dev {}", ppp.dev));
+    let lan_dev = lab.rtr_lan_dev();
+    ip(
+        "rtr",
+        format!("ip -6 addr add 2001:db8:300:2::1/64 dev {lan_dev}"),
+    );
+    ip("lan", "ip -6 addr add 2001:db8:300:2::2/64 dev eth0".into());
+    // The host's other address deprecated, so it picks the delegated one (RFC 6724).
+    let old = lab.lan_addr6().expect("LAN IPv6");
+    ip(
+        "lan",
+        format!("ip -6 addr change {old}/64 dev eth0 preferred_lft 0"),
+    );
+    ip(
+        "isp2",
+        "ip -6 route add 2001:db8:300:2::/64 via fe80::2 dev ppp-cust".into(),
+    );
+    ip(
+        "inet",
+        "ip -6 route add 2001:db8:300:2::/64 via 2001:db8:200:2::2".into(),
+    );
+    // No ip6prefix and no masquerade: all from netifd.
+    let wan_section = wan_section(&lab, "").replace("\toption masquerade '1'\n", "");
+    let rail = start_wan_only_up6(&lab, &path, &wan_section);
+    // More rounds than `down` allows to fail (FAST: 3 of 0.2 s): the probes are answered.
+    std::thread::sleep(Duration::from_millis(1500));
+    let w = wan(&rail);
+    assert_eq!(w["state6"], "up", "{w}");
+    assert_eq!(w["address6"], "2001:db8:300:2::1", "{w}");
+    let rules = lab.run("rtr", &["ip", "-6", "rule"]);
+    assert!(
+        rules.contains("from 2001:db8:300:2::/64 lookup 20001"),
+        "{rules}"
+    );
+    let service6 = lab.service6().expect("IPv6 service").into();
+    let t = lab.tally_to("lan", service6, 5);
+    assert_eq!(
+        t.get("2001:db8:300:2::2"),
+        Some(&5),
+        "the LAN host's own address, unmasqueraded: {t:?}"
+    );
 }

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use common::lab::{Fault, Lab};
 use rail::config::{Config, InterfaceId, PolicyId};
 use rail::dataplane::conntrack::Conntrack;
-use rail::dataplane::desired::{desired, Desired, Links};
+use rail::dataplane::desired::{desired, Desired};
 use rail::dataplane::kernel::{Changes, Kernel};
 use rail::dataplane::nft::render;
+use rail::dataplane::vocab::Links;
 use rail::dataplane::watch::{Event, Watch};
 use rail::policy::resolve;
 
@@ -45,7 +46,7 @@ impl Rail {
                 _ => None,
             };
             if let Some(l) =
-                Self::block(ex, kernel.learn(device, gateway.map(Into::into))).expect("learn")
+                Self::block(ex, kernel.learn(device, gateway.map(Into::into), None)).expect("learn")
             {
                 links.insert(InterfaceId(i), l.link);
             }
@@ -531,7 +532,7 @@ fn nft_accepts_every_kind_of_rule() {
 }
 
 #[test]
-fn set_elements_and_sysctls_survive_a_table_replacement() {
+fn set_elements_and_sysctls_survive_a_table_update() {
     let Some(lab) = lab() else { return };
     let router = Router::start(&lab);
     let banks =
@@ -548,7 +549,7 @@ fn set_elements_and_sysctls_survive_a_table_replacement() {
     );
     config.interfaces[1].masquerade = false;
     let d = desired_with(&router, &config, &[0, 1]);
-    assert!(router.run(move |rail| rail.reconcile(&d)).nft_replaced);
+    assert!(router.run(move |rail| rail.reconcile(&d)).nft_updated);
     let set = lab.run("rtr", &["nft", "list", "set", "inet", "rail", "rail_banks"]);
     assert!(
         set.contains("198.18.0.80") && set.contains("198.18.4.0/24"),

@@ -9,6 +9,7 @@ mod health_support;
 
 use health_support::{ifindex, interface, ip, veth, Netns};
 use rail::config::{InterfaceId, MarkMask};
+use rail::family::Af;
 use rail::health::engine::{Engine, LinkFacts};
 use std::time::{Duration, Instant};
 
@@ -77,7 +78,7 @@ fn health_16_uplinks_8_targets_5_per_second() {
     let (cpu, sent, received, states) = router.run(move || {
         let mut engine = Engine::new(&ifaces).unwrap();
         for (n, f) in facts.into_iter().enumerate() {
-            engine.device_up(InterfaceId(n), f);
+            engine.device_up(InterfaceId(n), Af::Inet, f);
         }
         // Warm up (ARP, first rounds) before measuring.
         smol::block_on(engine.run_until(Instant::now() + Duration::from_secs(1)));

@@ -7,6 +7,7 @@ mod health_support;
 use common::lab::{Fault, Lab};
 use health_support::{fast, interface, spawn_in};
 use rail::config::{Interface, InterfaceId, Quality};
+use rail::family::Af;
 use rail::health::engine::{Engine, Event, LinkFacts};
 use rail::health::{State, Status, Transition};
 use std::net::IpAddr;
@@ -69,7 +70,7 @@ fn run(
     let engine = spawn_in(&lab.ns("rtr"), move || {
         let mut engine = Engine::new(&ifaces).unwrap();
         for n in 0..ifaces.len() {
-            engine.device_up(InterfaceId(n), facts.clone());
+            engine.device_up(InterfaceId(n), Af::Inet, facts.clone());
         }
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
         let events = smol::block_on(engine.run_until(deadline));
@@ -78,7 +79,7 @@ fn run(
         let transitions = events
             .into_iter()
             .filter_map(|e| match e {
-                Event::Transition(_, t) if t.from != State::NoDevice => {
+                Event::Transition(_, _, t) if t.from != State::NoDevice => {
                     Some((wall - (mono - engine.instant(t.time)), t))
                 }
                 _ => None,

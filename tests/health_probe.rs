@@ -5,6 +5,7 @@ mod health_support;
 
 use health_support::{fast, ifindex, interface, ip, veth, Lab, Netns};
 use rail::config::{Interface, InterfaceId, TrackMethod};
+use rail::family::Af;
 use rail::health::engine::{Engine, Event, LinkFacts};
 use rail::health::{State, Status};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
@@ -37,14 +38,15 @@ fn probe(
     ns.run(move || {
         let mut engine = Engine::new(&ifaces).unwrap();
         for (n, f) in facts.into_iter().enumerate() {
-            engine.device_up(InterfaceId(n), f);
+            let af = ifaces[n].family.first();
+            engine.device_up(InterfaceId(n), af, f);
         }
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
         let mut events = smol::block_on(engine.run_until(deadline));
         // The first transition of each uplink is the device coming up; rounds are the
         // history's.
         events.retain(|e| {
-            !matches!(e, Event::Transition(_, t) if t.from == State::NoDevice)
+            !matches!(e, Event::Transition(_, _, t) if t.from == State::NoDevice)
                 && !matches!(e, Event::Rounds(..))
         });
         let status = (0..ifaces.len())
@@ -86,12 +88,12 @@ fn an_uplink_that_loses_every_target_goes_down() {
     let states: Vec<State> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Transition(_, t) => Some(t.to),
-            Event::Transition6(..) | Event::Global(_) | Event::Rounds(..) => None,
+            Event::Transition(_, Af::Inet, t) => Some(t.to),
+            Event::Transition(..) | Event::Global(_) | Event::Rounds(..) => None,
         })
         .collect();
     assert_eq!(states, [State::Suspect, State::Down], "{events:?}");
-    assert!(events.iter().any(|e| matches!(e, Event::Transition(_, t)
+    assert!(events.iter().any(|e| matches!(e, Event::Transition(_, _, t)
         if t.to == State::Down && t.reason == "3/3 probes lost to 198.18.0.1")));
     assert!(
         events
@@ -336,8 +338,8 @@ fn reload_keeps_unchanged_uplinks_and_restarts_changed_ones() {
         let wan = fast(interface("wan", &[TARGET]));
         let wanb = fast(interface("wanb", &[TARGET]));
         let mut engine = Engine::new(&[wan.clone(), wanb.clone()]).unwrap();
-        engine.device_up(InterfaceId(0), facts.clone());
-        engine.device_up(InterfaceId(1), facts);
+        engine.device_up(InterfaceId(0), Af::Inet, facts.clone());
+        engine.device_up(InterfaceId(1), Af::Inet, facts);
         smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(600)));
         let before = engine.status(InterfaceId(0));
         assert!(before.received >= 2, "{before:?}");
@@ -396,13 +398,13 @@ fn a_new_address_rebinds_while_a_new_device_starts_over() {
             source: Some(ip(source)),
         };
         let id = InterfaceId(0);
-        engine.device_up(id, facts("192.0.2.2", ifindex));
+        engine.device_up(id, Af::Inet, facts("192.0.2.2", ifindex));
         smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(700)));
         let up = engine.status(id);
         assert_eq!(up.state, State::Up, "{up:?}");
 
-        engine.device_up(id, facts("192.0.2.2", ifindex));
-        engine.device_up(id, facts("192.0.2.3", ifindex));
+        engine.device_up(id, Af::Inet, facts("192.0.2.2", ifindex));
+        engine.device_up(id, Af::Inet, facts("192.0.2.3", ifindex));
         let mut events =
             smol::block_on(engine.run_until(Instant::now() + Duration::from_millis(500)));
         events.retain(|e| !matches!(e, Event::Rounds(..)));
@@ -414,7 +416,7 @@ fn a_new_address_rebinds_while_a_new_device_starts_over() {
             "probes from the new address answered"
         );
 
-        engine.device_up(id, facts("192.0.2.3", ifindex + 1000));
+        engine.device_up(id, Af::Inet, facts("192.0.2.3", ifindex + 1000));
         assert_eq!(
             engine.status(id).state,
             State::Down,

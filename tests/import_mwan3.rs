@@ -6,6 +6,7 @@
 use rail::config::{
     Config, Family, InitialState, Interface, LastResort, Proto, Target, TrackMethod,
 };
+use rail::family::Af;
 use rail::import::{self, Import};
 use rail::uci::{self, Package, Value};
 use std::collections::BTreeSet;
@@ -215,8 +216,8 @@ fn shipped_config_keeps_uplinks_policies_and_rules() {
     let https = &c.rules[0];
     assert!(https.sticky && https.sticky_timeout == S(600));
     assert_eq!((https.proto, https.dest_port[0].first), (Proto::Tcp, 443));
-    assert_eq!(c.rules[1].family, Some(Family::Ipv4));
-    assert_eq!(c.rules[2].family, Some(Family::Ipv6));
+    assert_eq!(c.rules[1].family, Some(Af::Inet));
+    assert_eq!(c.rules[2].family, Some(Af::Inet6));
 
     // mwan3track's defaults, not rail's.
     let wan = &c.interfaces[0];
@@ -347,8 +348,8 @@ fn rules_with_sticky_ipset_and_src_iface_through_the_network_file() {
     assert_eq!(r("streaming").ipset.as_deref(), Some("streaming"));
     assert_eq!(r("guests").src_dev, ["br-guest"], "pre-21.02 bridge");
     assert_eq!(r("lan_dns").src_dev, ["br-lan"], "21.02 device");
-    assert_eq!(r("nas_out").family, Some(Family::Ipv4));
-    assert_eq!(r("v6_unreach").family, Some(Family::Ipv6));
+    assert_eq!(r("nas_out").family, Some(Af::Inet));
+    assert_eq!(r("v6_unreach").family, Some(Af::Inet6));
     assert_eq!(
         tiers(&c, "wan_wanb"),
         [(1, set(&[("wan", 1)])), (2, set(&[("wanb", 1)]))]
@@ -521,7 +522,7 @@ fn an_ipv6_rules_ipset_becomes_the_sets_ipv6_twin_and_a_family_clash_is_left_out
         .unwrap_or_else(|ps| panic!("rail check refuses the import: {ps:?}\n{out}"));
     let ipset = |n: &str| {
         let r = config.rules.iter().find(|r| r.name == n);
-        r.map(|r| (r.ipset_for(false), r.ipset_for(true)))
+        r.map(|r| (r.ipset_for(Af::Inet), r.ipset_for(Af::Inet6)))
     };
     // Both rules' IPv6 destinations in one set, IPv4 in another.
     assert_eq!(

@@ -1517,7 +1517,9 @@ fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
     let rss = (status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon"));
 
     // What `rail history --json` prints over the control socket.
+    let t = Instant::now();
     let out = rail.cli(&["history", "--span", "24h", "--json"]);
+    let cli_ms = t.elapsed().as_secs_f64() * 1000.0;
     assert!(out.status.success(), "{out:?}");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let samples = doc["interfaces"]["isp1"]["ipv4"]["rtt_us"]
@@ -1531,8 +1533,9 @@ fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
         Target::None,
     );
     f.note = format!(
-        "`rail history --span 24h --json` at {isps} uplinks, {samples} samples each; \
-         history file {file_bytes} bytes"
+        "`rail history --span 24h --json` at {isps} uplinks, {samples} samples each, \
+         {cli_ms:.0} ms over the control socket (with `ip netns exec`); history file \
+         {file_bytes} bytes"
     );
     figures.push(f);
 

@@ -10,7 +10,7 @@ mod common;
 mod reliability_lab;
 
 use common::lab::{Fault, Lab};
-use common::rail::{binary, Rail};
+use common::rail::{binary, run_dir, Rail};
 use reliability_lab::{balanced, VERDICT};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -103,12 +103,17 @@ impl Rng {
 
 /// `rail daemon -f` without waiting for anything, to be killed during startup.
 fn spawn_raw(lab: &Lab, path: &str) -> Child {
-    lab.command("rtr", &[binary(), "-c", path, "daemon", "-f"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting rail")
+    let run_dir = run_dir(lab);
+    let run_dir = run_dir.to_str().unwrap();
+    lab.command(
+        "rtr",
+        &[binary(), "-c", path, "-r", run_dir, "daemon", "-f"],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("starting rail")
 }
 
 fn sigkill(child: &mut Child) {

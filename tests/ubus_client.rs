@@ -28,7 +28,7 @@ use rail::openwrt::wire::{Attrs, Message, MsgType, Status};
 
 use broker::bus::{next_event, notify_until_heard, wait_for};
 use broker::netifd::{named, netifd_peer, pppoe_status};
-use broker::Broker;
+use broker::{Broker, Grant};
 
 fn socket_path(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rail-ubus-{test}-{}", std::process::id()));
@@ -43,17 +43,21 @@ fn config(path: &Path) -> Config {
     }
 }
 
-/// The rail object with a handler that records requests and answers status.
+/// The rail object of a config with one interface, `wan`, with a handler that records
+/// requests and answers status.
 fn rail_object(seen: Rc<RefCell<Vec<Request>>>) -> Object {
-    object::object(move |req| {
-        seen.borrow_mut().push(req.clone());
-        match req {
-            Request::Status => Ok(Some(
-                json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}),
-            )),
-            _ => Ok(None),
-        }
-    })
+    object::object(
+        |name| name == "wan",
+        move |req| {
+            seen.borrow_mut().push(req.clone());
+            match req {
+                Request::Status => Ok(Some(
+                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}),
+                )),
+                _ => Ok(None),
+            }
+        },
+    )
 }
 
 /// A client publishing the rail object on the broker at `path`.
@@ -216,6 +220,18 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
         )
         .await
         .unwrap();
+        // Interfaces rail does not have are refused alike, as netifd refuses them.
+        let unknown = [
+            ("maintenance", json!({"interface": "wan9", "enable": true})),
+            ("hotplug", json!({"action": "ifup", "interface": "lan"})),
+        ];
+        for (method, args) in &unknown {
+            assert_eq!(
+                status_of(cli.call("rail", method, args).await),
+                Status::NotFound,
+                "{method} {args}"
+            );
+        }
     }));
     assert_eq!(
         *seen.borrow(),
@@ -353,10 +369,13 @@ fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
     future::block_on(ex.run(async {
         let huge = "x".repeat(rail::openwrt::wire::MAX_MSG_LEN);
         let rail = Client::new(Config {
-            objects: vec![object::object(move |req| match req {
-                Request::Status => Ok(Some(json!({ "blob": huge }))),
-                _ => Ok(None),
-            })],
+            objects: vec![object::object(
+                |_| true,
+                move |req| match req {
+                    Request::Status => Ok(Some(json!({ "blob": huge }))),
+                    _ => Ok(None),
+                },
+            )],
             ..config(&path)
         });
         connected(&ex, &rail).await;
@@ -529,5 +548,70 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
             &named(&wan),
         )
         .await;
+    }));
+}
+
+/// Calls `method` on `rail` from a thread of its own running as `uid` with primary group
+/// `gid` and no other (set for that thread only, as the kernel keeps credentials per
+/// thread), as a non-root `ubus call` would.
+fn call_as(
+    path: &Path,
+    uid: u32,
+    gid: u32,
+    method: &'static str,
+) -> Result<Option<Value>, CallError> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        // SAFETY: raw syscalls (not libc's process-wide wrappers) change only this thread's
+        // credentials; the thread ends with the call.
+        unsafe {
+            assert_eq!(
+                libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()),
+                0
+            );
+            assert_eq!(libc::syscall(libc::SYS_setresgid, gid, gid, gid), 0);
+            assert_eq!(libc::syscall(libc::SYS_setresuid, uid, uid, uid), 0);
+        }
+        let ex = LocalExecutor::new();
+        future::block_on(ex.run(async {
+            let cli = Client::new(config(&path));
+            connected(&ex, &cli).await;
+            cli.call("rail", method, &json!({})).await
+        }))
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn the_broker_applies_ubusd_acls_not_found_without_a_grant_denied_beyond_it() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: changing a thread's credentials needs root");
+        return;
+    }
+    let path = socket_path("acl");
+    // The shipped rail.json, for a group `rail` of gid 64123.
+    let _broker = Broker::start_with(
+        &path,
+        vec![Grant {
+            gid: 64123,
+            object: "rail".into(),
+            methods: vec!["status".into()],
+        }],
+    );
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let rail = rail_client(&path, Rc::default());
+        connected(&ex, &rail).await;
+        let path2 = path.clone();
+        let member = smol::unblock(move || call_as(&path2, 65534, 64123, "status")).await;
+        assert_eq!(member.unwrap().unwrap()["interfaces"]["wan"]["state"], "up");
+        let path2 = path.clone();
+        let beyond = smol::unblock(move || call_as(&path2, 65534, 64123, "reload")).await;
+        assert_eq!(status_of(beyond), Status::PermissionDenied);
+        let path2 = path.clone();
+        let outsider = smol::unblock(move || call_as(&path2, 65534, 65534, "status")).await;
+        assert_eq!(status_of(outsider), Status::NotFound, "rail is hidden");
     }));
 }

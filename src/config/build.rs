@@ -3,17 +3,15 @@
 //! reported; a `Config` is returned only when there are none.
 
 use super::model::*;
+use super::options::{GlobalsOptions, InterfaceOptions, MemberOptions, PolicyOptions, RuleOptions};
 use super::problem::{Problem, SectionName};
 use super::section::{Read, Report};
-use super::spec::{self, Val, SECTIONS};
+use super::spec::{self, SECTIONS};
 use super::suggest;
 use super::value::format_duration;
+use crate::family::{Af, Family};
 use crate::uci::Package;
-use std::net::IpAddr;
 use std::time::Duration;
-
-/// Rule targets that are not policies (mwan3's words).
-const SPECIAL_TARGETS: &[&str] = &["default", "unreachable", "blackhole"];
 
 pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let mut report = Report {
@@ -23,35 +21,41 @@ pub fn from_package(file: &str, pkg: &Package) -> Result<Config, Vec<Problem>> {
     let reads = read_sections(pkg, &mut report);
     let of = |stype: &'static str| reads.iter().filter(move |r| r.spec.stype == stype);
 
-    let globals = globals(of("globals").next(), &mut report);
-    let interfaces: Vec<Interface> = of("interface")
+    let globals = globals(of(GlobalsOptions::STYPE).next(), &mut report);
+    let interfaces: Vec<Interface> = of(InterfaceOptions::STYPE)
         .enumerate()
         .map(|(i, r)| interface(r, globals.mark_mask, i, &mut report))
         .collect();
-    let interface_reads: Vec<&Read> = of("interface").collect();
+    let interface_reads: Vec<&Read> = of(InterfaceOptions::STYPE).collect();
     check_interfaces(&interface_reads, &interfaces, &mut report);
     check_mark_room(
-        of("globals").next(),
+        of(GlobalsOptions::STYPE).next(),
         &globals,
         &interface_reads,
         &mut report,
     );
 
-    let members: Vec<Member> = of("member")
+    let members: Vec<Member> = of(MemberOptions::STYPE)
         .map(|r| member(r, &interfaces, &mut report))
         .collect();
-    let policies: Vec<Policy> = of("policy")
+    let policies: Vec<Policy> = of(PolicyOptions::STYPE)
         .map(|r| policy(r, &members, &mut report))
         .collect();
-    let rules: Vec<Rule> = of("rule")
+    let rules: Vec<Rule> = of(RuleOptions::STYPE)
         .map(|r| rule(r, &policies, &mut report))
         .collect();
-    check_ipsets(&of("rule").collect::<Vec<_>>(), &rules, &mut report);
+    check_ipsets(
+        &of(RuleOptions::STYPE).collect::<Vec<_>>(),
+        &rules,
+        &mut report,
+    );
     check_dataplane_marks(
-        of("globals").next(),
+        of(GlobalsOptions::STYPE).next(),
         &globals,
-        [of("interface"), of("policy")].into_iter().flatten(),
-        of("rule")
+        [of(InterfaceOptions::STYPE), of(PolicyOptions::STYPE)]
+            .into_iter()
+            .flatten(),
+        of(RuleOptions::STYPE)
             .zip(&rules)
             .filter(|(_, r)| r.sticky && matches!(r.target, Target::Policy(_))),
         &mut report,
@@ -145,13 +149,13 @@ fn globals(read: Option<&Read>, report: &mut Report) -> Globals {
             &defaults
         }
     };
-    let mask = MarkMask::new(r.int("mark_mask") as u32).unwrap_or(MarkMask::DEFAULT);
+    let o = GlobalsOptions::read(r);
     Globals {
-        enabled: r.bool("enabled"),
-        mark_mask: mask,
-        hooks: r.list("hook", text),
-        hook_timeout: r.dur("hook_timeout").unwrap_or_default(),
-        log_level: match r.text("log_level").as_deref() {
+        enabled: o.enabled,
+        mark_mask: MarkMask::new(o.mark_mask).unwrap_or(MarkMask::DEFAULT),
+        hooks: o.hook,
+        hook_timeout: o.hook_timeout.unwrap_or_default(),
+        log_level: match o.log_level.as_deref() {
             Some("off") => log::LevelFilter::Off,
             Some("emerg" | "alert" | "crit" | "err" | "error") => log::LevelFilter::Error,
             Some("warning" | "warn") => log::LevelFilter::Warn,
@@ -162,94 +166,107 @@ fn globals(read: Option<&Read>, report: &mut Report) -> Globals {
     }
 }
 
-fn text(v: Val) -> Option<String> {
-    match v {
-        Val::Text(t) => Some(t),
-        _ => None,
-    }
-}
-
-fn addr(v: Val) -> Option<IpAddr> {
-    match v {
-        Val::Addr(a) => Some(a),
-        _ => None,
-    }
-}
-
-fn family_name(a: &IpAddr) -> &'static str {
-    if a.is_ipv4() {
-        "IPv4"
-    } else {
-        "IPv6"
-    }
-}
-
-fn carries(family: Family, a: &IpAddr) -> bool {
-    match family {
-        Family::Both => true,
-        Family::Ipv4 => a.is_ipv4(),
-        Family::Ipv6 => a.is_ipv6(),
-    }
-}
-
-fn family(word: Option<String>) -> Option<Family> {
-    match word.as_deref() {
-        Some("ipv4") => Some(Family::Ipv4),
-        Some("ipv6") => Some(Family::Ipv6),
-        Some("both") => Some(Family::Both),
-        _ => None,
-    }
-}
+/// Reports a problem with one option of the section being built.
+type Say<'a> = dyn FnMut(&str, String) + 'a;
 
 fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> Interface {
     let mut say = |option: &str, message: String| {
         report.add(r.line_of(option), &r.name, Some(option), message)
     };
-    let fam = family(r.text("family")).unwrap_or(Family::Ipv4);
-    let fam_word = r.text("family").unwrap_or_default();
+    let o = InterfaceOptions::read(r);
+    let family = o.family.unwrap_or(Family::Ipv4);
+    let track_method = o.track_method.unwrap_or(TrackMethod::Ping);
+    check_families(&o, family, track_method, &mut say);
+    let (timeout, failure_interval, recovery_interval) = periods(&o, &mut say);
+    let quality = quality(&o, timeout, &mut say);
+    let npt = npt(r, &o, family, &mut say);
+    if o.ip6prefix.is_some() && family == Family::Ipv4 {
+        say(
+            "ip6prefix",
+            "a delegated IPv6 prefix needs family ipv6 or both; this interface carries IPv4 only"
+                .into(),
+        );
+    }
+    Interface {
+        name: r.given_name.clone().unwrap_or_default(),
+        enabled: o.enabled,
+        device: o.device,
+        gateway: o.gateway,
+        family,
+        // When the mask is too small check_mark_room reports it, and no Config is returned.
+        mark: mask
+            .mark(position as u32 + 1)
+            .or(mask.mark(1))
+            .expect("a mark mask holds at least one mark"),
+        track_method,
+        track_ip: o.track_ip,
+        track_port: o.track_port,
+        track_dns_name: o.track_dns_name.unwrap_or_default(),
+        reliability: o.reliability,
+        count: o.count,
+        timeout,
+        interval: o.interval.unwrap_or_default(),
+        failure_interval,
+        recovery_interval,
+        down: o.down,
+        up: o.up,
+        hold: o.hold.unwrap_or_default(),
+        initial_state: o.initial_state.unwrap_or(InitialState::Online),
+        quality,
+        ttl: o.ttl,
+        size: o.size,
+        flush_conntrack: o.flush_conntrack,
+        masquerade: o.masquerade,
+        npt,
+        ip6prefix: o.ip6prefix,
+        rate: o.rate,
+    }
+}
 
-    let gateway = r.one("gateway").and_then(addr);
-    if let Some(gw) = gateway.filter(|gw| !carries(fam, gw)) {
+/// The gateway and targets must be of the interface's families, reliability within the
+/// targets of each family, and arping is IPv4's.
+fn check_families(o: &InterfaceOptions, family: Family, method: TrackMethod, say: &mut Say) {
+    if let Some(gw) = o.gateway.filter(|gw| !family.holds(gw)) {
         say(
             "gateway",
-            format!("{gw} is {} but family is {fam_word}", family_name(&gw)),
+            format!("{gw} is {} but family is {}", Af::of(&gw), family.word()),
         );
     }
-    let track_ip = r.list("track_ip", addr);
-    for t in track_ip.iter().filter(|t| !carries(fam, t)) {
+    for t in o.track_ip.iter().filter(|t| !family.holds(t)) {
         say(
             "track_ip",
-            format!("{t} is {} but family is {fam_word}", family_name(t)),
+            format!("{t} is {} but family is {}", Af::of(t), family.word()),
         );
     }
-    let reliability = r.int("reliability") as u32;
-    for (is_v4, word) in [(true, "IPv4"), (false, "IPv6")] {
-        let n = track_ip.iter().filter(|t| t.is_ipv4() == is_v4).count() as u32;
+    let reliability = o.reliability;
+    for af in Af::BOTH {
+        let n = o.track_ip.iter().filter(|t| af.holds(t)).count() as u32;
         if n > 0 && reliability > n {
-            say("reliability", format!("{reliability} is more than the {n} {word} targets in track_ip; allowed: 1..{n}"));
+            say(
+                "reliability",
+                format!(
+                    "{reliability} is more than the {n} {af} targets in track_ip; allowed: 1..{n}"
+                ),
+            );
         }
     }
-    let method = match r.text("track_method").as_deref() {
-        Some("arping") => TrackMethod::Arping,
-        Some("tcp") => TrackMethod::Tcp,
-        Some("dns") => TrackMethod::Dns,
-        _ => TrackMethod::Ping,
-    };
-    if method == TrackMethod::Arping && fam == Family::Ipv6 {
+    if method == TrackMethod::Arping && family == Family::Ipv6 {
         say(
             "track_method",
             "arping works on IPv4 only; use ping for family ipv6".into(),
         );
     }
+}
 
-    let interval = r.dur("interval").unwrap_or_default();
-    let timeout = r
-        .dur("timeout")
+/// timeout, failure_interval and recovery_interval (given, or derived from interval); a
+/// probe must be judged before the next round of any period.
+fn periods(o: &InterfaceOptions, say: &mut Say) -> (Duration, Duration, Duration) {
+    let interval = o.interval.unwrap_or_default();
+    let timeout = o
+        .timeout
         .unwrap_or((interval / 2).min(Duration::from_secs(1)));
-    let failure_interval = r
-        .dur("failure_interval")
-        .unwrap_or((interval / 2).max(timeout));
-    let recovery_interval = r.dur("recovery_interval").unwrap_or(interval.max(timeout));
+    let failure_interval = o.failure_interval.unwrap_or((interval / 2).max(timeout));
+    let recovery_interval = o.recovery_interval.unwrap_or(interval.max(timeout));
     for (name, period) in [
         ("interval", interval),
         ("failure_interval", failure_interval),
@@ -266,97 +283,54 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
             );
         }
     }
+    (timeout, failure_interval, recovery_interval)
+}
 
-    let quality = r.bool("check_quality").then(|| Quality {
-        failure_latency: r.dur("failure_latency").unwrap_or_default(),
-        recovery_latency: r.dur("recovery_latency").unwrap_or_default(),
-        failure_loss: r.int("failure_loss") as u8,
-        recovery_loss: r.int("recovery_loss") as u8,
-    });
-    if let Some(q) = quality {
-        if q.failure_latency >= timeout {
-            say(
-                "failure_latency",
-                format!(
-                    "{} can never be reached: probes time out after {}; allowed: less than timeout",
-                    format_duration(q.failure_latency),
-                    format_duration(timeout)
-                ),
-            );
-        }
-        if q.recovery_latency > q.failure_latency {
-            say(
-                "recovery_latency",
-                format!(
-                    "{} is above failure_latency {}: recovery must not accept worse than failure tolerates",
-                    format_duration(q.recovery_latency),
-                    format_duration(q.failure_latency)
-                ),
-            );
-        }
-        if q.recovery_loss > q.failure_loss {
-            say(
-                "recovery_loss",
-                format!(
-                    "{}% is above failure_loss {}%: recovery must not accept worse than failure tolerates",
-                    q.recovery_loss, q.failure_loss
-                ),
-            );
-        }
+/// check_quality's limits: reachable within timeout, recovery no looser than failure.
+fn quality(o: &InterfaceOptions, timeout: Duration, say: &mut Say) -> Option<Quality> {
+    let q = o.check_quality.then(|| Quality {
+        failure_latency: o.failure_latency.unwrap_or_default(),
+        recovery_latency: o.recovery_latency.unwrap_or_default(),
+        failure_loss: o.failure_loss,
+        recovery_loss: o.recovery_loss,
+    })?;
+    if q.failure_latency >= timeout {
+        say(
+            "failure_latency",
+            format!(
+                "{} can never be reached: probes time out after {}; allowed: less than timeout",
+                format_duration(q.failure_latency),
+                format_duration(timeout)
+            ),
+        );
     }
-
-    let npt = npt(r, fam, &mut say);
-
-    Interface {
-        name: r.given_name.clone().unwrap_or_default(),
-        enabled: r.bool("enabled"),
-        device: r.text("device"),
-        gateway,
-        family: fam,
-        // When the mask is too small check_mark_room reports it, and no Config is returned.
-        mark: mask
-            .mark(position as u32 + 1)
-            .or(mask.mark(1))
-            .expect("a mark mask holds at least one mark"),
-        track_method: method,
-        track_ip,
-        track_port: r.int("track_port") as u16,
-        track_dns_name: r.text("track_dns_name").unwrap_or_default(),
-        reliability,
-        count: r.int("count") as u32,
-        timeout,
-        interval,
-        failure_interval,
-        recovery_interval,
-        down: r.int("down") as u32,
-        up: r.int("up") as u32,
-        hold: r.dur("hold").unwrap_or_default(),
-        initial_state: match r.text("initial_state").as_deref() {
-            Some("offline") => InitialState::Offline,
-            _ => InitialState::Online,
-        },
-        quality,
-        ttl: r.int("ttl") as u8,
-        size: r.int("size") as u16,
-        flush_conntrack: r.bool("flush_conntrack"),
-        masquerade: r.bool("masquerade"),
-        npt,
-        rate: r.one("rate").and_then(|v| match v {
-            Val::Int(kbit) => Rate::from_kbit(u32::try_from(kbit).ok()?),
-            _ => None,
-        }),
+    if q.recovery_latency > q.failure_latency {
+        say(
+            "recovery_latency",
+            format!(
+                "{} is above failure_latency {}: recovery must not accept worse than failure tolerates",
+                format_duration(q.recovery_latency),
+                format_duration(q.failure_latency)
+            ),
+        );
     }
+    if q.recovery_loss > q.failure_loss {
+        say(
+            "recovery_loss",
+            format!(
+                "{}% is above failure_loss {}%: recovery must not accept worse than failure tolerates",
+                q.recovery_loss, q.failure_loss
+            ),
+        );
+    }
+    Some(q)
 }
 
 /// npt_internal, with npt_external or learned from the delegated prefix: IPv6, one
 /// length, on an uplink that carries IPv6.
-fn npt(r: &Read, fam: Family, say: &mut impl FnMut(&str, String)) -> Option<Npt> {
-    let prefix = |option: &str| match r.one(option) {
-        Some(Val::Prefix(p)) => Some(p),
-        _ => None,
-    };
-    let external = prefix("npt_external");
-    let Some(internal) = prefix("npt_internal") else {
+fn npt(r: &Read, o: &InterfaceOptions, fam: Family, say: &mut Say) -> Option<Npt> {
+    let external = o.npt_external;
+    let Some(internal) = o.npt_internal else {
         // An invalid npt_internal has its own problem already.
         if external.is_some() && !r.is_given("npt_internal") {
             say(
@@ -404,7 +378,8 @@ fn check_interfaces(reads: &[&Read], interfaces: &[Interface], report: &mut Repo
     }
 }
 
-/// Interface n gets mark n inside the mask: the mask must hold them all.
+/// Interface n gets mark n inside the mask (on a fresh start; the daemon keeps marks by name,
+/// `marks::keep_marks`): the mask must hold them all.
 fn check_mark_room(
     globals_read: Option<&Read>,
     globals: &Globals,
@@ -449,7 +424,7 @@ fn check_dataplane_marks<'a>(
     owners.extend(sticky_rules.map(|(r, _)| r));
     let sticky = owners.len() - interfaces - policies;
     let room = globals.mark_mask.capacity() as usize;
-    let needed = crate::dataplane::layout::marks_needed(interfaces, policies, sticky);
+    let needed = super::marks::marks_needed(interfaces, policies, sticky);
     if interfaces > room || needed <= room {
         return;
     }
@@ -473,7 +448,6 @@ fn check_dataplane_marks<'a>(
 /// `sticky_*` and `sticky6_*`: an `ipset` must not name a set another rule uses for the
 /// other family (`Rule::ipset_for`), nor one of rail's.
 fn check_ipsets(reads: &[&Read], rules: &[Rule], report: &mut Report) {
-    let word = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
     for (i, (r, rule)) in reads.iter().zip(rules).enumerate() {
         let Some(name) = &rule.ipset else { continue };
         let mut say =
@@ -484,21 +458,20 @@ fn check_ipsets(reads: &[&Read], rules: &[Rule], report: &mut Report) {
             ));
             continue;
         }
-        for v6 in [false, true] {
-            let Some(set) = rule.ipset_for(v6) else {
+        for af in Af::BOTH {
+            let Some(set) = rule.ipset_for(af) else {
                 continue;
             };
-            let clash = reads[..i]
-                .iter()
-                .zip(rules)
-                .find_map(|(o, other)| (other.ipset_for(!v6).as_ref() == Some(&set)).then_some(o));
+            let clash = reads[..i].iter().zip(rules).find_map(|(o, other)| {
+                (other.ipset_for(af.other()).as_ref() == Some(&set)).then_some(o)
+            });
             if let Some(o) = clash {
                 say(format!(
                     "'{set}' holds this rule's {} destinations but rule '{}' (line {}) uses it for {}: a set holds one family. A rule for both families uses '<ipset>' for IPv4 and '<ipset>6' for IPv6; name the sets apart, or give each rule a family",
-                    word(v6),
+                    af,
                     o.name.name,
                     o.line_of("ipset"),
-                    word(!v6)
+                    af.other()
                 ));
             }
         }
@@ -533,15 +506,16 @@ fn resolve(
 
 fn member(r: &Read, interfaces: &[Interface], report: &mut Report) -> Member {
     let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
-    let interface = r
-        .text("interface")
+    let o = MemberOptions::read(r);
+    let interface = o
+        .interface
         .and_then(|wanted| resolve(r, "interface", "interface", &wanted, &names, report))
         .unwrap_or(0);
     Member {
         name: r.given_name.clone().unwrap_or_default(),
         interface: InterfaceId(interface),
-        metric: r.int("metric") as u16,
-        weight: r.int("weight") as u16,
+        metric: o.metric,
+        weight: o.weight,
     }
 }
 
@@ -550,7 +524,7 @@ fn policy(r: &Read, members: &[Member], report: &mut Report) -> Policy {
     if let Some(reserved) = r
         .given_name
         .as_deref()
-        .filter(|n| SPECIAL_TARGETS.contains(n))
+        .filter(|n| Target::special(n).is_some())
     {
         report.add(
             r.line,
@@ -559,8 +533,9 @@ fn policy(r: &Read, members: &[Member], report: &mut Report) -> Policy {
             format!("'{reserved}' is reserved for rules' use_policy; choose another name"),
         );
     }
+    let o = PolicyOptions::read(r);
     let mut ids: Vec<MemberId> = Vec::new();
-    for wanted in r.list("use_member", text) {
+    for wanted in o.use_member {
         let Some(i) = resolve(r, "use_member", "member", &wanted, &names, report) else {
             continue;
         };
@@ -580,51 +555,36 @@ fn policy(r: &Read, members: &[Member], report: &mut Report) -> Policy {
     Policy {
         name: r.given_name.clone().unwrap_or_default(),
         members: ids,
-        last_resort: match r.text("last_resort").as_deref() {
-            Some("blackhole") => LastResort::Blackhole,
-            Some("default") => LastResort::Default,
-            _ => LastResort::Unreachable,
-        },
+        last_resort: o.last_resort.unwrap_or(LastResort::Unreachable),
     }
 }
 
-fn prefixes(r: &Read, option: &str, fam: Option<Family>, report: &mut Report) -> Vec<Prefix> {
-    let list = r.list(option, |v| match v {
-        Val::Prefix(p) => Some(p),
-        _ => None,
-    });
+/// A rule's prefixes must be of its family.
+fn check_prefixes(r: &Read, option: &str, list: &[Prefix], fam: Option<Af>, report: &mut Report) {
     if let Some(fam) = fam {
-        for p in list.iter().filter(|p| !carries(fam, &p.addr)) {
-            let word = if fam == Family::Ipv4 { "ipv4" } else { "ipv6" };
+        for p in list.iter().filter(|p| !fam.holds(&p.addr)) {
             report.add(
                 r.line_of(option),
                 &r.name,
                 Some(option),
                 format!(
-                    "{}/{} is {} but family is {word}",
+                    "{}/{} is {} but family is {}",
                     p.addr,
                     p.len,
-                    family_name(&p.addr)
+                    Af::of(&p.addr),
+                    fam.word()
                 ),
             );
         }
     }
-    list
 }
 
 fn rule(r: &Read, policies: &[Policy], report: &mut Report) -> Rule {
-    // "any" maps to None: the rule matches both families.
-    let fam = family(r.text("family"));
-    let proto = match r.one("proto") {
-        Some(Val::Proto(p)) => p,
-        _ => Proto::All,
-    };
-    let ports = |option: &str, report: &mut Report| {
-        let list = r.list(option, |v| match v {
-            Val::Ports(p) => Some(p),
-            _ => None,
-        });
-        if !list.is_empty() && !matches!(proto, Proto::Tcp | Proto::Udp) {
+    let o = RuleOptions::read(r);
+    check_prefixes(r, "src_ip", &o.src_ip, o.family, report);
+    check_prefixes(r, "dest_ip", &o.dest_ip, o.family, report);
+    for (option, list) in [("src_port", &o.src_port), ("dest_port", &o.dest_port)] {
+        if !list.is_empty() && !matches!(o.proto, Proto::Tcp | Proto::Udp) {
             report.add(
                 r.line_of(option),
                 &r.name,
@@ -632,31 +592,29 @@ fn rule(r: &Read, policies: &[Policy], report: &mut Report) -> Rule {
                 "ports need proto tcp or udp".into(),
             );
         }
-        list
-    };
+    }
     let names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
-    let target = match r.text("use_policy").as_deref() {
-        Some("default") => Target::Default,
-        Some("unreachable") => Target::Unreachable,
-        Some("blackhole") => Target::Blackhole,
-        Some(wanted) => match resolve(r, "use_policy", "policy", wanted, &names, report) {
-            Some(i) => Target::Policy(PolicyId(i)),
-            None => Target::Unreachable,
-        },
+    let target = match o.use_policy {
+        Some(wanted) => Target::special(&wanted).unwrap_or_else(|| {
+            match resolve(r, "use_policy", "policy", &wanted, &names, report) {
+                Some(i) => Target::Policy(PolicyId(i)),
+                None => Target::Unreachable,
+            }
+        }),
         None => Target::Unreachable,
     };
     Rule {
         name: r.name.name.clone(),
-        src_ip: prefixes(r, "src_ip", fam, report),
-        dest_ip: prefixes(r, "dest_ip", fam, report),
-        src_port: ports("src_port", report),
-        dest_port: ports("dest_port", report),
-        proto,
-        src_dev: r.list("src_dev", text),
-        ipset: r.text("ipset"),
-        family: fam,
-        sticky: r.bool("sticky"),
-        sticky_timeout: r.dur("timeout").unwrap_or_default(),
+        src_ip: o.src_ip,
+        dest_ip: o.dest_ip,
+        src_port: o.src_port,
+        dest_port: o.dest_port,
+        proto: o.proto,
+        src_dev: o.src_dev,
+        ipset: o.ipset,
+        family: o.family,
+        sticky: o.sticky,
+        sticky_timeout: o.timeout.unwrap_or_default(),
         target,
     }
 }
@@ -1122,6 +1080,28 @@ config rule
             .collect();
         let p = problems(&sixty_four);
         assert_eq!(p, vec!["rail.conf:64: interface 'u63': mark_mask 0x3f000000 holds 63 interface marks but 64 interfaces are configured; widen mark_mask"]);
+    }
+
+    #[test]
+    fn ip6prefix_is_an_ipv6_prefix_on_an_uplink_carrying_ipv6() {
+        let wan = |family: &str, opts: &str| {
+            TWO_UPLINKS.replacen(
+                "config interface 'wan'\n",
+                &format!("config interface 'wan'\n\toption family '{family}'\n{opts}"),
+                1,
+            )
+        };
+        let c = check(&wan("both", "\toption ip6prefix '2001:db8:300::/56'\n")).expect("valid");
+        assert_eq!(
+            c.interfaces[0].ip6prefix.map(|p| p.to_string()).as_deref(),
+            Some("2001:db8:300::/56")
+        );
+        assert_eq!(c.interfaces[1].ip6prefix, None);
+        let p = problems(&wan("ipv4", "\toption ip6prefix '2001:db8:300::/56'\n"));
+        assert_eq!(p, vec!["rail.conf:4: interface 'wan' option 'ip6prefix': a delegated IPv6 prefix needs family ipv6 or both; this interface carries IPv4 only"]);
+        let p = problems(&wan("both", "\toption ip6prefix '192.0.2.0/24'\n"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("option 'ip6prefix'"), "{p:?}");
     }
 
     #[test]

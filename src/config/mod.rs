@@ -1,15 +1,20 @@
 //! Configuration: turning a UCI package into a checked, typed `Config`, and every problem
-//! found on the way into a located, actionable message.
+//! found on the way into a located, actionable message. `spec` describes every option;
+//! `section` reads a section against it; `options` turns each option into its own typed
+//! field; `build` checks across fields and sections and assembles the `Config`.
 
 mod build;
 mod load;
+pub mod marks;
 pub mod model;
+mod options;
 mod problem;
 mod section;
 pub mod spec;
 mod suggest;
 pub mod value;
 
+pub use crate::family::Family;
 pub use build::from_package;
 pub use load::{check, load};
 pub use model::*;

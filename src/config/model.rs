@@ -4,8 +4,11 @@
 //! always consistent: references are indices that exist, ranges hold, every interface has a
 //! distinct mark. Names follow mwan3's vocabulary so an mwan3 user feels at home.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::Duration;
+
+use crate::family::{Af, Family};
+use crate::words::words;
 
 /// The fwmark bits rail owns; never empty, always a contiguous run of bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,23 +80,17 @@ pub struct Globals {
     pub log_level: log::LevelFilter,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-    Both,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackMethod {
-    /// ICMP echo from a raw socket bound to the uplink.
-    Ping,
-    /// ARP request to the gateway (Ethernet uplinks only).
-    Arping,
-    /// TCP connect to `track_ip`:`track_port`.
-    Tcp,
-    /// A DNS query to `track_ip` as resolver.
-    Dns,
+words! {
+    pub enum TrackMethod {
+        /// ICMP echo from a raw socket bound to the uplink.
+        Ping = "ping",
+        /// ARP request to the gateway (Ethernet uplinks only).
+        Arping = "arping",
+        /// TCP connect to `track_ip`:`track_port`.
+        Tcp = "tcp",
+        /// A DNS query to `track_ip` as resolver.
+        Dns = "dns",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +142,8 @@ pub struct Interface {
     pub masquerade: bool,
     /// NPTv6: the LAN prefix translated into this uplink's prefix.
     pub npt: Option<Npt>,
+    /// The prefix delegated to this uplink, when the config gives it (else netifd's).
+    pub ip6prefix: Option<Prefix>,
     /// Egress shaping of the uplink's device to this rate (`shaping`); `None`: unshaped.
     pub rate: Option<Rate>,
 }
@@ -156,27 +155,27 @@ pub struct Interface {
 /// length, host bits clear (only `Npt::new` builds one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Npt {
-    internal: Ipv6Addr,
-    external: Option<Ipv6Addr>,
+    internal: IpAddr,
+    external: Option<IpAddr>,
     len: u8,
 }
 
 impl Npt {
     /// `None` unless all are IPv6 prefixes of the same length.
     pub fn new(internal: Prefix, external: Option<Prefix>) -> Option<Npt> {
-        let (IpAddr::V6(i), len) = (internal.addr, internal.len) else {
+        let (i, len) = (internal.addr, internal.len);
+        if !i.is_ipv6() {
             return None;
-        };
+        }
         let external = match external {
             None => None,
-            Some(Prefix {
-                addr: IpAddr::V6(e),
-                len: l,
-            }) if l == len => Some(network(e, len)),
+            Some(Prefix { addr: e, len: l }) if e.is_ipv6() && l == len => {
+                Some(clear_host_bits(e, len))
+            }
             Some(_) => return None,
         };
         (len <= 128).then(|| Npt {
-            internal: network(i, len),
+            internal: clear_host_bits(i, len),
             external,
             len,
         })
@@ -191,30 +190,46 @@ impl Npt {
     pub fn external(&self, delegated: Option<Prefix>) -> Option<Prefix> {
         let addr = match (self.external, delegated) {
             (Some(e), _) => e,
-            (
-                None,
-                Some(Prefix {
-                    addr: IpAddr::V6(d),
-                    len,
-                }),
-            ) if len <= self.len => network(d, len),
+            (None, Some(Prefix { addr: d, len })) if d.is_ipv6() && len <= self.len => {
+                clear_host_bits(d, len)
+            }
             _ => return None,
         };
         Some(self.prefix(addr))
     }
 
-    fn prefix(&self, addr: Ipv6Addr) -> Prefix {
+    fn prefix(&self, addr: IpAddr) -> Prefix {
         Prefix {
-            addr: addr.into(),
+            addr,
             len: self.len,
         }
     }
 }
 
-/// `a` with the bits past `len` cleared.
-fn network(a: Ipv6Addr, len: u8) -> Ipv6Addr {
-    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-    (u128::from(a) & mask).into()
+/// `addr` with its host bits, those past `len`, cleared.
+pub fn clear_host_bits(addr: IpAddr, len: u8) -> IpAddr {
+    let host_bits = u32::from(Af::of(&addr).max_len().saturating_sub(len));
+    let host_mask = u128::MAX.checked_shr(128 - host_bits).unwrap_or(0);
+    match addr {
+        IpAddr::V4(a) => IpAddr::V4((u32::from(a) & !(host_mask as u32)).into()),
+        IpAddr::V6(a) => IpAddr::V6((u128::from(a) & !host_mask).into()),
+    }
+}
+
+impl Prefix {
+    /// The prefix with its host bits cleared (`2001:db8::1/64` is `2001:db8::/64`).
+    pub fn network(self) -> Prefix {
+        Prefix {
+            addr: clear_host_bits(self.addr, self.len),
+            len: self.len,
+        }
+    }
+
+    /// Whether `a` lies inside this prefix (of the same family).
+    pub fn contains(&self, a: IpAddr) -> bool {
+        a.is_ipv6() == self.addr.is_ipv6()
+            && clear_host_bits(a, self.len) == clear_host_bits(self.addr, self.len)
+    }
 }
 
 impl std::fmt::Display for Prefix {
@@ -250,10 +265,11 @@ impl std::fmt::Display for Rate {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitialState {
-    Online,
-    Offline,
+words! {
+    pub enum InitialState {
+        Online = "online",
+        Offline = "offline",
+    }
 }
 
 /// check_quality limits; separate failure and recovery thresholds give hysteresis.
@@ -276,12 +292,15 @@ pub struct Member {
     pub weight: u16,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LastResort {
-    Unreachable,
-    Blackhole,
-    /// Fall through to main's default route.
-    Default,
+words! {
+    /// Where a policy sends traffic when none of its members is up; a rule names the same
+    /// three as targets (`Target::special`).
+    pub enum LastResort {
+        Unreachable = "unreachable",
+        Blackhole = "blackhole",
+        /// Fall through to main's default route.
+        Default = "default",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -299,6 +318,18 @@ pub enum Target {
     Default,
     Unreachable,
     Blackhole,
+}
+
+impl Target {
+    /// The target a word names instead of a policy: mwan3's `default`, `unreachable` and
+    /// `blackhole`, the words of the last resorts.
+    pub fn special(word: &str) -> Option<Target> {
+        LastResort::from_word(word).map(|lr| match lr {
+            LastResort::Unreachable => Target::Unreachable,
+            LastResort::Blackhole => Target::Blackhole,
+            LastResort::Default => Target::Default,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,7 +369,7 @@ pub struct Rule {
     /// see `ipset_for` for the set each family uses.
     pub ipset: Option<String>,
     /// `None` matches both families.
-    pub family: Option<Family>,
+    pub family: Option<Af>,
     /// Keep a source address on the uplink it last used, for `sticky_timeout`.
     pub sticky: bool,
     pub sticky_timeout: Duration,
@@ -346,14 +377,14 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The nft set holding this rule's destinations of one family (`ipv6` false: IPv4).
-    /// `ipset` names the set of the rule's own family; a rule for both families uses
-    /// `<ipset>` for IPv4 and `<ipset>6` for IPv6, as OpenWrt names `wan` and `wan6`.
-    pub fn ipset_for(&self, ipv6: bool) -> Option<String> {
+    /// The nft set holding this rule's destinations of one family. `ipset` names the set
+    /// of the rule's own family; a rule for both families uses `<ipset>` for IPv4 and
+    /// `<ipset>6` for IPv6, as OpenWrt names `wan` and `wan6`.
+    pub fn ipset_for(&self, af: Af) -> Option<String> {
         let name = self.ipset.as_deref()?;
-        match (self.family, ipv6) {
-            (Some(Family::Ipv4), true) | (Some(Family::Ipv6), false) => None,
-            (None | Some(Family::Both), true) => Some(format!("{name}6")),
+        match (self.family, af) {
+            (Some(own), _) if own != af => None,
+            (None, Af::Inet6) => Some(format!("{name}6")),
             _ => Some(name.to_string()),
         }
     }

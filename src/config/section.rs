@@ -6,7 +6,6 @@ use super::problem::{Problem, SectionName};
 use super::spec::{Default, OptSpec, SectionSpec, Shape, Val};
 use super::suggest;
 use crate::uci::{Section, Value};
-use std::time::Duration;
 
 /// Problems found so far, all for one file.
 pub struct Report {
@@ -162,29 +161,31 @@ impl Read {
         });
     }
 
-    fn index(&self, name: &str) -> usize {
-        self.spec
-            .options
-            .iter()
-            .position(|o| o.name == name)
-            .unwrap_or_else(|| panic!("{} has no option {name}", self.spec.stype))
+    /// The position of an option in the spec; `None` for a name the section does not have.
+    fn index(&self, name: &str) -> Option<usize> {
+        self.spec.options.iter().position(|o| o.name == name)
+    }
+
+    fn given(&self, name: &str) -> Option<&Given> {
+        self.given[self.index(name)?].as_ref()
     }
 
     /// Whether the file sets the option (validly or not).
     pub fn is_given(&self, name: &str) -> bool {
-        self.given[self.index(name)].is_some()
+        self.given(name).is_some()
     }
 
     /// The line to blame for the option: its own, or the section's when it is not given.
     pub fn line_of(&self, name: &str) -> u32 {
-        self.given[self.index(name)]
-            .as_ref()
-            .map_or(self.line, |g| g.line)
+        self.given(name).map_or(self.line, |g| g.line)
     }
 
     /// The option's valid values, else its default's (empty for none, derived or required).
+    /// Read once per option, into its typed field (`options`).
     pub fn values(&self, name: &str) -> Vec<Val> {
-        let i = self.index(name);
+        let Some(i) = self.index(name) else {
+            return Vec::new();
+        };
         if let Some(Given {
             items: Some(items), ..
         }) = &self.given[i]
@@ -201,42 +202,5 @@ impl Read {
                 .collect(),
             _ => Vec::new(),
         }
-    }
-
-    pub fn one(&self, name: &str) -> Option<Val> {
-        self.values(name).into_iter().next()
-    }
-
-    pub fn bool(&self, name: &str) -> bool {
-        // Several values only for flush_conntrack's list form: any one that says so.
-        self.values(name).contains(&Val::Bool(true))
-    }
-
-    pub fn int(&self, name: &str) -> u64 {
-        match self.one(name) {
-            Some(Val::Int(n)) => n,
-            other => panic!("{}.{name}: {other:?} is not an integer", self.spec.stype),
-        }
-    }
-
-    pub fn dur(&self, name: &str) -> Option<Duration> {
-        match self.one(name) {
-            Some(Val::Dur(d)) => Some(d),
-            None => None,
-            other => panic!("{}.{name}: {other:?} is not a duration", self.spec.stype),
-        }
-    }
-
-    pub fn text(&self, name: &str) -> Option<String> {
-        match self.one(name) {
-            Some(Val::Text(t)) => Some(t),
-            None => None,
-            other => panic!("{}.{name}: {other:?} is not text", self.spec.stype),
-        }
-    }
-
-    /// Every value of a list option that `pick` accepts (the spec fixes which variant).
-    pub fn list<T>(&self, name: &str, pick: impl Fn(Val) -> Option<T>) -> Vec<T> {
-        self.values(name).into_iter().filter_map(pick).collect()
     }
 }

@@ -2,7 +2,7 @@
 //! a second, addresses, prefixes, port ranges, protocols, names. Pure functions; each error
 //! says what was wrong, and the caller adds what is allowed.
 
-use super::model::{PortRange, Prefix, Proto, Rate};
+use super::model::{clear_host_bits, PortRange, Prefix, Proto, Rate};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -124,22 +124,8 @@ pub fn parse_prefix(s: &str) -> Result<Prefix, String> {
             _ => return Err(format!("'{s}' has a prefix length that is not 0..{max}")),
         },
     };
-    let bits: u128 = match addr {
-        IpAddr::V4(a) => u32::from(a).into(),
-        IpAddr::V6(a) => a.into(),
-    };
-    let host_bits = u32::from(max - len);
-    let host_mask = if host_bits == 0 {
-        0
-    } else {
-        u128::MAX >> (128 - host_bits)
-    };
-    if bits & host_mask != 0 {
-        let net = bits & !host_mask;
-        let net: IpAddr = match addr {
-            IpAddr::V4(_) => IpAddr::V4((net as u32).into()),
-            IpAddr::V6(_) => IpAddr::V6(net.into()),
-        };
+    let net = clear_host_bits(addr, len);
+    if net != addr {
         return Err(format!(
             "'{s}' has host bits set past /{len} (did you mean '{net}/{len}'?)"
         ));

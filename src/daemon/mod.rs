@@ -8,13 +8,15 @@
 
 pub mod control;
 pub mod hooks;
+pub mod persist;
 pub mod report;
+pub mod retry;
 pub mod status;
 pub mod uplinks;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -24,9 +26,12 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired_dual, Af, Desired, Link};
+use crate::dataplane::desired::{desired_dual, Desired};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::nftwatch::{Gone, NftWatch};
+use crate::dataplane::vocab::Link;
 use crate::dataplane::watch::{self, Watch};
+use crate::family::Af;
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::history::{self, History};
 use crate::openwrt::hotplug::{Action, Hotplug};
@@ -51,10 +56,10 @@ const REFRESH: Duration = Duration::from_secs(2);
 const HOOK_POLL: Duration = Duration::from_millis(200);
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
-/// `ubus`: the ubusd socket, when not one of the usual paths; `history`: the file the
-/// history is kept in across a restart.
-pub fn run(path: &str, foreground: bool, ubus: Option<&str>, history: &str) -> i32 {
-    let config = match config::load(path) {
+/// `ubus`: the ubusd socket, when not one of the usual paths; `run_dir`: where the daemon
+/// keeps what survives its restarts (`persist`).
+pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> i32 {
+    let mut config = match config::load(path) {
         Ok(c) => c,
         Err(problems) => {
             for p in &problems {
@@ -76,16 +81,27 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, history: &str) -> i
         log::info!("disabled in {path} (globals enabled 0); nothing to do");
         return 0;
     }
+    let kept = persist::load(run_dir);
+    let maintenance = kept.apply(&mut config);
+    for name in &maintenance {
+        log::info!(
+            "{name}: still out of service (kept in {})",
+            run_dir.display()
+        );
+    }
     let ex = Rc::new(smol::LocalExecutor::new());
     // The thread parks between wake-ups and async-io's own thread alone drives the reactor:
     // three context switches per wake-up. With `smol::block_on` the reactor passes between
     // the two threads, and async-io's thread polls with a back-off of up to ten sleeps
     // after each one, which costs more now that wake-ups are few (docs/bench.md, cost).
     let result = futures_lite::future::block_on(ex.run(main(
-        path.to_string(),
-        config,
-        ubus.map(Into::into),
-        history.into(),
+        Start {
+            path: path.to_string(),
+            config,
+            ubus: ubus.map(Into::into),
+            run_dir: run_dir.to_path_buf(),
+            maintenance,
+        },
         ex.clone(),
     )));
     match result {
@@ -101,11 +117,25 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, history: &str) -> i
 enum Input {
     Health(engine::Event),
     Kernel(Option<watch::Event>),
+    /// `inet rail` was deleted by someone else, or may have been.
+    NftGone(Gone),
+    /// A failed reconcile is due to be tried again.
+    Retry,
     Control(Incoming),
     Netifd(Update),
     Ubus(object::Request),
     Signal(Signal),
     Tick,
+}
+
+/// What the daemon starts from.
+struct Start {
+    path: String,
+    config: Config,
+    ubus: Option<PathBuf>,
+    run_dir: PathBuf,
+    /// Interfaces kept in maintenance from the previous run.
+    maintenance: std::collections::BTreeSet<String>,
 }
 
 struct Daemon {
@@ -118,7 +148,9 @@ struct Daemon {
     resolution: Resolution,
     /// The policies resolved over the uplinks available for IPv6.
     resolution6: Resolution,
+    /// What the last successful reconcile or reroute applied; `None` after a failure.
     applied: Option<Desired>,
+    retry: retry::Retry,
     hooks: Hooks,
     shaper: Shaper,
     transitions: VecDeque<status::Transition>,
@@ -129,21 +161,27 @@ struct Daemon {
     snapshot: Rc<RefCell<Value>>,
     /// Shared with the ubus object, which answers `history` from it at once.
     history: Rc<RefCell<History>>,
-    history_file: PathBuf,
     bus: ubus::Client,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
+    /// The configured interface names, for the ubus object to refuse others.
+    known: Rc<RefCell<Vec<String>>>,
+    run_dir: PathBuf,
+    /// What was last written to the run directory.
+    kept: persist::Kept,
 }
 
-async fn main(
-    path: String,
-    config: Config,
-    ubus_socket: Option<PathBuf>,
-    history_file: PathBuf,
-    ex: Rc<smol::LocalExecutor<'static>>,
-) -> Result<(), String> {
+async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), String> {
+    let Start {
+        path,
+        config,
+        ubus: ubus_socket,
+        run_dir,
+        maintenance,
+    } = start;
     let kernel = Kernel::connect().map_err(|e| e.to_string())?;
     let mut watch = Watch::open().map_err(|e| e.to_string())?;
+    let mut nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
@@ -186,23 +224,28 @@ async fn main(
     let history = Rc::new(RefCell::new(History::default()));
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
     let (snap, hist) = (snapshot.clone(), history.clone());
-    let rail_object = object::object(move |req| match req {
-        object::Request::Status => Ok(Some(snap.borrow().clone())),
-        object::Request::History {
-            interface,
-            family,
-            span,
-        } => Ok(Some(history_value(
-            &mut hist.borrow_mut(),
-            interface.as_deref(),
-            family.as_deref(),
-            span,
-        ))),
-        other => {
-            let _ = bus_tx.try_send(other);
-            Ok(None)
-        }
-    });
+    let known = Rc::new(RefCell::new(interface_names(&config)));
+    let names = known.clone();
+    let rail_object = object::object(
+        move |name| names.borrow().iter().any(|n| n == name),
+        move |req| match req {
+            object::Request::Status => Ok(Some(snap.borrow().clone())),
+            object::Request::History {
+                interface,
+                family,
+                span,
+            } => Ok(Some(history_value(
+                &mut hist.borrow_mut(),
+                interface.as_deref(),
+                family.as_deref(),
+                span,
+            ))),
+            other => {
+                let _ = bus_tx.try_send(other);
+                Ok(None)
+            }
+        },
+    );
     let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
         objects: vec![rail_object],
         sockets: ubus_socket.into_iter().collect(),
@@ -237,10 +280,14 @@ async fn main(
         kernel,
         conntrack,
         engine,
-        uplinks: Uplinks::default(),
+        uplinks: Uplinks {
+            maintenance,
+            ..Uplinks::default()
+        },
         resolution6: resolution.clone(),
         resolution,
         applied: None,
+        retry: retry::Retry::default(),
         hooks: Hooks::default(),
         shaper: Shaper::default(),
         transitions: VecDeque::new(),
@@ -250,10 +297,13 @@ async fn main(
         counted: Instant::now(),
         snapshot,
         history,
-        history_file,
         bus,
         followed,
+        known,
+        run_dir,
+        kept: persist::Kept::default(),
     };
+    d.remember();
     d.track_history();
     d.read_history();
     log::info!(
@@ -274,6 +324,22 @@ async fn main(
         let input = {
             let health = async { Input::Health(d.engine.next().await) };
             let kernel = async { Input::Kernel(watch.next().await) };
+            let nft_gone = async {
+                match nft_watch.deleted().await {
+                    Some(gone) => Input::NftGone(gone),
+                    None => futures_lite::future::pending().await,
+                }
+            };
+            let due = d.retry.due();
+            let retry = async move {
+                match due {
+                    Some(at) => {
+                        async_io::Timer::at(at).await;
+                        Input::Retry
+                    }
+                    None => futures_lite::future::pending().await,
+                }
+            };
             let control = async {
                 match ctl_rx.recv().await {
                     Ok(i) => Input::Control(i),
@@ -312,10 +378,12 @@ async fn main(
             };
             health
                 .or(kernel)
+                .or(nft_gone)
                 .or(control)
                 .or(signal)
                 .or(bus_event)
                 .or(ubus_call)
+                .or(retry)
                 .or(timers)
                 .await
         };
@@ -323,6 +391,14 @@ async fn main(
             Input::Health(e) => d.on_health(e).await,
             Input::Kernel(Some(e)) => d.on_kernel(e).await,
             Input::Kernel(None) => return Err("the netlink event socket closed".into()),
+            // Lost notifications may come from a burst of rail's own update: look first.
+            Input::NftGone(Gone::Maybe) if d.kernel.nft_present().await => {}
+            Input::NftGone(_) => {
+                log::warn!("table inet rail was deleted; restoring it");
+                d.kernel.invalidate();
+                d.reconcile().await;
+            }
+            Input::Retry => d.reconcile().await,
             Input::Control(inc) => d.on_control(inc).await,
             Input::Netifd(u) => d.on_netifd(u).await,
             Input::Ubus(r) => {
@@ -361,8 +437,8 @@ impl Daemon {
     fn available(&self, id: InterfaceId, af: Af) -> bool {
         let iface = &self.config.interfaces[id.0];
         let link = self.uplinks.links.get(&id);
-        af.carried_by(iface.family)
-            && self.engine.usable_in(id, af == Af::Inet6)
+        iface.family.carries(af)
+            && self.engine.usable_in(id, af)
             && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
             && !self.uplinks.maintenance.contains(&iface.name)
     }
@@ -388,11 +464,24 @@ impl Daemon {
     async fn reconcile(&mut self) {
         let want = self.desired();
         match self.kernel.reconcile(&want).await {
-            Ok(c) if !c.is_empty() => log::info!("reconciled: {c}"),
-            Ok(_) => {}
-            Err(e) => log::error!("reconcile failed: {e}"),
+            Ok(c) => {
+                match self.retry.succeeded() {
+                    Some(f) => log::info!("reconciled after {} failed attempts: {c}", f.attempts),
+                    None if !c.is_empty() => log::info!("reconciled: {c}"),
+                    None => {}
+                }
+                self.applied = Some(want);
+            }
+            Err(e) => {
+                // Logged once per run of failures; `rail status` shows it until it ends.
+                if self.retry.failed(e.to_string(), Instant::now(), unix_now()) {
+                    log::error!("reconcile failed: {e}; retrying until it succeeds");
+                } else {
+                    log::debug!("reconcile failed again: {e}");
+                }
+                self.applied = None;
+            }
         }
-        self.applied = Some(want);
         self.refresh_snapshot();
     }
 
@@ -433,20 +522,17 @@ impl Daemon {
                             .map_or(String::new(), |a| format!(" ipv6 {a}"))
                     );
                     self.shape(id, link.ifindex).await;
-                    let first_v6 = engine::first_is_ipv6(&self.config.interfaces[id.0]);
-                    self.engine.device_up(id, facts(&link, first_v6));
-                    self.engine.device_up6(id, facts(&link, true));
+                    for af in Af::BOTH {
+                        self.engine.device_up(id, af, facts(&link, af));
+                    }
                 }
                 Change::Address6(link) => {
                     log::info!(
                         "{name}: IPv6 address {}",
                         link.address6.map_or("none".to_string(), |a| a.to_string())
                     );
-                    if engine::first_is_ipv6(&self.config.interfaces[id.0]) {
-                        self.engine.device_up(id, facts(&link, true));
-                    } else {
-                        self.engine.device_up6(id, facts(&link, true));
-                    }
+                    self.engine
+                        .device_up(id, Af::Inet6, facts(&link, Af::Inet6));
                 }
                 Change::Gone(ifindex) => {
                     self.shaper.gone(ifindex);
@@ -472,14 +558,13 @@ impl Daemon {
 
     async fn on_health(&mut self, event: engine::Event) {
         match event {
-            engine::Event::Transition(id, t) => self.on_transition(id, t, false).await,
-            engine::Event::Transition6(id, t) => self.on_transition(id, t, true).await,
+            engine::Event::Transition(id, af, t) => self.on_transition(id, af, t).await,
             engine::Event::Global(_) => self.reroute().await,
-            engine::Event::Rounds(id, v6) => {
+            engine::Event::Rounds(id, af) => {
                 let name = &self.config.interfaces[id.0].name;
                 let mut history = self.history.borrow_mut();
-                let series = history.series_mut(name, family_name(v6));
-                if let (Some(t), Some(s)) = (self.engine.tracker_of(id, v6), series) {
+                let series = history.series_mut(name, af.word());
+                if let (Some(t), Some(s)) = (self.engine.tracker_of(id, af), series) {
                     s.round(unix_now(), t.totals());
                 }
             }
@@ -490,10 +575,9 @@ impl Daemon {
     fn track_history(&mut self) {
         let wanted: Vec<(String, &'static str)> = (self.config.interfaces.iter())
             .flat_map(|i| {
-                [Af::Inet, Af::Inet6]
-                    .into_iter()
-                    .filter(|af| af.carried_by(i.family))
-                    .map(|af| (i.name.clone(), family_name(af == Af::Inet6)))
+                (Af::BOTH.into_iter())
+                    .filter(|&af| i.family.carries(af))
+                    .map(|af| (i.name.clone(), af.word()))
             })
             .collect();
         self.history.borrow_mut().track(&wanted, unix_now());
@@ -501,7 +585,7 @@ impl Daemon {
 
     /// The history of the last run, if rail was stopped (not crashed) a moment ago.
     fn read_history(&mut self) {
-        let path = &self.history_file;
+        let path = &self.run_dir.join(history::store::FILE);
         let bytes = match history::store::load(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
@@ -523,30 +607,31 @@ impl Daemon {
     }
 
     fn write_history(&self) {
+        let path = self.run_dir.join(history::store::FILE);
         let bytes = history::store::encode(self.history.borrow().iter());
-        match history::store::save(&self.history_file, &bytes) {
+        match history::store::save(&path, &bytes) {
             Ok(()) => log::info!(
                 "history: written to {} ({} bytes)",
-                self.history_file.display(),
+                path.display(),
                 bytes.len()
             ),
-            Err(e) => log::warn!("history: writing {}: {e}", self.history_file.display()),
+            Err(e) => log::warn!("history: writing {}: {e}", path.display()),
         }
     }
 
-    /// One tracker changed state: record it, reroute, then flush and run the hooks. `second`:
-    /// the IPv6 tracker of a dual-stack uplink, whose outage must not flush the uplink's
-    /// flows (the mark is shared with its IPv4 ones).
-    async fn on_transition(&mut self, id: InterfaceId, t: crate::health::Transition, second: bool) {
+    /// One tracker changed state: record it, reroute, then flush and run the hooks. The
+    /// second (IPv6) tracker of a dual-stack uplink must not flush the uplink's flows (the
+    /// mark is shared with its IPv4 ones).
+    async fn on_transition(&mut self, id: InterfaceId, af: Af, t: crate::health::Transition) {
         let iface = &self.config.interfaces[id.0];
-        let family = family_name(second || engine::first_is_ipv6(iface));
-        if let Some(s) = self.history.borrow_mut().series_mut(&iface.name, family) {
+        let second = af != iface.family.first();
+        if let Some(s) = self.history.borrow_mut().series_mut(&iface.name, af.word()) {
             s.set_state(unix_now(), t.to);
         }
         self.transitions.push_back(status::Transition {
             time: unix_now(),
             interface: iface.name.clone(),
-            family: second.then(|| family.to_string()),
+            family: second.then(|| af.word().to_string()),
             from: t.from.to_string(),
             to: t.to.to_string(),
             reason: t.reason.clone(),
@@ -563,7 +648,7 @@ impl Daemon {
             .unwrap_or_default();
         let ev = HookEvent {
             interface: iface.name.clone(),
-            family: family.to_string(),
+            family: af.word().to_string(),
             device,
             state: t.to.to_string(),
             previous: t.from.to_string(),
@@ -637,6 +722,11 @@ impl Daemon {
 
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
+        if let Some(name) = r.interface() {
+            if !self.config.interfaces.iter().any(|i| i.name == name) {
+                return Err(format!("no interface '{name}' in {}", self.path));
+            }
+        }
         match r {
             object::Request::Status => Ok(self.status_value().await),
             object::Request::History {
@@ -655,9 +745,6 @@ impl Daemon {
                 Ok(Value::Null)
             }
             object::Request::Maintenance { interface, enable } => {
-                if !self.config.interfaces.iter().any(|i| i.name == interface) {
-                    return Err(format!("no interface '{interface}' in {}", self.path));
-                }
                 let changed = if enable {
                     self.uplinks.maintenance.insert(interface.clone())
                 } else {
@@ -672,10 +759,26 @@ impl Daemon {
                             "back in service"
                         }
                     );
+                    self.remember();
                     self.reroute().await;
                 }
                 Ok(Value::Null)
             }
+        }
+    }
+
+    /// Write what must survive a restart, when it changed since it was last written.
+    fn remember(&mut self) {
+        let now = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        if now == self.kept {
+            return;
+        }
+        match persist::save(&self.run_dir, &now) {
+            Ok(()) => self.kept = now,
+            Err(e) => log::warn!(
+                "keeping marks and maintenance in {}: {e}; a restart will not know them",
+                self.run_dir.display()
+            ),
         }
     }
 
@@ -736,7 +839,7 @@ impl Daemon {
 
     /// Re-read the configuration; a bad one is reported and the running one kept.
     async fn reload(&mut self) -> Result<Value, String> {
-        let new = match config::load(&self.path) {
+        let mut new = match config::load(&self.path) {
             Ok(c) => c,
             Err(problems) => {
                 for p in &problems {
@@ -751,6 +854,10 @@ impl Daemon {
                 return Err(lines.join("\n"));
             }
         };
+        // Interfaces keep their marks (existing flows keep their uplink); a new one takes a
+        // free mark, a removed one leaves maintenance.
+        let kept = persist::Kept::of(&self.config, &self.uplinks.maintenance);
+        let maintenance = kept.apply(&mut new);
         if new == self.config {
             log::info!("reload: {} unchanged", self.path);
             return Ok(json!({"changed": false}));
@@ -758,6 +865,8 @@ impl Daemon {
         log::info!("reload: applying the new configuration from {}", self.path);
         let survivors = self.engine.rebuild(&new.interfaces);
         self.config = new;
+        self.uplinks.maintenance = maintenance;
+        self.remember();
         self.track_history();
         for (i, iface) in self.config.interfaces.iter().enumerate() {
             if !survivors.contains(&InterfaceId(i)) {
@@ -770,6 +879,7 @@ impl Daemon {
             }
         }
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
+        *self.known.borrow_mut() = interface_names(&self.config);
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -805,7 +915,7 @@ impl Daemon {
     }
 
     fn build_status(&self) -> status::Status {
-        report::build(&report::Inputs {
+        let mut status = report::build(&report::Inputs {
             config: &self.config,
             engine: &self.engine,
             uplinks: &self.uplinks,
@@ -815,7 +925,9 @@ impl Daemon {
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),
-        })
+        });
+        status.reconcile_error = self.retry.failure().cloned();
+        status
     }
 
     async fn status_value(&mut self) -> Value {
@@ -831,25 +943,16 @@ impl Daemon {
     }
 }
 
+fn interface_names(config: &Config) -> Vec<String> {
+    config.interfaces.iter().map(|i| i.name.clone()).collect()
+}
+
 /// What the health engine needs to probe one family of an uplink's device.
-fn facts(link: &Link, v6: bool) -> LinkFacts {
+fn facts(link: &Link, af: Af) -> LinkFacts {
     LinkFacts {
         device: link.device.clone(),
         ifindex: link.ifindex,
-        source: if v6 {
-            link.address6.map(Into::into)
-        } else {
-            link.address.map(Into::into)
-        },
-    }
-}
-
-/// "ipv6" or "ipv4", as the history and the hooks name a family.
-fn family_name(v6: bool) -> &'static str {
-    if v6 {
-        "ipv6"
-    } else {
-        "ipv4"
+        source: link.endpoint(af).map(|(address, _)| address),
     }
 }
 

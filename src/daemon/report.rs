@@ -7,7 +7,7 @@ use super::status::{
     ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition,
 };
 use super::uplinks::Uplinks;
-use crate::config::{Config, Family, InterfaceId, LastResort};
+use crate::config::{Config, Family, InterfaceId};
 use crate::health::engine::Engine;
 use crate::policy::{PolicyRoute, Resolution};
 
@@ -27,22 +27,6 @@ pub struct Inputs<'a> {
     pub transitions: &'a VecDeque<Transition>,
     pub uptime: u64,
     pub unix_now: u64,
-}
-
-fn last_resort(l: LastResort) -> &'static str {
-    match l {
-        LastResort::Unreachable => "unreachable",
-        LastResort::Blackhole => "blackhole",
-        LastResort::Default => "default",
-    }
-}
-
-fn family(f: Family) -> &'static str {
-    match f {
-        Family::Ipv4 => "ipv4",
-        Family::Ipv6 => "ipv6",
-        Family::Both => "both",
-    }
 }
 
 /// Bytes sent by a device, from sysfs (absent devices count 0).
@@ -87,7 +71,7 @@ pub fn build(i: &Inputs) -> Status {
                     .map(str::to_string),
                 address6: link.and_then(|l| l.address6).map(|a| a.to_string()),
                 gateway6: link.and_then(|l| l.gateway6).map(|a| a.to_string()),
-                family: family(iface.family).to_string(),
+                family: iface.family.word().to_string(),
                 tx_bytes: device.as_deref().map_or(0, tx_bytes),
                 device,
                 ifindex: link.map(|l| l.ifindex),
@@ -140,7 +124,7 @@ pub fn build(i: &Inputs) -> Status {
         policies.insert(
             policy.name.clone(),
             PolicyStatus {
-                last_resort: last_resort(policy.last_resort).to_string(),
+                last_resort: policy.last_resort.word().to_string(),
                 active: active(if only_v6 { v6 } else { first }),
                 active6: dual.then(|| active(v6)),
             },
@@ -153,5 +137,6 @@ pub fn build(i: &Inputs) -> Status {
         interfaces,
         policies,
         transitions: i.transitions.iter().cloned().collect(),
+        reconcile_error: None,
     }
 }

@@ -18,6 +18,20 @@ pub struct Status {
     pub interfaces: BTreeMap<String, InterfaceStatus>,
     pub policies: BTreeMap<String, PolicyStatus>,
     pub transitions: Vec<Transition>,
+    /// Set while the kernel does not match what rail wants: the last reconcile failed and
+    /// is being retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_error: Option<ReconcileFailure>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReconcileFailure {
+    /// The last attempt's error.
+    pub error: String,
+    /// Unix seconds of the first failed attempt.
+    pub since: u64,
+    /// Failed attempts so far.
+    pub attempts: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -103,6 +117,15 @@ pub fn render(s: &Status, now_unix: u64) -> String {
         let _ = writeln!(
             out,
             "WARNING: every uplink lost every probe target; forwarding over all of them"
+        );
+    }
+    if let Some(f) = &s.reconcile_error {
+        let _ = writeln!(
+            out,
+            "WARNING: kernel state not applied for {}s ({} attempts, retrying): {}",
+            now_unix.saturating_sub(f.since),
+            f.attempts,
+            f.error
         );
     }
     let _ = writeln!(out, "\nInterfaces:");
@@ -270,6 +293,25 @@ mod tests {
         );
         assert_eq!(json["interfaces"]["wan"]["state6"], "up");
         let back: Status = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn a_failing_reconcile_is_shown_until_it_succeeds() {
+        let mut s = sample();
+        assert!(!render(&s, 100).contains("not applied"));
+        assert!(serde_json::to_value(&s)
+            .unwrap()
+            .get("reconcile_error")
+            .is_none());
+        s.reconcile_error = Some(ReconcileFailure {
+            error: "applying table inet rail: running nft: Resource temporarily unavailable".into(),
+            since: 40,
+            attempts: 6,
+        });
+        let t = render(&s, 100);
+        assert!(t.contains("WARNING: kernel state not applied for 60s (6 attempts, retrying): applying table inet rail: running nft: Resource temporarily unavailable"), "{t}");
+        let back: Status = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
         assert_eq!(back, s);
     }
 }

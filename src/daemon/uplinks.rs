@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::config::{Config, InterfaceId, Prefix};
-use crate::dataplane::desired::{Af, Link, Links};
 use crate::dataplane::kernel::Kernel;
+use crate::dataplane::vocab::{Link, Links};
+use crate::family::Af;
 use crate::openwrt::netifd::{self, InterfaceStatus};
 
 /// Device facts announced at run time (netifd status, hotplug) for one interface.
@@ -72,7 +73,7 @@ impl Uplinks {
             config
                 .interfaces
                 .iter()
-                .any(|i| i.name == n && Af::Inet6.carried_by(i.family))
+                .any(|i| i.name == n && i.family.carries(Af::Inet6))
         };
         if config.interfaces.iter().any(|i| i.name == name) {
             let entry = self.announced.entry(name.to_string()).or_default();
@@ -125,8 +126,9 @@ impl Uplinks {
             .interfaces
             .iter()
             .flat_map(|i| {
-                let twin = Af::Inet6
-                    .carried_by(i.family)
+                let twin = i
+                    .family
+                    .carries(Af::Inet6)
                     .then(|| netifd::ipv6_twin(&i.name));
                 std::iter::once(i.name.clone()).chain(twin)
             })
@@ -159,21 +161,31 @@ impl Uplinks {
             let Some(device) = self.device(config, id) else {
                 continue;
             };
-            match kernel.learn(&device, self.gateway(config, id)).await {
+            // The prefix delegated to the uplink: the config's, else netifd's. A PD-only
+            // uplink's IPv6 source comes from it, or with NPTv6 from the LAN prefix NPTv6
+            // translates into it.
+            let announced = self.announced.get(&iface.name);
+            let delegated6 = iface
+                .ip6prefix
+                .or_else(|| announced.and_then(|a| a.delegated6));
+            let source6 = iface.npt.map(|n| n.internal()).or(delegated6);
+            match kernel
+                .learn(&device, self.gateway(config, id), source6)
+                .await
+            {
                 Ok(Some(mut learned)) => {
                     if let Some(p) = learned.peer {
                         peers.insert(id, p);
                     }
                     // netifd's IPv6 next hop for this interface beats main's lowest-metric
                     // default through the device; the config's beats both.
-                    let announced = self.announced.get(&iface.name);
                     if learned.link.address6.is_some()
                         && !iface.gateway.is_some_and(|g| g.is_ipv6())
                     {
                         let gateway6 = announced.and_then(|a| a.gateway6);
                         learned.link.gateway6 = gateway6.or(learned.link.gateway6);
                     }
-                    learned.link.delegated6 = announced.and_then(|a| a.delegated6);
+                    learned.link.delegated6 = delegated6;
                     links.insert(id, learned.link);
                 }
                 Ok(None) => {}

@@ -2,137 +2,21 @@
 //! uplink's device, and the policy resolution, compute every rule, route and the nft
 //! ruleset rail wants. The shell (`kernel`) makes the kernel match it.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 
-use super::layout::{sticky_rules, Marks, Priority, TableId};
+use super::layout::{Priority, TableId};
 use super::nft;
-use crate::config::{
-    Config, Family, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
+use super::vocab::{
+    Carrying, Links, NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector, METRIC_ROUTE,
+    METRIC_ROUTE6,
 };
+use crate::config::marks::{sticky_rules, Marks};
+use crate::config::{
+    Config, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
+};
+use crate::family::Af;
 use crate::policy::{PolicyRoute, Resolution};
-
-/// What the shell learned about one uplink's L3 device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub device: String,
-    pub ifindex: u32,
-    pub address: Option<Ipv4Addr>,
-    /// Next hop; `None` for a point-to-point device (the route names only the device).
-    pub gateway: Option<Ipv4Addr>,
-    pub carrier: bool,
-    /// The device's global IPv6 address (SLAAC, DHCPv6 or static), when it has one.
-    pub address6: Option<Ipv6Addr>,
-    /// IPv6 next hop (often link-local); `None`: the route names only the device.
-    pub gateway6: Option<Ipv6Addr>,
-    /// The prefix the provider delegates to this uplink (netifd's DHCPv6-PD), when known.
-    pub delegated6: Option<Prefix>,
-}
-
-/// An IP family of the kernel's routing state: rules and routes live in one or the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Af {
-    Inet,
-    Inet6,
-}
-
-impl Af {
-    pub const BOTH: [Af; 2] = [Af::Inet, Af::Inet6];
-
-    /// Whether an interface configured with `family` carries this one.
-    pub fn carried_by(self, family: Family) -> bool {
-        matches!(
-            (self, family),
-            (_, Family::Both) | (Af::Inet, Family::Ipv4) | (Af::Inet6, Family::Ipv6)
-        )
-    }
-
-    /// The uplink's address and next hop in this family; `None` when the device has no
-    /// address of it (then the uplink cannot carry this family now).
-    pub fn endpoint(self, link: &Link) -> Option<(IpAddr, Option<IpAddr>)> {
-        match self {
-            Af::Inet => link
-                .address
-                .map(|a| (a.into(), link.gateway.map(Into::into))),
-            Af::Inet6 => link
-                .address6
-                .map(|a| (a.into(), link.gateway6.map(Into::into))),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Af::Inet => "ipv4",
-            Af::Inet6 => "ipv6",
-        }
-    }
-}
-
-/// An uplink carrying a policy's new connections of one family.
-pub type Carrying = (Af, PolicyId, InterfaceId);
-
-/// Per interface, the device found for it (absent: no device right now).
-pub type Links = BTreeMap<InterfaceId, Link>;
-
-/// What a rule selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Selector {
-    All,
-    From(IpAddr),
-    FwMark {
-        mark: u32,
-        mask: u32,
-    },
-    /// Packets the router itself sends (`iif lo`).
-    Local,
-}
-
-/// What a rule does with what it selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RuleAction {
-    Lookup(TableId),
-    /// `lookup main suppress_prefixlength 0`: main's specific routes, never its default.
-    MainWithoutDefault,
-    Unreachable,
-    Blackhole,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RuleSpec {
-    pub priority: Priority,
-    pub selector: Selector,
-    pub action: RuleAction,
-}
-
-/// One path of a default route. `weight` is the kernel's 1..=256.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NextHop {
-    pub ifindex: u32,
-    pub gateway: Option<IpAddr>,
-    pub weight: u16,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RouteKind {
-    /// Never empty; more than one is a multipath route.
-    Via(Vec<NextHop>),
-    Unreachable,
-    Blackhole,
-    /// Only read back: rail up to 0.1.0 put one in each uplink table; reconcile removes it.
-    Prohibit,
-}
-
-/// A default route (`0.0.0.0/0` or `::/0`) in one of rail's tables; (table, metric) is its identity.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RouteSpec {
-    pub table: TableId,
-    pub metric: u32,
-    pub kind: RouteKind,
-}
-
-pub const METRIC_ROUTE: u32 = 0;
-/// IPv6 reads a metric of 0 as "default" (1024); 1 keeps the route's identity explicit.
-pub const METRIC_ROUTE6: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -148,8 +32,6 @@ pub struct Desired {
     pub nft: String,
     /// Devices that need loose reverse-path filtering.
     pub uplink_devices: Vec<String>,
-    /// nft sets filled by others (dnsmasq) whose elements survive a table replacement.
-    pub preserved_sets: Vec<String>,
     /// Per family, policy and uplink, the sticky sets pinning sources to it (flushed when it
     /// stops carrying that policy's new connections of that family, so those sources are
     /// pinned again by another).
@@ -159,11 +41,6 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// The routes of policy tables only: what failover and failback change.
-    pub fn policy_routes(&self) -> impl Iterator<Item = &RouteSpec> {
-        self.policy_routes_in(Af::Inet)
-    }
-
     /// The rules and routes of one family.
     pub fn family(&self, af: Af) -> (&[RuleSpec], &[RouteSpec]) {
         match af {
@@ -172,8 +49,8 @@ impl Desired {
         }
     }
 
-    /// The policy-table routes of one family.
-    pub fn policy_routes_in(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
+    /// The policy-table routes of one family: what failover and failback change.
+    pub fn policy_routes(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
         self.family(af)
             .1
             .iter()
@@ -198,7 +75,7 @@ pub fn desired_dual(
     let carries6 = config
         .interfaces
         .iter()
-        .any(|i| i.enabled && Af::Inet6.carried_by(i.family));
+        .any(|i| i.enabled && i.family.carries(Af::Inet6));
     let (rules6, routes6) = if carries6 {
         family_state(config, links, resolution6, Af::Inet6)
     } else {
@@ -216,7 +93,6 @@ pub fn desired_dual(
         routes6,
         nft: nft::render(config, links),
         uplink_devices,
-        preserved_sets: nft::preserved_sets(config),
         sticky_sets: nft::sticky_sets(config, links)
             .into_iter()
             .map(|s| ((s.af, s.policy, s.interface), s.name))
@@ -254,7 +130,7 @@ fn active<'a>(
 
 /// Whether an enabled interface carries `af`.
 fn carries(iface: &Interface, af: Af) -> bool {
-    iface.enabled && af.carried_by(iface.family)
+    iface.enabled && iface.family.carries(af)
 }
 
 /// The rules and routes of one family. IPv4 keeps what it always had (an uplink table
@@ -282,7 +158,7 @@ fn family_state(
             return None;
         }
         let link = links.get(id)?;
-        match (af, af.endpoint(link)) {
+        match (af, link.endpoint(af)) {
             (_, Some((addr, gw))) => Some((link.ifindex, Some(addr), gw)),
             (Af::Inet, None) => Some((link.ifindex, None, link.gateway.map(Into::into))),
             (Af::Inet6, None) => None,
@@ -321,6 +197,22 @@ fn family_state(
             rules.push(RuleSpec {
                 priority: from,
                 selector: Selector::From(addr),
+                action: RuleAction::Lookup(table),
+            });
+        }
+        // LAN sources in the prefix delegated to this uplink leave only through it: its
+        // provider routes that prefix back, and every other provider drops it as a source it
+        // did not delegate (BCP 38). With NPTv6 the LAN's sources are npt_internal instead,
+        // translated on the way out of whichever uplink the policy picks.
+        if let Some(delegated) = links
+            .get(&id)
+            .and_then(|l| l.delegated6)
+            .filter(|p| af == Af::Inet6 && p.addr.is_ipv6() && iface.npt.is_none())
+        {
+            let net = delegated.network();
+            rules.push(RuleSpec {
+                priority: from,
+                selector: Selector::FromNet(net.addr, net.len),
                 action: RuleAction::Lookup(table),
             });
         }
@@ -398,7 +290,7 @@ fn catch_all_policy(config: &Config, af: Af) -> Option<PolicyId> {
             && r.proto == Proto::All
             && r.src_dev.is_empty()
             && r.ipset.is_none()
-            && r.family.is_none_or(|f| af.carried_by(f))
+            && r.family.is_none_or(|f| f == af)
     })?;
     match rule.target {
         Target::Policy(p) => Some(p),
@@ -479,8 +371,11 @@ pub fn kernel_weights(weights: &[u16]) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Family;
+    use crate::dataplane::vocab::Link;
     use crate::fixtures::config;
     use crate::policy::resolve;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn links() -> Links {
         let mut l = Links::new();
@@ -603,7 +498,7 @@ mod tests {
         c.policies[2].last_resort = LastResort::Default;
         let d = desired(&c, &links(), &resolve(&c, |_| false));
         let kinds: Vec<_> = d
-            .policy_routes()
+            .policy_routes(Af::Inet)
             .map(|r| (r.table.value(), r.kind.clone()))
             .collect();
         assert_eq!(
@@ -714,6 +609,69 @@ mod tests {
         let c4 = config(&["wan1"], &[(0, 1, 1)], &[&[0]]);
         let v4 = desired(&c4, &l, &resolve(&c4, |_| true));
         assert!(v4.rules6.is_empty() && v4.routes6.is_empty());
+    }
+
+    #[test]
+    fn a_delegated_prefix_leaves_only_through_its_uplink_unless_translated() {
+        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        c.interfaces[0].family = crate::config::Family::Both;
+        c.interfaces[1].family = crate::config::Family::Both;
+        let mut l = links();
+        // PD-only: each uplink's IPv6 source is the router's LAN address in its prefix.
+        for (id, isp) in [(InterfaceId(0), 1), (InterfaceId(1), 2)] {
+            let wan = l.get_mut(&id).unwrap();
+            wan.address6 = Some(format!("2001:db8:300:{isp}::1").parse().unwrap());
+            wan.gateway6 = Some("fe80::1".parse().unwrap());
+            wan.delegated6 = Some(crate::config::Prefix {
+                addr: format!("2001:db8:300:{isp}::5").parse().unwrap(),
+                len: 64,
+            });
+        }
+        let both = resolve(&c, |_| true);
+        let from_net = |d: &Desired| -> Vec<(u32, String, u32)> {
+            d.rules6
+                .iter()
+                .filter_map(|r| match (r.selector, r.action) {
+                    (Selector::FromNet(a, len), RuleAction::Lookup(t)) => {
+                        Some((r.priority.value(), format!("{a}/{len}"), t.value()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let d = desired_dual(&c, &l, &both, &both);
+        assert_eq!(
+            from_net(&d),
+            vec![
+                (4001, "2001:db8:300:1::/64".into(), 20001),
+                (4002, "2001:db8:300:2::/64".into(), 20002)
+            ],
+            "each prefix (host bits cleared) to its own uplink's table"
+        );
+        assert!(
+            !d.rules
+                .iter()
+                .any(|r| matches!(r.selector, Selector::FromNet(..))),
+            "IPv4 has none"
+        );
+        // Ahead of every mark rule: the policy's choice does not move a delegated source.
+        let first_mark = d
+            .rules6
+            .iter()
+            .find(|r| matches!(r.selector, Selector::FwMark { .. }))
+            .unwrap();
+        assert!(Priority::from_uplink(InterfaceId(1)).unwrap() < first_mark.priority);
+        // NPTv6 on wan2: its LAN sources are translated, whichever uplink they leave by.
+        let internal = crate::config::Prefix {
+            addr: "fd00:1::".parse().unwrap(),
+            len: 64,
+        };
+        c.interfaces[1].npt = crate::config::Npt::new(internal, None);
+        let d = desired_dual(&c, &l, &both, &both);
+        assert_eq!(
+            from_net(&d),
+            vec![(4001, "2001:db8:300:1::/64".into(), 20001)]
+        );
     }
 
     #[test]

@@ -1,22 +1,27 @@
 //! The shell that makes the kernel match a `Desired`: rules and routes over rtnetlink, the
-//! `inet rail` table through one `nft -f -` transaction, and the sysctls rail relies on.
+//! `inet rail` table through one `nft -f -` transaction that keeps its sets (`nft::update`),
+//! and the sysctls rail relies on.
 //!
 //! Ownership is by number (see `layout`): rules in rail's priority range stamped with its
 //! protocol, routes in rail's tables stamped with its protocol, the nft table `inet rail`.
 //! Reconciling dumps only rail's own tables (strict dump filtering), so its cost does not
-//! grow with main; failover sends one route replace per changed policy table, no dump.
+//! grow with main, and sends what the pure `plan` decides; failover sends one route
+//! replace per changed policy table, no dump.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::desired::{Af, Carrying, Desired, RouteSpec, RuleAction, RuleSpec};
+use super::desired::Desired;
 use super::layout::TableId;
 use super::nfnl;
 use super::nft::TABLE;
+use super::plan::{self, Dumped, Plan};
 use super::rtmsg::{
     af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
-    route_spec, rule_is_owned, rule_message_in, rule_spec,
+    rule_is_owned, rule_message_in,
 };
+use super::vocab::{Carrying, RouteSpec, RuleSpec};
+use crate::family::Af;
 use crate::netlink::route::{
     Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_GETRULE, RTM_NEWROUTE, RTM_NEWRULE,
 };
@@ -42,7 +47,7 @@ pub struct Changes {
     pub rules_deleted: usize,
     pub routes_set: usize,
     pub routes_deleted: usize,
-    pub nft_replaced: bool,
+    pub nft_updated: bool,
 }
 
 impl Changes {
@@ -60,8 +65,8 @@ impl fmt::Display for Changes {
             self.rules_deleted,
             self.routes_set,
             self.routes_deleted,
-            if self.nft_replaced {
-                "replaced"
+            if self.nft_updated {
+                "updated"
             } else {
                 "unchanged"
             }
@@ -69,18 +74,9 @@ impl fmt::Display for Changes {
     }
 }
 
-/// A rule or route as a dump showed it: decoded, and its bytes, so that deleting it names
-/// exactly what the kernel showed, attributes rail does not read included.
-struct Dumped<T> {
-    msg: T,
-    raw: Vec<u8>,
-}
-
-impl<T> Dumped<T> {
-    /// The request that deletes it.
-    fn delete(&self, kind: u16) -> Builder {
-        Builder::new(kind, NLM_F_ACK, &self.raw)
-    }
+/// The request that deletes a dumped rule or route, exactly as the kernel showed it.
+fn delete<T>(dumped: &Dumped<T>, kind: u16) -> Builder {
+    Builder::new(kind, NLM_F_ACK, &dumped.raw)
 }
 
 /// A connection to the kernel's routing netlink, plus what rail last installed.
@@ -126,24 +122,29 @@ impl Kernel {
         self.nft_applied = None;
     }
 
+    /// Whether `inet rail` is in the kernel.
+    pub async fn nft_present(&self) -> bool {
+        nft(&["-t", "list", "table", "inet", "rail"], None)
+            .await
+            .is_ok()
+    }
+
     /// Make rail's rules, routes, nft table and sysctls match `desired`: adopt what is
     /// already right, delete what is extra or different, add what is missing.
     pub async fn reconcile(&mut self, desired: &Desired) -> Result<Changes, Error> {
         let mut changes = Changes::default();
         set_sysctls(desired)?;
         if self.nft_applied.as_deref() != Some(desired.nft.as_str()) {
-            apply_nft(&desired.nft, &desired.preserved_sets).await?;
+            apply_nft(&desired.nft).await?;
             self.nft_applied = Some(desired.nft.clone());
-            changes.nft_replaced = true;
+            changes.nft_updated = true;
         }
         for af in Af::BOTH {
             let (rules, routes) = desired.family(af);
             self.reconcile_family(af, rules, routes, &mut changes)
                 .await?;
         }
-        if !changes.nft_replaced {
-            self.forget_sticky(desired).await?;
-        }
+        self.forget_sticky(desired).await?;
         self.active = desired.active.clone();
         self.tables = Af::BOTH
             .into_iter()
@@ -153,7 +154,7 @@ impl Kernel {
         Ok(changes)
     }
 
-    /// One family's rules and routes: adopt, replace, add, delete.
+    /// One family's rules and routes: dump rail's, plan (`plan`), send the plan.
     async fn reconcile_family(
         &mut self,
         af: Af,
@@ -162,80 +163,44 @@ impl Kernel {
         changes: &mut Changes,
     ) -> Result<(), Error> {
         let rules = self.dump_rules(af).await?;
-        let mut tables: BTreeSet<TableId> = routes_wanted.iter().map(|r| r.table).collect();
-        tables.extend(
-            self.tables
-                .iter()
-                .filter(|(f, _)| *f == af)
-                .map(|(_, t)| *t),
-        );
-        tables.extend(
-            rules
-                .iter()
-                .filter_map(|m| match rule_spec(&m.msg)?.action {
-                    RuleAction::Lookup(t) => Some(t),
-                    _ => None,
-                }),
-        );
-        let mut routes = Vec::new();
-        for table in &tables {
-            routes.extend(self.dump_routes(af, Some(*table)).await?);
-        }
-
-        // Routes first, so no rule ever points at a table that is still empty.
-        let want: BTreeMap<(TableId, u32), &RouteSpec> = routes_wanted
+        let installed = self
+            .tables
             .iter()
-            .map(|r| ((r.table, r.metric), r))
-            .collect();
-        let mut have: BTreeSet<(TableId, u32)> = BTreeSet::new();
-        let mut stale_routes = Vec::new();
-        for m in routes {
-            match route_spec(&m.msg) {
-                Some(s)
-                    if want.get(&(s.table, s.metric)) == Some(&&s)
-                        && have.insert((s.table, s.metric)) => {}
-                _ => stale_routes.push(m),
-            }
+            .filter(|(f, _)| *f == af)
+            .map(|(_, t)| *t);
+        let mut routes = Vec::new();
+        for table in plan::tables_to_read(&rules, routes_wanted, installed) {
+            routes.extend(self.dump_routes(af, Some(table)).await?);
         }
-        for (key, route) in &want {
-            if !have.contains(key) {
-                self.set_route(af, route).await?;
-                changes.routes_set += 1;
-            }
+        let plan = plan::plan(rules, routes, rules_wanted, routes_wanted);
+        self.execute(af, plan, changes).await
+    }
+
+    /// Send a reconcile plan, in its order, counting what changed.
+    async fn execute(&mut self, af: Af, plan: Plan, changes: &mut Changes) -> Result<(), Error> {
+        for route in &plan.set_routes {
+            self.set_route(af, route).await?;
+            changes.routes_set += 1;
         }
-        let want_rules: BTreeSet<_> = rules_wanted.iter().copied().collect();
-        let mut have_rules = BTreeSet::new();
-        let mut stale_rules = Vec::new();
-        for m in rules {
-            match rule_spec(&m.msg) {
-                Some(s) if want_rules.contains(&s) && have_rules.insert(s) => {}
-                _ => stale_rules.push(m),
-            }
-        }
-        for rule in want_rules.difference(&have_rules) {
+        for rule in &plan.add_rules {
             let msg = rule_message_in(af, rule).encode(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE);
             self.ack(msg).await.map_err(|e| {
                 let rule = describe_rule(rule);
-                Error(format!("adding {} rule {rule}: {e}", af.name()))
+                Error(format!("adding {} rule {rule}: {e}", af.word()))
             })?;
             changes.rules_added += 1;
         }
-        for m in stale_rules {
-            self.ack(m.delete(RTM_DELRULE))
+        for m in &plan.delete_rules {
+            self.ack(delete(m, RTM_DELRULE))
                 .await
-                .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.name())))?;
+                .map_err(|e| Error(format!("deleting stale {} rule: {e}", af.word())))?;
             changes.rules_deleted += 1;
         }
-        for m in stale_routes {
-            let wanted =
-                route_spec(&m.msg).is_some_and(|s| want.contains_key(&(s.table, s.metric)));
-            // A route whose (table, metric) is wanted was already replaced in place.
-            if !wanted {
-                self.ack(m.delete(RTM_DELROUTE))
-                    .await
-                    .map_err(|e| Error(format!("deleting stale {} route: {e}", af.name())))?;
-                changes.routes_deleted += 1;
-            }
+        for m in &plan.delete_routes {
+            self.ack(delete(m, RTM_DELROUTE))
+                .await
+                .map_err(|e| Error(format!("deleting stale {} route: {e}", af.word())))?;
+            changes.routes_deleted += 1;
         }
         Ok(())
     }
@@ -318,19 +283,19 @@ impl Kernel {
         let mut changes = Changes::default();
         for af in Af::BOTH {
             for m in self.dump_rules(af).await? {
-                self.ack(m.delete(RTM_DELRULE))
+                self.ack(delete(&m, RTM_DELRULE))
                     .await
-                    .map_err(|e| Error(format!("deleting {} rule: {e}", af.name())))?;
+                    .map_err(|e| Error(format!("deleting {} rule: {e}", af.word())))?;
                 changes.rules_deleted += 1;
             }
             for m in self.dump_routes(af, None).await? {
-                self.ack(m.delete(RTM_DELROUTE))
+                self.ack(delete(&m, RTM_DELROUTE))
                     .await
-                    .map_err(|e| Error(format!("deleting {} route: {e}", af.name())))?;
+                    .map_err(|e| Error(format!("deleting {} route: {e}", af.word())))?;
                 changes.routes_deleted += 1;
             }
         }
-        changes.nft_replaced = delete_nft().await?;
+        changes.nft_updated = delete_nft().await?;
         self.nft_applied = None;
         self.policy_routes.clear();
         self.tables.clear();
@@ -345,7 +310,7 @@ impl Kernel {
             .map_err(|e| {
                 Error(format!(
                     "setting {} {} in table {}: {e}",
-                    af.name(),
+                    af.word(),
                     describe_route(&route.kind),
                     route.table.value()
                 ))
@@ -361,7 +326,7 @@ impl Kernel {
         let all = match self.request(req.encode(RTM_GETRULE, NLM_F_DUMP)).await {
             Ok(all) => all,
             Err(e) if no_family(&e) => Vec::new(),
-            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.name()))),
+            Err(e) => return Err(Error(format!("dumping {} rules: {e}", af.word()))),
         };
         Ok(decoded(all, RTM_NEWRULE, Rule::decode)
             .filter(|r| rule_is_owned(&r.msg) && af_of(r.msg.family) == af)
@@ -425,7 +390,7 @@ fn policy_routes(desired: &Desired) -> BTreeMap<(Af, TableId), RouteSpec> {
         .into_iter()
         .flat_map(|af| {
             desired
-                .policy_routes_in(af)
+                .policy_routes(af)
                 .map(move |r| ((af, r.table), r.clone()))
         })
         .collect()
@@ -499,17 +464,13 @@ async fn nft(args: &[&str], script: Option<&str>) -> Result<String, String> {
     }
 }
 
-/// Replace `inet rail` atomically, carrying over the elements others put in its sets.
-async fn apply_nft(table: &str, preserved_sets: &[String]) -> Result<(), Error> {
-    let mut script = format!("table {TABLE} {{}}\ndelete table {TABLE}\n{table}");
-    for set in preserved_sets {
-        if let Ok(listing) = nft(&["list", "set", "inet", "rail", set], None).await {
-            if let Some(elements) = set_elements(&listing) {
-                script.push_str(&format!("add element {TABLE} {set} {{ {elements} }}\n"));
-            }
-        }
-    }
-    nft(&["-f", "-"], Some(&script))
+/// Bring `inet rail` to `table` in one transaction that keeps the elements of its sets.
+async fn apply_nft(table: &str) -> Result<(), Error> {
+    // Terse: the sets' declarations without their elements, which may be many.
+    let present = nft(&["-t", "list", "table", "inet", "rail"], None)
+        .await
+        .unwrap_or_default();
+    nft(&["-f", "-"], Some(&super::nft::update(&present, table)))
         .await
         .map(drop)
         .map_err(|e| Error(format!("applying table {TABLE}: {e}")))
@@ -525,30 +486,4 @@ async fn delete_nft() -> Result<bool, Error> {
     .await
     .map_err(|e| Error(format!("deleting table {TABLE}: {e}")))?;
     Ok(existed)
-}
-
-/// The text between `elements = {` and its `}` in an `nft list set` listing.
-fn set_elements(listing: &str) -> Option<String> {
-    let start = listing.find("elements = {")? + "elements = {".len();
-    let end = start + listing[start..].find('}')?;
-    let items: Vec<&str> = listing[start..end].split_whitespace().collect();
-    (!items.is_empty()).then(|| items.join(" "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_elements_are_read_from_a_listing() {
-        let listing = "table inet rail {\n\tset banks {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.0.2.0/24, 198.51.100.7,\n\t\t\t     203.0.113.1-203.0.113.9 }\n\t}\n}\n";
-        assert_eq!(
-            set_elements(listing).as_deref(),
-            Some("192.0.2.0/24, 198.51.100.7, 203.0.113.1-203.0.113.9")
-        );
-        assert_eq!(
-            set_elements("table inet rail {\n\tset banks {\n\t\ttype ipv4_addr\n\t}\n}\n"),
-            None
-        );
-    }
 }

@@ -1,13 +1,17 @@
 //! Learning an uplink's device from the kernel: ifindex, carrier, IPv4 and global IPv6
 //! address, and the next hops when the config names none (the peer of a point-to-point link
 //! is reached by the device alone; otherwise main's default route through the device, which
-//! netifd installs — for IPv6 often via the router's link-local address).
+//! netifd installs — for IPv6 often via the router's link-local address). An uplink with no
+//! global IPv6 address of its own (PD-only: the provider only delegates a prefix) takes an
+//! address of that prefix from elsewhere on the router.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::desired::{Af, Link};
 use super::kernel::{Error, Kernel};
 use super::rtmsg::{default_gateway, main_routes_via, nl_family};
+use super::vocab::Link;
+use crate::config::Prefix;
+use crate::family::Af;
 use crate::netlink::route::{
     Address, Link as LinkMsg, Route, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_SECONDARY,
     IFA_F_TENTATIVE, IFF_LOWER_UP, IFF_POINTOPOINT, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,
@@ -25,11 +29,13 @@ pub struct Learned {
 
 impl Kernel {
     /// Look `device` up; `None` when it does not exist (yet). `gateway` is the config's
-    /// next hop, of either family.
+    /// next hop, of either family; `source6` the prefix to take the IPv6 address from when
+    /// the device has no global one (the delegated prefix, or NPTv6's internal one).
     pub async fn learn(
         &mut self,
         device: &str,
         gateway: Option<IpAddr>,
+        source6: Option<Prefix>,
     ) -> Result<Option<Learned>, Error> {
         let link = match self.request(LinkMsg::get(0, Some(device))).await {
             Ok(answers) => match answers
@@ -48,18 +54,32 @@ impl Kernel {
         let carrier = link.flags & IFF_LOWER_UP != 0;
 
         let (address, peer) = self
-            .addresses(Af::Inet, ifindex, device)
+            .addresses(Af::Inet, Some(ifindex), device)
             .await?
             .iter()
             .find_map(v4_local_and_peer)
             .map_or((None, None), |(l, p)| (Some(l), p));
-        let address6 = self
-            .addresses(Af::Inet6, ifindex, device)
+        let own6 = self
+            .addresses(Af::Inet6, Some(ifindex), device)
             .await?
             .iter()
             .filter_map(v6_global)
             .min()
             .map(|(_, a)| a);
+        // PD-only: netifd puts an address of the delegated prefix on each LAN it assigns
+        // part of it to; probes and the router's own traffic leave the uplink from there.
+        let address6 = match (own6, source6) {
+            (Some(a), _) => Some(a),
+            (None, Some(prefix)) => self
+                .addresses(Af::Inet6, None, device)
+                .await?
+                .iter()
+                .filter_map(v6_global)
+                .filter(|(_, a)| prefix.contains((*a).into()))
+                .min()
+                .map(|(_, a)| a),
+            (None, None) => None,
+        };
 
         // A local address with a peer makes a link point-to-point whatever its flags (a
         // PPP-like veth with ARP off has no IFF_POINTOPOINT).
@@ -97,21 +117,24 @@ impl Kernel {
 }
 
 impl Kernel {
-    /// The addresses of one family on a device.
+    /// The addresses of one family on a device (`None`: on every device of the router).
     async fn addresses(
         &mut self,
         af: Af,
-        ifindex: u32,
+        ifindex: Option<u32>,
         device: &str,
     ) -> Result<Vec<Address>, Error> {
-        let all = match self.request(Address::dump(nl_family(af), ifindex)).await {
+        let all = match self
+            .request(Address::dump(nl_family(af), ifindex.unwrap_or(0)))
+            .await
+        {
             Ok(all) => all,
             // A kernel without IPv6: no IPv6 addresses.
             Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => Vec::new(),
             Err(e) => {
                 return Err(Error(format!(
                     "reading {} addresses of {device}: {e}",
-                    af.name()
+                    af.word()
                 )))
             }
         };
@@ -119,7 +142,7 @@ impl Kernel {
             .iter()
             .filter(|r| r.kind == RTM_NEWADDR)
             .filter_map(|r| Address::decode(&r.payload))
-            .filter(|a| a.index == ifindex)
+            .filter(|a| ifindex.is_none_or(|i| a.index == i))
             .collect())
     }
 
@@ -134,7 +157,7 @@ impl Kernel {
         let routes = self.request(req).await.map_err(|e| {
             Error(format!(
                 "reading main's {} default route for {device}: {e}",
-                af.name()
+                af.word()
             ))
         })?;
         Ok(routes

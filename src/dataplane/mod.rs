@@ -1,5 +1,5 @@
 //! The dataplane: rail's kernel state. `desired` and `nft` compute it (pure), `layout`
-//! numbers it, `kernel`, `conntrack` and `watch` apply it and listen to the kernel.
+//! numbers it, `kernel`, `conntrack`, `watch` and `nftwatch` apply it and listen to the kernel.
 
 pub mod conntrack;
 pub mod desired;
@@ -8,5 +8,8 @@ pub mod layout;
 pub mod learn;
 pub mod nfnl;
 pub mod nft;
+pub mod nftwatch;
+pub mod plan;
 pub mod rtmsg;
+pub mod vocab;
 pub mod watch;

@@ -1,5 +1,5 @@
-//! The `inet rail` nftables table (pure): rendered as text and applied by the shell in one
-//! `nft -f -` transaction.
+//! The `inet rail` nftables table (pure): rendered as text, and the one `nft -f -`
+//! transaction (`update`) that brings the table in the kernel to it while keeping its sets.
 //!
 //! prerouting/output restore the uplink saved in the ct mark into the packet mark; a new
 //! flow whose ct mark has no rail bits is matched against the config's rules and gets its
@@ -11,14 +11,15 @@
 //! that family's sets: a sticky rule pins sources in one set per family and uplink, and an
 //! `ipset` names one set per family (`Rule::ipset_for`).
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::net::IpAddr;
 
-use super::desired::{Af, Link, Links};
-use super::layout::{sticky_rules, Marks};
+use super::vocab::{Link, Links};
+use crate::config::marks::{sticky_rules, Marks};
 use crate::config::{
     Config, Interface, InterfaceId, Mark, PolicyId, PortRange, Prefix, Proto, Rule, Target,
 };
+use crate::family::Af;
 
 /// The family and name of rail's table, as nft spells them.
 pub const TABLE: &str = "inet rail";
@@ -54,20 +55,16 @@ pub fn render(config: &Config, links: &Links) -> String {
     let mut out = String::new();
     out.push_str("table inet rail {\n");
     for (set, af) in rule_sets(config) {
-        let _ = writeln!(
-            out,
-            "\tset {set} {{\n\t\ttype {}\n\t\tflags interval\n\t}}\n",
-            addr_type(af)
-        );
+        declare_set(&mut out, &set, addr_type(af), "interval", None);
     }
     let sticky = sticky_sets(config, links);
     for s in &sticky {
-        let _ = writeln!(
-            out,
-            "\tset {} {{\n\t\ttype {}\n\t\tflags dynamic,timeout\n\t\ttimeout {}s\n\t}}\n",
-            s.name,
+        declare_set(
+            &mut out,
+            &s.name,
             addr_type(s.af),
-            s.timeout_secs
+            "dynamic,timeout",
+            Some(s.timeout_secs),
         );
     }
     out.push_str(
@@ -147,18 +144,18 @@ fn nat(uplinks: &[(&Interface, &Link)]) -> String {
     let mut in_lines = String::new();
     for (iface, link) in uplinks {
         let device = &link.device;
-        let npt = iface.npt.filter(|_| Af::Inet6.carried_by(iface.family));
+        let npt = iface.npt.filter(|_| iface.family.carries(Af::Inet6));
         // `masquerade` covers every family the uplink carries (an IPv6 LAN prefix the
         // provider does not route, ULA or another provider's, needs it) but one it translates.
         if iface.masquerade {
             for af in Af::BOTH
                 .into_iter()
-                .filter(|af| af.carried_by(iface.family) && !(*af == Af::Inet6 && npt.is_some()))
+                .filter(|af| iface.family.carries(*af) && !(*af == Af::Inet6 && npt.is_some()))
             {
                 let _ = writeln!(
                     out_lines,
                     "\t\tmeta nfproto {} oifname \"{device}\" masquerade",
-                    af.name()
+                    af.word()
                 );
             }
         }
@@ -201,7 +198,7 @@ fn families(config: &Config) -> Vec<Af> {
                 || config
                     .interfaces
                     .iter()
-                    .any(|i| i.enabled && af.carried_by(i.family))
+                    .any(|i| i.enabled && i.family.carries(*af))
         })
         .collect()
 }
@@ -214,7 +211,7 @@ fn rule_sets(config: &Config) -> Vec<(String, Af)> {
             config
                 .rules
                 .iter()
-                .filter_map(move |r| r.ipset_for(af == Af::Inet6).map(|set| (set, af)))
+                .filter_map(move |r| r.ipset_for(af).map(|set| (set, af)))
         })
         .collect();
     sets.sort();
@@ -223,9 +220,75 @@ fn rule_sets(config: &Config) -> Vec<(String, Af)> {
     sets
 }
 
-/// The sets whose elements must survive a table replacement (filled by others).
-pub fn preserved_sets(config: &Config) -> Vec<String> {
-    rule_sets(config).into_iter().map(|(set, _)| set).collect()
+/// One set's declaration. Its comment repeats the declaration: it is how `update` tells,
+/// from a listing, a set to keep (elements and all) from one to declare anew.
+fn declare_set(out: &mut String, name: &str, ty: &str, flags: &str, timeout: Option<u64>) {
+    let timeout = timeout.map(|t| format!("timeout {t}s"));
+    let _ = writeln!(out, "\tset {name} {{\n\t\ttype {ty}\n\t\tflags {flags}");
+    if let Some(t) = &timeout {
+        let _ = writeln!(out, "\t\t{t}");
+    }
+    let declared: Vec<&str> = [ty, flags].into_iter().chain(timeout.as_deref()).collect();
+    let _ = writeln!(out, "\t\tcomment \"{}\"\n\t}}\n", declared.join(" "));
+}
+
+/// The one `nft -f -` script that turns the table `present` (as `nft -t list table inet
+/// rail` prints it; empty when there is none) into `wanted` (a `render`): every chain is
+/// flushed and filled again, a chain no longer wanted is deleted, and a set is deleted only
+/// when it is no longer wanted or declared otherwise (its type, flags or timeout changed).
+/// Every other set keeps its elements with their timeouts: sticky pins and what dnsmasq
+/// put in the rules' sets survive every update.
+pub fn update(present: &str, wanted: &str) -> String {
+    let (have, want) = (Declared::read(present), Declared::read(wanted));
+    let mut out = String::new();
+    // Flushes first: a chain or set still referenced (a jump, a lookup) cannot be deleted.
+    for chain in &have.chains {
+        let _ = writeln!(out, "flush chain {TABLE} {chain}");
+    }
+    for chain in have.chains.iter().filter(|c| !want.chains.contains(c)) {
+        let _ = writeln!(out, "delete chain {TABLE} {chain}");
+    }
+    for (set, declared) in &have.sets {
+        if declared.is_none() || want.sets.get(set) != Some(declared) {
+            let _ = writeln!(out, "delete set {TABLE} {set}");
+        }
+    }
+    out.push_str(wanted);
+    out
+}
+
+/// The chains and sets of a table's text, each set with its comment.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Declared {
+    chains: Vec<String>,
+    sets: BTreeMap<String, Option<String>>,
+}
+
+impl Declared {
+    fn read(text: &str) -> Declared {
+        let mut d = Declared::default();
+        let mut set: Option<String> = None;
+        for line in text.lines() {
+            if let Some(top) = line.strip_prefix('\t').filter(|l| !l.starts_with('\t')) {
+                let named = |kind: &str| {
+                    let name = top.strip_prefix(kind)?.strip_suffix(" {")?;
+                    Some(name.trim_matches('"').to_string())
+                };
+                set = named("set ");
+                if let Some(s) = &set {
+                    d.sets.insert(s.clone(), None);
+                } else if let Some(chain) = named("chain ") {
+                    d.chains.push(chain);
+                }
+            } else if let Some(s) = &set {
+                let comment = line.trim().strip_prefix("comment \"");
+                if let Some(c) = comment.and_then(|c| c.strip_suffix('"')) {
+                    d.sets.insert(s.clone(), Some(c.to_string()));
+                }
+            }
+        }
+        d
+    }
 }
 
 /// nft's element type of a set of addresses of one family.
@@ -291,7 +354,7 @@ pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
             let iface = &config.interfaces[i.0];
             let Some(link) = links
                 .get(&i)
-                .filter(|_| iface.enabled && af.carried_by(iface.family))
+                .filter(|_| iface.enabled && iface.family.carries(af))
             else {
                 continue;
             };
@@ -351,18 +414,18 @@ fn set_mark(mark: Mark, mask: u32) -> String {
 /// A rule's match expressions for family `af`; `None` when it cannot match that family
 /// (its `family`, or addresses of the other family only).
 fn rule_matches(rule: &Rule, af: Af) -> Option<String> {
-    if !rule.family.is_none_or(|f| af.carried_by(f)) {
+    if rule.family.is_some_and(|f| f != af) {
         return None;
     }
     let (ip, v6) = (ip_keyword(af), af == Af::Inet6);
-    let mut m = vec![format!("meta nfproto {}", af.name())];
+    let mut m = vec![format!("meta nfproto {}", af.word())];
     for (field, prefixes) in [("saddr", &rule.src_ip), ("daddr", &rule.dest_ip)] {
         if !prefixes.is_empty() {
-            m.push(format!("{ip} {field} {}", prefix_set(prefixes, v6)?));
+            m.push(format!("{ip} {field} {}", prefix_set(prefixes, af)?));
         }
     }
     if rule.ipset.is_some() {
-        m.push(format!("{ip} daddr @{}", rule.ipset_for(v6)?));
+        m.push(format!("{ip} daddr @{}", rule.ipset_for(af)?));
     }
     let has_ports = !rule.src_port.is_empty() || !rule.dest_port.is_empty();
     let l4 = match (rule.proto, has_ports) {
@@ -405,30 +468,18 @@ fn verdict(rule: &Rule, r: usize, marks: &Marks) -> String {
     })
 }
 
-/// `{ a, b/n }` of the prefixes of one family (`v6`); `None` when there are none of it.
-/// Host bits are cleared: nft refuses a prefix with host bits set.
-fn prefix_set(prefixes: &[Prefix], v6: bool) -> Option<String> {
+/// `{ a, b/n }` of the prefixes of one family; `None` when there are none of it. nft
+/// refuses a prefix with host bits set, and so does the config (`value::parse_prefix`).
+fn prefix_set(prefixes: &[Prefix], af: Af) -> Option<String> {
     let items: Vec<String> = prefixes
         .iter()
-        .filter_map(|p| {
-            let (net, full) = match (p.addr, v6) {
-                (IpAddr::V4(a), false) => {
-                    let len = p.len.min(32);
-                    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                    (IpAddr::V4((u32::from(a) & mask).into()), 32)
-                }
-                (IpAddr::V6(a), true) => {
-                    let len = p.len.min(128);
-                    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                    (IpAddr::V6((u128::from(a) & mask).into()), 128)
-                }
-                _ => return None,
-            };
-            Some(if p.len >= full {
-                net.to_string()
+        .filter(|p| af.holds(&p.addr))
+        .map(|p| {
+            if p.len == af.max_len() {
+                p.addr.to_string()
             } else {
-                format!("{net}/{}", p.len)
-            })
+                p.to_string()
+            }
         })
         .collect();
     (!items.is_empty()).then(|| format!("{{ {} }}", items.join(", ")))
@@ -460,6 +511,7 @@ mod tests {
 	set rail_banks {
 		type ipv4_addr
 		flags interval
+		comment "ipv4_addr interval"
 	}
 
 	chain prerouting {
@@ -505,7 +557,7 @@ mod tests {
     #[test]
     fn rules_without_ipv4_addresses_or_for_ipv6_are_left_out() {
         let mut c = every_match();
-        c.rules[4].family = Some(Family::Ipv6);
+        c.rules[4].family = Some(Af::Inet6);
         let text = render(&c, &links());
         assert!(!text.contains("\"v6_only\"") && !text.contains("\"default\""));
     }
@@ -523,7 +575,7 @@ mod tests {
         let lines: Vec<&str> = text
             .lines()
             .map(str::trim)
-            .filter(|l| l.contains("comment") || l.contains("masquerade"))
+            .filter(|l| l.contains(" comment") || l.contains("masquerade"))
             .collect();
         assert_eq!(
             lines,
@@ -541,10 +593,10 @@ mod tests {
                 "meta nfproto ipv6 oifname \"eth2\" masquerade",
             ]
         );
-        // A rule for IPv4 only stays IPv4's; host bits of an IPv6 prefix are cleared.
-        c.rules[4].family = Some(Family::Ipv4);
+        // A rule for IPv4 only stays IPv4's.
+        c.rules[4].family = Some(Af::Inet);
         c.rules[2].dest_ip[0] = Prefix {
-            addr: "2001:db8::1".parse().unwrap(),
+            addr: "2001:db8::".parse().unwrap(),
             len: 32,
         };
         let text = render(&c, &links());
@@ -567,9 +619,12 @@ mod tests {
                     format!("{name} {}", ty.unwrap_or(""))
                 })
                 .collect();
-            (declared, preserved_sets(c))
+            (
+                declared,
+                Declared::read(&text).sets.into_keys().collect::<Vec<_>>(),
+            )
         };
-        // Both families: the name for IPv4, its `6` twin for IPv6; both are preserved.
+        // Both families: the name for IPv4, its `6` twin for IPv6; both are declared.
         assert_eq!(
             sets(&c),
             (
@@ -582,10 +637,10 @@ mod tests {
         );
         // A rule of one family names that family's set as written (mwan3's habit of one
         // rule per family: `banks` with family ipv4, `banks6` with family ipv6).
-        c.rules[1].family = Some(Family::Ipv6);
+        c.rules[1].family = Some(Af::Inet6);
         c.rules[1].ipset = Some("banks6".into());
         let mut v4 = c.rules[1].clone();
-        v4.family = Some(Family::Ipv4);
+        v4.family = Some(Af::Inet);
         v4.ipset = Some("banks".into());
         c.rules.insert(1, v4);
         assert_eq!(
@@ -683,12 +738,12 @@ mod tests {
         ] {
             let set = format!("{prefix}_default_{iface}");
             assert!(text.contains(&format!(
-                "\tset {set} {{\n\t\ttype {}\n\t\tflags dynamic,timeout\n\t\ttimeout {timeout_secs}s\n\t}}\n",
-                addr_type(af)
+                "\tset {set} {{\n\t\ttype {ty}\n\t\tflags dynamic,timeout\n\t\ttimeout {timeout_secs}s\n\t\tcomment \"{ty} dynamic,timeout timeout {timeout_secs}s\"\n\t}}\n",
+                ty = addr_type(af)
             )));
             assert!(text.contains(&format!(
                 "meta nfproto {} {ip} saddr @{set} update @{set} {{ {ip} saddr }} meta mark set meta mark & 0xc0ffffff | {mark} return comment \"default\"",
-                af.name()
+                af.word()
             )));
             assert!(text.contains(&format!(
                 "meta mark & 0x3f000000 == 0x05000000 oifname \"{dev}\" update @{set} {{ {ip} saddr }}"
@@ -739,7 +794,92 @@ mod tests {
             text.contains("ip saddr @sticky_default_wan1 update @sticky_default_wan1 { ip saddr }")
         );
         // An IPv4-only sticky rule pins no IPv6 source.
-        c.rules[4].family = Some(Family::Ipv4);
+        c.rules[4].family = Some(Af::Inet);
         assert!(sticky_sets(&c, &links()).iter().all(|s| s.af == Af::Inet));
+    }
+
+    #[test]
+    fn an_update_flushes_chains_and_keeps_sets_declared_alike() {
+        let mut c = every_match();
+        c.rules[4].sticky = true;
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(300);
+        let wanted = render(&c, &links());
+        assert_eq!(update("", &wanted), wanted, "no table yet: declare it all");
+        let chains = "flush chain inet rail prerouting\nflush chain inet rail output\n\
+            flush chain inet rail rules\nflush chain inet rail postrouting\n\
+            flush chain inet rail nat\n";
+        assert_eq!(update(&wanted, &wanted), format!("{chains}{wanted}"));
+
+        // wan2's device went away: its pins and its nat chain go, wan1's pins stay.
+        let mut one = links();
+        one.remove(&InterfaceId(1));
+        assert_eq!(
+            update(&wanted, &render(&c, &one)),
+            format!(
+                "{chains}delete chain inet rail nat\ndelete set inet rail sticky_default_wan2\n{}",
+                render(&c, &one)
+            )
+        );
+        // A new timeout is a new declaration: those sets start again.
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(60);
+        let script = update(&wanted, &render(&c, &links()));
+        assert!(script.contains(
+            "delete set inet rail sticky_default_wan1\ndelete set inet rail sticky_default_wan2\n"
+        ));
+        assert!(!script.contains("delete set inet rail rail_banks"));
+    }
+
+    #[test]
+    fn an_update_reads_what_nft_lists() {
+        // `nft -t list table inet rail` on nft 1.0.6: a set of another type, one without
+        // rail's comment (an older rail's), one declared as wanted.
+        let listed = "table inet rail {
+\tset rail_banks {
+\t\ttype ipv6_addr
+\t\tflags interval
+\t\tcomment \"ipv6_addr interval\"
+\t}
+
+\tset old {
+\t\ttype ipv4_addr
+\t\tflags dynamic,timeout
+\t\ttimeout 5m
+\t}
+
+\tset sticky_default_wan1 {
+\t\ttype ipv4_addr
+\t\tsize 65535
+\t\tflags dynamic,timeout
+\t\ttimeout 5m
+\t\tcomment \"ipv4_addr dynamic,timeout timeout 300s\"
+\t}
+
+\tchain prerouting {
+\t\ttype filter hook prerouting priority mangle; policy accept;
+\t\tct state new jump rules
+\t}
+
+\tchain rules {
+\t}
+}
+";
+        let mut c = every_match();
+        c.rules[4].sticky = true;
+        c.rules[4].sticky_timeout = std::time::Duration::from_secs(300);
+        let wanted = render(&c, &links());
+        let script = update(listed, &wanted);
+        let prelude: Vec<&str> = script
+            .lines()
+            .take_while(|l| !l.starts_with("table"))
+            .collect();
+        assert_eq!(
+            prelude,
+            [
+                "flush chain inet rail prerouting",
+                "flush chain inet rail rules",
+                "delete set inet rail old",
+                "delete set inet rail rail_banks",
+            ]
+        );
     }
 }

@@ -5,8 +5,9 @@
 
 use std::net::IpAddr;
 
-use super::desired::{Af, NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector};
 use super::layout::{Priority, TableId, PROTOCOL};
+use super::vocab::{NextHop, RouteKind, RouteSpec, RuleAction, RuleSpec, Selector};
+use crate::family::Af;
 use crate::netlink::route::{
     Hop, Route, Rule, AF_INET, AF_INET6, FR_ACT_BLACKHOLE, FR_ACT_TO_TBL, FR_ACT_UNREACHABLE,
     RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
@@ -57,6 +58,10 @@ pub fn rule_message_in(af: Af, rule: &RuleSpec) -> Rule {
             m.src_len = host_len(&addr);
             m.src = Some(addr);
         }
+        Selector::FromNet(addr, len) => {
+            m.src_len = len;
+            m.src = Some(addr);
+        }
         Selector::FwMark { mark, mask } => {
             m.fwmark = Some(mark);
             m.fwmask = Some(mask);
@@ -103,6 +108,7 @@ pub fn rule_spec(m: &Rule) -> Option<RuleSpec> {
         _ if local => return None,
         (None, None) if m.src_len == 0 => Selector::All,
         (Some(a), None) if m.src_len == host_len(&a) => Selector::From(a),
+        (Some(a), None) => Selector::FromNet(a, m.src_len),
         (None, Some(mark)) => Selector::FwMark {
             mark,
             mask: m.fwmask.unwrap_or(u32::MAX),
@@ -129,6 +135,7 @@ pub fn describe_rule(rule: &RuleSpec) -> String {
     let selector = match rule.selector {
         Selector::All => String::new(),
         Selector::From(a) => format!(" from {a}"),
+        Selector::FromNet(a, len) => format!(" from {a}/{len}"),
         Selector::FwMark { mark, mask } => format!(" fwmark {mark:#x}/{mask:#x}"),
         Selector::Local => " iif lo".into(),
     };
@@ -385,6 +392,19 @@ mod tests {
         let m = wire_rule(&rule_message_in(Af::Inet6, &rule));
         assert_eq!((m.family, m.src_len), (AF_INET6, 128));
         assert_eq!(rule_spec(&m), Some(rule));
+        // A delegated prefix as the source.
+        let net: Ipv6Addr = "2001:db8:300:1::".parse().unwrap();
+        let rule = RuleSpec {
+            selector: Selector::FromNet(net.into(), 64),
+            ..rule
+        };
+        let m = wire_rule(&rule_message_in(Af::Inet6, &rule));
+        assert_eq!((m.src, m.src_len), (Some(net.into()), 64));
+        assert_eq!(rule_spec(&m), Some(rule));
+        assert_eq!(
+            describe_rule(&rule),
+            format!("4001 from 2001:db8:300:1::/64 lookup {}", t.value())
+        );
         let gw = Some("fe80::1".parse::<Ipv6Addr>().unwrap().into());
         let route = RouteSpec {
             table: t,

@@ -118,9 +118,9 @@ fn classify(msg: Message) -> Option<Event> {
 mod tests {
     use super::*;
     use crate::config::InterfaceId;
-    use crate::dataplane::desired::{RouteKind, RouteSpec};
     use crate::dataplane::layout::TableId;
     use crate::dataplane::rtmsg::route_message;
+    use crate::dataplane::vocab::{RouteKind, RouteSpec};
     use crate::netlink::wire::Builder;
 
     fn event(kind: u16, m: Builder) -> Option<Event> {

@@ -6,7 +6,7 @@
 //! Each family is judged on its own: an interface has one tracker for the family it carries
 //! (IPv4 for `family both`), and a dual-stack one a second tracker for IPv6 with the IPv6
 //! targets, its own probe socket bound to the IPv6 address, and its own transitions
-//! (`Event::Transition6`). An uplink can so be up for IPv4 and down for IPv6.
+//! (`Event::Transition` names the family). An uplink can so be up for IPv4 and down for IPv6.
 //!
 //! Wake-ups are few, because each one costs far more than the probes it sends (the
 //! reactor's hand-offs between threads, a timer re-arm; docs/bench.md): the engine wakes
@@ -23,6 +23,7 @@ use super::probe::{self, Binding, Method, Prober, Received};
 use super::time::Time;
 use super::wake::WakeTimer;
 use crate::config::{Family, Interface, InterfaceId, TrackMethod};
+use crate::family::Af;
 use async_io::Timer;
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -51,34 +52,27 @@ pub struct LinkFacts {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// The interface's tracker changed state (its only family, or IPv4 of a dual-stack one).
-    Transition(InterfaceId, Transition),
-    /// The IPv6 tracker of a dual-stack (`family both`) interface changed state.
-    Transition6(InterfaceId, Transition),
+    /// The interface's tracker of one family changed state.
+    Transition(InterfaceId, Af, Transition),
     /// Every probing uplink lost every target (or that ended): log it, re-evaluate policies.
     Global(GlobalChange),
-    /// The tracker of an interface's family (true: IPv6) judged one or more rounds since
-    /// the last such event: its totals moved (the history records them).
-    Rounds(InterfaceId, bool),
+    /// The interface's tracker of one family judged one or more rounds since the last
+    /// such event: its totals moved (the history records them).
+    Rounds(InterfaceId, Af),
 }
 
 struct Uplink {
     /// The interface, its `track_ip` reduced to the targets of this tracker's family.
     iface: Interface,
     id: InterfaceId,
-    /// Whether this is the second (IPv6) tracker of a dual-stack interface.
-    second: bool,
+    /// The family this tracker judges.
+    af: Af,
     tracker: Tracker,
     prober: Result<Prober, String>,
     /// What the sockets are bound to; None while the device is gone.
     facts: Option<LinkFacts>,
     /// The tracker's rounds when last reported (`Event::Rounds`).
     rounds: u64,
-}
-
-/// Which family an interface's first tracker judges: IPv6 for `family ipv6`, else IPv4.
-pub fn first_is_ipv6(iface: &Interface) -> bool {
-    iface.family == Family::Ipv6
 }
 
 pub struct Engine {
@@ -172,11 +166,11 @@ impl Engine {
 fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
     // Echo ids: distinct per tracker (its position) and per rail process on the host.
     let base = std::process::id() as u16;
-    let slot = |pos: usize, i: usize, iface: &Interface, second: bool| {
+    let slot = |pos: usize, i: usize, iface: &Interface, af: Af| {
         let mut iface = iface.clone();
-        let v6 = second || first_is_ipv6(&iface);
+        let second = af != iface.family.first();
         if iface.family == Family::Both {
-            iface.track_ip.retain(|t| t.is_ipv6() == v6);
+            iface.track_ip.retain(|t| af.holds(t));
         }
         // ARP has no IPv6: the IPv6 half of an arping uplink is judged by carrier.
         if second && iface.track_method == TrackMethod::Arping {
@@ -197,7 +191,7 @@ fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
             ),
             iface,
             id: InterfaceId(i),
-            second,
+            af,
             prober: Err("the device is not up".into()),
             facts: None,
             rounds: 0,
@@ -206,13 +200,13 @@ fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
     let mut uplinks: Vec<Uplink> = interfaces
         .iter()
         .enumerate()
-        .map(|(i, iface)| slot(i, i, iface, false))
+        .map(|(i, iface)| slot(i, i, iface, iface.family.first()))
         .collect();
     let mut second = vec![None; interfaces.len()];
     for (i, iface) in interfaces.iter().enumerate() {
         if iface.family == Family::Both {
             second[i] = Some(uplinks.len());
-            uplinks.push(slot(uplinks.len(), i, iface, true));
+            uplinks.push(slot(uplinks.len(), i, iface, Af::Inet6));
         }
     }
     (uplinks, second)
@@ -230,28 +224,25 @@ impl Engine {
     }
 
     /// The device came up (ifup, or a PPPoE device created anew, with a new ifindex): open
-    /// the first tracker's probe sockets (`facts.source` of its family), start the hold,
-    /// apply the initial state. The same device with a new address (a DHCP renew) only
-    /// re-binds the sockets: the line did not go away.
-    pub fn device_up(&mut self, id: InterfaceId, facts: LinkFacts) {
-        self.slot_up(id.0, facts);
-    }
-
-    /// The same for the IPv6 tracker of a dual-stack interface (`facts.source`: the IPv6
-    /// address; a new SLAAC or DHCPv6 prefix only re-binds); nothing for other interfaces.
-    pub fn device_up6(&mut self, id: InterfaceId, facts: LinkFacts) {
-        if let Some(k) = self.second.get(id.0).copied().flatten() {
+    /// the probe sockets of the tracker of family `af` (`facts.source`: the address of that
+    /// family), start the hold, apply the initial state; nothing when the interface does not
+    /// carry `af`. The same device with a new address (a DHCP renew, a new SLAAC or DHCPv6
+    /// prefix) only re-binds the sockets: the line did not go away.
+    pub fn device_up(&mut self, id: InterfaceId, af: Af, facts: LinkFacts) {
+        if let Some(k) = self.slot_of(id, af) {
             self.slot_up(k, facts);
         }
     }
 
-    /// The tracker position of an interface's family (`v6`), if it has a tracker for it.
-    fn slot_of(&self, id: InterfaceId, v6: bool) -> Option<usize> {
-        let first = &self.uplinks[id.0].iface;
-        match (v6, first.family) {
-            (_, Family::Both) if v6 => self.second[id.0],
-            (false, Family::Ipv6) | (true, Family::Ipv4) => None,
-            _ => Some(id.0),
+    /// The tracker position of an interface's family, if it has a tracker for it.
+    fn slot_of(&self, id: InterfaceId, af: Af) -> Option<usize> {
+        let family = self.uplinks[id.0].iface.family;
+        if af == family.first() {
+            Some(id.0)
+        } else if family.carries(af) {
+            self.second[id.0]
+        } else {
+            None
         }
     }
 
@@ -331,9 +322,9 @@ impl Engine {
         self.tracker(id).status()
     }
 
-    /// The tracker judging one family of an interface (`v6`), if it carries that family.
-    pub fn tracker_of(&self, id: InterfaceId, v6: bool) -> Option<&Tracker> {
-        self.slot_of(id, v6).map(|k| &self.uplinks[k].tracker)
+    /// The tracker judging one family of an interface, if it carries that family.
+    pub fn tracker_of(&self, id: InterfaceId, af: Af) -> Option<&Tracker> {
+        self.slot_of(id, af).map(|k| &self.uplinks[k].tracker)
     }
 
     /// The IPv6 tracker of a dual-stack interface, for status.
@@ -348,9 +339,9 @@ impl Engine {
         self.global.usable(self.tracker(id))
     }
 
-    /// The same for one family (`v6`): false when the interface does not carry it.
-    pub fn usable_in(&self, id: InterfaceId, v6: bool) -> bool {
-        self.tracker_of(id, v6)
+    /// The same for one family: false when the interface does not carry it.
+    pub fn usable_in(&self, id: InterfaceId, af: Af) -> bool {
+        self.tracker_of(id, af)
             .is_some_and(|t| self.global.usable(t))
     }
 
@@ -416,11 +407,7 @@ impl Engine {
             match o {
                 Output::Transition(t) => {
                     log::info!("{t}");
-                    self.queue.push_back(if u.second {
-                        Event::Transition6(u.id, t)
-                    } else {
-                        Event::Transition(u.id, t)
-                    });
+                    self.queue.push_back(Event::Transition(u.id, u.af, t));
                 }
                 Output::Send(req) => {
                     sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
@@ -471,8 +458,7 @@ impl Engine {
                 let u = &mut self.uplinks[i];
                 if u.tracker.rounds() != u.rounds {
                     u.rounds = u.tracker.rounds();
-                    let v6 = u.second || first_is_ipv6(&u.iface);
-                    self.queue.push_back(Event::Rounds(u.id, v6));
+                    self.queue.push_back(Event::Rounds(u.id, u.af));
                 }
             }
             self.outputs = out;
@@ -536,20 +522,20 @@ mod tests {
             arp,
         ];
         let mut e = Engine::new(&ifaces).unwrap();
-        let targets = |e: &Engine, i: usize, v6: bool| {
-            e.tracker_of(InterfaceId(i), v6).map(|t| {
+        let targets = |e: &Engine, i: usize, af: Af| {
+            e.tracker_of(InterfaceId(i), af).map(|t| {
                 let ips = t.status().targets.iter().map(|s| s.ip).collect::<Vec<_>>();
                 (t.name().to_string(), ips)
             })
         };
-        assert_eq!(targets(&e, 0, false), Some(("a".into(), vec![v4])));
-        assert_eq!(targets(&e, 0, true), None);
-        assert_eq!(targets(&e, 1, false), None);
-        assert_eq!(targets(&e, 1, true), Some(("b".into(), vec![v6])));
-        assert_eq!(targets(&e, 2, false), Some(("c".into(), vec![v4])));
-        assert_eq!(targets(&e, 2, true), Some(("c ipv6".into(), vec![v6])));
+        assert_eq!(targets(&e, 0, Af::Inet), Some(("a".into(), vec![v4])));
+        assert_eq!(targets(&e, 0, Af::Inet6), None);
+        assert_eq!(targets(&e, 1, Af::Inet), None);
+        assert_eq!(targets(&e, 1, Af::Inet6), Some(("b".into(), vec![v6])));
+        assert_eq!(targets(&e, 2, Af::Inet), Some(("c".into(), vec![v4])));
+        assert_eq!(targets(&e, 2, Af::Inet6), Some(("c ipv6".into(), vec![v6])));
         assert_eq!(
-            targets(&e, 3, true),
+            targets(&e, 3, Af::Inet6),
             Some(("d ipv6".into(), vec![])),
             "carrier only"
         );
@@ -562,29 +548,36 @@ mod tests {
             ifindex: 77,
             source: Some(source),
         };
-        e.device_up(InterfaceId(2), facts("192.0.2.2".parse().unwrap()));
-        e.device_up6(InterfaceId(2), facts("2001:db8:100:1::2".parse().unwrap()));
-        assert!(e.usable_in(InterfaceId(2), false) && e.usable_in(InterfaceId(2), true));
-        assert!(!e.usable_in(InterfaceId(0), true), "a carries no IPv6");
+        e.device_up(
+            InterfaceId(2),
+            Af::Inet,
+            facts("192.0.2.2".parse().unwrap()),
+        );
+        e.device_up(
+            InterfaceId(2),
+            Af::Inet6,
+            facts("2001:db8:100:1::2".parse().unwrap()),
+        );
+        assert!(e.usable_in(InterfaceId(2), Af::Inet) && e.usable_in(InterfaceId(2), Af::Inet6));
+        assert!(!e.usable_in(InterfaceId(0), Af::Inet6), "a carries no IPv6");
         e.queue.clear();
         e.carrier(InterfaceId(2), false);
-        let kinds: Vec<(bool, State)> = e
+        let kinds: Vec<(Af, State)> = e
             .queue
             .iter()
             .filter_map(|ev| match ev {
-                Event::Transition(_, t) => Some((false, t.to)),
-                Event::Transition6(_, t) => Some((true, t.to)),
+                Event::Transition(_, af, t) => Some((*af, t.to)),
                 Event::Global(_) | Event::Rounds(..) => None,
             })
             .collect();
-        assert_eq!(kinds, [(false, State::Down), (true, State::Down)]);
-        assert!(!e.usable_in(InterfaceId(2), false) && !e.usable_in(InterfaceId(2), true));
+        assert_eq!(kinds, [(Af::Inet, State::Down), (Af::Inet6, State::Down)]);
+        assert!(!e.usable_in(InterfaceId(2), Af::Inet) && !e.usable_in(InterfaceId(2), Af::Inet6));
 
         // A reload with c unchanged keeps both its trackers (and their state).
         let kept = e.rebuild(&ifaces);
         assert!(kept.contains(&InterfaceId(2)));
         assert_eq!(
-            e.tracker_of(InterfaceId(2), true).map(|t| t.state()),
+            e.tracker_of(InterfaceId(2), Af::Inet6).map(|t| t.state()),
             Some(State::Down)
         );
     }

@@ -12,6 +12,7 @@
 use super::machine::{Input, ProbeRequest};
 use super::wire::{arp, dns, icmp};
 use crate::config::TrackMethod;
+use crate::family::Af;
 use async_io::Async;
 use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
 use std::io;
@@ -93,12 +94,11 @@ impl Prober {
     pub fn open(method: &Method, binding: &Binding, targets: &[IpAddr]) -> io::Result<Prober> {
         match method.kind {
             TrackMethod::Ping => {
-                let (has_v4, has_v6) = (
-                    targets.iter().any(IpAddr::is_ipv4),
-                    targets.iter().any(IpAddr::is_ipv6),
-                );
-                let v4 = has_v4.then(|| icmp_socket(false, binding)).transpose()?;
-                let v6 = has_v6.then(|| icmp_socket(true, binding)).transpose()?;
+                let socket = |af: Af| {
+                    let wanted = targets.iter().any(|t| af.holds(t));
+                    wanted.then(|| icmp_socket(af, binding)).transpose()
+                };
+                let (v4, v6) = (socket(Af::Inet)?, socket(Af::Inet6)?);
                 Ok(Prober::Icmp {
                     v4,
                     v6,
@@ -141,12 +141,13 @@ impl Prober {
         let deadline = now + timeout;
         match self {
             Prober::Icmp { v4, v6, size } => {
-                let (sock, is_v6) = match req.target {
-                    IpAddr::V4(_) => (v4.as_ref(), false),
-                    IpAddr::V6(_) => (v6.as_ref(), true),
+                let af = Af::of(&req.target);
+                let sock = match af {
+                    Af::Inet => v4.as_ref(),
+                    Af::Inet6 => v6.as_ref(),
                 };
                 let sock = sock.ok_or_else(|| io::Error::other("no socket for this family"))?;
-                let packet = icmp::echo_request(is_v6, req.ident, req.seq, *size);
+                let packet = icmp::echo_request(af, req.ident, req.seq, *size);
                 let to = SockAddr::from(SocketAddr::new(req.target, 0));
                 sock.send_to(&packet, &to).map(drop)
             }
@@ -312,14 +313,13 @@ fn bound_socket(domain: Domain, ty: Type, proto: Protocol, b: &Binding) -> io::R
     Ok(s)
 }
 
-fn icmp_socket(v6: bool, b: &Binding) -> io::Result<Socket> {
-    let (domain, proto) = if v6 {
-        (Domain::IPV6, Protocol::ICMPV6)
-    } else {
-        (Domain::IPV4, Protocol::ICMPV4)
+fn icmp_socket(af: Af, b: &Binding) -> io::Result<Socket> {
+    let (domain, proto) = match af {
+        Af::Inet => (Domain::IPV4, Protocol::ICMPV4),
+        Af::Inet6 => (Domain::IPV6, Protocol::ICMPV6),
     };
     let s = bound_socket(domain, Type::RAW, proto, b)?;
-    if !v6 {
+    if af == Af::Inet {
         // The raw socket sees every ICMP message of the device: let only echo replies in.
         let filter: u32 = !1;
         set_opt(&s, libc::SOL_RAW, 1 /* ICMP_FILTER */, filter)?;

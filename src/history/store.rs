@@ -1,5 +1,6 @@
-//! History kept across a restart: every series written to a file in /tmp when rail stops
-//! and read back when it starts (`rail restart` keeps the charts; a reboot clears them).
+//! History kept across a restart: every series written to a file in the daemon's run
+//! directory (`/var/run/rail`, tmpfs on OpenWrt) when rail stops and read back when it
+//! starts (`service rail restart` keeps the charts; a reboot clears them).
 //!
 //! A small binary format of the series' fields, little-endian, behind a magic and a
 //! version: anything else, or a file that is not root's own, is ignored.
@@ -10,8 +11,8 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-/// Where the daemon keeps it by default (tmpfs on OpenWrt).
-pub const DEFAULT_PATH: &str = "/tmp/rail.history";
+/// The file's name in the run directory.
+pub const FILE: &str = "history";
 
 const MAGIC: &[u8; 9] = b"RAILHIST3";
 /// Larger files are not ours: 64 series of at most ~13 KB.
@@ -224,6 +225,9 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
 /// Write the file: a new one beside it, then renamed over it, so a reader never sees half
 /// and a link planted at the temporary name is not followed.
 pub fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let tmp = path.with_extension("new");
     let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()

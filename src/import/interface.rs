@@ -5,6 +5,7 @@
 
 use super::read::{Notes, Reader};
 use super::Out;
+use crate::family::Af;
 use crate::uci::Section;
 use std::net::IpAddr;
 
@@ -70,22 +71,19 @@ pub fn interface(s: &Section, label: String, name: &str, notes: &mut Notes) -> S
     // mwan3 tracks and routes an interface only with `enabled 1` (init.d: default 0).
     out.set("enabled", if r.bool("enabled", false) { "1" } else { "0" });
 
-    let family = match r.get("family").as_deref() {
-        None | Some("ipv4") => "ipv4",
-        Some("ipv6") => "ipv6",
-        Some(other) => {
+    let family = match r.get("family") {
+        None => Af::Inet,
+        Some(word) => Af::from_word(&word).unwrap_or_else(|| {
             note(
                 &r,
                 notes,
                 "family",
-                format!(
-                    "'{other}' is not ipv4 or ipv6; mwan3 treats it as neither, rail uses ipv4"
-                ),
+                format!("'{word}' is not ipv4 or ipv6; mwan3 treats it as neither, rail uses ipv4"),
             );
-            "ipv4"
-        }
+            Af::Inet
+        }),
     };
-    out.set("family", family);
+    out.set("family", family.word());
 
     let targets = track_ips(&r, family, notes);
     let method = track_method(&r, family, notes);
@@ -178,11 +176,11 @@ fn note(r: &Reader, notes: &mut Notes, option: &str, message: String) {
 }
 
 /// Probe targets of the interface's family; mwan3 pings host names too, rail only addresses.
-fn track_ips(r: &Reader, family: &str, notes: &mut Notes) -> Vec<IpAddr> {
+fn track_ips(r: &Reader, family: Af, notes: &mut Notes) -> Vec<IpAddr> {
     let mut targets: Vec<IpAddr> = Vec::new();
     for item in r.list("track_ip", notes) {
         match item.parse::<IpAddr>() {
-            Ok(a) if a.is_ipv4() != (family == "ipv4") => note(r, notes, "track_ip", format!("{a} is not {family}, the interface's family; left out")),
+            Ok(a) if !family.holds(&a) => note(r, notes, "track_ip", format!("{a} is not {}, the interface's family; left out", family.word())),
             Ok(a) if targets.contains(&a) => note(r, notes, "track_ip", format!("{a} is listed twice; kept once")),
             Ok(a) => targets.push(a),
             Err(_) => note(r, notes, "track_ip", format!("'{item}' is not an IP address (rail probes addresses, not host names); left out")),
@@ -199,7 +197,7 @@ struct Method {
 
 /// mwan3's probe commands (mwan3track `validate_track_method` and the probe loop) as rail's
 /// probes. An unusable method makes mwan3 fall back to ping, and so does rail.
-fn track_method(r: &Reader, family: &str, notes: &mut Notes) -> Method {
+fn track_method(r: &Reader, family: Af, notes: &mut Notes) -> Method {
     let plain = |rail| Method {
         rail,
         port: None,
@@ -212,7 +210,7 @@ fn track_method(r: &Reader, family: &str, notes: &mut Notes) -> Method {
     let mut say = |m: String| note(r, notes, "track_method", m);
     match word.as_str() {
         "ping" | "nping-icmp" => plain("ping"),
-        "arping" | "nping-arp" if family == "ipv6" => {
+        "arping" | "nping-arp" if family == Af::Inet6 => {
             say(format!(
                 "{word} cannot probe IPv6 and mwan3 falls back to ping; so does rail"
             ));

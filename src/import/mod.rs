@@ -124,14 +124,10 @@ fn fit_mark_mask(out: &mut Package, mwan3: &Package, notes: &mut read::Notes) {
         .iter()
         .filter(|s| s.stype == "rule" && single(s, "sticky").as_deref() == Some("1"))
         .filter(|s| {
-            !matches!(
-                single(s, "use_policy").as_deref(),
-                None | Some("default" | "unreachable" | "blackhole")
-            )
+            single(s, "use_policy").is_some_and(|p| crate::config::Target::special(&p).is_none())
         })
         .count();
-    let needed =
-        crate::dataplane::layout::marks_needed(count("interface"), count("policy"), sticky);
+    let needed = crate::config::marks::marks_needed(count("interface"), count("policy"), sticky);
     let Some(g) = out.sections.iter_mut().find(|s| s.stype == "globals") else {
         return;
     };

@@ -9,6 +9,8 @@
 use super::network;
 use super::read::{Notes, Reader};
 use super::{named, Out};
+use crate::config::{clear_host_bits, LastResort, Target};
+use crate::family::Af;
 use crate::uci::{Package, Section};
 use std::net::IpAddr;
 
@@ -16,8 +18,6 @@ use std::net::IpAddr;
 const MAX_METRIC: i64 = 256;
 /// mwan3 skips policies and rules whose names exceed iptables' chain name room.
 const MAX_NAME: usize = 15;
-/// Rule targets that are not policies.
-const SPECIAL: &[&str] = &["default", "unreachable", "blackhole"];
 
 pub struct MemberOut {
     pub name: String,
@@ -151,18 +151,16 @@ pub fn policies(sections: &Sections, members: &[MemberOut], notes: &mut Notes) -
                 },
             }
         }
-        let last_resort = match r.get("last_resort").as_deref() {
-            None | Some("unreachable") => "unreachable",
-            Some("blackhole") => "blackhole",
-            Some("default") => "default",
-            Some(other) => {
-                notes.add(r.line("last_resort"), label, Some("last_resort"), format!("'{other}' is not unreachable, blackhole or default; mwan3 treats it as unreachable, and so does rail"));
-                "unreachable"
-            }
+        let last_resort = match r.get("last_resort") {
+            None => LastResort::Unreachable,
+            Some(word) => LastResort::from_word(&word).unwrap_or_else(|| {
+                notes.add(r.line("last_resort"), label, Some("last_resort"), format!("'{word}' is not unreachable, blackhole or default; mwan3 treats it as unreachable, and so does rail"));
+                LastResort::Unreachable
+            }),
         };
         let mut o = Out::new("policy", Some(name));
         o.list("use_member", used.iter().map(|m| m.name.clone()).collect());
-        o.set("last_resort", last_resort);
+        o.set("last_resort", last_resort.word());
         r.finish(notes);
         out.push(PolicyOut {
             name: name.into(),
@@ -178,7 +176,7 @@ fn policy_name_problem(name: &str) -> Option<String> {
             "the name is longer than {MAX_NAME} characters, so mwan3 never set this policy up"
         ));
     }
-    SPECIAL.contains(&name).then(|| {
+    Target::special(name).is_some().then(|| {
         format!("'{name}' means the target of the same name in a rule's use_policy, so no rule could use this policy")
     })
 }
@@ -190,7 +188,7 @@ pub fn rules(
     notes: &mut Notes,
 ) -> Vec<Section> {
     let mut out = Vec::new();
-    // The nft sets the rules written so far match, each with its family (true: IPv6).
+    // The nft sets the rules written so far match, each with its family.
     let mut sets = Vec::new();
     for (s, label) in sections {
         let r = Reader::new(s, label.clone());
@@ -214,7 +212,7 @@ fn rule(
     r: &Reader,
     policies: &[PolicyOut],
     network: Option<&Package>,
-    sets: &mut Vec<(String, bool)>,
+    sets: &mut Vec<(String, Af)>,
     notes: &mut Notes,
 ) -> Result<Out, Skip> {
     // Read every option first, so none is reported as unknown when the rule is skipped.
@@ -245,44 +243,44 @@ fn rule(
     let Some(use_policy) = use_policy else {
         return Err((None, "no use_policy: mwan3 skips such a rule".into()));
     };
-    let to_policy = !SPECIAL.contains(&use_policy.as_str());
+    let to_policy = Target::special(&use_policy).is_none();
     if to_policy && !policies.iter().any(|p| p.name == use_policy) {
         return Err((Some("use_policy"), format!("there is no usable policy '{use_policy}' (mwan3 jumps to an empty chain: the rule sends nothing anywhere)")));
     }
 
     let mut fam = match family.as_deref() {
         None | Some("any") => None,
-        Some("ipv4") => Some(true),
-        Some("ipv6") => Some(false),
-        Some(other) => {
-            say(notes, "family", format!("'{other}' is not ipv4, ipv6 or any; mwan3 matches both families, and so does rail"));
+        Some(word) => Af::from_word(word).or_else(|| {
+            say(notes, "family", format!("'{word}' is not ipv4, ipv6 or any; mwan3 matches both families, and so does rail"));
             None
-        }
+        }),
     };
     let src = prefixes("src_ip", src_ip.as_deref())?;
     let dest = prefixes("dest_ip", dest_ip.as_deref())?;
     // mwan3 installs a rule only for a family none of its addresses contradicts.
-    let has = |v4: bool| src.iter().chain(&dest).any(|p| p.v4 == v4);
-    let word = |v4: bool| if v4 { "ipv4" } else { "ipv6" };
-    match (has(true), has(false), fam) {
-        (true, true, _) => {
+    let has = |af: Af| src.iter().chain(&dest).any(|p| p.af == af);
+    match (has(Af::Inet), has(Af::Inet6)) {
+        (true, true) => {
             return Err((
                 None,
                 "it has both IPv4 and IPv6 addresses: mwan3 installs it for neither family".into(),
             ))
         }
-        (false, false, _) => {}
-        (v4, _, Some(f)) if f != v4 => {
-            return Err((
-                None,
-                format!(
-                    "it has {} addresses but family {}: mwan3 installs it for neither family",
-                    word(v4),
-                    word(f)
-                ),
-            ))
+        (false, false) => {}
+        (v4, _) => {
+            let of_addresses = if v4 { Af::Inet } else { Af::Inet6 };
+            if let Some(f) = fam.filter(|f| *f != of_addresses) {
+                return Err((
+                    None,
+                    format!(
+                        "it has {} addresses but family {}: mwan3 installs it for neither family",
+                        of_addresses.word(),
+                        f.word()
+                    ),
+                ));
+            }
+            fam = Some(of_addresses);
         }
-        (v4, _, _) => fam = Some(v4),
     }
 
     let proto = match proto.as_deref().map(proto_word) {
@@ -322,39 +320,43 @@ fn rule(
             ));
         }
         let mwan3_name = set.clone();
-        if fam == Some(false) {
+        if fam == Some(Af::Inet6) {
             set.push('6');
         }
-        if fam != Some(false) {
-            matched.push((set.clone(), false));
-        }
-        if fam != Some(true) {
-            matched.push((
-                if fam.is_none() {
-                    format!("{set}6")
-                } else {
-                    set.clone()
-                },
-                true,
-            ));
-        }
-        if let Some((name, v6)) = matched
-            .iter()
-            .find(|(name, v6)| sets.contains(&(name.clone(), !v6)))
+        for af in Af::BOTH
+            .into_iter()
+            .filter(|af| fam.is_none_or(|f| f == *af))
         {
-            let word = |v6: bool| if v6 { "IPv6" } else { "IPv4" };
+            let name = if fam.is_none() && af == Af::Inet6 {
+                format!("{set}6")
+            } else {
+                set.clone()
+            };
+            matched.push((name, af));
+        }
+        if let Some((name, af)) = matched
+            .iter()
+            .find(|(name, af)| sets.contains(&(name.clone(), af.other())))
+        {
             return Err((
                 Some("ipset"),
                 format!(
-                    "rail's nft set '{name}' would hold this rule's {} destinations and an earlier rule's {}: a set holds one family; rename one of the ipsets",
-                    word(*v6),
-                    word(!v6)
+                    "rail's nft set '{name}' would hold this rule's {af} destinations and an earlier rule's {}: a set holds one family; rename one of the ipsets",
+                    af.other()
                 ),
             ));
         }
         let dnsmasq = matched
             .iter()
-            .map(|(name, v6)| format!("{}#inet#rail#{name}", if *v6 { 6 } else { 4 }))
+            .map(|(name, af)| {
+                format!(
+                    "{}#inet#rail#{name}",
+                    match af {
+                        Af::Inet => 4,
+                        Af::Inet6 => 6,
+                    }
+                )
+            })
             .collect::<Vec<_>>()
             .join(",");
         let renamed = if *set == mwan3_name {
@@ -373,14 +375,7 @@ fn rule(
     }
 
     let mut o = Out::new("rule", name);
-    o.set(
-        "family",
-        match fam {
-            None => "any",
-            Some(true) => "ipv4",
-            Some(false) => "ipv6",
-        },
-    );
+    o.set("family", fam.map_or("any", Af::word));
     if !src.is_empty() {
         o.set("src_ip", joined(&src));
     }
@@ -434,7 +429,7 @@ fn rule(
 /// An address or prefix as rail writes it, and its family.
 struct Pfx {
     text: String,
-    v4: bool,
+    af: Af,
 }
 
 /// Addresses or prefixes as iptables takes them (`-s a,b/24`), host bits cleared as
@@ -457,28 +452,20 @@ fn prefix(item: &str) -> Option<Pfx> {
         None => (item, None),
     };
     let addr: IpAddr = addr.parse().ok()?;
-    let bits = if addr.is_ipv4() { 32 } else { 128 };
+    let af = Af::of(&addr);
+    let bits = af.max_len();
     let len = len.unwrap_or(bits);
     if len > bits {
         return None;
     }
-    let masked = match addr {
-        IpAddr::V4(a) => {
-            let mask = u32::MAX.checked_shl(u32::from(32 - len)).unwrap_or(0);
-            IpAddr::from(std::net::Ipv4Addr::from(u32::from(a) & mask))
-        }
-        IpAddr::V6(a) => {
-            let mask = u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0);
-            IpAddr::from(std::net::Ipv6Addr::from(u128::from(a) & mask))
-        }
-    };
+    let masked = clear_host_bits(addr, len);
     Some(Pfx {
         text: if len == bits {
             masked.to_string()
         } else {
             format!("{masked}/{len}")
         },
-        v4: addr.is_ipv4(),
+        af,
     })
 }
 

@@ -41,7 +41,16 @@ impl Socket {
     /// An rtnetlink socket subscribed to `groups` (RTNLGRP_* numbers), with room for a
     /// burst of events (a PPPoE reconnect, a flood of routes) before the kernel drops some.
     pub fn route_events(groups: &[u32]) -> io::Result<Socket> {
-        let s = Socket::open(NETLINK_ROUTE)?;
+        Socket::events(NETLINK_ROUTE, groups)
+    }
+
+    /// A netfilter netlink socket subscribed to `groups` (NFNLGRP_* numbers).
+    pub fn netfilter_events(groups: &[u32]) -> io::Result<Socket> {
+        Socket::events(NETLINK_NETFILTER, groups)
+    }
+
+    fn events(protocol: isize, groups: &[u32]) -> io::Result<Socket> {
+        let s = Socket::open(protocol)?;
         for g in groups {
             s.socket.socket_ref().add_membership(*g)?;
         }

@@ -34,6 +34,18 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The interface a request names (`hotplug`, `maintenance`, `history` of one).
+    pub fn interface(&self) -> Option<&str> {
+        match self {
+            Request::Hotplug(h) => Some(&h.interface),
+            Request::Maintenance { interface, .. } => Some(interface),
+            Request::History { interface, .. } => interface.as_deref(),
+            Request::Status | Request::Reload => None,
+        }
+    }
+}
+
 /// The methods and their argument types.
 pub fn methods() -> Vec<Method> {
     vec![
@@ -68,13 +80,19 @@ pub fn methods() -> Vec<Method> {
     ]
 }
 
-/// The `rail` object, serving each validated request with `serve`. Invalid arguments are
-/// answered by this layer and never reach `serve`.
-pub fn object(serve: impl Fn(Request) -> Reply + 'static) -> Object {
+/// The `rail` object, serving each validated request with `serve`. Invalid arguments, and
+/// an interface that `known` does not accept, are answered by this layer (the latter with
+/// `Not found`, as netifd answers for an interface it does not have) and never reach `serve`.
+pub fn object(
+    known: impl Fn(&str) -> bool + 'static,
+    serve: impl Fn(Request) -> Reply + 'static,
+) -> Object {
     Object {
         path: PATH.to_string(),
         methods: methods(),
         handler: Rc::new(move |method, args| match parse(method, args) {
+            // Not worth a warning: the hotplug script forwards every interface's events.
+            Ok(request) if !request.interface().is_none_or(&known) => Err(Status::NotFound),
             Ok(request) => serve(request),
             Err(status) => {
                 log::warn!(

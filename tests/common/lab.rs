@@ -706,6 +706,7 @@ impl Drop for Lab {
             );
             return;
         }
+        let _ = std::fs::remove_dir_all(super::rail::run_dir(self));
         let out = lab_sh(&["down", &self.name]);
         if !out.status.success() {
             eprintln!(

@@ -5,5 +5,6 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod owrt;
 pub mod rail;
 pub mod scenario;

@@ -34,9 +34,15 @@ fn temp(lab: &Lab, what: &str) -> PathBuf {
     std::env::temp_dir().join(format!("rail-{}-{what}", lab.name()))
 }
 
-/// The history file of the daemons of a lab (written on stop, read at start).
+/// The run directory (`rail -r`) of the lab's daemons: kept while the lab lives, so a
+/// restarted daemon finds what the one before it kept.
+pub fn run_dir(lab: &Lab) -> PathBuf {
+    temp(lab, "run")
+}
+
+/// The history file of the lab's daemons (written on stop, read at start).
 pub fn history_file(lab: &Lab) -> PathBuf {
-    temp(lab, "history")
+    run_dir(lab).join(rail::history::store::FILE)
 }
 
 impl<'a> Rail<'a> {
@@ -52,18 +58,35 @@ impl<'a> Rail<'a> {
 
     /// As `start_with`, running the rail binary at `bin`.
     pub fn start_bin(lab: &'a Lab, bin: &str, config: &str, options: &[&str]) -> Rail<'a> {
+        Rail::start_env(lab, bin, config, options, &[])
+    }
+
+    /// As `start_bin`, with `env` (name, value) set for the daemon (e.g. its PATH).
+    pub fn start_env(
+        lab: &'a Lab,
+        bin: &str,
+        config: &str,
+        options: &[&str],
+        env: &[(&str, &str)],
+    ) -> Rail<'a> {
         let path = temp(lab, "config");
         std::fs::write(&path, config).unwrap();
         let log = temp(lab, "log");
         let logf = std::fs::File::create(&log).unwrap();
-        // Each lab its own history file: labs run side by side on one filesystem.
-        let history = history_file(lab);
-        let mut argv = vec![bin, "-c", path.to_str().unwrap()];
-        argv.extend_from_slice(&["-H", history.to_str().unwrap()]);
+        // What the daemon keeps across its restarts lives in the lab's own run directory.
+        let run_dir = run_dir(lab);
+        let mut argv = vec![
+            bin,
+            "-c",
+            path.to_str().unwrap(),
+            "-r",
+            run_dir.to_str().unwrap(),
+        ];
         argv.extend_from_slice(options);
         argv.extend_from_slice(&["daemon", "-f"]);
         let child = lab
             .command("rtr", &argv)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
             .stderr(logf)
@@ -194,7 +217,6 @@ impl Drop for Rail<'_> {
         }
         let _ = std::fs::remove_file(&self.config);
         let _ = std::fs::remove_file(&self.log);
-        let _ = std::fs::remove_file(self.history());
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use rail::config::*;
-use rail::dataplane::desired::{Link, Links};
+use rail::dataplane::vocab::{Link, Links};
 
 /// An enabled IPv4 uplink with the `n`th mark of the default mask and mwan3-like timings.
 pub fn interface(name: &str, n: u32) -> Interface {
@@ -37,6 +37,7 @@ pub fn interface(name: &str, n: u32) -> Interface {
         flush_conntrack: true,
         masquerade: false,
         npt: None,
+        ip6prefix: None,
         rate: None,
     }
 }
@@ -133,7 +134,7 @@ pub fn every_match() -> Config {
     }];
     let mut dark = rule("dark", Target::Unreachable);
     dark.dest_ip = vec![Prefix {
-        addr: Ipv4Addr::new(198, 18, 7, 9).into(),
+        addr: Ipv4Addr::new(198, 18, 0, 0).into(),
         len: 15,
     }];
     dark.proto = Proto::Number(47);

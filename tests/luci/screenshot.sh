@@ -23,5 +23,5 @@ mkdir -p "$(dirname "$out")"
 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
     --disable-component-update --no-first-run --disable-sync --hide-scrollbars \
     --user-data-dir="$tmp/profile" --force-device-scale-factor=1 \
-    --window-size="${SHOT_SIZE:-1080,1420}" --screenshot="$out" "file://$tmp/status.html" 2>/dev/null
+    --window-size="${SHOT_SIZE:-1080,1900}" --screenshot="$out" "file://$tmp/status.html" 2>/dev/null
 echo "screenshot: $out ($(stat -c %s "$out") bytes)"

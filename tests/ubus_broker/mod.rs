@@ -1,8 +1,12 @@
 //! A test broker speaking ubusd's wire protocol (openwrt/ubus ubusd_proto.c, ubusd_event.c,
 //! ubusd_obj.c): HELLO, PING, ADD_OBJECT with signatures, LOOKUP, INVOKE routed between
 //! clients, replies routed back, SUBSCRIBE / NOTIFY / UNSUBSCRIBE, and the event object
-//! (`register`, `send`, `ubus.object.add` / `ubus.object.remove`). One thread per client,
-//! blocking sockets; `stop` drops every client like a killed ubusd.
+//! (`register`, `send`, `ubus.object.add` / `ubus.object.remove`), and ACLs as ubusd since
+//! 2025-10 applies them (ubusd_acl.c): root may do anything; another caller (its uid, gid
+//! and supplementary groups read at connect) only calls the methods a grant to one of its
+//! groups names, gets `Permission denied` for the others, and does not see at all an object
+//! of which it may call nothing (lookup leaves it out, so a call answers `Not found`).
+//! One thread per client, blocking sockets; `stop` drops every client like a killed ubusd.
 //! Include with `#[path = "ubus_broker/mod.rs"] mod broker;`.
 #![allow(dead_code)]
 
@@ -31,10 +35,28 @@ pub struct BrokerObject {
     pub type_id: Option<u32>,
 }
 
+/// One ACL file of ubusd's: the group it grants to, and per object path the methods.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub gid: u32,
+    pub object: String,
+    pub methods: Vec<String>,
+}
+
+/// Who a client is, as ubusd reads it when the client connects.
+#[derive(Debug, Clone, Default)]
+struct Creds {
+    uid: u32,
+    /// The primary group, then the supplementary ones.
+    groups: Vec<u32>,
+}
+
 #[derive(Default)]
 struct State {
     next_id: u32,
     clients: HashMap<u32, UnixStream>,
+    creds: HashMap<u32, Creds>,
+    grants: Vec<Grant>,
     objects: HashMap<u32, BrokerObject>,
     /// target object id -> subscriber object ids
     subscribers: HashMap<u32, Vec<u32>>,
@@ -51,13 +73,22 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Listens on `path` (replacing a stale socket file).
+    /// Listens on `path` (replacing a stale socket file); no grants: only root may call.
     pub fn start(path: &Path) -> Broker {
+        Broker::start_with(path, Vec::new())
+    }
+
+    /// As `start`, with ubusd's ACL `grants`.
+    pub fn start_with(path: &Path, grants: Vec<Grant>) -> Broker {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path).expect("bind broker socket");
+        // ubusd's umask(0111): anyone may connect; ACLs decide the rest.
+        let everyone = std::os::unix::fs::PermissionsExt::from_mode(0o666);
+        std::fs::set_permissions(path, everyone).expect("chmod broker socket");
         listener.set_nonblocking(true).unwrap();
         let state = Arc::new(Mutex::new(State {
             next_id: 0x1000,
+            grants,
             ..State::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -162,11 +193,59 @@ fn alloc_id(st: &mut State) -> u32 {
     st.next_id
 }
 
+/// The peer's uid and groups: SO_PEERCRED (taken at connect), then the supplementary
+/// groups from /proc/PID/status, as ubusd reads them.
+fn peer_creds(stream: &UnixStream) -> Creds {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`, a ucred.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "SO_PEERCRED: {}", std::io::Error::last_os_error());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", cred.pid)).unwrap_or_default();
+    let extra = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Groups:"))
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|g| g.parse().ok());
+    Creds {
+        uid: cred.uid,
+        groups: std::iter::once(cred.gid).chain(extra).collect(),
+    }
+}
+
+/// Whether client `cl` may call `method` on the object at `path`.
+fn allowed(st: &State, cl: u32, path: Option<&str>, method: &str) -> bool {
+    let Some(creds) = st.creds.get(&cl).filter(|c| c.uid != 0) else {
+        return true;
+    };
+    st.grants.iter().any(|g| {
+        path == Some(g.object.as_str())
+            && creds.groups.contains(&g.gid)
+            && g.methods.iter().any(|m| m == method || m == "*")
+    })
+}
+
 fn serve_client(state: Arc<Mutex<State>>, mut stream: UnixStream) {
+    let creds = peer_creds(&stream);
     let id = {
         let mut st = state.lock().unwrap();
         let id = alloc_id(&mut st);
         st.clients.insert(id, stream.try_clone().unwrap());
+        st.creds.insert(id, creds);
         send(
             &st,
             id,
@@ -233,11 +312,21 @@ fn handle(st: &mut State, cl: u32, msg: Message) {
                 .collect();
             found.sort_by(|x, y| x.path.cmp(&y.path));
             for o in &found {
+                // The methods the caller may call; none of several: the object stays hidden.
+                let all = o.signature.clone().unwrap_or_default();
+                let signature: Table = all
+                    .iter()
+                    .filter(|(m, _)| allowed(st, cl, o.path.as_deref(), m))
+                    .cloned()
+                    .collect();
+                if signature.is_empty() && !all.is_empty() {
+                    continue;
+                }
                 let reply = Attrs {
                     objpath: o.path.clone(),
                     objid: Some(o.id),
                     objtype: o.type_id,
-                    signature: Some(o.signature.clone().unwrap_or_default()),
+                    signature: Some(signature),
                     ..Attrs::default()
                 };
                 send(st, cl, &Message::new(MsgType::Data, h.seq, h.peer, reply));
@@ -260,6 +349,10 @@ fn handle(st: &mut State, cl: u32, msg: Message) {
             let Some(owner) = st.objects.get(&objid).map(|o| o.client) else {
                 return status(st, cl, h.seq, h.peer, Status::NotFound);
             };
+            let path = st.objects.get(&objid).and_then(|o| o.path.clone());
+            if !allowed(st, cl, path.as_deref(), &method) {
+                return status(st, cl, h.seq, h.peer, Status::PermissionDenied);
+            }
             let fwd = Attrs {
                 objid: Some(objid),
                 method: Some(method),
@@ -411,6 +504,7 @@ fn object_event(st: &mut State, id: &str, objid: u32, path: &str) {
 
 fn drop_client(st: &mut State, cl: u32) {
     st.clients.remove(&cl);
+    st.creds.remove(&cl);
     let gone: Vec<BrokerObject> = st
         .objects
         .values()

@@ -1,6 +1,7 @@
 //! ICMP echo: the request rail sends and the parser for what a raw socket receives.
 
 use super::{be16, checksum};
+use crate::family::Af;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const ECHO_REPLY_V4: u8 = 0;
@@ -19,15 +20,18 @@ pub struct EchoReply {
 
 /// An echo request (ICMP header and `size` bytes of payload) for an IPv4 raw socket; the
 /// kernel adds the IP header. For IPv6 the kernel fills in the checksum itself.
-pub fn echo_request(v6: bool, ident: u16, seq: u16, size: u16) -> Vec<u8> {
+pub fn echo_request(af: Af, ident: u16, seq: u16, size: u16) -> Vec<u8> {
     let mut p = vec![0u8; 8 + usize::from(size)];
-    p[0] = if v6 { ECHO_REQUEST_V6 } else { ECHO_REQUEST_V4 };
+    p[0] = match af {
+        Af::Inet => ECHO_REQUEST_V4,
+        Af::Inet6 => ECHO_REQUEST_V6,
+    };
     p[4..6].copy_from_slice(&ident.to_be_bytes());
     p[6..8].copy_from_slice(&seq.to_be_bytes());
     for (i, b) in p[8..].iter_mut().enumerate() {
         *b = i as u8;
     }
-    if !v6 {
+    if af == Af::Inet {
         let sum = checksum(&p);
         p[2..4].copy_from_slice(&sum.to_be_bytes());
     }
@@ -92,7 +96,7 @@ mod tests {
     }
 
     fn reply(ident: u16, seq: u16) -> Vec<u8> {
-        let mut p = echo_request(false, ident, seq, 16);
+        let mut p = echo_request(Af::Inet, ident, seq, 16);
         p[0] = ECHO_REPLY_V4;
         p[2..4].copy_from_slice(&[0, 0]);
         let sum = checksum(&p);
@@ -102,7 +106,7 @@ mod tests {
 
     #[test]
     fn request_has_a_valid_checksum() {
-        let p = echo_request(false, 0x1234, 7, 56);
+        let p = echo_request(Af::Inet, 0x1234, 7, 56);
         assert_eq!(p.len(), 64);
         assert_eq!(checksum(&p), 0);
         assert_eq!((p[0], &p[4..8]), (8, &[0x12, 0x34, 0, 7][..]));
@@ -119,7 +123,7 @@ mod tests {
 
     #[test]
     fn refuses_requests_bad_checksums_fragments_and_other_protocols() {
-        let mut req = echo_request(false, 1, 1, 8);
+        let mut req = echo_request(Af::Inet, 1, 1, 8);
         assert_eq!(parse_v4(&ipv4([1, 2, 3, 4], 0, &req)), None, "a request");
         req = reply(1, 1);
         req[9] ^= 0xff;
@@ -142,7 +146,7 @@ mod tests {
     #[test]
     fn parses_v6_replies_only() {
         let src: Ipv6Addr = "2001:db8::1".parse().unwrap();
-        let mut p = echo_request(true, 5, 6, 0);
+        let mut p = echo_request(Af::Inet6, 5, 6, 0);
         assert_eq!(parse_v6(src, &p), None);
         p[0] = ECHO_REPLY_V6;
         assert_eq!(parse_v6(src, &p).map(|r| (r.ident, r.seq)), Some((5, 6)));

@@ -1,10 +1,14 @@
 // Stand-in for LuCI's baseclass (LuCI.baseclass): `extend(props)` makes a subclass whose
-// constructor runs `__init__`; `isSubclass` tells whether a constructor descends from it.
+// constructor runs `__init__` (its own or inherited) and must be called with `new`;
+// `isSubclass(C)` is true only for a strict descendant, as in luci.js (a class is not its
+// own subclass).
 'use strict';
 
 function makeClass() {
 	function extend(Parent, props) {
 		function Sub(...args) {
+			if (!(this instanceof Sub))
+				throw new TypeError('Constructor must not be called without "new"');
 			if (typeof this.__init__ === 'function')
 				this.__init__(...args);
 		}
@@ -12,8 +16,7 @@ function makeClass() {
 		Object.defineProperties(Sub.prototype, Object.getOwnPropertyDescriptors(props));
 		Sub.prototype.constructor = Sub;
 		Sub.extend = (more) => extend(Sub, more);
-		Sub.isSubclass = (other) => typeof other === 'function' &&
-			(other === Sub || other.prototype instanceof Sub);
+		Sub.isSubclass = (other) => typeof other === 'function' && other.prototype instanceof Sub;
 		return Sub;
 	}
 	return extend(null, {});

@@ -58,7 +58,17 @@ function makeForm(Class, dom, uci) {
 		}
 	});
 	const TypedSection = AbstractSection.extend({});
-	const GridSection = TypedSection.extend({});
+	// As LuCI's grid: the table shows the options that are not modalonly, as text unless
+	// `editable`; the editor (a modal) has every option except those with modalonly
+	// === false, which LuCI documents as "only in the table".
+	const GridSection = TypedSection.extend({
+		tableOptions() {
+			return this.children.filter((o) => !o.modalonly);
+		},
+		editorOptions() {
+			return this.children.filter((o) => o.modalonly !== false);
+		}
+	});
 	const TableSection = TypedSection.extend({});
 	const NamedSection = AbstractSection.extend({
 		__init__(map, sid, sectiontype, title, description) {

@@ -22,22 +22,22 @@ process.env.TZ = 'UTC';
 const RESOURCES = path.resolve(__dirname, '../../../luci-app-rail/htdocs/luci-static/resources');
 
 // The leading string statements of a LuCI module: 'use strict' and 'require X [as Y]'.
-// Like luci.js, scanning stops at the first string literal that is neither.
+// Like luci.js, /* */ and // comments between them are skipped (a comment opener is
+// recognised wherever it appears), and scanning stops at the first string literal that
+// is neither.
 function parseRequires(source) {
 	const requireRe = /^require[ \t]+(\S+)(?:[ \t]+as[ \t]+([a-zA-Z_]\S*))?$/;
 	const deps = [];
-	let quote = null, start = 0, escaped = false;
+	let quote = null, start = 0, escaped = false, comment = null, prev = null;
 	for (let i = 0; i < source.length; i++) {
 		const c = source[i];
-		if (quote === null) {
-			if (c === '"' || c === "'") {
-				quote = c;
-				start = i + 1;
-			}
-			continue;
-		}
 		if (escaped) {
 			escaped = false;
+		} else if (comment !== null) {
+			if ((comment === '/' && c === '\n') || (comment === '*' && prev === '*' && c === '/'))
+				comment = null;
+		} else if ((c === '*' || c === '/') && prev === '/') {
+			comment = c;
 		} else if (c === '\\') {
 			escaped = true;
 		} else if (c === quote) {
@@ -48,7 +48,11 @@ function parseRequires(source) {
 			else if (!/^use[ \t]+strict$/.test(text))
 				break;
 			quote = null;
+		} else if (quote === null && (c === '"' || c === "'")) {
+			quote = c;
+			start = i + 1;
 		}
+		prev = c;
 	}
 	return deps;
 }
@@ -67,9 +71,12 @@ function createEnv({ status, history, uci: uciData = {} } = {}) {
 
 	const Class = makeClass();
 	const dom = makeDom(window);
-	const ubus = { rail: { status: () => env.status } };
+	const E = (...args) => dom.create(...args);
+	// The rail object is on the bus while there is a status document (undefined: stopped).
+	const railObject = { status: () => env.status };
 	if (history)
-		ubus.rail.history = (params) => env.history[params.span];
+		railObject.history = (params) => env.history[params.span];
+	const ubus = { get rail() { return env.status === undefined ? undefined : railObject; } };
 	const rpc = makeRpc(ubus);
 	const poll = makePoll();
 	const uci = makeUci(uciData);
@@ -77,15 +84,32 @@ function createEnv({ status, history, uci: uciData = {} } = {}) {
 	const ui = makeUi();
 
 	const View = Class.extend({
-		// As LuCI's view: load(), then render() its result into #view.
+		// As LuCI's view: a spinner, load(), then render() its result into #view, then the
+		// page footer with a button for each of handleSaveApply, handleSave and handleReset
+		// that the view has not set to null.
 		__init__() {
 			const vp = document.getElementById('view');
+			dom.content(vp, E('div', { 'class': 'spinning' }, [ 'Loading view…' ]));
 			this.__ready = Promise.resolve(this.load())
 				.then((data) => this.render(data))
-				.then((nodes) => { dom.content(vp, nodes); });
+				.then((nodes) => {
+					dom.content(vp, nodes);
+					dom.append(vp, this.addFooter());
+				});
 		},
 		load() {},
-		render() {}
+		render() {},
+		handleSave() { return Promise.resolve(); },
+		handleSaveApply() { return Promise.resolve(); },
+		handleReset() { return Promise.resolve(); },
+		addFooter() {
+			const buttons = [ [ 'handleSaveApply', 'cbi-button-apply', 'Save & Apply' ],
+				[ 'handleSave', 'cbi-button-save', 'Save' ], [ 'handleReset', 'cbi-button-reset', 'Reset' ] ]
+				.filter(([ fn ]) => this[fn])
+				.map(([ fn, cls, label ]) => E('button', { 'class': 'cbi-button ' + cls,
+					'click': ui.createHandlerFn(this, fn) }, [ label ]));
+			return E([], buttons.length ? [ E('div', { 'class': 'cbi-page-actions' }, buttons) ] : []);
+		}
 	});
 
 	const builtins = { baseclass: Class, view: View, dom, poll, rpc, uci, form, ui };
@@ -102,7 +126,7 @@ function createEnv({ status, history, uci: uciData = {} } = {}) {
 	};
 
 	window.L = L;
-	window.E = (...args) => dom.create(...args);
+	window.E = E;
 	window._ = (s) => s;
 	window.N_ = (n, s, p) => (n == 1 ? s : p);
 

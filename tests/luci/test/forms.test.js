@@ -170,6 +170,18 @@ test('interfaces: one editable list per uplink, grid columns kept short', async 
 	assert.equal(wanTargets.textContent, '198.18.0.1 198.18.0.2');
 });
 
+test('every option of a grid page can be changed: in the section editor, or editable in the table', async () => {
+	for (const name of [ 'interfaces', 'members', 'policies', 'rules' ]) {
+		const { env, map } = await page(name);
+		const s = map.children[0];
+		assert.equal(s.constructor, env.form.GridSection, name);
+		const editor = s.editorOptions();
+		const inTable = s.tableOptions().filter((o) => o.editable);
+		for (const o of s.children)
+			assert.ok(editor.includes(o) || inTable.includes(o), `${name}: ${o.option} cannot be edited anywhere`);
+	}
+});
+
 test('interfaces: choices, tabs and quality options that only matter with check_quality', async () => {
 	const { opts } = await page('interfaces');
 	const o = opts('interface');

@@ -80,6 +80,31 @@ test('probe targets: state, RTT, jitter, loss and replies per target of each upl
 	});
 });
 
+test('per uplink, the policies that send it new connections now and its share, or none', async () => {
+	const st = fixtures.status();
+	const { view } = await render(st);
+	const carried = (name) => Object.entries(st.policies).flatMap(([ p, pol ]) => [
+		...pol.active.filter((m) => m.interface == name).map((m) => `${p} ${m.percent} %`),
+		...(pol.active6 || []).filter((m) => m.interface == name).map((m) => `${p} (IPv6) ${m.percent} %`) ]);
+	const seen = rows(view, 'rail-uplinks').map((tr) => [ tr.dataset.interface,
+		[ ...cell(tr, 'New connections').querySelectorAll('.rail-carries') ].map(text) ]);
+	assert.deepEqual(seen, Object.keys(st.interfaces).map((n) => [ n, carried(n) ]));
+	assert.ok(seen.some(([ , c ]) => c.length > 0), 'the fixture has an uplink carrying traffic');
+	const idle = rows(view, 'rail-uplinks').find((tr) => !carried(tr.dataset.interface).length);
+	assert.ok(idle, 'the fixture has an uplink carrying nothing');
+	assert.equal(text(cell(idle, 'New connections')), 'none');
+});
+
+test('a target with no probe result in the window yet: "No data" and no loss figure', async () => {
+	const st = fixtures.status();
+	const name = Object.keys(st.interfaces)[0];
+	Object.assign(st.interfaces[name].targets[0], { state: 'unknown', rtt_ms: null, jitter_ms: null, loss: 0 });
+	const { view } = await render(st);
+	const tr = rows(view, 'rail-targets')[0];
+	assert.equal(text(cell(tr, 'State')), 'No data');
+	assert.equal(text(cell(tr, 'Loss')), '–');
+});
+
 test('policy shares: members with their percent and bar width, or the last resort when none is up', async () => {
 	const st = fixtures.status();
 	const { view } = await render(st);
@@ -95,6 +120,8 @@ test('policy shares: members with their percent and bar width, or the last resor
 		]);
 		assert.deepEqual(shares, pol.active.map((m) =>
 			[ m.member, m.interface, `${m.percent} %`, `width:${m.percent}%` ]), tr.dataset.policy);
+		// LuCI's themes print a progress bar's title on the bar: the share would show twice.
+		assert.equal(tr.querySelector('.cbi-progressbar[title]'), null);
 		assert.equal(text(cell(tr, 'Last resort')), pol.last_resort);
 		if (!pol.active.length)
 			assert.equal(text(cell(tr, 'New connections go to')), `No uplink available: last resort is ${pol.last_resort}`);
@@ -220,15 +247,45 @@ test('maintenance: a button per uplink calls ubus rail maintenance and shows the
 	assert.equal(text(cell(rows(view, 'rail-uplinks')[0], 'Service')), 'Maintenance');
 });
 
-test('maintenance refused by the daemon: the page says so', async () => {
+// rail answers a maintenance call it cannot parse with UBUS_STATUS_INVALID_ARGUMENT; rpc.js
+// resolves such a status quietly unless the call was declared with reject: true.
+test('maintenance refused by the daemon (a ubus status): the page says so, in one line', async () => {
 	const { env, view } = await render(fixtures.status());
-	env.ubus.rail.maintenance = () => Promise.reject(new Error('Permission denied'));
+	env.ubus.rail.maintenance = () => env.rpc.status(2);
 	const button = cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button');
 	button.click();
 	await button.__pending;
 	assert.equal(env.ui.notifications.length, 1);
 	assert.equal(env.ui.notifications[0].cls, 'error');
-	assert.match(text(env.ui.notifications[0].children), /Permission denied/);
+	const said = env.ui.notifications[0].children.textContent;
+	assert.match(said, /Invalid argument/);
+	assert.doesNotMatch(said, /\n|  at /, 'no stack trace from L.raise() in the notification');
+});
+
+test('maintenance without the ACL write grant: uhttpd refuses and the page says so', async () => {
+	const { env, view } = await render(fixtures.status());
+	env.ubus.rail.maintenance = () => { throw new Error('uhttpd must not pass a denied call on'); };
+	env.rpc.denied.add('rail.maintenance');
+	const button = cell(rows(view, 'rail-uplinks')[0], 'Service').querySelector('button');
+	button.click();
+	await button.__pending;
+	assert.equal(env.ui.notifications.length, 1);
+	assert.match(env.ui.notifications[0].children.textContent, /Access denied/);
+});
+
+test('without the ACL read grant the page says so instead of "rail is not running"', async () => {
+	const env = createEnv({ status: fixtures.status() });
+	env.rpc.denied.add('rail.status');
+	const view = await env.renderView('view.rail.status');
+	assert.ok(view.querySelector('.rail-denied'));
+	assert.equal(view.querySelector('.rail-absent'), null);
+	assert.equal(view.querySelector('table'), null);
+	assert.match(text(view), /luci-app-rail/);
+});
+
+test('a status page has no Save & Apply footer; it has nothing to save', async () => {
+	const { view } = await render(fixtures.status());
+	assert.equal(view.querySelector('.cbi-page-actions'), null);
 });
 
 test('a disabled uplink has no maintenance button', async () => {

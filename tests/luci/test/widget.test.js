@@ -72,3 +72,13 @@ test('daemon not running (ubus object missing) or answering with no document', a
 	assert.equal(text((await widget(undefined)).node), 'rail is not running');
 	assert.equal(text((await widget(null)).node), 'rail is not running');
 });
+
+test('without the ACL read grant the box says so instead of "rail is not running"', async () => {
+	const env = createEnv({ status: fixtures.status() });
+	env.rpc.denied.add('rail.status');
+	const include = env.require('view.status.include.35_rail');
+	const node = env.document.createElement('div');
+	node.appendChild(include.render(await include.load()));
+	assert.ok(node.querySelector('.rail-denied'));
+	assert.match(text(node), /Not permitted/);
+});

@@ -15,12 +15,20 @@ const callStatus = rpc.declare({
 	expect: { '': {} }
 });
 
-/* Take an uplink out of service (enable true) or put it back; needs the ACL's write part. */
+/*
+ * Take an uplink out of service (enable true) or put it back; needs the ACL's write part.
+ * rpc.js resolves with the bare status number when a method answers a ubus error,
+ * unless the declaration asks it to reject: a refusal must reach the page.
+ */
 const callMaintenance = rpc.declare({
 	object: 'rail',
 	method: 'maintenance',
-	params: [ 'interface', 'enable' ]
+	params: [ 'interface', 'enable' ],
+	reject: true
 });
+
+/* What loadStatus() gives when the session's ACL does not grant `rail status`. */
+const DENIED = Object.freeze({ denied: true });
 
 /* The states `rail status` reports for an uplink, in the order a reader cares about. */
 const STATES = {
@@ -50,10 +58,21 @@ return baseclass.extend({
 	callStatus: callStatus,
 	callMaintenance: callMaintenance,
 
-	/* A status document, or null when the rail ubus object is not there (daemon stopped). */
+	DENIED: DENIED,
+
+	/*
+	 * A status document; null when the rail ubus object is not there (daemon stopped);
+	 * DENIED when uhttpd refuses the call (JSON-RPC error -32002: the user lacks the
+	 * luci-app-rail ACL), which must not read as a stopped daemon.
+	 */
 	loadStatus() {
-		return L.resolveDefault(callStatus(), null).then((st) =>
-			(st && typeof st.interfaces == 'object') ? st : null);
+		return callStatus().then((st) => (st && typeof st.interfaces == 'object') ? st : null,
+			(e) => / -32002: /.test(e.message) ? DENIED : null);
+	},
+
+	/* The text of an RPC error without the stack trace L.raise() appends to its message. */
+	errorText(e) {
+		return String(e && e.message != null ? e.message : e).split('\n')[0];
 	},
 
 	stateClass(state) {

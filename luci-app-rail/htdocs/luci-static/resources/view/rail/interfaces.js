@@ -68,9 +68,10 @@ return view.extend({
 		add('tracking', form.Value, 'timeout', _('Probe timeout'),
 			_('How long to wait for a reply: seconds (0.5) or with a unit (500ms).'),
 			{ ...probeTime, placeholder: _('half of interval, at most 1s') });
+		/* In the table and the editor: modalonly false would keep it out of the editor. */
 		add('tracking', form.Value, 'interval', _('Interval'),
 			_('Time between probe rounds while the uplink is up and healthy.'),
-			{ ...probeTime, placeholder: '1s', modalonly: false });
+			{ ...probeTime, placeholder: '1s', modalonly: null });
 		add('tracking', form.Value, 'failure_interval', _('Failure interval'),
 			_('Time between rounds while the uplink is suspect (up, but failing).'),
 			{ ...probeTime, placeholder: _('half of interval, at least timeout') });

@@ -68,11 +68,23 @@ return view.extend({
 		return rail.callMaintenance(name, enable)
 			.then(() => this.refresh())
 			.catch((e) => ui.addNotification(null,
-				E('p', [ _('Could not change the service state of %s: %s').format(name, e.message) ]), 'error'));
+				E('p', [ _('Could not change the service state of %s: %s').format(name, rail.errorText(e)) ]), 'error'));
+	},
+
+	/* Per uplink, the policies that send it new connections now, with its share of each. */
+	renderCarries(st, name) {
+		const shares = [];
+		for (const [ policy, p ] of Object.entries(st.policies || {}))
+			for (const [ list, family ] of [ [ p.active, '' ], [ p.active6, ' (IPv6)' ] ])
+				for (const m of (list || []).filter((m) => m.interface == name))
+					shares.push(E('div', { 'class': 'rail-carries', 'data-policy': policy }, [
+						policy + family, ' ', E('strong', {}, [ m.percent + ' %' ]) ]));
+		return shares.length ? shares : [ E('em', {}, [ _('none') ]) ];
 	},
 
 	renderUplinks(st) {
-		const titles = [ _('Uplink'), _('State'), _('Since'), _('Uptime'), _('Flows'), _('Sent'), _('Reason'), _('Service') ];
+		const titles = [ _('Uplink'), _('State'), _('New connections'), _('Since'), _('Uptime'), _('Flows'), _('Sent'),
+			_('Reason'), _('Service') ];
 		const rows = Object.keys(st.interfaces).map((name) => {
 			const ifc = st.interfaces[name];
 			return row({ 'data-interface': name }, titles, [
@@ -82,6 +94,7 @@ return view.extend({
 				ifc.state6 != null
 					? E('span', {}, [ rail.badge(ifc.state), ' ', E('small', {}, [ 'IPv6' ]), ' ', rail.badge(ifc.state6) ])
 					: rail.badge(ifc.state),
+				this.renderCarries(st, name),
 				rail.time(ifc.since),
 				ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–',
 				String(ifc.flows != null ? ifc.flows : '–'),
@@ -98,13 +111,17 @@ return view.extend({
 		const rows = [];
 		for (const name of Object.keys(st.interfaces))
 			for (const t of (st.interfaces[name].targets || []))
+				/* 'unknown': no probe of the current window has been answered or lost yet (the
+				 * window starts afresh on a state change), so its loss of 0 means nothing. */
 				rows.push(row({ 'data-interface': name, 'data-target': t.ip }, titles, [
 					name,
 					t.ip,
-					rail.badge(t.state),
+					t.state == 'unknown'
+						? E('span', { 'class': 'rail-badge rail-state-unknown', 'title': _('No probe result in the current window yet') }, [ _('No data') ])
+						: rail.badge(t.state),
 					rail.ms(t.rtt_ms),
 					rail.ms(t.jitter_ms),
-					E('span', { 'class': t.loss > 0 ? 'rail-loss' : '' }, [ rail.percent(t.loss) ]),
+					t.state == 'unknown' ? '–' : E('span', { 'class': t.loss > 0 ? 'rail-loss' : '' }, [ rail.percent(t.loss) ]),
 					'%d / %d'.format(t.received || 0, t.sent || 0)
 				]));
 		return table('rail-targets', titles, rows, _('No probe targets: uplinks are judged by carrier alone'));
@@ -119,7 +136,8 @@ return view.extend({
 					E('strong', {}, [ m.interface ]), ' ',
 					E('small', {}, [ _('%s, weight %d').format(m.member, m.weight) ])
 				]),
-				E('div', { 'class': 'cbi-progressbar', 'title': m.percent + '%' }, [
+				/* No title: LuCI's themes print a progress bar's title on it, and the share is beside it. */
+				E('div', { 'class': 'cbi-progressbar' }, [
 					E('div', { 'style': 'width:%d%%'.format(Math.max(0, Math.min(100, m.percent))) })
 				]),
 				E('span', { 'class': 'rail-share-percent' }, [ m.percent + ' %' ])
@@ -155,6 +173,10 @@ return view.extend({
 	},
 
 	renderBody(st) {
+		if (st === rail.DENIED)
+			return E('div', { 'class': 'alert-message warning rail-denied' }, [
+				_('You are not allowed to see the state of rail: ask the administrator to grant the luci-app-rail access (ACL) to your user.')
+			]);
 		if (!st)
 			return E('div', { 'class': 'alert-message error rail-absent' }, [
 				_('rail is not running: the ubus object "rail" does not answer. Start it with /etc/init.d/rail start.')

@@ -17,6 +17,8 @@ return baseclass.extend({
 	},
 
 	render([ st, hist ]) {
+		if (st === rail.DENIED)
+			return E('em', { 'class': 'rail-denied' }, [ _('Not permitted: the luci-app-rail access (ACL) is not granted to this user') ]);
 		if (!st)
 			return E('em', { 'class': 'rail-absent' }, [ _('rail is not running') ]);
 

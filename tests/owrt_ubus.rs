@@ -1,9 +1,10 @@
 //! Interop with OpenWrt's own ubusd and `ubus` CLI (openwrt/ubus + openwrt/libubox, built
-//! outside this repository; nothing of theirs is committed). Opt-in: set RAIL_UBUSD and
-//! RAIL_UBUS to the two binaries and run
-//! `cargo test --test ubus_interop -- --ignored` (see docs/openwrt.md).
+//! outside this repository; nothing of theirs is committed). Opt-in: `make owrt-test` with
+//! RAIL_OWRT naming the prefix (docs/owrt.md).
 //! Checks `ubus -v list rail`, `ubus call rail status`, bad arguments, events, notifications,
-//! ubusd restart with re-registration, and the shipped ACL for a non-root caller.
+//! ubusd restart with re-registration, and the shipped ACL for a non-root caller; each
+//! against today's ubusd and against one from before 2025-10 (`old/` in the prefix), whose
+//! ACLs count only the primary group.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -16,6 +17,8 @@ use smol::LocalExecutor;
 
 #[path = "ubus_broker/mod.rs"]
 mod broker;
+#[path = "common/owrt.rs"]
+mod owrt;
 
 use broker::bus::{next_event, notify_until_heard};
 use rail::openwrt::client::{BusEvent, Client, Config, Method, Object};
@@ -27,23 +30,30 @@ struct Tools {
     dir: PathBuf,
 }
 
+/// Which ubus build of the prefix a test runs against.
+#[derive(Clone, Copy)]
+enum Build {
+    Current,
+    /// Before ubus commit b81257b (2025-10-14).
+    Old,
+}
+
 impl Tools {
-    fn from_env(test: &str) -> Tools {
-        let get = |var: &str| -> PathBuf {
-            std::env::var_os(var)
-                .unwrap_or_else(|| {
-                    panic!("{var} must point at OpenWrt's binary (see docs/openwrt.md)")
-                })
-                .into()
+    fn from_env(test: &str, build: Build) -> Tools {
+        let owrt = owrt::Owrt::from_env();
+        let (ubusd, ubus) = match build {
+            Build::Current => (owrt.bin("ubusd"), owrt.bin("ubus")),
+            Build::Old => owrt.old_ubus().unwrap_or_else(|| {
+                panic!(
+                    "no ubusd from before 2025-10 in {}/old (docs/owrt.md: stage ubus-old)",
+                    owrt.prefix().display()
+                )
+            }),
         };
         let dir = std::env::temp_dir().join(format!("rail-interop-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("acl.d")).unwrap();
-        Tools {
-            ubusd: get("RAIL_UBUSD"),
-            ubus: get("RAIL_UBUS"),
-            dir,
-        }
+        Tools { ubusd, ubus, dir }
     }
 
     fn socket(&self) -> PathBuf {
@@ -51,10 +61,27 @@ impl Tools {
     }
 
     fn start_ubusd(&self) -> Ubusd {
-        // Wrapped at once so a failure below still kills it.
+        self.start_ubusd_with(None)
+    }
+
+    /// As `start_ubusd`; with `group`, ubusd sees that file as /etc/group (bound there in
+    /// a private mount namespace), so a test can create group `rail` as a router's
+    /// uci-defaults does, without touching this machine's groups.
+    fn start_ubusd_with(&self, group: Option<&Path>) -> Ubusd {
+        let mut cmd = match group {
+            Some(group) => {
+                let mut c = Command::new("unshare");
+                c.args(["-m", "--propagation", "private", "sh", "-c"])
+                    .arg(r#"mount --bind "$0" /etc/group && exec "$@""#)
+                    .arg(group)
+                    .arg(&self.ubusd);
+                c
+            }
+            None => Command::new(&self.ubusd),
+        };
+        // Wrapped at once so a failure below still kills it (`exec` keeps the pid).
         let ubusd = Ubusd(
-            Command::new(&self.ubusd)
-                .arg("-s")
+            cmd.arg("-s")
                 .arg(self.socket())
                 .arg("-A")
                 .arg(self.dir.join("acl.d"))
@@ -67,27 +94,33 @@ impl Tools {
                 return ubusd;
             }
             if let Ok(Some(status)) = ubusd.0.try_wait() {
-                panic!("ubusd exited ({status}); is libubox.so on LD_LIBRARY_PATH?");
+                panic!("ubusd exited ({status})");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!("ubusd did not create its socket");
     }
 
-    /// Runs the `ubus` CLI off the executor thread (rail is served on it).
+    /// Runs the `ubus` CLI off the executor thread (rail is served on it), as root or as
+    /// `user` with primary group `group` and no other.
     async fn ubus(&self, args: &[&str], as_user: Option<(&str, &str)>) -> Output {
-        let mut cmd = match as_user {
+        match as_user {
             Some((user, group)) => {
-                let mut c = Command::new("setpriv");
-                c.args([
-                    &format!("--reuid={user}"),
-                    &format!("--regid={group}"),
-                    "--clear-groups",
-                ]);
-                c.arg(&self.ubus);
-                c
+                let (user, group) = (format!("--reuid={user}"), format!("--regid={group}"));
+                self.ubus_as(args, &[&user, &group, "--clear-groups"]).await
             }
-            None => Command::new(&self.ubus),
+            None => self.ubus_as(args, &[]).await,
+        }
+    }
+
+    /// As `ubus`, with the credentials `setpriv` sets from `creds` (none: root).
+    async fn ubus_as(&self, args: &[&str], creds: &[&str]) -> Output {
+        let mut cmd = if creds.is_empty() {
+            Command::new(&self.ubus)
+        } else {
+            let mut c = Command::new("setpriv");
+            c.args(creds).arg(&self.ubus);
+            c
         };
         cmd.arg("-s")
             .arg(self.socket())
@@ -124,21 +157,33 @@ fn stderr(o: &Output) -> String {
 fn rail_client(socket: &Path) -> Client {
     Client::new(Config {
         sockets: vec![socket.to_path_buf()],
-        objects: vec![object::object(|req| match req {
-            Request::Status => Ok(Some(
-                json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),
-            )),
-            _ => Ok(None),
-        })],
+        objects: vec![object::object(
+            |name| name == "wan",
+            |req| match req {
+                Request::Status => Ok(Some(
+                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),
+                )),
+                _ => Ok(None),
+            },
+        )],
         subscriptions: vec!["network.interface".into()],
         patterns: vec!["network.interface".into()],
     })
 }
 
 #[test]
-#[ignore = "needs OpenWrt's ubusd and ubus CLI: set RAIL_UBUSD and RAIL_UBUS"]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
 fn rail_on_real_ubusd() {
-    let tools = Tools::from_env("main");
+    rail_on(Tools::from_env("main", Build::Current));
+}
+
+#[test]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
+fn rail_on_ubusd_before_2025_10() {
+    rail_on(Tools::from_env("main-old", Build::Old));
+}
+
+fn rail_on(tools: Tools) {
     let mut ubusd = tools.start_ubusd();
     let ex = LocalExecutor::new();
     future::block_on(ex.run(async {
@@ -309,9 +354,18 @@ fn rail_on_real_ubusd() {
 }
 
 #[test]
-#[ignore = "needs OpenWrt's ubusd and ubus CLI: set RAIL_UBUSD and RAIL_UBUS"]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
 fn shipped_acl_lets_only_root_change_state() {
-    let tools = Tools::from_env("acl");
+    shipped_acl_on(Tools::from_env("acl", Build::Current));
+}
+
+#[test]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
+fn shipped_acl_on_ubusd_before_2025_10() {
+    shipped_acl_on(Tools::from_env("acl-old", Build::Old));
+}
+
+fn shipped_acl_on(tools: Tools) {
     // The shipped file grants group `rail`; here the group is one that exists on Debian
     // (nogroup) so an unprivileged `nobody` can stand in for a member.
     let shipped = std::fs::read_to_string(concat!(
@@ -351,6 +405,159 @@ fn shipped_acl_lets_only_root_change_state() {
             );
             let root = tools.ubus(&["call", "rail", method, args], None).await;
             assert!(root.status.success(), "root {method}: {}", stderr(&root));
+        }
+    }));
+}
+
+/// The gid the first-boot tests give group `rail` (free on Debian).
+const RAIL_GID: &str = "64123";
+
+#[test]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
+fn acl_grant_works_on_first_boot() {
+    first_boot_on(Tools::from_env("boot", Build::Current), Build::Current);
+}
+
+#[test]
+#[ignore = "needs RAIL_OWRT: OpenWrt's ubusd and ubus CLI (make owrt-test)"]
+fn acl_grant_works_on_first_boot_before_2025_10() {
+    first_boot_on(Tools::from_env("boot-old", Build::Old), Build::Old);
+}
+
+/// A router's first boot: ubusd loads the shipped rail.json while group `rail` does not
+/// exist yet; then uci-defaults' 90-rail runs (the shipped script, with functions.sh's
+/// group helpers working on ubusd's /etc/group and a `killall` that signals this ubusd
+/// only). Then a caller whose primary group is `rail` reads status and is refused the
+/// rest; one with `rail` as a supplementary group only reads status on ubusd since
+/// 2025-10; one outside the group does not see `rail` at all.
+fn first_boot_on(tools: Tools, build: Build) {
+    let group = tools.dir.join("group");
+    std::fs::copy("/etc/group", &group).unwrap();
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/files/usr/share/acl.d/rail.json"
+    );
+    std::fs::copy(shipped, tools.dir.join("acl.d/rail.json")).unwrap();
+    let ubusd = tools.start_ubusd_with(Some(&group));
+    let root = tools.dir.join("root");
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    let g = group.display();
+    std::fs::write(
+        root.join("lib/functions.sh"),
+        format!(
+            "group_exists() {{ grep -q \"^$1:\" '{g}'; }}\n\
+             group_add_next() {{ echo \"$1:x:{RAIL_GID}:\" >>'{g}'; echo {RAIL_GID}; }}\n"
+        ),
+    )
+    .unwrap();
+    let killall = root.join("bin/killall");
+    std::fs::write(
+        &killall,
+        format!(
+            "#!/bin/sh\n[ \"$*\" = '-HUP ubusd' ] && exec kill -HUP {}\nexit 1\n",
+            ubusd.0.id()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &killall,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    // ubusd and the callers need to reach the temp dir.
+    std::fs::set_permissions(
+        &tools.dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+
+    let ex = LocalExecutor::new();
+    future::block_on(ex.run(async {
+        let rail = rail_client(&tools.socket());
+        let r = rail.clone();
+        ex.spawn(async move { r.run().await }).detach();
+        assert_eq!(next_event(&rail.events()).await, BusEvent::Connected);
+
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/files/etc/uci-defaults/90-rail"
+        );
+        let path = format!(
+            "{}:{}",
+            root.join("bin").display(),
+            std::env::var("PATH").unwrap()
+        );
+        let out = Command::new("sh")
+            .arg(script)
+            .env("IPKG_INSTROOT", &root)
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "90-rail: {}", stderr(&out));
+        assert!(std::fs::read_to_string(&group)
+            .unwrap()
+            .contains(&format!("rail:x:{RAIL_GID}:")));
+
+        let primary = [
+            "--reuid=65534",
+            &format!("--regid={RAIL_GID}"),
+            "--clear-groups",
+        ];
+        let supplementary = [
+            "--reuid=65534",
+            "--regid=65534",
+            &format!("--groups={RAIL_GID}"),
+        ];
+        let outsider = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+        let status = ["call", "rail", "status"];
+        // ubusd handles the HUP on its own time: wait for the grant.
+        let mut out = tools.ubus_as(&status, &primary).await;
+        for _ in 0..50 {
+            if out.status.success() {
+                break;
+            }
+            async_io::Timer::after(Duration::from_millis(20)).await;
+            out = tools.ubus_as(&status, &primary).await;
+        }
+        assert!(
+            out.status.success(),
+            "primary group rail reads status: {}",
+            stderr(&out)
+        );
+        let out = tools.ubus_as(&["call", "rail", "reload"], &primary).await;
+        assert!(
+            stderr(&out).contains("Permission denied"),
+            "reload: {}",
+            stderr(&out)
+        );
+
+        let out = tools.ubus_as(&status, &supplementary).await;
+        match build {
+            Build::Current => assert!(out.status.success(), "{}", stderr(&out)),
+            // Only the primary group counts: the object is hidden, as from an outsider.
+            Build::Old => assert!(stderr(&out).contains("Not found"), "{}", stderr(&out)),
+        }
+        // Outside group rail: no grant on `rail` at all, so ubusd's lookup does not show it.
+        let out = tools.ubus_as(&status, &outsider).await;
+        assert!(
+            stderr(&out).contains("Not found"),
+            "outsider: {}",
+            stderr(&out)
+        );
+        assert_eq!(out.status.code(), Some(252), "-4: Not found");
+
+        // An interface rail does not have: `Not found` from rail itself, even for root.
+        for (method, args) in [
+            ("maintenance", r#"{"interface":"wan9","enable":true}"#),
+            ("hotplug", r#"{"action":"ifup","interface":"lan"}"#),
+        ] {
+            let out = tools.ubus(&["call", "rail", method, args], None).await;
+            assert!(
+                stderr(&out).contains("Not found"),
+                "{method}: {}",
+                stderr(&out)
+            );
         }
     }));
 }
