@@ -84,6 +84,9 @@ fn history_shows_loss_and_an_outage_and_a_restart_keeps_it() {
     assert!(state_row.contains('X') && state_row.contains('='), "{text}");
     let bad = rail.cli(&["history", "--span", "2h"]);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    let unknown = rail.cli(&["history", "isp9"]);
+    assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no interface 'isp9'"));
 
     // A restart keeps it: stopped, the history is written; started, read back.
     assert_eq!(rail.stop(), Some(0));

@@ -134,6 +134,7 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
                 ("interface".into(), BlobMsg::Int32(3)),
                 ("family".into(), BlobMsg::Int32(3)),
                 ("span".into(), BlobMsg::Int32(3)),
+                ("chart".into(), BlobMsg::Int32(7)),
             ]
         );
 
@@ -170,6 +171,7 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
             ("history", json!({"span": 60})),
             ("history", json!({"family": "inet"})),
             ("history", json!({"interface": "a/b"})),
+            ("history", json!({"chart": "yes"})),
         ];
         for (method, args) in &bad {
             assert_eq!(
@@ -216,7 +218,7 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
         cli.call(
             "rail",
             "history",
-            &json!({"interface": "wan", "family": "ipv6", "span": "24h"}),
+            &json!({"interface": "wan", "family": "ipv6", "span": "24h", "chart": true}),
         )
         .await
         .unwrap();
@@ -255,12 +257,14 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
             Request::History {
                 interface: None,
                 family: None,
-                span: Span::Hour
+                span: Span::Hour,
+                chart: false
             },
             Request::History {
                 interface: Some("wan".into()),
                 family: Some("ipv6".into()),
-                span: Span::Day
+                span: Span::Day,
+                chart: true
             },
         ],
         "only valid requests reach the handler"

@@ -234,11 +234,13 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
                 interface,
                 family,
                 span,
+                chart,
             } => Ok(Some(history_value(
                 &mut hist.borrow_mut(),
                 interface.as_deref(),
                 family.as_deref(),
                 span,
+                chart,
             ))),
             other => {
                 let _ = bus_tx.try_send(other);
@@ -733,11 +735,13 @@ impl Daemon {
                 interface,
                 family,
                 span,
+                chart,
             } => Ok(history_value(
                 &mut self.history.borrow_mut(),
                 interface.as_deref(),
                 family.as_deref(),
                 span,
+                chart,
             )),
             object::Request::Reload => self.reload().await,
             object::Request::Hotplug(h) => {
@@ -956,15 +960,21 @@ fn facts(link: &Link, af: Af) -> LinkFacts {
     }
 }
 
-/// `rail history`: the span asked for, up to now.
+/// `rail history`: the span asked for, up to now; as the text chart with `chart`.
 fn history_value(
     history: &mut History,
     interface: Option<&str>,
     family: Option<&str>,
     span: history::view::Span,
+    chart: bool,
 ) -> Value {
     history.advance(unix_now());
-    serde_json::to_value(history.view(interface, family, span)).unwrap_or(Value::Null)
+    let view = history.view(interface, family, span);
+    if chart {
+        json!({ "chart": history::chart::render(&view) })
+    } else {
+        serde_json::to_value(view).unwrap_or(Value::Null)
+    }
 }
 
 /// The control socket's requests, validated like ubus's.

@@ -5,7 +5,7 @@
 use super::{
     out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, MINUTE, NO_U16,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How far back a view reaches, and at which resolution.
@@ -50,7 +50,7 @@ impl Span {
 }
 
 /// Every series asked for: interface, then family ("ipv4", "ipv6").
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct View {
     /// Unix time of the view (the open second).
     pub now: u64,
@@ -58,7 +58,7 @@ pub struct View {
     pub interfaces: BTreeMap<String, BTreeMap<String, SeriesView>>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct SeriesView {
     /// The state now.
     pub state: String,
@@ -80,13 +80,13 @@ pub struct SeriesView {
 
 /// Service over a stretch of time: the span (with its mean RTT and loss), or a day (with
 /// its date).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Service {
     /// YYYY-MM-DD (UTC) of a day.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub date: String,
     /// Percent of the observed time routable (up or suspect); absent without data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub availability: Option<f64>,
     /// Seconds routable, and out of service (the total outage).
     pub up: u64,
@@ -96,9 +96,9 @@ pub struct Service {
     pub longest: u64,
     /// Of the span: the mean of the samples' RTT (microseconds) and loss (per mille);
     /// absent without data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rtt_us: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loss_permille: Option<i64>,
 }
 

@@ -26,11 +26,13 @@ pub enum Request {
     /// of service (`enable: true`) or put it back.
     Maintenance { interface: String, enable: bool },
     /// `ubus call rail history '{"interface":"wan","family":"ipv4","span":"24h"}'`: the
-    /// quality over time (every argument optional; span 10m, 1h (default) or 24h).
+    /// quality over time (every argument optional; span 10m, 1h (default) or 24h);
+    /// `"chart": true` answers `{"chart": "..."}`, the text `rail history` prints.
     History {
         interface: Option<String>,
         family: Option<String>,
         span: Span,
+        chart: bool,
     },
 }
 
@@ -75,6 +77,7 @@ pub fn methods() -> Vec<Method> {
                 ("interface", Type::String),
                 ("family", Type::String),
                 ("span", Type::String),
+                ("chart", Type::Bool),
             ],
         },
     ]
@@ -150,10 +153,16 @@ pub fn parse(method: &str, args: &Table) -> Result<Request, Status> {
                 None => Span::Hour,
                 Some(s) => Span::parse(s).ok_or(Status::InvalidArgument)?,
             };
+            let chart = match blob::get(args, "chart") {
+                None => false,
+                Some(BlobMsg::Bool(b)) => *b,
+                Some(_) => return Err(Status::InvalidArgument),
+            };
             Ok(Request::History {
                 interface,
                 family,
                 span,
+                chart,
             })
         }
         _ => Err(Status::MethodNotFound),
