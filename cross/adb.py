@@ -53,7 +53,6 @@ ACL_MODE, ACL_USER, ACL_GROUP = 1, 2, 3
 FI_NAME, FI_ACL, FI_SIZE, FI_MTIME, FI_HASHES, FI_TARGET = 1, 2, 3, 4, 5, 6
 DI_NAME, DI_ACL, DI_FILES = 1, 2, 3
 DEP_NAME, DEP_VERSION, DEP_MATCH = 1, 2, 3
-DEP_FIELDS = [None, "name", "version", "match"]
 
 # Dependency operators (src/apk_version.h).
 V_EQUAL, V_LESS, V_GREATER, V_FUZZY, V_CONFLICT = 1, 2, 4, 8, 16
@@ -141,19 +140,6 @@ class AdbWriter:
         words = [len(fields) + 1] + fields
         return val(T_OBJECT, self._data(struct.pack("<%dI" % len(words), *words), 4))
 
-    # Reading back what was written, for the sort keys apk uses (adb_wa_sort).
-    def read_blob(self, v):
-        kind, off = kind_of(v), v & VALUE_MASK
-        if kind == T_BLOB8:
-            return bytes(self.buf[off + 1:off + 1 + self.buf[off]])
-        if kind == T_BLOB16:
-            n = struct.unpack_from("<H", self.buf, off)[0]
-            return bytes(self.buf[off + 2:off + 2 + n])
-        if kind == T_BLOB32:
-            n = struct.unpack_from("<I", self.buf, off)[0]
-            return bytes(self.buf[off + 4:off + 4 + n])
-        return b""
-
 
 def parse_dependency(spec):
     """[!]name[op version] as apk_dep_parse reads it: (name, version or None, op)."""
@@ -227,7 +213,8 @@ def build_time(mtime):
 
 def mkpkg(info, scripts, files_dir):
     """The uncompressed package: file header, ADB block, one DATA block per file."""
-    for required in ("name", "version"):
+    # apk mkpkg defaults arch to the build host's; a cross-built package must name its own.
+    for required in ("name", "version", "arch"):
         if required not in info:
             raise Invalid("required info field '%s' not provided" % required)
     db = AdbWriter()
@@ -544,8 +531,6 @@ def main(argv):
     mk.add_argument("--output", "-o", required=True)
     mk.add_argument("--zopfli", action="store_true",
                     help="compress with pigz -11 (zopfli) instead of zlib -9")
-    mk.add_argument("--uncompressed", action="store_true",
-                    help="write the ADB stream without compression")
     dump = sub.add_parser("dump", help="print a package as JSON")
     dump.add_argument("file")
     args = parser.parse_args(argv)
@@ -572,9 +557,8 @@ def main(argv):
             with open(path, "rb") as f:
                 scripts[kind] = f.read()
         raw = mkpkg(info, scripts, args.files)
-        out = raw if args.uncompressed else compress(raw, args.zopfli)
         with open(args.output, "wb") as f:
-            f.write(out)
+            f.write(compress(raw, args.zopfli))
         return 0
     except (Invalid, OSError, subprocess.CalledProcessError) as e:
         print("adb.py: %s" % e, file=sys.stderr)

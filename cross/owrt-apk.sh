@@ -5,7 +5,8 @@
 # luci-app-rail/ trees:
 #   1. cross/apk.sh's packages equal, uncompressed and byte for byte, what real
 #      `apk mkpkg` writes from the same tree and arguments (APK_MKPKG);
-#   2. `apk adbdump` and `apk verify` read them;
+#   2. `apk adbdump` and `apk verify` read them; a tree with a symlink and an empty file
+#      gives the same bytes from both writers;
 #   3. `apk add` into an offline root installs rail and luci-app-rail, their dependencies
 #      coming from stub packages in a local repository indexed by `apk mkndx`; the
 #      post-install scripts run (IPKG_INSTROOT and a stub /lib/functions.sh, as OpenWrt's
@@ -63,6 +64,15 @@ for p in "$ARCH/rail-$r1" "noarch/luci-app-rail-$r1"; do
         same_inflated "$tmp/d1/apk/$p.apk" "$tmp/real/apk/$p.apk"
     check "apk verify --allow-untrusted $p.apk" "$APK" verify --allow-untrusted "$tmp/d1/apk/$p.apk"
 done
+# What rail's trees lack but cross/adb.py writes too: a symlink and an empty file.
+mkdir -p "$tmp/odd/usr/bin" "$tmp/odd/etc"
+echo x >"$tmp/odd/usr/bin/x"
+ln -s x "$tmp/odd/usr/bin/y"
+: >"$tmp/odd/etc/empty"
+odd=(--info name:odd --info version:1-r1 --info arch:noarch --files "$tmp/odd")
+"$APK" mkpkg "${odd[@]}" --output "$tmp/odd-real.apk" >"$tmp/out" 2>&1 || cat "$tmp/out" >&2
+ours_odd() { python3 "$here/adb.py" mkpkg "${odd[@]}" --output "$tmp/odd.apk" && cmp "$tmp/odd.apk" "$tmp/odd-real.apk"; }
+check "a symlink and an empty file: as apk mkpkg writes them" ours_odd
 "$APK" adbdump "$tmp/d1/apk/$ARCH/rail-$r1.apk" >"$tmp/dump" 2>&1
 for line in "  name: rail" "  version: $r1" "  arch: $ARCH" "  license: GPL-2.0-only" \
     "  origin: feeds/rail/rail" "    - rail-any" "    - kmod-nf-conntrack-netlink" \

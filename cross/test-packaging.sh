@@ -115,9 +115,11 @@ check "luci apk: every field, noarch" verify_luci "$lapk" \
     /www/luci-static/resources/view/rail/status.js:0644 \
     /usr/share/luci/menu.d/luci-app-rail.json:0644 /usr/share/rpcd/acl.d/luci-app-rail.json:0644
 check "adb.py refuses a version apk refuses (0.1.0-1)" fails python3 "$here/adb.py" mkpkg \
-    --info name:rail --info version:0.1.0-1 --output "$tmp/bad.apk"
+    --info name:rail --info version:0.1.0-1 --info arch:noarch --output "$tmp/bad.apk"
 check "adb.py refuses a name apk refuses (-rail)" fails python3 "$here/adb.py" mkpkg \
-    --info name:-rail --info version:0.1.0-r1 --output "$tmp/bad.apk"
+    --info name:-rail --info version:0.1.0-r1 --info arch:noarch --output "$tmp/bad.apk"
+check "adb.py writes a package of a valid name and version" python3 "$here/adb.py" mkpkg \
+    --info name:rail --info version:0.1.0-r1 --info arch:noarch --output "$tmp/good.apk"
 
 # The apk verifier must reject what apk or OpenWrt would trip on. repack <in> <out> <change>
 # rebuilds a package from its own contents with one change, through the writer.

@@ -110,6 +110,9 @@ return view.extend({
 			{ ...modal, validate: rail.rateIn('8kbit', '100gbit'), placeholder: _('no shaping') });
 		add('advanced', form.Flag, 'masquerade', _('Masquerade'),
 			_('Masquerade traffic leaving this uplink. Not needed on OpenWrt, where the firewall zone does it.'), modal);
+		add('advanced', form.Value, 'ip6prefix', _('Delegated IPv6 prefix'),
+			_('The prefix the provider delegates to this uplink (DHCPv6-PD), when netifd does not report it. An uplink without a global IPv6 address of its own is probed and routed from an address of this prefix. Needs family IPv6 or both.'),
+			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)', placeholder: _("learned from netifd's delegated prefix") });
 		add('advanced', form.Value, 'npt_internal', _('NPTv6 internal prefix'),
 			_("The LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix when leaving this uplink."),
 			{ ...modal, datatype: 'or(ipaddr("nomask"), cidr)' });
