@@ -1357,6 +1357,9 @@ fn fill_history(path: &Path, isps: usize, now: u64) -> usize {
         }
     }
     let bytes = store::encode(h.iter());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("making the run directory");
+    }
     std::fs::write(path, &bytes).expect("writing the history file");
     bytes.len()
 }
