@@ -173,6 +173,7 @@ test('the overview widget: a sparkline of the last hour per uplink, its outages 
 	const include = env.require('view.status.include.35_rail');
 	const node = env.document.createElement('div');
 	node.appendChild(include.render(await include.load()));
+	await include.ready;
 	assert.deepEqual(historyCalls(env).map((c) => c.params), [ { span: '1h' } ]);
 	const doc = env.history['1h'];
 	for (const tr of rows(node, 'rail-overview')) {
