@@ -59,11 +59,14 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     }
     let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    // The control socket lives in the run directory (docs/security.md).
+    let socket = crate::daemon::control::path(std::path::Path::new(&run_dir));
     match words.as_slice() {
-        ["status"] => status(false),
-        ["status", "--json"] => status(true),
-        ["reload"] => control("reload", serde_json::Value::Null),
+        ["status"] => status(&socket, false),
+        ["status", "--json"] => status(&socket, true),
+        ["reload"] => control(&socket, "reload", serde_json::Value::Null),
         ["maintenance", iface, on @ ("on" | "off")] => control(
+            &socket,
             "maintenance",
             serde_json::json!({"interface": iface, "enable": *on == "on"}),
         ),
@@ -74,7 +77,7 @@ pub fn run(args: Vec<String>) -> i32 {
             let dir = std::path::Path::new(&run_dir);
             crate::daemon::run(&config, !foreground.is_empty(), ubus.as_deref(), dir)
         }
-        ["history", args @ ..] => history_cmd(args),
+        ["history", args @ ..] => history_cmd(&socket, args),
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
@@ -84,8 +87,8 @@ pub fn run(args: Vec<String>) -> i32 {
     }
 }
 
-fn control(method: &str, args: serde_json::Value) -> i32 {
-    match crate::daemon::control::call(crate::daemon::control::NAME, method, args) {
+fn control(socket: &std::path::Path, method: &str, args: serde_json::Value) -> i32 {
+    match crate::daemon::control::call(socket, method, args) {
         Ok(_) => 0,
         Err(e) => {
             eprintln!("rail {method}: {e}");
@@ -94,9 +97,9 @@ fn control(method: &str, args: serde_json::Value) -> i32 {
     }
 }
 
-fn status(json: bool) -> i32 {
+fn status(socket: &std::path::Path, json: bool) -> i32 {
     use crate::daemon::{control, status};
-    match control::call(control::NAME, "status", serde_json::Value::Null) {
+    match control::call(socket, "status", serde_json::Value::Null) {
         Ok(v) if json => {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             0
@@ -120,7 +123,7 @@ fn status(json: bool) -> i32 {
 
 /// `rail history [IFACE] [--span 10m|1h|24h] [--json]`: the daemon's history, drawn (by
 /// the daemon: the chart needs the samples, the client only prints).
-fn history_cmd(args: &[&str]) -> i32 {
+fn history_cmd(socket: &std::path::Path, args: &[&str]) -> i32 {
     use crate::daemon::control;
     let (mut iface, mut span, mut json) = (None, "1h", false);
     let mut it = args.iter();
@@ -145,7 +148,7 @@ fn history_cmd(args: &[&str]) -> i32 {
     if let Some(i) = iface {
         req["interface"] = i.into();
     }
-    match control::call(control::NAME, "history", req) {
+    match control::call(socket, "history", req) {
         Ok(v) if json => {
             println!("{}", serde_json::to_string(&v).unwrap_or_default());
             0

@@ -69,6 +69,36 @@ config policy 'p'
     );
 }
 
+/// A device name nft cannot quote once broke every `nft -f`, and with it the whole table.
+#[test]
+fn a_device_name_nft_cannot_quote_is_refused_where_it_is_written() {
+    let path = write(
+        "quote.conf",
+        "config interface 'wan'
+	option device 'eth\"1'
+	list track_ip '198.18.0.1'
+
+config rule 'r'
+	list src_dev 'br-lan'
+	list src_dev 'lan*'
+	option use_policy 'p'
+",
+    );
+    let out = rail_check(&path);
+    let f = path.display();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    for (line, option, value) in [(2, "device", "eth\"1"), (7, "src_dev", "lan*")] {
+        let located = format!("{f}:{line}: ");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&located)
+                && l.contains(&format!("option '{option}'"))
+                && l.contains(&format!("'{value}' is not a network device name"))),
+            "{located} {option}: {lines:?}"
+        );
+    }
+}
+
 #[test]
 fn a_syntax_error_is_located_to_the_column() {
     let path = write(

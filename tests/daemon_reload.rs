@@ -203,7 +203,11 @@ fn broken_config_is_refused_on_reload_and_at_start() {
 
     // The same file at start: exit 2, nothing started.
     let path = rail.config.to_str().unwrap().to_string();
-    let out = lab.exec("rtr", &[binary(), "-c", &path, "daemon", "-f"]);
+    let [opt, socket] = common::rail::control_args(&lab);
+    let out = lab.exec(
+        "rtr",
+        &[binary(), "-c", &path, &opt, &socket, "daemon", "-f"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(

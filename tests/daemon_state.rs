@@ -182,7 +182,13 @@ fn a_failed_reconcile_is_retried_shown_and_logged_once() {
         std::env::var("PATH").unwrap_or_default()
     );
     let config = balanced_all(&lab, &[1, 1]);
-    let rail = Rail::start_env(&lab, binary(), &config, &[], &[("PATH", &path)]);
+    let sock = std::env::temp_dir().join(format!("rail-{}-ubus.sock", lab.name()));
+    let broker = Broker::start(&sock);
+    let options = ["-s", sock.to_str().unwrap()];
+    let rail = Rail::start_env(&lab, binary(), &config, &options, &[("PATH", &path)]);
+    rail.wait_for("rail on the bus", VERDICT, |_| {
+        broker.object("rail").is_some()
+    });
     for isp in ["isp1", "isp2"] {
         rail.wait_state(isp, "up", VERDICT);
     }
@@ -202,6 +208,13 @@ fn a_failed_reconcile_is_retried_shown_and_logged_once() {
     // The fake nft exits before reading its script: rail sees a broken pipe.
     let text = error["error"].as_str().unwrap_or("");
     assert!(text.starts_with("applying table inet rail:"), "{error}");
+    let on_ubus = call(&sock, "status", json!({}))
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(
+        on_ubus["reconcile_error"]["since"], error["since"],
+        "ubus status: {on_ubus}"
+    );
     let shown = String::from_utf8_lossy(&rail.cli(&["status"]).stdout).into_owned();
     assert!(
         shown.contains("WARNING: kernel state not applied"),
@@ -210,8 +223,9 @@ fn a_failed_reconcile_is_retried_shown_and_logged_once() {
     assert!(masquerading(), "the old table stays while nft fails");
 
     std::fs::remove_file(bin.join("fail")).unwrap();
-    // The next retry is at most 2 s after the third attempt (backoff 0.5, 1, 2 s...).
-    rail.wait_for("a successful retry", VERDICT, |r| {
+    // The next retry comes at most 4 s later (backoff 0.5, 1, 2, 4 s... after attempts
+    // 1 to 4).
+    rail.wait_for("a successful retry", Duration::from_secs(10), |r| {
         r.status().get("reconcile_error").is_none()
     });
     assert!(!masquerading(), "the new table is applied");
@@ -399,10 +413,9 @@ fn unknown_interfaces_are_refused_everywhere_and_maintenance_survives_a_kill() {
         !out.status.success() && err.contains("no interface 'wan9'"),
         "{err}"
     );
-    let reply = lab.within("rtr", || {
-        let hotplug = json!({"action": "ifup", "interface": "wan9"});
-        rail::daemon::control::call(rail::daemon::control::NAME, "hotplug", hotplug)
-    });
+    let control = std::path::PathBuf::from(common::rail::control_socket(&lab));
+    let hotplug = json!({"action": "ifup", "interface": "wan9"});
+    let reply = rail::daemon::control::call(&control, "hotplug", hotplug);
     assert_eq!(
         reply,
         Err(format!("no interface 'wan9' in {}", rail.config.display()))

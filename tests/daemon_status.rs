@@ -28,6 +28,16 @@ fn text(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
 }
 
+/// The daemon counts flows every 10 s: a count is in the status within this long.
+const FLOWS_COUNTED: Duration = Duration::from_secs(15);
+
+fn total_flows(s: &Value) -> f64 {
+    ["isp1", "isp2"]
+        .iter()
+        .map(|i| num(&s["interfaces"][i]["flows"], "flows"))
+        .sum()
+}
+
 #[test]
 fn status_has_every_field_with_values_that_match_the_lab() {
     let Some(lab) = Lab::for_rail(2) else {
@@ -49,8 +59,12 @@ fn status_has_every_field_with_values_that_match_the_lab() {
     for f in &flows {
         *per_uplink.entry(f.source.clone()).or_default() += 1;
     }
-    // Let every target answer a few rounds after the carrier came back.
+    // Let every target answer a few rounds after the carrier came back; flows are
+    // counted on the daemon's own schedule (every 10 s), never per request.
     std::thread::sleep(Duration::from_millis(600));
+    rail.wait_for("the flows counted", FLOWS_COUNTED, |r| {
+        total_flows(&r.status()) >= flows.len() as f64
+    });
     let s = rail.status();
 
     assert_eq!(s["version"], env!("CARGO_PKG_VERSION"));
@@ -93,11 +107,7 @@ fn status_has_every_field_with_values_that_match_the_lab() {
             assert!(got > 0.0 && got <= sent, "{ctx}");
         }
     }
-    let total_flows: f64 = ["isp1", "isp2"]
-        .iter()
-        .map(|i| num(&s["interfaces"][i]["flows"], "flows"))
-        .sum();
-    assert!(total_flows >= flows.len() as f64, "{s}");
+    assert!(total_flows(&s) >= flows.len() as f64, "{s}");
 
     let p = &s["policies"]["balanced"];
     assert_eq!(p["last_resort"], "unreachable");
@@ -165,6 +175,7 @@ fn maintenance_takes_an_uplink_out_of_service_and_back_root_only() {
     assert!(text(&rail.cli(&["status"])).contains("maintenance"));
 
     // Anyone may read the status; only root may change state.
+    let control = common::rail::control_args(&lab);
     let nobody = |args: &[&str]| {
         let mut cmd = vec![
             "setpriv",
@@ -172,12 +183,25 @@ fn maintenance_takes_an_uplink_out_of_service_and_back_root_only() {
             "--regid=65534",
             "--clear-groups",
             binary(),
+            &control[0],
+            &control[1],
         ];
         cmd.extend_from_slice(args);
         lab.exec("rtr", &cmd)
     };
     let out = nobody(&["status", "--json"]);
     assert!(out.status.success(), "status for everyone: {}", text(&out));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["interfaces"]["isp1"]["state"], "maintenance");
+    let root = rail.status();
+    for field in ["address", "gateway"] {
+        assert!(root["interfaces"]["isp2"][field].is_string(), "{root}");
+        assert_eq!(
+            seen["interfaces"]["isp2"][field],
+            Value::Null,
+            "root's only: {seen}"
+        );
+    }
     let out = nobody(&["maintenance", "isp1", "off"]);
     assert!(!out.status.success(), "a non-root caller is refused");
     assert!(text(&out).contains("root only"), "{}", text(&out));
@@ -225,12 +249,12 @@ fn counting_a_large_conntrack_table_costs_no_memory_in_proportion() {
             s.send_to(b"x", service).unwrap();
         }
     });
-    // `rail status` counts the flows per uplink with a conntrack dump.
+    // The daemon counts the flows per uplink with a conntrack dump on its own schedule.
+    rail.wait_for("the flows counted", FLOWS_COUNTED, |r| {
+        total_flows(&r.status()) >= FLOWS as f64
+    });
     let s = rail.status();
-    let counted: f64 = ["isp1", "isp2"]
-        .iter()
-        .map(|i| num(&s["interfaces"][i]["flows"], "flows"))
-        .sum();
+    let counted = total_flows(&s);
     assert!(counted >= FLOWS as f64, "{counted} flows counted: {s}");
     let after = peak_kib(rail.pid());
     eprintln!("peak resident memory {before} -> {after} kB for {counted} flows");

@@ -8,8 +8,8 @@
 //!     RAIL_BIN=$PWD/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
 //!
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
-//! (comma separated: fast, fast6, default, carrier, pppoe, routes, cost, history) picks
-//! sections;
+//! (comma separated: fast, fast6, default, carrier, pppoe, routes, flood, cost, history)
+//! picks sections;
 //! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
 //! The cost section runs `RAIL_COST_BIN` when set (`make bench`: the static musl build);
 //! BENCH_ISOLATE=0 measures it without keeping the lab's work off its CPU. The history
@@ -21,6 +21,7 @@ mod broker;
 mod common;
 mod health_support;
 
+use common::flood::{apply_shipped_limits, fds, resting_fds, Flood, CONNECTIONS, NOBODY};
 use common::lab::{Fault, Lab};
 use common::rail::{interface, interface_dual_stack, interface_probing, Rail};
 use health_support::sim;
@@ -1118,6 +1119,11 @@ fn bench() {
             disrupted.extend(s.disrupted);
         }
     }
+    if wanted("flood") {
+        if let Some(lab) = Lab::for_rail(2) {
+            flood_figures(&lab, trials, &mut figures);
+        }
+    }
     if !disrupted.is_empty() {
         let mut f = Figure::new("disrupted_flows", "flows", disrupted, Target::AllZero);
         f.note = format!(
@@ -1139,6 +1145,75 @@ fn bench() {
     }
 
     report(&figures, trials, started.elapsed());
+}
+
+/// Failover of the fast profile quiet, then while a local user floods the control socket
+/// (`common::flood`: 2,000 connections renewed as fast as rail takes them and a status
+/// loop, as uid nobody), with rail under the limits procd sets; rail's CPU and peak RSS
+/// during the flood, and the descriptors it still holds after it (docs/security.md).
+fn flood_figures(lab: &Lab, trials: usize, figures: &mut Vec<Figure>) {
+    eprintln!("== fast profile, quiet then under a control-socket flood: blackhole ISP1, {trials} trials each");
+    let mut b = Bench::start(lab, &two_uplinks(lab, 1, FAST));
+    let quiet = b.series(trials, 1, Fault::Blackhole);
+    let socket = PathBuf::from(common::rail::control_socket(lab));
+    let (mut failover, mut detect) = (vec![], vec![]);
+    let (mut cpu, mut rss, mut left) = (vec![], vec![], vec![]);
+    while failover.len() < trials {
+        // The daemon is restarted every TRIALS_PER_DAEMON trials, as in every series.
+        b.restart();
+        let pid = b.rail().pid();
+        apply_shipped_limits(pid);
+        let base = resting_fds(pid);
+        let flood = Flood::start(socket.clone());
+        std::thread::sleep(Duration::from_secs(1));
+        let (ns0, t0) = (cpu_ns(pid), Instant::now());
+        let n = (trials - failover.len()).min(TRIALS_PER_DAEMON);
+        let s = b.series(n, 1, Fault::Blackhole);
+        failover.extend(s.failover);
+        detect.extend(s.detect);
+        cpu.push(100.0 * (cpu_ns(pid) - ns0) as f64 / 1e9 / t0.elapsed().as_secs_f64());
+        rss.push(status_kib(pid, "VmHWM"));
+        flood.stop();
+        b.rail().wait_for(
+            "the flood's descriptors closed",
+            Duration::from_secs(10),
+            |_| fds(pid) <= base,
+        );
+        left.push(fds(pid).saturating_sub(base) as f64);
+    }
+    let note = format!(
+        "{CONNECTIONS} connections renewed as fast as rail takes them and a status loop, as uid {NOBODY}"
+    );
+    let mut f = Figure::ms(
+        "failover_flood_ms",
+        failover,
+        Target::MedianAtMost(1.1 * median(&quiet.failover)),
+    );
+    f.note = format!("{note}; target: within 10% of the quiet median of the same run");
+    figures.push(Figure::ms(
+        "failover_flood_quiet_ms",
+        quiet.failover,
+        Target::None,
+    ));
+    figures.push(f);
+    // rail's own verdict (its log line), apart from the LAN client's connections.
+    figures.push(Figure::ms(
+        "detect_flood_quiet_ms",
+        quiet.detect,
+        Target::None,
+    ));
+    figures.push(Figure::ms("detect_flood_ms", detect, Target::None));
+    let mut f = Figure::new("flood_cpu_percent", "%", cpu, Target::None);
+    f.note =
+        format!("rail's CPU during the flood, per daemon ({TRIALS_PER_DAEMON} failovers each)");
+    figures.push(f);
+    figures.push(Figure::new("flood_peak_rss_kib", "KiB", rss, Target::None));
+    figures.push(Figure::new(
+        "flood_fds_left",
+        "descriptors",
+        left,
+        Target::AllZero,
+    ));
 }
 
 /// The fast profile's figures for family `ip` (the failover figure first), and the

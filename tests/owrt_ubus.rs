@@ -2,9 +2,11 @@
 //! outside this repository; nothing of theirs is committed). Opt-in: `make owrt-test` with
 //! RAIL_OWRT naming the prefix (docs/owrt.md).
 //! Checks `ubus -v list rail`, `ubus call rail status`, bad arguments, events, notifications,
-//! ubusd restart with re-registration, and the shipped ACL for a non-root caller; each
-//! against today's ubusd and against one from before 2025-10 (`old/` in the prefix), whose
-//! ACLs count only the primary group.
+//! ubusd restart with re-registration, the shipped ACL for a non-root caller, and a first
+//! boot (ubusd loads rail.json before uci-defaults creates group `rail`) with members by
+//! primary or supplementary group, an outsider and unknown interfaces; each against today's
+//! ubusd and against one from before 2025-10 (`old/` in the prefix), whose ACLs count only
+//! the primary group.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -158,7 +160,7 @@ fn rail_client(socket: &Path) -> Client {
     Client::new(Config {
         sockets: vec![socket.to_path_buf()],
         objects: vec![object::object(
-            |name| name == "wan",
+            |req| req.interface().is_none_or(|n| n == "wan"),
             |req| match req {
                 Request::Status => Ok(Some(
                     json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),

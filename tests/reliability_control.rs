@@ -7,23 +7,25 @@
 mod common;
 mod reliability_lab;
 
+use common::flood::{fds, resting_fds};
 use common::lab::Lab;
 use common::rail::Rail;
 use reliability_lab::{balanced, running, VERDICT};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-/// Runs `f` on a thread inside the router's network namespace (where the daemon's
-/// abstract socket lives), as `uid` when given (the thread alone: raw setresuid).
+/// Runs `f` on a thread inside the router's network namespace (where the daemon runs),
+/// as `uid` when given (the thread alone: raw setresuid), with the daemon's control
+/// socket path.
 fn in_router<R: Send + 'static>(
     lab: &Lab,
     uid: Option<u32>,
-    f: impl FnOnce() -> R + Send + 'static,
+    f: impl FnOnce(&str) -> R + Send + 'static,
 ) -> R {
     let ns = format!("/run/netns/{}", lab.ns("rtr"));
+    let socket = common::rail::control_socket(lab);
     std::thread::spawn(move || {
         use std::os::fd::AsRawFd;
         let file = std::fs::File::open(&ns).unwrap();
@@ -34,14 +36,14 @@ fn in_router<R: Send + 'static>(
                 assert_eq!(libc::syscall(libc::SYS_setresuid, u, u, u), 0);
             }
         }
-        f()
+        f(&socket)
     })
     .join()
     .unwrap()
 }
 
-fn connect() -> UnixStream {
-    let s = UnixStream::connect_addr(&SocketAddr::from_abstract_name(b"rail").unwrap()).unwrap();
+fn connect(socket: &str) -> UnixStream {
+    let s = UnixStream::connect(socket).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
     s
@@ -49,8 +51,8 @@ fn connect() -> UnixStream {
 
 /// Sends raw bytes as one request; the daemon's JSON reply.
 fn ask_raw(lab: &Lab, uid: Option<u32>, bytes: Vec<u8>) -> Value {
-    in_router(lab, uid, move || {
-        let s = connect();
+    in_router(lab, uid, move |socket| {
+        let s = connect(socket);
         // An oversized request is cut off by the daemon: the rest may not be read.
         let _ = (&s).write_all(&bytes);
         let mut line = String::new();
@@ -85,12 +87,6 @@ fn state(lab: &Lab, rail: &Rail) -> (Value, Value, String) {
         s["policies"].clone(),
         lab.run("rtr", &["ip", "rule"]) + &lab.run("rtr", &["ip", "route", "show", "table", "all"]),
     )
-}
-
-fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count()
 }
 
 #[test]
@@ -160,34 +156,30 @@ fn bad_control_requests_get_clear_errors_and_change_nothing() {
 
     // Idle connections (any local user can open them) neither block others nor stay open.
     let pid = rail.pid();
-    // The fewest descriptors over a few samples: a status request or a probe socket being
-    // re-opened can hold one briefly.
-    let base = (0..5)
-        .map(|_| {
-            std::thread::sleep(Duration::from_millis(20));
-            fds(pid)
-        })
-        .min()
-        .unwrap();
-    let idle = in_router(&lab, nobody, || {
-        (0..50).map(|_| connect()).collect::<Vec<_>>()
+    let base = resting_fds(pid);
+    let idle = in_router(&lab, nobody, |socket| {
+        (0..IDLE).map(|_| connect(socket)).collect::<Vec<_>>()
     });
     assert_eq!(ask(&lab, None, "status", Value::Null)["ok"], true);
-    // The accept loop is a task of its own: give it the moment it needs to take all 50.
+    // The accept loop is a task of its own: give it the moment it needs to take them all.
     rail.wait_for("the idle connections accepted", VERDICT, |_| {
-        fds(pid) >= base + 50
+        fds(pid) >= base + IDLE
     });
     // The daemon drops them (5 s request timeout) without the clients closing them.
     rail.wait_for("idle connections dropped", VERDICT, |_| fds(pid) <= base);
     drop(idle);
 
     assert_eq!(state(&lab, &rail), before, "state intact");
-    nothing_world_writable(pid);
+    nothing_world_writable(pid, &common::rail::control_socket(&lab));
 }
 
-/// Every file the daemon holds open is not world-writable, and its control socket is
-/// abstract (no file to protect; callers are checked by SO_PEERCRED instead).
-fn nothing_world_writable(pid: u32) {
+/// Idle connections held at once by a local user: under the daemon's cap for users other
+/// than root (48 with the usual 1024 descriptors), so each one is taken.
+const IDLE: usize = 40;
+
+/// Every file the daemon holds open is not world-writable, and its control socket sits
+/// in a directory only root may write (nobody else can bind it first).
+fn nothing_world_writable(pid: u32, socket: &str) {
     use std::os::unix::fs::MetadataExt;
     for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
         let target = std::fs::read_link(fd.unwrap().path()).unwrap();
@@ -197,7 +189,14 @@ fn nothing_world_writable(pid: u32) {
         }
     }
     let unix = std::fs::read_to_string(format!("/proc/{pid}/net/unix")).unwrap();
-    assert!(unix.lines().any(|l| l.ends_with(" @rail")), "{unix}");
+    assert!(unix.lines().any(|l| l.ends_with(socket)), "{unix}");
+    let dir = std::fs::symlink_metadata(std::path::Path::new(socket).parent().unwrap()).unwrap();
+    assert!(dir.is_dir() && dir.uid() == 0, "{socket}: {dir:?}");
+    assert_eq!(
+        dir.mode() & 0o022,
+        0,
+        "{socket}'s directory is writable by others"
+    );
 }
 
 #[test]

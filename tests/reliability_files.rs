@@ -30,3 +30,47 @@ fn import_output_is_not_world_writable_even_with_umask_0() {
         assert_eq!(mode & 0o022, 0, "{round}: mode {mode:o}");
     }
 }
+
+/// `import-mwan3 -o /etc/config/rail` on a full overlay: the write fails with a clear
+/// error and the old config is left whole (written in place, it was truncated and rail
+/// refused to start at the next boot). A 64 KiB tmpfs of its own, in a mount namespace
+/// of its own, stands for the overlay.
+#[test]
+fn import_onto_a_full_filesystem_fails_and_leaves_the_old_config_whole() {
+    // SAFETY: geteuid(2) has no failure mode.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: needs root to mount a small tmpfs");
+        return;
+    }
+    let input = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/import/shipped.mwan3");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("reliability_full");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = r#"
+        set -e
+        mkdir -p "$1/mnt"
+        mount -t tmpfs -o size=64k tmpfs "$1/mnt"
+        printf "config globals 'globals'\n\toption enabled '1'\n" > "$1/mnt/rail"
+        cp "$1/mnt/rail" "$1/before"
+        # Fill what is left: the import's config cannot fit.
+        dd if=/dev/zero of="$1/mnt/fill" bs=1k count=1024 2>/dev/null || true
+        set +e
+        "$2" import-mwan3 "$3" -o "$1/mnt/rail" 2>"$1/err"
+        echo "exit $?"
+        cmp -s "$1/mnt/rail" "$1/before" && echo "old file whole"
+        ls -a "$1/mnt" | grep -c rail- || true
+        cat "$1/err"
+    "#;
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(&dir)
+        .arg(env!("CARGO_BIN_EXE_rail"))
+        .arg(input)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("exit 2"), "the import fails: {text}");
+    assert!(text.contains("old file whole"), "{text}");
+    assert!(text.contains("No space left on device"), "says why: {text}");
+    let temps = text.lines().nth(2).unwrap_or("");
+    assert_eq!(temps, "0", "no temporary file left behind: {text}");
+}

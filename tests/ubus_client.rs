@@ -47,7 +47,7 @@ fn config(path: &Path) -> Config {
 /// requests and answers status.
 fn rail_object(seen: Rc<RefCell<Vec<Request>>>) -> Object {
     object::object(
-        |name| name == "wan",
+        |req| req.interface().is_none_or(|n| n == "wan"),
         move |req| {
             seen.borrow_mut().push(req.clone());
             match req {

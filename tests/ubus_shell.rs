@@ -232,6 +232,7 @@ service_stopped
     for want in [
         "set_param command /usr/sbin/rail -c /etc/config/rail daemon",
         "set_param respawn 3600 5 5",
+        "set_param limits nofile=1024 1024 data=33554432 33554432",
         "set_param stdout 1",
         "set_param stderr 1",
         "set_param file /etc/config/rail",

@@ -341,7 +341,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 ..opt("mark_mask", Kind::Mask, Default::Value("0x3F000000"),
                     "The fwmark bits rail owns. Each interface (disabled ones included) holds one mark inside the mask, n for the nth on a fresh start; the daemon keeps each interface's mark across reloads and restarts (/var/run/rail/state.json), so an interface added later takes a free one. The mask must hold as many values as there are interfaces. The default is clear of mwan3 (0x3F00), pbr (0x00ff0000) and trafficshaper (0xFF).")
             },
-            many("hook", Kind::Path, "Executables run (without a shell) on every uplink state change, with INTERFACE, FAMILY (ipv4 or ipv6: which family's state changed), DEVICE, STATE, PREVIOUS, REASON, RTT and LOSS in the environment."),
+            many("hook", Kind::Path, "Executables run as root (without a shell) on every uplink state change, with INTERFACE, FAMILY (ipv4 or ipv6: which family's state changed), DEVICE, STATE, PREVIOUS, REASON, RTT and LOSS in the environment. Run only when the file and every directory above it are root's and writable by no one else; whoever may write rail's configuration can therefore run any such program as root (docs/security.md)."),
             opt("hook_timeout", Kind::Duration { min: ms(100), max: ms(600_000) }, Default::Value("10s"),
                 "A hook still running after this long is killed."),
             OptSpec {

@@ -182,12 +182,16 @@ pub fn parse_proto(s: &str) -> Result<Proto, String> {
     })
 }
 
-/// A Linux network device name: 1..15 bytes, no `/`, `:` or whitespace, not `.` or `..`.
+/// A Linux network device name: 1..15 bytes, no `/`, `:` or whitespace, not `.` or `..`
+/// (the kernel's rules), and none of `"`, `\` or `*`, which nft cannot put in a quoted
+/// name or reads as its escape and wildcard.
 pub fn parse_device(s: &str) -> Result<String, String> {
     let ok = (1..=15).contains(&s.len())
         && s != "."
         && s != ".."
-        && !s.contains(|c: char| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+        && !s.contains(|c: char| {
+            matches!(c, '/' | ':' | '"' | '\\' | '*') || c.is_whitespace() || c.is_control()
+        });
     ok.then(|| s.to_string())
         .ok_or_else(|| format!("'{s}' is not a network device name"))
 }
@@ -360,7 +364,16 @@ mod tests {
     fn names_devices_paths_dns() {
         assert!(parse_device("pppoe-wan").is_ok());
         assert!(parse_device("eth0.2").is_ok());
-        for bad in ["", "a/b", "eth 0", "averyveryverylongname", ".."] {
+        for bad in [
+            "",
+            "a/b",
+            "eth 0",
+            "averyveryverylongname",
+            "..",
+            "eth\"1",
+            "eth\\1",
+            "eth*",
+        ] {
             assert!(parse_device(bad).is_err(), "{bad}");
         }
         assert!(parse_name("wan_m1_w3").is_ok());

@@ -1,25 +1,86 @@
-//! The control socket: how `rail status`, `rail reload` and the hotplug script reach a
+//! The control socket: how `rail status`, `rail reload` and `rail maintenance` reach a
 //! running daemon without ubusd (ubus carries the same methods on OpenWrt).
 //!
-//! An abstract Unix socket, so every network namespace has its own (lab routers side by
-//! side) and nothing is left in the filesystem. One JSON request per line, one JSON reply
-//! per line. The caller's uid comes from SO_PEERCRED: state-changing methods are root's.
+//! A Unix socket file in a directory only root may write (docs/security.md): no other
+//! user can bind it first and answer in rail's place, and the client checks that the
+//! server is root before it believes a reply. One JSON request per line, one JSON reply
+//! per line. The caller's uid comes from SO_PEERCRED: `status` is anyone's (addresses and
+//! gateways are root's), everything else is root's and goes to the daemon's loop.
+//!
+//! Whatever a client does costs the loop nothing: `status` is answered here from the
+//! snapshot the daemon refreshes on its own schedule; sessions are capped (root's apart
+//! from everyone else's, so a flood never locks root out), each has one deadline and a
+//! bounded buffer, and a failing accept (EMFILE) backs off instead of spinning.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+use std::cell::{Cell, RefCell};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
-/// The abstract socket name (shown by `ss -xl` as `@rail`).
-pub const NAME: &str = "rail";
+/// The socket's name in the run directory (`/var/run/rail`, `rail -r DIR`). /var/run is
+/// root's alone, so rail's directory in it is created by rail and cannot be taken by
+/// anyone else.
+const FILE: &str = "control";
 
-/// Requests bigger than this are refused rather than buffered.
-const MAX_REQUEST: usize = 64 * 1024;
+/// Requests bigger than this are refused rather than buffered (the largest real one, a
+/// hotplug or maintenance call, is under 200 bytes).
+const MAX_REQUEST: usize = 4096;
 
-/// A request must arrive within this long after connecting.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// A session (request in, reply out) must be over within this long after it was accepted:
+/// a client that says nothing, or reads nothing, is dropped.
+const SESSION_DEADLINE: Duration = Duration::from_secs(5);
+
+/// After a failed accept (EMFILE, ENFILE, ENOBUFS) the listener waits this long before
+/// trying again: the failing connection stays queued and would fail again at once.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
+
+/// After turning a client away (no place left for its class) the listener waits this long
+/// before the next accept: a flood then costs at most a thousand accepts a second, not
+/// as many as the flooder can make (tens of thousands, half a core).
+const REFUSED_BACKOFF: Duration = Duration::from_millis(1);
+
+/// Connections the kernel queues before `connect` blocks: short, so that while a flood
+/// is turned away one at a time, root's connection waits behind a few dozen at most
+/// (a blocked `connect` queues in order), not the thousands of the system's default.
+const BACKLOG: libc::c_int = 32;
+
+/// How many sessions may be open at once: root's and everyone else's counted apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub root: usize,
+    pub others: usize,
+}
+
+impl Limits {
+    /// Sessions take at most an eighth of the descriptors rail may open (`nofile`, its
+    /// RLIMIT_NOFILE); the rest stay for probes, netlink, nft and ubus.
+    pub fn within(nofile: u64) -> Limits {
+        let share = usize::try_from(nofile / 8).unwrap_or(usize::MAX);
+        Limits {
+            root: (share / 4).clamp(1, 16),
+            others: share.saturating_sub(share / 4).clamp(1, 48),
+        }
+    }
+
+    /// From the process's own descriptor limit.
+    pub fn of_process() -> Limits {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit(2) fills the struct passed.
+        let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+            lim.rlim_cur
+        } else {
+            1024
+        };
+        Limits::within(nofile)
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -54,23 +115,101 @@ impl Reply {
     }
 }
 
-/// A request as the daemon sees it: what was asked, by whom, and where to answer.
+/// A root request for the daemon's loop, and where to answer.
 pub struct Incoming {
     pub request: Request,
-    pub uid: u32,
     pub reply: smol::channel::Sender<Reply>,
 }
 
-fn addr(name: &str) -> std::io::Result<SocketAddr> {
-    SocketAddr::from_abstract_name(name.as_bytes())
+/// What a session may use of the daemon: its loop (root's requests) and its status.
+#[derive(Clone)]
+pub struct Daemon {
+    pub requests: smol::channel::Sender<Incoming>,
+    /// The status document as the daemon last refreshed it.
+    pub snapshot: Rc<RefCell<Value>>,
 }
 
-pub fn bind(name: &str) -> std::io::Result<async_io::Async<UnixListener>> {
-    async_io::Async::new(UnixListener::bind_addr(&addr(name)?)?)
+/// Why `dir` must not hold rail's socket, or None: it must be a directory (not a link)
+/// owned by root (or the user running rail) and writable by nobody else.
+fn unsafe_dir(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) => return Some(e.to_string()),
+    };
+    // SAFETY: geteuid(2) has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    if !m.file_type().is_dir() {
+        Some("not a directory".into())
+    } else if m.uid() != 0 && m.uid() != me {
+        Some(format!("owned by uid {}, not root", m.uid()))
+    } else if m.mode() & 0o022 != 0 {
+        Some(format!(
+            "writable by group or others (mode {:o})",
+            m.mode() & 0o7777
+        ))
+    } else {
+        None
+    }
 }
 
-fn peer_uid(s: &UnixStream) -> u32 {
-    use std::os::fd::AsRawFd;
+/// The listening socket at `path`. Its directory is created (mode 0755) when missing and
+/// refused when anyone but root could write it; a socket left by a daemon that died is
+/// replaced, one a live daemon answers on is not.
+pub fn bind(path: &Path) -> io::Result<async_io::Async<UnixListener>> {
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .ok_or_else(|| io::Error::other("needs a directory of its own"))?;
+    match std::fs::DirBuilder::new().mode(0o755).create(dir) {
+        // Whatever the umask: others must be able to reach the socket for `status`.
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?,
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+            return Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
+        }
+        Err(_) => {}
+    }
+    if let Some(why) = unsafe_dir(dir) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{}: {why}", dir.display()),
+        ));
+    }
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if let Ok(live) = UnixStream::connect(path) {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!(
+                    "another rail daemon (pid {}) answers on it",
+                    peer_pid(&live)
+                ),
+            ));
+        }
+        if m.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        }
+    }
+    let listener = UnixListener::bind(path)?;
+    // SAFETY: listen(2) again on a listening socket only sets its backlog.
+    if unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), BACKLOG) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Anyone may connect (status); the directory alone decides who may bind.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
+    async_io::Async::new(listener)
+}
+
+fn peer_uid(fd: &impl std::os::fd::AsRawFd) -> u32 {
+    peer(fd).map_or(u32::MAX, |c| c.uid)
+}
+
+fn peer_pid(fd: &impl std::os::fd::AsRawFd) -> i32 {
+    peer(fd).map_or(0, |c| c.pid)
+}
+
+/// The credentials the kernel recorded for the other end (SO_PEERCRED).
+fn peer(fd: &impl std::os::fd::AsRawFd) -> Option<libc::ucred> {
     let mut cred = libc::ucred {
         pid: 0,
         uid: u32::MAX,
@@ -80,56 +219,112 @@ fn peer_uid(s: &UnixStream) -> u32 {
     // SAFETY: cred and len describe a valid ucred buffer for getsockopt to fill.
     let rc = unsafe {
         libc::getsockopt(
-            s.as_raw_fd(),
+            fd.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_PEERCRED,
             (&mut cred as *mut libc::ucred).cast(),
             &mut len,
         )
     };
-    if rc == 0 {
-        cred.uid
-    } else {
-        u32::MAX
+    (rc == 0).then_some(cred)
+}
+
+/// One open session of a class (root or not): counted while it lives.
+struct Slot(Rc<Cell<usize>>);
+
+impl Slot {
+    fn take(open: &Rc<Cell<usize>>, limit: usize) -> Option<Slot> {
+        (open.get() < limit).then(|| {
+            open.set(open.get() + 1);
+            Slot(open.clone())
+        })
     }
 }
 
-/// Accepts clients forever, handing each request to the daemon through `to_daemon`.
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+/// Accepts clients forever: `status` is answered from the snapshot, root's other
+/// requests go to the daemon's loop.
 pub async fn serve(
     listener: async_io::Async<UnixListener>,
-    to_daemon: smol::channel::Sender<Incoming>,
-    ex: std::rc::Rc<smol::LocalExecutor<'static>>,
+    daemon: Daemon,
+    limits: Limits,
+    ex: Rc<smol::LocalExecutor<'static>>,
 ) {
+    let (root_open, others_open) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+    let mut failing = false;
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let to_daemon = to_daemon.clone();
-        ex.spawn(async move {
-            let uid = peer_uid(stream.get_ref());
-            let _ = session(stream, uid, to_daemon).await;
-        })
-        .detach();
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if failing {
+                    log::info!("control socket: accepting again");
+                    failing = false;
+                }
+                let uid = peer_uid(stream.get_ref());
+                let slot = if uid == 0 {
+                    Slot::take(&root_open, limits.root)
+                } else {
+                    Slot::take(&others_open, limits.others)
+                };
+                match slot {
+                    Some(slot) => {
+                        let daemon = daemon.clone();
+                        ex.spawn(async move {
+                            let _ = session(stream, uid, daemon).await;
+                            drop(slot);
+                        })
+                        .detach();
+                    }
+                    // Full: say so if the client's buffer has room, never wait for it.
+                    None => {
+                        let _ = stream
+                            .get_ref()
+                            .write(b"{\"ok\":false,\"error\":\"busy: too many sessions open\"}\n");
+                        drop(stream);
+                        async_io::Timer::after(REFUSED_BACKOFF).await;
+                    }
+                }
+            }
+            Err(e) => {
+                if !failing {
+                    log::warn!(
+                        "control socket: accept failed: {e}; retrying every {ACCEPT_BACKOFF:?}"
+                    );
+                    failing = true;
+                }
+                async_io::Timer::after(ACCEPT_BACKOFF).await;
+            }
+        }
+        // A queue of waiting clients must not keep the rest of the executor (probes,
+        // failover, signals) waiting: accept returns without yielding while one is there.
+        futures_lite::future::yield_now().await;
     }
 }
 
-async fn session(
-    stream: async_io::Async<UnixStream>,
+async fn session(stream: async_io::Async<UnixStream>, uid: u32, daemon: Daemon) -> io::Result<()> {
+    futures_lite::future::or(exchange(&stream, uid, daemon), async {
+        async_io::Timer::after(SESSION_DEADLINE).await;
+        Err(io::ErrorKind::TimedOut.into())
+    })
+    .await
+}
+
+/// One request in, one reply out.
+async fn exchange(
+    stream: &async_io::Async<UnixStream>,
     uid: u32,
-    to_daemon: smol::channel::Sender<Incoming>,
-) -> std::io::Result<()> {
+    daemon: Daemon,
+) -> io::Result<()> {
     use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-    // One request per connection: the tools connect, ask, read the answer and leave.
-    let mut reader = futures_lite::io::BufReader::new((&stream).take(MAX_REQUEST as u64));
+    let mut reader =
+        futures_lite::io::BufReader::with_capacity(1024, stream.take(MAX_REQUEST as u64));
     // Bytes, not a String: a request that is not UTF-8 gets an error reply, not a hangup.
     let mut line = Vec::new();
-    // A client that connects and says nothing is dropped: idle connections from any local
-    // user must not pile up until the daemon runs out of descriptors.
-    let n = futures_lite::future::or(reader.read_until(b'\n', &mut line), async {
-        async_io::Timer::after(REQUEST_TIMEOUT).await;
-        Err(std::io::ErrorKind::TimedOut.into())
-    })
-    .await?;
+    let n = reader.read_until(b'\n', &mut line).await?;
     let reply = if n == 0 {
         return Ok(());
     } else if !line.ends_with(b"\n") && n >= MAX_REQUEST {
@@ -137,14 +332,21 @@ async fn session(
     } else {
         match serde_json::from_slice::<Request>(&line) {
             Err(e) => Reply::err(format!("bad request: {e}")),
+            Ok(r) if r.method == "status" => {
+                let snapshot = daemon.snapshot.borrow();
+                if snapshot.is_null() {
+                    Reply::err("the daemon is starting")
+                } else if uid == 0 {
+                    Reply::ok(snapshot.clone())
+                } else {
+                    Reply::ok(super::status::for_others(&snapshot))
+                }
+            }
+            Ok(r) if uid != 0 => Reply::err(format!("'{}' changes state: root only", r.method)),
             Ok(request) => {
                 let (tx, rx) = smol::channel::bounded(1);
-                let incoming = Incoming {
-                    request,
-                    uid,
-                    reply: tx,
-                };
-                match to_daemon.send(incoming).await {
+                let incoming = Incoming { request, reply: tx };
+                match daemon.requests.send(incoming).await {
                     Ok(()) => rx
                         .recv()
                         .await
@@ -156,13 +358,27 @@ async fn session(
     };
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();
     out.push(b'\n');
-    (&stream).write_all(&out).await
+    (&*stream).write_all(&out).await
 }
 
-/// Blocking client for the command line tools.
-pub fn call(name: &str, method: &str, args: Value) -> Result<Value, String> {
-    let stream = UnixStream::connect_addr(&addr(name).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("cannot reach the rail daemon (@{name}): {e}; is it running?"))?;
+/// Blocking client for the command line tools: refuses to believe a server that is not
+/// root (or the user running the client, for tests).
+pub fn call(path: &Path, method: &str, args: Value) -> Result<Value, String> {
+    let stream = UnixStream::connect(path).map_err(|e| {
+        format!(
+            "cannot reach the rail daemon ({}): {e}; is it running?",
+            path.display()
+        )
+    })?;
+    // SAFETY: geteuid(2) has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    let server = peer_uid(&stream);
+    if server != 0 && server != me {
+        return Err(format!(
+            "{} is served by uid {server}, not root: not rail; refusing to talk to it",
+            path.display()
+        ));
+    }
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
@@ -186,43 +402,284 @@ pub fn call(name: &str, method: &str, args: Value) -> Result<Value, String> {
     }
 }
 
+/// The control socket of the daemon whose run directory is `run_dir`.
+pub fn path(run_dir: &Path) -> PathBuf {
+    run_dir.join(FILE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::rc::Rc;
+    use serde_json::json;
 
-    #[test]
-    fn request_reaches_daemon_with_uid_and_reply_comes_back() {
-        let name = format!("rail-test-{}", std::process::id());
+    fn socket_path(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rail-ctl-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir.join("control")
+    }
+
+    /// Runs a control socket at `path` on this thread until `client` (on its own thread)
+    /// is done. The daemon's loop echoes root's requests back when `loop_answers`, and
+    /// never reads them otherwise (a loop busy for as long as the test lasts).
+    fn serving<R: Send + 'static>(
+        path: &Path,
+        limits: Limits,
+        loop_answers: bool,
+        client: impl FnOnce() -> R + Send + 'static,
+    ) -> R {
         let ex = Rc::new(smol::LocalExecutor::new());
-        let listener = bind(&name).unwrap();
+        let listener = bind(path).unwrap();
         let (tx, rx) = smol::channel::unbounded::<Incoming>();
-        ex.spawn(serve(listener, tx, ex.clone())).detach();
-        ex.spawn(async move {
-            while let Ok(inc) = rx.recv().await {
-                let uid = inc.uid;
-                let _ = inc
-                    .reply
-                    .send(Reply::ok(serde_json::json!({
-                        "method": inc.request.method, "uid": uid, "args": inc.request.args
-                    })))
-                    .await;
-            }
-        })
-        .detach();
-        let name2 = name.clone();
-        let client =
-            std::thread::spawn(move || call(&name2, "status", serde_json::json!({"x": 1})));
-        let me = unsafe { libc::geteuid() };
+        let snapshot = Rc::new(RefCell::new(json!({
+            "interfaces": {"wan": {"state": "up", "address": "203.0.113.7", "gateway": "203.0.113.1"}}
+        })));
+        let daemon = Daemon {
+            requests: tx,
+            snapshot,
+        };
+        ex.spawn(serve(listener, daemon, limits, ex.clone()))
+            .detach();
+        if loop_answers {
+            ex.spawn(async move {
+                while let Ok(inc) = rx.recv().await {
+                    let r =
+                        Reply::ok(json!({"method": inc.request.method, "args": inc.request.args}));
+                    let _ = inc.reply.send(r).await;
+                }
+            })
+            .detach();
+        }
+        let client = std::thread::spawn(client);
         smol::block_on(ex.run(async {
             while !client.is_finished() {
                 async_io::Timer::after(Duration::from_millis(5)).await;
             }
         }));
-        let got = client.join().unwrap().unwrap();
-        assert_eq!(got["method"], "status");
-        assert_eq!(got["uid"], me);
-        assert_eq!(got["args"]["x"], 1);
+        client.join().unwrap()
+    }
+
+    /// Runs `f` as `uid` on a thread of its own (raw setresuid: this thread only); None
+    /// when the tests do not run as root.
+    fn as_uid<R>(uid: u32, f: impl FnOnce() -> R + Send) -> Option<R>
+    where
+        R: Send,
+    {
+        // SAFETY: geteuid(2) has no failure mode.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIPPED: needs root to act as uid {uid}");
+            return None;
+        }
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // SAFETY: setresuid(2) on this thread alone, not the process.
+                let rc = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+                assert_eq!(rc, 0);
+                f()
+            })
+            .join()
+            .unwrap()
+        })
+        .into()
+    }
+
+    fn raw(path: &Path, bytes: &[u8]) -> Reply {
+        let s = UnixStream::connect(path).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = (&s).write_all(bytes);
+        let mut line = String::new();
+        BufReader::new(&s).read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    }
+
+    #[test]
+    fn root_gets_the_snapshot_and_its_requests_reach_the_loop() {
+        let path = socket_path("root");
+        let p = path.clone();
+        let (status, reload) = serving(&path, Limits::within(1024), true, move || {
+            (
+                call(&p, "status", Value::Null),
+                call(&p, "reload", json!({"x": 1})),
+            )
+        });
+        let status = status.unwrap();
+        assert_eq!(status["interfaces"]["wan"]["address"], "203.0.113.7");
+        let reload = reload.unwrap();
+        assert_eq!(reload["method"], "reload");
+        assert_eq!(reload["args"]["x"], 1);
+    }
+
+    #[test]
+    fn others_get_status_from_the_snapshot_without_addresses_and_nothing_else() {
+        let path = socket_path("others");
+        let p = path.clone();
+        // The loop never reads: status must not need it (a status loop from any user
+        // must cost the daemon's loop nothing), and nothing else may reach it.
+        let got = serving(&path, Limits::within(1024), false, move || {
+            as_uid(65534, || {
+                (
+                    call(&p, "status", Value::Null),
+                    call(&p, "reload", Value::Null),
+                    call(
+                        &p,
+                        "maintenance",
+                        json!({"interface": "wan", "enable": true}),
+                    ),
+                )
+            })
+        });
+        let Some((status, reload, maintenance)) = got else {
+            return;
+        };
+        let status = status.unwrap();
+        assert_eq!(status["interfaces"]["wan"]["state"], "up");
+        assert_eq!(status["interfaces"]["wan"]["address"], Value::Null);
+        assert_eq!(status["interfaces"]["wan"]["gateway"], Value::Null);
+        assert!(reload.unwrap_err().contains("root only"));
+        assert!(maintenance.unwrap_err().contains("root only"));
+    }
+
+    #[test]
+    fn a_socket_served_by_another_user_is_not_believed() {
+        let path = socket_path("squat");
+        let dir = path.parent().unwrap().to_path_buf();
+        std::fs::create_dir_all(&dir).unwrap();
+        // SAFETY: chown(2) on a directory this test made.
+        let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+        if unsafe { libc::chown(c.as_ptr(), 65534, 65534) } != 0 {
+            eprintln!("SKIPPED: needs root to stage another user's socket");
+            return;
+        }
+        let p = path.clone();
+        let Some(squatter) = as_uid(65534, move || UnixListener::bind(&p).unwrap()) else {
+            return;
+        };
+        let p = path.clone();
+        let answer = std::thread::spawn(move || {
+            if let Ok((s, _)) = squatter.accept() {
+                let _ = (&s).write_all(b"{\"ok\":true,\"data\":{\"interfaces\":{}}}\n");
+            }
+        });
+        let e = call(&p, "status", Value::Null).unwrap_err();
+        assert!(e.contains("uid 65534"), "{e}");
+        drop(answer);
+        // Nor does the daemon bind in a directory that is not root's.
+        let e = bind(&path).map(drop).unwrap_err().to_string();
+        assert!(e.contains("not root"), "{e}");
+    }
+
+    #[test]
+    fn bind_refuses_a_directory_others_may_write_and_a_live_daemon_socket() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = socket_path("mode");
+        let dir = path.parent().unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = bind(&path).map(drop).unwrap_err().to_string();
+        assert!(e.contains("writable by group or others"), "{e}");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let live = bind(&path).unwrap();
+        let e = bind(&path).map(drop).unwrap_err().to_string();
+        assert!(e.contains("another rail daemon"), "{e}");
+        // A socket left by a daemon that died is replaced.
+        drop(live);
+        assert!(bind(&path).is_ok());
+    }
+
+    #[test]
+    fn sessions_beyond_the_cap_are_told_busy_and_root_still_gets_in() {
+        let path = socket_path("cap");
+        let limits = Limits { root: 1, others: 2 };
+        let p = path.clone();
+        let got = serving(&path, limits, true, move || {
+            as_uid(65534, || {
+                let idle: Vec<UnixStream> =
+                    (0..2).map(|_| UnixStream::connect(&p).unwrap()).collect();
+                // Sessions are taken in order: the third finds both places held.
+                std::thread::sleep(Duration::from_millis(200));
+                let third = raw(&p, b"");
+                let status = call(&p, "status", Value::Null);
+                (idle, third, status)
+            })
+            .map(|(idle, third, status)| {
+                let root = call(&p, "status", Value::Null);
+                drop(idle);
+                (third, status, root)
+            })
+        });
+        let Some((third, busy_status, root)) = got else {
+            return;
+        };
+        assert!(third.error.contains("busy"), "{third:?}");
+        assert!(busy_status.unwrap_err().contains("busy"));
+        assert_eq!(root.unwrap()["interfaces"]["wan"]["state"], "up");
+    }
+
+    #[test]
+    fn clients_turned_away_are_taken_at_most_a_thousand_a_second() {
+        let path = socket_path("refused");
+        let p = path.clone();
+        let window = Duration::from_millis(500);
+        let refused = serving(&path, Limits { root: 0, others: 0 }, true, move || {
+            let start = std::time::Instant::now();
+            let mut n = 0u32;
+            while start.elapsed() < window {
+                assert!(raw(&p, b"").error.contains("busy"));
+                n += 1;
+            }
+            n
+        });
+        // A flood turned away as fast as it connects took half a core (30,000 a second).
+        let most = window.as_millis() as u32 + BACKLOG as u32;
+        assert!(
+            refused <= most,
+            "{refused} clients turned away in {window:?}"
+        );
+    }
+
+    #[test]
+    fn a_silent_client_is_dropped_at_the_deadline() {
+        let path = socket_path("silent");
+        let p = path.clone();
+        let waited = serving(&path, Limits::within(1024), true, move || {
+            let s = UnixStream::connect(&p).unwrap();
+            s.set_read_timeout(Some(SESSION_DEADLINE * 3)).unwrap();
+            let t = std::time::Instant::now();
+            let mut buf = [0u8; 16];
+            let n = std::io::Read::read(&mut &s, &mut buf).unwrap();
+            (n, t.elapsed())
+        });
+        assert_eq!(waited.0, 0, "closed without a reply");
+        assert!(waited.1 < SESSION_DEADLINE * 2, "{:?}", waited.1);
+    }
+
+    #[test]
+    fn garbage_and_oversized_requests_get_an_error_reply_not_a_hangup() {
+        let path = socket_path("bad");
+        let p = path.clone();
+        let (bad, big) = serving(&path, Limits::within(1024), true, move || {
+            (
+                raw(&p, b"{not json\xff\n"),
+                raw(&p, &vec![b'x'; MAX_REQUEST * 4]),
+            )
+        });
+        assert!(bad.error.starts_with("bad request"), "{}", bad.error);
+        assert!(big.error.contains("larger than"), "{}", big.error);
+    }
+
+    #[test]
+    fn descriptor_limits_leave_most_descriptors_to_the_rest_of_the_daemon() {
+        assert_eq!(
+            Limits::within(1024),
+            Limits {
+                root: 16,
+                others: 48
+            }
+        );
+        let small = Limits::within(64);
+        assert!(
+            small.root >= 1 && small.root + small.others <= 8,
+            "{small:?}"
+        );
     }
 
     /// The control socket, like every socket of the daemon, waits in async-io's reactor,
@@ -253,30 +710,5 @@ mod tests {
             slept >= asked,
             "asked to sleep {asked:?}, woke after {slept:?}"
         );
-    }
-
-    #[test]
-    fn garbage_gets_an_error_reply_not_a_hangup() {
-        let name = format!("rail-test-bad-{}", std::process::id());
-        let ex = Rc::new(smol::LocalExecutor::new());
-        let listener = bind(&name).unwrap();
-        let (tx, _rx) = smol::channel::unbounded::<Incoming>();
-        ex.spawn(serve(listener, tx, ex.clone())).detach();
-        let name2 = name.clone();
-        let client = std::thread::spawn(move || {
-            let s = UnixStream::connect_addr(&addr(&name2).unwrap()).unwrap();
-            (&s).write_all(b"{not json\xff\n").unwrap();
-            let mut line = String::new();
-            BufReader::new(&s).read_line(&mut line).unwrap();
-            serde_json::from_str::<Reply>(&line).unwrap()
-        });
-        smol::block_on(ex.run(async {
-            while !client.is_finished() {
-                async_io::Timer::after(Duration::from_millis(5)).await;
-            }
-        }));
-        let r = client.join().unwrap();
-        assert!(!r.ok);
-        assert!(r.error.starts_with("bad request"), "{}", r.error);
     }
 }

@@ -9,6 +9,30 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs the checked file (argv[0] is `program`, the path as configured).
+fn start(checked: &Checked, program: &str, ev: &HookEvent) -> std::io::Result<Child> {
+    use std::os::fd::AsRawFd;
+    let fd = checked.0.as_raw_fd();
+    let mut command = Command::new(format!("/proc/self/fd/{fd}"));
+    command
+        .arg0(program)
+        // Its own process group, so a timeout kills whatever the hook started too.
+        .process_group(0)
+        .envs(ev.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: fcntl(2) only, which is async-signal-safe, between fork and exec. A script's
+    // interpreter opens /proc/self/fd/N itself: the descriptor must survive the exec.
+    unsafe {
+        command.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        })
+    };
+    command.spawn()
+}
+
 /// The user script run after the configured hooks when it exists and is executable.
 pub const USER_SCRIPT: &str = "/etc/rail.user";
 
@@ -63,23 +87,77 @@ fn is_executable(path: &str) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Why a hook must not run as root: a program others can rewrite is a way to root.
-/// `None` when it is safe, or missing (spawning it then fails with its own error).
-fn unsafe_program(path: &str) -> Option<String> {
+/// A hook opened for running: the descriptor of the very file whose ownership and mode,
+/// and whose directories', were checked. It is run through /proc/self/fd, so renaming
+/// another file over the path after the check changes nothing.
+struct Checked(std::os::fd::OwnedFd);
+
+/// Why a file or directory others could change must not be trusted, or None: owned by
+/// root (or the user running rail, for tests), and writable by nobody else (a directory
+/// with the sticky bit, like /tmp, lets others add names but not replace root's).
+fn untrusted(m: &std::fs::Metadata) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).ok()?;
     // SAFETY: geteuid(2) has no failure mode.
     let me = unsafe { libc::geteuid() };
-    if m.mode() & 0o022 != 0 {
+    let sticky_dir = m.is_dir() && m.mode() & 0o1000 != 0;
+    if m.uid() != 0 && m.uid() != me {
+        Some(format!("owned by uid {}, not root", m.uid()))
+    } else if m.mode() & 0o022 != 0 && !sticky_dir {
         Some(format!(
             "writable by group or others (mode {:o})",
             m.mode() & 0o7777
         ))
-    } else if m.uid() != 0 && m.uid() != me {
-        Some(format!("owned by uid {}, not root", m.uid()))
     } else {
         None
     }
+}
+
+/// Opens `path` for running after checking it and every directory above it (the path
+/// with its symbolic links resolved, each step opened without following links, so a
+/// directory swapped for a link meanwhile fails the walk). A program anyone but root can
+/// rewrite or replace is a way to root.
+fn check(path: &str) -> Result<Checked, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let real = std::fs::canonicalize(path).map_err(|e| e.to_string())?;
+    let open = |dir: Option<&std::fs::File>, name: &std::path::Path, flags: libc::c_int| {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(name.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+        let at = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+        let flags = flags | libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: a valid directory descriptor (or AT_FDCWD) and a NUL-terminated name.
+        let fd = unsafe { libc::openat(at, c.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(format!(
+                "{}: {}",
+                name.display(),
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: a descriptor openat just returned, owned by nobody else.
+        Ok(unsafe { std::fs::File::from_raw_fd(fd) })
+    };
+    let mut dir = open(None, std::path::Path::new("/"), libc::O_DIRECTORY)?;
+    let mut walked = std::path::PathBuf::from("/");
+    let mut names = real.components().skip(1).peekable();
+    while let Some(name) = names.next() {
+        let m = dir.metadata().map_err(|e| e.to_string())?;
+        if let Some(why) = untrusted(&m) {
+            return Err(format!("its directory {} is {why}", walked.display()));
+        }
+        walked.push(name);
+        let last = names.peek().is_none();
+        let flags = if last { 0 } else { libc::O_DIRECTORY };
+        dir = open(Some(&dir), name.as_ref(), flags)?;
+    }
+    let m = dir.metadata().map_err(|e| e.to_string())?;
+    if !m.is_file() || m.permissions().mode() & 0o111 == 0 {
+        return Err("not an executable file".into());
+    }
+    if let Some(why) = untrusted(&m) {
+        return Err(why);
+    }
+    Ok(Checked(dir.into()))
 }
 
 impl Hooks {
@@ -102,18 +180,14 @@ impl Hooks {
                 );
                 continue;
             }
-            if let Some(why) = unsafe_program(&program) {
-                log::warn!("hook {program} not run for {}: {why}", ev.interface);
-                continue;
-            }
-            // Its own process group, so a timeout kills whatever the hook started too.
-            let spawned = Command::new(&program)
-                .process_group(0)
-                .envs(ev.env())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
+            let checked = match check(&program) {
+                Ok(c) => c,
+                Err(why) => {
+                    log::warn!("hook {program} not run for {}: {why}", ev.interface);
+                    continue;
+                }
+            };
+            let spawned = start(&checked, &program, ev);
             match spawned {
                 Ok(child) => self.running.push(Running {
                     program,
@@ -250,12 +324,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_hook_others_can_rewrite_is_not_run() {
-        let d = tmpdir("perm");
-        let out = d.join("out");
-        let hook = script(&d, "hook", &format!("echo ran >> {}", out.display()));
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o757)).unwrap();
+    /// `hook` is refused: nothing started, nothing written to `out`.
+    fn assert_not_run(hook: String, out: &std::path::Path) {
         let mut h = Hooks::default();
         h.fire(
             &[hook],
@@ -266,6 +336,64 @@ mod tests {
         );
         assert!(!h.reap(Instant::now()), "not started");
         assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_hook_others_can_rewrite_is_not_run() {
+        let d = tmpdir("perm");
+        let out = d.join("out");
+        let hook = script(&d, "hook", &format!("echo ran >> {}", out.display()));
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o757)).unwrap();
+        assert_not_run(hook, &out);
+    }
+
+    #[test]
+    fn a_hook_in_a_directory_others_can_write_is_not_run() {
+        let d = tmpdir("dirperm");
+        let out = d.join("out");
+        let open = d.join("open");
+        std::fs::create_dir(&open).unwrap();
+        let hook = script(&open, "hook", &format!("echo ran >> {}", out.display()));
+        // The file is root's and 0755, but anyone may rename another over it.
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert_not_run(hook, &out);
+        assert!(check(&open.join("hook").to_string_lossy())
+            .err()
+            .is_some_and(|e| e.contains("writable by group or others")));
+    }
+
+    #[test]
+    fn the_file_that_runs_is_the_file_that_was_checked() {
+        let d = tmpdir("swap");
+        let out = d.join("out");
+        let hook = script(&d, "hook", &format!("echo checked >> {}", out.display()));
+        let other = script(&d, "other", &format!("echo swapped >> {}", out.display()));
+        let checked = check(&hook).unwrap();
+        std::fs::rename(&other, &hook).unwrap();
+        let mut child = start(&checked, &hook, &event()).unwrap();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "checked\n");
+    }
+
+    #[test]
+    fn a_hook_reached_through_a_symbolic_link_runs_as_its_target() {
+        // OpenWrt's commands are links to busybox: the target is checked and run, with
+        // the configured path as argv[0] for busybox to dispatch on.
+        let d = tmpdir("link");
+        let out = d.join("out");
+        let target = script(&d, "target", &format!("echo linked >> {}", out.display()));
+        let link = d.join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut h = Hooks::default();
+        h.fire(
+            &[link.to_string_lossy().into_owned()],
+            None,
+            &event(),
+            Duration::from_secs(5),
+            Instant::now(),
+        );
+        wait(&mut h);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "linked\n");
     }
 
     #[test]

@@ -162,10 +162,13 @@ struct Daemon {
     /// Shared with the ubus object, which answers `history` from it at once.
     history: Rc<RefCell<History>>,
     bus: ubus::Client,
+    /// Where an interface status read for a hotplug event is handed back to the loop.
+    status_reads: smol::channel::Sender<Update>,
+    ex: Rc<smol::LocalExecutor<'static>>,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
-    /// The configured interface names, for the ubus object to refuse others.
-    known: Rc<RefCell<Vec<String>>>,
+    /// The configuration, for the ubus object to refuse interfaces it does not have.
+    known: Rc<RefCell<Config>>,
     run_dir: PathBuf,
     /// What was last written to the run directory.
     kept: persist::Kept,
@@ -185,16 +188,6 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     let conntrack = Conntrack::open()
         .map_err(|e| log::warn!("conntrack unavailable, flows will not be flushed: {e}"))
         .ok();
-    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
-    match control::bind(control::NAME) {
-        Ok(l) => ex.spawn(control::serve(l, ctl_tx, ex.clone())).detach(),
-        Err(e) => {
-            return Err(format!(
-                "control socket @{}: {e} (is rail already running?)",
-                control::NAME
-            ))
-        }
-    }
     let mut signals = async_signal::Signals::new([Signal::Hup, Signal::Term, Signal::Int])
         .map_err(|e| format!("installing signal handlers: {e}"))?;
     // Signals reach the loop through a channel: a `signals.next()` rebuilt on every pass
@@ -218,16 +211,27 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     })
     .detach();
 
-    // ubus: status from the snapshot, history from the recorder; everything else goes
-    // through the loop.
+    // ubus and the control socket: status from the snapshot, history (on ubus) from the
+    // recorder; everything else goes through the loop.
     let snapshot = Rc::new(RefCell::new(Value::Null));
     let history = Rc::new(RefCell::new(History::default()));
+    let (ctl_tx, ctl_rx) = smol::channel::unbounded();
+    let control_path = control::path(&run_dir);
+    let listener = control::bind(&control_path)
+        .map_err(|e| format!("control socket {}: {e}", control_path.display()))?;
+    let limits = control::Limits::of_process();
+    let daemon = control::Daemon {
+        requests: ctl_tx,
+        snapshot: snapshot.clone(),
+    };
+    ex.spawn(control::serve(listener, daemon, limits, ex.clone()))
+        .detach();
     let (bus_tx, bus_rx) = smol::channel::unbounded::<object::Request>();
     let (snap, hist) = (snapshot.clone(), history.clone());
-    let known = Rc::new(RefCell::new(interface_names(&config)));
-    let names = known.clone();
+    let known = Rc::new(RefCell::new(config.clone()));
+    let shared = known.clone();
     let rail_object = object::object(
-        move |name| names.borrow().iter().any(|n| n == name),
+        move |req| names_known(&shared.borrow(), req),
         move |req| match req {
             object::Request::Status => Ok(Some(snap.borrow().clone())),
             object::Request::History {
@@ -259,6 +263,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
     }
     let followed = Rc::new(RefCell::new(Uplinks::followed(&config)));
     let (netifd_tx, netifd_rx) = smol::channel::unbounded::<Update>();
+    let status_reads = netifd_tx.clone();
     {
         let (bus, followed) = (bus.clone(), followed.clone());
         ex.spawn(async move {
@@ -300,6 +305,8 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         snapshot,
         history,
         bus,
+        status_reads,
+        ex: ex.clone(),
         followed,
         known,
         run_dir,
@@ -417,6 +424,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
                     Ok(c) => log::info!("stopped ({c})"),
                     Err(e) => log::error!("stopping: {e}; run `rail flush`"),
                 }
+                let _ = std::fs::remove_file(&control_path);
                 return Ok(());
             }
             Input::Tick => d.on_tick().await,
@@ -700,37 +708,27 @@ impl Daemon {
         }
     }
 
+    /// A root request from the control socket (the socket answers status itself).
     async fn on_control(&mut self, inc: Incoming) {
-        let Incoming {
-            request,
-            uid,
-            reply,
-        } = inc;
-        let answer = if request.method == "status" {
-            Reply::ok(self.status_value().await)
-        } else if uid != 0 && request.method != "history" {
-            Reply::err(format!("'{}' changes state: root only", request.method))
-        } else {
-            match parse_control(&request.method, &request.args) {
-                Ok(r) => match self.on_request(r).await {
-                    Ok(v) => Reply::ok(v),
-                    Err(e) => Reply::err(e),
-                },
+        let Incoming { request, reply } = inc;
+        let answer = match parse_control(&request.method, &request.args) {
+            Ok(r) => match self.on_request(r).await {
+                Ok(v) => Reply::ok(v),
                 Err(e) => Reply::err(e),
-            }
+            },
+            Err(e) => Reply::err(e),
         };
         let _ = reply.send(answer).await;
     }
 
     /// A state-changing request, from the control socket or ubus.
     async fn on_request(&mut self, r: object::Request) -> Result<Value, String> {
-        if let Some(name) = r.interface() {
-            if !self.config.interfaces.iter().any(|i| i.name == name) {
-                return Err(format!("no interface '{name}' in {}", self.path));
-            }
+        if !names_known(&self.config, &r) {
+            let name = r.interface().unwrap_or_default();
+            return Err(format!("no interface '{name}' in {}", self.path));
         }
         match r {
-            object::Request::Status => Ok(self.status_value().await),
+            object::Request::Status => Ok(self.snapshot.borrow().clone()),
             object::Request::History {
                 interface,
                 family,
@@ -810,12 +808,20 @@ impl Daemon {
             Action::IfDown | Action::IfUpFailed => entry.device = None,
         }
         if self.bus.is_connected() && matches!(h.action, Action::IfUp | Action::IfUpdate) {
-            if let Update::Interface {
-                status: Some(s), ..
-            } = netifd_watch::read_status(&self.bus, &h.interface).await
-            {
-                self.apply_netifd(&h.interface, &s);
-            }
+            // netifd may take up to the bus's timeout to answer: its status comes back
+            // through the loop as an update, and the loop goes on meanwhile.
+            let (bus, reads, name) = (
+                self.bus.clone(),
+                self.status_reads.clone(),
+                h.interface.clone(),
+            );
+            self.ex
+                .spawn(async move {
+                    let _ = reads
+                        .send(netifd_watch::read_status(&bus, &name).await)
+                        .await;
+                })
+                .detach();
         }
         self.relearn().await;
         self.reconcile().await;
@@ -883,7 +889,7 @@ impl Daemon {
             }
         }
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
-        *self.known.borrow_mut() = interface_names(&self.config);
+        *self.known.borrow_mut() = self.config.clone();
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
         let links = std::mem::take(&mut self.uplinks.links);
         let peers = std::mem::take(&mut self.uplinks.peers);
@@ -934,12 +940,6 @@ impl Daemon {
         status
     }
 
-    async fn status_value(&mut self) -> Value {
-        self.count_flows().await;
-        self.refresh_snapshot();
-        self.snapshot.borrow().clone()
-    }
-
     fn refresh_snapshot(&mut self) {
         self.refreshed = Instant::now();
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
@@ -947,8 +947,16 @@ impl Daemon {
     }
 }
 
-fn interface_names(config: &Config) -> Vec<String> {
-    config.interfaces.iter().map(|i| i.name.clone()).collect()
+/// Whether a request names an interface rail has: `maintenance` and `history` one of the
+/// config's, a `hotplug` also one rail follows for them (the DHCPv6 twin `wan_6` of a `wan`).
+fn names_known(config: &Config, request: &object::Request) -> bool {
+    let configured = |name: &str| config.interfaces.iter().any(|i| i.name == name);
+    match request {
+        object::Request::Hotplug(h) => Uplinks::followed(config).contains(&h.interface),
+        object::Request::Maintenance { interface, .. } => configured(interface),
+        object::Request::History { interface, .. } => interface.as_deref().is_none_or(configured),
+        object::Request::Status | object::Request::Reload => true,
+    }
 }
 
 /// What the health engine needs to probe one family of an uplink's device.
@@ -985,4 +993,38 @@ fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> 
         _ => return Err("arguments must be a JSON object".into()),
     };
     object::parse(method, &args).map_err(|s| format!("{method}: {s}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Family;
+    use crate::fixtures::config;
+    use crate::openwrt::hotplug::Action;
+
+    #[test]
+    fn requests_name_the_configs_interfaces_or_a_twin_rail_follows() {
+        let mut c = config(&["wan", "wanb"], &[], &[]);
+        c.interfaces[0].family = Family::Both;
+        let hotplug = |interface: &str| {
+            object::Request::Hotplug(Hotplug {
+                action: Action::IfUp,
+                interface: interface.into(),
+                device: None,
+            })
+        };
+        let maintenance = |interface: &str| object::Request::Maintenance {
+            interface: interface.into(),
+            enable: true,
+        };
+        for name in ["wan", "wanb"] {
+            assert!(names_known(&c, &hotplug(name)) && names_known(&c, &maintenance(name)));
+        }
+        // `wan_6` carries wan's IPv6: its events matter, but it is no uplink of its own.
+        assert!(names_known(&c, &hotplug("wan_6")));
+        assert!(!names_known(&c, &maintenance("wan_6")));
+        assert!(!names_known(&c, &hotplug("wanb_6")) && !names_known(&c, &hotplug("lan")));
+        assert!(!names_known(&c, &maintenance("wan9")));
+        assert!(names_known(&c, &object::Request::Status));
+    }
 }

@@ -109,6 +109,26 @@ fn opt_ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"))
 }
 
+/// Fields of an interface that only root sees over the control socket: the uplink's own
+/// addresses and next hops (its public address, the ISP's router). Other local users get
+/// the states, policies and transitions; ubus `rail status` is for the ACL's group.
+const ROOT_ONLY: [&str; 4] = ["address", "gateway", "address6", "gateway6"];
+
+/// The status document as a user other than root may see it (`ROOT_ONLY` emptied).
+pub fn for_others(status: &serde_json::Value) -> serde_json::Value {
+    let mut v = status.clone();
+    if let Some(ifaces) = v.get_mut("interfaces").and_then(|i| i.as_object_mut()) {
+        for iface in ifaces.values_mut().filter_map(|i| i.as_object_mut()) {
+            for field in ROOT_ONLY {
+                if let Some(x) = iface.get_mut(field) {
+                    *x = serde_json::Value::Null;
+                }
+            }
+        }
+    }
+    v
+}
+
 /// The table `rail status` prints for people.
 pub fn render(s: &Status, now_unix: u64) -> String {
     let mut out = String::new();
@@ -239,6 +259,27 @@ mod tests {
             },
         );
         s
+    }
+
+    #[test]
+    fn others_see_states_but_no_addresses_or_gateways() {
+        let mut s = sample();
+        if let Some(wan) = s.interfaces.get_mut("wan") {
+            wan.address = Some("203.0.113.7".into());
+            wan.gateway = Some("203.0.113.1".into());
+            wan.address6 = Some("2001:db8::7".into());
+            wan.gateway6 = Some("fe80::1".into());
+            wan.device = Some("eth1".into());
+        }
+        let full = serde_json::to_value(&s).unwrap();
+        let text = for_others(&full).to_string();
+        for hidden in ["203.0.113.7", "203.0.113.1", "2001:db8::7", "fe80::1"] {
+            assert!(!text.contains(hidden), "{hidden} shown: {text}");
+        }
+        let back: Status = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.interfaces["wan"].state, "down");
+        assert_eq!(back.interfaces["wan"].device.as_deref(), Some("eth1"));
+        assert_eq!(back.policies, s.policies);
     }
 
     #[test]

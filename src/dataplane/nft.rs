@@ -72,10 +72,11 @@ pub fn render(config: &Config, links: &Links) -> String {
     );
     out.push_str(&restore);
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
-    for (iface, Link { device, .. }) in &uplinks {
+    for (iface, link) in &uplinks {
         let _ = writeln!(
             out,
-            "\t\tiifname \"{device}\" ct state new ct mark set ct mark & {:#010x} | {:#010x} return",
+            "\t\t{} ct state new ct mark set ct mark & {:#010x} | {:#010x} return",
+            device_match("iif", &link.device, link.ifindex),
             !mask,
             iface.mark.value()
         );
@@ -113,10 +114,11 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(
         "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n",
     );
-    for (iface, Link { device, .. }) in &uplinks {
+    for (iface, link) in &uplinks {
         let _ = writeln!(
             out,
-            "\t\tct mark & {mask:#010x} == 0x00000000 oifname \"{device}\" ct mark set ct mark & {:#010x} | {:#010x}",
+            "\t\tct mark & {mask:#010x} == 0x00000000 {} ct mark set ct mark & {:#010x} | {:#010x}",
+            device_match("oif", &link.device, link.ifindex),
             !mask,
             iface.mark.value()
         );
@@ -124,9 +126,9 @@ pub fn render(config: &Config, links: &Links) -> String {
     for s in &sticky {
         let _ = writeln!(
             out,
-            "\t\tmeta mark & {mask:#010x} == {:#010x} oifname \"{}\" update @{} {{ {} saddr }}",
+            "\t\tmeta mark & {mask:#010x} == {:#010x} {} update @{} {{ {} saddr }}",
             s.rule_mark.value(),
-            s.device,
+            device_match("oif", &s.device, s.ifindex),
             s.name,
             ip_keyword(s.af)
         );
@@ -143,7 +145,8 @@ fn nat(uplinks: &[(&Interface, &Link)]) -> String {
     let mut out_lines = String::new();
     let mut in_lines = String::new();
     for (iface, link) in uplinks {
-        let device = &link.device;
+        let device = device_match("oif", &link.device, link.ifindex);
+        let incoming = device_match("iif", &link.device, link.ifindex);
         let npt = iface.npt.filter(|_| iface.family.carries(Af::Inet6));
         // `masquerade` covers every family the uplink carries (an IPv6 LAN prefix the
         // provider does not route, ULA or another provider's, needs it) but one it translates.
@@ -154,7 +157,7 @@ fn nat(uplinks: &[(&Interface, &Link)]) -> String {
             {
                 let _ = writeln!(
                     out_lines,
-                    "\t\tmeta nfproto {} oifname \"{device}\" masquerade",
+                    "\t\tmeta nfproto {} {device} masquerade",
                     af.word()
                 );
             }
@@ -165,11 +168,11 @@ fn nat(uplinks: &[(&Interface, &Link)]) -> String {
         {
             let _ = writeln!(
                 out_lines,
-                "\t\tmeta nfproto ipv6 oifname \"{device}\" ip6 saddr {internal} snat ip6 prefix to {external}"
+                "\t\tmeta nfproto ipv6 {device} ip6 saddr {internal} snat ip6 prefix to {external}"
             );
             let _ = writeln!(
                 in_lines,
-                "\t\tmeta nfproto ipv6 iifname \"{device}\" ip6 daddr {external} dnat ip6 prefix to {internal}"
+                "\t\tmeta nfproto ipv6 {incoming} ip6 daddr {external} dnat ip6 prefix to {internal}"
             );
         }
     }
@@ -323,6 +326,7 @@ pub struct StickySet {
     pub rule_mark: Mark,
     pub uplink_mark: Mark,
     pub device: String,
+    pub ifindex: u32,
 }
 
 /// One set per sticky rule, family it matches, and uplink of its policy that has a device
@@ -376,6 +380,7 @@ pub fn sticky_sets(config: &Config, links: &Links) -> Vec<StickySet> {
                 rule_mark,
                 uplink_mark: iface.mark,
                 device: link.device.clone(),
+                ifindex: link.ifindex,
             });
         }
     }
@@ -388,6 +393,24 @@ fn sticky_rules_of(marks: &Marks, r: usize) -> Option<Mark> {
         .iter()
         .position(|(rule, _)| *rule == r)?;
     marks.sticky(k)
+}
+
+/// Whether nft can match `device` by its name in double quotes: it has no escape for
+/// `"`, `\\` is its escape character and a trailing `*` is its wildcard. The kernel allows
+/// all three in a device name; rail's config refuses them.
+fn quotable(device: &str) -> bool {
+    !device.contains(['"', '\\']) && !device.ends_with('*')
+}
+
+/// How a rule matches the uplink's device, `key` being `iif` or `oif`: by name, so the
+/// rule survives the device being recreated, or, for a name nft cannot quote, by its
+/// index, so one odd name cannot make the whole table fail to load.
+fn device_match(key: &str, device: &str, ifindex: u32) -> String {
+    if quotable(device) {
+        format!("{key}name \"{device}\"")
+    } else {
+        format!("{key} {ifindex}")
+    }
 }
 
 /// A name nft accepts as an identifier.
@@ -445,7 +468,13 @@ fn rule_matches(rule: &Rule, af: Af) -> Option<String> {
         }
     }
     if !rule.src_dev.is_empty() {
-        let devs: Vec<String> = rule.src_dev.iter().map(|d| format!("\"{d}\"")).collect();
+        // The config refuses names nft cannot quote; one that got here anyway matches nothing.
+        let devs: Vec<String> = rule
+            .src_dev
+            .iter()
+            .filter(|d| quotable(d))
+            .map(|d| format!("\"{d}\""))
+            .collect();
         m.push(format!("iifname {{ {} }}", devs.join(", ")));
     }
     Some(m.join(" "))
@@ -552,6 +581,35 @@ mod tests {
 }
 "#;
         assert_eq!(render(&every_match(), &links()), expected);
+    }
+
+    #[test]
+    fn a_device_name_nft_cannot_quote_is_matched_by_its_index() {
+        // The kernel allows `"` in a device name; written into the quotes, it made every
+        // `nft -f` fail, and with it the whole table.
+        let mut l = links();
+        if let Some(link) = l.get_mut(&InterfaceId(1)) {
+            link.device = "e\"th2".into();
+        }
+        let mut c = every_match();
+        c.rules[0].src_dev = vec!["br\"lan".into(), "br-lan".into()];
+        let text = render(&c, &l);
+        assert!(
+            !text.contains("e\"th2") && !text.contains("br\"lan"),
+            "{text}"
+        );
+        assert!(text.contains("iif 4 ct state new"), "{text}");
+        assert!(text.contains("== 0x00000000 oif 4 ct mark set"), "{text}");
+        assert!(
+            text.contains("meta nfproto ipv4 oif 4 masquerade"),
+            "{text}"
+        );
+        assert!(text.contains("iifname { \"br-lan\" }"), "{text}");
+        // Every line keeps its quotes paired.
+        assert!(
+            text.lines().all(|l| l.matches('"').count() % 2 == 0),
+            "{text}"
+        );
     }
 
     #[test]

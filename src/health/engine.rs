@@ -308,6 +308,9 @@ impl Engine {
     pub fn carrier(&mut self, id: InterfaceId, up: bool) {
         let device = self.device_name(id);
         for k in self.slots(id) {
+            if let (true, Ok(prober)) = (up, &mut self.uplinks[k].prober) {
+                prober.carrier_back();
+            }
             let device = device.clone();
             self.input(k, Input::Carrier { device, up });
         }

@@ -103,17 +103,38 @@ fn read(path: &str) -> Option<Package> {
 }
 
 /// A config file as UCI keeps them: rw for root, readable by all, whatever the umask.
+/// Written whole or not at all: a temporary file in the same directory, synced, then
+/// renamed over `path`, so a full overlay or a crash leaves the old file as it was (rail
+/// refuses to start on a truncated config). An existing file's mode is kept, less write
+/// access for others.
 fn write_private(path: &str, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(path)?;
-    // An existing file keeps its mode on open: drop write access for others there too.
-    let mode = f.metadata()?.permissions().mode() & !0o022;
-    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    f.write_all(text.as_bytes())
+    let target = std::path::Path::new(path);
+    let mode = std::fs::metadata(target).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let name = target
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy());
+    let temp = dir.join(format!(".{name}.rail-{}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode & !0o022))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, target)?;
+        // The rename itself reaches the disk with the directory.
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }

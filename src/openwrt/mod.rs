@@ -6,7 +6,7 @@
 //! ```no_run
 //! use rail::openwrt::{client, netifd, object};
 //! let bus = client::Client::new(client::Config {
-//!     objects: vec![object::object(|name| name == "wan", |req| { let _ = req; Ok(None) })],
+//!     objects: vec![object::object(|_| true, |req| { let _ = req; Ok(None) })],
 //!     subscriptions: vec!["network.interface".into()],
 //!     patterns: vec!["network.interface".into()],
 //!     ..Default::default()

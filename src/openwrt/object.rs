@@ -84,10 +84,11 @@ pub fn methods() -> Vec<Method> {
 }
 
 /// The `rail` object, serving each validated request with `serve`. Invalid arguments, and
-/// an interface that `known` does not accept, are answered by this layer (the latter with
-/// `Not found`, as netifd answers for an interface it does not have) and never reach `serve`.
+/// a request naming an interface `known` says rail does not have, are answered by this
+/// layer (the latter with `Not found`, as netifd answers for an interface it does not
+/// have) and never reach `serve`.
 pub fn object(
-    known: impl Fn(&str) -> bool + 'static,
+    known: impl Fn(&Request) -> bool + 'static,
     serve: impl Fn(Request) -> Reply + 'static,
 ) -> Object {
     Object {
@@ -95,7 +96,7 @@ pub fn object(
         methods: methods(),
         handler: Rc::new(move |method, args| match parse(method, args) {
             // Not worth a warning: the hotplug script forwards every interface's events.
-            Ok(request) if !request.interface().is_none_or(&known) => Err(Status::NotFound),
+            Ok(request) if !known(&request) => Err(Status::NotFound),
             Ok(request) => serve(request),
             Err(status) => {
                 log::warn!(

@@ -4,6 +4,7 @@
 // Each test crate uses a different subset of the helpers; the rest would warn there.
 #![allow(dead_code)]
 
+pub mod flood;
 pub mod lab;
 pub mod owrt;
 pub mod rail;

@@ -45,6 +45,17 @@ pub fn history_file(lab: &Lab) -> PathBuf {
     run_dir(lab).join(rail::history::store::FILE)
 }
 
+/// The control socket of the daemon in `lab`'s router, in its run directory: labs run
+/// side by side and share the filesystem, so each has its own.
+pub fn control_socket(lab: &Lab) -> String {
+    run_dir(lab).join("control").to_string_lossy().into_owned()
+}
+
+/// `rail -r RUN_DIR`: the global options that point a rail command at `lab`'s daemon.
+pub fn control_args(lab: &Lab) -> [String; 2] {
+    ["-r".into(), run_dir(lab).to_string_lossy().into_owned()]
+}
+
 impl<'a> Rail<'a> {
     /// Write `config` and start `rail daemon -f` in the router namespace.
     pub fn start(lab: &'a Lab, config: &str) -> Rail<'a> {
@@ -121,7 +132,8 @@ impl<'a> Rail<'a> {
 
     /// Run `rail ARGS` in the router namespace (status, reload, ...).
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        let mut full = vec![binary()];
+        let control = control_args(self.lab);
+        let mut full = vec![binary(), &control[0], &control[1]];
         full.extend_from_slice(args);
         self.lab.exec("rtr", &full)
     }

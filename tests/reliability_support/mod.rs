@@ -7,7 +7,7 @@ use rail::netlink::route::{
     Address, Link, Qdisc, Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_NEWADDR, RTM_NEWLINK,
     RTM_NEWQDISC, RTM_NEWROUTE, RTM_NEWRULE,
 };
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// /etc/config/rail as read from disk: the UCI parser, then the typed config on its output.
 pub fn uci(data: &[u8]) {
@@ -34,7 +34,8 @@ pub fn ubus(data: &[u8]) {
 pub fn probe_reply(data: &[u8]) {
     let _ = rail::health::wire::icmp::parse_v4(data);
     let _ = rail::health::wire::icmp::parse_v6(Ipv6Addr::LOCALHOST, data);
-    let _ = rail::health::wire::arp::reply_sender(data);
+    let _ =
+        rail::health::wire::arp::reply_to(data, [2, 0, 0, 0, 0, 1], Ipv4Addr::new(192, 0, 2, 2));
     let _ = rail::health::wire::dns::is_response(data, 0x1234);
 }
 

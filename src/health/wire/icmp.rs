@@ -4,10 +4,10 @@ use super::{be16, checksum};
 use crate::family::Af;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-const ECHO_REPLY_V4: u8 = 0;
+pub const ECHO_REPLY_V4: u8 = 0;
 const ECHO_REQUEST_V4: u8 = 8;
 const ECHO_REQUEST_V6: u8 = 128;
-const ECHO_REPLY_V6: u8 = 129;
+pub const ECHO_REPLY_V6: u8 = 129;
 const PROTO_ICMP: u8 = 1;
 
 /// An echo reply as read off the wire: who sent it, and the id and sequence it carries.
