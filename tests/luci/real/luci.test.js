@@ -45,7 +45,7 @@ test('overview widget: one live line per uplink from the running rail, refreshed
 	await root.waitFor(`/^\\d+\\.\\d ms$/.test(document.querySelector('tr[data-interface="isp1"] td[data-title="RTT"]').innerText)`,
 		20000);
 	// The last hour's sparkline, from `rail history` through rpcd.
-	await root.waitFor(`document.querySelectorAll('table.rail-overview svg.rail-spark polyline').length == 2`, 20000);
+	await root.waitFor(`document.querySelectorAll('table.rail-overview svg.rail-spark').length == 2`, 20000);
 	await root.eval(`document.querySelector('table.rail-overview').dataset.old = '1'`);
 	await root.waitFor(`document.querySelector('table.rail-overview') && !document.querySelector('table.rail-overview[data-old]')`, 15000);
 	await root.eval(`document.querySelector('table.rail-overview').closest('.cbi-section').id = 'rail-widget'`);
