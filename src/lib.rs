@@ -1,18 +1,19 @@
 //! rail: a Redundant Array of Inexpensive Links.
 //!
-//! Functional core, imperative shell. The pure core (`family`, `uci`, `config`,
-//! `health::machine`, `policy`, `dataplane::desired`) does no I/O and is tested with a simulated clock; the
-//! shell (`dataplane::kernel`, `health::probe`, `openwrt`, `daemon`) talks to the kernel,
-//! sockets and ubus and feeds events back into the core.
-
-// Lets the config fixtures shared with the lab tests name this crate `rail` in unit tests.
-extern crate self as rail;
+//! Functional core, imperative shell, as the tree shows it: a subsystem's I/O lives in its
+//! `shell/` folder (`health::shell`, `dataplane::shell`, `netlink::shell`, `openwrt::shell`,
+//! `config::shell`, `import::shell`), re-exported under the module's name; `daemon`,
+//! `shaping` and `cli` are shell throughout. The rest is the pure core (`family`, `uci`,
+//! `config`, `policy`, `health::machine`, `dataplane::desired` and `plan`, the codecs): no
+//! I/O, tested with a simulated clock and captured kernel messages. The README's module
+//! table lists the same tree.
 
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dataplane;
 pub mod family;
+pub mod fixtures;
 pub mod health;
 pub mod history;
 pub mod import;
@@ -22,7 +23,3 @@ pub mod policy;
 pub mod shaping;
 pub mod uci;
 mod words;
-
-#[cfg(test)]
-#[path = "../tests/dataplane_fixtures/mod.rs"]
-mod fixtures;

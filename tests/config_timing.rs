@@ -39,10 +39,10 @@ fn time_to(
     answers: impl Fn(Duration) -> bool,
 ) -> Option<Duration> {
     let since_start = |t: Time| t.since(Time::ZERO);
-    let mut t = Tracker::new("wan", Params::from_interface(iface), 1, true, Time::ZERO);
+    let t = Tracker::new("wan", Params::from_interface(iface), 1, true, Time::ZERO);
     let until = Time::ZERO + from + Duration::from_secs(30);
     sim::run(
-        &mut t,
+        t,
         RTT,
         until,
         |now| answers(since_start(now)),

@@ -10,6 +10,7 @@ use common::scenario::balanced_all;
 use std::time::Duration;
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn all_targets_lost_keeps_the_lan_forwarding_and_says_so() {
     let Some(lab) = Lab::for_rail(2) else {
         return;

@@ -18,6 +18,7 @@ fn kernel_state(lab: &Lab) -> (String, String, String) {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
@@ -76,6 +77,7 @@ fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn carrier_loss_takes_the_uplink_down_without_waiting_for_probes() {
     let Some(lab) = Lab::for_rail(2) else {
         return;

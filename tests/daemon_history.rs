@@ -36,6 +36,7 @@ fn states(v: &Value) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn history_shows_loss_and_an_outage_and_a_restart_keeps_it() {
     let Some(lab) = Lab::for_rail(2) else {
         return;

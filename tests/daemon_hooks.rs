@@ -57,6 +57,7 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn hook_gets_each_transition_with_its_facts() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
@@ -135,6 +136,7 @@ fn hook_gets_each_transition_with_its_facts() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn slow_hook_is_killed_at_its_timeout_and_never_delays_failover() {
     let Some(lab) = Lab::for_rail(2) else {
         return;

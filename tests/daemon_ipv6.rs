@@ -76,6 +76,7 @@ fn count(tally: &BTreeMap<String, usize>, addr: impl ToString) -> usize {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ipv6_balances_sticks_fails_over_alone_and_fails_back() {
     let Some(lab) = dual_stack_lab() else {
         return;
@@ -195,6 +196,7 @@ fn ipv6_balances_sticks_fails_over_alone_and_fails_back() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_new_ipv6_prefix_on_an_uplink_is_followed() {
     let Some(lab) = dual_stack_lab() else {
         return;
@@ -256,6 +258,7 @@ fn a_new_ipv6_prefix_on_an_uplink_is_followed() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn an_ipv6_only_uplink_carries_ipv6_and_no_ipv4() {
     let Some(lab) = dual_stack_lab() else {
         return;
@@ -330,6 +333,7 @@ fn start_up6<'a>(lab: &'a Lab, config: &str) -> Rail<'a> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_sticky_rule_keeps_an_ipv6_source_on_one_uplink_until_that_uplink_fails() {
     let Some(lab) = dual_stack_lab() else {
         return;
@@ -376,6 +380,7 @@ fn a_sticky_rule_keeps_an_ipv6_source_on_one_uplink_until_that_uplink_fails() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn an_ipset_rule_matches_ipv6_destinations_in_the_sets_ipv6_twin() {
     let Some(lab) = dual_stack_lab() else {
         return;
@@ -407,6 +412,7 @@ fn delegated(isp: usize) -> String {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn npt_translates_the_lan_prefix_into_each_uplinks_prefix_and_back() {
     let Some(lab) = dual_stack_lab() else {
         return;

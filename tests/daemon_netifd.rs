@@ -83,6 +83,7 @@ fn wan(rail: &Rail) -> Value {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
@@ -236,6 +237,7 @@ fn wan_section(lab: &Lab, extra: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_dual_stack_pppoe_uplink_takes_its_ipv6_next_hop_from_netifds_wan_6() {
     // wan_6 routes IPv6 via the ISP's link-local fe80::1 (main has no IPv6 default route
     // through the device for rail to learn one from).
@@ -310,6 +312,7 @@ config rule 'all'\n\toption use_policy 'wan_only'\n"
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn npt_follows_the_prefix_netifd_delegates_to_wan_6() {
     let wan_6 = |ppp: &Uplink, prefix: &'static str| {
         let addr6 = ppp.addr6.expect("IPv6 lab").to_string();
@@ -364,6 +367,7 @@ fn npt_follows_the_prefix_netifd_delegates_to_wan_6() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_pd_only_pppoe_uplink_is_probed_and_routed_from_the_prefix_netifd_delegates() {
     // PD-only: wan_6 has no address of its own (no IA_NA), only the delegated prefix, and
     // routes through the ISP's link-local fe80::1.

@@ -192,6 +192,7 @@ fn fetch_from(lab: &Lab, src: &str) -> Result<String, String> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn pd_only_uplinks_are_probed_from_their_prefix_and_route_each_prefix_to_its_provider() {
     let Some(lab) = pd_only_lab() else {
         return;
@@ -258,6 +259,7 @@ fn pd_only_uplinks_are_probed_from_their_prefix_and_route_each_prefix_to_its_pro
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn pd_only_uplinks_with_nptv6_fail_over_to_the_other_prefix() {
     let Some(lab) = pd_only_lab() else {
         return;

@@ -91,6 +91,7 @@ fn all_alive(flows: &mut [Flow], when: &str) {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks() {
     let Some(lab) = Lab::for_rail(3) else { return };
     let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
@@ -159,6 +160,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn broken_config_is_refused_on_reload_and_at_start() {
     let Some(lab) = Lab::for_rail(2) else { return };
     let good = config(&lab, &[1, 1], "");
@@ -217,6 +219,7 @@ fn broken_config_is_refused_on_reload_and_at_start() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn reload_keeps_a_down_uplink_down_and_off_the_routes() {
     let Some(lab) = Lab::for_rail(2) else { return };
     let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);

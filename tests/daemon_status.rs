@@ -39,6 +39,7 @@ fn total_flows(s: &Value) -> f64 {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn status_has_every_field_with_values_that_match_the_lab() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
@@ -157,6 +158,7 @@ fn status_has_every_field_with_values_that_match_the_lab() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn maintenance_takes_an_uplink_out_of_service_and_back_root_only() {
     let Some(lab) = Lab::for_rail(2) else {
         return;
@@ -233,6 +235,7 @@ fn peak_kib(pid: u32) -> u64 {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn counting_a_large_conntrack_table_costs_no_memory_in_proportion() {
     let Some(lab) = Lab::for_rail(2) else {
         return;

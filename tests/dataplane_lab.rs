@@ -5,7 +5,6 @@
 //! Needs root; skipped otherwise.
 
 mod common;
-mod dataplane_fixtures;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -217,6 +216,7 @@ fn ifindex(lab: &Lab, dev: &str) -> u32 {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn new_connections_split_by_weight_three_to_one() {
     let Some(lab) = lab() else { return };
     let router = Router::start(&lab);
@@ -239,6 +239,7 @@ fn balanced_lab() -> Option<(Lab, Router, Config)> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn long_lived_connection_keeps_its_uplink_while_the_policy_route_changes() {
     let Some((lab, router, config)) = balanced_lab() else {
         return;
@@ -269,6 +270,7 @@ fn long_lived_connection_keeps_its_uplink_while_the_policy_route_changes() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn taking_an_uplink_out_deletes_its_flows_and_leaves_the_others() {
     let Some((lab, router, config)) = balanced_lab() else {
         return;
@@ -294,6 +296,7 @@ fn taking_an_uplink_out_deletes_its_flows_and_leaves_the_others() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn router_traffic_and_replies_leave_by_the_uplink_owning_their_source() {
     let Some(lab) = lab() else { return };
     let router = Router::start(&lab);
@@ -339,6 +342,7 @@ fn router_traffic_and_replies_leave_by_the_uplink_owning_their_source() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn reconcile_is_idempotent_repairs_drift_and_flush_restores_the_kernel() {
     let Some(lab) = lab() else { return };
     let pristine = snapshot(&lab);
@@ -425,6 +429,7 @@ fn start_watch(router: &Router) {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn point_to_point_device_recreated_is_followed_after_the_event() {
     let Some((lab, router, config)) = balanced_lab() else {
         return;
@@ -489,6 +494,7 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_lost_burst_of_events_asks_for_a_resync() {
     let Some(lab) = lab() else { return };
     let router = Router::start(&lab);
@@ -507,11 +513,12 @@ fn a_lost_burst_of_events_asks_for_a_resync() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn nft_accepts_every_kind_of_rule() {
     let Some(lab) = lab() else { return };
-    let mut config = dataplane_fixtures::every_match();
+    let mut config = rail::fixtures::every_match();
     config.rules[4].sticky = true;
-    let text = render(&config, &dataplane_fixtures::every_match_links());
+    let text = render(&config, &rail::fixtures::every_match_links());
     let mut nft = lab
         .command("rtr", &["nft", "-c", "-f", "-"])
         .stdin(Stdio::piped())
@@ -532,6 +539,7 @@ fn nft_accepts_every_kind_of_rule() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn set_elements_and_sysctls_survive_a_table_update() {
     let Some(lab) = lab() else { return };
     let router = Router::start(&lab);
@@ -576,6 +584,7 @@ fn set_elements_and_sysctls_survive_a_table_update() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
     let Some(lab) = lab() else { return };
     let router = Router::start(&lab);

@@ -97,6 +97,7 @@ fn run(
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn silent_blackhole_on_isp1_takes_it_down_although_its_first_hop_answers() {
     let Some(lab) = lab() else { return };
     let gw = lab.uplink(1).gw.to_string();
@@ -130,6 +131,7 @@ fn with_loss_limit(mut i: Interface) -> Interface {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn thirty_percent_random_loss_trips_the_loss_limit() {
     let Some(lab) = lab() else { return };
     let wan = with_loss_limit(on("isp1", &targets(&lab)));
@@ -145,6 +147,7 @@ fn thirty_percent_random_loss_trips_the_loss_limit() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn two_percent_random_loss_does_not() {
     let Some(lab) = lab() else { return };
     let wan = with_loss_limit(on("isp1", &targets(&lab)));

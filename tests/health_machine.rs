@@ -2,6 +2,7 @@
 
 mod health_support;
 
+use health_support::sim::{reply, Net, Sim};
 use health_support::{interface, ip};
 use rail::config::{InitialState, Interface, Quality};
 use rail::health::{GlobalDetector, Input, Output, Params, State, Time, Tracker, Transition};
@@ -19,119 +20,39 @@ fn iface() -> Interface {
     i
 }
 
-/// What the scripted network does with probe number `k` (0-based, per tracker) sent to
-/// `target` at `sent`: the replies it produces, each with its arrival time and content.
-type Net = Box<dyn FnMut(u64, IpAddr, Time, u16, u16) -> Vec<(Time, Input)>>;
-
-fn answer_after(rtt_ms: u64) -> Net {
+fn answer_after(rtt_ms: u64) -> Net<'static> {
     Box::new(move |_, target, sent, ident, seq| {
         vec![(sent + ms(rtt_ms), reply(target, ident, seq))]
     })
-}
-
-fn reply(from: IpAddr, ident: u16, seq: u16) -> Input {
-    Input::Reply { from, ident, seq }
 }
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-struct Sim {
-    tracker: Tracker,
-    now: Time,
-    net: Net,
-    in_flight: Vec<(Time, Input)>,
-    sent: u64,
-    sends: Vec<(Time, IpAddr)>,
-    transitions: Vec<Transition>,
+/// `i`'s tracker on the simulated clock, its device up; the transitions so far forgotten.
+fn started(i: &Interface, net: Net<'static>) -> Sim<'static> {
+    let tracker = Tracker::new(
+        &i.name,
+        Params::from_interface(i),
+        0x4242,
+        i.enabled,
+        Time::ZERO,
+    );
+    let mut sim = Sim::new(tracker, net);
+    sim.input(Input::DeviceUp {
+        device: "eth1".into(),
+    });
+    sim.transitions.clear();
+    sim
 }
 
-impl Sim {
-    fn new(i: &Interface, net: Net) -> Sim {
-        let mut sim = Sim {
-            tracker: Tracker::new(
-                &i.name,
-                Params::from_interface(i),
-                0x4242,
-                i.enabled,
-                Time::ZERO,
-            ),
-            now: Time::ZERO,
-            net,
-            in_flight: Vec::new(),
-            sent: 0,
-            sends: Vec::new(),
-            transitions: Vec::new(),
-        };
-        sim.input(Input::DeviceUp {
-            device: "eth1".into(),
-        });
-        sim.transitions.clear();
-        sim
-    }
+fn states(sim: &Sim<'_>) -> Vec<State> {
+    sim.transitions.iter().map(|t| t.to).collect()
+}
 
-    fn take(&mut self, out: Vec<Output>) {
-        for o in out {
-            match o {
-                Output::Send(p) => {
-                    self.sends.push((self.now, p.target));
-                    let k = self.sent;
-                    self.sent += 1;
-                    let replies = (self.net)(k, p.target, self.now, p.ident, p.seq);
-                    self.in_flight.extend(replies);
-                }
-                Output::Transition(t) => self.transitions.push(t),
-            }
-        }
-    }
-
-    fn input(&mut self, input: Input) {
-        let mut out = Vec::new();
-        self.tracker.handle(self.now, input, &mut out);
-        self.take(out);
-    }
-
-    /// Advance the clock event by event until `end`.
-    fn run_until(&mut self, end: Time) {
-        loop {
-            let arrival = self.in_flight.iter().map(|(t, _)| *t).min();
-            let next = [arrival, self.tracker.next_wakeup()]
-                .into_iter()
-                .flatten()
-                .min();
-            match next {
-                Some(t) if t <= end => self.now = t.max(self.now),
-                _ => {
-                    self.now = end;
-                    return;
-                }
-            }
-            // Replies that arrived by now go first: a reply at its deadline still counts.
-            let now = self.now;
-            let (due, rest): (Vec<_>, Vec<_>) =
-                self.in_flight.drain(..).partition(|(t, _)| *t <= now);
-            self.in_flight = rest;
-            for (_, input) in due {
-                self.input(input);
-            }
-            let mut out = Vec::new();
-            self.tracker.poll(self.now, &mut out);
-            self.take(out);
-        }
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        self.run_until(self.now + d);
-    }
-
-    fn states(&self) -> Vec<State> {
-        self.transitions.iter().map(|t| t.to).collect()
-    }
-
-    fn last(&self) -> &Transition {
-        self.transitions.last().expect("a transition")
-    }
+fn last<'s>(sim: &'s Sim<'_>) -> &'s Transition {
+    sim.transitions.last().expect("a transition")
 }
 
 fn secs(s: f64) -> Duration {
@@ -142,7 +63,7 @@ fn secs(s: f64) -> Duration {
 fn offline_start_needs_up_good_rounds() {
     let mut i = iface();
     i.initial_state = InitialState::Offline;
-    let mut sim = Sim::new(&i, answer_after(12));
+    let mut sim = started(&i, answer_after(12));
     assert_eq!(sim.tracker.state(), State::Down);
     // Down probes at recovery_interval (0.5 s): rounds 0, 0.5, 1, 1.5 and 2 s after the
     // first probe.
@@ -155,9 +76,9 @@ fn offline_start_needs_up_good_rounds() {
         "4 rounds are not enough"
     );
     sim.run_until(first + secs(2.1));
-    assert_eq!(sim.states(), [State::Recovering, State::Up]);
+    assert_eq!(states(&sim), [State::Recovering, State::Up]);
     assert_eq!(
-        sim.last().to_string(),
+        last(&sim).to_string(),
         "wan up: 5/5 rounds good, rtt 12.0 ms"
     );
     let st = sim.tracker.status();
@@ -172,7 +93,7 @@ fn offline_start_needs_up_good_rounds() {
 fn probes_are_spread_over_the_interval() {
     let mut i = iface();
     i.track_ip = (1..=8).map(|n| ip(&format!("198.18.0.{n}"))).collect();
-    let mut sim = Sim::new(&i, answer_after(5));
+    let mut sim = started(&i, answer_after(5));
     sim.run_for(secs(2.1));
     let times: Vec<u64> = sim.sends.iter().map(|(t, _)| t.as_micros()).collect();
     assert_eq!(
@@ -217,7 +138,7 @@ fn uplinks_with_the_same_slot_probe_at_the_same_instants() {
 #[test]
 fn blackhole_takes_the_uplink_down_with_a_reason() {
     let fault = Time::from_millis(10_050);
-    let mut sim = Sim::new(
+    let mut sim = started(
         &iface(),
         Box::new(move |_, target, sent, ident, seq| {
             if sent >= fault {
@@ -228,8 +149,8 @@ fn blackhole_takes_the_uplink_down_with_a_reason() {
         }),
     );
     sim.run_for(secs(20.0));
-    assert_eq!(sim.states(), [State::Suspect, State::Down]);
-    let down = sim.last();
+    assert_eq!(states(&sim), [State::Suspect, State::Down]);
+    let down = last(&sim);
     assert_eq!(down.from, State::Suspect);
     assert_eq!(
         down.to_string(),
@@ -248,7 +169,7 @@ fn failover_times(i: &Interface, step: usize) -> (Duration, Duration, Duration) 
         .step_by(step)
         .map(|offset| {
             let fault = Time::from_millis(10_000 + offset);
-            let mut sim = Sim::new(
+            let mut sim = started(
                 i,
                 Box::new(move |_, target, sent, ident, seq| {
                     if sent + ms(10) >= fault {
@@ -302,19 +223,19 @@ fn flapping_is_absorbed_by_hysteresis() {
     i.track_ip = vec![ip(T1)];
     i.failure_interval = i.interval;
     i.recovery_interval = i.interval;
-    let mut sim = Sim::new(&i, lossy(50));
+    let mut sim = started(&i, lossy(50));
     sim.run_for(secs(30.0));
-    assert!(!sim.states().contains(&State::Down), "{:?}", sim.states());
-    assert!(sim.states().contains(&State::Suspect));
+    assert!(!states(&sim).contains(&State::Down), "{:?}", states(&sim));
+    assert!(states(&sim).contains(&State::Suspect));
 
     i.initial_state = InitialState::Offline;
-    let mut sim = Sim::new(&i, lossy(50));
+    let mut sim = started(&i, lossy(50));
     sim.run_for(secs(30.0));
-    assert!(!sim.states().contains(&State::Up), "{:?}", sim.states());
-    assert!(sim.states().contains(&State::Recovering));
+    assert!(!states(&sim).contains(&State::Up), "{:?}", states(&sim));
+    assert!(states(&sim).contains(&State::Recovering));
 }
 
-fn dead_targets(dead: &'static [&'static str]) -> Net {
+fn dead_targets(dead: &'static [&'static str]) -> Net<'static> {
     Box::new(move |_, target, sent, ident, seq| {
         if dead.iter().any(|d| ip(d) == target) {
             vec![]
@@ -329,17 +250,17 @@ fn reliability_counts_answering_targets() {
     let mut i = iface();
     i.track_ip = vec![ip(T1), ip(T2), ip(T3)];
     i.reliability = 2;
-    let mut sim = Sim::new(&i, dead_targets(&[T2]));
+    let mut sim = started(&i, dead_targets(&[T2]));
     sim.run_for(secs(20.0));
     assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
     assert_eq!(sim.tracker.status().targets[1].state, "down");
     assert_eq!(sim.tracker.status().targets[1].loss, 100.0);
 
-    let mut sim = Sim::new(&i, dead_targets(&[T2, T3]));
+    let mut sim = started(&i, dead_targets(&[T2, T3]));
     sim.run_for(secs(20.0));
-    assert_eq!(sim.states(), [State::Suspect, State::Down]);
+    assert_eq!(states(&sim), [State::Suspect, State::Down]);
     assert_eq!(
-        sim.last().reason,
+        last(&sim).reason,
         "6/9 probes lost to 198.18.0.2, 198.18.0.3; 1/3 targets answered, 2 needed"
     );
 }
@@ -348,8 +269,8 @@ fn reliability_counts_answering_targets() {
 fn all_targets_lost_everywhere_keeps_uplinks_usable() {
     let mut b = iface();
     b.name = "wwan".into();
-    let mut a_sim = Sim::new(&iface(), dead_targets(&[T1, T2]));
-    let mut b_sim = Sim::new(&b, dead_targets(&[T1, T2]));
+    let mut a_sim = started(&iface(), dead_targets(&[T1, T2]));
+    let mut b_sim = started(&b, dead_targets(&[T1, T2]));
     let mut global = GlobalDetector::default();
     a_sim.run_for(secs(10.0));
     b_sim.run_for(secs(10.0));
@@ -367,7 +288,7 @@ fn all_targets_lost_everywhere_keeps_uplinks_usable() {
     assert_eq!(global.update([&a_sim.tracker, &b_sim.tracker]), None);
 
     // One uplink hears a target again: the others are really down.
-    let mut c_sim = Sim::new(&iface(), dead_targets(&[T1]));
+    let mut c_sim = started(&iface(), dead_targets(&[T1]));
     c_sim.run_for(secs(10.0));
     let change = global
         .update([&a_sim.tracker, &b_sim.tracker, &c_sim.tracker])
@@ -379,8 +300,8 @@ fn all_targets_lost_everywhere_keeps_uplinks_usable() {
 
 #[test]
 fn all_targets_lost_ignores_uplinks_without_carrier() {
-    let mut a_sim = Sim::new(&iface(), dead_targets(&[T1, T2]));
-    let mut b_sim = Sim::new(&iface(), answer_after(5));
+    let mut a_sim = started(&iface(), dead_targets(&[T1, T2]));
+    let mut b_sim = started(&iface(), answer_after(5));
     a_sim.run_for(secs(10.0));
     b_sim.run_for(secs(1.0));
     b_sim.input(Input::Carrier {
@@ -394,15 +315,15 @@ fn all_targets_lost_ignores_uplinks_without_carrier() {
 
 #[test]
 fn late_replies_are_ignored() {
-    let mut sim = Sim::new(&iface(), answer_after(900)); // timeout is 800 ms
+    let mut sim = started(&iface(), answer_after(900)); // timeout is 800 ms
     sim.run_for(secs(10.0));
-    assert_eq!(sim.states(), [State::Suspect, State::Down]);
+    assert_eq!(states(&sim), [State::Suspect, State::Down]);
     assert_eq!(sim.tracker.status().received, 0);
 }
 
 #[test]
 fn a_reply_exactly_at_the_timeout_counts() {
-    let mut sim = Sim::new(&iface(), answer_after(800));
+    let mut sim = started(&iface(), answer_after(800));
     sim.run_for(secs(10.0));
     assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
 }
@@ -411,7 +332,7 @@ fn a_reply_exactly_at_the_timeout_counts() {
 fn duplicate_replies_count_once() {
     // Every probe answered three times; and the very first reply replayed forever after.
     let mut first: Option<Input> = None;
-    let mut sim = Sim::new(
+    let mut sim = started(
         &iface(),
         Box::new(move |k, target, sent, ident, seq| {
             let r = reply(target, ident, seq);
@@ -431,7 +352,7 @@ fn duplicate_replies_count_once() {
     sim.run_for(secs(10.0));
     let st = sim.tracker.status();
     assert_eq!(st.received, 4, "three copies count once, replays never");
-    assert_eq!(sim.states(), [State::Suspect, State::Down]);
+    assert_eq!(states(&sim), [State::Suspect, State::Down]);
 }
 
 #[test]
@@ -451,7 +372,7 @@ fn spoofed_replies_never_count_as_success() {
         }),
     ];
     for (what, spoof) in spoofs {
-        let mut sim = Sim::new(
+        let mut sim = started(
             &iface(),
             Box::new(move |_, target, sent, ident, seq| {
                 vec![(sent + ms(3), spoof(target, ident, seq))]
@@ -465,15 +386,15 @@ fn spoofed_replies_never_count_as_success() {
 
 #[test]
 fn carrier_loss_is_immediate() {
-    let mut sim = Sim::new(&iface(), answer_after(5));
+    let mut sim = started(&iface(), answer_after(5));
     sim.run_for(secs(5.0));
     let at = sim.now;
     sim.input(Input::Carrier {
         device: "eth1".into(),
         up: false,
     });
-    assert_eq!(sim.last().to_string(), "wan down: carrier lost on eth1");
-    assert_eq!(sim.last().time, at);
+    assert_eq!(last(&sim).to_string(), "wan down: carrier lost on eth1");
+    assert_eq!(last(&sim).time, at);
     assert_eq!(
         sim.tracker.next_wakeup(),
         None,
@@ -486,7 +407,7 @@ fn carrier_loss_is_immediate() {
 #[test]
 fn carrier_return_comes_back_through_probes_not_initial_state() {
     // initial_state online: a device appearing is trusted at once, a carrier coming back is not.
-    let mut sim = Sim::new(&iface(), answer_after(5));
+    let mut sim = started(&iface(), answer_after(5));
     sim.run_for(secs(3.0));
     sim.input(Input::Carrier {
         device: "eth1".into(),
@@ -561,14 +482,14 @@ fn device_removal_is_immediate_and_hold_delays_probing_after_reconnect() {
     let mut i = iface();
     i.hold = secs(2.0);
     i.initial_state = InitialState::Offline;
-    let mut sim = Sim::new(&i, answer_after(5));
+    let mut sim = started(&i, answer_after(5));
     sim.run_for(secs(10.0));
     assert_eq!(sim.tracker.state(), State::Up);
     sim.input(Input::DeviceGone {
         device: "pppoe-wan".into(),
     });
     assert_eq!(
-        sim.last().to_string(),
+        last(&sim).to_string(),
         "wan no-device: device pppoe-wan gone"
     );
     sim.run_for(secs(1.0));
@@ -585,12 +506,12 @@ fn device_removal_is_immediate_and_hold_delays_probing_after_reconnect() {
     assert_eq!(sim.sends.len(), sends_before, "nothing sent during hold");
     sim.run_until(reconnect + secs(2.0) + secs(2.5));
     assert_eq!(sim.tracker.state(), State::Up);
-    let up = sim.last();
+    let up = last(&sim);
     assert!(up.time >= reconnect + secs(2.0));
 }
 
 /// Loss that is a fixed fraction of the probes, spread evenly: `pct` in every 100.
-fn lossy(pct: u64) -> Net {
+fn lossy(pct: u64) -> Net<'static> {
     Box::new(move |k, target, sent, ident, seq| {
         if (k * pct) % 100 < pct {
             vec![]
@@ -613,9 +534,9 @@ fn quality_iface() -> Interface {
 
 #[test]
 fn thirty_percent_loss_trips_the_loss_limit() {
-    let mut sim = Sim::new(&quality_iface(), lossy(30));
+    let mut sim = started(&quality_iface(), lossy(30));
     sim.run_for(secs(60.0));
-    assert!(sim.states().contains(&State::Down), "{:?}", sim.states());
+    assert!(states(&sim).contains(&State::Down), "{:?}", states(&sim));
     let down = sim
         .transitions
         .iter()
@@ -632,9 +553,9 @@ fn thirty_percent_loss_trips_the_loss_limit() {
 
 #[test]
 fn two_percent_loss_does_not() {
-    let mut sim = Sim::new(&quality_iface(), lossy(2));
+    let mut sim = started(&quality_iface(), lossy(2));
     sim.run_for(secs(120.0));
-    assert!(!sim.states().contains(&State::Down), "{:?}", sim.states());
+    assert!(!states(&sim).contains(&State::Down), "{:?}", states(&sim));
     assert_eq!(sim.tracker.state(), State::Up);
     let st = sim.tracker.status();
     assert!(st.received < st.sent, "some probes were lost");
@@ -645,12 +566,12 @@ fn latency_limit_has_separate_failure_and_recovery_thresholds() {
     // RTT 400 ms: under failure_latency 500, over recovery_latency 300.
     let mut i = quality_iface();
     i.timeout = ms(900);
-    let mut sim = Sim::new(&i, answer_after(400));
+    let mut sim = started(&i, answer_after(400));
     sim.run_for(secs(20.0));
     assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
 
     i.initial_state = InitialState::Offline;
-    let mut sim = Sim::new(&i, answer_after(400));
+    let mut sim = started(&i, answer_after(400));
     sim.run_for(secs(20.0));
     assert_eq!(sim.tracker.state(), State::Down);
     assert_eq!(sim.tracker.reason(), "rtt 400.0 ms > 300 ms");
@@ -660,7 +581,7 @@ fn latency_limit_has_separate_failure_and_recovery_thresholds() {
 fn disabled_interfaces_never_probe() {
     let mut i = iface();
     i.enabled = false;
-    let mut sim = Sim::new(&i, answer_after(5));
+    let mut sim = started(&i, answer_after(5));
     sim.run_for(secs(10.0));
     assert_eq!(sim.tracker.state(), State::Disabled);
     assert!(sim.sends.is_empty());
@@ -670,7 +591,7 @@ fn disabled_interfaces_never_probe() {
 fn no_targets_means_carrier_alone() {
     let mut i = iface();
     i.track_ip.clear();
-    let mut sim = Sim::new(&i, answer_after(5));
+    let mut sim = started(&i, answer_after(5));
     assert_eq!(sim.tracker.state(), State::Up);
     sim.run_for(secs(10.0));
     assert!(sim.sends.is_empty());

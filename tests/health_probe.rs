@@ -57,6 +57,7 @@ fn probe(
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_reachable_target_answers_and_a_silent_one_times_out() {
     let lab = lab();
     let wan = fast(interface("wan", &[TARGET, SILENT]));
@@ -78,6 +79,7 @@ fn a_reachable_target_answers_and_a_silent_one_times_out() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn an_uplink_that_loses_every_target_goes_down() {
     let lab = lab();
     let wan = fast(interface("wan", &[TARGET]));
@@ -106,6 +108,7 @@ fn an_uplink_that_loses_every_target_goes_down() {
 /// Two uplinks; main's route to the target points out up2, whose ISP does not have it.
 /// A probe bound to up1 (mark 0: no rule helps it) must still leave through up1.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn binding_to_the_device_forces_the_path() {
     let router = Netns::new("r");
     let isp1 = Netns::new("a");
@@ -148,6 +151,7 @@ fn binding_to_the_device_forces_the_path() {
 /// The ISP does not answer pings itself; a raw socket there answers every echo request
 /// with a forged reply. Only the honest forgery may count.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn spoofed_echo_replies_are_not_counted() {
     for (forgery, counted) in [
         (Forgery::WrongId, false),
@@ -242,6 +246,7 @@ fn forge_replies(forgery: Forgery, stop: &AtomicBool) -> u32 {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn tcp_probe_counts_a_handshake_and_a_refusal_but_not_silence() {
     let lab = lab();
     lab.isp.ip("addr add 198.18.0.2/32 dev lo");
@@ -282,6 +287,7 @@ fn tcp_probe_counts_a_handshake_and_a_refusal_but_not_silence() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn dns_probe_needs_the_resolvers_answer() {
     let lab = lab();
     lab.isp.ip("addr add 198.18.0.2/32 dev lo");
@@ -316,6 +322,7 @@ fn dns_probe_needs_the_resolvers_answer() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn arp_probe_of_the_first_hop() {
     let lab = lab();
     let mut wan = fast(interface("wan", &["192.0.2.1", "192.0.2.77"]));
@@ -327,6 +334,7 @@ fn arp_probe_of_the_first_hop() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn reload_keeps_unchanged_uplinks_and_restarts_changed_ones() {
     let lab = lab();
     let facts = LinkFacts {
@@ -362,6 +370,7 @@ fn reload_keeps_unchanged_uplinks_and_restarts_changed_ones() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ipv6_echo_over_a_bound_raw_socket() {
     let lab = lab();
     lab.router.ip("addr add 2001:db8:1::2/64 dev up1 nodad");
@@ -383,6 +392,7 @@ fn ipv6_echo_over_a_bound_raw_socket() {
 /// without a blip; a new ifindex (the PPPoE device recreated) starts over with the hold
 /// and the initial state.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_new_address_rebinds_while_a_new_device_starts_over() {
     let lab = lab();
     lab.router.ip("addr add 192.0.2.3/24 dev up1");
@@ -428,6 +438,7 @@ fn a_new_address_rebinds_while_a_new_device_starts_over() {
 /// Replies carry the kernel's receive time: a reply read late (a busy router, a stalled
 /// executor) still has its true arrival time, so it is neither lost nor slow.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn replies_carry_the_kernels_receive_time() {
     use rail::health::probe::{Binding, Method, Prober};
     use rail::health::{Input, ProbeRequest};

@@ -595,11 +595,11 @@ impl Budget {
         let mut lost_to_down: Vec<(IpAddr, f64)> = Vec::new();
         for offset in 0..span {
             let fault = Time::from_millis(10_000 + offset);
-            let mut t = Tracker::new("sim", params.clone(), 1, true, Time::ZERO);
+            let t = Tracker::new("sim", params.clone(), 1, true, Time::ZERO);
             let answered = |now: Time| now + rtt < fault;
             let mut first_lost = None;
             let until = fault + Duration::from_secs(60);
-            let down = sim::run(&mut t, rtt, until, answered, |now, o| match o {
+            let down = sim::run(t, rtt, until, answered, |now, o| match o {
                 Output::Send(p) if !answered(now) => {
                     first_lost.get_or_insert((now, p.target));
                     None

@@ -37,6 +37,7 @@ fn lab_namespaces(name: &str) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn lan_reaches_the_service_through_each_isp() {
     let Some(lab) = Lab::up(3) else { return };
     // No default route on the router until someone (rail, or this test) provides one.
@@ -55,6 +56,7 @@ fn lan_reaches_the_service_through_each_isp() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ipv6_lan_reaches_the_service_through_each_isp() {
     let Some(lab) = Lab::up(3) else { return };
     if !lab.has_ipv6() {
@@ -73,6 +75,7 @@ fn ipv6_lan_reaches_the_service_through_each_isp() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn carrier_loss_shows_no_carrier_and_stops_traffic() {
     let Some(lab) = Lab::up(3) else { return };
     let u = lab.uplink(1);
@@ -94,6 +97,7 @@ fn carrier_loss_shows_no_carrier_and_stops_traffic() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn blackhole_first_hop_answers_while_the_internet_does_not() {
     let Some(lab) = Lab::up(3) else { return };
     let u = lab.uplink(1);
@@ -136,6 +140,7 @@ fn blackhole_first_hop_answers_while_the_internet_does_not() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn random_loss_drops_about_the_given_share() {
     let Some(lab) = Lab::up(3) else { return };
     lab.route_default_via(3);
@@ -164,6 +169,7 @@ fn random_loss_drops_about_the_given_share() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn pppoe_drop_and_reconnect_change_the_ifindex_and_with_new_the_addresses() {
     let Some(lab) = Lab::up(3) else { return };
     let before = lab.uplink(2);
@@ -212,6 +218,7 @@ fn pppoe_drop_and_reconnect_change_the_ifindex_and_with_new_the_addresses() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn two_labs_side_by_side_do_not_collide_and_drop_removes_them() {
     let Some(a) = Lab::up(2) else { return };
     let b = Lab::up(2).unwrap();
@@ -233,6 +240,7 @@ fn two_labs_side_by_side_do_not_collide_and_drop_removes_them() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_panicking_test_leaves_no_lab_behind() {
     if !common::lab::can_run_lab() {
         return;
@@ -282,6 +290,7 @@ fn a_panicking_test_leaves_no_lab_behind() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn bad_fault_arguments_are_refused() {
     let Some(lab) = Lab::up(2) else { return };
     let script = common::lab::script();
@@ -298,6 +307,7 @@ fn bad_fault_arguments_are_refused() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn long_lived_flows_report_their_source_and_die_in_a_blackhole() {
     let Some(lab) = Lab::up(3) else { return };
     lab.route_default_via(1);
@@ -319,6 +329,7 @@ fn long_lived_flows_report_their_source_and_die_in_a_blackhole() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn the_generated_rail_config_is_valid_and_names_the_lab_devices() {
     let Some(lab) = Lab::up(3) else { return };
     let text = lab.rail_config();
@@ -345,6 +356,7 @@ fn the_generated_rail_config_is_valid_and_names_the_lab_devices() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn renew_moves_address_and_gateway_on_the_same_device() {
     let Some(lab) = Lab::up(3) else { return };
     let before = lab.uplink(1);
@@ -373,6 +385,7 @@ fn renew_moves_address_and_gateway_on_the_same_device() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_blackhole_can_hit_one_address_family() {
     let Some(lab) = Lab::up(2) else { return };
     if !lab.has_ipv6() {
@@ -393,6 +406,7 @@ fn a_blackhole_can_hit_one_address_family() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn any_isps_can_be_pppoe_like() {
     let opts = common::lab::Options {
         isps: 3,
@@ -416,6 +430,7 @@ fn any_isps_can_be_pppoe_like() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn routes_fill_the_router_main_table_without_disturbing_traffic() {
     let Some(lab) = Lab::up(2) else { return };
     let count = || {

@@ -26,6 +26,7 @@ fn failures(lab: &Lab, n: usize) -> usize {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn lan_keeps_working_after_kill_9_and_a_clean_stop_restores_the_kernel() {
     let Some(lab) = lab() else { return };
     lab.route_default_via(1);
@@ -56,6 +57,7 @@ fn lan_keeps_working_after_kill_9_and_a_clean_stop_restores_the_kernel() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn lan_keeps_working_when_an_uplink_reconnects_after_kill_9() {
     let Some(lab) = lab() else { return };
     // The PPPoE uplink is main's default, as netifd installs it.

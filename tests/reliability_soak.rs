@@ -79,6 +79,7 @@ fn transitions(rail: &Rail) -> usize {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn carrier_flapping_every_second_is_damped_with_steady_resources() {
     let Some(lab) = lab() else { return };
     let rail = running(&lab);

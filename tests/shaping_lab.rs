@@ -147,6 +147,7 @@ fn within_10_percent(measured: f64, rate: Rate) -> bool {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn shaped_uplink_holds_its_rate_and_is_back_within_a_second_after_a_reconnect() {
     let Some(lab) = Lab::up(2) else { return };
     let rtr = lab.ns("rtr");
@@ -199,6 +200,7 @@ fn shaped_uplink_holds_its_rate_and_is_back_within_a_second_after_a_reconnect() 
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_root_qdisc_rail_did_not_install_is_left_alone() {
     let Some(lab) = Lab::up(1) else { return };
     let rtr = lab.ns("rtr");
@@ -222,6 +224,7 @@ fn a_root_qdisc_rail_did_not_install_is_left_alone() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn the_daemons_shaper_unshapes_on_reload_and_stop() {
     let Some(lab) = Lab::up(1) else { return };
     let rtr = lab.ns("rtr");

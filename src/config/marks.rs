@@ -124,11 +124,15 @@ pub fn marks_needed(interfaces: usize, policies: usize, sticky_rules: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{config, rule};
+    use crate::fixtures::{rule, uplinks};
 
     #[test]
     fn marks_follow_interfaces_then_policies_then_targets() {
-        let mut c = config(&["a", "b"], &[(0, 1, 1)], &[&[0], &[0]]);
+        let mut c = uplinks(&["a", "b"])
+            .member("a", 1, 1)
+            .policy(&["m0"])
+            .policy(&["m0"])
+            .build();
         c.rules = vec![
             rule("plain", Target::Policy(PolicyId(0))),
             rule("pinned", Target::Policy(PolicyId(1))),
@@ -147,7 +151,10 @@ mod tests {
 
     #[test]
     fn marks_are_kept_by_name_and_the_rest_fill_the_gaps() {
-        let mut c = config(&["a", "b"], &[(0, 1, 1)], &[&[0]]);
+        let mut c = uplinks(&["a", "b"])
+            .member("a", 1, 1)
+            .policy(&["m0"])
+            .build();
         c.rules = vec![rule("all", Target::Policy(PolicyId(0)))];
         let fresh = mark_assignment(&c);
         assert_eq!(
@@ -155,7 +162,10 @@ mod tests {
             MarkAssignment::from([("a".into(), 1), ("b".into(), 2)])
         );
         // A reload that inserts `new` before the others: theirs stay, `new` takes 3.
-        let mut grown = config(&["new", "a", "b"], &[(0, 1, 1)], &[&[1]]);
+        let mut grown = uplinks(&["new", "a", "b"])
+            .member("new", 1, 1)
+            .policy(&["m0"])
+            .build();
         keep_marks(&mut grown, &fresh);
         let kept = mark_assignment(&grown);
         assert_eq!(
@@ -167,7 +177,10 @@ mod tests {
         assert_eq!(m.policy(PolicyId(0)).unwrap().value(), 0x0400_0000);
         assert_eq!(m.unreachable().unwrap().value(), 0x0500_0000);
         // `a` removed: its value is free again and goes to the policy; `b` keeps 2.
-        let mut shrunk = config(&["new", "b"], &[(0, 1, 1)], &[&[1]]);
+        let mut shrunk = uplinks(&["new", "b"])
+            .member("new", 1, 1)
+            .policy(&["m0"])
+            .build();
         keep_marks(&mut shrunk, &kept);
         let marks: Vec<u32> = shrunk.interfaces.iter().map(|i| i.mark.value()).collect();
         assert_eq!(marks, [0x0300_0000, 0x0200_0000]);
@@ -176,7 +189,10 @@ mod tests {
             0x0100_0000
         );
         // A kept value the mask cannot hold, or one already taken, is given anew.
-        let mut narrow = config(&["a", "b"], &[(0, 1, 1)], &[&[0]]);
+        let mut narrow = uplinks(&["a", "b"])
+            .member("a", 1, 1)
+            .policy(&["m0"])
+            .build();
         narrow.globals.mark_mask = crate::config::MarkMask::new(0x0300_0000).unwrap();
         keep_marks(
             &mut narrow,

@@ -4,15 +4,16 @@
 //! field; `build` checks across fields and sections and assembles the `Config`.
 
 mod build;
-mod load;
 pub mod marks;
 pub mod model;
 mod options;
 mod problem;
 mod section;
+mod shell;
 pub mod spec;
 mod suggest;
 pub mod value;
+use shell::load;
 
 pub use crate::family::Family;
 pub use build::from_package;

@@ -458,17 +458,18 @@ mod tests {
         client.join().unwrap()
     }
 
-    /// Runs `f` as `uid` on a thread of its own (raw setresuid: this thread only); None
-    /// when the tests do not run as root.
-    fn as_uid<R>(uid: u32, f: impl FnOnce() -> R + Send) -> Option<R>
+    /// Runs `f` as `uid` on a thread of its own (raw setresuid: this thread only). The
+    /// tests that call it are ignored unless built by root; run by another user, they fail.
+    fn as_uid<R>(uid: u32, f: impl FnOnce() -> R + Send) -> R
     where
         R: Send,
     {
         // SAFETY: geteuid(2) has no failure mode.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("SKIPPED: needs root to act as uid {uid}");
-            return None;
-        }
+        let root = unsafe { libc::geteuid() } == 0;
+        assert!(
+            root,
+            "needs root to act as uid {uid} (built by root, so not ignored)"
+        );
         std::thread::scope(|s| {
             s.spawn(|| {
                 // SAFETY: setresuid(2) on this thread alone, not the process.
@@ -479,7 +480,6 @@ mod tests {
             .join()
             .unwrap()
         })
-        .into()
     }
 
     fn raw(path: &Path, bytes: &[u8]) -> Reply {
@@ -509,6 +509,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(lab_root), ignore = "needs root: acts as another user")]
     fn others_get_status_from_the_snapshot_without_addresses_and_nothing_else() {
         let path = socket_path("others");
         let p = path.clone();
@@ -527,9 +528,7 @@ mod tests {
                 )
             })
         });
-        let Some((status, reload, maintenance)) = got else {
-            return;
-        };
+        let (status, reload, maintenance) = got;
         let status = status.unwrap();
         assert_eq!(status["interfaces"]["wan"]["state"], "up");
         assert_eq!(status["interfaces"]["wan"]["address"], Value::Null);
@@ -539,20 +538,17 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(lab_root), ignore = "needs root: acts as another user")]
     fn a_socket_served_by_another_user_is_not_believed() {
         let path = socket_path("squat");
         let dir = path.parent().unwrap().to_path_buf();
         std::fs::create_dir_all(&dir).unwrap();
         // SAFETY: chown(2) on a directory this test made.
         let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
-        if unsafe { libc::chown(c.as_ptr(), 65534, 65534) } != 0 {
-            eprintln!("SKIPPED: needs root to stage another user's socket");
-            return;
-        }
+        let staged = unsafe { libc::chown(c.as_ptr(), 65534, 65534) } == 0;
+        assert!(staged, "needs root to stage another user's socket");
         let p = path.clone();
-        let Some(squatter) = as_uid(65534, move || UnixListener::bind(&p).unwrap()) else {
-            return;
-        };
+        let squatter = as_uid(65534, move || UnixListener::bind(&p).unwrap());
         let p = path.clone();
         let answer = std::thread::spawn(move || {
             if let Ok((s, _)) = squatter.accept() {
@@ -586,12 +582,13 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(not(lab_root), ignore = "needs root: acts as another user")]
     fn sessions_beyond_the_cap_are_told_busy_and_root_still_gets_in() {
         let path = socket_path("cap");
         let limits = Limits { root: 1, others: 2 };
         let p = path.clone();
         let got = serving(&path, limits, true, move || {
-            as_uid(65534, || {
+            let (idle, third, status) = as_uid(65534, || {
                 let idle: Vec<UnixStream> =
                     (0..2).map(|_| UnixStream::connect(&p).unwrap()).collect();
                 // Sessions are taken in order: the third finds both places held.
@@ -599,16 +596,12 @@ mod tests {
                 let third = raw(&p, b"");
                 let status = call(&p, "status", Value::Null);
                 (idle, third, status)
-            })
-            .map(|(idle, third, status)| {
-                let root = call(&p, "status", Value::Null);
-                drop(idle);
-                (third, status, root)
-            })
+            });
+            let root = call(&p, "status", Value::Null);
+            drop(idle);
+            (third, status, root)
         });
-        let Some((third, busy_status, root)) = got else {
-            return;
-        };
+        let (third, busy_status, root) = got;
         assert!(third.error.contains("busy"), "{third:?}");
         assert!(busy_status.unwrap_err().contains("busy"));
         assert_eq!(root.unwrap()["interfaces"]["wan"]["state"], "up");

@@ -596,7 +596,7 @@ impl Daemon {
     /// The history of the last run, if rail was stopped (not crashed) a moment ago.
     fn read_history(&mut self) {
         let path = &self.run_dir.join(history::store::FILE);
-        let bytes = match history::store::load(path) {
+        let bytes = match history::shell::load(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) => return log::warn!("history: not reading {}: {e}", path.display()),
@@ -619,7 +619,7 @@ impl Daemon {
     fn write_history(&self) {
         let path = self.run_dir.join(history::store::FILE);
         let bytes = history::store::encode(self.history.borrow().iter());
-        match history::store::save(&path, &bytes) {
+        match history::shell::save(&path, &bytes) {
             Ok(()) => log::info!(
                 "history: written to {} ({} bytes)",
                 path.display(),
@@ -999,12 +999,12 @@ fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> 
 mod tests {
     use super::*;
     use crate::config::Family;
-    use crate::fixtures::config;
+    use crate::fixtures::uplinks;
     use crate::openwrt::hotplug::Action;
 
     #[test]
     fn requests_name_the_configs_interfaces_or_a_twin_rail_follows() {
-        let mut c = config(&["wan", "wanb"], &[], &[]);
+        let mut c = uplinks(&["wan", "wanb"]).build();
         c.interfaces[0].family = Family::Both;
         let hotplug = |interface: &str| {
             object::Request::Hotplug(Hotplug {

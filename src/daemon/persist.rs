@@ -83,30 +83,30 @@ pub fn save(dir: &Path, kept: &Kept) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::config;
+    use crate::fixtures::uplinks;
 
     #[test]
     fn marks_and_maintenance_come_back_from_the_file() {
         let dir = std::env::temp_dir().join(format!("rail-persist-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(load(&dir), Kept::default(), "nothing kept since boot");
-        let old = config(&["a", "b"], &[], &[]);
+        let old = uplinks(&["a", "b"]).build();
         let kept = Kept::of(&old, &BTreeSet::from(["b".to_string()]));
         save(&dir, &kept).unwrap();
         assert_eq!(load(&dir), kept);
 
         // Restarted on a config with `new` inserted first and `b` gone.
-        let mut now = config(&["new", "a"], &[], &[]);
+        let mut now = uplinks(&["new", "a"]).build();
         assert_eq!(load(&dir).apply(&mut now), BTreeSet::new());
         assert_eq!(
             mark_assignment(&now),
             MarkAssignment::from([("a".into(), 1), ("new".into(), 2)])
         );
-        let mut same = config(&["b", "a"], &[], &[]);
+        let mut same = uplinks(&["b", "a"]).build();
         assert_eq!(load(&dir).apply(&mut same), BTreeSet::from(["b".into()]));
         assert_eq!(mark_assignment(&same)["b"], 2);
         // Another mask: the marks start afresh, in file order.
-        let mut wide = config(&["b", "a"], &[], &[]);
+        let mut wide = uplinks(&["b", "a"]).build();
         wide.globals.mark_mask = crate::config::MarkMask::new(0xFF00).unwrap();
         load(&dir).apply(&mut wide);
         assert_eq!(mark_assignment(&wide)["b"], 1);

@@ -8,6 +8,7 @@ use super::status::{
 };
 use super::uplinks::Uplinks;
 use crate::config::{Config, Family, InterfaceId};
+use crate::family::Af;
 use crate::health::engine::Engine;
 use crate::policy::{PolicyRoute, Resolution};
 
@@ -51,7 +52,11 @@ pub fn build(i: &Inputs) -> Status {
             health.state.as_str().to_string()
         };
         let age = now.since(health.since).as_secs();
-        let health6 = i.engine.tracker6(id).map(|t| t.status());
+        // The second tracker, of a dual-stack interface's IPv6; `state` is the first's.
+        let health6 = (iface.family == Family::Both)
+            .then(|| i.engine.tracker_of(id, Af::Inet6))
+            .flatten()
+            .map(|t| t.status());
         let device = link
             .map(|l| l.device.clone())
             .or_else(|| i.uplinks.device(i.config, id));
@@ -103,6 +108,19 @@ pub fn build(i: &Inputs) -> Status {
             },
         );
     }
+    Status {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        uptime: i.uptime,
+        all_targets_lost: i.engine.all_targets_lost(),
+        interfaces,
+        policies: policies(i),
+        transitions: i.transitions.iter().cloned().collect(),
+        reconcile_error: None,
+    }
+}
+
+/// Each policy's last resort and the members carrying its new connections, per family.
+fn policies(i: &Inputs) -> BTreeMap<String, PolicyStatus> {
     let mut policies = BTreeMap::new();
     let active = |route: &PolicyRoute| -> Vec<ActiveMember> {
         route
@@ -130,13 +148,5 @@ pub fn build(i: &Inputs) -> Status {
             },
         );
     }
-    Status {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        uptime: i.uptime,
-        all_targets_lost: i.engine.all_targets_lost(),
-        interfaces,
-        policies,
-        transitions: i.transitions.iter().cloned().collect(),
-        reconcile_error: None,
-    }
+    policies
 }

@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn the_dhcpv6_twin_announces_the_ipv6_next_hop_of_an_uplink_carrying_ipv6() {
         use serde_json::json;
-        let mut c = crate::fixtures::config(&["wan", "wanb"], &[], &[]);
+        let mut c = crate::fixtures::uplinks(&["wan", "wanb"]).build();
         c.interfaces[0].family = crate::config::Family::Both;
         assert_eq!(Uplinks::followed(&c), ["wan", "wan_6", "wanb"]);
         let status = |v: serde_json::Value| InterfaceStatus::parse(&v).expect("a status");

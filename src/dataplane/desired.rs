@@ -133,6 +133,9 @@ fn carries(iface: &Interface, af: Af) -> bool {
     iface.enabled && iface.family.carries(af)
 }
 
+/// Where an uplink's traffic of one family leaves: (ifindex, its address, the next hop).
+type Hop = (u32, Option<IpAddr>, Option<IpAddr>);
+
 /// The rules and routes of one family. IPv4 keeps what it always had (an uplink table
 /// route even before the device has an address); IPv6 needs the uplink's global address.
 fn family_state(
@@ -142,18 +145,11 @@ fn family_state(
     af: Af,
 ) -> (Vec<RuleSpec>, Vec<RouteSpec>) {
     let marks = Marks::new(config);
-    let mask = marks.mask();
-    let mut rules = vec![RuleSpec {
-        priority: Priority::SUPPRESS_MAIN,
-        selector: Selector::All,
-        action: RuleAction::MainWithoutDefault,
-    }];
-    let mut routes = Vec::new();
     let metric = match af {
         Af::Inet => METRIC_ROUTE,
         Af::Inet6 => METRIC_ROUTE6,
     };
-    let hop = |id: &InterfaceId| -> Option<(u32, Option<IpAddr>, Option<IpAddr>)> {
+    let hop = |id: &InterfaceId| -> Option<Hop> {
         if !carries(config.interfaces.get(id.0)?, af) {
             return None;
         }
@@ -164,6 +160,54 @@ fn family_state(
             (Af::Inet6, None) => None,
         }
     };
+    let mut rules = vec![RuleSpec {
+        priority: Priority::SUPPRESS_MAIN,
+        selector: Selector::All,
+        action: RuleAction::MainWithoutDefault,
+    }];
+    let mut routes = Vec::new();
+    uplinks_state(config, links, af, metric, &hop, &mut rules, &mut routes);
+    for (p, route) in resolution.policies.iter().enumerate() {
+        let id = PolicyId(p);
+        let (Some(table), Some(priority), Some(mark)) = (
+            TableId::policy(id),
+            Priority::mark_policy(id),
+            marks.policy(id),
+        ) else {
+            continue;
+        };
+        rules.push(by_mark(
+            priority,
+            mark,
+            marks.mask(),
+            RuleAction::Lookup(table),
+        ));
+        if let Some(kind) = policy_route(route, |id| hop(id).map(|(i, _, g)| (i, g))) {
+            routes.push(RouteSpec {
+                table,
+                metric,
+                kind,
+            });
+        }
+    }
+    rules.extend(target_rules(config, af, &marks));
+    rules.sort();
+    routes.sort();
+    (rules, routes)
+}
+
+/// Each uplink's table (its default route) and the rules into it: by its mark, and from
+/// its address.
+fn uplinks_state(
+    config: &Config,
+    links: &Links,
+    af: Af,
+    metric: u32,
+    hop: &dyn Fn(&InterfaceId) -> Option<Hop>,
+    rules: &mut Vec<RuleSpec>,
+    routes: &mut Vec<RouteSpec>,
+) {
+    let mask = config.globals.mark_mask.bits();
     for (i, iface) in config.interfaces.iter().enumerate() {
         let id = InterfaceId(i);
         let (Some(table), Some(from), Some(marked)) = (
@@ -217,24 +261,13 @@ fn family_state(
             });
         }
     }
-    for (p, route) in resolution.policies.iter().enumerate() {
-        let id = PolicyId(p);
-        let (Some(table), Some(priority), Some(mark)) = (
-            TableId::policy(id),
-            Priority::mark_policy(id),
-            marks.policy(id),
-        ) else {
-            continue;
-        };
-        rules.push(by_mark(priority, mark, mask, RuleAction::Lookup(table)));
-        if let Some(kind) = policy_route(route, |id| hop(id).map(|(i, _, g)| (i, g))) {
-            routes.push(RouteSpec {
-                table,
-                metric,
-                kind,
-            });
-        }
-    }
+}
+
+/// The rules after the uplinks' and policies': the router's own connections, sticky
+/// rules' unpinned connections, and rules whose target is unreachable or blackhole.
+fn target_rules(config: &Config, af: Af, marks: &Marks) -> Vec<RuleSpec> {
+    let mask = marks.mask();
+    let mut rules = Vec::new();
     // The router's own connections get their source address from the route found before
     // the output hook marks them. Without this rule that is main's default route, whose
     // uplink may be down: the source rule above then pins them to it whatever the policy
@@ -273,9 +306,7 @@ fn family_state(
             rules.push(by_mark(priority, mark, mask, action));
         }
     }
-    rules.sort();
-    routes.sort();
-    (rules, routes)
+    rules
 }
 
 /// The policy of the first rule that matches every flow of `af`, if it targets one.
@@ -373,7 +404,7 @@ mod tests {
     use super::*;
     use crate::config::Family;
     use crate::dataplane::vocab::Link;
-    use crate::fixtures::config;
+    use crate::fixtures::uplinks;
     use crate::policy::resolve;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -414,7 +445,11 @@ mod tests {
 
     #[test]
     fn two_uplinks_three_to_one() {
-        let c = config(&["wan1", "wan2"], &[(0, 1, 3), (1, 1, 1)], &[&[0, 1]]);
+        let c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 3)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         let d = desired(&c, &links(), &resolve(&c, |_| true));
         let policy = table(&d, TableId::policy(PolicyId(0)).unwrap());
         assert_eq!(
@@ -465,7 +500,11 @@ mod tests {
 
     #[test]
     fn missing_device_empties_its_table_and_keeps_the_mark_rule() {
-        let c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        let c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         let mut l = links();
         l.remove(&InterfaceId(0));
         let d = desired(&c, &l, &resolve(&c, |_| true));
@@ -493,7 +532,12 @@ mod tests {
 
     #[test]
     fn last_resorts() {
-        let mut c = config(&["wan1"], &[(0, 1, 1)], &[&[0], &[0], &[0]]);
+        let mut c = uplinks(&["wan1"])
+            .member("wan1", 1, 1)
+            .policy(&["m0"])
+            .policy(&["m0"])
+            .policy(&["m0"])
+            .build();
         c.policies[1].last_resort = LastResort::Blackhole;
         c.policies[2].last_resort = LastResort::Default;
         let d = desired(&c, &links(), &resolve(&c, |_| false));
@@ -524,7 +568,11 @@ mod tests {
 
     #[test]
     fn ipv6_gets_its_own_rules_tables_and_multipath_by_its_own_resolution() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 3), (1, 1, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 3)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         c.interfaces[0].family = crate::config::Family::Both;
         c.interfaces[1].family = crate::config::Family::Both;
         let mut l = links();
@@ -606,14 +654,21 @@ mod tests {
             .any(|r| r.table == TableId::uplink(InterfaceId(1)).unwrap()));
         assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 1));
         // No interface carries IPv6: nothing of it.
-        let c4 = config(&["wan1"], &[(0, 1, 1)], &[&[0]]);
+        let c4 = uplinks(&["wan1"])
+            .member("wan1", 1, 1)
+            .policy(&["m0"])
+            .build();
         let v4 = desired(&c4, &l, &resolve(&c4, |_| true));
         assert!(v4.rules6.is_empty() && v4.routes6.is_empty());
     }
 
     #[test]
     fn a_delegated_prefix_leaves_only_through_its_uplink_unless_translated() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         c.interfaces[0].family = crate::config::Family::Both;
         c.interfaces[1].family = crate::config::Family::Both;
         let mut l = links();
@@ -676,7 +731,10 @@ mod tests {
 
     #[test]
     fn disabled_interface_gets_nothing() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1)], &[&[0]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .policy(&["m0"])
+            .build();
         c.interfaces[1].enabled = false;
         let d = desired(&c, &links(), &resolve(&c, |_| true));
         assert!(table(&d, TableId::uplink(InterfaceId(1)).unwrap()).is_empty());
@@ -694,7 +752,11 @@ mod tests {
 
     #[test]
     fn sticky_rule_routes_unpinned_flows_by_its_policy() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 2, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 2, 1)
+            .policy(&["m0", "m1"])
+            .build();
         let mut pinned =
             crate::fixtures::rule("pinned", crate::config::Target::Policy(PolicyId(0)));
         pinned.sticky = true;
@@ -727,7 +789,11 @@ mod tests {
 
     #[test]
     fn ipv6_sticky_sets_are_unpinned_by_the_ipv6_resolution() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         for i in &mut c.interfaces {
             i.family = Family::Both;
         }
@@ -776,7 +842,12 @@ mod tests {
     fn routers_own_traffic_follows_the_first_catch_all_rule() {
         use crate::config::Target;
         use crate::fixtures::rule;
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 1, 1)], &[&[0], &[1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 1)
+            .policy(&["m0"])
+            .policy(&["m1"])
+            .build();
         let mut web = rule("web", Target::Policy(PolicyId(0)));
         web.dest_port = vec![crate::config::PortRange {
             first: 80,

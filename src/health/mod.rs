@@ -2,15 +2,15 @@
 //! probes, the sockets that send them (`probe`) and the engine that joins them on the
 //! daemon's executor (`engine`).
 
-pub mod engine;
 pub mod global;
 pub mod machine;
 pub mod params;
-pub mod probe;
+pub mod reload;
+mod shell;
 pub mod stats;
 pub mod time;
-mod wake;
 pub mod wire;
+pub use shell::{engine, probe};
 
 pub use global::{GlobalChange, GlobalDetector};
 pub use machine::{Input, Output, ProbeRequest, State, Status, TargetStatus, Tracker, Transition};

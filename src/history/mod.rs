@@ -9,6 +9,7 @@
 //! it in wall time. Rounds within one second share a sample.
 
 pub mod chart;
+pub mod shell;
 pub mod store;
 pub mod view;
 

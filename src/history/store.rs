@@ -1,22 +1,20 @@
-//! History kept across a restart: every series written to a file in the daemon's run
-//! directory (`/var/run/rail`, tmpfs on OpenWrt) when rail stops and read back when it
-//! starts (`service rail restart` keeps the charts; a reboot clears them).
+//! History kept across a restart: the file format of every series, written to the daemon's
+//! run directory (`/var/run/rail`, tmpfs on OpenWrt) when rail stops and read back when it
+//! starts (`service rail restart` keeps the charts; a reboot clears them); `shell` does
+//! the writing and reading.
 //!
 //! A small binary format of the series' fields, little-endian, behind a magic and a
 //! version: anything else, or a file that is not root's own, is ignored.
 
 use super::{Day, Fine, Minute, Open, Outage, Series, Totals, COARSE, DAYS, FINE, OUTAGES};
 use heapless::Deque;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
 
 /// The file's name in the run directory.
 pub const FILE: &str = "history";
 
 const MAGIC: &[u8; 9] = b"RAILHIST3";
 /// Larger files are not ours: 64 series of at most ~13 KB.
-const MAX_FILE: u64 = 64 * 20_000;
+pub const MAX_FILE: u64 = 64 * 20_000;
 
 struct Out(Vec<u8>);
 
@@ -220,40 +218,4 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
         all.push((name, family, series));
     }
     Some(all)
-}
-
-/// Write the file: a new one beside it, then renamed over it, so a reader never sees half
-/// and a link planted at the temporary name is not followed.
-pub fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("new");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    std::fs::rename(&tmp, path)
-}
-
-/// Read the file, if it is a regular file of our own user.
-pub fn load(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    let meta = f.metadata()?;
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if !meta.is_file() || meta.uid() != me || meta.len() > MAX_FILE {
-        return Err(std::io::Error::other("not a history file of this user"));
-    }
-    let mut bytes = Vec::new();
-    f.take(MAX_FILE).read_to_end(&mut bytes)?;
-    Ok(bytes)
 }

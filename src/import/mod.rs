@@ -7,11 +7,12 @@
 //! with mwan3's defaults, not rail's, so the imported uplinks behave as they did. Values
 //! rail's checks would refuse are brought into range, each with a note.
 
-mod cli;
 mod interface;
 mod network;
 mod read;
 mod routing;
+mod shell;
+use shell::cli;
 
 pub use cli::run;
 

@@ -227,147 +227,45 @@ fn rule(
         (get("proto"), get("src_iface"), get("ipset"), get("family"));
     let (sticky, timeout, use_policy) = (get("sticky"), get("timeout"), get("use_policy"));
     let logging = r.bool("logging", false);
-    let say = |notes: &mut Notes, option: &str, m: String| {
-        notes.add(r.line(option), &r.label, Some(option), m)
-    };
 
     let name = r.section.name.as_deref();
-    if name.is_some_and(|n| n.len() > MAX_NAME) {
-        return Err((
-            None,
-            format!(
-                "the name is longer than {MAX_NAME} characters, so mwan3 never set this rule up"
-            ),
-        ));
-    }
-    let Some(use_policy) = use_policy else {
-        return Err((None, "no use_policy: mwan3 skips such a rule".into()));
-    };
-    let to_policy = Target::special(&use_policy).is_none();
-    if to_policy && !policies.iter().any(|p| p.name == use_policy) {
-        return Err((Some("use_policy"), format!("there is no usable policy '{use_policy}' (mwan3 jumps to an empty chain: the rule sends nothing anywhere)")));
-    }
+    let (use_policy, to_policy) = rule_target(name, use_policy, policies)?;
 
-    let mut fam = match family.as_deref() {
+    let fam = match family.as_deref() {
         None | Some("any") => None,
         Some(word) => Af::from_word(word).or_else(|| {
-            say(notes, "family", format!("'{word}' is not ipv4, ipv6 or any; mwan3 matches both families, and so does rail"));
+            say(r, notes, "family", format!("'{word}' is not ipv4, ipv6 or any; mwan3 matches both families, and so does rail"));
             None
         }),
     };
     let src = prefixes("src_ip", src_ip.as_deref())?;
     let dest = prefixes("dest_ip", dest_ip.as_deref())?;
-    // mwan3 installs a rule only for a family none of its addresses contradicts.
-    let has = |af: Af| src.iter().chain(&dest).any(|p| p.af == af);
-    match (has(Af::Inet), has(Af::Inet6)) {
-        (true, true) => {
-            return Err((
-                None,
-                "it has both IPv4 and IPv6 addresses: mwan3 installs it for neither family".into(),
-            ))
-        }
-        (false, false) => {}
-        (v4, _) => {
-            let of_addresses = if v4 { Af::Inet } else { Af::Inet6 };
-            if let Some(f) = fam.filter(|f| *f != of_addresses) {
-                return Err((
-                    None,
-                    format!(
-                        "it has {} addresses but family {}: mwan3 installs it for neither family",
-                        of_addresses.word(),
-                        f.word()
-                    ),
-                ));
-            }
-            fam = Some(of_addresses);
-        }
-    }
-
+    let fam = rule_family(fam, &src, &dest)?;
     let proto = match proto.as_deref().map(proto_word) {
         None => "all".to_string(),
         Some(Some(p)) => p,
         Some(None) => return Err((Some("proto"), format!("'{}' is not a protocol rail knows (all, tcp, udp, icmp, icmpv6, gre, esp, ah, sctp, udplite or a number)", proto.unwrap_or_default()))),
     };
-    let mut ports = Vec::new();
-    for (option, text) in [("src_port", &src_port), ("dest_port", &dest_port)] {
-        let Some(text) = text else { continue };
-        if proto != "tcp" && proto != "udp" {
-            say(notes, option, format!("not carried over: mwan3 ignores ports unless proto is tcp or udp (it is {proto})"));
-            continue;
-        }
-        ports.push((option, port_list(option, text)?));
-    }
-
+    let ports = rule_ports(
+        r,
+        &proto,
+        [("src_port", src_port), ("dest_port", dest_port)],
+        notes,
+    )?;
     let src_dev = match src_iface {
         None => None,
-        Some(iface) => match network {
-            None => return Err((Some("src_iface"), format!("'{iface}' is a netifd interface and rail matches the device it uses; run again with --network /etc/config/network to look it up, or add the rule yourself with src_dev"))),
-            Some(net) => Some(network::device(net, &iface).map_err(|why| (Some("src_iface"), why))?),
-        },
+        Some(iface) => Some(src_device(network, &iface)?),
     };
-    // A set in rail's table holds one family. Written configs keep IPv4 addresses in
-    // `<set>` and IPv6 ones in `<set>6`, so an IPv6-only rule names `<set>6` and shares it
-    // with the rules for both families (Rule::ipset_for), never an IPv4 set.
-    let mut ipset = ipset;
-    let mut matched = Vec::new();
-    if let Some(set) = &mut ipset {
-        if !set.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || set.is_empty() {
-            return Err((
-                Some("ipset"),
-                format!(
-                    "'{set}' is not a name rail can use for an nft set (letters, digits and _)"
-                ),
-            ));
+    let (ipset, matched) = match ipset {
+        None => (None, Vec::new()),
+        Some(set) => {
+            let (set, matched) = rule_ipset(r, set, fam, sets, notes)?;
+            (Some(set), matched)
         }
-        let mwan3_name = set.clone();
-        if fam == Some(Af::Inet6) {
-            set.push('6');
-        }
-        for af in Af::BOTH
-            .into_iter()
-            .filter(|af| fam.is_none_or(|f| f == *af))
-        {
-            let name = if fam.is_none() && af == Af::Inet6 {
-                format!("{set}6")
-            } else {
-                set.clone()
-            };
-            matched.push((name, af));
-        }
-        if let Some((name, af)) = matched
-            .iter()
-            .find(|(name, af)| sets.contains(&(name.clone(), af.other())))
-        {
-            return Err((
-                Some("ipset"),
-                format!(
-                    "rail's nft set '{name}' would hold this rule's {af} destinations and an earlier rule's {}: a set holds one family; rename one of the ipsets",
-                    af.other()
-                ),
-            ));
-        }
-        let dnsmasq = matched
-            .iter()
-            .map(|(name, af)| {
-                format!(
-                    "{}#inet#rail#{name}",
-                    match af {
-                        Af::Inet => 4,
-                        Af::Inet6 => 6,
-                    }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(",");
-        let renamed = if *set == mwan3_name {
-            String::new()
-        } else {
-            format!(" (IPv6 addresses go in '<ipset>6', so this IPv6 rule's set is '{set}')")
-        };
-        say(notes, "ipset", format!("carried over, but rail matches an nft set '{set}' of destination addresses in its own table (inet rail), not the ipset{renamed}: point what fills it there (dnsmasq: nftset=/example.com/{dnsmasq})"));
-    }
+    };
     if logging {
         say(
+            r,
             notes,
             "logging",
             "not carried over: rail does not log matched packets".into(),
@@ -395,35 +293,193 @@ fn rule(
     // mwan3 keeps sources sticky only when the rule goes to a policy, and only for `1`.
     if to_policy && sticky.as_deref() == Some("1") {
         o.set("sticky", "1");
-        let secs = match timeout.as_deref().map(|t| t.trim().parse::<u64>()) {
-            None => 600,
-            Some(Ok(t)) if (1..=86_400).contains(&t) => t,
-            Some(Ok(t)) => {
-                let c = t.clamp(1, 86_400);
-                say(
-                    notes,
-                    "timeout",
-                    format!("{t} s is outside rail's range 1s..24h; written as {c}s"),
-                );
-                c
-            }
-            Some(Err(_)) => {
-                say(
-                    notes,
-                    "timeout",
-                    format!(
-                        "'{}' is not a whole number of seconds; mwan3's default 600s is used",
-                        timeout.unwrap_or_default()
-                    ),
-                );
-                600
-            }
-        };
-        o.set("timeout", format!("{secs}s"));
+        o.set("timeout", format!("{}s", sticky_timeout(r, timeout, notes)));
     }
     o.set("use_policy", use_policy);
     sets.extend(matched);
     Ok(o)
+}
+
+/// What a rule sends its traffic to, and whether that is a policy; the rules mwan3 itself
+/// never set up are skipped.
+fn rule_target(
+    name: Option<&str>,
+    use_policy: Option<String>,
+    policies: &[PolicyOut],
+) -> Result<(String, bool), Skip> {
+    if name.is_some_and(|n| n.len() > MAX_NAME) {
+        return Err((
+            None,
+            format!(
+                "the name is longer than {MAX_NAME} characters, so mwan3 never set this rule up"
+            ),
+        ));
+    }
+    let Some(use_policy) = use_policy else {
+        return Err((None, "no use_policy: mwan3 skips such a rule".into()));
+    };
+    let to_policy = Target::special(&use_policy).is_none();
+    if to_policy && !policies.iter().any(|p| p.name == use_policy) {
+        return Err((Some("use_policy"), format!("there is no usable policy '{use_policy}' (mwan3 jumps to an empty chain: the rule sends nothing anywhere)")));
+    }
+    Ok((use_policy, to_policy))
+}
+
+/// The ports a rule matches, as rail writes them; mwan3 ignores them unless proto is tcp
+/// or udp, and so does the rule rail writes.
+fn rule_ports(
+    r: &Reader,
+    proto: &str,
+    given: [(&'static str, Option<String>); 2],
+    notes: &mut Notes,
+) -> Result<Vec<(&'static str, String)>, Skip> {
+    let mut ports = Vec::new();
+    for (option, text) in given {
+        let Some(text) = text else { continue };
+        if proto != "tcp" && proto != "udp" {
+            say(r, notes, option, format!("not carried over: mwan3 ignores ports unless proto is tcp or udp (it is {proto})"));
+            continue;
+        }
+        ports.push((option, port_list(option, &text)?));
+    }
+    Ok(ports)
+}
+
+/// The device of the netifd interface a rule's `src_iface` names.
+fn src_device(network: Option<&Package>, iface: &str) -> Result<String, Skip> {
+    match network {
+        None => Err((Some("src_iface"), format!("'{iface}' is a netifd interface and rail matches the device it uses; run again with --network /etc/config/network to look it up, or add the rule yourself with src_dev"))),
+        Some(net) => network::device(net, iface).map_err(|why| (Some("src_iface"), why)),
+    }
+}
+
+fn say(r: &Reader, notes: &mut Notes, option: &str, m: String) {
+    notes.add(r.line(option), &r.label, Some(option), m)
+}
+
+/// The rule's family: its `family` (`None`: both), narrowed to that of its addresses.
+/// mwan3 installs a rule only for a family none of its addresses contradicts.
+fn rule_family(fam: Option<Af>, src: &[Pfx], dest: &[Pfx]) -> Result<Option<Af>, Skip> {
+    let has = |af: Af| src.iter().chain(dest).any(|p| p.af == af);
+    match (has(Af::Inet), has(Af::Inet6)) {
+        (true, true) => Err((
+            None,
+            "it has both IPv4 and IPv6 addresses: mwan3 installs it for neither family".into(),
+        )),
+        (false, false) => Ok(fam),
+        (v4, _) => {
+            let of_addresses = if v4 { Af::Inet } else { Af::Inet6 };
+            match fam.filter(|f| *f != of_addresses) {
+                Some(f) => Err((
+                    None,
+                    format!(
+                        "it has {} addresses but family {}: mwan3 installs it for neither family",
+                        of_addresses.word(),
+                        f.word()
+                    ),
+                )),
+                None => Ok(Some(of_addresses)),
+            }
+        }
+    }
+}
+
+/// The nft set a rule's `ipset` becomes, and the sets (with their family) it matches.
+///
+/// A set in rail's table holds one family. Written configs keep IPv4 addresses in `<set>`
+/// and IPv6 ones in `<set>6`, so an IPv6-only rule names `<set>6` and shares it with the
+/// rules for both families (Rule::ipset_for), never an IPv4 set.
+fn rule_ipset(
+    r: &Reader,
+    mut set: String,
+    fam: Option<Af>,
+    sets: &[(String, Af)],
+    notes: &mut Notes,
+) -> Result<(String, Vec<(String, Af)>), Skip> {
+    if !set.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || set.is_empty() {
+        return Err((
+            Some("ipset"),
+            format!("'{set}' is not a name rail can use for an nft set (letters, digits and _)"),
+        ));
+    }
+    let mwan3_name = set.clone();
+    if fam == Some(Af::Inet6) {
+        set.push('6');
+    }
+    let mut matched = Vec::new();
+    for af in Af::BOTH
+        .into_iter()
+        .filter(|af| fam.is_none_or(|f| f == *af))
+    {
+        let name = if fam.is_none() && af == Af::Inet6 {
+            format!("{set}6")
+        } else {
+            set.clone()
+        };
+        matched.push((name, af));
+    }
+    if let Some((name, af)) = matched
+        .iter()
+        .find(|(name, af)| sets.contains(&(name.clone(), af.other())))
+    {
+        return Err((
+            Some("ipset"),
+            format!(
+                "rail's nft set '{name}' would hold this rule's {af} destinations and an earlier rule's {}: a set holds one family; rename one of the ipsets",
+                af.other()
+            ),
+        ));
+    }
+    let dnsmasq = matched
+        .iter()
+        .map(|(name, af)| {
+            format!(
+                "{}#inet#rail#{name}",
+                match af {
+                    Af::Inet => 4,
+                    Af::Inet6 => 6,
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let renamed = if set == mwan3_name {
+        String::new()
+    } else {
+        format!(" (IPv6 addresses go in '<ipset>6', so this IPv6 rule's set is '{set}')")
+    };
+    say(r, notes, "ipset", format!("carried over, but rail matches an nft set '{set}' of destination addresses in its own table (inet rail), not the ipset{renamed}: point what fills it there (dnsmasq: nftset=/example.com/{dnsmasq})"));
+    Ok((set, matched))
+}
+
+/// A sticky rule's `timeout` in seconds, within rail's 1s..24h (mwan3's default 600).
+fn sticky_timeout(r: &Reader, timeout: Option<String>, notes: &mut Notes) -> u64 {
+    match timeout.as_deref().map(|t| t.trim().parse::<u64>()) {
+        None => 600,
+        Some(Ok(t)) if (1..=86_400).contains(&t) => t,
+        Some(Ok(t)) => {
+            let c = t.clamp(1, 86_400);
+            say(
+                r,
+                notes,
+                "timeout",
+                format!("{t} s is outside rail's range 1s..24h; written as {c}s"),
+            );
+            c
+        }
+        Some(Err(_)) => {
+            say(
+                r,
+                notes,
+                "timeout",
+                format!(
+                    "'{}' is not a whole number of seconds; mwan3's default 600s is used",
+                    timeout.unwrap_or_default()
+                ),
+            );
+            600
+        }
+    }
 }
 
 /// An address or prefix as rail writes it, and its family.

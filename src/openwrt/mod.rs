@@ -16,10 +16,9 @@
 //! ```
 
 pub mod blob;
-pub mod client;
 pub mod hotplug;
 pub mod netifd;
 pub mod object;
-pub mod syslog;
-pub mod watch;
+mod shell;
 pub mod wire;
+pub use shell::{client, syslog, watch};

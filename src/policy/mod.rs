@@ -92,7 +92,7 @@ pub fn resolve(config: &Config, available: impl Fn(InterfaceId) -> bool) -> Reso
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::config;
+    use crate::fixtures::uplinks;
 
     fn ifaces(route: &PolicyRoute) -> Vec<(usize, u16)> {
         match route {
@@ -106,11 +106,12 @@ mod tests {
     #[test]
     fn lowest_metric_tier_with_an_up_member_wins() {
         // wan1, wan2 in metric 1 (3:1), wan3 in metric 2.
-        let c = config(
-            &["wan1", "wan2", "wan3"],
-            &[(0, 1, 3), (1, 1, 1), (2, 2, 5)],
-            &[&[0, 1, 2]],
-        );
+        let c = uplinks(&["wan1", "wan2", "wan3"])
+            .member("wan1", 1, 3)
+            .member("wan2", 1, 1)
+            .member("wan3", 2, 5)
+            .policy(&["m0", "m1", "m2"])
+            .build();
         let all = resolve(&c, |_| true);
         assert_eq!(ifaces(all.get(PolicyId(0))), vec![(0, 3), (1, 1)]);
         let one_down = resolve(&c, |i| i.0 != 0);
@@ -125,7 +126,12 @@ mod tests {
 
     #[test]
     fn all_down_falls_back_to_last_resort() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 2, 1)], &[&[0, 1], &[1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 2, 1)
+            .policy(&["m0", "m1"])
+            .policy(&["m1"])
+            .build();
         c.policies[1].last_resort = LastResort::Default;
         let r = resolve(&c, |_| false);
         assert_eq!(
@@ -141,25 +147,34 @@ mod tests {
 
     #[test]
     fn disabled_interfaces_never_carry_traffic() {
-        let mut c = config(&["wan1", "wan2"], &[(0, 1, 1), (1, 2, 1)], &[&[0, 1]]);
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 1)
+            .member("wan2", 2, 1)
+            .policy(&["m0", "m1"])
+            .build();
         c.interfaces[0].enabled = false;
         assert_eq!(ifaces(resolve(&c, |_| true).get(PolicyId(0))), vec![(1, 1)]);
     }
 
     #[test]
     fn ties_keep_config_order_and_one_nexthop_per_interface() {
-        let c = config(
-            &["wan1", "wan2"],
-            &[(1, 1, 2), (0, 1, 1), (1, 1, 7)],
-            &[&[0, 1, 2]],
-        );
+        let c = uplinks(&["wan1", "wan2"])
+            .member("wan2", 1, 2)
+            .member("wan1", 1, 1)
+            .member("wan2", 1, 7)
+            .policy(&["m0", "m1", "m2"])
+            .build();
         let r = resolve(&c, |_| true);
         assert_eq!(ifaces(r.get(PolicyId(0))), vec![(1, 2), (0, 1)]);
     }
 
     #[test]
     fn shares_are_percent_of_the_tier() {
-        let c = config(&["wan1", "wan2"], &[(0, 1, 3), (1, 1, 1)], &[&[0, 1]]);
+        let c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, 3)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
         let shares: Vec<u32> = resolve(&c, |_| true)
             .get(PolicyId(0))
             .shares()

@@ -5,7 +5,7 @@
 //! from `lab.sh info`, the one place that defines them (see docs/lab.md).
 //!
 //! ```ignore
-//! let Some(lab) = Lab::up(3) else { return }; // not root: skipped, with a message
+//! let Some(lab) = Lab::up(3) else { return }; // with #[cfg_attr(not(lab_root), ignore = ..)]
 //! lab.route_default_via(1);
 //! assert_eq!(lab.fetch_source("lan"), lab.uplink(1).addr.to_string());
 //! lab.fault(1, Fault::Blackhole);
@@ -158,8 +158,9 @@ impl Info {
     }
 }
 
-/// True when this process may create network namespaces; otherwise prints why the calling
-/// test is skipped.
+/// True when this process may create network namespaces. A lab test built by someone
+/// other than root is ignored (`cfg(lab_root)`, build.rs) and never gets here; one built by
+/// root and run by someone else fails here, saying so, rather than passing unrun.
 pub fn can_run_lab() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } == 0 {
@@ -169,8 +170,7 @@ pub fn can_run_lab() -> bool {
         .name()
         .unwrap_or("this test")
         .to_string();
-    eprintln!("SKIPPED {test}: the network lab needs root (network namespaces, veth, nft)");
-    false
+    panic!("{test}: the network lab needs root (network namespaces, veth, nft). A lab test carries #[cfg_attr(not(lab_root), ignore = \"needs root: the network lab\")] and is then reported as ignored when built by another user than root");
 }
 
 /// The lab script, for tests that need to call it with arguments of their own.
@@ -232,8 +232,8 @@ fn lab_sh(args: &[&str]) -> Output {
 }
 
 impl Lab {
-    /// A lab with `isps` ISPs and the lab's own masquerade on the router; `None` (test
-    /// skipped) when not root.
+    /// A lab with `isps` ISPs and the lab's own masquerade on the router. Never `None` any
+    /// more: not root fails in `can_run_lab` (the Option stays until the callers move on).
     pub fn up(isps: usize) -> Option<Lab> {
         Lab::up_with(Options { isps, masq: true })
     }

@@ -5,8 +5,6 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-#[path = "../dataplane_fixtures/mod.rs"]
-mod fixtures;
 pub mod sim;
 
 use rail::config::Interface;
@@ -138,7 +136,7 @@ pub fn interface(name: &str, targets: &[&str]) -> Interface {
         recovery_interval: Duration::from_millis(500),
         up: 5,
         flush_conntrack: false,
-        ..fixtures::interface(name, 1)
+        ..rail::fixtures::interface(name, 1)
     }
 }
 

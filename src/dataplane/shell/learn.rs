@@ -8,9 +8,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::kernel::{Error, Kernel};
-use super::rtmsg::{default_gateway, main_routes_via, nl_family};
-use super::vocab::Link;
 use crate::config::Prefix;
+use crate::dataplane::rtmsg::{default_gateway, main_routes_via, nl_family};
+use crate::dataplane::vocab::Link;
 use crate::family::Af;
 use crate::netlink::route::{
     Address, Link as LinkMsg, Route, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_SECONDARY,

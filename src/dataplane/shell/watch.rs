@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use super::kernel::Error;
-use super::rtmsg::{route_is_owned, rule_is_owned};
+use crate::dataplane::rtmsg::{route_is_owned, rule_is_owned};
 use crate::netlink::route::{
     Address, Link, Route, Rule, RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_DELRULE, RTM_NEWADDR,
     RTM_NEWLINK, RTM_NEWROUTE, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE,

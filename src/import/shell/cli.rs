@@ -41,8 +41,8 @@ pub fn run(args: &[&str]) -> i32 {
         Some(Some(p)) => Some(p),
         None => None,
     };
-    let import = super::mwan3(file, &mwan3, network.as_ref());
-    let text = super::render(&import, file);
+    let import = crate::import::mwan3(file, &mwan3, network.as_ref());
+    let text = crate::import::render(&import, file);
     for n in &import.notes {
         eprintln!("{n}");
     }

@@ -1,12 +1,12 @@
-//! Config fixtures shared by the policy/dataplane unit tests and the dataplane lab tests
-//! (included by both with `#[path]`/`mod`, so `rail::` paths work in either).
-#![allow(dead_code)]
+//! Configs and links built by name, for the unit tests, the integration tests and the
+//! benchmarks: `uplinks(&["wan1", "wan2"]).member("wan1", 1, 3).member("wan2", 1, 1)
+//! .policy(&["m0", "m1"]).build()`. Not used by the daemon.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use rail::config::*;
-use rail::dataplane::vocab::{Link, Links};
+use crate::config::*;
+use crate::dataplane::vocab::{Link, Links};
 
 /// An enabled IPv4 uplink with the `n`th mark of the default mask and mwan3-like timings.
 pub fn interface(name: &str, n: u32) -> Interface {
@@ -42,10 +42,13 @@ pub fn interface(name: &str, n: u32) -> Interface {
     }
 }
 
-/// A config with the given interfaces and members `(interface index, metric, weight)`,
-/// and one policy (`last_resort unreachable`) per entry of `policies` listing member indices.
-pub fn config(ifaces: &[&str], members: &[(usize, u16, u16)], policies: &[&[usize]]) -> Config {
-    Config {
+/// A config under construction: uplinks, then members, then policies, named in order.
+pub struct ConfigBuilder(Config);
+
+/// A config of enabled IPv4 uplinks with these names (marks 1, 2, ... of the default mask),
+/// no members, policies or rules yet.
+pub fn uplinks(names: &[&str]) -> ConfigBuilder {
+    ConfigBuilder(Config {
         globals: Globals {
             enabled: true,
             mark_mask: MarkMask::DEFAULT,
@@ -53,31 +56,55 @@ pub fn config(ifaces: &[&str], members: &[(usize, u16, u16)], policies: &[&[usiz
             hook_timeout: Duration::from_secs(5),
             log_level: log::LevelFilter::Info,
         },
-        interfaces: ifaces
+        interfaces: names
             .iter()
             .enumerate()
             .map(|(i, n)| interface(n, i as u32 + 1))
             .collect(),
-        members: members
-            .iter()
-            .enumerate()
-            .map(|(i, &(iface, metric, weight))| Member {
-                name: format!("m{i}"),
-                interface: InterfaceId(iface),
-                metric,
-                weight,
-            })
-            .collect(),
-        policies: policies
-            .iter()
-            .enumerate()
-            .map(|(i, ms)| Policy {
-                name: format!("p{i}"),
-                members: ms.iter().map(|&m| MemberId(m)).collect(),
-                last_resort: LastResort::Unreachable,
-            })
-            .collect(),
+        members: vec![],
+        policies: vec![],
         rules: vec![],
+    })
+}
+
+impl ConfigBuilder {
+    /// The next member, `m0`, `m1`, ...: the uplink named `uplink` with a metric and a weight.
+    pub fn member(mut self, uplink: &str, metric: u16, weight: u16) -> ConfigBuilder {
+        let c = &mut self.0;
+        let i = c
+            .interfaces
+            .iter()
+            .position(|i| i.name == uplink)
+            .unwrap_or_else(|| panic!("no uplink {uplink}"));
+        c.members.push(Member {
+            name: format!("m{}", c.members.len()),
+            interface: InterfaceId(i),
+            metric,
+            weight,
+        });
+        self
+    }
+
+    /// The next policy, `p0`, `p1`, ... (`last_resort unreachable`), of the named members.
+    pub fn policy(mut self, members: &[&str]) -> ConfigBuilder {
+        let c = &mut self.0;
+        let ids = members
+            .iter()
+            .map(|m| {
+                let k = c.members.iter().position(|x| x.name == *m);
+                MemberId(k.unwrap_or_else(|| panic!("no member {m}")))
+            })
+            .collect();
+        c.policies.push(Policy {
+            name: format!("p{}", c.policies.len()),
+            members: ids,
+            last_resort: LastResort::Unreachable,
+        });
+        self
+    }
+
+    pub fn build(self) -> Config {
+        self.0
     }
 }
 
@@ -102,11 +129,13 @@ pub fn rule(name: &str, target: Target) -> Rule {
 /// Two uplinks (wan2 masqueraded), two policies, and rules using every kind of match and
 /// target, one of them IPv6-only.
 pub fn every_match() -> Config {
-    let mut c = config(
-        &["wan1", "wan2"],
-        &[(0, 1, 3), (1, 1, 1), (1, 1, 1)],
-        &[&[0, 1], &[2]],
-    );
+    let mut c = uplinks(&["wan1", "wan2"])
+        .member("wan1", 1, 3)
+        .member("wan2", 1, 1)
+        .member("wan2", 1, 1)
+        .policy(&["m0", "m1"])
+        .policy(&["m2"])
+        .build();
     c.interfaces[1].masquerade = true;
     let mut web = rule("web_via_wan2", Target::Policy(PolicyId(1)));
     web.src_ip = vec![Prefix {

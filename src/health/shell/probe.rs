@@ -9,10 +9,10 @@
 //! and timeouts exact however late that is. Only the per-probe TCP and DNS sockets wake
 //! the engine themselves (a connection's progress is known only by asking).
 
-use super::machine::{Input, ProbeRequest};
-use super::wire::{arp, dns, icmp};
 use crate::config::TrackMethod;
 use crate::family::Af;
+use crate::health::machine::{Input, ProbeRequest};
+use crate::health::wire::{arp, dns, icmp};
 use async_io::Async;
 use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
 use std::io;

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::client::{BusEvent, Client, Config};
-use super::netifd::{self, InterfaceStatus};
+use crate::openwrt::netifd::{self, InterfaceStatus};
 
 /// The object whose notifications carry interface status changes.
 pub const SUBSCRIPTION: &str = "network.interface";

@@ -11,16 +11,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::desired::Desired;
-use super::layout::TableId;
-use super::nfnl;
-use super::nft::TABLE;
-use super::plan::{self, Dumped, Plan};
-use super::rtmsg::{
+use crate::dataplane::desired::Desired;
+use crate::dataplane::layout::TableId;
+use crate::dataplane::nfnl;
+use crate::dataplane::nft::TABLE;
+use crate::dataplane::plan::{self, Dumped, Plan};
+use crate::dataplane::rtmsg::{
     af_of, describe_route, describe_rule, nl_family, route_dump, route_is_owned, route_message_in,
     rule_is_owned, rule_message_in,
 };
-use super::vocab::{Carrying, RouteSpec, RuleSpec};
+use crate::dataplane::vocab::{Carrying, RouteSpec, RuleSpec};
 use crate::family::Af;
 use crate::netlink::route::{
     Route, Rule, RTM_DELROUTE, RTM_DELRULE, RTM_GETROUTE, RTM_GETRULE, RTM_NEWROUTE, RTM_NEWRULE,
@@ -470,10 +470,13 @@ async fn apply_nft(table: &str) -> Result<(), Error> {
     let present = nft(&["-t", "list", "table", "inet", "rail"], None)
         .await
         .unwrap_or_default();
-    nft(&["-f", "-"], Some(&super::nft::update(&present, table)))
-        .await
-        .map(drop)
-        .map_err(|e| Error(format!("applying table {TABLE}: {e}")))
+    nft(
+        &["-f", "-"],
+        Some(&crate::dataplane::nft::update(&present, table)),
+    )
+    .await
+    .map(drop)
+    .map_err(|e| Error(format!("applying table {TABLE}: {e}")))
 }
 
 /// Delete `inet rail`; whether it was there.

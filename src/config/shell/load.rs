@@ -1,6 +1,6 @@
 //! The config's thin shell: reading a file from disk, and `rail check`'s report of it.
 
-use super::{from_package, Config, Problem};
+use crate::config::{from_package, Config, Problem};
 use std::path::Path;
 
 /// Read, parse and check a configuration file. An unreadable file or a UCI syntax error is

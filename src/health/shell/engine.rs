@@ -8,22 +8,20 @@
 //! targets, its own probe socket bound to the IPv6 address, and its own transitions
 //! (`Event::Transition` names the family). An uplink can so be up for IPv4 and down for IPv6.
 //!
-//! Wake-ups are few, because each one costs far more than the probes it sends (the
-//! reactor's hand-offs between threads, a timer re-arm; docs/bench.md): the engine wakes
-//! only on its timer, which it sets on a grid of `WAKE_GRID` on its own clock, so the
-//! probes of every uplink due within one step go out together; and it reads the replies
-//! that arrived meanwhile at the same wake-up (a reply does not wake it), each with the
-//! kernel's receive time. A probe so leaves up to one step late and a timeout is noticed
-//! up to one step late; RTTs, and whether a reply came within its timeout, stay exact.
+//! The engine wakes only on its own timer, set on a grid of `WAKE_GRID`, sends every probe
+//! due within the step and reads the replies that arrived meanwhile, each with the kernel's
+//! receive time: probes and timeouts are up to one step late, RTTs and verdicts exact.
+//! Why wake-ups are kept this few: docs/health.md, "Cost".
 
-use super::global::{GlobalChange, GlobalDetector};
-use super::machine::{Input, Output, Status, Tracker, Transition};
-use super::params::Params;
 use super::probe::{self, Binding, Method, Prober, Received};
-use super::time::Time;
 use super::wake::WakeTimer;
 use crate::config::{Family, Interface, InterfaceId, TrackMethod};
 use crate::family::Af;
+use crate::health::global::{GlobalChange, GlobalDetector};
+use crate::health::machine::{Input, Output, Status, Tracker, Transition};
+use crate::health::params::Params;
+use crate::health::reload::{self, Carry};
+use crate::health::time::Time;
 use async_io::Timer;
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -121,36 +119,25 @@ impl Engine {
     /// others start afresh and wait for `device_up`. Returns the ones kept.
     pub fn rebuild(&mut self, interfaces: &[Interface]) -> std::collections::BTreeSet<InterfaceId> {
         let (mut uplinks, second) = trackers(interfaces);
-        let mut kept = std::collections::BTreeSet::new();
-        let old_second = std::mem::take(&mut self.second);
+        let (carries, kept) = {
+            let old: Vec<&Interface> = self.uplinks.iter().map(|u| &u.iface).collect();
+            let new: Vec<&Interface> = uplinks.iter().map(|u| &u.iface).collect();
+            reload::carry(&old, &self.second, &new, &second)
+        };
         let mut old: Vec<Option<Uplink>> = std::mem::take(&mut self.uplinks)
             .into_iter()
             .map(Some)
             .collect();
-        for (i, (&was6, &now6)) in old_second.iter().zip(&second).enumerate() {
-            let pairs = [(Some(i), Some(i)), (was6, now6)];
-            let same = |(a, b): (Option<usize>, Option<usize>)| match (a, b) {
-                (Some(a), Some(b)) => old[a].as_ref().is_some_and(|u| u.iface == uplinks[b].iface),
-                (None, None) => true,
-                _ => false,
-            };
-            let keep = pairs.into_iter().all(same);
-            for (from, to) in pairs {
-                let (Some(from), Some(to)) = (from, to) else {
-                    continue;
-                };
-                if keep {
-                    uplinks[to] = old[from].take().expect("each slot moves once");
-                } else if let Some(u) = old[from].as_ref() {
-                    // Re-created with other settings: resume the old verdict.
-                    let n = &mut uplinks[to];
-                    if n.iface.name == u.iface.name {
-                        n.tracker.resume(u.tracker.state().routable());
+        for c in carries {
+            match c {
+                Carry::Keep { from, to } => {
+                    uplinks[to] = old[from].take().expect("each tracker moves once");
+                }
+                Carry::Resume { from, to } => {
+                    if let Some(u) = &old[from] {
+                        uplinks[to].tracker.resume(u.tracker.state().routable());
                     }
                 }
-            }
-            if keep {
-                kept.insert(InterfaceId(i));
             }
         }
         (self.uplinks, self.second) = (uplinks, second);
@@ -328,12 +315,6 @@ impl Engine {
     /// The tracker judging one family of an interface, if it carries that family.
     pub fn tracker_of(&self, id: InterfaceId, af: Af) -> Option<&Tracker> {
         self.slot_of(id, af).map(|k| &self.uplinks[k].tracker)
-    }
-
-    /// The IPv6 tracker of a dual-stack interface, for status.
-    pub fn tracker6(&self, id: InterfaceId) -> Option<&Tracker> {
-        let k = self.second.get(id.0).copied().flatten()?;
-        Some(&self.uplinks[k].tracker)
     }
 
     /// Whether policies may use this uplink: routable, or down only because every uplink
@@ -542,7 +523,6 @@ mod tests {
             Some(("d ipv6".into(), vec![])),
             "carrier only"
         );
-        assert!(e.tracker6(InterfaceId(0)).is_none() && e.tracker6(InterfaceId(1)).is_none());
 
         // The device comes up for both families of c, then its carrier goes: both trackers
         // change state, each reported as its own family.

@@ -21,8 +21,8 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use serde_json::Value;
 use smol::channel::{Receiver, Sender};
 
-use super::blob::{self, BlobMsg, Table, Type};
-use super::wire::{self, Attrs, Message, MsgType, Status, EVENT_OBJECT};
+use crate::openwrt::blob::{self, BlobMsg, Table, Type};
+use crate::openwrt::wire::{self, Attrs, Message, MsgType, Status, EVENT_OBJECT};
 
 /// Where ubusd listens: current OpenWrt first, then older builds.
 pub const DEFAULT_SOCKETS: [&str; 2] = ["/var/run/ubus/ubus.sock", "/var/run/ubus.sock"];

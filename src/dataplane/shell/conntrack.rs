@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::kernel::Error;
-use super::nfnl::{attributes, encode, Message, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP};
+use crate::dataplane::nfnl::{
+    attributes, encode, Message, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP,
+};
 use crate::netlink::{wire, Socket};
 
 const IPCTNL_MSG_CT_GET: u8 = 1;

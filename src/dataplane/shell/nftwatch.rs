@@ -8,7 +8,7 @@
 //! deletion may have been among them: the daemon then looks whether the table is there.
 
 use super::kernel::Error;
-use super::nfnl::{attributes, NFNL_SUBSYS_NFTABLES};
+use crate::dataplane::nfnl::{attributes, NFNL_SUBSYS_NFTABLES};
 use crate::netlink::wire::{messages, Message, NLMSG_OVERRUN};
 use crate::netlink::Socket;
 

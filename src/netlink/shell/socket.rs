@@ -8,7 +8,7 @@ use std::io;
 use netlink_sys::protocols::{NETLINK_NETFILTER, NETLINK_ROUTE};
 use netlink_sys::{AsyncSocket, AsyncSocketExt, SmolSocket, SocketAddr};
 
-use super::wire::{messages, Message, NLM_F_ACK, NLM_F_DUMP};
+use crate::netlink::wire::{messages, Message, NLM_F_ACK, NLM_F_DUMP};
 
 /// One data message of an answer: its type and payload (family header and attributes).
 #[derive(Debug, Clone, PartialEq, Eq)]

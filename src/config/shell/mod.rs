@@ -1,0 +1,3 @@
+//! config's shell: reading the file.
+
+pub(super) mod load;
