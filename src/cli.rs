@@ -8,6 +8,8 @@ commands:
   check           validate the configuration; exit 2 on errors
   config show     print the configuration as `uci show rail` would
   status [--json] show uplinks, policies and recent transitions
+  history [IFACE] [--span 10m|1h|24h] [--json]
+                  latency, loss and state over time, availability and outages
   reload          re-read the configuration (as SIGHUP does)
   maintenance IFACE on|off
                   take an uplink out of service (on) or put it back (off)
@@ -75,6 +77,7 @@ pub fn run(args: Vec<String>) -> i32 {
             let dir = std::path::Path::new(&run_dir);
             crate::daemon::run(&config, !foreground.is_empty(), ubus.as_deref(), dir)
         }
+        ["history", args @ ..] => history_cmd(&socket, args),
         ["import-mwan3", args @ ..] => crate::import::run(args),
         _ => {
             let _ = config;
@@ -113,6 +116,55 @@ fn status(socket: &std::path::Path, json: bool) -> i32 {
         },
         Err(e) => {
             eprintln!("rail status: {e}");
+            1
+        }
+    }
+}
+
+/// `rail history [IFACE] [--span 10m|1h|24h] [--json]`: the daemon's history, drawn (by
+/// the daemon: the chart needs the samples, the client only prints).
+fn history_cmd(socket: &std::path::Path, args: &[&str]) -> i32 {
+    use crate::daemon::control;
+    let (mut iface, mut span, mut json) = (None, "1h", false);
+    let mut it = args.iter();
+    while let Some(&a) = it.next() {
+        match a {
+            "--json" => json = true,
+            "--span" => match it.next() {
+                Some(s) if crate::history::view::Span::parse(s).is_some() => span = s,
+                _ => {
+                    eprintln!("rail history: --span takes 10m, 1h or 24h");
+                    return 2;
+                }
+            },
+            name if iface.is_none() && !name.starts_with('-') => iface = Some(name),
+            _ => {
+                eprintln!("{USAGE}");
+                return 2;
+            }
+        }
+    }
+    let mut req = serde_json::json!({ "span": span, "chart": !json });
+    if let Some(i) = iface {
+        req["interface"] = i.into();
+    }
+    match control::call(socket, "history", req) {
+        Ok(v) if json => {
+            println!("{}", serde_json::to_string(&v).unwrap_or_default());
+            0
+        }
+        Ok(v) => match v["chart"].as_str() {
+            Some(chart) => {
+                print!("{chart}");
+                0
+            }
+            None => {
+                eprintln!("rail history: unexpected reply from the daemon: {v}");
+                1
+            }
+        },
+        Err(e) => {
+            eprintln!("rail history: {e}");
             1
         }
     }

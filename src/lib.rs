@@ -15,6 +15,7 @@ pub mod dataplane;
 pub mod family;
 pub mod fixtures;
 pub mod health;
+pub mod history;
 pub mod import;
 pub mod netlink;
 pub mod openwrt;

@@ -8,12 +8,17 @@
 //!     RAIL_BIN=$PWD/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
 //!
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
-//! (comma separated: fast, fast6, default, carrier, pppoe, flows, routes, flood, reload, cost)
+//! (comma separated: fast, fast6, default, carrier, pppoe, flows, routes, flood, reload, cost,
+//! history)
 //! picks sections;
 //! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
 //! The cost section runs `RAIL_COST_BIN` when set (`make bench`: the static musl build);
-//! BENCH_ISOLATE=0 measures it without keeping the lab's work off its CPU.
+//! BENCH_ISOLATE=0 measures it without keeping the lab's work off its CPU. The history
+//! section asks `ubus call rail history` through OpenWrt's ubusd and ubus CLI when
+//! RAIL_UBUSD and RAIL_UBUS name them, else through the project's broker.
 
+#[path = "ubus_broker/mod.rs"]
+mod broker;
 mod common;
 mod health_support;
 
@@ -1229,6 +1234,9 @@ fn bench() {
         f.note = format!("{bin} (release profile: opt-level z, LTO, stripped)");
         figures.push(f);
     }
+    if wanted("history") {
+        history_figures(&mut figures, 16, trials);
+    }
 
     report(&figures, trials, started.elapsed());
 }
@@ -1611,4 +1619,264 @@ fn report(figures: &[Figure], trials: usize, took: Duration) {
         took.as_secs_f64(),
         path.display()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// History: 24 hours of 16 uplinks, read back by the daemon, asked for over ubus
+
+/// 24 hours of history for uplinks isp1..isp`isps` on a simulated clock ending at `now`,
+/// recorded by the daemon's own recorder: a round of 8 probes a second, the RTT drifting
+/// over the day, one probe in 97 lost, and a 2-minute outage every 6 hours (staggered per
+/// uplink). Written where the daemon reads it back at start, as after a restart.
+fn fill_history(path: &Path, isps: usize, now: u64) -> usize {
+    use rail::history::{store, History, Totals};
+    let day = 86_400;
+    let start = now - day;
+    let wanted: Vec<(String, &'static str)> =
+        (1..=isps).map(|i| (format!("isp{i}"), "ipv4")).collect();
+    let mut h = History::default();
+    h.track(&wanted, start);
+    for (i, (name, family)) in wanted.iter().enumerate() {
+        let s = h.series_mut(name, family).expect("tracked");
+        s.set_state(start, State::Up);
+        let mut totals = Totals::default();
+        for sec in 1..=day {
+            let at = start + sec;
+            let phase = (sec + i as u64 * 1000) % 21_600;
+            match phase {
+                0 => s.set_state(at, State::Down),
+                120 => s.set_state(at, State::Up),
+                _ => {}
+            }
+            for k in 0..8 {
+                if phase < 120 || (sec * 8 + k) % 97 == 0 {
+                    totals.lost();
+                } else {
+                    totals.reply(10_000 + (sec / 60 + k * 13 + i as u64 * 7) % 40 * 500);
+                }
+            }
+            s.round(at, totals);
+        }
+    }
+    let bytes = store::encode(h.iter());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("making the run directory");
+    }
+    std::fs::write(path, &bytes).expect("writing the history file");
+    bytes.len()
+}
+
+/// `ubus call rail history '{"span":"24h"}'`: OpenWrt's ubusd and CLI when RAIL_UBUSD and
+/// RAIL_UBUS name them (each call a `ubus` process, as a script or rpcd pays), else the
+/// project's broker and rail's client. Returns the reply and what carried it.
+struct UbusPath {
+    socket: PathBuf,
+    real: Option<(std::process::Child, PathBuf)>,
+    broker: Option<broker::Broker>,
+}
+
+impl UbusPath {
+    fn start(dir: &Path) -> UbusPath {
+        let socket = dir.join("ubus.sock");
+        let _ = std::fs::remove_file(&socket);
+        match (
+            std::env::var_os("RAIL_UBUSD"),
+            std::env::var_os("RAIL_UBUS"),
+        ) {
+            (Some(ubusd), Some(ubus)) => {
+                let child = std::process::Command::new(ubusd)
+                    .arg("-s")
+                    .arg(&socket)
+                    .spawn()
+                    .expect("starting ubusd");
+                let t = Instant::now();
+                while !socket.exists() && t.elapsed() < Duration::from_secs(5) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                UbusPath {
+                    socket,
+                    real: Some((child, ubus.into())),
+                    broker: None,
+                }
+            }
+            _ => {
+                let b = broker::Broker::start(&socket);
+                UbusPath {
+                    socket,
+                    real: None,
+                    broker: Some(b),
+                }
+            }
+        }
+    }
+
+    /// Until rail has published its object.
+    fn wait_for_rail(&self) {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            let there = match (&self.real, &self.broker) {
+                (Some((_, ubus)), _) => std::process::Command::new(ubus)
+                    .arg("-s")
+                    .arg(&self.socket)
+                    .args(["list", "rail"])
+                    .output()
+                    .is_ok_and(|o| o.status.success()),
+                (None, Some(b)) => b.object("rail").is_some(),
+                (None, None) => false,
+            };
+            if there {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rail did not publish its ubus object");
+    }
+
+    fn what(&self) -> &'static str {
+        if self.real.is_some() {
+            "OpenWrt's ubusd and `ubus call` (a process per call)"
+        } else {
+            "the project's broker (tests/ubus_broker) and rail's ubus client"
+        }
+    }
+
+    /// One call, timed: the reply's JSON and the seconds it took.
+    fn call(&self, method: &str, args: &Value) -> (Value, f64) {
+        let t = Instant::now();
+        let reply = match &self.real {
+            Some((_, ubus)) => {
+                let out = std::process::Command::new(ubus)
+                    .arg("-s")
+                    .arg(&self.socket)
+                    .args(["-t", "10", "call", "rail", method, &args.to_string()])
+                    .output()
+                    .expect("running ubus");
+                assert!(out.status.success(), "ubus call rail {method}: {out:?}");
+                serde_json::from_slice(&out.stdout).expect("ubus prints JSON")
+            }
+            None => {
+                use rail::openwrt::client::{Client, Config};
+                let client = Client::new(Config {
+                    sockets: vec![self.socket.clone()],
+                    ..Config::default()
+                });
+                let ex = smol::LocalExecutor::new();
+                let runner = client.clone();
+                ex.spawn(async move { runner.run().await }).detach();
+                smol::block_on(ex.run(async {
+                    while !client.is_connected() {
+                        async_io::Timer::after(Duration::from_millis(1)).await;
+                    }
+                    client.call("rail", method, args).await
+                }))
+                .unwrap_or_else(|e| panic!("rail {method} over the broker: {e:?}"))
+                .expect("a reply")
+            }
+        };
+        (reply, t.elapsed().as_secs_f64())
+    }
+}
+
+impl Drop for UbusPath {
+    fn drop(&mut self) {
+        if let Some((child, _)) = &mut self.real {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
+    eprintln!("== history: {isps} uplinks x 8 targets with 24 h of history read back at start");
+    let lab = Lab::for_rail(isps).expect("the bench needs root");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs();
+    let file = common::rail::history_file(&lab);
+    let t = Instant::now();
+    let file_bytes = fill_history(&file, isps, now);
+    eprintln!(
+        "  filled in {:.1} s: {file_bytes} bytes in {}",
+        t.elapsed().as_secs_f64(),
+        file.display()
+    );
+    let dir = std::env::temp_dir().join(format!("rail-bench-history-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bus = UbusPath::start(&dir);
+    let socket = bus.socket.to_str().unwrap().to_string();
+    let rail = Rail::start_bin(
+        &lab,
+        &cost_binary(),
+        &all_uplinks(&lab, 8),
+        &["-s", &socket],
+    );
+    wait_probing(&rail, isps);
+    assert!(
+        rail.log_text()
+            .contains(&format!("history: read {isps} series")),
+        "{}",
+        rail.log_text()
+    );
+    let pid = rail.pid();
+    let rss = (status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon"));
+
+    // What `rail history --json` prints over the control socket.
+    let t = Instant::now();
+    let out = rail.cli(&["history", "--span", "24h", "--json"]);
+    let cli_ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert!(out.status.success(), "{out:?}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let samples = doc["interfaces"]["isp1"]["ipv4"]["rtt_us"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(samples >= 1439, "24 h of minutes read back: {samples}");
+    let mut f = Figure::new(
+        "history_json_bytes_24h_16",
+        "bytes",
+        vec![out.stdout.len() as f64],
+        Target::None,
+    );
+    f.note = format!(
+        "`rail history --span 24h --json` at {isps} uplinks, {samples} samples each, \
+         {cli_ms:.0} ms over the control socket (with `ip netns exec`); history file \
+         {file_bytes} bytes"
+    );
+    figures.push(f);
+
+    bus.wait_for_rail();
+    let args = json!({"span": "24h"});
+    let mut took = Vec::new();
+    let mut status_took = Vec::new();
+    for _ in 0..trials.max(3) {
+        let (reply, secs) = bus.call("history", &args);
+        assert_eq!(reply["interfaces"].as_object().map_or(0, Map::len), isps);
+        took.push(secs * 1000.0);
+        status_took.push(bus.call("status", &json!({})).1 * 1000.0);
+    }
+    let mut f = Figure::ms("ubus_history_24h_16_ms", took, Target::None);
+    f.note = format!(
+        "{}; `ubus call rail status` the same way: median {:.1} ms",
+        bus.what(),
+        median(&status_took)
+    );
+    figures.push(f);
+    let after = (status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon"));
+    let mut f = Figure::new(
+        "rss_kib_16x8_full_history",
+        "KiB",
+        vec![rss.0],
+        Target::None,
+    );
+    f.note = format!(
+        "{}: 24 h of history for every uplink, read back at start; RssAnon {} KiB; after \
+         the calls above VmRSS {} KiB, RssAnon {} KiB",
+        cost_binary(),
+        rss.1,
+        after.0,
+        after.1
+    );
+    figures.push(f);
+    drop(rail);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use smol::channel::Receiver;
 use smol::LocalExecutor;
 
+use rail::history::view::Span;
 use rail::openwrt::blob::{BlobMsg, Type};
 use rail::openwrt::client::{BusEvent, CallError, Client, Config, Object};
 use rail::openwrt::hotplug::{Action, Hotplug};
@@ -127,6 +128,15 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
                 ("enable".into(), BlobMsg::Int32(7))
             ]
         );
+        assert_eq!(
+            method("history"),
+            vec![
+                ("interface".into(), BlobMsg::Int32(3)),
+                ("family".into(), BlobMsg::Int32(3)),
+                ("span".into(), BlobMsg::Int32(3)),
+                ("chart".into(), BlobMsg::Int32(7)),
+            ]
+        );
 
         let cli = Client::new(config(&path));
         connected(&ex, &cli).await;
@@ -157,6 +167,11 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
                 "hotplug",
                 json!({"action": "ifup", "interface": "wan", "device": "a/b"}),
             ),
+            ("history", json!({"span": "2h"})),
+            ("history", json!({"span": 60})),
+            ("history", json!({"family": "inet"})),
+            ("history", json!({"interface": "a/b"})),
+            ("history", json!({"chart": "yes"})),
         ];
         for (method, args) in &bad {
             assert_eq!(
@@ -199,6 +214,14 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
         .await
         .unwrap();
         cli.call("rail", "reload", &json!({})).await.unwrap();
+        cli.call("rail", "history", &json!({})).await.unwrap();
+        cli.call(
+            "rail",
+            "history",
+            &json!({"interface": "wan", "family": "ipv6", "span": "24h", "chart": true}),
+        )
+        .await
+        .unwrap();
         // Interfaces rail does not have are refused alike, as netifd refuses them.
         let unknown = [
             ("maintenance", json!({"interface": "wan9", "enable": true})),
@@ -231,6 +254,18 @@ fn rail_registers_with_signature_and_serves_status_and_validates_arguments() {
                 device: None
             }),
             Request::Reload,
+            Request::History {
+                interface: None,
+                family: None,
+                span: Span::Hour,
+                chart: false
+            },
+            Request::History {
+                interface: Some("wan".into()),
+                family: Some("ipv6".into()),
+                span: Span::Day,
+                chart: true
+            },
         ],
         "only valid requests reach the handler"
     );

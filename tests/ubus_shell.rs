@@ -250,13 +250,13 @@ service_stopped
 }
 
 #[test]
-fn ubusd_acl_grants_only_status_to_the_rail_group() {
+fn ubusd_acl_grants_only_reading_status_and_history_to_the_rail_group() {
     let text = fs::read_to_string(Path::new(ROOT).join("files/usr/share/acl.d/rail.json")).unwrap();
     let acl: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(acl["group"], "rail");
     assert_eq!(
         acl["access"],
-        serde_json::json!({"rail": {"methods": ["status"]}})
+        serde_json::json!({"rail": {"methods": ["status", "history"]}})
     );
     for key in ["publish", "subscribe", "send", "listen"] {
         assert!(acl.get(key).is_none(), "{key} is not granted");

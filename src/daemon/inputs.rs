@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::dataplane::nftwatch::{Gone, NftWatch};
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine};
+use crate::history::History;
 use crate::openwrt::watch::{self as netifd_watch, Update};
 use crate::openwrt::{client as ubus, object};
 
@@ -49,6 +50,8 @@ pub struct Shell {
     pub bus: ubus::Client,
     /// The status document ubus `status` answers from, at once.
     pub snapshot: Rc<RefCell<Value>>,
+    /// The recorder ubus `history` answers from, at once.
+    pub history: Rc<RefCell<History>>,
     /// The interface names netifd is followed for (changes on reload).
     pub followed: Rc<RefCell<Vec<String>>>,
     /// The configuration, for the ubus object to refuse interfaces it does not have.
@@ -88,9 +91,10 @@ pub fn spawn(
     let nft_watch = NftWatch::open().map_err(|e| e.to_string())?;
     let signals = spawn_signals(ex)?;
 
-    // ubus and the control socket: status from the snapshot; everything else goes
-    // through the loop.
+    // ubus and the control socket: status from the snapshot, history (on ubus) from the
+    // recorder; everything else goes through the loop.
     let snapshot = Rc::new(RefCell::new(Value::Null));
+    let history = Rc::new(RefCell::new(History::default()));
     let (ctl_tx, control) = smol::channel::unbounded();
     let control_path = control::path(run_dir);
     let listener = control::bind(&control_path)
@@ -103,13 +107,25 @@ pub fn spawn(
     ex.spawn(control::serve(listener, daemon, limits, ex.clone()))
         .detach();
     let (bus_tx, requests) = smol::channel::unbounded::<object::Request>();
-    let snap = snapshot.clone();
+    let (snap, hist) = (snapshot.clone(), history.clone());
     let known = Rc::new(RefCell::new(known));
     let shared = known.clone();
     let rail_object = object::object(
         move |req| super::names_known(&shared.borrow(), req),
         move |req| match req {
             object::Request::Status => Ok(Some(snap.borrow().clone())),
+            object::Request::History {
+                interface,
+                family,
+                span,
+                chart,
+            } => Ok(Some(super::history_value(
+                &mut hist.borrow_mut(),
+                interface.as_deref(),
+                family.as_deref(),
+                span,
+                chart,
+            ))),
             other => {
                 let _ = bus_tx.try_send(other);
                 Ok(None)
@@ -154,6 +170,7 @@ pub fn spawn(
     let shell = Shell {
         bus,
         snapshot,
+        history,
         followed,
         known,
         refresh,

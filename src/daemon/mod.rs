@@ -34,6 +34,7 @@ use crate::dataplane::vocab::Link;
 use crate::dataplane::watch;
 use crate::family::Af;
 use crate::health::engine::{self, Engine, LinkFacts};
+use crate::history::{self, History};
 use crate::openwrt::hotplug::{Action, Hotplug};
 use crate::openwrt::watch::Update;
 use crate::openwrt::{client as ubus, netifd, object};
@@ -143,6 +144,8 @@ struct Daemon {
     refreshed: Instant,
     counted: Instant,
     snapshot: Rc<RefCell<Value>>,
+    /// Shared with the ubus object, which answers `history` from it at once.
+    history: Rc<RefCell<History>>,
     bus: ubus::Client,
     /// The interface names netifd is followed for (changes on reload).
     followed: Rc<RefCell<Vec<String>>>,
@@ -199,6 +202,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         refreshed: Instant::now(),
         counted: Instant::now(),
         snapshot: shell.snapshot,
+        history: shell.history,
         bus: shell.bus,
         followed: shell.followed,
         refresh: shell.refresh,
@@ -207,6 +211,8 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         kept: persist::Kept::default(),
     };
     d.remember();
+    d.track_history();
+    d.read_history();
     log::info!(
         "started with {} uplinks, {} policies, {} rules from {}",
         d.config.interfaces.len(),
@@ -256,6 +262,7 @@ impl Daemon {
             }
             Input::Signal(s) => {
                 log::info!("stopping on {s:?}: removing rail's rules, routes and nft table");
+                self.write_history();
                 self.shaper.stop(self.kernel.handle_mut()).await;
                 match self.kernel.flush().await {
                     Ok(c) => log::info!("stopped ({c})"),
@@ -457,6 +464,62 @@ impl Daemon {
         match event {
             engine::Event::Transition(id, af, t) => self.on_transition(id, af, t).await,
             engine::Event::Global(_) => self.reroute().await,
+            engine::Event::Rounds(id, af) => {
+                let name = &self.config.interfaces[id.0].name;
+                let mut history = self.history.borrow_mut();
+                let series = history.series_mut(name, af.word());
+                if let (Some(t), Some(s)) = (self.engine.tracker_of(id, af), series) {
+                    s.round(unix_now(), t.totals());
+                }
+            }
+        }
+    }
+
+    /// A series for every uplink and family the configuration names.
+    fn track_history(&mut self) {
+        let wanted: Vec<(String, &'static str)> = (self.config.interfaces.iter())
+            .flat_map(|i| {
+                (Af::BOTH.into_iter())
+                    .filter(|&af| i.family.carries(af))
+                    .map(|af| (i.name.clone(), af.word()))
+            })
+            .collect();
+        self.history.borrow_mut().track(&wanted, unix_now());
+    }
+
+    /// The history of the last run, if rail was stopped (not crashed) a moment ago.
+    fn read_history(&mut self) {
+        let path = &self.run_dir.join(history::store::FILE);
+        let bytes = match history::shell::load(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => return log::warn!("history: not reading {}: {e}", path.display()),
+        };
+        let Some(all) = history::store::decode(&bytes) else {
+            return log::warn!("history: {} is not a history file; ignored", path.display());
+        };
+        let (now, mut kept) = (unix_now(), 0);
+        let mut history = self.history.borrow_mut();
+        for (name, family, mut series) in all {
+            if history.series_mut(&name, &family).is_some() {
+                series.resume(now);
+                history.restore(&name, &family, series);
+                kept += 1;
+            }
+        }
+        log::info!("history: read {kept} series from {}", path.display());
+    }
+
+    fn write_history(&self) {
+        let path = self.run_dir.join(history::store::FILE);
+        let bytes = history::store::encode(self.history.borrow().iter());
+        match history::shell::save(&path, &bytes) {
+            Ok(()) => log::info!(
+                "history: written to {} ({} bytes)",
+                path.display(),
+                bytes.len()
+            ),
+            Err(e) => log::warn!("history: writing {}: {e}", path.display()),
         }
     }
 
@@ -466,6 +529,9 @@ impl Daemon {
     async fn on_transition(&mut self, id: InterfaceId, af: Af, t: crate::health::Transition) {
         let iface = &self.config.interfaces[id.0];
         let second = af != iface.family.first();
+        if let Some(s) = self.history.borrow_mut().series_mut(&iface.name, af.word()) {
+            s.set_state(unix_now(), t.to);
+        }
         self.transitions.push_back(status::Transition {
             time: unix_now(),
             interface: iface.name.clone(),
@@ -562,6 +628,18 @@ impl Daemon {
         }
         match r {
             object::Request::Status => Ok(self.snapshot.borrow().clone()),
+            object::Request::History {
+                interface,
+                family,
+                span,
+                chart,
+            } => Ok(history_value(
+                &mut self.history.borrow_mut(),
+                interface.as_deref(),
+                family.as_deref(),
+                span,
+                chart,
+            )),
             object::Request::Reload => self.reload().await,
             object::Request::Hotplug(h) => {
                 self.hotplug(h).await;
@@ -688,6 +766,17 @@ impl Daemon {
         self.config = new;
         self.uplinks.maintenance = maintenance;
         self.remember();
+        self.track_history();
+        for (i, iface) in self.config.interfaces.iter().enumerate() {
+            if !survivors.contains(&InterfaceId(i)) {
+                let mut history = self.history.borrow_mut();
+                for family in ["ipv4", "ipv6"] {
+                    if let Some(s) = history.series_mut(&iface.name, family) {
+                        s.restarted();
+                    }
+                }
+            }
+        }
         *self.followed.borrow_mut() = Uplinks::followed(&self.config);
         *self.known.borrow_mut() = self.config.clone();
         // Uplinks whose health tracking changed start afresh: re-announce their devices.
@@ -747,14 +836,14 @@ impl Daemon {
     }
 }
 
-/// Whether a request names an interface rail has: `maintenance` one of the config's, a
-/// `hotplug` also one rail follows for them (the DHCPv6 twin `wan_6` of a `wan`).
+/// Whether a request names an interface rail has: `maintenance` and `history` one of the
+/// config's, a `hotplug` also one rail follows for them (the DHCPv6 twin `wan_6` of a `wan`).
 fn names_known(config: &Config, request: &object::Request) -> bool {
+    let configured = |name: &str| config.interfaces.iter().any(|i| i.name == name);
     match request {
         object::Request::Hotplug(h) => Uplinks::followed(config).contains(&h.interface),
-        object::Request::Maintenance { interface, .. } => {
-            config.interfaces.iter().any(|i| &i.name == interface)
-        }
+        object::Request::Maintenance { interface, .. } => configured(interface),
+        object::Request::History { interface, .. } => interface.as_deref().is_none_or(configured),
         object::Request::Status | object::Request::Reload => true,
     }
 }
@@ -765,6 +854,23 @@ fn facts(link: &Link, af: Af) -> LinkFacts {
         device: link.device.clone(),
         ifindex: link.ifindex,
         source: link.endpoint(af).map(|(address, _)| address),
+    }
+}
+
+/// `rail history`: the span asked for, up to now; as the text chart with `chart`.
+fn history_value(
+    history: &mut History,
+    interface: Option<&str>,
+    family: Option<&str>,
+    span: history::view::Span,
+    chart: bool,
+) -> Value {
+    history.advance(unix_now());
+    let view = history.view(interface, family, span);
+    if chart {
+        json!({ "chart": history::chart::render(&view) })
+    } else {
+        serde_json::to_value(view).unwrap_or(Value::Null)
     }
 }
 

@@ -9,7 +9,7 @@
 //! a state change) so a dead uplink is confirmed quickly; see docs/health.md for the timing.
 
 use super::params::Params;
-use super::stats::{summarize, Summary, TargetStats};
+use super::stats::{summarize, Summary, TargetStats, Totals};
 use super::time::{ms, Time};
 use crate::config::InitialState;
 use serde::Serialize;
@@ -238,6 +238,8 @@ pub struct Tracker {
     flaps: u32,
     /// Not back in service before this (flap damping).
     damped_until: Option<Time>,
+    /// Rounds judged so far.
+    judged: u64,
 }
 
 impl Tracker {
@@ -278,6 +280,7 @@ impl Tracker {
             in_service_since: None,
             flaps: 0,
             damped_until: None,
+            judged: 0,
             params,
         }
     }
@@ -390,6 +393,20 @@ impl Tracker {
         }
     }
 
+    /// Rounds judged since the tracker was made: when it moves, so do the totals.
+    pub fn rounds(&self) -> u64 {
+        self.judged
+    }
+
+    /// Every probe resolved since the tracker was made, all targets together.
+    pub fn totals(&self) -> Totals {
+        let mut all = Totals::default();
+        for s in &self.stats {
+            all.add(&s.totals);
+        }
+        all
+    }
+
     pub fn status(&self) -> Status {
         let all = summarize(&self.stats);
         let targets = self
@@ -410,7 +427,7 @@ impl Tracker {
                     jitter_ms: s.jitter.map(ms),
                     loss: round1(s.loss),
                     sent: st.sent,
-                    received: st.received,
+                    received: st.totals.received,
                 }
             })
             .collect();
@@ -422,7 +439,7 @@ impl Tracker {
             jitter_ms: all.jitter.map(ms),
             loss: round1(all.loss),
             sent: self.stats.iter().map(|s| s.sent).sum(),
-            received: self.stats.iter().map(|s| s.received).sum(),
+            received: self.stats.iter().map(|s| s.totals.received).sum(),
             targets,
         }
     }
@@ -630,6 +647,7 @@ impl Tracker {
     }
 
     fn apply(&mut self, r: Round, verdict: Verdict, now: Time, out: &mut Vec<Output>) {
+        self.judged += 1;
         self.blackout = Some(r.replied.iter().all(|&x| x == 0));
         if verdict == Verdict::Good {
             self.bad = 0;

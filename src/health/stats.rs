@@ -1,8 +1,73 @@
 //! Per-target probe statistics over a sliding window (RTT mean, jitter, loss) and the
-//! uplink-wide sums of them, as `rail status` shows and the quality limits judge.
+//! uplink-wide sums of them, as `rail status` shows and the quality limits judge; and the
+//! lifetime totals the history is made of.
 
 use std::collections::VecDeque;
 use std::time::Duration;
+
+/// A tracker's probe counters since it was made: the history takes differences, so a
+/// sample holds exactly the probes resolved between two observations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Probes answered in time or lost.
+    pub resolved: u64,
+    pub received: u64,
+    /// Sum of the RTTs of the replies, and of their squares (for the spread).
+    pub rtt_us: u64,
+    pub rtt_us2: u128,
+}
+
+impl Totals {
+    pub fn reply(&mut self, rtt_us: u64) {
+        self.resolved += 1;
+        self.received += 1;
+        self.rtt_us += rtt_us;
+        self.rtt_us2 += u128::from(rtt_us) * u128::from(rtt_us);
+    }
+
+    pub fn lost(&mut self) {
+        self.resolved += 1;
+    }
+
+    pub fn add(&mut self, o: &Totals) {
+        self.resolved += o.resolved;
+        self.received += o.received;
+        self.rtt_us += o.rtt_us;
+        self.rtt_us2 += o.rtt_us2;
+    }
+
+    /// What happened since `earlier`; everything when the counters went back (a reload
+    /// made the tracker anew).
+    pub fn since(&self, earlier: &Totals) -> Totals {
+        if self.resolved < earlier.resolved || self.received < earlier.received {
+            return *self;
+        }
+        Totals {
+            resolved: self.resolved - earlier.resolved,
+            received: self.received - earlier.received,
+            rtt_us: self.rtt_us.saturating_sub(earlier.rtt_us),
+            rtt_us2: self.rtt_us2.saturating_sub(earlier.rtt_us2),
+        }
+    }
+
+    /// Mean RTT and standard deviation in microseconds, with a reply.
+    pub fn rtt(&self) -> Option<(f64, f64)> {
+        (self.received > 0).then(|| {
+            let n = self.received as f64;
+            let mean = self.rtt_us as f64 / n;
+            let var = self.rtt_us2 as f64 / n - mean * mean;
+            (mean, var.max(0.0).sqrt())
+        })
+    }
+
+    /// Lost probes per mille of the resolved ones, with a probe.
+    pub fn loss_permille(&self) -> Option<u16> {
+        (self.resolved > 0).then(|| {
+            let lost = self.resolved - self.received;
+            ((lost * 1000 + self.resolved / 2) / self.resolved) as u16
+        })
+    }
+}
 
 /// The last `window` outcomes of one target's probes, plus lifetime counters.
 #[derive(Debug, Clone)]
@@ -11,7 +76,8 @@ pub struct TargetStats {
     window: VecDeque<Option<Duration>>,
     capacity: usize,
     pub sent: u64,
-    pub received: u64,
+    /// Every probe resolved since the target was made (replies among them: `received`).
+    pub totals: Totals,
 }
 
 /// A summary of one or more windows.
@@ -33,7 +99,7 @@ impl TargetStats {
             window: VecDeque::with_capacity(capacity.max(1)),
             capacity: capacity.max(1),
             sent: 0,
-            received: 0,
+            totals: Totals::default(),
         }
     }
 
@@ -45,8 +111,9 @@ impl TargetStats {
         if self.window.len() == self.capacity {
             self.window.pop_front();
         }
-        if outcome.is_some() {
-            self.received += 1;
+        match outcome {
+            Some(rtt) => self.totals.reply(rtt.as_micros() as u64),
+            None => self.totals.lost(),
         }
         self.window.push_back(outcome);
     }
@@ -126,7 +193,8 @@ mod tests {
             (4, 50.0),
             "oldest sample left the window"
         );
-        assert_eq!((t.sent, t.received), (4, 3));
+        assert_eq!((t.sent, t.totals.received), (4, 3));
+        assert_eq!(t.totals.rtt_us, 40_000);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::blob::{self, BlobMsg, Table, Type};
 use super::client::{Method, Object, Reply};
 use super::hotplug::{self, Action, Hotplug};
 use super::wire::Status;
+use crate::history::view::Span;
 
 /// The object path rail publishes.
 pub const PATH: &str = "rail";
@@ -24,14 +25,24 @@ pub enum Request {
     /// `ubus call rail maintenance '{"interface":"wan","enable":true}'`: take an uplink out
     /// of service (`enable: true`) or put it back.
     Maintenance { interface: String, enable: bool },
+    /// `ubus call rail history '{"interface":"wan","family":"ipv4","span":"24h"}'`: the
+    /// quality over time (every argument optional; span 10m, 1h (default) or 24h);
+    /// `"chart": true` answers `{"chart": "..."}`, the text `rail history` prints.
+    History {
+        interface: Option<String>,
+        family: Option<String>,
+        span: Span,
+        chart: bool,
+    },
 }
 
 impl Request {
-    /// The interface a request names (`hotplug`, `maintenance`).
+    /// The interface a request names (`hotplug`, `maintenance`, `history` of one).
     pub fn interface(&self) -> Option<&str> {
         match self {
             Request::Hotplug(h) => Some(&h.interface),
             Request::Maintenance { interface, .. } => Some(interface),
+            Request::History { interface, .. } => interface.as_deref(),
             Request::Status | Request::Reload => None,
         }
     }
@@ -59,6 +70,15 @@ pub fn methods() -> Vec<Method> {
         Method {
             name: "maintenance",
             args: vec![("interface", Type::String), ("enable", Type::Bool)],
+        },
+        Method {
+            name: "history",
+            args: vec![
+                ("interface", Type::String),
+                ("family", Type::String),
+                ("span", Type::String),
+                ("chart", Type::Bool),
+            ],
         },
     ]
 }
@@ -119,6 +139,32 @@ pub fn parse(method: &str, args: &Table) -> Result<Request, Status> {
                 }),
                 _ => Err(Status::InvalidArgument),
             }
+        }
+        "history" => {
+            let interface = match string(args, "interface")? {
+                None => None,
+                Some(_) => Some(interface(args)?),
+            };
+            let family = match string(args, "family")? {
+                None => None,
+                Some(f @ ("ipv4" | "ipv6")) => Some(f.to_string()),
+                Some(_) => return Err(Status::InvalidArgument),
+            };
+            let span = match string(args, "span")? {
+                None => Span::Hour,
+                Some(s) => Span::parse(s).ok_or(Status::InvalidArgument)?,
+            };
+            let chart = match blob::get(args, "chart") {
+                None => false,
+                Some(BlobMsg::Bool(b)) => *b,
+                Some(_) => return Err(Status::InvalidArgument),
+            };
+            Ok(Request::History {
+                interface,
+                family,
+                span,
+                chart,
+            })
         }
         _ => Err(Status::MethodNotFound),
     }

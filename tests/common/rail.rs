@@ -40,6 +40,11 @@ pub fn run_dir(lab: &Lab) -> PathBuf {
     temp(lab, "run")
 }
 
+/// The history file of the lab's daemons (written on stop, read at start).
+pub fn history_file(lab: &Lab) -> PathBuf {
+    run_dir(lab).join(rail::history::store::FILE)
+}
+
 /// The control socket of the daemon in `lab`'s router, in its run directory: labs run
 /// side by side and share the filesystem, so each has its own.
 pub fn control_socket(lab: &Lab) -> String {
@@ -114,6 +119,11 @@ impl<'a> Rail<'a> {
     pub fn write_config(&self, config: &str) {
         let mut f = std::fs::File::create(&self.config).unwrap();
         f.write_all(config.as_bytes()).unwrap();
+    }
+
+    /// The file the daemon keeps its history in across a restart.
+    pub fn history(&self) -> PathBuf {
+        history_file(self.lab)
     }
 
     pub fn pid(&self) -> u32 {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make screenshot`: docs/img/luci-status.png, the status page rendered from the fixture
-# and photographed by headless Chromium (installed from Debian if missing). Not part of
-# `make test`: Chromium is too heavy for CI.
+# `make screenshot`: docs/img/luci-status.png (or the path given), the status page rendered
+# from the fixtures (status and history) and photographed by headless Chromium (installed
+# from Debian if missing). Not part of `make test`: Chromium is too heavy for CI. README's
+# docs/img/luci-history.png is this with the path given.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -23,5 +24,5 @@ mkdir -p "$(dirname "$out")"
 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
     --disable-component-update --no-first-run --disable-sync --hide-scrollbars \
     --user-data-dir="$tmp/profile" --force-device-scale-factor=1 \
-    --window-size="${SHOT_SIZE:-1080,1420}" --screenshot="$out" "file://$tmp/status.html" 2>/dev/null
+    --window-size="${SHOT_SIZE:-1080,1900}" --screenshot="$out" "file://$tmp/status.html" 2>/dev/null
 echo "screenshot: $out ($(stat -c %s "$out") bytes)"

@@ -54,6 +54,9 @@ pub enum Event {
     Transition(InterfaceId, Af, Transition),
     /// Every probing uplink lost every target (or that ended): log it, re-evaluate policies.
     Global(GlobalChange),
+    /// The interface's tracker of one family judged one or more rounds since the last
+    /// such event: its totals moved (the history records them).
+    Rounds(InterfaceId, Af),
 }
 
 struct Uplink {
@@ -66,6 +69,8 @@ struct Uplink {
     prober: Result<Prober, String>,
     /// What the sockets are bound to; None while the device is gone.
     facts: Option<LinkFacts>,
+    /// The tracker's rounds when last reported (`Event::Rounds`).
+    rounds: u64,
 }
 
 pub struct Engine {
@@ -176,6 +181,7 @@ fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
             af,
             prober: Err("the device is not up".into()),
             facts: None,
+            rounds: 0,
         }
     };
     let mut uplinks: Vec<Uplink> = interfaces
@@ -447,6 +453,11 @@ impl Engine {
                     progressed = true;
                 }
                 again |= self.dispatch(i, now, &mut out);
+                let u = &mut self.uplinks[i];
+                if u.tracker.rounds() != u.rounds {
+                    u.rounds = u.tracker.rounds();
+                    self.queue.push_back(Event::Rounds(u.id, u.af));
+                }
             }
             self.outputs = out;
             self.inputs = inputs;
@@ -553,7 +564,7 @@ mod tests {
             .iter()
             .filter_map(|ev| match ev {
                 Event::Transition(_, af, t) => Some((*af, t.to)),
-                Event::Global(_) => None,
+                Event::Global(_) | Event::Rounds(..) => None,
             })
             .collect();
         assert_eq!(kinds, [(Af::Inet, State::Down), (Af::Inet6, State::Down)]);

@@ -57,7 +57,9 @@ function parseRequires(source) {
 	return deps;
 }
 
-function createEnv({ status, uci: uciData = {} } = {}) {
+// `history`: what ubus rail history answers, by span ({ '10m': doc, ... }); absent: the
+// method is missing, as with a daemon that predates it.
+function createEnv({ status, history, uci: uciData = {} } = {}) {
 	const jsdom = new JSDOM(
 		'<!DOCTYPE html><html><head></head><body>' +
 		'<div id="maincontent"><div id="view"></div></div></body></html>',
@@ -72,6 +74,8 @@ function createEnv({ status, uci: uciData = {} } = {}) {
 	const E = (...args) => dom.create(...args);
 	// The rail object is on the bus while there is a status document (undefined: stopped).
 	const railObject = { status: () => env.status };
+	if (history)
+		railObject.history = (params) => env.history[params.span];
 	const ubus = { get rail() { return env.status === undefined ? undefined : railObject; } };
 	const rpc = makeRpc(ubus);
 	const poll = makePoll();
@@ -149,7 +153,7 @@ function createEnv({ status, uci: uciData = {} } = {}) {
 	}
 
 	const env = {
-		window, document, status, ubus, rpc, poll, uci, form, dom, ui,
+		window, document, status, history, ubus, rpc, poll, uci, form, dom, ui,
 		require: (name) => requireModule(name),
 		view: () => document.getElementById('view'),
 		// Loads a view the way LuCI's dispatcher does and waits until it is rendered.

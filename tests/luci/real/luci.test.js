@@ -44,6 +44,8 @@ test('overview widget: one live line per uplink from the running rail, refreshed
 	await bothUp(root);
 	await root.waitFor(`/^\\d+\\.\\d ms$/.test(document.querySelector('tr[data-interface="isp1"] td[data-title="RTT"]').innerText)`,
 		20000);
+	// The last hour's sparkline, from `rail history` through rpcd.
+	await root.waitFor(`document.querySelectorAll('table.rail-overview svg.rail-spark').length == 2`, 20000);
 	await root.eval(`document.querySelector('table.rail-overview').dataset.old = '1'`);
 	await root.waitFor(`document.querySelector('table.rail-overview') && !document.querySelector('table.rail-overview[data-old]')`, 15000);
 	await root.eval(`document.querySelector('table.rail-overview').closest('.cbi-section').id = 'rail-widget'`);
@@ -65,6 +67,10 @@ test('status page: uplinks, targets and policies as the daemon reports them, ref
 
 	await root.eval(`document.querySelector('table.rail-uplinks').dataset.old = '1'`);
 	await root.waitFor(`document.querySelector('table.rail-uplinks') && !document.querySelector('table.rail-uplinks[data-old]')`, 12000);
+	// The quality charts, from `rail history` through rpcd: a card per uplink with a latency line.
+	await root.waitFor(`document.querySelectorAll('.rail-chart-card svg.rail-chart polyline.rail-chart-rtt').length >= 2`, 20000);
+	const cards = await root.eval(`[...document.querySelectorAll('.rail-chart-card')].map((c) => c.dataset.interface)`);
+	assert.deepEqual(cards, Object.keys(st.interfaces));
 });
 
 test('status page follows a failover: a blackholed uplink goes down, its share moves, and it comes back', async () => {

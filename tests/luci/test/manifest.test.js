@@ -33,9 +33,9 @@ test('every view in the menu exists and loads as a LuCI view', async () => {
 	}
 });
 
-test('ACL: read is rail status and the rail config; write is the rail config, reload and maintenance', () => {
+test('ACL: read is rail status, history and the rail config; write is the rail config, reload and maintenance', () => {
 	const a = acl['luci-app-rail'];
-	assert.deepEqual(a.read.ubus, { rail: [ 'status' ] });
+	assert.deepEqual(a.read.ubus, { rail: [ 'status', 'history' ] });
 	assert.deepEqual(a.read.uci, [ 'rail' ]);
 	assert.deepEqual(a.write.ubus, { rail: [ 'maintenance', 'reload' ] });
 	assert.deepEqual(a.write.uci, [ 'rail' ]);
@@ -53,8 +53,9 @@ test('the ubus calls the pages make are all granted by the ACL', async () => {
 	button.click();
 	await button.__pending;
 	const called = new Set(env.rpc.calls.map((c) => `${c.object}.${c.method}`));
-	assert.deepEqual([ ...called ].sort(), [ 'rail.maintenance', 'rail.status' ]);
+	assert.deepEqual([ ...called ].sort(), [ 'rail.history', 'rail.maintenance', 'rail.status' ]);
 	assert.ok(read.has('rail.status'), 'reading the status is a read permission');
+	assert.ok(read.has('rail.history'), 'reading the history is a read permission');
 	assert.ok(write.has('rail.maintenance'), 'maintenance changes state: a write permission');
 	assert.ok(!read.has('rail.maintenance'), 'read-only users cannot take uplinks out of service');
 });

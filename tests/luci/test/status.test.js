@@ -18,9 +18,9 @@ async function render(status) {
 const badgeState = (node) => [ ...node.querySelector('.rail-badge').classList ]
 	.find((c) => c.startsWith('rail-state-')).slice('rail-state-'.length);
 
-test('asks ubus rail status, once, for the first render', async () => {
+test('asks ubus rail status, once, for the first render (and rail history for the charts)', async () => {
 	const { env } = await render(fixtures.status());
-	assert.deepEqual(env.rpc.calls.map((c) => `${c.object}.${c.method}`), [ 'rail.status' ]);
+	assert.deepEqual(env.rpc.calls.map((c) => `${c.object}.${c.method}`), [ 'rail.status', 'rail.history' ]);
 });
 
 test('one uplink row per interface, in the daemon order, with badge, since, uptime, flows, bytes, reason', async () => {
@@ -36,7 +36,8 @@ test('one uplink row per interface, in the daemon order, with badge, since, upti
 		assert.equal(badgeState(cell(tr, 'State')), ifc.state, where);
 		assert.equal(text(cell(tr, 'State')), expect.label(ifc.state), where);
 		assert.equal(text(cell(tr, 'Uplink').querySelector('strong')), where);
-		assert.equal(text(cell(tr, 'Uplink').querySelector('small')), `${ifc.device} · ${ifc.address}`, where);
+		assert.equal(text(cell(tr, 'Uplink').querySelector('small')),
+			[ ifc.device, ifc.address, ifc.address6 ].filter((x) => x).join(' · '), where);
 		assert.equal(text(cell(tr, 'Since')), expect.time(ifc.since), where);
 		assert.equal(text(cell(tr, 'Uptime')), ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–', where);
 		assert.equal(text(cell(tr, 'Flows')), String(ifc.flows), where);
@@ -183,7 +184,7 @@ test('the all-targets-lost banner shows only when the daemon says so', async () 
 
 test('polling every 5 s re-renders from the new status', async () => {
 	const { env, view } = await render(fixtures.status());
-	assert.equal(env.poll.queue.length, 1);
+	assert.equal(env.poll.queue.length, 2, 'the status, and the charts');
 	assert.equal(env.poll.queue[0].interval, 5);
 
 	const next = fixtures.status();
@@ -199,7 +200,7 @@ test('polling every 5 s re-renders from the new status', async () => {
 	assert.equal(text(cell(first, 'Reason')), 'taken out of service over ubus');
 	assert.ok(view.querySelector('.rail-banner'));
 	assert.equal(view.querySelectorAll('table.rail-uplinks').length, 1, 'replaced, not appended');
-	assert.equal(env.rpc.calls.length, 2);
+	assert.equal(env.rpc.calls.filter((c) => c.method == 'status').length, 2);
 });
 
 test('the page follows the daemon stopping and starting again', async () => {

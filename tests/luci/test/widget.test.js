@@ -20,7 +20,7 @@ async function widget(status) {
 test('has a title and asks rail status', async () => {
 	const { env, include } = await widget(fixtures.status());
 	assert.equal(include.title, 'Multi-WAN (rail)');
-	assert.deepEqual(env.rpc.calls.map((c) => `${c.object}.${c.method}`), [ 'rail.status' ]);
+	assert.deepEqual(env.rpc.calls.map((c) => `${c.object}.${c.method}`), [ 'rail.status', 'rail.history' ]);
 });
 
 test('one line per uplink with state, uptime, mean RTT and mean loss over its targets', async () => {

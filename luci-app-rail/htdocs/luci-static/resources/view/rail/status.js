@@ -4,11 +4,13 @@
 'require poll';
 'require ui';
 'require rail';
+'require rail.history as history';
 
 /*
  * Status > Multi-WAN (rail): every uplink with its state and probe results, how
  * each policy shares new connections right now, and the latest state changes.
- * Everything comes from one `ubus call rail status`, refreshed every 5 seconds.
+ * Everything comes from one `ubus call rail status`, refreshed every 5 seconds; the
+ * charts of quality over time (rail/history.js) load and refresh themselves.
  */
 
 const MAX_TRANSITIONS = 20;
@@ -182,6 +184,7 @@ return view.extend({
 		return E('div', {}, [
 			this.renderBanner(st),
 			section(_('Uplinks'), this.renderUplinks(st)),
+			this.charts,
 			section(_('Probe targets'), this.renderTargets(st)),
 			section(_('Policies'), this.renderPolicies(st)),
 			section(_('Recent transitions'), this.renderTransitions(st)),
@@ -196,6 +199,7 @@ return view.extend({
 	},
 
 	render(st) {
+		this.charts = history.render();
 		const body = this.body = E('div', { 'id': 'rail-status' }, [ this.renderBody(st) ]);
 
 		poll.add(() => this.refresh(), 5);

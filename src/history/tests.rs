@@ -1,0 +1,363 @@
+//! The history on a simulated clock: unix seconds passed in, rounds as counters.
+
+use super::view::Span;
+use super::*;
+
+/// 2026-12-06 00:00:00 UTC: a day boundary, so tests can reason in days.
+const T0: u64 = 1_796_515_200;
+
+/// Counters of a tracker whose every round is `probes` probes, `lost` of them lost, the
+/// replies at `rtt_ms` each.
+struct Probe(Totals);
+
+impl Probe {
+    fn round(&mut self, probes: u64, lost: u64, rtt_ms: &[u64]) -> Totals {
+        for i in 0..probes {
+            if i < lost {
+                self.0.lost();
+            } else {
+                self.0.reply(rtt_ms[i as usize % rtt_ms.len()] * 1000);
+            }
+        }
+        self.0
+    }
+}
+
+fn up_series() -> Series {
+    Series::new(T0, State::Up)
+}
+
+#[test]
+fn a_round_becomes_a_second_with_mean_spread_and_loss() {
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    s.round(T0 + 1, p.round(4, 1, &[10, 20, 30]));
+    s.round(T0 + 2, p.round(2, 0, &[40]));
+    s.advance(T0 + 3);
+    let v = s.view(Span::TenMinutes);
+    assert_eq!(v.rtt_us.len(), 4, "T0..=T0+3");
+    assert_eq!(v.start, T0);
+    assert_eq!(v.step, 1);
+    assert_eq!(v.rtt_us, [-1, 20_000, 40_000, -1]);
+    // 10, 20, 30 ms: standard deviation 8.165 ms, kept to 0.1 ms.
+    assert_eq!(v.sd_us, [-1, 8_200, 0, -1]);
+    assert_eq!(v.loss_permille, [-1, 250, 0, -1]);
+    assert_eq!(v.states, [(T0, "up".to_string())]);
+    assert_eq!(v.summary.availability, Some(100.0));
+}
+
+#[test]
+fn rounds_in_one_second_share_a_sample() {
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    s.round(T0 + 1, p.round(1, 0, &[10]));
+    s.round(T0 + 1, p.round(1, 1, &[10]));
+    s.advance(T0 + 2);
+    let v = s.view(Span::TenMinutes);
+    assert_eq!(
+        (v.rtt_us[1], v.loss_permille[1]),
+        (10_000, 502),
+        "1 of 2 lost"
+    );
+}
+
+#[test]
+fn ten_minutes_of_seconds_and_24_hours_of_minutes_stay_within_the_rings() {
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    // 25 hours of rounds, each second, RTT rising by 1 ms per hour.
+    for t in 1..=25 * 3600 {
+        let rtt = 10 + t / 3600;
+        s.round(T0 + t, p.round(2, 0, &[rtt]));
+    }
+    let now = T0 + 25 * 3600;
+    let ten = s.view(Span::TenMinutes);
+    assert_eq!(ten.rtt_us.len(), 600);
+    assert_eq!(ten.start, now - 599);
+    assert_eq!(ten.rtt_us[598], 34_000);
+    assert_eq!(ten.rtt_us[599], 35_000, "the open second");
+    let day = s.view(Span::Day);
+    assert_eq!(day.rtt_us.len(), 1440);
+    assert_eq!(day.step, 60);
+    assert_eq!(
+        day.start,
+        now - 1439 * 60,
+        "the open minute is the last sample"
+    );
+    assert_eq!(
+        day.rtt_us[0], 11_000,
+        "the oldest minute is 24 h back: hour 1"
+    );
+    assert!(day.loss_permille.iter().all(|&l| l == 0));
+    let hour = s.view(Span::Hour);
+    assert_eq!(hour.rtt_us.len(), 60);
+    assert_eq!(hour.rtt_us[0], 34_000);
+    assert_eq!(s.fine.len(), FINE);
+    assert_eq!(s.minutes.len(), COARSE);
+    // One day closed and today: both fully up.
+    let dates: Vec<&str> = day.days.iter().map(|d| d.date.as_str()).collect();
+    assert_eq!(dates, ["2026-12-06", "2026-12-07"]);
+    assert_eq!(day.days[0].up, 86_400);
+    assert_eq!(day.days[0].availability, Some(100.0));
+}
+
+#[test]
+fn an_outage_counts_with_its_length_in_the_span_and_the_day() {
+    let mut s = up_series();
+    s.set_state(T0 + 100, State::Suspect);
+    s.set_state(T0 + 102, State::Down);
+    s.set_state(T0 + 220, State::Recovering);
+    s.set_state(T0 + 225, State::Up);
+    s.set_state(T0 + 400, State::Down);
+    s.advance(T0 + 459);
+    let v = s.view(Span::TenMinutes);
+    assert_eq!(v.summary.outages, 2);
+    assert_eq!(v.summary.longest, 123, "102 to 225");
+    // Out of service: 102..=225 (a second keeps its worst state) and 400..=459.
+    assert_eq!(v.summary.down, 124 + 60);
+    assert_eq!(v.summary.up, 460 - 184);
+    assert_eq!(v.summary.availability, Some(60.0));
+    // Runs of the worst state per second: a better state shows from the next second.
+    let states: Vec<(u64, &str)> = v.states.iter().map(|(t, s)| (t - T0, s.as_str())).collect();
+    assert_eq!(
+        states,
+        [
+            (0, "up"),
+            (100, "suspect"),
+            (102, "down"),
+            (221, "recovering"),
+            (226, "up"),
+            (400, "down")
+        ]
+    );
+    let today = v.days.last().unwrap();
+    assert_eq!((today.outages, today.down), (2, 184));
+    assert_eq!(today.longest, 123);
+    // The hour view: minutes keep their worst state and the seconds up and down.
+    let h = s.view(Span::Hour);
+    assert_eq!(h.summary.down, 184);
+    assert_eq!(h.summary.outages, 2);
+    let minutes: Vec<&str> = h.states.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        minutes,
+        ["up", "down", "up", "down"],
+        "no minutes before the start"
+    );
+}
+
+#[test]
+fn an_outage_still_going_counts_up_to_now() {
+    let mut s = up_series();
+    s.set_state(T0 + 10, State::NoDevice);
+    s.advance(T0 + 70);
+    let v = s.view(Span::TenMinutes);
+    assert_eq!((v.summary.outages, v.summary.longest), (1, 60));
+    assert_eq!(v.days[0].longest, 60);
+    assert_eq!(v.state, "no-device");
+}
+
+#[test]
+fn starting_without_a_device_is_no_outage() {
+    let mut s = Series::new(T0, State::NoDevice);
+    s.set_state(T0 + 2, State::Up);
+    s.advance(T0 + 10);
+    let v = s.view(Span::TenMinutes);
+    assert_eq!(v.summary.outages, 0);
+    // A second keeps its worst state: the one it came up in counts as out.
+    assert_eq!((v.summary.up, v.summary.down), (8, 3));
+}
+
+#[test]
+fn a_reloaded_tracker_counting_from_zero_is_not_a_negative_sample() {
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    s.round(T0 + 1, p.round(10, 0, &[10]));
+    let mut fresh = Probe(Totals::default());
+    s.round(T0 + 2, fresh.round(2, 1, &[30]));
+    s.advance(T0 + 3);
+    let v = s.view(Span::TenMinutes);
+    assert_eq!(&v.rtt_us[1..3], [10_000, 30_000]);
+    assert_eq!(
+        v.loss_permille[2], 502,
+        "50 %, kept in 0.6 % steps above 10 %"
+    );
+}
+
+#[test]
+fn a_clock_step_of_more_than_a_week_starts_afresh_and_a_step_back_waits() {
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    s.round(T0 + 1, p.round(1, 0, &[10]));
+    s.round(T0, p.round(1, 0, &[20]));
+    s.advance(T0 + 2);
+    assert_eq!(
+        s.view(Span::TenMinutes).rtt_us[1],
+        15_000,
+        "held in the open second"
+    );
+    let later = T0 + 30 * DAY;
+    s.round(later, p.round(1, 0, &[20]));
+    let v = s.view(Span::Day);
+    assert_eq!(v.rtt_us.len(), 1, "only the open minute");
+    assert_eq!(v.state, "up");
+}
+
+#[test]
+fn the_memory_of_a_series_is_fixed_and_16_uplinks_take_under_192_kib() {
+    // 192 KiB of history at 16 uplinks leaves room in the 256 KiB budget for the code.
+    let bytes = Series::BYTES;
+    assert!(bytes <= 12 * 1024, "a series takes {bytes} bytes");
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    for t in 1..=2 * DAY {
+        s.round(T0 + t, p.round(1, 0, &[5]));
+    }
+    // A full series holds nothing outside its own struct (the rings are inline).
+    assert_eq!(std::mem::size_of_val(&s), bytes);
+    assert!(s.fine.is_full() && s.minutes.is_full());
+}
+
+#[test]
+fn a_series_read_back_from_the_file_is_the_same_and_the_gap_has_no_data() {
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    for t in 1..=300 {
+        s.round(T0 + t, p.round(3, t % 7 / 6, &[12, 14]));
+    }
+    s.set_state(T0 + 250, State::Down);
+    s.set_state(T0 + 280, State::Up);
+    let bytes = store::encode([("wan", "ipv4", &s)].into_iter());
+    let back = store::decode(&bytes).expect("decodes");
+    assert_eq!(back.len(), 1);
+    let (name, family, mut r) = back.into_iter().next().unwrap();
+    assert_eq!((name.as_str(), family.as_str()), ("wan", "ipv4"));
+    assert_eq!(r, s);
+    assert!(
+        store::decode(&bytes[..bytes.len() - 1]).is_none(),
+        "truncated"
+    );
+    assert!(store::decode(b"RAILHIST0").is_none(), "another version");
+    // Stopped at T0+300, started again at T0+400 with the uplink up.
+    r.resume(T0 + 400);
+    r.set_state(T0 + 400, State::Up);
+    r.advance(T0 + 401);
+    let v = r.view(Span::TenMinutes);
+    let state = |t: u64| {
+        v.states
+            .iter()
+            .take_while(|(at, _)| *at <= t)
+            .last()
+            .map(|(_, s)| s.clone())
+    };
+    assert_eq!(state(T0 + 299).as_deref(), Some("up"));
+    assert_eq!(state(T0 + 350).as_deref(), Some("none"));
+    assert_eq!(state(T0 + 400).as_deref(), Some("up"));
+    assert_eq!(v.summary.outages, 1, "the one before the stop");
+    assert_eq!(v.rtt_us[(T0 + 350 - v.start) as usize], -1);
+}
+
+#[test]
+fn history_keeps_the_series_the_configuration_names() {
+    let mut h = History::default();
+    let wanted = |names: &[&str]| -> Vec<(String, &'static str)> {
+        names.iter().map(|n| (n.to_string(), "ipv4")).collect()
+    };
+    h.track(&wanted(&["wan", "lte"]), T0);
+    h.series_mut("wan", "ipv4")
+        .unwrap()
+        .set_state(T0 + 1, State::Up);
+    h.track(&wanted(&["wan", "wanb"]), T0 + 5);
+    h.advance(T0 + 6);
+    let v = h.view(None, None, Span::TenMinutes);
+    let names: Vec<&str> = v.interfaces.keys().map(String::as_str).collect();
+    assert_eq!(names, ["wan", "wanb"]);
+    assert_eq!(
+        v.interfaces["wan"]["ipv4"].state, "up",
+        "kept across the change"
+    );
+    assert_eq!(v.now, T0 + 6);
+    let one = h.view(Some("wanb"), Some("ipv6"), Span::Hour);
+    assert!(one.interfaces.is_empty());
+}
+
+#[test]
+fn the_text_chart_fits_80_columns_and_marks_loss_and_outages() {
+    let mut s = up_series();
+    let mut p = Probe(Totals::default());
+    for t in 1..600 {
+        let lost = u64::from((200..260).contains(&t)) * 2;
+        s.round(T0 + t, p.round(4, lost, &[10 + t % 50]));
+        if t == 400 {
+            s.set_state(T0 + t, State::Down);
+        }
+        if t == 460 {
+            s.set_state(T0 + t, State::Up);
+        }
+    }
+    let mut h = History::default();
+    h.track(&[("wan".to_string(), "ipv4")], T0);
+    h.restore("wan", "ipv4", s);
+    let text = chart::render(&h.view(None, None, Span::TenMinutes));
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    let row = |label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_string()
+    };
+    assert!(row("loss ").contains('!'), "{text}");
+    assert!(row("state ").contains('X'), "{text}");
+    assert!(row("state ").contains('='), "{text}");
+    assert!(row("rtt ").contains('█'), "{text}");
+    assert!(
+        text.contains("1 outage(s), down 1m01s, longest 1m00s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dates_are_utc_calendar_days() {
+    assert_eq!(view::date(0), "1970-01-01");
+    assert_eq!(view::date((T0 / DAY) as u32), "2026-12-06");
+    assert_eq!(view::date(11_016), "2000-02-29");
+}
+
+#[test]
+fn a_minute_keeps_its_spread_and_loss_in_a_byte_each_close_enough() {
+    for tenths in [0u16, 1, 127, 128, 500, 2_000, 2_700, 60_000] {
+        let back = unspread8(spread8(tenths));
+        let err = back.abs_diff(tenths.min(128 + 126 * 20));
+        assert!(err <= 10, "{tenths} -> {back}");
+    }
+    assert_eq!(unspread8(spread8(NO_U16)), NO_U16);
+    for permille in [0u16, 2, 99, 100, 333, 1000] {
+        let back = unloss8(loss8(Some(permille))).unwrap();
+        assert!(back.abs_diff(permille) <= 3, "{permille} -> {back}");
+    }
+    assert_eq!(
+        unloss8(loss8(Some(2))),
+        Some(2),
+        "a probe lost in 500 still shows"
+    );
+    assert_eq!(unloss8(loss8(None)), None);
+}
+
+#[test]
+fn more_outages_than_the_ring_keeps_are_still_counted() {
+    let mut s = up_series();
+    for k in 0..40u64 {
+        s.set_state(T0 + 10 * k + 5, State::Down);
+        s.set_state(T0 + 10 * k + 8, State::Up);
+    }
+    s.advance(T0 + 500);
+    let v = s.view(Span::TenMinutes);
+    assert_eq!(v.summary.outages, 40);
+    assert_eq!(v.days[0].outages, 40);
+    assert_eq!(s.outages.len(), OUTAGES);
+}

@@ -1,0 +1,265 @@
+//! What `rail history` answers: per uplink and family, a span's samples as columns (compact
+//! enough that 24 hours of 16 uplinks fit one ubus message) and a summary of availability
+//! and outages; the shape of ubus `rail history`, `rail history --json` and LuCI's charts.
+
+use super::{
+    out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, MINUTE, NO_U16,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How far back a view reaches, and at which resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Ten minutes of one-second samples.
+    TenMinutes,
+    /// One hour of one-minute samples.
+    Hour,
+    /// 24 hours of one-minute samples.
+    Day,
+}
+
+impl Span {
+    pub const ALL: [Span; 3] = [Span::TenMinutes, Span::Hour, Span::Day];
+
+    pub fn parse(s: &str) -> Option<Span> {
+        Span::ALL.into_iter().find(|span| span.as_str() == s)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Span::TenMinutes => "10m",
+            Span::Hour => "1h",
+            Span::Day => "24h",
+        }
+    }
+    /// Seconds per sample.
+    pub fn step(self) -> u64 {
+        match self {
+            Span::TenMinutes => 1,
+            _ => MINUTE,
+        }
+    }
+    /// Samples in the span.
+    pub fn samples(self) -> usize {
+        match self {
+            Span::TenMinutes => 600,
+            Span::Hour => 60,
+            Span::Day => 1440,
+        }
+    }
+}
+
+/// Every series asked for: interface, then family ("ipv4", "ipv6").
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct View {
+    /// Unix time of the view (the open second).
+    pub now: u64,
+    pub span: String,
+    pub interfaces: BTreeMap<String, BTreeMap<String, SeriesView>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SeriesView {
+    /// The state now.
+    pub state: String,
+    /// Unix time of the first sample; sample i covers `start + i * step` on.
+    pub start: u64,
+    pub step: u64,
+    /// Mean RTT and its standard deviation per sample, microseconds; -1: no reply.
+    pub rtt_us: Vec<i64>,
+    pub sd_us: Vec<i64>,
+    /// Lost probes per mille; -1: no probe.
+    pub loss_permille: Vec<i64>,
+    /// The worst state of each sample, as runs: (unix time the run starts, state); "none"
+    /// where there is no data.
+    pub states: Vec<(u64, String)>,
+    pub summary: Service,
+    /// Per day (UTC), oldest first, today last.
+    pub days: Vec<Service>,
+}
+
+/// Service over a stretch of time: the span (with its mean RTT and loss), or a day (with
+/// its date).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Service {
+    /// YYYY-MM-DD (UTC) of a day.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub date: String,
+    /// Percent of the observed time routable (up or suspect); absent without data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+    /// Seconds routable, and out of service (the total outage).
+    pub up: u64,
+    pub down: u64,
+    /// Outages that began in it, and the longest of them (seconds, up to now).
+    pub outages: u64,
+    pub longest: u64,
+    /// Of the span: the mean of the samples' RTT (microseconds) and loss (per mille);
+    /// absent without data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_us: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss_permille: Option<i64>,
+}
+
+/// One sample as the view shows it.
+struct Point {
+    rtt: u16,
+    sd: u16,
+    loss: Option<u16>,
+    state: u8,
+    up: u64,
+    down: u64,
+}
+
+fn percent(up: u64, down: u64) -> Option<f64> {
+    (up + down > 0).then(|| (up as f64 * 10_000.0 / (up + down) as f64).round() / 100.0)
+}
+
+fn us(tenths: u16) -> i64 {
+    if tenths == NO_U16 {
+        -1
+    } else {
+        i64::from(tenths) * 100
+    }
+}
+
+/// Days since 1970-01-01 as YYYY-MM-DD (proleptic Gregorian, Howard Hinnant's algorithm).
+pub fn date(days: u32) -> String {
+    let z = i64::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+impl Series {
+    /// The span's samples up to the open second (included, as far as it went).
+    pub fn view(&self, span: Span) -> SeriesView {
+        let points = self.points(span);
+        let step = span.step();
+        let start = match span {
+            Span::TenMinutes => self.second + 1,
+            _ => (self.second / MINUTE + 1) * MINUTE,
+        } - points.len() as u64 * step;
+        let mut v = SeriesView {
+            state: self.state().to_string(),
+            start,
+            step,
+            ..Default::default()
+        };
+        let (mut rtts, mut losses) = (Vec::new(), Vec::new());
+        for (i, p) in points.iter().enumerate() {
+            v.rtt_us.push(us(p.rtt));
+            v.sd_us.push(us(p.sd));
+            v.loss_permille.push(p.loss.map_or(-1, i64::from));
+            let name = state_name(p.state);
+            if v.states.last().is_none_or(|(_, s)| s != name) {
+                v.states.push((start + i as u64 * step, name.to_string()));
+            }
+            v.summary.up += p.up;
+            v.summary.down += p.down;
+            if p.rtt != NO_U16 {
+                rtts.push(us(p.rtt));
+            }
+            losses.extend(p.loss.map(i64::from));
+        }
+        let mean = |v: &[i64]| (!v.is_empty()).then(|| v.iter().sum::<i64>() / v.len() as i64);
+        v.summary.rtt_us = mean(&rtts);
+        v.summary.loss_permille = mean(&losses);
+        let span = &mut v.summary;
+        span.availability = percent(span.up, span.down);
+        for o in self.outages.iter().filter(|o| u64::from(o.start) >= start) {
+            let end = if o.end == 0 {
+                self.second
+            } else {
+                u64::from(o.end)
+            };
+            span.outages += 1;
+            span.longest = span.longest.max(end - u64::from(o.start));
+        }
+        // More outages than the ring keeps: count the ones the samples show.
+        let routable = |n: &str| matches!(n, "up" | "suspect");
+        let out = |n: &str| !routable(n) && !matches!(n, "none" | "disabled");
+        let seen = (v.states.windows(2))
+            .filter(|w| routable(&w[0].1) && out(&w[1].1))
+            .count();
+        v.summary.outages = v.summary.outages.max(seen as u64);
+        let open = self.ongoing();
+        // Today as far as it went: with the open second, like the samples.
+        let mut today = self.today;
+        tally(&mut today.up, &mut today.down, self.sec.worst, 1);
+        for d in self.days.iter().chain(std::iter::once(&today)) {
+            let ongoing = open.filter(|&(s, _)| s / DAY == u64::from(d.day));
+            v.days.push(Service {
+                date: date(d.day),
+                availability: percent(d.up.into(), d.down.into()),
+                up: d.up.into(),
+                down: d.down.into(),
+                outages: d.outages.into(),
+                longest: u64::from(d.longest).max(ongoing.map_or(0, |(_, len)| len)),
+                ..Service::default()
+            });
+        }
+        v
+    }
+
+    /// The outage still going: its start and length so far.
+    fn ongoing(&self) -> Option<(u64, u64)> {
+        let o = self.outages.back().filter(|o| o.end == 0)?;
+        let start = u64::from(o.start);
+        Some((start, self.second.saturating_sub(start)))
+    }
+
+    fn points(&self, span: Span) -> Vec<Point> {
+        let n = span.samples();
+        let mut points: Vec<Point> = match span {
+            Span::TenMinutes => {
+                let open = super::Fine::of(&self.sec.probes, self.sec.worst);
+                let fine = self
+                    .fine
+                    .iter()
+                    .skip((self.fine.len() + 1).saturating_sub(n));
+                fine.chain(std::iter::once(&open))
+                    .map(|f| Point {
+                        rtt: f.rtt(),
+                        sd: f.sd(),
+                        loss: f.loss(),
+                        state: f.state,
+                        up: u64::from(routable(f.state)),
+                        down: u64::from(out_of_service(f.state)),
+                    })
+                    .collect()
+            }
+            Span::Hour | Span::Day => {
+                let mut probes = self.min.probes;
+                probes.add(&self.sec.probes);
+                let mut open = self.min;
+                open.count(self.sec.worst, 1);
+                let worst = open.worst.max(self.sec.worst);
+                let open = Minute::of(&probes, worst, open.up as u8, open.down as u8);
+                let skip = (self.minutes.len() + 1).saturating_sub(n);
+                self.minutes
+                    .iter()
+                    .skip(skip)
+                    .chain(std::iter::once(&open))
+                    .map(|m| Point {
+                        rtt: m.rtt(),
+                        sd: m.sd(),
+                        loss: m.loss(),
+                        state: m.state(),
+                        up: m.up(),
+                        down: m.down(),
+                    })
+                    .collect()
+            }
+        };
+        points.truncate(n);
+        points
+    }
+}
