@@ -86,31 +86,7 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(&restore);
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
     out.push_str("\t\tct state new jump rules\n\t}\n\n");
-    out.push_str("\tchain rules {\n");
-    let families = families(config);
-    for ((r, rule), af) in config
-        .rules
-        .iter()
-        .enumerate()
-        .flat_map(|r| families.iter().map(move |af| (r, *af)))
-    {
-        let Some(matches) = rule_matches(rule, af) else {
-            continue;
-        };
-        let comment = format!("comment \"{}\"", rule.name);
-        // A pinned source goes straight to its uplink (and its pin is refreshed).
-        for s in sticky.iter().filter(|s| s.rule == r && s.af == af) {
-            let _ = writeln!(
-                out,
-                "\t\t{matches} {ip} saddr @{n} update @{n} {{ {ip} saddr }} {} return {comment}",
-                set_mark(s.uplink_mark, mask),
-                n = s.name,
-                ip = ip_keyword(af)
-            );
-        }
-        let _ = writeln!(out, "\t\t{matches} {} {comment}", verdict(rule, r, &marks));
-    }
-    out.push_str("\t}\n\n");
+    rules_chain(&mut out, config, &sticky, &marks);
     out.push_str(
         "\tchain postrouting {\n\t\ttype filter hook postrouting priority mangle; policy accept;\n",
     );
@@ -137,6 +113,37 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(&nat(&uplinks));
     out.push_str("}\n");
     out
+}
+
+/// The `rules` chain: each rule's matches, per family it applies to, with its sticky pins
+/// ahead of its verdict.
+fn rules_chain(out: &mut String, config: &Config, sticky: &[StickySet], marks: &Marks) {
+    out.push_str("\tchain rules {\n");
+    let mask = marks.mask();
+    let families = families(config);
+    for ((r, rule), af) in config
+        .rules
+        .iter()
+        .enumerate()
+        .flat_map(|r| families.iter().map(move |af| (r, *af)))
+    {
+        let Some(matches) = rule_matches(rule, af) else {
+            continue;
+        };
+        let comment = format!("comment \"{}\"", rule.name);
+        // A pinned source goes straight to its uplink (and its pin is refreshed).
+        for s in sticky.iter().filter(|s| s.rule == r && s.af == af) {
+            let _ = writeln!(
+                out,
+                "\t\t{matches} {ip} saddr @{n} update @{n} {{ {ip} saddr }} {} return {comment}",
+                set_mark(s.uplink_mark, mask),
+                n = s.name,
+                ip = ip_keyword(af)
+            );
+        }
+        let _ = writeln!(out, "\t\t{matches} {} {comment}", verdict(rule, r, marks));
+    }
+    out.push_str("\t}\n\n");
 }
 
 /// The `nat` chain (source NAT leaving an uplink) and, with NPTv6, `nat_in` (its reverse
