@@ -48,7 +48,7 @@ fn state_at(v: &SeriesView, i: usize) -> &str {
         .iter()
         .take_while(|(at, _)| *at <= t)
         .last()
-        .map_or("none", |(_, s)| s.as_str())
+        .map_or("none", |&(_, s)| s)
 }
 
 fn rank(c: char) -> u8 {

@@ -42,7 +42,7 @@ fn a_round_becomes_a_second_with_mean_spread_and_loss() {
     // 10, 20, 30 ms: standard deviation 8.165 ms, kept to 0.1 ms.
     assert_eq!(v.sd_us, [-1, 8_200, 0, -1]);
     assert_eq!(v.loss_permille, [-1, 250, 0, -1]);
-    assert_eq!(v.states, [(T0, "up".to_string())]);
+    assert_eq!(v.states, [(T0, "up")]);
     assert_eq!(v.summary.availability, Some(100.0));
 }
 
@@ -118,7 +118,7 @@ fn an_outage_counts_with_its_length_in_the_span_and_the_day() {
     assert_eq!(v.summary.up, 460 - 184);
     assert_eq!(v.summary.availability, Some(60.0));
     // Runs of the worst state per second: a better state shows from the next second.
-    let states: Vec<(u64, &str)> = v.states.iter().map(|(t, s)| (t - T0, s.as_str())).collect();
+    let states: Vec<(u64, &str)> = v.states.iter().map(|(t, s)| (t - T0, *s)).collect();
     assert_eq!(
         states,
         [
@@ -137,7 +137,7 @@ fn an_outage_counts_with_its_length_in_the_span_and_the_day() {
     let h = s.view(Span::Hour);
     assert_eq!(h.summary.down, 184);
     assert_eq!(h.summary.outages, 2);
-    let minutes: Vec<&str> = h.states.iter().map(|(_, s)| s.as_str()).collect();
+    let minutes: Vec<&str> = h.states.iter().map(|&(_, s)| s).collect();
     assert_eq!(
         minutes,
         ["up", "down", "up", "down"],
@@ -247,11 +247,11 @@ fn a_series_read_back_from_the_file_is_the_same_and_the_gap_has_no_data() {
             .iter()
             .take_while(|(at, _)| *at <= t)
             .last()
-            .map(|(_, s)| s.clone())
+            .map(|&(_, s)| s)
     };
-    assert_eq!(state(T0 + 299).as_deref(), Some("up"));
-    assert_eq!(state(T0 + 350).as_deref(), Some("none"));
-    assert_eq!(state(T0 + 400).as_deref(), Some("up"));
+    assert_eq!(state(T0 + 299), Some("up"));
+    assert_eq!(state(T0 + 350), Some("none"));
+    assert_eq!(state(T0 + 400), Some("up"));
     assert_eq!(v.summary.outages, 1, "the one before the stop");
     assert_eq!(v.rtt_us[(T0 + 350 - v.start) as usize], -1);
 }

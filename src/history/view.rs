@@ -61,7 +61,7 @@ pub struct View {
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct SeriesView {
     /// The state now.
-    pub state: String,
+    pub state: &'static str,
     /// Unix time of the first sample; sample i covers `start + i * step` on.
     pub start: u64,
     pub step: u64,
@@ -72,7 +72,7 @@ pub struct SeriesView {
     pub loss_permille: Vec<i64>,
     /// The worst state of each sample, as runs: (unix time the run starts, state); "none"
     /// where there is no data.
-    pub states: Vec<(u64, String)>,
+    pub states: Vec<(u64, &'static str)>,
     pub summary: Service,
     /// Per day (UTC), oldest first, today last.
     pub days: Vec<Service>,
@@ -148,7 +148,7 @@ impl Series {
             _ => (self.second / MINUTE + 1) * MINUTE,
         } - points.len() as u64 * step;
         let mut v = SeriesView {
-            state: self.state().to_string(),
+            state: self.state(),
             start,
             step,
             ..Default::default()
@@ -159,8 +159,8 @@ impl Series {
             v.sd_us.push(us(p.sd));
             v.loss_permille.push(p.loss.map_or(-1, i64::from));
             let name = state_name(p.state);
-            if v.states.last().is_none_or(|(_, s)| s != name) {
-                v.states.push((start + i as u64 * step, name.to_string()));
+            if v.states.last().is_none_or(|&(_, s)| s != name) {
+                v.states.push((start + i as u64 * step, name));
             }
             v.summary.up += p.up;
             v.summary.down += p.down;
@@ -187,7 +187,7 @@ impl Series {
         let routable = |n: &str| matches!(n, "up" | "suspect");
         let out = |n: &str| !routable(n) && !matches!(n, "none" | "disabled");
         let seen = (v.states.windows(2))
-            .filter(|w| routable(&w[0].1) && out(&w[1].1))
+            .filter(|w| routable(w[0].1) && out(w[1].1))
             .count();
         v.summary.outages = v.summary.outages.max(seen as u64);
         let open = self.ongoing();
