@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cross/size.sh: the size of every cross-built rail binary and of every package in
 # target/dist, as a table, and the budget a 16 MB router can afford (issue 7): the stripped
-# mips binary at most 1.0 MiB and the mips .ipk at most 450 KiB (the mips .apk, what
-# OpenWrt 25.12 downloads instead, is held to the same 450 KiB). Sizes are deterministic
+# mips binary at most 1.0 MiB and the mips .ipk at most 500 KiB (the mips .apk, what
+# OpenWrt 25.12 downloads instead, is held to the same 500 KiB). Sizes are deterministic
 # (the release profile strips, the packages are reproducible), so a breach is a real
 # change: exits 1 when one is over budget, and when the mips artifacts are missing with
 # --require. GUARD_MIPS_BINARY / GUARD_MIPS_IPK (bytes, set by cross/ci.sh) add a tighter
@@ -13,7 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 BUDGET_MIPS_BINARY="${BUDGET_MIPS_BINARY:-1048576}" # 1.0 MiB
-BUDGET_MIPS_IPK="${BUDGET_MIPS_IPK:-460800}"        # 450 KiB
+BUDGET_MIPS_IPK="${BUDGET_MIPS_IPK:-512000}"        # 500 KiB
 BUDGET_MIPS_APK="${BUDGET_MIPS_APK:-$BUDGET_MIPS_IPK}"
 GUARD_MIPS_BINARY="${GUARD_MIPS_BINARY:-}"
 GUARD_MIPS_IPK="${GUARD_MIPS_IPK:-}"
