@@ -410,6 +410,20 @@ mod tests {
     use crate::policy::resolve;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
+    /// wan1 (weight `w1`) and wan2 (weight 1), both carrying IPv4 and IPv6, balanced in one
+    /// policy.
+    fn dual_stack_pair(w1: u16) -> Config {
+        let mut c = uplinks(&["wan1", "wan2"])
+            .member("wan1", 1, w1)
+            .member("wan2", 1, 1)
+            .policy(&["m0", "m1"])
+            .build();
+        for i in &mut c.interfaces {
+            i.family = Family::Both;
+        }
+        c
+    }
+
     fn links() -> Links {
         let mut l = Links::new();
         l.insert(
@@ -594,13 +608,7 @@ mod tests {
 
     #[test]
     fn ipv6_gets_its_own_rules_tables_and_multipath_by_its_own_resolution() {
-        let mut c = uplinks(&["wan1", "wan2"])
-            .member("wan1", 1, 3)
-            .member("wan2", 1, 1)
-            .policy(&["m0", "m1"])
-            .build();
-        c.interfaces[0].family = crate::config::Family::Both;
-        c.interfaces[1].family = crate::config::Family::Both;
+        let c = dual_stack_pair(3);
         let mut l = links();
         let a6: Ipv6Addr = "2001:db8:100:1::2".parse().unwrap();
         let gw6: Ipv6Addr = "fe80::1".parse().unwrap();
@@ -690,13 +698,7 @@ mod tests {
 
     #[test]
     fn a_delegated_prefix_leaves_only_through_its_uplink_unless_translated() {
-        let mut c = uplinks(&["wan1", "wan2"])
-            .member("wan1", 1, 1)
-            .member("wan2", 1, 1)
-            .policy(&["m0", "m1"])
-            .build();
-        c.interfaces[0].family = crate::config::Family::Both;
-        c.interfaces[1].family = crate::config::Family::Both;
+        let mut c = dual_stack_pair(1);
         let mut l = links();
         // PD-only: each uplink's IPv6 source is the router's LAN address in its prefix.
         for (id, isp) in [(InterfaceId(0), 1), (InterfaceId(1), 2)] {
