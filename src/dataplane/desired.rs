@@ -410,14 +410,18 @@ mod tests {
     use crate::policy::resolve;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
-    /// wan1 (weight `w1`) and wan2 (weight 1), both carrying IPv4 and IPv6, balanced in one
-    /// policy.
-    fn dual_stack_pair(w1: u16) -> Config {
-        let mut c = uplinks(&["wan1", "wan2"])
+    /// wan1 (weight `w1`) and wan2 (weight 1) balanced in one policy.
+    fn balanced_pair(w1: u16) -> Config {
+        uplinks(&["wan1", "wan2"])
             .member("wan1", 1, w1)
             .member("wan2", 1, 1)
             .policy(&["m0", "m1"])
-            .build();
+            .build()
+    }
+
+    /// `balanced_pair`, both uplinks carrying IPv4 and IPv6.
+    fn dual_stack_pair(w1: u16) -> Config {
+        let mut c = balanced_pair(w1);
         for i in &mut c.interfaces {
             i.family = Family::Both;
         }
@@ -516,11 +520,7 @@ mod tests {
 
     #[test]
     fn a_device_without_its_address_gets_no_route_via_the_unreachable_next_hop() {
-        let c = uplinks(&["wan1", "wan2"])
-            .member("wan1", 1, 1)
-            .member("wan2", 1, 1)
-            .policy(&["m0", "m1"])
-            .build();
+        let c = balanced_pair(1);
         let mut l = links();
         l.get_mut(&InterfaceId(0)).unwrap().address = None;
         let d = desired(&c, &l, &resolve(&c, |_| true));
@@ -540,11 +540,7 @@ mod tests {
 
     #[test]
     fn missing_device_empties_its_table_and_keeps_the_mark_rule() {
-        let c = uplinks(&["wan1", "wan2"])
-            .member("wan1", 1, 1)
-            .member("wan2", 1, 1)
-            .policy(&["m0", "m1"])
-            .build();
+        let c = balanced_pair(1);
         let mut l = links();
         l.remove(&InterfaceId(0));
         let d = desired(&c, &l, &resolve(&c, |_| true));
@@ -817,11 +813,7 @@ mod tests {
 
     #[test]
     fn ipv6_sticky_sets_are_unpinned_by_the_ipv6_resolution() {
-        let mut c = uplinks(&["wan1", "wan2"])
-            .member("wan1", 1, 1)
-            .member("wan2", 1, 1)
-            .policy(&["m0", "m1"])
-            .build();
+        let mut c = balanced_pair(1);
         for i in &mut c.interfaces {
             i.family = Family::Both;
         }
