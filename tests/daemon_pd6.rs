@@ -168,27 +168,7 @@ fn start_up6<'a>(lab: &'a Lab, config: &str) -> Rail<'a> {
 /// One HTTP request from the LAN host, from source `src`: the source the service saw.
 fn fetch_from(lab: &Lab, src: &str) -> Result<String, String> {
     let service6 = lab.service6().expect("IPv6 service");
-    let url = format!("http://[{service6}]:{}/", lab.http_port());
-    let out = lab.exec(
-        "lan",
-        &[
-            "curl",
-            "-sS",
-            "-g",
-            "--interface",
-            src,
-            "--connect-timeout",
-            "1",
-            "-m",
-            "2",
-            &url,
-        ],
-    );
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
+    lab.try_fetch_source_as("lan", service6.into(), Some(src))
 }
 
 #[test]

@@ -497,6 +497,16 @@ impl Lab {
 
     /// As `try_fetch_source`, to the service's address `service` (its IPv4 or IPv6 one).
     pub fn try_fetch_source_from(&self, node: &str, service: IpAddr) -> Result<String, String> {
+        self.try_fetch_source_as(node, service, None)
+    }
+
+    /// As `try_fetch_source_from`, sent from the address `source` of `node` when given.
+    pub fn try_fetch_source_as(
+        &self,
+        node: &str,
+        service: IpAddr,
+        source: Option<&str>,
+    ) -> Result<String, String> {
         // curl rather than whoami.py: it starts in milliseconds, python in a third of a
         // second on a busy machine.
         let host = match service {
@@ -504,19 +514,12 @@ impl Lab {
             IpAddr::V6(a) => format!("[{a}]"),
         };
         let url = format!("http://{host}:{}/", self.http_port());
-        let out = self.exec(
-            node,
-            &[
-                "curl",
-                "-sS",
-                "-g",
-                "--connect-timeout",
-                "1",
-                "-m",
-                "2",
-                &url,
-            ],
-        );
+        let mut args = vec!["curl", "-sS", "-g", "--connect-timeout", "1", "-m", "2"];
+        if let Some(source) = source {
+            args.extend(["--interface", source]);
+        }
+        args.push(&url);
+        let out = self.exec(node, &args);
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
         } else {
