@@ -60,22 +60,7 @@ fn memory(pid: u32) -> Memory {
 
 /// State changes rail logged ("rail: isp1 down: ...").
 fn transitions(rail: &Rail) -> usize {
-    const STATES: [&str; 6] = [
-        "up",
-        "down",
-        "suspect",
-        "recovering",
-        "no-device",
-        "disabled",
-    ];
-    rail.log_text()
-        .lines()
-        .filter(|l| {
-            l.strip_prefix("rail: isp")
-                .and_then(|rest| rest.split_once(' '))
-                .is_some_and(|(_, rest)| STATES.iter().any(|s| rest.starts_with(&format!("{s}: "))))
-        })
-        .count()
+    common::matrix::transitions(&rail.log_text()).len()
 }
 
 #[test]
