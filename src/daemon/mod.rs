@@ -88,11 +88,11 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> 
         );
     }
     let ex = Rc::new(smol::LocalExecutor::new());
-    // The thread parks between wake-ups and async-io's own thread alone drives the reactor:
-    // three context switches per wake-up. With `smol::block_on` the reactor passes between
-    // the two threads, and async-io's thread polls with a back-off of up to ten sleeps
-    // after each one, which costs more now that wake-ups are few (docs/bench.md, cost).
-    let result = futures_lite::future::block_on(ex.run(main(
+    // The thread waits for the health engine's timer itself; async-io's thread drives the
+    // reactor for everything else (health::wake). With `smol::block_on` the reactor passes
+    // between the two threads, and async-io's thread polls with a back-off of up to ten
+    // sleeps after each wake-up (docs/bench.md, cost).
+    let run = ex.run(main(
         Start {
             path: path.to_string(),
             config,
@@ -101,7 +101,10 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> 
             maintenance,
         },
         ex.clone(),
-    )));
+    ));
+    let result = crate::health::wake::block_on(run)
+        .map_err(|e| format!("cannot start: {e}"))
+        .and_then(|r| r);
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -3,4 +3,4 @@
 
 pub mod engine;
 pub mod probe;
-pub(super) mod wake;
+pub mod wake;
