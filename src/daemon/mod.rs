@@ -467,12 +467,14 @@ impl Daemon {
         match event {
             engine::Event::Transition(id, af, t) => self.on_transition(id, af, t).await,
             engine::Event::Global(_) => self.reroute().await,
-            engine::Event::Rounds(id, af) => {
-                let name = &self.config.interfaces[id.0].name;
-                let mut history = self.history.borrow_mut();
-                let series = history.series_mut(name, af.word());
-                if let (Some(t), Some(s)) = (self.engine.tracker_of(id, af), series) {
-                    s.round(unix_now(), t.totals());
+            engine::Event::Rounds => {
+                let (mut history, now) = (self.history.borrow_mut(), unix_now());
+                for (id, af) in self.engine.take_judged() {
+                    let name = &self.config.interfaces[id.0].name;
+                    let series = history.series_mut(name, af.word());
+                    if let (Some(t), Some(s)) = (self.engine.tracker_of(id, af), series) {
+                        s.round(now, t.totals());
+                    }
                 }
             }
         }
