@@ -18,9 +18,11 @@
 //! - several destinations: `MIN_DESTINATIONS` distinct ones among the unanswered flows.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::time::Time;
+use crate::dataplane::nfnl::Flow;
 
 pub const MIN_UNANSWERED: u64 = 2;
 pub const MIN_ANSWERED: u64 = 2;
@@ -33,6 +35,38 @@ pub const QUIET: Duration = Duration::from_secs(30);
 /// (its probes' mean), at least `WAIT_FLOOR` (a LAN server is farther than a probe target).
 pub fn wait_for(rtt: Option<Duration>) -> Duration {
     rtt.map_or(WAIT_FLOOR, |r| (r * 4).max(WAIT_FLOOR))
+}
+
+/// Destinations counted at most (the log says "64 destinations" for more).
+const MAX_DESTINATIONS: usize = 64;
+
+/// The distinct destinations of the unanswered TCP connections among an uplink's flows (a
+/// conntrack dump of its mark, fed to `add`) opened or retried within `BASELINE`: conntrack
+/// keeps such an entry `syn_sent_secs` after its last SYN, so a younger one has more left.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    young: u32,
+    seen: Vec<IpAddr>,
+}
+
+impl Destinations {
+    pub fn new(syn_sent_secs: u32) -> Destinations {
+        Destinations {
+            young: syn_sent_secs.saturating_sub(BASELINE.as_secs() as u32),
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, f: Flow) {
+        let fresh = f.tcp && !f.replied && f.timeout >= self.young;
+        if fresh && self.seen.len() < MAX_DESTINATIONS && !self.seen.contains(&f.dst) {
+            self.seen.push(f.dst);
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.seen.len()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,6 +306,41 @@ mod tests {
         let mut w2 = w.clone();
         let again = run(&mut w2, at + 100, 80_000, busy_until(60_050));
         assert_eq!(again.map(|(t, _)| t), Some(60_600));
+    }
+
+    #[test]
+    fn destinations_are_those_of_young_unanswered_tcp_flows() {
+        let flow = |dst: &str, tcp, replied, timeout| Flow {
+            dst: dst.parse().unwrap(),
+            tcp,
+            replied,
+            timeout,
+        };
+        let flows = [
+            flow("192.0.2.1", true, false, 119),
+            flow("192.0.2.1", true, false, 118), // the same destination again
+            flow("192.0.2.2", true, false, 110),
+            flow("192.0.2.3", true, false, 109), // older than the baseline
+            flow("192.0.2.4", true, true, 119),  // answered
+            flow("192.0.2.5", false, false, 30), // UDP
+            flow("2001:db8::5", true, false, 115),
+        ];
+        let destinations = |flows: &mut dyn Iterator<Item = Flow>, syn_sent_secs| {
+            let mut d = Destinations::new(syn_sent_secs);
+            flows.for_each(|f| d.add(f));
+            d.count()
+        };
+        assert_eq!(destinations(&mut flows.into_iter(), 120), 3);
+        assert_eq!(
+            destinations(&mut flows.into_iter(), 5),
+            4,
+            "short timeouts: all unanswered TCP"
+        );
+        let mut many = (0..100u32).map(|i| Flow {
+            dst: std::net::Ipv4Addr::from(i).into(),
+            ..flows[0]
+        });
+        assert_eq!(destinations(&mut many, 120), MAX_DESTINATIONS);
     }
 
     #[test]
