@@ -742,7 +742,9 @@ fn a_confirming_round_that_fails_takes_the_uplink_down_at_once() {
     sim.run_until(fault + ms(300));
     assert!(states(&sim).is_empty(), "{:?}", sim.transitions);
     let before = sim.sends.len();
-    assert!(sim.confirm("2 new connections to 2 destinations unanswered for 250 ms"));
+    assert!(
+        sim.confirm("2 new connections unanswered for 250 ms; unanswered flows to 2 destinations")
+    );
     // `down` probes to each target, all at once.
     assert_eq!(sim.sends.len() - before, 3 * 2);
     assert!(sim.sends[before..].iter().all(|(t, _)| *t == sim.now));
@@ -753,7 +755,7 @@ fn a_confirming_round_that_fails_takes_the_uplink_down_at_once() {
     assert_eq!(
         down.to_string(),
         "wan down: confirming round: 6/6 probes lost to 198.18.0.1, 198.18.0.2; 0/2 targets \
-         answered, 1 needed; suspect: 2 new connections to 2 destinations unanswered for 250 ms"
+         answered, 1 needed; suspect: 2 new connections unanswered for 250 ms; unanswered flows to 2 destinations"
     );
     // Four RTTs of 10 ms are below the floor: 150 ms after the suspicion.
     assert_eq!(down.time, fault + ms(450));

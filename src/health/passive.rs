@@ -172,7 +172,7 @@ impl Watch {
         self.judged = silence.through;
         (destinations >= MIN_DESTINATIONS).then(|| {
             format!(
-                "{} new connections to {destinations} destinations unanswered for {} ms",
+                "{} new connections unanswered for {} ms; unanswered flows to {destinations} destinations",
                 silence.unanswered,
                 silence.quiet_for.as_millis()
             )
@@ -232,7 +232,7 @@ mod tests {
         assert_eq!(s.quiet_for, Duration::from_millis(400));
         assert_eq!(
             w.judge(s, 2).as_deref(),
-            Some("2 new connections to 2 destinations unanswered for 400 ms")
+            Some("2 new connections unanswered for 400 ms; unanswered flows to 2 destinations")
         );
         // Judged: nothing more until more connections go unanswered.
         assert!(w
