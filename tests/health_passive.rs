@@ -65,6 +65,16 @@ fn failover(passive: bool) -> Option<(Duration, String)> {
     let mut lan = lan_traffic(&lab);
     // Ten seconds of answered connections: the baseline.
     std::thread::sleep(Duration::from_secs(10));
+    let counted = &rail.status()["interfaces"]["isp1"]["passive"];
+    if passive {
+        let (opened, answered) = (counted["opened"].as_u64(), counted["answered"].as_u64());
+        assert!(
+            opened.is_some_and(|o| o >= 50) && answered >= opened.map(|o| o - 2),
+            "the status shows the LAN's connections answered: {counted}"
+        );
+    } else {
+        assert!(counted.is_null(), "{counted}");
+    }
     let at = lab.fault(1, Fault::Blackhole);
     rail.wait_state("isp1", "down", Duration::from_secs(6));
     let took = SystemTime::now().duration_since(at).unwrap_or_default();
