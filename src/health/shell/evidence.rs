@@ -7,7 +7,6 @@
 //! so each read is a few non-blocking system calls made from the engine's step, without a
 //! task or a wake-up of its own. A read that would block is an error, never a wait.
 
-use std::collections::BTreeMap;
 use std::io;
 
 use netlink_sys::protocols::NETLINK_NETFILTER;
@@ -47,11 +46,11 @@ impl Evidence {
     }
 
     /// Every counter of rail's table: name and packets.
-    pub fn counters(&mut self, into: &mut BTreeMap<String, u64>) -> io::Result<()> {
+    pub fn counters(&mut self, into: &mut Vec<(String, u64)>) -> io::Result<()> {
         into.clear();
-        self.dump(nfnl::get_counters(), |m| {
+        self.dump(nfnl::get_counters(), &mut |m| {
             if let Some((name, packets)) = nfnl::counter(&m) {
-                into.insert(name.to_string(), packets);
+                into.push((name.to_string(), packets));
             }
         })
     }
@@ -61,16 +60,16 @@ impl Evidence {
         &mut self,
         af: Af,
         (mark, mask): (u32, u32),
-        mut each: impl FnMut(Flow),
+        each: &mut dyn FnMut(Flow),
     ) -> io::Result<()> {
-        self.dump(nfnl::get_flows(af, mark, mask), |m| {
+        self.dump(nfnl::get_flows(af, mark, mask), &mut |m| {
             if let Some(f) = nfnl::flow(m.payload) {
                 each(f);
             }
         })
     }
 
-    fn dump(&mut self, mut request: Vec<u8>, mut data: impl FnMut(Message<'_>)) -> io::Result<()> {
+    fn dump(&mut self, mut request: Vec<u8>, data: &mut dyn FnMut(Message<'_>)) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
         request[8..12].copy_from_slice(&self.seq.to_ne_bytes());
         self.socket.send(&request, 0)?;
