@@ -513,8 +513,7 @@ impl Engine {
             if self.next_reading.is_none_or(|t| t <= now)
                 && self.uplinks.iter().any(|u| u.watch.is_some())
             {
-                self.read_evidence(now, &mut out);
-                progressed = true;
+                again |= self.read_evidence(now, &mut out);
             }
             self.outputs = out;
             self.inputs = inputs;
@@ -544,8 +543,8 @@ impl Engine {
 
 impl Engine {
     /// Read the passive counters and feed every passive uplink's watch; a suspicion has its
-    /// tracker confirm it at once.
-    fn read_evidence(&mut self, now: Time, out: &mut Vec<Output>) {
+    /// tracker confirm it at once. Returns `dispatch`'s answer for the confirming probes.
+    fn read_evidence(&mut self, now: Time, out: &mut Vec<Output>) -> bool {
         let step = PASSIVE_EVERY.as_micros() as u64;
         self.next_reading = Some(Time::from_micros((now.as_micros() / step + 1) * step));
         let mut suspects = Vec::new();
@@ -558,9 +557,11 @@ impl Engine {
                 self.evidence_error = Some(e);
             }
         }
+        let mut again = false;
         for slot in suspects {
-            self.dispatch(slot, now, out);
+            again |= self.dispatch(slot, now, out);
         }
+        again
     }
 
     fn read_watches(
