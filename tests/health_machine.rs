@@ -790,6 +790,18 @@ fn a_confirming_round_answered_clears_the_suspicion_and_nothing_else() {
 }
 
 #[test]
+fn no_confirming_round_in_the_hold_after_the_device_came_up() {
+    let mut i = iface();
+    i.hold = secs(2.0);
+    let mut sim = started(&i, answer_after(10));
+    sim.run_until(Time::from_millis(1_900));
+    assert_eq!(sim.tracker.state(), State::Up, "initial_state online");
+    assert!(!sim.confirm("a session not forwarding yet"));
+    sim.run_until(Time::from_millis(2_000));
+    assert!(sim.confirm("after the hold"));
+}
+
+#[test]
 fn a_confirming_round_needs_reliability_targets() {
     // Three targets, two needed: one dead target alone clears the suspicion, two take it down.
     let run = |dead: &'static [&'static str]| {

@@ -264,6 +264,8 @@ pub struct Tracker {
     /// Rounds judged so far.
     judged: u64,
     confirming: Option<Confirming>,
+    /// The end of the hold after the device last came up: no confirming round before it.
+    held_until: Time,
 }
 
 impl Tracker {
@@ -306,6 +308,7 @@ impl Tracker {
             damped_until: None,
             judged: 0,
             confirming: None,
+            held_until: now,
             params,
         }
     }
@@ -518,6 +521,7 @@ impl Tracker {
             // the engine sends a probe on each (each on its own link: no link sees a burst)
             // from one wake-up instead of waking once per uplink (docs/bench.md, cost).
             self.schedule(now + self.params.hold);
+            self.held_until = now + self.params.hold;
             let resumed = self.resume.take();
             // An uplink held down for flapping comes back through probes too.
             let damped = self.damped(now).map(|_| InitialState::Offline);
@@ -818,12 +822,12 @@ impl Tracker {
 
 impl Tracker {
     /// Passive evidence says the uplink may be dead (`why`, for the log): send a confirming
-    /// round now. Nothing when it is not in service, not probing, or confirming already;
-    /// returns whether the round went out.
+    /// round now. Nothing when it is not in service, not probing, in its hold (a PPPoE
+    /// session may not forward yet), or confirming already; returns whether it went out.
     pub fn confirm(&mut self, now: Time, why: String, out: &mut Vec<Output>) -> bool {
         let n = self.params.targets.len();
-        if !self.state.routable() || self.next_send.is_none() || self.confirming.is_some() || n == 0
-        {
+        let probing = self.next_send.is_some() && now >= self.held_until;
+        if !self.state.routable() || !probing || self.confirming.is_some() || n == 0 {
             return false;
         }
         let rtt = summarize(&self.stats).rtt.map_or(CONFIRM_FLOOR, |r| r * 4);
