@@ -21,6 +21,7 @@ use rail::dataplane::kernel::{Changes, Kernel};
 use rail::dataplane::nft::render;
 use rail::dataplane::vocab::Links;
 use rail::dataplane::watch::{Event, Watch};
+use rail::family::PerAf;
 use rail::policy::resolve;
 
 /// rail's dataplane state, living on the router thread.
@@ -142,7 +143,11 @@ fn desired_with(router: &Router, config: &Config, up: &'static [usize]) -> Desir
     let config = config.clone();
     router.run(move |rail| {
         let links = rail.learn(&config);
-        desired(&config, &links, &resolve(&config, |i| up.contains(&i.0)))
+        desired(
+            &config,
+            &links,
+            &PerAf::splat(resolve(&config, |i| up.contains(&i.0))),
+        )
     })
 }
 
@@ -447,7 +452,7 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
             wait_for(rail, |e| *e == wanted);
             let start = Instant::now();
             let links = rail.learn(&cfg);
-            let d = desired(&cfg, &links, &resolve(&cfg, |_| true));
+            let d = desired(&cfg, &links, &PerAf::splat(resolve(&cfg, |_| true)));
             rail.reconcile(&d);
             start.elapsed()
         })

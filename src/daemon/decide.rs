@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::uplinks::{diff, Change};
-use crate::config::{Config, InterfaceId};
+use crate::config::{Config, Interface, InterfaceId};
 use crate::dataplane::desired::Desired;
 use crate::dataplane::vocab::{Link, Links};
 use crate::family::Af;
@@ -176,6 +176,7 @@ pub enum Apply {
     Reconcile,
 }
 
+/// Rules or the nft table of either family changed: reconcile.
 pub fn how(applied: Option<&Desired>, want: &Desired) -> Apply {
     match applied {
         Some(a) if a.rules == want.rules && a.nft == want.nft => Apply::Reroute,
@@ -183,16 +184,17 @@ pub fn how(applied: Option<&Desired>, want: &Desired) -> Apply {
     }
 }
 
-/// Whether a transition deletes the uplink's flows: it went out of service, its interface
-/// asks for it, and it is not the IPv6 tracker of a dual-stack uplink (`second`, whose
-/// mark its IPv4 flows share).
-pub fn flush(t: &Transition, second: bool, flush_conntrack: bool) -> bool {
-    t.from.routable() && !t.to.routable() && flush_conntrack && !second
+/// Whether a transition of `iface`'s tracker of `af` deletes the uplink's flows: it went
+/// out of service, the interface asks for it, and it is the uplink's first tracker (not
+/// the IPv6 one of a dual-stack uplink, whose mark its IPv4 flows share).
+pub fn flush(t: &Transition, af: Af, iface: &Interface) -> bool {
+    t.from.routable() && !t.to.routable() && iface.flush_conntrack && af == iface.family.first()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::family::PerAf;
     use std::net::Ipv4Addr;
 
     fn link(ifindex: u32, addr: Option<u8>, carrier: bool) -> Link {
@@ -335,13 +337,31 @@ mod tests {
         .into();
         let all = crate::policy::resolve(&c, |_| true);
         let second = crate::policy::resolve(&c, |id| id.0 == 1);
-        let a = crate::dataplane::desired::desired(&c, &links, &all);
-        let b = crate::dataplane::desired::desired(&c, &links, &second);
+        let desired = |links: &Links, r: &crate::policy::Resolution| {
+            crate::dataplane::desired::desired(&c, links, &PerAf::splat(r.clone()))
+        };
+        let (a, b) = (desired(&links, &all), desired(&links, &second));
         assert_eq!(how(None, &a), Apply::Reconcile);
         assert_eq!(how(Some(&a), &b), Apply::Reroute);
         let fewer: Links = [(InterfaceId(1), link(4, Some(3), true))].into();
-        let c2 = crate::dataplane::desired::desired(&c, &fewer, &second);
+        let c2 = desired(&fewer, &second);
         assert_eq!(how(Some(&b), &c2), Apply::Reconcile, "a device went");
+        // IPv6-only uplinks: IPv4's rules stay as they are when an IPv6 address goes.
+        let mut c6 = c.clone();
+        for i in &mut c6.interfaces {
+            i.family = crate::config::Family::Ipv6;
+        }
+        let mut with6 = links.clone();
+        for (n, l) in with6.values_mut().enumerate() {
+            l.address6 = Some(format!("2001:db8:{n}::2").parse().unwrap());
+        }
+        let mut without6 = with6.clone();
+        without6.get_mut(&InterfaceId(1)).unwrap().address6 = None;
+        let desired6 =
+            |l: &Links| crate::dataplane::desired::desired(&c6, l, &PerAf::splat(all.clone()));
+        let (a6, b6) = (desired6(&with6), desired6(&without6));
+        assert_eq!(a6.rules[Af::Inet], b6.rules[Af::Inet]);
+        assert_eq!(how(Some(&a6), &b6), Apply::Reconcile, "an IPv6 source went");
     }
 
     #[test]
@@ -356,20 +376,31 @@ mod tests {
             rtt_ms: None,
             loss: 0.0,
         };
-        assert!(flush(&t(State::Up, State::Down), false, true));
-        assert!(flush(&t(State::Suspect, State::NoDevice), false, true));
+        let mut wan = crate::fixtures::uplinks(&["wan"])
+            .build()
+            .interfaces
+            .remove(0);
+        wan.family = crate::config::Family::Both;
+        assert!(flush(&t(State::Up, State::Down), Af::Inet, &wan));
+        assert!(flush(&t(State::Suspect, State::NoDevice), Af::Inet, &wan));
         assert!(
-            !flush(&t(State::Up, State::Down), true, true),
+            !flush(&t(State::Up, State::Down), Af::Inet6, &wan),
             "IPv6 tracker"
         );
         assert!(
-            !flush(&t(State::Up, State::Down), false, false),
-            "not asked"
-        );
-        assert!(
-            !flush(&t(State::Up, State::Suspect), false, true),
+            !flush(&t(State::Up, State::Suspect), Af::Inet, &wan),
             "still routable"
         );
-        assert!(!flush(&t(State::Down, State::Up), false, true));
+        assert!(!flush(&t(State::Down, State::Up), Af::Inet, &wan));
+        wan.family = crate::config::Family::Ipv6;
+        assert!(
+            flush(&t(State::Up, State::Down), Af::Inet6, &wan),
+            "the only tracker"
+        );
+        wan.flush_conntrack = false;
+        assert!(
+            !flush(&t(State::Up, State::Down), Af::Inet6, &wan),
+            "not asked"
+        );
     }
 }

@@ -27,12 +27,12 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired_dual, Desired};
+use crate::dataplane::desired::{desired, Desired};
 use crate::dataplane::kernel::Kernel;
 use crate::dataplane::nftwatch::Gone;
 use crate::dataplane::vocab::Link;
 use crate::dataplane::watch;
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::history::{self, History};
 use crate::openwrt::hotplug::{Action, Hotplug};
@@ -130,9 +130,8 @@ struct Daemon {
     uplinks: Uplinks,
     /// Uplinks held out while netifd restarts them (see `decide`).
     holds: Holds,
-    resolution: Resolution,
-    /// The policies resolved over the uplinks available for IPv6.
-    resolution6: Resolution,
+    /// Per family, the policies resolved over the uplinks available for it.
+    resolution: PerAf<Resolution>,
     /// What the last successful reconcile or reroute applied; `None` after a failure.
     applied: Option<Desired>,
     retry: retry::Retry,
@@ -178,7 +177,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         config.clone(),
     )?;
     let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
-    let resolution = resolve(&config, |_| false);
+    let resolution = PerAf::splat(resolve(&config, |_| false));
     let mut d = Daemon {
         path,
         config,
@@ -190,7 +189,6 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
             ..Uplinks::default()
         },
         holds: Holds::default(),
-        resolution6: resolution.clone(),
         resolution,
         applied: None,
         retry: retry::Retry::default(),
@@ -276,35 +274,30 @@ impl Daemon {
         Ok(Run::On)
     }
 
-    fn desired(&mut self) -> Desired {
+    /// Resolve the policies again over the uplinks available now (kept for status), and
+    /// return the kernel state that follows.
+    fn resolve_wanted(&mut self) -> Desired {
         let facts = decide::Facts {
             config: &self.config,
             links: &self.uplinks.links,
             holds: &self.holds,
             maintenance: &self.uplinks.maintenance,
         };
-        let avail = |af: Af| -> Vec<bool> {
-            (0..self.config.interfaces.len())
-                .map(|i| {
-                    let id = InterfaceId(i);
-                    decide::available(&facts, id, af, self.engine.usable_in(id, af))
-                })
-                .collect()
-        };
-        let (avail4, avail6) = (avail(Af::Inet), avail(Af::Inet6));
-        self.resolution = resolve(&self.config, |id| avail4[id.0]);
-        self.resolution6 = resolve(&self.config, |id| avail6[id.0]);
-        desired_dual(
+        self.resolution = PerAf::from_fn(|af| {
+            resolve(&self.config, |id| {
+                decide::available(&facts, id, af, self.engine.usable_in(id, af))
+            })
+        });
+        desired(
             &self.config,
             &self.holds.usable(&self.uplinks.links),
             &self.resolution,
-            &self.resolution6,
         )
     }
 
     /// Make the whole kernel state match (devices or configuration changed, or drift).
     async fn reconcile(&mut self) {
-        let want = self.desired();
+        let want = self.resolve_wanted();
         let result = match self.kernel.reconcile(&want).await {
             // netifd took a device or address away while this reconcile ran (a route via
             // a next hop it can no longer reach): not a failure, a stale view.
@@ -313,7 +306,7 @@ impl Daemon {
                     "reconcile raced a device change ({e}); again with the devices as they are now"
                 );
                 self.relearn().await;
-                let want = self.desired();
+                let want = self.resolve_wanted();
                 self.kernel.reconcile(&want).await.map(|c| (c, want))
             }
             r => r.map(|c| (c, want)),
@@ -348,7 +341,7 @@ impl Daemon {
 
     /// Health or maintenance changed: only policy routes move.
     async fn reroute(&mut self) {
-        let want = self.desired();
+        let want = self.resolve_wanted();
         if decide::how(self.applied.as_ref(), &want) == decide::Apply::Reconcile {
             return self.reconcile().await;
         }
@@ -528,14 +521,14 @@ impl Daemon {
     /// mark is shared with its IPv4 ones).
     async fn on_transition(&mut self, id: InterfaceId, af: Af, t: crate::health::Transition) {
         let iface = &self.config.interfaces[id.0];
-        let second = af != iface.family.first();
+        let first = af == iface.family.first();
         if let Some(s) = self.history.borrow_mut().series_mut(&iface.name, af.word()) {
             s.set_state(unix_now(), t.to);
         }
         self.transitions.push_back(status::Transition {
             time: unix_now(),
             interface: iface.name.clone(),
-            family: second.then(|| af.word().to_string()),
+            family: (!first).then(|| af.word().to_string()),
             from: t.from.to_string(),
             to: t.to.to_string(),
             reason: t.reason.clone(),
@@ -543,7 +536,7 @@ impl Daemon {
         while self.transitions.len() > report::HISTORY {
             self.transitions.pop_front();
         }
-        let flush = decide::flush(&t, second, iface.flush_conntrack);
+        let flush = decide::flush(&t, af, iface);
         let device = self
             .uplinks
             .links
@@ -601,7 +594,7 @@ impl Daemon {
             self.kernel.invalidate();
         }
         self.relearn().await;
-        let want = self.desired();
+        let want = self.resolve_wanted();
         if drift || self.applied.as_ref() != Some(&want) || matches!(event, watch::Event::Route) {
             self.reconcile().await;
         }
@@ -819,7 +812,6 @@ impl Daemon {
             engine: &self.engine,
             uplinks: &self.uplinks,
             resolution: &self.resolution,
-            resolution6: &self.resolution6,
             flows: &self.flows,
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),

@@ -8,7 +8,7 @@ use super::status::{
 };
 use super::uplinks::Uplinks;
 use crate::config::{Config, Family, InterfaceId};
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 use crate::health::engine::Engine;
 use crate::policy::{PolicyRoute, Resolution};
 
@@ -19,10 +19,9 @@ pub struct Inputs<'a> {
     pub config: &'a Config,
     pub engine: &'a Engine,
     pub uplinks: &'a Uplinks,
-    pub resolution: &'a Resolution,
-    /// Policies over the uplinks available for IPv6 (status shows IPv4's when they differ
-    /// only in the IPv6 section).
-    pub resolution6: &'a Resolution,
+    /// Per family, the policies over the uplinks available for it (status shows IPv4's
+    /// when they differ only in the IPv6 section).
+    pub resolution: &'a PerAf<Resolution>,
     /// Flows per uplink mark value.
     pub flows: &'a BTreeMap<u32, usize>,
     pub transitions: &'a VecDeque<Transition>,
@@ -138,7 +137,10 @@ fn policies(i: &Inputs) -> BTreeMap<String, PolicyStatus> {
     let only_v6 = !families.is_empty() && families.iter().all(|f| *f == Family::Ipv6);
     let dual = families.contains(&Family::Both) || (families.contains(&Family::Ipv6) && !only_v6);
     for (n, policy) in i.config.policies.iter().enumerate() {
-        let (first, v6) = (&i.resolution.policies[n], &i.resolution6.policies[n]);
+        let (first, v6) = (
+            &i.resolution[Af::Inet].policies[n],
+            &i.resolution[Af::Inet6].policies[n],
+        );
         policies.insert(
             policy.name.clone(),
             PolicyStatus {
