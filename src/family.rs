@@ -64,6 +64,10 @@ impl fmt::Display for Af {
 pub struct PerAf<T>([T; 2]);
 
 impl<T> PerAf<T> {
+    pub const fn new(inet: T, inet6: T) -> PerAf<T> {
+        PerAf([inet, inet6])
+    }
+
     /// The value of each family, from `f`.
     pub fn from_fn(mut f: impl FnMut(Af) -> T) -> PerAf<T> {
         PerAf([f(Af::Inet), f(Af::Inet6)])

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::config::*;
 use crate::dataplane::vocab::{Link, Links};
+use crate::family::PerAf;
 
 /// An enabled IPv4 uplink with the `n`th mark of the default mask and mwan3-like timings.
 pub fn interface(name: &str, n: u32) -> Interface {
@@ -182,11 +183,9 @@ pub fn every_match_links() -> Links {
     let link = |device: &str, ifindex| Link {
         device: device.into(),
         ifindex,
-        address: None,
-        gateway: None,
+        address: PerAf::default(),
+        gateway: PerAf::default(),
         carrier: true,
-        address6: None,
-        gateway6: None,
         delegated6: None,
     };
     [

@@ -46,8 +46,9 @@ fn lost(old: &Link, new: Option<&Link>) -> bool {
     new.is_none_or(|n| {
         n.ifindex == old.ifindex
             && ((old.carrier && !n.carrier)
-                || (old.address.is_some() && n.address.is_none())
-                || (old.address6.is_some() && n.address6.is_none()))
+                || Af::BOTH
+                    .into_iter()
+                    .any(|af| old.address[af].is_some() && n.address[af].is_none()))
     })
 }
 
@@ -164,7 +165,7 @@ pub fn available(f: &Facts, id: InterfaceId, af: Af, usable: bool) -> bool {
     iface.family.carries(af)
         && usable
         && !f.holds.contains(id)
-        && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
+        && link.is_some_and(|l| af == Af::Inet || l.address[af].is_some())
         && !f.maintenance.contains(&iface.name)
 }
 
@@ -201,11 +202,9 @@ mod tests {
         Link {
             device: "eth1".into(),
             ifindex,
-            address: addr.map(|a| Ipv4Addr::new(192, 0, 2, a)),
-            gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            address: PerAf::new(addr.map(|a| Ipv4Addr::new(192, 0, 2, a).into()), None),
+            gateway: PerAf::new(Some(Ipv4Addr::new(192, 0, 2, 1).into()), None),
             carrier,
-            address6: None,
-            gateway6: None,
             delegated6: None,
         }
     }
@@ -353,10 +352,10 @@ mod tests {
         }
         let mut with6 = links.clone();
         for (n, l) in with6.values_mut().enumerate() {
-            l.address6 = Some(format!("2001:db8:{n}::2").parse().unwrap());
+            l.address[Af::Inet6] = Some(format!("2001:db8:{n}::2").parse().unwrap());
         }
         let mut without6 = with6.clone();
-        without6.get_mut(&InterfaceId(1)).unwrap().address6 = None;
+        without6.get_mut(&InterfaceId(1)).unwrap().address[Af::Inet6] = None;
         let desired6 =
             |l: &Links| crate::dataplane::desired::desired(&c6, l, &PerAf::splat(all.clone()));
         let (a6, b6) = (desired6(&with6), desired6(&without6));

@@ -414,9 +414,8 @@ impl Daemon {
                         "{name}: device {} (ifindex {}) address {}{}",
                         link.device,
                         link.ifindex,
-                        link.address.map_or("none".to_string(), |a| a.to_string()),
-                        link.address6
-                            .map_or(String::new(), |a| format!(" ipv6 {a}"))
+                        link.address[Af::Inet].map_or("none".to_string(), |a| a.to_string()),
+                        link.address[Af::Inet6].map_or(String::new(), |a| format!(" ipv6 {a}"))
                     );
                     self.shape(id, link.ifindex).await;
                     for af in Af::BOTH {
@@ -426,7 +425,7 @@ impl Daemon {
                 Change::Address6(link) => {
                     log::info!(
                         "{name}: IPv6 address {}",
-                        link.address6.map_or("none".to_string(), |a| a.to_string())
+                        link.address[Af::Inet6].map_or("none".to_string(), |a| a.to_string())
                     );
                     self.engine
                         .device_up(id, Af::Inet6, facts(&link, Af::Inet6));

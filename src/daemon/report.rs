@@ -73,16 +73,22 @@ pub fn build(i: &Inputs) -> Status {
                         }
                     })
                     .map(str::to_string),
-                address6: link.and_then(|l| l.address6).map(|a| a.to_string()),
-                gateway6: link.and_then(|l| l.gateway6).map(|a| a.to_string()),
+                address6: link
+                    .and_then(|l| l.address[Af::Inet6])
+                    .map(|a| a.to_string()),
+                gateway6: link
+                    .and_then(|l| l.gateway[Af::Inet6])
+                    .map(|a| a.to_string()),
                 family: iface.family.word().to_string(),
                 tx_bytes: device.as_deref().map_or(0, tx_bytes),
                 device,
                 ifindex: link.map(|l| l.ifindex),
-                address: link.and_then(|l| l.address).map(|a| a.to_string()),
+                address: link
+                    .and_then(|l| l.address[Af::Inet])
+                    .map(|a| a.to_string()),
                 gateway: link
-                    .and_then(|l| l.gateway)
-                    .or_else(|| i.uplinks.peers.get(&id).copied())
+                    .and_then(|l| l.gateway[Af::Inet])
+                    .or_else(|| i.uplinks.peers.get(&id).map(|&p| p.into()))
                     .map(|g| g.to_string()),
                 mark: format!("{:#010x}", iface.mark.value()),
                 since: i.unix_now.saturating_sub(age),

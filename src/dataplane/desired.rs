@@ -416,11 +416,9 @@ mod tests {
             Link {
                 device: "eth1".into(),
                 ifindex: 3,
-                address: Some(Ipv4Addr::new(192, 0, 2, 2)),
-                gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+                address: PerAf::new(Some(Ipv4Addr::new(192, 0, 2, 2).into()), None),
+                gateway: PerAf::new(Some(Ipv4Addr::new(192, 0, 2, 1).into()), None),
                 carrier: true,
-                address6: None,
-                gateway6: None,
                 delegated6: None,
             },
         );
@@ -429,11 +427,9 @@ mod tests {
             Link {
                 device: "pppoe-wan2".into(),
                 ifindex: 9,
-                address: Some(Ipv4Addr::new(198, 51, 100, 7)),
-                gateway: None,
+                address: PerAf::new(Some(Ipv4Addr::new(198, 51, 100, 7).into()), None),
+                gateway: PerAf::default(),
                 carrier: true,
-                address6: None,
-                gateway6: None,
                 delegated6: None,
             },
         );
@@ -502,7 +498,7 @@ mod tests {
     fn a_device_without_its_address_gets_no_route_via_the_unreachable_next_hop() {
         let c = balanced_pair(1);
         let mut l = links();
-        l.get_mut(&InterfaceId(0)).unwrap().address = None;
+        l.get_mut(&InterfaceId(0)).unwrap().address[Af::Inet] = None;
         let d = desired(&c, &l, &PerAf::splat(resolve(&c, |_| true)));
         let up1 = table(&d, TableId::uplink(InterfaceId(0)).unwrap());
         let device_only = NextHop {
@@ -587,8 +583,8 @@ mod tests {
         let a6: Ipv6Addr = "2001:db8:100:1::2".parse().unwrap();
         let gw6: Ipv6Addr = "fe80::1".parse().unwrap();
         if let Some(wan1) = l.get_mut(&InterfaceId(0)) {
-            wan1.address6 = Some(a6);
-            wan1.gateway6 = Some(gw6);
+            wan1.address[Af::Inet6] = Some(a6.into());
+            wan1.gateway[Af::Inet6] = Some(gw6.into());
         }
         // wan2 has no IPv6 address yet: no IPv6 route through it (and no fallback: its
         // marked traffic falls through to main, failing open).
@@ -630,7 +626,7 @@ mod tests {
         assert_eq!(marks(&d.rules[Af::Inet6]), marks(&d.rules[Af::Inet]));
         // Both have IPv6; wan1 is down for IPv6 only: IPv4 keeps both, IPv6 moves to wan2.
         if let Some(wan2) = l.get_mut(&InterfaceId(1)) {
-            wan2.address6 = Some("2001:db8:100:2::2".parse().unwrap());
+            wan2.address[Af::Inet6] = Some("2001:db8:100:2::2".parse().unwrap());
         }
         let v6 = resolve(&c, |i| i != InterfaceId(0));
         let d = desired(&c, &l, &per_af(&both, &v6));
@@ -676,8 +672,8 @@ mod tests {
         // PD-only: each uplink's IPv6 source is the router's LAN address in its prefix.
         for (id, isp) in [(InterfaceId(0), 1), (InterfaceId(1), 2)] {
             let wan = l.get_mut(&id).unwrap();
-            wan.address6 = Some(format!("2001:db8:300:{isp}::1").parse().unwrap());
-            wan.gateway6 = Some("fe80::1".parse().unwrap());
+            wan.address[Af::Inet6] = Some(format!("2001:db8:300:{isp}::1").parse().unwrap());
+            wan.gateway[Af::Inet6] = Some("fe80::1".parse().unwrap());
             wan.delegated6 = Some(crate::config::Prefix {
                 addr: format!("2001:db8:300:{isp}::5").parse().unwrap(),
                 len: 64,
