@@ -53,6 +53,14 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Bytes sent by a device, from sysfs (0 when it is absent).
+fn tx_bytes(device: &str) -> u64 {
+    std::fs::read_to_string(format!("/sys/class/net/{device}/statistics/tx_bytes"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
 /// `ubus`: the ubusd socket, when not one of the usual paths; `run_dir`: where the daemon
 /// keeps what survives its restarts (`persist`).
@@ -806,12 +814,27 @@ impl Daemon {
     }
 
     fn build_status(&self) -> status::Status {
+        let ids = (0..self.config.interfaces.len()).map(InterfaceId);
+        let health: Vec<_> = ids
+            .clone()
+            .map(|id| PerAf::from_fn(|af| self.engine.tracker_of(id, af).map(|t| t.status())))
+            .collect();
+        let tx_bytes = ids
+            .filter_map(|id| self.uplinks.current_device(&self.config, id))
+            .map(|d| {
+                let sent = tx_bytes(&d);
+                (d, sent)
+            })
+            .collect();
         let mut status = report::build(&report::Inputs {
             config: &self.config,
-            engine: &self.engine,
+            health: &health,
+            now: self.engine.now(),
+            all_targets_lost: self.engine.all_targets_lost(),
             uplinks: &self.uplinks,
             resolution: &self.resolution,
             flows: &self.flows,
+            tx_bytes: &tx_bytes,
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),

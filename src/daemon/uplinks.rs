@@ -62,6 +62,14 @@ impl Uplinks {
         })
     }
 
+    /// The device an interface uses now: the one learned, else the one it would use.
+    pub fn current_device(&self, config: &Config, id: InterfaceId) -> Option<String> {
+        self.links
+            .get(&id)
+            .map(|l| l.device.clone())
+            .or_else(|| self.device(config, id))
+    }
+
     /// Take what netifd says about interface `name`: the device and IPv4 next hop of one
     /// of ours; the IPv6 next hop and delegated prefix of one of ours that carries IPv6,
     /// from its DHCPv6 twin (`wan_6` for `wan`), or from its own status when that has IPv6
