@@ -131,6 +131,35 @@ impl Family {
     }
 }
 
+words! {
+    /// The families a rule matches (its `family` option): one, or any.
+    pub enum RuleFamily {
+        Ipv4 = "ipv4",
+        Ipv6 = "ipv6",
+        Any = "any",
+    }
+}
+
+impl RuleFamily {
+    /// The rule's family as the model holds it (`None`: any).
+    pub fn of(af: Option<Af>) -> RuleFamily {
+        match af {
+            Some(Af::Inet) => RuleFamily::Ipv4,
+            Some(Af::Inet6) => RuleFamily::Ipv6,
+            None => RuleFamily::Any,
+        }
+    }
+
+    /// The one family matched; `None` for any.
+    pub fn af(self) -> Option<Af> {
+        match self {
+            RuleFamily::Ipv4 => Some(Af::Inet),
+            RuleFamily::Ipv6 => Some(Af::Inet6),
+            RuleFamily::Any => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +172,10 @@ mod tests {
         assert_eq!(Family::WORDS, ["ipv4", "ipv6", "both"]);
         assert_eq!(Af::from_word("any"), None);
         assert_eq!(Af::Inet6.word(), "ipv6");
+        assert_eq!(RuleFamily::from_word("any").map(RuleFamily::af), Some(None));
+        for f in [RuleFamily::Ipv4, RuleFamily::Ipv6, RuleFamily::Any] {
+            assert_eq!(RuleFamily::of(f.af()), f);
+        }
     }
 
     #[test]

@@ -770,8 +770,8 @@ impl Daemon {
         for (i, iface) in self.config.interfaces.iter().enumerate() {
             if !survivors.contains(&InterfaceId(i)) {
                 let mut history = self.history.borrow_mut();
-                for family in ["ipv4", "ipv6"] {
-                    if let Some(s) = history.series_mut(&iface.name, family) {
+                for af in Af::BOTH {
+                    if let Some(s) = history.series_mut(&iface.name, af.word()) {
                         s.restarted();
                     }
                 }
