@@ -1,6 +1,7 @@
 //! Configs and links built by name, for the unit tests, the integration tests and the
 //! benchmarks: `uplinks(&["wan1", "wan2"]).member("wan1", 1, 3).member("wan2", 1, 1)
-//! .policy(&["m0", "m1"]).build()`. Not used by the daemon.
+//! .policy(&["m0", "m1"]).build()`. Compiled only for tests: `cfg(test)`, or the `fixtures`
+//! feature, which the integration tests get through rail's dev-dependency on itself.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;

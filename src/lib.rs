@@ -13,6 +13,8 @@ pub mod config;
 pub mod daemon;
 pub mod dataplane;
 pub mod family;
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
 pub mod fixtures;
 pub mod health;
 pub mod history;
