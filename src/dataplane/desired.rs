@@ -289,8 +289,7 @@ fn target_rules(config: &Config, af: Af, marks: &Marks) -> Vec<RuleSpec> {
 
 /// The policy of the first rule that matches every flow of `af`, if it targets one.
 fn catch_all_policy(config: &Config, af: Af) -> Option<PolicyId> {
-    let v6 = af == Af::Inet6;
-    let any = |p: &[Prefix]| p.is_empty() || p.iter().any(|p| p.addr.is_ipv6() == v6 && p.len == 0);
+    let any = |p: &[Prefix]| p.is_empty() || p.iter().any(|p| af.holds(&p.addr) && p.len == 0);
     let rule = config.rules.iter().find(|r| {
         any(&r.src_ip)
             && any(&r.dest_ip)

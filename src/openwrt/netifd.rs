@@ -12,6 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde_json::Value;
 
+use crate::family::Af;
+
 /// One `ipv4-address` entry; `ptpaddress` is the peer of a point-to-point link (PPPoE).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv4Address {
@@ -123,7 +125,7 @@ impl InterfaceStatus {
                 }
                 Ok(Route {
                     target,
-                    mask: mask(e, &at, if target.is_ipv4() { 32 } else { 128 })?,
+                    mask: mask(e, &at, u64::from(Af::of(&target).max_len()))?,
                     nexthop,
                     metric: number(e, "metric", &at)?.map(|m| m as u32),
                     table: number(e, "table", &at)?.map(|t| t as u32),
