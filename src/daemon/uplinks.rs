@@ -85,8 +85,8 @@ impl Uplinks {
         if config.interfaces.iter().any(|i| i.name == name) {
             let entry = self.announced.entry(name.to_string()).or_default();
             entry.device = s.bound_device().map(str::to_string);
-            entry.gateway[Af::Inet] = s.ipv4_gateway().map(Into::into);
-            let has6 = s.ipv6_gateway().is_some() || !s.ipv6_prefix.is_empty();
+            entry.gateway[Af::Inet] = s.gateway(Af::Inet);
+            let has6 = s.gateway(Af::Inet6).is_some() || !s.ipv6_prefix.is_empty();
             if carries6(name) && (has6 || s.bound_device().is_none()) {
                 self.announce6(name, name, s);
             }
@@ -104,7 +104,7 @@ impl Uplinks {
     /// The IPv6 facts of `parent` from the status of netifd's interface `name`.
     fn announce6(&mut self, parent: &str, name: &str, s: &InterfaceStatus) {
         let up = s.bound_device().is_some();
-        let gateway6 = s.ipv6_gateway().filter(|_| up).map(IpAddr::from);
+        let gateway6 = s.gateway(Af::Inet6).filter(|_| up);
         let delegated6 = s.ipv6_prefix.first().filter(|_| up).map(|p| Prefix {
             addr: p.address.into(),
             len: p.mask,
