@@ -201,6 +201,7 @@ fn unchanged(step: Step) -> bool {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn the_daily_events_of_a_router_in_random_order() {
     let lab = Lab::for_rail(3);
     let (mut rng, steps) = Rng::from_env(30);

@@ -162,6 +162,7 @@ fn wan_through_netifd(lab: &Lab) -> (Broker, smol::channel::Sender<Announce>, Ra
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_late_hotplug_ifdown_only_makes_rail_ask_netifd() {
     let lab = Lab::for_rail(2);
     let (_broker, netifd, rail) = wan_through_netifd(&lab);
@@ -189,6 +190,7 @@ fn a_late_hotplug_ifdown_only_makes_rail_ask_netifd() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_renewal_with_only_a_new_gateway_is_followed_through_mains_default_route() {
     let lab = Lab::up_with_ppp(
         common::lab::Options {
@@ -492,6 +494,7 @@ fn stand_in_exits(
 /// `network.interface.<name>` answers Not found. That is routine: rail keeps the uplink as
 /// it is, says nothing above info, and reads netifd again when its objects return.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
     let lab = Lab::for_rail(2);
     let (path, broker, announce, rail) = wan_stand_in(&lab, &config(&lab));
@@ -533,6 +536,7 @@ fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
 /// sends `ifup` per interface. An uplink that comes back as it was keeps its state: no
 /// transition, no conntrack flush, no warning, and rail's rules are back.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
     let lab = Lab::for_rail(2);
     let (path, broker, announce, rail) = wan_stand_in(&lab, &config(&lab));
