@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::config::*;
 use crate::dataplane::vocab::{Link, Links};
-use crate::family::PerAf;
+use crate::family::{Family, PerAf};
 
 /// An enabled IPv4 uplink with the `n`th mark of the default mask and mwan3-like timings.
 pub fn interface(name: &str, n: u32) -> Interface {

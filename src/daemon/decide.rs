@@ -286,7 +286,7 @@ mod tests {
     #[test]
     fn a_held_or_maintained_uplink_is_unavailable_and_ipv6_needs_an_address() {
         let mut c = crate::fixtures::uplinks(&["wan", "wanb"]).build();
-        c.interfaces[0].family = crate::config::Family::Both;
+        c.interfaces[0].family = crate::family::Family::Both;
         let links: Links = [(WAN, link(3, Some(2), true))].into();
         let mut holds = Holds::default();
         let mut maintenance = BTreeSet::new();
@@ -348,7 +348,7 @@ mod tests {
         // IPv6-only uplinks: IPv4's rules stay as they are when an IPv6 address goes.
         let mut c6 = c.clone();
         for i in &mut c6.interfaces {
-            i.family = crate::config::Family::Ipv6;
+            i.family = crate::family::Family::Ipv6;
         }
         let mut with6 = links.clone();
         for (n, l) in with6.values_mut().enumerate() {
@@ -379,7 +379,7 @@ mod tests {
             .build()
             .interfaces
             .remove(0);
-        wan.family = crate::config::Family::Both;
+        wan.family = crate::family::Family::Both;
         assert!(flush(&t(State::Up, State::Down), Af::Inet, &wan));
         assert!(flush(&t(State::Suspect, State::NoDevice), Af::Inet, &wan));
         assert!(
@@ -391,7 +391,7 @@ mod tests {
             "still routable"
         );
         assert!(!flush(&t(State::Down, State::Up), Af::Inet, &wan));
-        wan.family = crate::config::Family::Ipv6;
+        wan.family = crate::family::Family::Ipv6;
         assert!(
             flush(&t(State::Up, State::Down), Af::Inet6, &wan),
             "the only tracker"

@@ -901,7 +901,7 @@ fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Family;
+    use crate::family::Family;
     use crate::fixtures::uplinks;
     use crate::openwrt::hotplug::Action;
 

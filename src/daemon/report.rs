@@ -8,8 +8,8 @@ use super::status::{
     ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition,
 };
 use super::uplinks::Uplinks;
-use crate::config::{Config, Family, InterfaceId};
-use crate::family::{Af, PerAf};
+use crate::config::{Config, InterfaceId};
+use crate::family::{Af, Family, PerAf};
 use crate::health::time::Time;
 use crate::health::Status as Health;
 use crate::policy::{PolicyRoute, Resolution};

@@ -293,7 +293,7 @@ mod tests {
     fn the_dhcpv6_twin_announces_the_ipv6_next_hop_of_an_uplink_carrying_ipv6() {
         use serde_json::json;
         let mut c = crate::fixtures::uplinks(&["wan", "wanb"]).build();
-        c.interfaces[0].family = crate::config::Family::Both;
+        c.interfaces[0].family = crate::family::Family::Both;
         assert_eq!(Uplinks::followed(&c), ["wan", "wan_6", "wanb"]);
         let status = |v: serde_json::Value| InterfaceStatus::parse(&v).expect("a status");
         let wan_6 = status(
@@ -323,7 +323,7 @@ mod tests {
         // announces its own IPv6 facts.
         let mut c6 = c.clone();
         c6.interfaces[1].name = "wan6".into();
-        c6.interfaces[1].family = crate::config::Family::Ipv6;
+        c6.interfaces[1].family = crate::family::Family::Ipv6;
         assert!(u.announce(&c6, "wan6", &wan_6));
         assert_eq!(
             u.announced["wan6"]

@@ -379,8 +379,8 @@ pub fn kernel_weights(weights: &[u16]) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Family;
     use crate::dataplane::vocab::Link;
+    use crate::family::Family;
     use crate::fixtures::uplinks;
     use crate::policy::resolve;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -646,7 +646,7 @@ mod tests {
         assert!(matches!(policy(&d.routes[Af::Inet]), Some(RouteKind::Via(h)) if h.len() == 2));
         // An IPv6-only uplink has nothing in IPv4 and everything in IPv6.
         let mut c6 = c.clone();
-        c6.interfaces[1].family = crate::config::Family::Ipv6;
+        c6.interfaces[1].family = crate::family::Family::Ipv6;
         let d = desired(&c6, &l, &per_af(&both, &both));
         let has = |rules: &[RuleSpec], p: Priority| rules.iter().any(|r| r.priority == p);
         let marked = Priority::mark_uplink(InterfaceId(1)).unwrap();
