@@ -65,9 +65,7 @@ fn wan(rail: &Rail) -> Value {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ubus.sock");
@@ -164,10 +162,9 @@ fn wan_through_netifd(lab: &Lab) -> (Broker, smol::channel::Sender<Announce>, Ra
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_late_hotplug_ifdown_only_makes_rail_ask_netifd() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let (_broker, netifd, rail) = wan_through_netifd(&lab);
     // netifd is up again (its status says so) when the hotplug ifdown of an earlier
     // restart arrives, without DEVICE as netifd sends it.
@@ -193,16 +190,15 @@ fn a_late_hotplug_ifdown_only_makes_rail_ask_netifd() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_renewal_with_only_a_new_gateway_is_followed_through_mains_default_route() {
-    let Some(lab) = Lab::up_with_ppp(
+    let lab = Lab::up_with_ppp(
         common::lab::Options {
             isps: 2,
             masq: false,
         },
         &[],
-    ) else {
-        return;
-    };
+    );
     let dir = std::env::temp_dir().join(format!("rail-netifd-gw-{}", lab.name()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ubus.sock");
@@ -277,7 +273,7 @@ fn lab_with_wan_6(
     std::path::PathBuf,
     smol::channel::Sender<Announce>,
 )> {
-    let lab = Lab::for_rail(2)?;
+    let lab = Lab::for_rail(2);
     if !lab.has_ipv6() {
         eprintln!("no IPv6 in this kernel: skipped");
         return None;
@@ -498,10 +494,9 @@ fn stand_in_exits(
 /// `network.interface.<name>` answers Not found. That is routine: rail keeps the uplink as
 /// it is, says nothing above info, and reads netifd again when its objects return.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let (path, broker, announce, rail) = wan_stand_in(&lab, &config(&lab));
     let status = || ppp_status(&lab);
     let before = rail.log_text().len();
@@ -541,10 +536,9 @@ fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
 /// sends `ifup` per interface. An uplink that comes back as it was keeps its state: no
 /// transition, no conntrack flush, no warning, and rail's rules are back.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let (path, broker, announce, rail) = wan_stand_in(&lab, &config(&lab));
     let status = || ppp_status(&lab);
     let ppp = lab.uplink(2);
@@ -684,9 +678,7 @@ fn a_pd_only_pppoe_uplink_is_probed_and_routed_from_the_prefix_netifd_delegates(
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn an_uplink_whose_device_the_config_names_is_held_through_netifds_down_and_up() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let (_path, _broker, announce, rail) = wan_stand_in(&lab, &config_naming_device(&lab));
     let ppp = lab.uplink(2);
     let before = rail.log_text().len();

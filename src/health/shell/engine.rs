@@ -20,9 +20,9 @@
 use super::evidence::Evidence;
 use super::probe::{self, Binding, Method, Prober, Received};
 use super::wake::WakeTimer;
-use crate::config::{Family, Interface, InterfaceId, MarkMask, TrackMethod};
+use crate::config::{Interface, InterfaceId, MarkMask, TrackMethod};
 use crate::dataplane::nft::{counter_name, Counted};
-use crate::family::Af;
+use crate::family::{Af, Family};
 use crate::health::global::{GlobalChange, GlobalDetector};
 use crate::health::machine::{Input, Output, Status, Tracker, Transition};
 use crate::health::params::Params;
