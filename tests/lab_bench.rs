@@ -1002,7 +1002,7 @@ fn cost(
         let sink = Sink::start(&lab, "inet", LOAD_PORT, other_cpus());
         let spacing = Duration::from_secs(1) / load.connections_per_s;
         let dests = on_port(&servers(), LOAD_PORT);
-        let c = Connector::start_on(&lab, "lan", dests, spacing, other_cpus());
+        let c = Connector::load(&lab, "lan", dests, spacing, other_cpus());
         (sink, c)
     });
     std::thread::sleep(Duration::from_secs(1)); // every uplink at its full probe rate

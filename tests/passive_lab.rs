@@ -11,7 +11,8 @@ use common::passive::{config, on_port, prepare, servers, suspicions, Connector, 
 use common::rail::Rail;
 use std::time::{Duration, SystemTime};
 
-/// Plays `scenario` and asserts rail never took the uplink out of service.
+/// Plays `scenario` and asserts rail never took the uplink out of service, and suspected
+/// it only as the issue says (`Outcome::suspicions_as_asked`).
 fn never_down(scenario: Scenario) {
     let o = scenario.run();
     eprintln!(
@@ -19,6 +20,7 @@ fn never_down(scenario: Scenario) {
         o.suspicions, o.cleared, o.answered, o.unanswered
     );
     assert!(o.downs.is_empty(), "a healthy uplink went down: {o}");
+    assert!(o.suspicions_as_asked(), "suspicions: {o}");
 }
 
 #[test]
