@@ -177,7 +177,8 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         Uplinks::followed(&config),
         config.clone(),
     )?;
-    let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
+    let mut engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
+    engine.set_mark_mask(config.globals.mark_mask);
     let resolution = resolve(&config, |_| false);
     let mut d = Daemon {
         path,
@@ -763,6 +764,7 @@ impl Daemon {
         let steps = self.holds.expire(&self.uplinks.links, Instant::now(), true);
         self.take_steps(steps).await;
         let survivors = self.engine.rebuild(&new.interfaces);
+        self.engine.set_mark_mask(new.globals.mark_mask);
         self.config = new;
         self.uplinks.maintenance = maintenance;
         self.remember();

@@ -253,22 +253,27 @@ pub fn passive_counters(config: &Config) -> Vec<PassiveCounter> {
         }
         for af in Af::BOTH.into_iter().filter(|af| iface.family.carries(*af)) {
             for counted in [Counted::Opened, Counted::Answered] {
-                let what = match counted {
-                    Counted::Opened => "opened",
-                    Counted::Answered => "answered",
-                };
-                let six = if af == Af::Inet6 { "6" } else { "" };
                 out.push(PassiveCounter {
                     interface: InterfaceId(i),
                     af,
                     counted,
-                    name: format!("{what}{six}_{}", nft_name(&iface.name)),
+                    name: counter_name(counted, af, &iface.name),
                     mark: iface.mark,
                 });
             }
         }
     }
     out
+}
+
+/// The name of one passive counter of interface `interface` (see `PassiveCounter`).
+pub fn counter_name(counted: Counted, af: Af, interface: &str) -> String {
+    let what = match counted {
+        Counted::Opened => "opened",
+        Counted::Answered => "answered",
+    };
+    let six = if af == Af::Inet6 { "6" } else { "" };
+    format!("{what}{six}_{}", nft_name(interface))
 }
 
 /// The chains the passive gates jump to: one counting rule per counter.

@@ -1,0 +1,100 @@
+//! Passive evidence end to end in the lab: `rail daemon` with the default probe timings,
+//! the LAN opening new connections through ISP 1 to several destinations, and ISP 1 silently
+//! blackholed upstream. With `passive 1` the unanswered connections make ISP 1 suspect and
+//! a confirming round takes it down well before its regular rounds would.
+
+mod common;
+
+use common::lab::{Fault, Lab};
+use common::rail::{interface, Rail};
+use common::scenario::{member, policy, rule};
+use std::process::{Child, Stdio};
+use std::time::{Duration, SystemTime};
+
+/// Default timings (interval 1 s, timeout 0.5 s, down 3) without the hold.
+const DEFAULT: &str = "\toption hold '0'\n";
+
+/// ISP 1 carries everything, ISP 2 is its backup; `passive` on ISP 1 as given.
+fn config(lab: &Lab, passive: bool) -> String {
+    let passive = format!("\toption passive '{}'\n", u8::from(passive));
+    "config globals 'globals'\n\n".to_string()
+        + &interface(lab, 1, &format!("{DEFAULT}{passive}"))
+        + &interface(lab, 2, DEFAULT)
+        + &member("m1", 1, 1, 1)
+        + &member("m2", 2, 2, 1)
+        + &policy("primary", &["m1", "m2"])
+        + &rule("all", &[], "primary")
+}
+
+/// The LAN host opens a new HTTP connection every 100 ms, in turn to each of the lab's
+/// targets (the Internet serves HTTP on all of them), and drops it after a second.
+fn lan_traffic(lab: &Lab) -> Child {
+    let targets: Vec<String> = lab.targets().iter().map(|t| format!("'{t}'")).collect();
+    let script = format!(
+        "import socket, time
+dsts = [{}]
+open_ = []
+i = 0
+while True:
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((dsts[i % len(dsts)], {}))
+    open_.append((time.monotonic(), s))
+    while open_ and time.monotonic() - open_[0][0] > 1:
+        open_.pop(0)[1].close()
+    i += 1
+    time.sleep(0.1)
+",
+        targets.join(", "),
+        lab.http_port()
+    );
+    lab.command("lan", &["python3", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the LAN traffic")
+}
+
+/// How long ISP 1 took to go down after the blackhole, and rail's log.
+fn failover(passive: bool) -> Option<(Duration, String)> {
+    let lab = Lab::for_rail(2)?;
+    let rail = Rail::start(&lab, &config(&lab, passive));
+    rail.wait_state("isp1", "up", Duration::from_secs(10));
+    rail.wait_state("isp2", "up", Duration::from_secs(10));
+    let mut lan = lan_traffic(&lab);
+    // Ten seconds of answered connections: the baseline.
+    std::thread::sleep(Duration::from_secs(10));
+    let at = lab.fault(1, Fault::Blackhole);
+    rail.wait_state("isp1", "down", Duration::from_secs(6));
+    let took = SystemTime::now().duration_since(at).unwrap_or_default();
+    let _ = lan.kill();
+    let _ = lan.wait();
+    Some((took, rail.log_text()))
+}
+
+#[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
+fn passive_evidence_takes_a_busy_blackholed_uplink_down_in_under_a_second() {
+    let Some((took, log)) = failover(true) else {
+        return;
+    };
+    eprintln!("passive: isp1 down {took:?} after the blackhole");
+    let suspect = log.lines().find(|l| l.contains("isp1: suspect: "));
+    assert!(suspect.is_some(), "no suspicion logged:\n{log}");
+    eprintln!("{}", suspect.unwrap_or_default());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("isp1 down: confirming round: ") && l.contains("; suspect: ")),
+        "the confirming round took it down:\n{log}"
+    );
+    assert!(took < Duration::from_secs(1), "took {took:?}:\n{log}");
+
+    // The same lab without passive evidence waits for three failed rounds.
+    let Some((slow, log)) = failover(false) else {
+        return;
+    };
+    eprintln!("without passive: isp1 down {slow:?} after the blackhole");
+    assert!(!log.contains("isp1: suspect: "), "{log}");
+    assert!(slow > Duration::from_millis(1500), "took {slow:?}:\n{log}");
+}
