@@ -270,7 +270,7 @@ pub enum Scenario {
     /// 8 s. The scan's unanswered connections fill the gaps between answers after a
     /// normal history: a suspicion, which the confirming round must clear.
     ScanBesideTraffic,
-    /// One dead server: after 2 s of browsing 2 a second, nothing but 10 attempts a second
+    /// One dead server: after 3 s of browsing 2 a second, nothing but 10 attempts a second
     /// to one address that drops SYNs, for 8 s. One destination: never a suspicion.
     DeadServer,
     /// 20% random loss at the ISP (both directions together) while the LAN browses 20
@@ -401,7 +401,7 @@ impl Scenario {
             }
             Scenario::DeadServer => {
                 let b = browse(ms(500));
-                wait(2);
+                wait(3);
                 let b = b.finish();
                 let d = Connector::start(lab, "lan", on_port(&[dead(0)], port), ms(100));
                 wait(8);
@@ -432,7 +432,7 @@ impl Scenario {
         match self {
             Scenario::Scan => o.answered == 0 && o.unanswered >= 100,
             Scenario::ScanBesideTraffic => o.answered >= 15 && o.unanswered >= 100,
-            Scenario::DeadServer => o.answered >= 3 && o.unanswered >= 50,
+            Scenario::DeadServer => o.answered >= 4 && o.unanswered >= 50,
             // ~20% of the attempts lose their SYN or its answer.
             Scenario::Loss => o.unanswered >= 10 && o.answered >= 3 * o.unanswered,
             Scenario::Idle => o.answered >= 50 && o.unanswered == 0,
