@@ -637,6 +637,8 @@ mod fuzz {
         /// id is right, and which target it claims to come from.
         Reply(u16, bool, u8),
         Link(u8),
+        /// Passive evidence asks for a confirming round.
+        Confirm,
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -644,6 +646,7 @@ mod fuzz {
             6 => (1u16..1500).prop_map(Step::Wait),
             6 => (0u16..6, any::<bool>(), 0u8..4).prop_map(|(b, i, t)| Step::Reply(b, i, t)),
             1 => (0u8..4).prop_map(Step::Link),
+            1 => Just(Step::Confirm),
         ]
     }
 
@@ -695,6 +698,11 @@ mod fuzz {
                             _ => Input::Carrier { device, up: true },
                         };
                         t.handle(now, input, &mut out);
+                    }
+                    Step::Confirm => {
+                        let routable = t.state().routable();
+                        let sent = t.confirm(now, "evidence".into(), &mut out);
+                        prop_assert!(!sent || routable, "confirming while {}", t.state());
                     }
                 }
                 t.poll(now, &mut out);

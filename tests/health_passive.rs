@@ -65,6 +65,41 @@ fn failover(passive: bool) -> Option<(Duration, String)> {
     let mut lan = lan_traffic(&lab);
     // Ten seconds of answered connections: the baseline.
     std::thread::sleep(Duration::from_secs(10));
+    let opened = |rail: &Rail| rail.status()["interfaces"]["isp1"]["passive"]["opened"].as_u64();
+    let counted = rail.status()["interfaces"]["isp1"]["passive"].clone();
+    if passive {
+        let (opened, answered) = (counted["opened"].as_u64(), counted["answered"].as_u64());
+        assert!(
+            opened.is_some_and(|o| o >= 50) && answered >= opened.map(|o| o - 2),
+            "the status shows the LAN's connections answered: {counted}"
+        );
+    } else {
+        assert!(counted.is_null(), "{counted}");
+    }
+    // A reload that changes rail's table keeps the counters and what they counted.
+    let before = opened(&rail);
+    rail.write_config(
+        &(config(&lab, passive) + &rule("extra", &[("dest_ip", "192.0.2.99")], "primary")),
+    );
+    let out = rail.cli(&["reload"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        opened(&rail) >= before,
+        "{before:?} then {:?}",
+        opened(&rail)
+    );
+    let listed = lab.run("rtr", &["nft", "list", "table", "inet", "rail"]);
+    assert!(listed.contains("\"extra\""), "reloaded: {listed}");
+    assert_eq!(
+        listed.contains("counter opened_isp1 {"),
+        passive,
+        "{listed}"
+    );
     let at = lab.fault(1, Fault::Blackhole);
     rail.wait_state("isp1", "down", Duration::from_secs(6));
     let took = SystemTime::now().duration_since(at).unwrap_or_default();

@@ -5,7 +5,7 @@
 //!
 //! netifd restarts an interface (a `network reload` that touched its section, netifd's own
 //! restart) by taking it down and bringing it back: addresses go, carrier may bounce, the
-//! status says down. For an uplink whose device netifd announces, such a loss is *held*:
+//! status says down. For an uplink netifd runs, such a loss is *held*:
 //! the uplink leaves routing at once, its tracker pauses without a transition, and if the
 //! device comes back exactly as it was within [`RETURN_GRACE`] the uplink is restored with
 //! its verdict (no flap counted, no flows flushed, no recovery rounds). Otherwise the loss
@@ -62,8 +62,8 @@ impl Holds {
     }
 
     /// The health steps that take the uplinks from learning `old` to learning `new`.
-    /// `netifd(id)`: whether the uplink's device is the one netifd announces (only those
-    /// are held: a device named in the config has no administrative restarts).
+    /// `netifd(id)`: whether netifd runs the uplink (only those are held: a device netifd
+    /// does not run has no administrative restarts).
     pub fn follow(
         &mut self,
         old: &Links,

@@ -367,8 +367,8 @@ impl Daemon {
 
     async fn relearn(&mut self) {
         let (links, peers) = self.uplinks.learn(&self.config, &mut self.kernel).await;
-        let config = &self.config;
-        let from_netifd = |id: InterfaceId| config.interfaces[id.0].device.is_none();
+        let (config, uplinks) = (&self.config, &self.uplinks);
+        let from_netifd = |id: InterfaceId| uplinks.netifd_runs(config, id);
         let steps = self
             .holds
             .follow(&self.uplinks.links, &links, from_netifd, Instant::now());

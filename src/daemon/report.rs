@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::status::{
-    ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition,
+    ActiveMember, InterfaceStatus, PassiveStatus, PolicyStatus, Status, TargetStatus, Transition,
 };
 use super::uplinks::Uplinks;
 use crate::config::{Config, Family, InterfaceId};
@@ -105,6 +105,12 @@ pub fn build(i: &Inputs) -> Status {
                         received: t.received,
                     })
                     .collect(),
+                passive: i.engine.passive(id).map(|(r, confirming)| PassiveStatus {
+                    opened: r.opened,
+                    answered: r.answered,
+                    confirming,
+                    suspicion: r.suspicion,
+                }),
             },
         );
     }

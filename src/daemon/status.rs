@@ -63,6 +63,20 @@ pub struct InterfaceStatus {
     pub flows: u64,
     pub tx_bytes: u64,
     pub targets: Vec<TargetStatus>,
+    /// Passive evidence (`passive 1`) of the first family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive: Option<PassiveStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PassiveStatus {
+    /// New outbound TCP connections and their answers counted so far.
+    pub opened: u64,
+    pub answered: u64,
+    /// A confirming round is in flight.
+    pub confirming: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspicion: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -184,6 +198,21 @@ pub fn render(s: &Value, now_unix: u64) -> String {
         let reason = text(i, "reason");
         if !reason.is_empty() {
             let _ = writeln!(out, "             {reason}");
+        }
+        let p = &i["passive"];
+        if p.is_object() {
+            let mut line = format!(
+                "passive: {} new connections, {} answered",
+                num(p, "opened"),
+                num(p, "answered")
+            );
+            if p["confirming"].as_bool() == Some(true) {
+                line += "; confirming";
+            }
+            if let Some(s) = p["suspicion"].as_str() {
+                line += &format!("; last suspect: {s}");
+            }
+            let _ = writeln!(out, "             {line}");
         }
         for t in items(&i["targets"]) {
             let _ = writeln!(
@@ -317,6 +346,30 @@ mod tests {
         assert!(t.contains("balanced     none up: unreachable"), "{t}");
         assert!(t.contains("loss 100.0%"), "{t}");
         assert!(!t.contains("ipv6"), "nothing of IPv6 without it: {t}");
+    }
+
+    #[test]
+    fn passive_evidence_shows_its_counts_and_last_suspicion() {
+        let mut s = sample();
+        let t = render(&serde_json::to_value(&s).unwrap(), 100);
+        assert!(!t.contains("passive"), "{t}");
+        assert!(serde_json::to_value(&s).unwrap()["interfaces"]["wan"]["passive"].is_null());
+        if let Some(wan) = s.interfaces.get_mut("wan") {
+            wan.passive = Some(PassiveStatus {
+                opened: 120,
+                answered: 117,
+                confirming: true,
+                suspicion: Some("3 new connections unanswered for 300 ms".into()),
+            });
+        }
+        let t = render(&serde_json::to_value(&s).unwrap(), 100);
+        assert!(
+            t.contains(
+                "passive: 120 new connections, 117 answered; confirming; last suspect: 3 new \
+                 connections unanswered for 300 ms"
+            ),
+            "{t}"
+        );
     }
 
     #[test]

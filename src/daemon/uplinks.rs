@@ -63,6 +63,13 @@ impl Uplinks {
         })
     }
 
+    /// Whether netifd runs the interface (and so may restart it): its device is learned
+    /// from netifd, or netifd announced the interface although the config names its device.
+    pub fn netifd_runs(&self, config: &Config, id: InterfaceId) -> bool {
+        let iface = &config.interfaces[id.0];
+        iface.device.is_none() || self.announced.contains_key(&iface.name)
+    }
+
     /// Take what netifd says about interface `name`: the device and IPv4 next hop of one
     /// of ours; the IPv6 next hop and delegated prefix of one of ours that carries IPv6,
     /// from its DHCPv6 twin (`wan_6` for `wan`), or from its own status when that has IPv6

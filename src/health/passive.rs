@@ -95,6 +95,18 @@ pub struct Watch {
     /// The opened total up to which a silence was judged.
     judged: u64,
     quiet_until: Option<Time>,
+    /// The last suspicion, for the status.
+    suspicion: Option<String>,
+}
+
+/// What the status shows of a watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The counters' totals at the last reading.
+    pub opened: u64,
+    pub answered: u64,
+    /// The last suspicion, if any.
+    pub suspicion: Option<String>,
 }
 
 impl Watch {
@@ -170,13 +182,26 @@ impl Watch {
     /// flows: the suspicion to log when they are enough. Either way this evidence is judged.
     pub fn judge(&mut self, silence: Silence, destinations: usize) -> Option<String> {
         self.judged = silence.through;
-        (destinations >= MIN_DESTINATIONS).then(|| {
+        let why = (destinations >= MIN_DESTINATIONS).then(|| {
             format!(
                 "{} new connections unanswered for {} ms; unanswered flows to {destinations} destinations",
                 silence.unanswered,
                 silence.quiet_for.as_millis()
             )
-        })
+        });
+        if why.is_some() {
+            self.suspicion.clone_from(&why);
+        }
+        why
+    }
+
+    pub fn report(&self) -> Report {
+        let last = self.samples.back();
+        Report {
+            opened: last.map_or(0, |s| s.opened),
+            answered: last.map_or(0, |s| s.answered),
+            suspicion: self.suspicion.clone(),
+        }
     }
 
     /// A confirming round answered: no suspicion for `QUIET`.
@@ -233,6 +258,12 @@ mod tests {
         assert_eq!(
             w.judge(s, 2).as_deref(),
             Some("2 new connections unanswered for 400 ms; unanswered flows to 2 destinations")
+        );
+        let report = w.report();
+        assert_eq!((report.opened, report.answered), (54, 51));
+        assert_eq!(
+            report.suspicion.as_deref(),
+            w.clone().judge(s, 2).as_deref()
         );
         // Judged: nothing more until more connections go unanswered.
         assert!(w

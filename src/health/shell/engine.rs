@@ -368,6 +368,13 @@ impl Engine {
         self.slot_of(id, af).map(|k| &self.uplinks[k].tracker)
     }
 
+    /// The passive watch of the interface's first tracker (`passive 1`), and whether a
+    /// confirming round is in flight.
+    pub fn passive(&self, id: InterfaceId) -> Option<(passive::Report, bool)> {
+        let u = &self.uplinks[id.0];
+        Some((u.watch.as_ref()?.report(), u.tracker.confirming()))
+    }
+
     /// Whether policies may use this uplink: routable, or down only because every uplink
     /// lost every target.
     pub fn usable(&self, id: InterfaceId) -> bool {
