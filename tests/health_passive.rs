@@ -6,8 +6,9 @@
 mod common;
 
 use common::lab::{Fault, Lab};
-use common::rail::{interface, Rail};
+use common::rail::{interface, interface_dual_stack, Rail};
 use common::scenario::{member, policy, rule};
+use std::net::IpAddr;
 use std::process::{Child, Stdio};
 use std::time::{Duration, SystemTime};
 
@@ -16,9 +17,14 @@ const DEFAULT: &str = "\toption hold '0'\n";
 
 /// ISP 1 carries everything, ISP 2 is its backup; `passive` on ISP 1 as given.
 fn config(lab: &Lab, passive: bool) -> String {
+    config_with(lab, passive, interface)
+}
+
+/// As `config`, ISP 1's section written by `isp1`.
+fn config_with(lab: &Lab, passive: bool, isp1: fn(&Lab, usize, &str) -> String) -> String {
     let passive = format!("\toption passive '{}'\n", u8::from(passive));
     "config globals 'globals'\n\n".to_string()
-        + &interface(lab, 1, &format!("{DEFAULT}{passive}"))
+        + &isp1(lab, 1, &format!("{DEFAULT}{passive}"))
         + &interface(lab, 2, DEFAULT)
         + &member("m1", 1, 1, 1)
         + &member("m2", 2, 2, 1)
@@ -26,19 +32,20 @@ fn config(lab: &Lab, passive: bool) -> String {
         + &rule("all", &[], "primary")
 }
 
-/// The LAN host opens a new HTTP connection every 100 ms, in turn to each of the lab's
-/// targets (the Internet serves HTTP on all of them), and drops it after a second.
-fn lan_traffic(lab: &Lab) -> Child {
-    let targets: Vec<String> = lab.targets().iter().map(|t| format!("'{t}'")).collect();
+/// The LAN host opens a new HTTP connection every 100 ms, in turn to each of `dsts` (the
+/// Internet serves HTTP on all the lab's targets), and drops it after a second.
+fn lan_traffic(lab: &Lab, dsts: &[IpAddr]) -> Child {
+    let targets: Vec<String> = dsts.iter().map(|t| format!("'{t}'")).collect();
     let script = format!(
         "import socket, time
 dsts = [{}]
 open_ = []
 i = 0
 while True:
-    s = socket.socket()
+    d = dsts[i % len(dsts)]
+    s = socket.socket(socket.AF_INET6 if ':' in d else socket.AF_INET)
     s.setblocking(False)
-    s.connect_ex((dsts[i % len(dsts)], {}))
+    s.connect_ex((d, {}))
     open_.append((time.monotonic(), s))
     while open_ and time.monotonic() - open_[0][0] > 1:
         open_.pop(0)[1].close()
@@ -62,7 +69,8 @@ fn failover(passive: bool) -> Option<(Duration, String)> {
     let rail = Rail::start(&lab, &config(&lab, passive));
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     rail.wait_state("isp2", "up", Duration::from_secs(10));
-    let mut lan = lan_traffic(&lab);
+    let targets: Vec<IpAddr> = lab.targets().into_iter().map(IpAddr::from).collect();
+    let mut lan = lan_traffic(&lab, &targets);
     // Ten seconds of answered connections: the baseline.
     std::thread::sleep(Duration::from_secs(10));
     let opened = |rail: &Rail| rail.status()["interfaces"]["isp1"]["passive"]["opened"].as_u64();
@@ -132,4 +140,40 @@ fn passive_evidence_takes_a_busy_blackholed_uplink_down_in_under_a_second() {
     eprintln!("without passive: isp1 down {slow:?} after the blackhole");
     assert!(!log.contains("isp1: suspect: "), "{log}");
     assert!(slow > Duration::from_millis(1500), "took {slow:?}:\n{log}");
+}
+
+#[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
+fn passive_evidence_judges_each_family_on_its_own() {
+    let Some(lab) = Lab::for_rail(2) else {
+        return;
+    };
+    if !lab.has_ipv6() {
+        eprintln!("no IPv6 in this kernel: skipped");
+        return;
+    }
+    lab.route_default6_via(1);
+    let rail = Rail::start(&lab, &config_with(&lab, true, interface_dual_stack));
+    rail.wait_for("isp1 up in both families", Duration::from_secs(10), |r| {
+        let i = &r.status()["interfaces"]["isp1"];
+        i["state"] == "up" && i["state6"] == "up"
+    });
+    let targets: Vec<IpAddr> = lab.targets6().into_iter().map(IpAddr::from).collect();
+    let mut lan = lan_traffic(&lab, &targets);
+    std::thread::sleep(Duration::from_secs(10));
+    let at = lab.fault(1, Fault::BlackholeIpv6);
+    rail.wait_for("isp1 ipv6 down", Duration::from_secs(6), |r| {
+        r.status()["interfaces"]["isp1"]["state6"] == "down"
+    });
+    let took = SystemTime::now().duration_since(at).unwrap_or_default();
+    let _ = lan.kill();
+    let _ = lan.wait();
+    let log = rail.log_text();
+    eprintln!("passive, IPv6: isp1 ipv6 down {took:?} after the IPv6 blackhole");
+    assert!(log.contains("isp1 ipv6: suspect: "), "{log}");
+    assert!(log.contains("isp1 ipv6 down: confirming round: "), "{log}");
+    assert!(took < Duration::from_secs(1), "took {took:?}:\n{log}");
+    // IPv4 carried no connection and lost nothing: no suspicion, still up.
+    assert!(!log.contains("isp1: suspect: "), "{log}");
+    assert_eq!(rail.state("isp1"), "up");
 }

@@ -30,7 +30,7 @@ use crate::health::passive::{self, Destinations, Watch};
 use crate::health::reload::{self, Carry};
 use crate::health::time::Time;
 use async_io::Timer;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::net::IpAddr;
 use std::os::fd::RawFd;
@@ -108,7 +108,7 @@ pub struct Engine {
     pollfds: Vec<libc::pollfd>,
     /// The passive counters' socket, opened at the first reading; the last reading's totals.
     evidence: Option<Evidence>,
-    counters: BTreeMap<String, u64>,
+    counters: Vec<(String, u64)>,
     next_reading: Option<Time>,
     /// The last error reading evidence (logged once, not every 100 ms).
     evidence_error: Option<String>,
@@ -134,7 +134,7 @@ impl Engine {
             readable: Vec::new(),
             pollfds: Vec::new(),
             evidence: None,
-            counters: BTreeMap::new(),
+            counters: Vec::new(),
             next_reading: None,
             evidence_error: None,
             mark_mask: MarkMask::DEFAULT,
@@ -513,8 +513,7 @@ impl Engine {
             if self.next_reading.is_none_or(|t| t <= now)
                 && self.uplinks.iter().any(|u| u.watch.is_some())
             {
-                self.read_evidence(now, &mut out);
-                progressed = true;
+                again |= self.read_evidence(now, &mut out);
             }
             self.outputs = out;
             self.inputs = inputs;
@@ -544,8 +543,8 @@ impl Engine {
 
 impl Engine {
     /// Read the passive counters and feed every passive uplink's watch; a suspicion has its
-    /// tracker confirm it at once.
-    fn read_evidence(&mut self, now: Time, out: &mut Vec<Output>) {
+    /// tracker confirm it at once. Returns `dispatch`'s answer for the confirming probes.
+    fn read_evidence(&mut self, now: Time, out: &mut Vec<Output>) -> bool {
         let step = PASSIVE_EVERY.as_micros() as u64;
         self.next_reading = Some(Time::from_micros((now.as_micros() / step + 1) * step));
         let mut suspects = Vec::new();
@@ -558,9 +557,11 @@ impl Engine {
                 self.evidence_error = Some(e);
             }
         }
+        let mut again = false;
         for slot in suspects {
-            self.dispatch(slot, now, out);
+            again |= self.dispatch(slot, now, out);
         }
+        again
     }
 
     fn read_watches(
@@ -585,7 +586,10 @@ impl Engine {
             }
             let total = |c| {
                 let name = counter_name(c, u.af, &u.iface.name);
-                self.counters.get(&name).copied()
+                self.counters
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| *v)
             };
             let (Some(opened), Some(answered)) = (total(Counted::Opened), total(Counted::Answered))
             else {
@@ -598,7 +602,7 @@ impl Engine {
             };
             let mut destinations = Destinations::new(evidence.syn_sent_secs);
             let mark = (u.iface.mark.value(), self.mark_mask.bits());
-            evidence.flows(u.af, mark, |f| destinations.add(f))?;
+            evidence.flows(u.af, mark, &mut |f| destinations.add(f))?;
             if let Some(why) = watch.judge(silence, destinations.count()) {
                 if u.tracker.confirm(now, why.clone(), out) {
                     log::warn!("{}: suspect: {why}", u.tracker.name());

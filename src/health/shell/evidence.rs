@@ -6,8 +6,10 @@
 //! part is written while the request is sent, each next one while the previous is read),
 //! so each read is a few non-blocking system calls made from the engine's step, without a
 //! task or a wake-up of its own. A read that would block is an error, never a wait.
+//! A router with tens of thousands of flows on the silent uplink would make the flow dump
+//! a long step: it reads at most `FLOW_BUDGET` flows, then drops the dump with its socket
+//! (a sample in hash order; an uplink gone silent has its unanswered flows among them).
 
-use std::collections::BTreeMap;
 use std::io;
 
 use netlink_sys::protocols::NETLINK_NETFILTER;
@@ -20,6 +22,9 @@ use crate::netlink::wire::{messages, Message};
 /// Where the kernel says how long an unanswered TCP connection is remembered.
 const SYN_SENT_TIMEOUT: &str = "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_syn_sent";
 
+/// Flows read per look at an uplink's flows: a few milliseconds of one step on a router.
+const FLOW_BUDGET: usize = 8192;
+
 pub struct Evidence {
     socket: Socket,
     seq: u32,
@@ -30,10 +35,7 @@ pub struct Evidence {
 
 impl Evidence {
     pub fn open() -> io::Result<Evidence> {
-        let mut socket = Socket::new(NETLINK_NETFILTER)?;
-        socket.bind_auto()?;
-        socket.connect(&SocketAddr::new(0, 0))?;
-        socket.set_non_blocking(true)?;
+        let socket = socket()?;
         let syn_sent_secs = std::fs::read_to_string(SYN_SENT_TIMEOUT)
             .ok()
             .and_then(|t| t.trim().parse().ok())
@@ -47,30 +49,40 @@ impl Evidence {
     }
 
     /// Every counter of rail's table: name and packets.
-    pub fn counters(&mut self, into: &mut BTreeMap<String, u64>) -> io::Result<()> {
+    pub fn counters(&mut self, into: &mut Vec<(String, u64)>) -> io::Result<()> {
         into.clear();
-        self.dump(nfnl::get_counters(), |m| {
+        self.dump(nfnl::get_counters(), &mut |m| {
             if let Some((name, packets)) = nfnl::counter(&m) {
-                into.insert(name.to_string(), packets);
+                into.push((name.to_string(), packets));
             }
+            true
         })
     }
 
-    /// Every flow of one family on one mark.
+    /// Every flow of one family on one mark (at most `FLOW_BUDGET` of them).
     pub fn flows(
         &mut self,
         af: Af,
         (mark, mask): (u32, u32),
-        mut each: impl FnMut(Flow),
+        each: &mut dyn FnMut(Flow),
     ) -> io::Result<()> {
-        self.dump(nfnl::get_flows(af, mark, mask), |m| {
+        let mut budget = FLOW_BUDGET;
+        self.dump(nfnl::get_flows(af, mark, mask), &mut |m| {
             if let Some(f) = nfnl::flow(m.payload) {
                 each(f);
             }
+            budget -= 1;
+            budget > 0
         })
     }
 
-    fn dump(&mut self, mut request: Vec<u8>, mut data: impl FnMut(Message<'_>)) -> io::Result<()> {
+    /// Send a dump request and hand its answers to `data` until the end, or until `data`
+    /// says it has enough: the rest of that dump is then left to a socket dropped for it.
+    fn dump(
+        &mut self,
+        mut request: Vec<u8>,
+        data: &mut dyn FnMut(Message<'_>) -> bool,
+    ) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
         request[8..12].copy_from_slice(&self.seq.to_ne_bytes());
         self.socket.send(&request, 0)?;
@@ -84,9 +96,22 @@ impl Evidence {
                 match m.status() {
                     Some(0) => return Ok(()),
                     Some(e) => return Err(io::Error::from_raw_os_error(-e)),
-                    None => data(m),
+                    None if data(m) => {}
+                    None => {
+                        self.socket = socket()?;
+                        return Ok(());
+                    }
                 }
             }
         }
     }
+}
+
+/// A non-blocking netfilter netlink socket.
+fn socket() -> io::Result<Socket> {
+    let mut socket = Socket::new(NETLINK_NETFILTER)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    socket.set_non_blocking(true)?;
+    Ok(socket)
 }
