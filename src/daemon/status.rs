@@ -159,8 +159,6 @@ fn items(v: &Value) -> &[Value] {
 /// as JSON rather than parsed back into `Status`, whose deserialiser cost the mips binary
 /// 41 KB. A field missing shows as empty.
 pub fn render(s: &Value, now_unix: u64) -> String {
-    let text = |v: &Value, key: &str| v[key].as_str().unwrap_or("").to_string();
-    let num = |v: &Value, key: &str| v[key].as_u64().unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(out, "rail {} up {}s", text(s, "version"), num(s, "uptime"));
     if s["all_targets_lost"].as_bool() == Some(true) {
@@ -181,52 +179,7 @@ pub fn render(s: &Value, now_unix: u64) -> String {
     }
     let _ = writeln!(out, "\nInterfaces:");
     for (name, i) in entries(&s["interfaces"]) {
-        let dev = i["device"].as_str().unwrap_or("-");
-        let addr = i["address"].as_str().unwrap_or("-");
-        let _ = writeln!(
-            out,
-            "  {name:<10} {:<10} {:>7}s  dev {dev} addr {addr} flows {} tx {}B",
-            text(i, "state"),
-            now_unix.saturating_sub(num(i, "since")),
-            num(i, "flows"),
-            num(i, "tx_bytes")
-        );
-        if let Some(state6) = i["state6"].as_str() {
-            let addr6 = i["address6"].as_str().unwrap_or("-");
-            let _ = writeln!(out, "  {:<10} {state6:<10} ipv6 addr {addr6}", "");
-        }
-        let reason = text(i, "reason");
-        if !reason.is_empty() {
-            let _ = writeln!(out, "             {reason}");
-        }
-        let p = &i["passive"];
-        if p.is_object() {
-            let mut line = format!(
-                "passive: {} new connections, {} answered",
-                num(p, "opened"),
-                num(p, "answered")
-            );
-            if p["confirming"].as_bool() == Some(true) {
-                line += "; confirming";
-            }
-            if let Some(s) = p["suspicion"].as_str() {
-                line += &format!("; last suspect: {s}");
-            }
-            let _ = writeln!(out, "             {line}");
-        }
-        for t in items(&i["targets"]) {
-            let _ = writeln!(
-                out,
-                "             {:<16} {:<5} rtt {:>6} ms  jitter {:>6} ms  loss {:>5.1}%  ({}/{})",
-                text(t, "ip"),
-                text(t, "state"),
-                opt_ms(t["rtt_ms"].as_f64()),
-                opt_ms(t["jitter_ms"].as_f64()),
-                t["loss"].as_f64().unwrap_or(0.0),
-                num(t, "received"),
-                num(t, "sent")
-            );
-        }
+        render_interface(&mut out, name, i, now_unix);
     }
     let _ = writeln!(out, "\nPolicies:");
     let shares = |active: &[Value], last_resort: &str| {
@@ -270,6 +223,64 @@ pub fn render(s: &Value, now_unix: u64) -> String {
         }
     }
     out
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or("").to_string()
+}
+
+fn num(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or(0)
+}
+
+/// One interface's lines of `render`: state, each family, reason, passive evidence, targets.
+fn render_interface(out: &mut String, name: &str, i: &Value, now_unix: u64) {
+    let dev = i["device"].as_str().unwrap_or("-");
+    let addr = i["address"].as_str().unwrap_or("-");
+    let _ = writeln!(
+        out,
+        "  {name:<10} {:<10} {:>7}s  dev {dev} addr {addr} flows {} tx {}B",
+        text(i, "state"),
+        now_unix.saturating_sub(num(i, "since")),
+        num(i, "flows"),
+        num(i, "tx_bytes")
+    );
+    if let Some(state6) = i["state6"].as_str() {
+        let addr6 = i["address6"].as_str().unwrap_or("-");
+        let _ = writeln!(out, "  {:<10} {state6:<10} ipv6 addr {addr6}", "");
+    }
+    let reason = text(i, "reason");
+    if !reason.is_empty() {
+        let _ = writeln!(out, "             {reason}");
+    }
+    let p = &i["passive"];
+    if p.is_object() {
+        let mut line = format!(
+            "passive: {} new connections, {} answered",
+            num(p, "opened"),
+            num(p, "answered")
+        );
+        if p["confirming"].as_bool() == Some(true) {
+            line += "; confirming";
+        }
+        if let Some(s) = p["suspicion"].as_str() {
+            line += &format!("; last suspect: {s}");
+        }
+        let _ = writeln!(out, "             {line}");
+    }
+    for t in items(&i["targets"]) {
+        let _ = writeln!(
+            out,
+            "             {:<16} {:<5} rtt {:>6} ms  jitter {:>6} ms  loss {:>5.1}%  ({}/{})",
+            text(t, "ip"),
+            text(t, "state"),
+            opt_ms(t["rtt_ms"].as_f64()),
+            opt_ms(t["jitter_ms"].as_f64()),
+            t["loss"].as_f64().unwrap_or(0.0),
+            num(t, "received"),
+            num(t, "sent")
+        );
+    }
 }
 
 #[cfg(test)]

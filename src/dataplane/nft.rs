@@ -61,27 +61,9 @@ pub fn render(config: &Config, links: &Links) -> String {
         .collect();
     let mut out = String::new();
     out.push_str("table inet rail {\n");
-    for (set, af) in rule_sets(config) {
-        declare_set(&mut out, &set, addr_type(af), "interval", None);
-    }
     let sticky = sticky_sets(config, links);
-    for s in &sticky {
-        declare_set(
-            &mut out,
-            &s.name,
-            addr_type(s.af),
-            "dynamic,timeout",
-            Some(s.timeout_secs),
-        );
-    }
     let passive = passive_counters(config);
-    for c in &passive {
-        let _ = writeln!(
-            out,
-            "\tcounter {} {{\n\t\tpackets 0 bytes 0\n\t}}\n",
-            c.name
-        );
-    }
+    declare(&mut out, config, &sticky, &passive);
     out.push_str(
         "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n",
     );
@@ -139,6 +121,29 @@ pub fn render(config: &Config, links: &Links) -> String {
     out.push_str(&nat(&uplinks));
     out.push_str("}\n");
     out
+}
+
+/// The table's sets (the rules' address sets, the sticky pins) and passive counters.
+fn declare(out: &mut String, config: &Config, sticky: &[StickySet], passive: &[PassiveCounter]) {
+    for (set, af) in rule_sets(config) {
+        declare_set(out, &set, addr_type(af), "interval", None);
+    }
+    for s in sticky {
+        declare_set(
+            out,
+            &s.name,
+            addr_type(s.af),
+            "dynamic,timeout",
+            Some(s.timeout_secs),
+        );
+    }
+    for c in passive {
+        let _ = writeln!(
+            out,
+            "\tcounter {} {{\n\t\tpackets 0 bytes 0\n\t}}\n",
+            c.name
+        );
+    }
 }
 
 /// The `rules` chain: each rule's matches, per family it applies to, with its sticky pins
