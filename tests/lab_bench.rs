@@ -8,8 +8,8 @@
 //!     RAIL_BIN=$PWD/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
 //!
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
-//! (comma separated: fast, fast6, default, carrier, pppoe, flows, routes, flood, reload, cost,
-//! history)
+//! (comma separated: fast, fast6, default, passive, carrier, pppoe, flows, routes, flood,
+//! reload, cost, history)
 //! picks sections;
 //! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
 //! The cost section runs `RAIL_COST_BIN` when set (`make bench`: the static musl build);
@@ -24,6 +24,7 @@ mod health_support;
 
 use common::flood::{apply_shipped_limits, fds, resting_fds, Flood, CONNECTIONS, NOBODY};
 use common::lab::{Fault, Lab};
+use common::passive::{on_port, paced, prepare, servers, Connector, Scenario, Sink, PASSIVE};
 use common::rail::{interface, interface_dual_stack, interface_probing, Rail};
 use health_support::sim;
 use rail::config::Interface;
@@ -295,27 +296,26 @@ fn fetch_source(to: SocketAddr) -> Option<String> {
 }
 
 impl Client {
-    /// Starts the client on the LAN host; threads it starts inherit its namespace.
-    fn start(lab: &Lab, service: IpAddr) -> Client {
-        let to = SocketAddr::new(service, lab.http_port());
+    /// Starts the client on the LAN host, connecting to `services` in turn; threads it
+    /// starts inherit its namespace.
+    fn start(lab: &Lab, services: &[IpAddr]) -> Client {
+        let port = lab.http_port();
+        let mut to = services
+            .iter()
+            .map(|s| SocketAddr::new(*s, port))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .cycle();
         let attempts = Recorder::start(|log, halt| {
             lab.spawn("lan", move || {
-                let mut next = Instant::now();
-                while !halt.load(Ordering::Relaxed) {
-                    let log = log.clone();
+                paced(CLIENT_SPACING, &halt, || {
+                    let (log, to) = (log.clone(), to.next().unwrap());
                     std::thread::spawn(move || {
                         let start = SystemTime::now();
                         let source = fetch_source(to);
                         log.lock().unwrap().push(Attempt { start, source });
                     });
-                    next += CLIENT_SPACING;
-                    let now = Instant::now();
-                    if next > now {
-                        std::thread::sleep(next - now);
-                    } else {
-                        next = now; // behind (a loaded machine): no burst to catch up
-                    }
-                }
+                })
             })
         });
         Client { attempts }
@@ -442,12 +442,13 @@ config rule 'all'\n\toption use_policy 'failover'\n",
     )
 }
 
-/// Every uplink of the lab probing `targets` targets 5 times a second, balanced.
-fn all_uplinks(lab: &Lab, targets: usize) -> String {
-    let timing = "\toption interval '0.2'\n";
+/// Every uplink of the lab probing `targets` targets 5 times a second, balanced; `extra`
+/// (option lines) added to every interface.
+fn all_uplinks(lab: &Lab, targets: usize, extra: &str) -> String {
+    let timing = format!("\toption interval '0.2'\n{extra}");
     let mut c = "config globals 'globals'\n\toption log_level 'info'\n\n".to_string();
     for i in 1..=lab.isps() {
-        c += &interface_probing(lab, i, targets, timing);
+        c += &interface_probing(lab, i, targets, &timing);
     }
     for i in 1..=lab.isps() {
         c += &format!("config member 'm{i}'\n\toption interface 'isp{i}'\n\n");
@@ -707,28 +708,6 @@ struct Bench<'a> {
     flows: usize,
 }
 
-/// Waits until uplinks isp1..`isps` are up (for IPv6 too where they are dual-stack) and
-/// every target has answered a probe: rail
-/// sends none during `hold` (2 s by default) after it starts, so a fault in that time
-/// would be noticed late for a reason no real failover has.
-fn wait_probing(rail: &Rail, isps: usize) {
-    rail.wait_for(
-        "every uplink up and probing",
-        Duration::from_secs(60),
-        |r| {
-            let st = r.status();
-            (1..=isps).all(|i| {
-                let iface = &st["interfaces"][format!("isp{i}")];
-                iface["state"] == "up"
-                    && (iface["state6"].is_null() || iface["state6"] == "up")
-                    && iface["targets"].as_array().is_some_and(|ts| {
-                        ts.iter().all(|t| t["received"].as_u64().unwrap_or(0) > 0)
-                    })
-            })
-        },
-    );
-}
-
 impl<'a> Bench<'a> {
     fn start(lab: &'a Lab, config: &str) -> Bench<'a> {
         Bench::start_for(lab, config, Ip::V4)
@@ -736,15 +715,20 @@ impl<'a> Bench<'a> {
 
     /// A bench whose LAN client and flows use family `ip`.
     fn start_for(lab: &'a Lab, config: &str, ip: Ip) -> Bench<'a> {
+        Bench::start_to(lab, config, ip, &[ip.service(lab)])
+    }
+
+    /// As `start_for`, the LAN client connecting to `services` in turn.
+    fn start_to(lab: &'a Lab, config: &str, ip: Ip, services: &[IpAddr]) -> Bench<'a> {
         let tap = ProbeTap::start(lab, &lab.uplink(1).dev);
         let rail = Rail::start(lab, config);
         let log = LogWatch::start(&rail.log);
-        wait_probing(&rail, lab.isps());
+        rail.wait_probing(lab.isps());
         Bench {
             lab,
             ip,
             config: config.to_string(),
-            client: Client::start(lab, ip.service(lab)),
+            client: Client::start(lab, services),
             rail: Some(rail),
             log,
             tap,
@@ -894,7 +878,7 @@ impl<'a> Bench<'a> {
         self.rail = None;
         let rail = Rail::start(self.lab, &self.config);
         self.log = LogWatch::start(&rail.log);
-        wait_probing(&rail, self.lab.isps());
+        rail.wait_probing(self.lab.isps());
         self.rail = Some(rail);
     }
 
@@ -966,6 +950,14 @@ fn cost_binary() -> String {
     std::env::var("RAIL_COST_BIN").unwrap_or_else(|_| common::rail::binary().to_string())
 }
 
+/// The CPUs other than rail's (CPU 0) as a mask, when the cost is measured isolated: more
+/// than one CPU, and not BENCH_ISOLATE=0.
+fn other_cpus() -> Option<u64> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let off = std::env::var("BENCH_ISOLATE").is_ok_and(|v| v == "0");
+    (cpus >= 2 && !off).then(|| ((1u64 << cpus.min(63)) - 1) & !1)
+}
+
 /// Keeps the lab's own packet processing off the daemon's CPU: every thread of `pid` on
 /// CPU 0, and what the router sends the ISPs processed on the other CPUs (`lab.sh steer`,
 /// RPS). veth delivers a packet inside the sender's `sendto`, so without this the far
@@ -973,16 +965,15 @@ fn cost_binary() -> String {
 /// thread and were charged to it; on a router the NIC takes the packet and the far end
 /// answers on its own CPU. Returns what was done, for the figure's note.
 fn isolate(lab: &Lab, pid: u32) -> String {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cpus < 2 || std::env::var("BENCH_ISOLATE").is_ok_and(|v| v == "0") {
+    let Some(mask) = other_cpus() else {
         return "not isolated: the lab's packet processing is charged to rail".into();
-    }
+    };
     let pin = std::process::Command::new("taskset")
         .args(["-a", "-p", "-c", "0", &pid.to_string()])
         .output()
         .expect("running taskset");
     assert!(pin.status.success(), "taskset: {pin:?}");
-    let mask = format!("{:x}", ((1u64 << cpus.min(63)) - 1) & !1);
+    let mask = format!("{mask:x}");
     let steer = std::process::Command::new(common::lab::script())
         .args(["steer", lab.name(), &mask])
         .output()
@@ -991,24 +982,47 @@ fn isolate(lab: &Lab, pid: u32) -> String {
     format!("rail pinned to CPU 0, the ISPs' work steered to CPU mask {mask}")
 }
 
+/// What the cost section runs beside the probes: passive detection on every uplink, and
+/// new LAN connections per second (`Connector`, to a `Sink` on the Internet's servers,
+/// both on the CPUs other than rail's, so their work and the packets' way through the
+/// lab, which runs inside their system calls, are not charged to rail).
+#[derive(Clone, Copy, Default)]
+struct Load {
+    passive: bool,
+    connections_per_s: u32,
+}
+
+/// The Sink's port in the Internet (the service has 80 and 9000).
+const LOAD_PORT: u16 = 9100;
+
 /// What one daemon cost over `windows` windows of 3 s: CPU percent of one core per window
 /// (schedstat), resident memory (VmRSS, RssAnon) at each window's end, CPU percent over
-/// all windows from /proc/PID/stat, and how the daemon was isolated.
+/// all windows from /proc/PID/stat, and how the daemon was isolated and loaded.
 struct Cost {
     cpu: Vec<f64>,
     rss: Vec<(f64, f64)>,
     total: f64,
-    isolated: String,
+    note: String,
 }
 
 /// The cost of rail on every uplink of `lab`, each probing `targets` targets 5 times a
 /// second (0: none, every uplink judged by its carrier alone: nothing is ever due).
-fn cost(lab: &Lab, targets: usize, windows: usize) -> Cost {
+fn cost(lab: &Lab, targets: usize, windows: usize, load: Load) -> Cost {
     let isps = lab.isps();
-    let rail = Rail::start_bin(lab, &cost_binary(), &all_uplinks(lab, targets), &[]);
-    wait_probing(&rail, isps);
+    let extra = if load.passive { PASSIVE } else { "" };
+    let config = all_uplinks(lab, targets, extra);
+    let rail = Rail::start_bin(lab, &cost_binary(), &config, &[]);
+    rail.wait_probing(isps);
     let pid = rail.pid();
-    let isolated = isolate(lab, pid);
+    let mut note = isolate(lab, pid);
+    let connector = (load.connections_per_s > 0).then(|| {
+        prepare(lab);
+        let sink = Sink::start(lab, "inet", LOAD_PORT, other_cpus());
+        let spacing = Duration::from_secs(1) / load.connections_per_s;
+        let dests = on_port(&servers(), LOAD_PORT);
+        let c = Connector::load(lab, "lan", dests, spacing, other_cpus());
+        (sink, c)
+    });
     std::thread::sleep(Duration::from_secs(1)); // every uplink at its full probe rate
     let window = Duration::from_secs(3);
     let (ticks0, t0) = (cpu_ticks(pid), Instant::now());
@@ -1023,6 +1037,14 @@ fn cost(lab: &Lab, targets: usize, windows: usize) -> Cost {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let total = 100.0 * (cpu_ticks(pid) - ticks0) as f64 / hz / t0.elapsed().as_secs_f64();
+    if let Some((_sink, c)) = connector {
+        let (answered, unanswered, rate) = c.finish();
+        note +=
+            &format!(
+            "; the LAN opened {rate:.0} connections/s ({answered} answered, {unanswered} not){}",
+            if load.passive { ", passive on" } else { ", passive off" }
+        );
+    }
     let st = rail.status();
     for i in 1..=isps {
         let state = &st["interfaces"][format!("isp{i}")]["state"];
@@ -1032,7 +1054,7 @@ fn cost(lab: &Lab, targets: usize, windows: usize) -> Cost {
         cpu,
         rss,
         total,
-        isolated,
+        note,
     }
 }
 
@@ -1149,18 +1171,17 @@ fn bench() {
     let trials = trials();
     let mut figures: Vec<Figure> = Vec::new();
     let mut fast_median = None;
+    let mut default_median = None;
     let mut disrupted = Vec::new();
     let started = Instant::now();
 
     if [
-        "fast", "fast6", "default", "carrier", "pppoe", "flows", "routes",
+        "fast", "fast6", "default", "passive", "carrier", "pppoe", "flows", "routes",
     ]
     .iter()
     .any(|s| wanted(s))
     {
-        let Some(lab) = Lab::for_rail(2) else {
-            return;
-        };
+        let lab = Lab::for_rail(2);
         for (section, ip) in [("fast", Ip::V4), ("fast6", Ip::V6)] {
             if !wanted(section) {
                 continue;
@@ -1190,11 +1211,15 @@ fn bench() {
             let target = Target::MedianAtMost(3500.0);
             figures.push(Figure::ms(
                 "failover_blackhole_default_ms",
-                s.failover,
+                s.failover.clone(),
                 target,
             ));
+            default_median = Some(median(&s.failover));
             figures.push(Figure::ms("failback_default_ms", s.failback, Target::None));
             disrupted.extend(s.disrupted);
+        }
+        if wanted("passive") {
+            disrupted.extend(busy_figures(&lab, trials, default_median, &mut figures));
         }
         // Link events, with rail's default timings so that probes cannot explain a fast
         // result; ISP 2 is the PPPoE-like one.
@@ -1239,12 +1264,14 @@ fn bench() {
         }
     }
     if wanted("flood") {
-        if let Some(lab) = Lab::for_rail(2) {
-            flood_figures(&lab, trials, &mut figures);
-        }
+        flood_figures(&Lab::for_rail(2), trials, &mut figures);
     }
     if wanted("reload") {
         reload_figures(trials, &mut figures);
+    }
+    if wanted("passive") {
+        false_downs_figure(trials, &mut figures);
+        passive_cost_figures(trials, &mut figures);
     }
     if !disrupted.is_empty() {
         let mut f = Figure::new("disrupted_flows", "flows", disrupted, Target::AllZero);
@@ -1369,14 +1396,12 @@ fn many_rules(lab: &Lab, uplinks: usize, rules: usize, base: usize) -> String {
 /// once it has applied the new state, ends the time; the last rule's new port is then
 /// checked in rail's nft table.
 fn reload_figures(trials: usize, figures: &mut Vec<Figure>) {
-    let Some(lab) = Lab::for_rail(16) else {
-        return;
-    };
+    let lab = Lab::for_rail(16);
     let socket = PathBuf::from(common::rail::control_socket(&lab));
     for (uplinks, rules) in [(4, 20), (16, 200)] {
         eprintln!("== reload: {uplinks} uplinks, {rules} rules, {trials} trials");
         let rail = Rail::start(&lab, &many_rules(&lab, uplinks, rules, 10_000));
-        wait_probing(&rail, uplinks);
+        rail.wait_probing(uplinks);
         let mut took = Vec::new();
         for n in 0..trials {
             let base = [20_000, 10_000][n % 2];
@@ -1573,6 +1598,108 @@ fn ipv6_defaults(lab: &Lab) {
     }
 }
 
+/// Section passive, on the failover lab: rail's default timings with passive detection on,
+/// the LAN client opening a new connection every 20 ms to the Internet's servers in turn
+/// (distinct destinations, as a busy LAN's), ISP1 silently blackholed. Returns the trials'
+/// disrupted flows.
+fn busy_figures(
+    lab: &Lab,
+    trials: usize,
+    default_median: Option<f64>,
+    figures: &mut Vec<Figure>,
+) -> Vec<f64> {
+    eprintln!("== default timings, passive on, a busy LAN: blackhole ISP1, {trials} trials");
+    prepare(lab);
+    let services: Vec<IpAddr> = servers().into_iter().map(IpAddr::V4).collect();
+    let config = two_uplinks(lab, 1, PASSIVE);
+    let mut b = Bench::start_to(lab, &config, Ip::V4, &services);
+    let s = b.series(trials, 1, Fault::Blackhole);
+    let mut f = Figure::ms(
+        "failover_blackhole_default_busy_ms",
+        s.failover,
+        Target::MedianAtMost(1000.0),
+    );
+    let today = default_median.map_or("section default not run".to_string(), |m| {
+        format!("failover_blackhole_default_ms (passive off) of the same run: {m:.1} ms median")
+    });
+    f.note = format!(
+        "the LAN opens {:.0} connections/s to {} servers in turn; {today}",
+        1.0 / CLIENT_SPACING.as_secs_f64(),
+        servers().len()
+    );
+    figures.push(f);
+    let mut d = Figure::ms("detect_default_busy_ms", s.detect, Target::None);
+    d.note = "the fault to rail's `isp1 down:` line".to_string();
+    figures.push(d);
+    s.disrupted
+}
+
+/// `false_downs_passive`: the downs of a healthy uplink while the LAN plays each scenario
+/// of tests/passive_lab.rs (`Scenario::ALL`), once per 5 trials, one value per scenario
+/// run.
+fn false_downs_figure(trials: usize, figures: &mut Vec<Figure>) {
+    let rounds = trials.div_ceil(5);
+    eprintln!("== passive on, a healthy uplink: {rounds} round(s) of every scenario");
+    let mut downs = Vec::new();
+    let mut seen = Vec::new();
+    for _ in 0..rounds {
+        for scenario in Scenario::ALL {
+            let o = scenario.run();
+            eprintln!(
+                "  {scenario:?}: {} downs, {} suspicions, {} cleared",
+                o.downs.len(),
+                o.suspicions,
+                o.cleared
+            );
+            downs.push(o.downs.len() as f64);
+            seen.push(format!(
+                "{scenario:?} {} down(s), {} suspicion(s), {} cleared, LAN {}/{} answered",
+                o.downs.len(),
+                o.suspicions,
+                o.cleared,
+                o.answered,
+                o.answered + o.unanswered
+            ));
+        }
+    }
+    let mut f = Figure::new("false_downs_passive", "downs", downs, Target::AllZero);
+    f.note = format!("default timings, passive on: {}", seen.join("; "));
+    figures.push(f);
+}
+
+/// New LAN connections per second in `cpu_percent_passive` and its comparison.
+const LOAD_PER_S: u32 = 200;
+
+/// `cpu_percent_passive` beside `cpu_percent_load` (the same 4 x 4 x 5/s and 200 new LAN
+/// connections a second, passive off), measured one after the other in this run.
+fn passive_cost_figures(windows: usize, figures: &mut Vec<Figure>) {
+    let mut median_off = None;
+    for (passive, name) in [(false, "cpu_percent_load"), (true, "cpu_percent_passive")] {
+        eprintln!(
+            "== cost: 4 x 4 x 5 probes/s and {LOAD_PER_S} new LAN connections/s, passive {}, {windows} windows of 3 s",
+            if passive { "on" } else { "off" }
+        );
+        let load = Load {
+            passive,
+            connections_per_s: LOAD_PER_S,
+        };
+        let Cost {
+            cpu, total, note, ..
+        } = cost(&Lab::for_rail(4), 4, windows, load);
+        let target = match median_off {
+            Some(m) => Target::MedianAtMost(m + 0.3),
+            None => Target::None,
+        };
+        median_off.get_or_insert(median(&cpu));
+        let mut c = Figure::new(name, CPU_UNIT, cpu, target);
+        c.note = format!(
+            "{}; per 3 s window from schedstat; utime+stime over all windows: {total:.2}%; {note}",
+            cost_binary()
+        );
+        figures.push(c);
+    }
+}
+
 /// `cpu_percent{suffix}` and `rss_kib{suffix}` of the daemon probing `shape` = (uplinks,
 /// targets each) 5 times a second, against `limits` = (CPU percent, KiB); then, in the same
 /// lab, `cpu_percent_idle_grid{suffix}`: the daemon on the same uplinks with nothing due
@@ -1586,11 +1713,11 @@ fn cost_figures(
     limits: (f64, f64),
 ) {
     let (isps, targets) = shape;
-    let lab = Lab::for_rail(isps).expect("the bench needs root");
+    let lab = Lab::for_rail(isps);
     eprintln!("== cost: {isps} uplinks x {targets} targets x 5 probes/s, {windows} windows of 3 s");
-    let probing = cost(&lab, targets, windows);
+    let probing = cost(&lab, targets, windows, Load::default());
     eprintln!("== cost: {isps} uplinks, nothing due, {windows} windows of 3 s");
-    let idle = cost(&lab, 0, windows);
+    let idle = cost(&lab, 0, windows, Load::default());
     let name = format!("cpu_percent{suffix}");
     let mut c = Figure::new(
         &name,
@@ -1603,7 +1730,7 @@ fn cost_figures(
          {:.2}%; {}",
         cost_binary(),
         probing.total,
-        probing.isolated
+        probing.note
     );
     figures.push(c);
     let name = format!("rss_kib{suffix}");
@@ -1853,7 +1980,7 @@ impl Drop for UbusPath {
 
 fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
     eprintln!("== history: {isps} uplinks x 8 targets with 24 h of history read back at start");
-    let lab = Lab::for_rail(isps).expect("the bench needs root");
+    let lab = Lab::for_rail(isps);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("a clock after 1970")
@@ -1873,10 +2000,10 @@ fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
     let rail = Rail::start_bin(
         &lab,
         &cost_binary(),
-        &all_uplinks(&lab, 8),
+        &all_uplinks(&lab, 8, ""),
         &["-s", &socket],
     );
-    wait_probing(&rail, isps);
+    rail.wait_probing(isps);
     assert!(
         rail.log_text()
             .contains(&format!("history: read {isps} series")),

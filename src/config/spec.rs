@@ -4,7 +4,7 @@
 
 use super::model::{InitialState, LastResort, PortRange, Prefix, Proto, TrackMethod};
 use super::value::{self, format_duration};
-use crate::family::Family;
+use crate::family::{Family, RuleFamily};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -360,8 +360,8 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("enabled", Kind::Bool, Default::Value("1"), "0 keeps the interface in the file (and its mark) but never uses or probes it."),
             opt("device", Kind::Device, Default::Nothing, "The L3 device (`eth1`, `pppoe-wan`); learned from netifd when absent."),
             opt("gateway", Kind::Addr, Default::Nothing, "The next hop; learned (point-to-point peer, or main's default route on the device) when absent. Must be of a family the interface carries. For `family both` it names one family's next hop; the other is learned (IPv6: the next hop of netifd's dynamic `<name>_6` interface, else main's IPv6 default route on the device, often link-local, else the device alone)."),
-            opt("family", Kind::Choice(Family::WORDS), Default::Value("ipv4"), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
-            opt("track_method", Kind::Choice(TrackMethod::WORDS), Default::Value("ping"),
+            opt("family", Kind::Choice(Family::WORDS), Default::Value(Family::Ipv4.word()), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
+            opt("track_method", Kind::Choice(TrackMethod::WORDS), Default::Value(TrackMethod::Ping.word()),
                 "How to probe: ICMP echo, ARP to the gateway (IPv4 Ethernet only), TCP connect to track_ip:track_port, or a DNS query to track_ip."),
             OptSpec {
                 shape: Shape::List,
@@ -380,7 +380,7 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("down", ROUNDS, Default::Value("3"), "Failed rounds in a row that take the uplink down."),
             opt("up", ROUNDS, Default::Value("5"), "Good rounds in a row that bring it back up."),
             opt("hold", Kind::Duration { min: ms(0), max: ms(600_000) }, Default::Value("2s"), "After ifup or a recreated device, probe results are ignored this long (a PPPoE session needs a moment before it forwards)."),
-            opt("initial_state", Kind::Choice(InitialState::WORDS), Default::Value("online"), "State assumed at start, before the first rounds: online uses the uplink at once."),
+            opt("initial_state", Kind::Choice(InitialState::WORDS), Default::Value(InitialState::Online.word()), "State assumed at start, before the first rounds: online uses the uplink at once."),
             opt("check_quality", Kind::Bool, Default::Value("0"), "1 also judges rounds by latency and loss, with the four limits below."),
             opt("failure_latency", LATENCY, Default::Value("300ms"), "Mean RTT above this fails a round (check_quality 1). Less than timeout."),
             opt("recovery_latency", LATENCY, Default::Value("150ms"), "Mean RTT must be at most this for a good round while recovering. Not above failure_latency."),
@@ -397,6 +397,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                     "Delete this uplink's conntrack flows (by its mark, never others') when it goes down, so they re-establish on another uplink.")
             },
             opt("masquerade", Kind::Bool, Default::Value("0"), "Masquerade traffic leaving this uplink, in every family it carries (IPv6 too: a LAN prefix this provider does not route, e.g. another provider's or a ULA; but not IPv6 with npt_internal, which translates it instead). fw4 already does IPv4 on OpenWrt's wan zone."),
+            opt("passive", Kind::Bool, Default::Value("0"), "1 also watches the new TCP connections leaving by this uplink (nft counters in rail's table, read every 100 ms): when those to several destinations go unanswered while answers were normal, an immediate confirming probe round runs, and only its failure takes the uplink down (well under a second with the default timings instead of about 2.5 s). Off by default: it adds a rule walk per forwarded packet and extra probe rounds, and an uplink with no LAN traffic gains nothing (docs/health.md, Passive evidence)."),
             opt("ip6prefix", Kind::Prefix6, Default::Derived("learned from netifd's delegated prefix"), "The IPv6 prefix the provider delegates to this uplink (DHCPv6-PD), when netifd does not report it (it does for DHCPv6, in the status of the interface or of its DHCPv6 twin `wan_6`). An uplink without a global IPv6 address of its own (PD-only, common on PPPoE) is probed and routed from an address of this prefix on the router (one netifd assigns to a LAN, or with NPTv6 one of npt_internal), and IPv6 from this prefix leaves only through this uplink, since providers drop sources they did not delegate. Needs family ipv6 or both."),
             opt("npt_internal", Kind::Prefix6, Default::Nothing, "NPTv6: the LAN's IPv6 prefix (e.g. a ULA /64), translated into the external prefix for traffic leaving this uplink (its host bits kept) and back for new connections coming in to it. Needs family ipv6 or both; `masquerade` then covers IPv4 only."),
             opt("npt_external", Kind::Prefix6, Default::Derived("learned from netifd's delegated prefix"), "NPTv6: this uplink's prefix (one the provider routes to it), of npt_internal's length, that npt_internal becomes on the way out. Absent: the first prefix of that length in the one netifd delegates to this interface (or to its DHCPv6 twin, `wan_6` for a PPPoE `wan`), followed when it changes."),
@@ -426,7 +427,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 ..opt("use_member", Kind::Name, Default::Nothing,
                     "Members, one `list` line each; each at most once and each on its own interface.")
             },
-            opt("last_resort", Kind::Choice(LastResort::WORDS), Default::Value("unreachable"),
+            opt("last_resort", Kind::Choice(LastResort::WORDS), Default::Value(LastResort::Unreachable.word()),
                 "When no member is up: reject (unreachable), drop silently (blackhole), or use main's default route (default)."),
         ],
     },
@@ -443,7 +444,7 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("proto", Kind::Proto, Default::Value("all"), "Protocol to match."),
             many("src_dev", Kind::Device, "Incoming (LAN) devices, e.g. br-lan."),
             opt("ipset", Kind::Name, Default::Nothing, "Name of an nft set of destination addresses in rail's table (filled by e.g. dnsmasq's `nftset=`). A set holds one family: a rule for both matches IPv4 in `<name>` and IPv6 in `<name>6` (as `wan` and `wan6`); a rule with `family ipv6` matches IPv6 in `<name>` itself."),
-            opt("family", Kind::Choice(&["ipv4", "ipv6", "any"]), Default::Value("any"), "Address family to match; addresses given must be of it."),
+            opt("family", Kind::Choice(RuleFamily::WORDS), Default::Value(RuleFamily::Any.word()), "Address family to match; addresses given must be of it."),
             opt("sticky", Kind::Bool, Default::Value("0"), "Keep each source address (IPv4 and IPv6) on the uplink it last used, for sites that dislike a changing source address."),
             opt("timeout", Kind::Duration { min: ms(1000), max: ms(86_400_000) }, Default::Value("10m"), "How long a sticky source stays on its uplink after its last new connection."),
             opt("use_policy", Kind::Name, Default::Required, "A policy name, or default (main's routes), unreachable or blackhole."),
