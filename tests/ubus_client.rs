@@ -52,7 +52,7 @@ fn rail_object(seen: Rc<RefCell<Vec<Request>>>) -> Object {
             seen.borrow_mut().push(req.clone());
             match req {
                 Request::Status => Ok(Some(
-                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}),
+                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}).into(),
                 )),
                 _ => Ok(None),
             }
@@ -376,7 +376,7 @@ fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
             objects: vec![object::object(
                 |_| true,
                 move |req| match req {
-                    Request::Status => Ok(Some(json!({ "blob": huge }))),
+                    Request::Status => Ok(Some(json!({ "blob": huge }).into())),
                     _ => Ok(None),
                 },
             )],

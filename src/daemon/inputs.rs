@@ -113,19 +113,25 @@ pub fn spawn(
     let rail_object = object::object(
         move |req| super::names_known(&shared.borrow(), req),
         move |req| match req {
-            object::Request::Status => Ok(Some(snap.borrow().clone())),
+            object::Request::Status => Ok(Some(snap.borrow().clone().into())),
             object::Request::History {
                 interface,
                 family,
                 span,
                 chart,
-            } => Ok(Some(super::history_value(
-                &mut hist.borrow_mut(),
-                interface.as_deref(),
-                family.as_deref(),
-                span,
-                chart,
-            ))),
+            } => {
+                let view = super::history_view(
+                    &mut hist.borrow_mut(),
+                    interface.as_deref(),
+                    family.as_deref(),
+                    span,
+                );
+                Ok(Some(if chart {
+                    super::history_chart(&view).into()
+                } else {
+                    ubus::Answer::Blob(view.blob())
+                }))
+            }
             other => {
                 let _ = bus_tx.try_send(other);
                 Ok(None)

@@ -361,3 +361,37 @@ fn more_outages_than_the_ring_keeps_are_still_counted() {
     assert_eq!(v.days[0].outages, 40);
     assert_eq!(s.outages.len(), OUTAGES);
 }
+
+#[test]
+fn the_ubus_answer_is_the_json_document_as_blobmsg() {
+    // Two uplinks over two days with loss, an outage and a second without a reply: every
+    // field, the optional ones present and absent, and a day boundary.
+    let mut h = History::default();
+    let wanted = [("wan".to_string(), "ipv4"), ("wan".to_string(), "ipv6")];
+    h.track(
+        &[wanted[0].clone(), wanted[1].clone(), ("lte".into(), "ipv4")],
+        T0,
+    );
+    for (name, family) in &wanted {
+        let s = h.series_mut(name, family).unwrap();
+        s.set_state(T0, State::Up);
+        let mut p = Probe(Totals::default());
+        for t in 1..DAY + 200 {
+            if t == DAY + 50 {
+                s.set_state(T0 + t, State::Down);
+            }
+            if t % 7 != 0 {
+                s.round(T0 + t, p.round(4, u64::from(t % 5 == 0), &[12, 30]));
+            }
+        }
+    }
+    for span in Span::ALL {
+        let view = h.view(None, None, span);
+        let serde_json::Value::Object(doc) = serde_json::to_value(&view).unwrap() else {
+            panic!("an object")
+        };
+        let mut tree = Vec::new();
+        crate::openwrt::blob::encode_table(&crate::openwrt::blob::table_from_json(&doc), &mut tree);
+        assert_eq!(view.blob(), tree, "{span:?}");
+    }
+}

@@ -5,6 +5,7 @@
 use super::{
     out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, MINUTE, NO_U16,
 };
+use crate::openwrt::blob::{Type, Writer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -100,6 +101,91 @@ pub struct Service {
     pub rtt_us: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss_permille: Option<i64>,
+}
+
+impl View {
+    /// The document as a blobmsg table, written straight from the view (the layout its JSON
+    /// would take through a tree, in a tenth of the time: what ubus answers).
+    pub fn blob(&self) -> Vec<u8> {
+        // Three columns of 12-byte items, the state runs and the rest: grown once at most.
+        let all = self.interfaces.values().flat_map(BTreeMap::values);
+        let bytes: usize = all
+            .map(|s| 36 * s.rtt_us.len() + 32 * s.states.len() + 1024)
+            .sum();
+        let mut w = Writer::with_capacity(bytes);
+        w.open(Type::Table, "interfaces");
+        for (name, families) in &self.interfaces {
+            w.open(Type::Table, name);
+            for (family, s) in families {
+                w.open(Type::Table, family);
+                s.blob(&mut w);
+                w.close();
+            }
+            w.close();
+        }
+        w.close();
+        w.int("now", self.now as i64);
+        w.string("span", &self.span);
+        w.into_table()
+    }
+}
+
+impl SeriesView {
+    /// Its fields in JSON's order (by name).
+    fn blob(&self, w: &mut Writer) {
+        let column = |w: &mut Writer, name: &str, values: &[i64]| {
+            w.open(Type::Array, name);
+            for &v in values {
+                w.int("", v);
+            }
+            w.close();
+        };
+        w.open(Type::Array, "days");
+        for d in &self.days {
+            w.open(Type::Table, "");
+            d.blob(w);
+            w.close();
+        }
+        w.close();
+        column(w, "loss_permille", &self.loss_permille);
+        column(w, "rtt_us", &self.rtt_us);
+        column(w, "sd_us", &self.sd_us);
+        w.int("start", self.start as i64);
+        w.string("state", self.state);
+        w.open(Type::Array, "states");
+        for &(at, state) in &self.states {
+            w.open(Type::Array, "");
+            w.int("", at as i64);
+            w.string("", state);
+            w.close();
+        }
+        w.close();
+        w.int("step", self.step as i64);
+        w.open(Type::Table, "summary");
+        self.summary.blob(w);
+        w.close();
+    }
+}
+
+impl Service {
+    fn blob(&self, w: &mut Writer) {
+        if let Some(a) = self.availability {
+            w.double("availability", a);
+        }
+        if !self.date.is_empty() {
+            w.string("date", &self.date);
+        }
+        w.int("down", self.down as i64);
+        w.int("longest", self.longest as i64);
+        if let Some(l) = self.loss_permille {
+            w.int("loss_permille", l);
+        }
+        w.int("outages", self.outages as i64);
+        if let Some(r) = self.rtt_us {
+            w.int("rtt_us", r);
+        }
+        w.int("up", self.up as i64);
+    }
 }
 
 /// One sample as the view shows it.

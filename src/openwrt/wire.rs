@@ -243,17 +243,16 @@ impl Message {
 
     /// The wire bytes: header, then the container (its unpadded raw length, as libubus sends).
     pub fn encode(&self) -> Result<Vec<u8>, TooLarge> {
-        let mut out = Vec::with_capacity(64);
-        out.push(0);
-        out.push(self.header.kind as u8);
-        out.extend_from_slice(&self.header.seq.to_be_bytes());
-        out.extend_from_slice(&self.header.peer.to_be_bytes());
-        blob::put_nested(&mut out, 0, false, |o| self.attrs.encode(o));
-        // Children are padded, so the container's raw length equals its padded length.
-        if out.len() - HEADER_LEN > MAX_MSG_LEN {
-            return Err(TooLarge(out.len()));
-        }
-        Ok(out)
+        frame(self.header, 64, |o| self.attrs.encode(o))
+    }
+
+    /// A DATA reply for object `objid` whose data, `table`, is already in blobmsg form
+    /// (what `Attrs { objid, data }` gives, without decoding a large answer into a tree).
+    pub fn data_frame(header: Header, objid: u32, table: &[u8]) -> Result<Vec<u8>, TooLarge> {
+        frame(header, table.len() + 32, |o| {
+            blob::put_attr(o, attr::OBJID, false, &objid.to_be_bytes());
+            blob::put_attr(o, attr::DATA, false, table);
+        })
     }
 
     /// Parses one complete frame.
@@ -277,6 +276,25 @@ impl Message {
             attrs: Attrs::decode(container.payload)?,
         })
     }
+}
+
+/// Header, then the container whose attributes `fill` writes.
+fn frame(
+    header: Header,
+    capacity: usize,
+    fill: impl FnOnce(&mut Vec<u8>),
+) -> Result<Vec<u8>, TooLarge> {
+    let mut out = Vec::with_capacity(capacity);
+    out.push(0);
+    out.push(header.kind as u8);
+    out.extend_from_slice(&header.seq.to_be_bytes());
+    out.extend_from_slice(&header.peer.to_be_bytes());
+    blob::put_nested(&mut out, 0, false, fill);
+    // Children are padded, so the container's raw length equals its padded length.
+    if out.len() - HEADER_LEN > MAX_MSG_LEN {
+        return Err(TooLarge(out.len()));
+    }
+    Ok(out)
 }
 
 impl Attrs {
