@@ -120,16 +120,18 @@ pub fn spawn(
                 span,
                 chart,
             } => {
-                let view = super::history_view(
+                let (history, interface, family) = (
                     &mut hist.borrow_mut(),
                     interface.as_deref(),
                     family.as_deref(),
-                    span,
                 );
                 Ok(Some(if chart {
-                    super::history_chart(&view).into()
+                    super::history_chart(&super::history_view(history, interface, family, span))
+                        .into()
                 } else {
-                    ubus::Answer::Blob(view.blob())
+                    history.advance(super::unix_now());
+                    let limit = crate::openwrt::wire::MAX_DATA_LEN;
+                    ubus::Answer::Blob(history.blob(interface, family, span, limit))
                 }))
             }
             other => {

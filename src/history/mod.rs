@@ -455,6 +455,37 @@ impl History {
         family: Option<&str>,
         span: view::Span,
     ) -> view::View {
+        self.sampled(interface, family, span, 1)
+    }
+
+    /// The view as a blobmsg table of at most `limit` bytes when it can be: with every 2, 3,
+    /// ... samples merged into one until it fits (24 hours of more than 19 series would not
+    /// fit one ubus message at full resolution).
+    pub fn blob(
+        &self,
+        interface: Option<&str>,
+        family: Option<&str>,
+        span: view::Span,
+        limit: usize,
+    ) -> Vec<u8> {
+        let mut every = 1;
+        loop {
+            let blob = self.sampled(interface, family, span, every).blob();
+            if blob.len() <= limit || every >= span.samples() {
+                return blob;
+            }
+            // The size is about proportional to the samples: jump near, then step.
+            every = (every + 1).max(every * blob.len() / limit.max(1));
+        }
+    }
+
+    fn sampled(
+        &self,
+        interface: Option<&str>,
+        family: Option<&str>,
+        span: view::Span,
+        every: usize,
+    ) -> view::View {
         let mut v = view::View {
             span: span.as_str().to_string(),
             ..Default::default()
@@ -467,7 +498,7 @@ impl History {
             v.interfaces
                 .entry(name.clone())
                 .or_default()
-                .insert(fam.to_string(), s.view(span));
+                .insert(fam.to_string(), s.sampled(span, every));
         }
         v
     }

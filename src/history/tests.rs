@@ -395,3 +395,71 @@ fn the_ubus_answer_is_the_json_document_as_blobmsg() {
         assert_eq!(view.blob(), tree, "{span:?}");
     }
 }
+
+#[test]
+fn an_answer_too_large_for_one_message_merges_samples_until_it_fits() {
+    let mut h = History::default();
+    let wanted: Vec<(String, &'static str)> =
+        (1..=3).map(|i| (format!("isp{i}"), "ipv4")).collect();
+    h.track(&wanted, T0);
+    for (name, family) in &wanted {
+        let s = h.series_mut(name, family).unwrap();
+        s.set_state(T0, State::Up);
+        let mut p = Probe(Totals::default());
+        for t in 1..=DAY {
+            // Minutes alternating between 10 and 20 ms; a minute down at 12:00.
+            let rtt = if t / MINUTE % 2 == 0 { 10 } else { 20 };
+            match t {
+                43_200 => s.set_state(T0 + t, State::Down),
+                43_260 => s.set_state(T0 + t, State::Up),
+                _ => {}
+            }
+            s.round(T0 + t, p.round(1, 0, &[rtt]));
+        }
+    }
+    let full = h.view(None, None, Span::Day);
+    let whole = full.blob();
+    assert_eq!(
+        h.blob(None, None, Span::Day, whole.len()),
+        whole,
+        "fits: as it is"
+    );
+
+    let half = h.blob(None, None, Span::Day, whole.len() / 2);
+    assert!(half.len() <= whole.len() / 2, "{} bytes", half.len());
+    let table = crate::openwrt::blob::decode_table(&half).unwrap();
+    let doc = crate::openwrt::blob::table_to_json(&table);
+    let small = &doc["interfaces"]["isp1"]["ipv4"];
+    let step = small["step"].as_u64().unwrap();
+    assert!(step >= 120 && step % 60 == 0, "step {step}");
+    let rtt = small["rtt_us"].as_array().unwrap();
+    let samples = full.interfaces["isp1"]["ipv4"].rtt_us.len();
+    assert_eq!(
+        rtt.len(),
+        samples.div_ceil(step as usize / 60),
+        "every sample covered"
+    );
+    assert_eq!(small["start"], full.interfaces["isp1"]["ipv4"].start);
+    // An even number of minutes of 10 and 20 ms: a 15 ms mean with a 5 ms spread.
+    let one = full.interfaces["isp1"]["ipv4"].rtt_us[..2].to_vec();
+    assert_eq!(one.iter().sum::<i64>(), 30_000, "{one:?}");
+    let two = h.blob(None, None, Span::Day, whole.len() * 2 / 3);
+    let doc =
+        crate::openwrt::blob::table_to_json(&crate::openwrt::blob::decode_table(&two).unwrap());
+    let two = &doc["interfaces"]["isp1"]["ipv4"];
+    assert_eq!(two["step"], 120);
+    assert_eq!(
+        (two["rtt_us"][0].as_i64(), two["sd_us"][0].as_i64()),
+        (Some(15_000), Some(5_000))
+    );
+    let states: Vec<&str> = small["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[1].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["up", "down", "up"], "the outage still shows");
+    // The summary is the samples' as kept, whatever the resolution.
+    let summary = serde_json::to_value(&full.interfaces["isp1"]["ipv4"].summary).unwrap();
+    assert_eq!(small["summary"], summary);
+}

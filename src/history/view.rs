@@ -198,6 +198,41 @@ struct Point {
     down: u64,
 }
 
+impl Point {
+    /// Samples as one: the mean RTT and the spread of all their probes (each sample's
+    /// spread and its mean's distance from the group's), the mean loss, the worst state,
+    /// the seconds summed. Each sample weighs the same (a sample keeps no probe count).
+    fn merge(group: &[Point]) -> Point {
+        let replied = || group.iter().filter(|p| p.rtt != NO_U16);
+        let n = replied().count() as f64;
+        let (rtt, sd) = if n == 0.0 {
+            (NO_U16, NO_U16)
+        } else {
+            let mean = replied().map(|p| f64::from(p.rtt)).sum::<f64>() / n;
+            let var = replied()
+                .map(|p| {
+                    let sd = if p.sd == NO_U16 { 0.0 } else { f64::from(p.sd) };
+                    sd * sd + (f64::from(p.rtt) - mean).powi(2)
+                })
+                .sum::<f64>()
+                / n;
+            let tenths = |x: f64| x.round().min(f64::from(NO_U16 - 1)) as u16;
+            (tenths(mean), tenths(var.sqrt()))
+        };
+        let losses: Vec<u32> = group.iter().filter_map(|p| p.loss.map(u32::from)).collect();
+        let loss = (!losses.is_empty())
+            .then(|| (losses.iter().sum::<u32>() as f64 / losses.len() as f64).round() as u16);
+        Point {
+            rtt,
+            sd,
+            loss,
+            state: group.iter().map(|p| p.state).max().unwrap_or(0),
+            up: group.iter().map(|p| p.up).sum(),
+            down: group.iter().map(|p| p.down).sum(),
+        }
+    }
+}
+
 fn percent(up: u64, down: u64) -> Option<f64> {
     (up + down > 0).then(|| (up as f64 * 10_000.0 / (up + down) as f64).round() / 100.0)
 }
@@ -227,33 +262,47 @@ pub fn date(days: u32) -> String {
 impl Series {
     /// The span's samples up to the open second (included, as far as it went).
     pub fn view(&self, span: Span) -> SeriesView {
+        self.sampled(span, 1)
+    }
+
+    /// The span with every `every` samples merged into one (a step that many times longer;
+    /// the summary still from the samples as kept): how an answer too large for one ubus
+    /// message is made smaller.
+    pub fn sampled(&self, span: Span, every: usize) -> SeriesView {
         let points = self.points(span);
         let step = span.step();
         let start = match span {
             Span::TenMinutes => self.second + 1,
             _ => (self.second / MINUTE + 1) * MINUTE,
         } - points.len() as u64 * step;
+        let every = every.max(1);
         let mut v = SeriesView {
             state: self.state(),
             start,
-            step,
+            step: step * every as u64,
             ..Default::default()
         };
-        let (mut rtts, mut losses) = (Vec::new(), Vec::new());
+        let (mut rtts, mut losses, mut seen) = (Vec::new(), Vec::new(), 0);
         for (i, p) in points.iter().enumerate() {
-            v.rtt_us.push(us(p.rtt));
-            v.sd_us.push(us(p.sd));
-            v.loss_permille.push(p.loss.map_or(-1, i64::from));
-            let name = state_name(p.state);
-            if v.states.last().is_none_or(|&(_, s)| s != name) {
-                v.states.push((start + i as u64 * step, name));
-            }
             v.summary.up += p.up;
             v.summary.down += p.down;
             if p.rtt != NO_U16 {
                 rtts.push(us(p.rtt));
             }
             losses.extend(p.loss.map(i64::from));
+            if i > 0 && routable(points[i - 1].state) && out_of_service(p.state) {
+                seen += 1;
+            }
+        }
+        for (i, group) in points.chunks(every).enumerate() {
+            let p = Point::merge(group);
+            v.rtt_us.push(us(p.rtt));
+            v.sd_us.push(us(p.sd));
+            v.loss_permille.push(p.loss.map_or(-1, i64::from));
+            let name = state_name(p.state);
+            if v.states.last().is_none_or(|&(_, s)| s != name) {
+                v.states.push((start + i as u64 * v.step, name));
+            }
         }
         let mean = |v: &[i64]| (!v.is_empty()).then(|| v.iter().sum::<i64>() / v.len() as i64);
         v.summary.rtt_us = mean(&rtts);
@@ -270,12 +319,7 @@ impl Series {
             span.longest = span.longest.max(end - u64::from(o.start));
         }
         // More outages than the ring keeps: count the ones the samples show.
-        let routable = |n: &str| matches!(n, "up" | "suspect");
-        let out = |n: &str| !routable(n) && !matches!(n, "none" | "disabled");
-        let seen = (v.states.windows(2))
-            .filter(|w| routable(w[0].1) && out(w[1].1))
-            .count();
-        v.summary.outages = v.summary.outages.max(seen as u64);
+        v.summary.outages = v.summary.outages.max(seen);
         let open = self.ongoing();
         // Today as far as it went: with the open second, like the samples.
         let mut today = self.today;

@@ -9,6 +9,9 @@ use super::blob::{self, BlobMsg, DecodeError, Table};
 pub const HEADER_LEN: usize = 8;
 /// ubusd refuses messages whose padded blob exceeds this (UBUS_MAX_MSGLEN in CMakeLists).
 pub const MAX_MSG_LEN: usize = 1 << 20;
+/// The largest table a DATA reply carries within [`MAX_MSG_LEN`] (the object id and the
+/// data attribute's header take the rest).
+pub const MAX_DATA_LEN: usize = MAX_MSG_LEN - 16;
 /// The object id of ubusd's event object (UBUS_SYSTEM_OBJECT_EVENT).
 pub const EVENT_OBJECT: u32 = 1;
 
@@ -408,6 +411,28 @@ mod tests {
         assert_eq!(m.header.peer, 0x1234_5678);
         assert_eq!(m.attrs, Attrs::default());
         assert_eq!(m.encode().unwrap(), frame);
+    }
+
+    #[test]
+    fn a_data_frame_is_the_reply_attrs_give_and_holds_max_data_len() {
+        let header = Header {
+            kind: MsgType::Data,
+            seq: 7,
+            peer: 9,
+        };
+        let mut table = Vec::new();
+        BlobMsg::Int32(5).encode("n", &mut table);
+        let attrs = Attrs {
+            objid: Some(3),
+            data: Some(vec![("n".into(), BlobMsg::Int32(5))]),
+            ..Attrs::default()
+        };
+        let frame = Message::data_frame(header, 3, &table).unwrap();
+        assert_eq!(frame, Message { header, attrs }.encode().unwrap());
+        let largest = vec![0; MAX_DATA_LEN];
+        let frame = Message::data_frame(header, 3, &largest).unwrap();
+        assert_eq!(frame.len() - HEADER_LEN, MAX_MSG_LEN);
+        assert!(Message::data_frame(header, 3, &[0; MAX_DATA_LEN + 4]).is_err());
     }
 
     #[test]
