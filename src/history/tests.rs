@@ -205,8 +205,18 @@ fn a_clock_step_of_more_than_a_week_starts_afresh_and_a_step_back_waits() {
 #[test]
 fn the_memory_of_a_series_is_fixed_and_16_uplinks_take_under_192_kib() {
     // 192 KiB of history at 16 uplinks leaves room in the 256 KiB budget for the code.
+    // The rings' samples (docs/history.md, "Memory"): a byte more each is 2 KiB a series.
+    assert_eq!(std::mem::size_of::<Fine>(), 5, "a second");
+    assert_eq!(std::mem::size_of::<Minute>(), 6, "a minute");
+    assert_eq!(std::mem::size_of::<Day>(), 20);
+    assert_eq!(std::mem::size_of::<Outage>(), 8);
+    let rings = FINE * 5 + COARSE * 6 + DAYS * 20 + OUTAGES * 8;
+    assert_eq!(rings, 11_908);
     let bytes = Series::BYTES;
-    assert!(bytes <= 12 * 1024, "a series takes {bytes} bytes");
+    assert!(bytes <= rings + 512, "a series takes {bytes} bytes");
+    // Each in History's one allocation, beside its interface's name and family.
+    let entry = std::mem::size_of::<(String, &str, Series)>();
+    assert!(16 * entry <= 192 * 1024, "16 series take {} bytes", 16 * entry);
     let mut s = up_series();
     let mut p = Probe(Totals::default());
     for t in 1..=2 * DAY {

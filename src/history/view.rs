@@ -276,10 +276,14 @@ impl Series {
             _ => (self.second / MINUTE + 1) * MINUTE,
         } - points.len() as u64 * step;
         let every = every.max(1);
+        let samples = points.len().div_ceil(every);
         let mut v = SeriesView {
             state: self.state(),
             start,
             step: step * every as u64,
+            rtt_us: Vec::with_capacity(samples),
+            sd_us: Vec::with_capacity(samples),
+            loss_permille: Vec::with_capacity(samples),
             ..Default::default()
         };
         let (mut rtts, mut losses, mut seen) = (Vec::new(), Vec::new(), 0);

@@ -204,11 +204,13 @@ impl Writer {
     /// An integer as `ubus call` sends one: INT32 when it fits, else INT64.
     pub fn int(&mut self, name: &str, v: i64) {
         if let (true, Ok(small)) = (name.is_empty(), i32::try_from(v)) {
-            // An array's item, most of a large answer: header, empty name, value.
+            // An array's item, most of a large answer: header, empty name, value, put
+            // together first (one copy into the buffer, not three).
             let word = EXTENDED | (Type::Int32 as u32) << ID_SHIFT | 12;
-            self.out.extend_from_slice(&word.to_be_bytes());
-            self.out.extend_from_slice(&[0; 4]);
-            self.out.extend_from_slice(&small.to_be_bytes());
+            let mut item = [0; 12];
+            item[..4].copy_from_slice(&word.to_be_bytes());
+            item[8..].copy_from_slice(&small.to_be_bytes());
+            self.out.extend_from_slice(&item);
             return;
         }
         let start = self.begin(name);
