@@ -216,7 +216,11 @@ fn the_memory_of_a_series_is_fixed_and_16_uplinks_take_under_192_kib() {
     assert!(bytes <= rings + 512, "a series takes {bytes} bytes");
     // Each in History's one allocation, beside its interface's name and family.
     let entry = std::mem::size_of::<(String, &str, Series)>();
-    assert!(16 * entry <= 192 * 1024, "16 series take {} bytes", 16 * entry);
+    assert!(
+        16 * entry <= 192 * 1024,
+        "16 series take {} bytes",
+        16 * entry
+    );
     let mut s = up_series();
     let mut p = Probe(Totals::default());
     for t in 1..=2 * DAY {

@@ -189,6 +189,7 @@ impl Service {
 }
 
 /// One sample as the view shows it.
+#[derive(Clone, Copy)]
 struct Point {
     rtt: u16,
     sd: u16,
@@ -203,6 +204,9 @@ impl Point {
     /// spread and its mean's distance from the group's), the mean loss, the worst state,
     /// the seconds summed. Each sample weighs the same (a sample keeps no probe count).
     fn merge(group: &[Point]) -> Point {
+        if let [one] = group {
+            return *one;
+        }
         let replied = || group.iter().filter(|p| p.rtt != NO_U16);
         let n = replied().count() as f64;
         let (rtt, sd) = if n == 0.0 {
@@ -219,9 +223,9 @@ impl Point {
             let tenths = |x: f64| x.round().min(f64::from(NO_U16 - 1)) as u16;
             (tenths(mean), tenths(var.sqrt()))
         };
-        let losses: Vec<u32> = group.iter().filter_map(|p| p.loss.map(u32::from)).collect();
-        let loss = (!losses.is_empty())
-            .then(|| (losses.iter().sum::<u32>() as f64 / losses.len() as f64).round() as u16);
+        let (lost, counted) = (group.iter().filter_map(|p| p.loss))
+            .fold((0, 0), |(sum, n), l| (sum + u32::from(l), n + 1));
+        let loss = (counted > 0).then(|| (f64::from(lost) / f64::from(counted)).round() as u16);
         Point {
             rtt,
             sd,
