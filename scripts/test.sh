@@ -9,6 +9,8 @@ echo "== shellcheck"
 shellcheck tests/lab/*.sh scripts/owrt/*.sh
 echo "== clippy"
 cargo clippy --all-targets -- -D warnings
+echo "== shape: no import cycle, no function over 100 lines"
+python3 scripts/shape.py
 echo "== tests (unit and lab)"
 cargo test --all-targets 2>&1
 if [ -n "${RAIL_OWRT:-}" ]; then

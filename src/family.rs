@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::ops::{Index, IndexMut};
 
 use crate::words::words;
 
@@ -57,6 +58,47 @@ impl fmt::Display for Af {
     }
 }
 
+/// One value per IP family, indexed by `Af`: what is kept, learned or computed for each
+/// family on its own (an uplink's address, the rules and routes, the policy resolution).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PerAf<T>([T; 2]);
+
+impl<T> PerAf<T> {
+    pub const fn new(inet: T, inet6: T) -> PerAf<T> {
+        PerAf([inet, inet6])
+    }
+
+    /// The value of each family, from `f`.
+    pub fn from_fn(mut f: impl FnMut(Af) -> T) -> PerAf<T> {
+        PerAf([f(Af::Inet), f(Af::Inet6)])
+    }
+
+    /// Each family with its value, IPv4 first.
+    pub fn iter(&self) -> impl Iterator<Item = (Af, &T)> {
+        Af::BOTH.into_iter().zip(&self.0)
+    }
+}
+
+impl<T: Clone> PerAf<T> {
+    /// The same value for both families.
+    pub fn splat(value: T) -> PerAf<T> {
+        PerAf([value.clone(), value])
+    }
+}
+
+impl<T> Index<Af> for PerAf<T> {
+    type Output = T;
+    fn index(&self, af: Af) -> &T {
+        &self.0[af as usize]
+    }
+}
+
+impl<T> IndexMut<Af> for PerAf<T> {
+    fn index_mut(&mut self, af: Af) -> &mut T {
+        &mut self.0[af as usize]
+    }
+}
+
 words! {
     /// The families an uplink carries; each is probed, judged and routed on its own.
     pub enum Family {
@@ -89,6 +131,35 @@ impl Family {
     }
 }
 
+words! {
+    /// The families a rule matches (its `family` option): one, or any.
+    pub enum RuleFamily {
+        Ipv4 = "ipv4",
+        Ipv6 = "ipv6",
+        Any = "any",
+    }
+}
+
+impl RuleFamily {
+    /// The rule's family as the model holds it (`None`: any).
+    pub fn of(af: Option<Af>) -> RuleFamily {
+        match af {
+            Some(Af::Inet) => RuleFamily::Ipv4,
+            Some(Af::Inet6) => RuleFamily::Ipv6,
+            None => RuleFamily::Any,
+        }
+    }
+
+    /// The one family matched; `None` for any.
+    pub fn af(self) -> Option<Af> {
+        match self {
+            RuleFamily::Ipv4 => Some(Af::Inet),
+            RuleFamily::Ipv6 => Some(Af::Inet6),
+            RuleFamily::Any => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +172,20 @@ mod tests {
         assert_eq!(Family::WORDS, ["ipv4", "ipv6", "both"]);
         assert_eq!(Af::from_word("any"), None);
         assert_eq!(Af::Inet6.word(), "ipv6");
+        assert_eq!(RuleFamily::from_word("any").map(RuleFamily::af), Some(None));
+        for f in [RuleFamily::Ipv4, RuleFamily::Ipv6, RuleFamily::Any] {
+            assert_eq!(RuleFamily::of(f.af()), f);
+        }
+    }
+
+    #[test]
+    fn per_family_values_are_indexed_by_family() {
+        let mut p = PerAf::from_fn(|af| af.max_len());
+        assert_eq!((p[Af::Inet], p[Af::Inet6]), (32, 128));
+        p[Af::Inet6] = 64;
+        let seen: Vec<(Af, u8)> = p.iter().map(|(af, v)| (af, *v)).collect();
+        assert_eq!(seen, [(Af::Inet, 32), (Af::Inet6, 64)]);
+        assert_eq!(PerAf::splat(1)[Af::Inet6], 1);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Configs and links built by name, for the unit tests, the integration tests and the
 //! benchmarks: `uplinks(&["wan1", "wan2"]).member("wan1", 1, 3).member("wan2", 1, 1)
-//! .policy(&["m0", "m1"]).build()`. Not used by the daemon.
+//! .policy(&["m0", "m1"]).build()`. Compiled only for tests: `cfg(test)`, or the `fixtures`
+//! feature, which the integration tests get through rail's dev-dependency on itself.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::config::*;
 use crate::dataplane::vocab::{Link, Links};
+use crate::family::{Family, PerAf};
 
 /// An enabled IPv4 uplink with the `n`th mark of the default mask and mwan3-like timings.
 pub fn interface(name: &str, n: u32) -> Interface {
@@ -182,11 +184,9 @@ pub fn every_match_links() -> Links {
     let link = |device: &str, ifindex| Link {
         device: device.into(),
         ifindex,
-        address: None,
-        gateway: None,
+        address: PerAf::default(),
+        gateway: PerAf::default(),
         carrier: true,
-        address6: None,
-        gateway6: None,
         delegated6: None,
     };
     [

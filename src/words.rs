@@ -19,7 +19,7 @@ macro_rules! words {
             /// Every word, in declaration order.
             pub const WORDS: &'static [&'static str] = &[$($word),+];
 
-            pub fn word(self) -> &'static str {
+            pub const fn word(self) -> &'static str {
                 match self {
                     $(Self::$variant => $word,)+
                 }

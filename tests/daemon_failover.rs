@@ -20,9 +20,7 @@ fn kernel_state(lab: &Lab) -> (String, String, String) {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let before = kernel_state(&lab);
     let (a1, a2) = (
         lab.uplink(1).addr.to_string(),
@@ -79,9 +77,7 @@ fn balances_fails_over_on_blackhole_fails_back_and_cleans_up() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn carrier_loss_takes_the_uplink_down_without_waiting_for_probes() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     // Slow probing: only the carrier can explain a fast verdict.
     let slow =
         "\toption interval '5'\n\toption timeout '2'\n\toption down '3'\n\toption hold '0'\n";

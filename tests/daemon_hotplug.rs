@@ -62,9 +62,7 @@ fn slow_netifd(path: std::path::PathBuf, status: Value, slow: Arc<AtomicBool>) {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_hotplug_event_does_not_hold_the_loop_while_netifd_is_slow() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let dir = std::env::temp_dir().join(format!("rail-hotplug-{}", lab.name()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ubus.sock");

@@ -13,21 +13,23 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use broker::netifd::{dhcp_status, dhcpv6_status, pppoe_status, stand_in, Announce, Say};
+use broker::netifd::{
+    dhcp_status, dhcpv6_status, pppoe_status, says, stand_in, Announce, IfEvent, Say,
+};
 use broker::Broker;
 use common::lab::{Fault, Lab, Uplink};
 use common::rail::{interface, interface_dual_stack, Rail, FAST};
 
-/// netifd says `action` (event) and `kind` (notification) about interface `name`, whose
-/// status is now `status`.
+/// netifd says what it says for `event` about interface `name`, whose status is now
+/// `status` (its hotplug call names the status's L3 device).
 fn announce(
     netifd: &smol::channel::Sender<Announce>,
     name: &'static str,
     status: Value,
-    action: &'static str,
-    kind: &'static str,
+    event: IfEvent,
 ) {
-    let say = vec![Say::Event(action), Say::Notify(kind, status.clone())];
+    let device = status["l3_device"].as_str().map(str::to_string);
+    let say = says(event, status.clone(), device);
     netifd
         .send_blocking(Announce {
             name,
@@ -39,11 +41,13 @@ fn announce(
 }
 
 fn config(lab: &Lab) -> String {
-    let isp2 = interface(lab, 2, FAST);
     // `wan` is ISP 2's PPPoE-like uplink, known only through netifd.
-    let wan = isp2
-        .replace("config interface 'isp2'", "config interface 'wan'")
-        .replace(&format!("\toption device '{}'\n", lab.uplink(2).dev), "");
+    config_naming_device(lab).replace(&format!("\toption device '{}'\n", lab.uplink(2).dev), "")
+}
+
+/// `config(lab)` with wan's device named in the config, as well as announced by netifd.
+fn config_naming_device(lab: &Lab) -> String {
+    let wan = interface(lab, 2, FAST).replace("config interface 'isp2'", "config interface 'wan'");
     format!(
         "config globals 'globals'\n\n{}{wan}\
 config member 'wan_m1'\n\toption interface 'wan'\n\toption metric '1'\n\n\
@@ -61,9 +65,7 @@ fn wan(rail: &Rail) -> Value {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ubus.sock");
@@ -98,8 +100,7 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
         &netifd,
         "wan",
         pppoe_status(false, "", "", ""),
-        "ifdown",
-        "interface.down",
+        IfEvent::Down,
     );
     rail.wait_for("wan out of service", Duration::from_secs(5), |r| {
         wan(r)["state"] != "up"
@@ -119,13 +120,7 @@ fn pppoe_uplink_rebinds_on_a_new_device_announced_by_netifd() {
         "the lab gave the session a new address"
     );
     let t0 = Instant::now();
-    announce(
-        &netifd,
-        "wan",
-        up(again.addr, again.gw),
-        "ifup",
-        "interface.update",
-    );
+    announce(&netifd, "wan", up(again.addr, again.gw), IfEvent::Up);
     rail.wait_for(
         "wan rebound to the new device",
         Duration::from_secs(5),
@@ -167,10 +162,9 @@ fn wan_through_netifd(lab: &Lab) -> (Broker, smol::channel::Sender<Announce>, Ra
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_late_hotplug_ifdown_only_makes_rail_ask_netifd() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
+    let lab = Lab::for_rail(2);
     let (_broker, netifd, rail) = wan_through_netifd(&lab);
     // netifd is up again (its status says so) when the hotplug ifdown of an earlier
     // restart arrives, without DEVICE as netifd sends it.
@@ -196,16 +190,15 @@ fn a_late_hotplug_ifdown_only_makes_rail_ask_netifd() {
 }
 
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_renewal_with_only_a_new_gateway_is_followed_through_mains_default_route() {
-    let Some(lab) = Lab::up_with_ppp(
+    let lab = Lab::up_with_ppp(
         common::lab::Options {
             isps: 2,
             masq: false,
         },
         &[],
-    ) else {
-        return;
-    };
+    );
     let dir = std::env::temp_dir().join(format!("rail-netifd-gw-{}", lab.name()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ubus.sock");
@@ -280,7 +273,7 @@ fn lab_with_wan_6(
     std::path::PathBuf,
     smol::channel::Sender<Announce>,
 )> {
-    let lab = Lab::for_rail(2)?;
+    let lab = Lab::for_rail(2);
     if !lab.has_ipv6() {
         eprintln!("no IPv6 in this kernel: skipped");
         return None;
@@ -300,15 +293,14 @@ fn lab_with_wan_6(
 
 /// netifd updates `wan_6` to `status` (ifupdate), or takes it down (`None`).
 fn update_wan_6(netifd: &smol::channel::Sender<Announce>, status: Option<Value>) {
-    let (status, action, kind) = match status {
-        Some(s) => (s, "ifupdate", "interface.update"),
+    let (status, event) = match status {
+        Some(s) => (s, IfEvent::Update),
         None => (
             json!({"up": false, "pending": false, "available": true, "proto": "dhcpv6"}),
-            "ifdown",
-            "interface.down",
+            IfEvent::Down,
         ),
     };
-    announce(netifd, "wan_6", status, action, kind);
+    announce(netifd, "wan_6", status, event);
 }
 
 /// ISP 2's uplink as a dual-stack `wan` known only through netifd, with `extra` options.
@@ -457,21 +449,23 @@ fn ppp_status(lab: &Lab) -> Value {
     pppoe_status(true, &ppp.dev, &ppp.addr.to_string(), &ppp.gw.to_string())
 }
 
-/// A broker, a netifd stand-in announcing `wan` (ISP 2) and rail with both uplinks up.
-fn wan_stand_in(
-    lab: &Lab,
+/// A broker, a netifd stand-in announcing `wan` (ISP 2) and rail on `config` with both
+/// uplinks up.
+fn wan_stand_in<'l>(
+    lab: &'l Lab,
+    config: &str,
 ) -> (
     std::path::PathBuf,
     Broker,
     smol::channel::Sender<broker::netifd::Announce>,
-    Rail<'_>,
+    Rail<'l>,
 ) {
     let dir = std::env::temp_dir().join(format!("rail-netifd-{}", lab.name()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("ubus.sock");
     let broker = Broker::start(&path);
     let announce = stand_in(path.clone(), vec![("wan", ppp_status(lab))]);
-    let rail = Rail::start_with(lab, &config(lab), &["-s", path.to_str().unwrap()]);
+    let rail = Rail::start_with(lab, config, &["-s", path.to_str().unwrap()]);
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     let dev = lab.uplink(2).dev;
     rail.wait_for("wan up through netifd", Duration::from_secs(10), |r| {
@@ -500,11 +494,10 @@ fn stand_in_exits(
 /// `network.interface.<name>` answers Not found. That is routine: rail keeps the uplink as
 /// it is, says nothing above info, and reads netifd again when its objects return.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
-    let (path, broker, announce, rail) = wan_stand_in(&lab);
+    let lab = Lab::for_rail(2);
+    let (path, broker, announce, rail) = wan_stand_in(&lab, &config(&lab));
     let status = || ppp_status(&lab);
     let before = rail.log_text().len();
 
@@ -543,11 +536,10 @@ fn ubusd_restart_with_netifd_back_2_s_later_is_routine() {
 /// sends `ifup` per interface. An uplink that comes back as it was keeps its state: no
 /// transition, no conntrack flush, no warning, and rail's rules are back.
 #[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
-    let Some(lab) = Lab::for_rail(2) else {
-        return;
-    };
-    let (path, broker, announce, rail) = wan_stand_in(&lab);
+    let lab = Lab::for_rail(2);
+    let (path, broker, announce, rail) = wan_stand_in(&lab, &config(&lab));
     let status = || ppp_status(&lab);
     let ppp = lab.uplink(2);
     let before = rail.log_text().len();
@@ -575,9 +567,10 @@ fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
         .send_blocking(broker::netifd::Announce {
             name: "wan",
             status: status(),
+            // Its notifications reach no old subscriber (the object is new).
             say: vec![
                 Say::Event("ifup"),
-                Say::Notify("interface.update", status()),
+                Say::Hotplug("ifup", Some(ppp.dev.clone())),
             ],
             done: None,
         })
@@ -586,6 +579,12 @@ fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
         lab.run("rtr", &["ip", "rule"])
             .contains(&format!("from {} lookup", ppp.addr))
     });
+    assert_left_alone(&rail, before);
+}
+
+/// Nothing rail logged since `before` is a transition of either uplink, a flush of flows,
+/// a warning or an error, and wan is up.
+fn assert_left_alone(rail: &Rail, before: usize) {
     // Recovery rounds or a late flap would show within this.
     std::thread::sleep(Duration::from_secs(3));
     let log = rail.log_text();
@@ -605,7 +604,7 @@ fn netifd_restart_as_openwrts_netifd_does_it_leaves_the_uplink_alone() {
         !said.contains("warning: ") && !said.contains("error: "),
         "{said}"
     );
-    assert_eq!(wan(&rail)["state"], "up");
+    assert_eq!(wan(rail)["state"], "up");
 }
 
 #[test]
@@ -671,4 +670,50 @@ fn a_pd_only_pppoe_uplink_is_probed_and_routed_from_the_prefix_netifd_delegates(
         Some(&5),
         "the LAN host's own address, unmasqueraded: {t:?}"
     );
+}
+
+/// netifd's `ubus call network.interface.wan down`, then `up`, for an uplink whose device
+/// rail's config also names: netifd removes the address and says so, then puts it back.
+/// rail holds it as it holds one it learns from netifd alone: no transition, no flush.
+#[test]
+#[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
+fn an_uplink_whose_device_the_config_names_is_held_through_netifds_down_and_up() {
+    let lab = Lab::for_rail(2);
+    let (_path, _broker, announce, rail) = wan_stand_in(&lab, &config_naming_device(&lab));
+    let ppp = lab.uplink(2);
+    let before = rail.log_text().len();
+    let addr = format!("{} peer {} dev {}", ppp.addr, ppp.gw, ppp.dev);
+    let addr: Vec<&str> = addr.split(' ').collect();
+    let ip = |op: &str| {
+        let mut args = vec!["ip", "addr", op];
+        args.extend_from_slice(&addr);
+        lab.run("rtr", &args);
+    };
+    ip("del");
+    let down = pppoe_status(false, "", "", "");
+    let mut say = says(IfEvent::Down, down.clone(), None);
+    say.extend(says(IfEvent::Down, down.clone(), None));
+    let (done, wait) = std::sync::mpsc::channel();
+    announce
+        .send_blocking(Announce {
+            name: "wan",
+            status: down,
+            say,
+            done: Some(done),
+        })
+        .unwrap();
+    wait.recv_timeout(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    ip("add");
+    let status = ppp_status(&lab);
+    let say = says(IfEvent::Up, status.clone(), Some(ppp.dev.clone()));
+    announce
+        .send_blocking(Announce {
+            name: "wan",
+            status,
+            say,
+            done: None,
+        })
+        .unwrap();
+    assert_left_alone(&rail, before);
 }

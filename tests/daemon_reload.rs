@@ -93,7 +93,7 @@ fn all_alive(flows: &mut [Flow], when: &str) {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks() {
-    let Some(lab) = Lab::for_rail(3) else { return };
+    let lab = Lab::for_rail(3);
     let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
     let mut flows = flows_on_both(&lab);
     let before = echo_flows(&lab);
@@ -162,7 +162,7 @@ fn reload_and_sighup_apply_changes_and_keep_established_flows_on_their_uplinks()
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn broken_config_is_refused_on_reload_and_at_start() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let good = config(&lab, &[1, 1], "");
     let rail = start_up(&lab, &good, &[1, 2]);
     let policies = rail.status()["policies"].clone();
@@ -221,7 +221,7 @@ fn broken_config_is_refused_on_reload_and_at_start() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn reload_keeps_a_down_uplink_down_and_off_the_routes() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let rail = start_up(&lab, &config(&lab, &[1, 1], ""), &[1, 2]);
     lab.fault(1, common::lab::Fault::Blackhole);
     rail.wait_state("isp1", "down", VERDICT);

@@ -35,7 +35,7 @@ fn isp1_fails_over_to_isp2_and_back(lab: &Lab, rail: &Rail, n: usize) {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ft_router_second_group_only_when_the_first_is_down_weights_within_a_group() {
-    let Some(lab) = Lab::for_rail(3) else { return };
+    let lab = Lab::for_rail(3);
     let config = uplinks(&lab, &[1, 2, 3], "")
         + &member("m1", 1, 1, 3)
         + &member("m2", 2, 1, 1)
@@ -88,7 +88,7 @@ fn ft_router_second_group_only_when_the_first_is_down_weights_within_a_group() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn intelligent_gateway_servers_and_workstations_each_fail_over_to_the_other_line() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     // The lab's LAN host is a workstation (.2); .3 plays the server.
     let (server, workstation) = ("203.0.113.3", lab.lan_addr().to_string());
     add_lan_host(&lab, server);
@@ -141,7 +141,7 @@ fn intelligent_gateway_servers_and_workstations_each_fail_over_to_the_other_line
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn intelligent_gateway_pppoe_reconnect_with_new_addresses_moves_workstations_and_back() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     // Line B is the PPPoE-like isp2: its session drops, then comes back with a new local
     // address, peer and ifindex, as pppd's reconnects do.
     let config = uplinks(&lab, &[1, 2], "")
@@ -178,7 +178,7 @@ fn intelligent_gateway_pppoe_reconnect_with_new_addresses_moves_workstations_and
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let config = balanced_all(&lab, &[2, 1]);
     // As on OpenWrt, where netifd puts the WAN's default route in main: what a packet
     // would take if rail did not keep each uplink's source on its own table.
@@ -243,7 +243,7 @@ fn nano_howto_weighted_and_an_uplink_address_never_leaves_by_another_link() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn selective_routing_sends_one_hosts_port_80_over_the_alternate_uplink() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let other = "203.0.113.3";
     add_lan_host(&lab, other);
     let host = lab.lan_addr().to_string();
@@ -278,7 +278,7 @@ fn selective_routing_sends_one_hosts_port_80_over_the_alternate_uplink() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn selective_routing_by_a_destination_set_filled_at_run_time_survives_a_reload() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let config = uplinks(&lab, &[1, 2], "")
         + &member("p1", 1, 1, 1)
         + &member("p2", 2, 1, 1)
@@ -319,7 +319,7 @@ fn selective_routing_by_a_destination_set_filled_at_run_time_survives_a_reload()
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn last_resort_unreachable_refuses_at_once_and_default_uses_mains_route() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let other = "203.0.113.3";
     add_lan_host(&lab, other);
     // main's default route, as netifd keeps it, for `last_resort default`.
@@ -368,7 +368,7 @@ fn last_resort_unreachable_refuses_at_once_and_default_uses_mains_route() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn failover_only_primary_carries_everything_backup_only_when_it_is_down() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let config = uplinks(&lab, &[1, 2], "")
         + &member("primary", 1, 1, 1)
         + &member("backup", 2, 2, 1)
@@ -388,7 +388,7 @@ fn failover_only_primary_carries_everything_backup_only_when_it_is_down() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn sticky_rule_keeps_a_source_on_one_uplink_until_that_uplink_fails() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let config = balanced(&lab, &[1, 1], "")
         + &rule("all", &[("sticky", "1"), ("timeout", "60")], "balanced");
     let rail = start_up(&lab, &config, &[1, 2]);
@@ -422,7 +422,7 @@ fn sticky_rule_keeps_a_source_on_one_uplink_until_that_uplink_fails() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn sticky_sources_fail_back_when_their_backup_uplink_still_serves_another_policy() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let config = uplinks(&lab, &[1, 2], "")
         + &member("primary", 1, 1, 1)
         + &member("backup", 2, 2, 1)

@@ -54,7 +54,7 @@ fn pin(lab: &Lab, set: &str, third: u8, n: u8) -> BTreeSet<Ipv4Addr> {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
-    let Some(lab) = Lab::for_rail(3) else { return };
+    let lab = Lab::for_rail(3);
     // isp2 is the PPPoE-like uplink, isp3 an Ethernet one that renews its lease.
     let config = balanced(&lab, &[1, 1, 1], "")
         + &rule("all", &[("sticky", "1"), ("timeout", "600")], "balanced");
@@ -164,7 +164,7 @@ fn sticky_pins_survive_another_uplinks_reconnect_and_renewal() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_failed_reconcile_is_retried_shown_and_logged_once() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     // An `nft` first in the daemon's PATH that fails while `fail` exists beside it, as a
     // fork failure under memory pressure would.
     let bin = std::env::temp_dir().join(format!("rail-{}-bin", lab.name()));
@@ -255,7 +255,7 @@ fn time_until(limit: Duration, done: impl Fn() -> bool) -> Option<Duration> {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_flushed_ruleset_and_deleted_rules_are_restored_within_a_second() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let config = balanced(&lab, &[1, 1], "")
         + &rule("all", &[("sticky", "1"), ("timeout", "600")], "balanced");
     let rail = start_up(&lab, &config, &[1, 2]);
@@ -327,7 +327,7 @@ fn dead(flows: &mut [Flow]) -> Vec<String> {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn marks_stay_with_their_interface_across_a_reload_that_inserts_one_and_a_restart() {
-    let Some(lab) = Lab::for_rail(3) else { return };
+    let lab = Lab::for_rail(3);
     let rail = start_up(&lab, &balanced_over(&lab, &[1, 2]), &[1, 2]);
     let before = marks(&rail);
     let mut flows: Vec<Flow> = (0..8).map(|_| lab.open_flow("lan")).collect();
@@ -374,7 +374,7 @@ fn marks_stay_with_their_interface_across_a_reload_that_inserts_one_and_a_restar
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn unknown_interfaces_are_refused_everywhere_and_maintenance_survives_a_kill() {
-    let Some(lab) = Lab::for_rail(2) else { return };
+    let lab = Lab::for_rail(2);
     let path = std::env::temp_dir().join(format!("rail-{}-ubus.sock", lab.name()));
     let broker = Broker::start(&path);
     let socket = path.to_str().unwrap();

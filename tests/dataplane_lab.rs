@@ -21,6 +21,7 @@ use rail::dataplane::kernel::{Changes, Kernel};
 use rail::dataplane::nft::render;
 use rail::dataplane::vocab::Links;
 use rail::dataplane::watch::{Event, Watch};
+use rail::family::PerAf;
 use rail::policy::resolve;
 
 /// rail's dataplane state, living on the router thread.
@@ -124,7 +125,7 @@ impl Drop for Router {
 }
 
 /// A two-ISP lab without the lab's own masquerade (rail's does it).
-fn lab() -> Option<Lab> {
+fn lab() -> Lab {
     Lab::for_rail(2)
 }
 
@@ -142,7 +143,11 @@ fn desired_with(router: &Router, config: &Config, up: &'static [usize]) -> Desir
     let config = config.clone();
     router.run(move |rail| {
         let links = rail.learn(&config);
-        desired(&config, &links, &resolve(&config, |i| up.contains(&i.0)))
+        desired(
+            &config,
+            &links,
+            &PerAf::splat(resolve(&config, |i| up.contains(&i.0))),
+        )
     })
 }
 
@@ -218,7 +223,7 @@ fn ifindex(lab: &Lab, dev: &str) -> u32 {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn new_connections_split_by_weight_three_to_one() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let router = Router::start(&lab);
     let config = config(&lab, "config member 'isp1_m1_w1'\n\toption weight '3'\n");
     apply(&router, &config, &[0, 1]);
@@ -230,20 +235,18 @@ fn new_connections_split_by_weight_three_to_one() {
 }
 
 /// A lab whose router balances 1:1 over both uplinks.
-fn balanced_lab() -> Option<(Lab, Router, Config)> {
-    let lab = lab()?;
+fn balanced_lab() -> (Lab, Router, Config) {
+    let lab = lab();
     let router = Router::start(&lab);
     let config = config(&lab, "");
     apply(&router, &config, &[0, 1]);
-    Some((lab, router, config))
+    (lab, router, config)
 }
 
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn long_lived_connection_keeps_its_uplink_while_the_policy_route_changes() {
-    let Some((lab, router, config)) = balanced_lab() else {
-        return;
-    };
+    let (lab, router, config) = balanced_lab();
     // The L4 hash spreads flows at random: open them until both uplinks carry some (8 flows
     // all on one uplink happen 2 times in 256).
     let isp1 = lab.uplink(1).addr.to_string();
@@ -272,9 +275,7 @@ fn long_lived_connection_keeps_its_uplink_while_the_policy_route_changes() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn taking_an_uplink_out_deletes_its_flows_and_leaves_the_others() {
-    let Some((lab, router, config)) = balanced_lab() else {
-        return;
-    };
+    let (lab, router, config) = balanced_lab();
     let _flows: Vec<_> = (0..16).map(|_| lab.open_flow("lan")).collect();
     let mask = config.globals.mark_mask.bits();
     let (m1, m2) = (mark_of(&config, 0), mark_of(&config, 1));
@@ -298,7 +299,7 @@ fn taking_an_uplink_out_deletes_its_flows_and_leaves_the_others() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn router_traffic_and_replies_leave_by_the_uplink_owning_their_source() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let router = Router::start(&lab);
     let config = config(&lab, "");
     // Main's default and the policy (only isp1 up) both point at isp1.
@@ -344,7 +345,7 @@ fn router_traffic_and_replies_leave_by_the_uplink_owning_their_source() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn reconcile_is_idempotent_repairs_drift_and_flush_restores_the_kernel() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let pristine = snapshot(&lab);
     let config = config(&lab, "config member 'isp1_m1_w1'\n\toption weight '3'\n");
     {
@@ -431,9 +432,7 @@ fn start_watch(router: &Router) {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn point_to_point_device_recreated_is_followed_after_the_event() {
-    let Some((lab, router, config)) = balanced_lab() else {
-        return;
-    };
+    let (lab, router, config) = balanced_lab();
     let (dev, old) = (lab.uplink(2).dev, lab.uplink(2).addr);
     let old_index = ifindex(&lab, &dev);
     assert!(lab
@@ -447,7 +446,7 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
             wait_for(rail, |e| *e == wanted);
             let start = Instant::now();
             let links = rail.learn(&cfg);
-            let d = desired(&cfg, &links, &resolve(&cfg, |_| true));
+            let d = desired(&cfg, &links, &PerAf::splat(resolve(&cfg, |_| true)));
             rail.reconcile(&d);
             start.elapsed()
         })
@@ -496,7 +495,7 @@ fn point_to_point_device_recreated_is_followed_after_the_event() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_lost_burst_of_events_asks_for_a_resync() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let router = Router::start(&lab);
     start_watch(&router);
     // The router thread is idle, so nobody reads the subscription while main fills up.
@@ -515,7 +514,7 @@ fn a_lost_burst_of_events_asks_for_a_resync() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn nft_accepts_every_kind_of_rule() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let mut config = rail::fixtures::every_match();
     config.rules[4].sticky = true;
     let text = render(&config, &rail::fixtures::every_match_links());
@@ -541,7 +540,7 @@ fn nft_accepts_every_kind_of_rule() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn set_elements_and_sysctls_survive_a_table_update() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let router = Router::start(&lab);
     let banks =
         "config rule 'banks'\n\toption ipset 'rail_banks'\n\toption use_policy 'balanced'\n";
@@ -586,7 +585,7 @@ fn set_elements_and_sysctls_survive_a_table_update() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn sticky_source_keeps_its_uplink_until_that_uplink_leaves_the_policy() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let router = Router::start(&lab);
     let config = config(&lab, "config rule 'all'\n\toption sticky '1'\n");
     assert!(

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 /// The lab with one ISP; main's default route via it (as netifd installs it on OpenWrt,
 /// and as the lab's loose rp_filter needs for replies), plus what rail's dataplane adds:
 /// ISP 1's table and the fwmark rule that sends marked probes there.
-fn lab() -> Option<Lab> {
-    let lab = Lab::up(1)?;
+fn lab() -> Lab {
+    let lab = Lab::up(1);
     lab.route_default_via(1);
     let up = lab.uplink(1);
     let (gw, dev) = (up.gw.to_string(), up.dev.clone());
@@ -39,7 +39,7 @@ fn lab() -> Option<Lab> {
             "101",
         ],
     );
-    Some(lab)
+    lab
 }
 
 fn targets(lab: &Lab) -> Vec<String> {
@@ -99,7 +99,7 @@ fn run(
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn silent_blackhole_on_isp1_takes_it_down_although_its_first_hop_answers() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let gw = lab.uplink(1).gw.to_string();
     // "isp1" probes the Internet; "isp1_gw" the first hop, which keeps answering.
     let ifaces = vec![on("isp1", &targets(&lab)), on("isp1_gw", &[gw])];
@@ -133,7 +133,7 @@ fn with_loss_limit(mut i: Interface) -> Interface {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn thirty_percent_random_loss_trips_the_loss_limit() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let wan = with_loss_limit(on("isp1", &targets(&lab)));
     let (st, transitions, fault) = run(&lab, vec![wan], 10.0, 0.5, Fault::Loss(30));
     let down = transitions.iter().find(|(_, t)| t.to == State::Down);
@@ -149,7 +149,7 @@ fn thirty_percent_random_loss_trips_the_loss_limit() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn two_percent_random_loss_does_not() {
-    let Some(lab) = lab() else { return };
+    let lab = lab();
     let wan = with_loss_limit(on("isp1", &targets(&lab)));
     let (st, transitions, _) = run(&lab, vec![wan], 10.0, 0.5, Fault::Loss(2));
     assert!(

@@ -381,7 +381,7 @@ fn ipv6_echo_over_a_bound_raw_socket() {
     lab.router
         .ip("-6 route add 2001:db8:ff::/64 via 2001:db8:1::1 dev up1 table 101");
     let mut wan = fast(interface("wan6", &["2001:db8:ff::1", "2001:db8:ff::99"]));
-    wan.family = rail::config::Family::Ipv6;
+    wan.family = rail::family::Family::Ipv6;
     let (st, _) = probe(&lab.router, vec![wan], &[("up1", "2001:db8:1::2")], 1.2);
     let t = &st[0].targets;
     assert!(t[0].received >= 3 && t[0].loss == 0.0, "{:?}", st[0]);

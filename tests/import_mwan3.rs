@@ -3,10 +3,8 @@
 //! balanced sets, failover order and rules, and every value that could not be carried over
 //! gets exactly one located note.
 
-use rail::config::{
-    Config, Family, InitialState, Interface, LastResort, Proto, Target, TrackMethod,
-};
-use rail::family::Af;
+use rail::config::{Config, InitialState, Interface, LastResort, Proto, Target, TrackMethod};
+use rail::family::{Af, Family};
 use rail::import::{self, Import};
 use rail::uci::{self, Package, Value};
 use std::collections::BTreeSet;

@@ -981,7 +981,7 @@ fn isolate(lab: &Lab, pid: u32) -> String {
 /// each window's end, CPU percent over all windows from /proc/PID/stat, and how the
 /// daemon was isolated.
 fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64)>, f64, String) {
-    let lab = Lab::for_rail(isps).expect("the bench needs root");
+    let lab = Lab::for_rail(isps);
     let rail = Rail::start_bin(&lab, &cost_binary(), &all_uplinks(&lab, targets), &[]);
     wait_probing(&rail, isps);
     let pid = rail.pid();
@@ -1130,9 +1130,7 @@ fn bench() {
     .iter()
     .any(|s| wanted(s))
     {
-        let Some(lab) = Lab::for_rail(2) else {
-            return;
-        };
+        let lab = Lab::for_rail(2);
         for (section, ip) in [("fast", Ip::V4), ("fast6", Ip::V6)] {
             if !wanted(section) {
                 continue;
@@ -1211,9 +1209,7 @@ fn bench() {
         }
     }
     if wanted("flood") {
-        if let Some(lab) = Lab::for_rail(2) {
-            flood_figures(&lab, trials, &mut figures);
-        }
+        flood_figures(&Lab::for_rail(2), trials, &mut figures);
     }
     if wanted("reload") {
         reload_figures(trials, &mut figures);
@@ -1341,9 +1337,7 @@ fn many_rules(lab: &Lab, uplinks: usize, rules: usize, base: usize) -> String {
 /// once it has applied the new state, ends the time; the last rule's new port is then
 /// checked in rail's nft table.
 fn reload_figures(trials: usize, figures: &mut Vec<Figure>) {
-    let Some(lab) = Lab::for_rail(16) else {
-        return;
-    };
+    let lab = Lab::for_rail(16);
     let socket = PathBuf::from(common::rail::control_socket(&lab));
     for (uplinks, rules) in [(4, 20), (16, 200)] {
         eprintln!("== reload: {uplinks} uplinks, {rules} rules, {trials} trials");
@@ -1831,7 +1825,7 @@ fn probe_gaps_ms(tap: &ProbeTap, from: SystemTime, to: SystemTime) -> Vec<f64> {
 
 fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
     eprintln!("== history: {isps} uplinks x 8 targets with 24 h of history read back at start");
-    let lab = Lab::for_rail(isps).expect("the bench needs root");
+    let lab = Lab::for_rail(isps);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("a clock after 1970")

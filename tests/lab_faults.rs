@@ -39,7 +39,7 @@ fn lab_namespaces(name: &str) -> Vec<String> {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn lan_reaches_the_service_through_each_isp() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     // No default route on the router until someone (rail, or this test) provides one.
     assert!(lab.try_fetch_source("lan").is_err());
     let mut seen = Vec::new();
@@ -58,7 +58,7 @@ fn lan_reaches_the_service_through_each_isp() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn ipv6_lan_reaches_the_service_through_each_isp() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     if !lab.has_ipv6() {
         eprintln!("SKIPPED: this kernel has no IPv6");
         return;
@@ -77,7 +77,7 @@ fn ipv6_lan_reaches_the_service_through_each_isp() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn carrier_loss_shows_no_carrier_and_stops_traffic() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     let u = lab.uplink(1);
     lab.route_default_via(1);
     assert!(!link_flags(&lab, &u.dev).unwrap().contains("NO-CARRIER"));
@@ -99,7 +99,7 @@ fn carrier_loss_shows_no_carrier_and_stops_traffic() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn blackhole_first_hop_answers_while_the_internet_does_not() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     let u = lab.uplink(1);
     lab.route_default_via(1);
     let targets = lab.targets();
@@ -142,7 +142,7 @@ fn blackhole_first_hop_answers_while_the_internet_does_not() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn random_loss_drops_about_the_given_share() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     lab.route_default_via(3);
     let target = lab.targets()[0];
     let clean = lab.ping("rtr", target, 200, 0.002, 0.3);
@@ -171,7 +171,7 @@ fn random_loss_drops_about_the_given_share() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn pppoe_drop_and_reconnect_change_the_ifindex_and_with_new_the_addresses() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     let before = lab.uplink(2);
     assert_eq!(before.kind, UplinkKind::Ppp);
     let index_before = ifindex(&lab, &before.dev);
@@ -220,8 +220,8 @@ fn pppoe_drop_and_reconnect_change_the_ifindex_and_with_new_the_addresses() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn two_labs_side_by_side_do_not_collide_and_drop_removes_them() {
-    let Some(a) = Lab::up(2) else { return };
-    let b = Lab::up(2).unwrap();
+    let a = Lab::up(2);
+    let b = Lab::up(2);
     assert_ne!(a.name(), b.name());
     a.route_default_via(1);
     b.route_default_via(2);
@@ -242,11 +242,9 @@ fn two_labs_side_by_side_do_not_collide_and_drop_removes_them() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_panicking_test_leaves_no_lab_behind() {
-    if !common::lab::can_run_lab() {
-        return;
-    }
+    common::lab::require_root();
     let payload = std::thread::spawn(|| {
-        let lab = Lab::up(1).unwrap();
+        let lab = Lab::up(1);
         // The processes inside the lab: the service, and one a test started itself.
         let sleep = lab.command("rtr", &["sleep", "60"]).spawn().unwrap();
         let pids_in = |node: &str| {
@@ -292,7 +290,7 @@ fn a_panicking_test_leaves_no_lab_behind() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn bad_fault_arguments_are_refused() {
-    let Some(lab) = Lab::up(2) else { return };
+    let lab = Lab::up(2);
     let script = common::lab::script();
     for args in [
         vec!["fault", lab.name(), "carrier", "3"],
@@ -309,7 +307,7 @@ fn bad_fault_arguments_are_refused() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn long_lived_flows_report_their_source_and_die_in_a_blackhole() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     lab.route_default_via(1);
     let mut on_isp1 = lab.open_flow("lan");
     assert_eq!(on_isp1.source, lab.uplink(1).addr.to_string());
@@ -331,7 +329,7 @@ fn long_lived_flows_report_their_source_and_die_in_a_blackhole() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn the_generated_rail_config_is_valid_and_names_the_lab_devices() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     let text = lab.rail_config();
     let pkg = rail::uci::parse("lab.conf", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let config = rail::config::from_package("lab.conf", &pkg).unwrap_or_else(|ps| {
@@ -358,7 +356,7 @@ fn the_generated_rail_config_is_valid_and_names_the_lab_devices() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn renew_moves_address_and_gateway_on_the_same_device() {
-    let Some(lab) = Lab::up(3) else { return };
+    let lab = Lab::up(3);
     let before = lab.uplink(1);
     let index = ifindex(&lab, &before.dev);
     lab.fault(1, Fault::Renew);
@@ -387,7 +385,7 @@ fn renew_moves_address_and_gateway_on_the_same_device() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_blackhole_can_hit_one_address_family() {
-    let Some(lab) = Lab::up(2) else { return };
+    let lab = Lab::up(2);
     if !lab.has_ipv6() {
         eprintln!("SKIPPED: this kernel has no IPv6");
         return;
@@ -412,9 +410,7 @@ fn any_isps_can_be_pppoe_like() {
         isps: 3,
         masq: true,
     };
-    let Some(lab) = Lab::up_with_ppp(opts, &[1, 3]) else {
-        return;
-    };
+    let lab = Lab::up_with_ppp(opts, &[1, 3]);
     let kinds: Vec<UplinkKind> = lab.uplinks().iter().map(|u| u.kind).collect();
     assert_eq!(
         kinds,
@@ -432,7 +428,7 @@ fn any_isps_can_be_pppoe_like() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn routes_fill_the_router_main_table_without_disturbing_traffic() {
-    let Some(lab) = Lab::up(2) else { return };
+    let lab = Lab::up(2);
     let count = || {
         lab.run("rtr", &["ip", "-4", "route", "show"])
             .lines()

@@ -303,7 +303,6 @@ fn lab() -> Lab {
         },
         &[2],
     )
-    .expect("the lab (root)")
 }
 
 impl<'a> Owrtd<'a> {

@@ -132,9 +132,7 @@ enum Phase {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn kill_9_at_random_moments_then_restart_converges_exactly() {
-    let Some(lab) = reliability_lab::lab() else {
-        return;
-    };
+    let lab = reliability_lab::lab();
     let before = kernel_state(&lab);
     let good = balanced(&lab, 1);
     let reloaded = balanced(&lab, 3);

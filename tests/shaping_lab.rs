@@ -149,7 +149,7 @@ fn within_10_percent(measured: f64, rate: Rate) -> bool {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn shaped_uplink_holds_its_rate_and_is_back_within_a_second_after_a_reconnect() {
-    let Some(lab) = Lab::up(2) else { return };
+    let lab = Lab::up(2);
     let rtr = lab.ns("rtr");
     let ppp = lab.uplink(2).dev;
     let rate = Rate::from_kbit(8_000).unwrap();
@@ -202,7 +202,7 @@ fn shaped_uplink_holds_its_rate_and_is_back_within_a_second_after_a_reconnect() 
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn a_root_qdisc_rail_did_not_install_is_left_alone() {
-    let Some(lab) = Lab::up(1) else { return };
+    let lab = Lab::up(1);
     let rtr = lab.ns("rtr");
     let eth = lab.uplink(1).dev;
     // What SQM's simple.qos leaves on a WAN device: an HTB root of its own.
@@ -226,7 +226,7 @@ fn a_root_qdisc_rail_did_not_install_is_left_alone() {
 #[test]
 #[cfg_attr(not(lab_root), ignore = "needs root: the network lab")]
 fn the_daemons_shaper_unshapes_on_reload_and_stop() {
-    let Some(lab) = Lab::up(1) else { return };
+    let lab = Lab::up(1);
     let rtr = lab.ns("rtr");
     let eth = lab.uplink(1).dev;
     let rate = Some(Rate::from_kbit(20_000).unwrap());

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use smol::channel::Receiver;
 use smol::LocalExecutor;
 
+use rail::family::Af;
 use rail::history::view::Span;
 use rail::openwrt::blob::{BlobMsg, Type};
 use rail::openwrt::client::{BusEvent, CallError, Client, Config, Object};
@@ -507,7 +508,10 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
             .unwrap();
         let first = InterfaceStatus::parse(&first).unwrap();
         assert_eq!(first.bound_device(), Some("pppoe-wan"));
-        assert_eq!(first.ipv4_gateway(), Some("198.51.100.1".parse().unwrap()));
+        assert_eq!(
+            first.gateway(Af::Inet),
+            Some("198.51.100.1".parse().unwrap())
+        );
 
         // Wait until rail's subscription is in place (made on ubus.object.add).
         notify_until_heard(
@@ -528,7 +532,7 @@ fn pppoe_uplink_down_and_back_on_a_new_device_is_seen_through_netifd() {
         *wan.borrow_mut() = pppoe_status(true, "pppoe-wan", "203.0.113.9", "203.0.113.1");
         let up = announce(&netifd, &events, &wan, Action::IfUp, "interface.update").await;
         assert_eq!(up.ipv4_address(), Some("203.0.113.9".parse().unwrap()));
-        assert_eq!(up.ipv4_gateway(), Some("203.0.113.1".parse().unwrap()));
+        assert_eq!(up.gateway(Af::Inet), Some("203.0.113.1".parse().unwrap()));
 
         let again = rail
             .call("network.interface.wan", "status", &json!({}))

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::{json, Value};
 
+use rail::family::Af;
 use rail::openwrt::hotplug::Action;
 use rail::openwrt::netifd::{self, InterfaceStatus, Ipv4Address};
 
@@ -38,7 +39,7 @@ fn pppoe_up() {
         }]
     );
     assert_eq!(s.ipv4_address(), Some(ip("198.51.100.7")));
-    assert_eq!(s.ipv4_gateway(), Some(ip("198.51.100.1")));
+    assert_eq!(s.gateway(Af::Inet), Some(ip("198.51.100.1").into()));
 }
 
 #[test]
@@ -48,7 +49,7 @@ fn pppoe_down_has_no_device_address_or_gateway() {
     assert!(s.available);
     assert_eq!(s.bound_device(), None);
     assert_eq!(s.ipv4_address(), None);
-    assert_eq!(s.ipv4_gateway(), None);
+    assert_eq!(s.gateway(Af::Inet), None);
     assert_eq!(s.uptime, None);
 }
 
@@ -58,7 +59,7 @@ fn ppp_peer_is_the_gateway_when_the_default_route_has_no_nexthop() {
     v["route"] =
         json!([{"target": "0.0.0.0", "mask": 0, "nexthop": "0.0.0.0", "source": "0.0.0.0/0"}]);
     let s = InterfaceStatus::parse(&v).unwrap();
-    assert_eq!(s.ipv4_gateway(), Some(ip("198.51.100.1")));
+    assert_eq!(s.gateway(Af::Inet), Some(ip("198.51.100.1").into()));
 }
 
 #[test]
@@ -69,7 +70,7 @@ fn dhcp_up() {
     assert_eq!(s.ipv4_address(), Some(ip("203.0.113.45")));
     assert_eq!(s.ipv4[0].mask, 24);
     assert_eq!(s.ipv4[0].ptpaddress, None);
-    assert_eq!(s.ipv4_gateway(), Some(ip("203.0.113.1")));
+    assert_eq!(s.gateway(Af::Inet), Some(ip("203.0.113.1").into()));
 }
 
 #[test]
@@ -79,8 +80,11 @@ fn static_up_picks_the_default_route_of_each_family() {
     assert_eq!(s.routes.len(), 3);
     assert_eq!(s.routes[2].table, Some(100));
     // The 198.18.0.0/15 route is not a default route.
-    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.1")));
-    assert_eq!(s.ipv6_gateway(), Some("2001:db8:0:1::1".parse().unwrap()));
+    assert_eq!(s.gateway(Af::Inet), Some(ip("192.0.2.1").into()));
+    assert_eq!(
+        s.gateway(Af::Inet6),
+        Some("2001:db8:0:1::1".parse().unwrap())
+    );
     assert_eq!(s.ipv6[0].mask, 64);
 }
 
@@ -172,8 +176,8 @@ fn dhcpv6_twin_of_a_pppoe_wan_carries_the_ipv6_next_hop() {
     // DHCPv6 address and delegated prefix, and source-specific IPv6 default routes.
     let s = InterfaceStatus::parse(&fixture("dhcpv6-wan_6-up")).unwrap();
     assert_eq!(s.bound_device(), Some("pppoe-wan"));
-    assert_eq!(s.ipv6_gateway(), Some("fe80::1".parse().unwrap()));
-    assert_eq!(s.ipv4_gateway(), None);
+    assert_eq!(s.gateway(Af::Inet6), Some("fe80::1".parse().unwrap()));
+    assert_eq!(s.gateway(Af::Inet), None);
     assert_eq!(
         s.ipv6_prefix,
         vec![netifd::Ipv6Address {
@@ -207,18 +211,22 @@ fn dumps_of_the_real_netifd_give_the_facts_rail_binds_with() {
     assert!(s.up);
     assert_eq!(s.bound_device(), Some("eth-isp1"));
     assert_eq!(s.ipv4_address(), Some(ip("192.0.2.2")));
-    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.1")));
+    assert_eq!(s.gateway(Af::Inet), Some(ip("192.0.2.1").into()));
     assert_eq!(s.metric, Some(10));
 
     let s = InterfaceStatus::parse(&real("ppp-up")).unwrap();
     assert_eq!(s.bound_device(), Some("ppp-isp2"));
     assert_eq!(s.ipv4_address(), Some(ip("192.0.2.18")));
-    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.17")), "the peer");
+    assert_eq!(
+        s.gateway(Af::Inet),
+        Some(ip("192.0.2.17").into()),
+        "the peer"
+    );
 
     let s = InterfaceStatus::parse(&real("ppp-pending")).unwrap();
     assert!(!s.up && s.available);
     assert_eq!(s.bound_device(), None);
-    assert_eq!(s.ipv4_gateway(), None);
+    assert_eq!(s.gateway(Af::Inet), None);
 }
 
 #[test]
@@ -236,7 +244,7 @@ fn notifications_of_the_real_netifd() {
         .unwrap();
     assert_eq!(name, "wanc");
     assert_eq!(s.ipv4_address(), Some(ip("192.0.2.35")));
-    assert_eq!(s.ipv4_gateway(), Some(ip("192.0.2.33")));
+    assert_eq!(s.gateway(Af::Inet), Some(ip("192.0.2.33").into()));
 
     // An update is not an ifup: the one between two PPP sessions says down.
     let (name, s) = netifd::parse_notification("interface.update", &real("ppp-update-down"))

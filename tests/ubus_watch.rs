@@ -15,6 +15,7 @@ use futures_lite::future;
 use serde_json::json;
 use smol::LocalExecutor;
 
+use rail::family::Af;
 use rail::openwrt::client::{Client, Config};
 use rail::openwrt::watch::{self, Update};
 
@@ -63,7 +64,7 @@ fn wan(update: Update) -> (bool, Option<String>, Option<String>) {
     (
         s.up,
         s.bound_device().map(String::from),
-        s.ipv4_gateway().map(|g| g.to_string()),
+        s.gateway(Af::Inet).map(|g| g.to_string()),
     )
 }
 

@@ -15,7 +15,6 @@ mod suggest;
 pub mod value;
 use shell::load;
 
-pub use crate::family::Family;
 pub use build::from_package;
 pub use load::{check, load};
 pub use model::*;

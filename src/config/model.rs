@@ -227,7 +227,7 @@ impl Prefix {
 
     /// Whether `a` lies inside this prefix (of the same family).
     pub fn contains(&self, a: IpAddr) -> bool {
-        a.is_ipv6() == self.addr.is_ipv6()
+        Af::of(&a) == Af::of(&self.addr)
             && clear_host_bits(a, self.len) == clear_host_bits(self.addr, self.len)
     }
 }

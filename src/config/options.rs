@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::model::{InitialState, LastResort, PortRange, Prefix, Proto, Rate, TrackMethod};
 use super::section::Read;
 use super::spec::Val;
-use crate::family::{Af, Family};
+use crate::family::{Af, Family, RuleFamily};
 use crate::words::Word;
 
 /// A struct of one section's options, each field with the option it is read from and the
@@ -113,7 +113,7 @@ options! {
         src_dev: Vec<String> = "src_dev" => many,
         ipset: Option<String> = "ipset" => one,
         /// `None` for `any`: the rule matches both families.
-        family: Option<Af> = "family" => word,
+        family: Option<Af> = "family" => rule_family,
         sticky: bool = "sticky" => flag,
         timeout: Option<Duration> = "timeout" => one,
         use_policy: Option<String> = "use_policy" => one,
@@ -148,6 +148,10 @@ fn int<T: TryFrom<u64> + Default>(vals: Vec<Val>) -> T {
 /// A choice, as the enum its words are declared with.
 fn word<T: Word>(vals: Vec<Val>) -> Option<T> {
     one::<String>(vals).and_then(|w| T::from_word(&w))
+}
+
+fn rule_family(vals: Vec<Val>) -> Option<Af> {
+    word::<RuleFamily>(vals).and_then(RuleFamily::af)
 }
 
 fn proto(vals: Vec<Val>) -> Proto {

@@ -4,7 +4,7 @@
 
 use super::model::{InitialState, LastResort, PortRange, Prefix, Proto, TrackMethod};
 use super::value::{self, format_duration};
-use crate::family::Family;
+use crate::family::{Family, RuleFamily};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -360,8 +360,8 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("enabled", Kind::Bool, Default::Value("1"), "0 keeps the interface in the file (and its mark) but never uses or probes it."),
             opt("device", Kind::Device, Default::Nothing, "The L3 device (`eth1`, `pppoe-wan`); learned from netifd when absent."),
             opt("gateway", Kind::Addr, Default::Nothing, "The next hop; learned (point-to-point peer, or main's default route on the device) when absent. Must be of a family the interface carries. For `family both` it names one family's next hop; the other is learned (IPv6: the next hop of netifd's dynamic `<name>_6` interface, else main's IPv6 default route on the device, often link-local, else the device alone)."),
-            opt("family", Kind::Choice(Family::WORDS), Default::Value("ipv4"), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
-            opt("track_method", Kind::Choice(TrackMethod::WORDS), Default::Value("ping"),
+            opt("family", Kind::Choice(Family::WORDS), Default::Value(Family::Ipv4.word()), "Address families this uplink carries; each is probed (with the track_ip of its family) and judged on its own, so `both` can be up for IPv4 and down for IPv6. IPv6 needs a global address on the device."),
+            opt("track_method", Kind::Choice(TrackMethod::WORDS), Default::Value(TrackMethod::Ping.word()),
                 "How to probe: ICMP echo, ARP to the gateway (IPv4 Ethernet only), TCP connect to track_ip:track_port, or a DNS query to track_ip."),
             OptSpec {
                 shape: Shape::List,
@@ -380,7 +380,7 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("down", ROUNDS, Default::Value("3"), "Failed rounds in a row that take the uplink down."),
             opt("up", ROUNDS, Default::Value("5"), "Good rounds in a row that bring it back up."),
             opt("hold", Kind::Duration { min: ms(0), max: ms(600_000) }, Default::Value("2s"), "After ifup or a recreated device, probe results are ignored this long (a PPPoE session needs a moment before it forwards)."),
-            opt("initial_state", Kind::Choice(InitialState::WORDS), Default::Value("online"), "State assumed at start, before the first rounds: online uses the uplink at once."),
+            opt("initial_state", Kind::Choice(InitialState::WORDS), Default::Value(InitialState::Online.word()), "State assumed at start, before the first rounds: online uses the uplink at once."),
             opt("check_quality", Kind::Bool, Default::Value("0"), "1 also judges rounds by latency and loss, with the four limits below."),
             opt("failure_latency", LATENCY, Default::Value("300ms"), "Mean RTT above this fails a round (check_quality 1). Less than timeout."),
             opt("recovery_latency", LATENCY, Default::Value("150ms"), "Mean RTT must be at most this for a good round while recovering. Not above failure_latency."),
@@ -426,7 +426,7 @@ pub static SECTIONS: &[SectionSpec] = &[
                 ..opt("use_member", Kind::Name, Default::Nothing,
                     "Members, one `list` line each; each at most once and each on its own interface.")
             },
-            opt("last_resort", Kind::Choice(LastResort::WORDS), Default::Value("unreachable"),
+            opt("last_resort", Kind::Choice(LastResort::WORDS), Default::Value(LastResort::Unreachable.word()),
                 "When no member is up: reject (unreachable), drop silently (blackhole), or use main's default route (default)."),
         ],
     },
@@ -443,7 +443,7 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("proto", Kind::Proto, Default::Value("all"), "Protocol to match."),
             many("src_dev", Kind::Device, "Incoming (LAN) devices, e.g. br-lan."),
             opt("ipset", Kind::Name, Default::Nothing, "Name of an nft set of destination addresses in rail's table (filled by e.g. dnsmasq's `nftset=`). A set holds one family: a rule for both matches IPv4 in `<name>` and IPv6 in `<name>6` (as `wan` and `wan6`); a rule with `family ipv6` matches IPv6 in `<name>` itself."),
-            opt("family", Kind::Choice(&["ipv4", "ipv6", "any"]), Default::Value("any"), "Address family to match; addresses given must be of it."),
+            opt("family", Kind::Choice(RuleFamily::WORDS), Default::Value(RuleFamily::Any.word()), "Address family to match; addresses given must be of it."),
             opt("sticky", Kind::Bool, Default::Value("0"), "Keep each source address (IPv4 and IPv6) on the uplink it last used, for sites that dislike a changing source address."),
             opt("timeout", Kind::Duration { min: ms(1000), max: ms(86_400_000) }, Default::Value("10m"), "How long a sticky source stays on its uplink after its last new connection."),
             opt("use_policy", Kind::Name, Default::Required, "A policy name, or default (main's routes), unreachable or blackhole."),

@@ -3,6 +3,7 @@
 //! says what was wrong, and the caller adds what is allowed.
 
 use super::model::{clear_host_bits, PortRange, Prefix, Proto, Rate};
+use crate::family::Af;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -116,7 +117,7 @@ pub fn parse_prefix(s: &str) -> Result<Prefix, String> {
         None => (s, None),
     };
     let addr = parse_addr(addr).map_err(|_| format!("'{s}' is not an address or CIDR prefix"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let max = Af::of(&addr).max_len();
     let len = match len {
         None => max,
         Some(l) => match l.parse::<u8>() {

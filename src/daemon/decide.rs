@@ -5,7 +5,7 @@
 //!
 //! netifd restarts an interface (a `network reload` that touched its section, netifd's own
 //! restart) by taking it down and bringing it back: addresses go, carrier may bounce, the
-//! status says down. For an uplink whose device netifd announces, such a loss is *held*:
+//! status says down. For an uplink netifd runs, such a loss is *held*:
 //! the uplink leaves routing at once, its tracker pauses without a transition, and if the
 //! device comes back exactly as it was within [`RETURN_GRACE`] the uplink is restored with
 //! its verdict (no flap counted, no flows flushed, no recovery rounds). Otherwise the loss
@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::uplinks::{diff, Change};
-use crate::config::{Config, InterfaceId};
+use crate::config::{Config, Interface, InterfaceId};
 use crate::dataplane::desired::Desired;
 use crate::dataplane::vocab::{Link, Links};
 use crate::family::Af;
@@ -46,8 +46,9 @@ fn lost(old: &Link, new: Option<&Link>) -> bool {
     new.is_none_or(|n| {
         n.ifindex == old.ifindex
             && ((old.carrier && !n.carrier)
-                || (old.address.is_some() && n.address.is_none())
-                || (old.address6.is_some() && n.address6.is_none()))
+                || Af::BOTH
+                    .into_iter()
+                    .any(|af| old.address[af].is_some() && n.address[af].is_none()))
     })
 }
 
@@ -62,8 +63,8 @@ impl Holds {
     }
 
     /// The health steps that take the uplinks from learning `old` to learning `new`.
-    /// `netifd(id)`: whether the uplink's device is the one netifd announces (only those
-    /// are held: a device named in the config has no administrative restarts).
+    /// `netifd(id)`: whether netifd runs the uplink (only those are held: a device netifd
+    /// does not run has no administrative restarts).
     pub fn follow(
         &mut self,
         old: &Links,
@@ -164,7 +165,7 @@ pub fn available(f: &Facts, id: InterfaceId, af: Af, usable: bool) -> bool {
     iface.family.carries(af)
         && usable
         && !f.holds.contains(id)
-        && link.is_some_and(|l| af == Af::Inet || l.address6.is_some())
+        && link.is_some_and(|l| af == Af::Inet || l.address[af].is_some())
         && !f.maintenance.contains(&iface.name)
 }
 
@@ -176,6 +177,7 @@ pub enum Apply {
     Reconcile,
 }
 
+/// Rules or the nft table of either family changed: reconcile.
 pub fn how(applied: Option<&Desired>, want: &Desired) -> Apply {
     match applied {
         Some(a) if a.rules == want.rules && a.nft == want.nft => Apply::Reroute,
@@ -183,27 +185,26 @@ pub fn how(applied: Option<&Desired>, want: &Desired) -> Apply {
     }
 }
 
-/// Whether a transition deletes the uplink's flows: it went out of service, its interface
-/// asks for it, and it is not the IPv6 tracker of a dual-stack uplink (`second`, whose
-/// mark its IPv4 flows share).
-pub fn flush(t: &Transition, second: bool, flush_conntrack: bool) -> bool {
-    t.from.routable() && !t.to.routable() && flush_conntrack && !second
+/// Whether a transition of `iface`'s tracker of `af` deletes the uplink's flows: it went
+/// out of service, the interface asks for it, and it is the uplink's first tracker (not
+/// the IPv6 one of a dual-stack uplink, whose mark its IPv4 flows share).
+pub fn flush(t: &Transition, af: Af, iface: &Interface) -> bool {
+    t.from.routable() && !t.to.routable() && iface.flush_conntrack && af == iface.family.first()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::family::PerAf;
     use std::net::Ipv4Addr;
 
     fn link(ifindex: u32, addr: Option<u8>, carrier: bool) -> Link {
         Link {
             device: "eth1".into(),
             ifindex,
-            address: addr.map(|a| Ipv4Addr::new(192, 0, 2, a)),
-            gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            address: PerAf::new(addr.map(|a| Ipv4Addr::new(192, 0, 2, a).into()), None),
+            gateway: PerAf::new(Some(Ipv4Addr::new(192, 0, 2, 1).into()), None),
             carrier,
-            address6: None,
-            gateway6: None,
             delegated6: None,
         }
     }
@@ -285,7 +286,7 @@ mod tests {
     #[test]
     fn a_held_or_maintained_uplink_is_unavailable_and_ipv6_needs_an_address() {
         let mut c = crate::fixtures::uplinks(&["wan", "wanb"]).build();
-        c.interfaces[0].family = crate::config::Family::Both;
+        c.interfaces[0].family = crate::family::Family::Both;
         let links: Links = [(WAN, link(3, Some(2), true))].into();
         let mut holds = Holds::default();
         let mut maintenance = BTreeSet::new();
@@ -335,13 +336,31 @@ mod tests {
         .into();
         let all = crate::policy::resolve(&c, |_| true);
         let second = crate::policy::resolve(&c, |id| id.0 == 1);
-        let a = crate::dataplane::desired::desired(&c, &links, &all);
-        let b = crate::dataplane::desired::desired(&c, &links, &second);
+        let desired = |links: &Links, r: &crate::policy::Resolution| {
+            crate::dataplane::desired::desired(&c, links, &PerAf::splat(r.clone()))
+        };
+        let (a, b) = (desired(&links, &all), desired(&links, &second));
         assert_eq!(how(None, &a), Apply::Reconcile);
         assert_eq!(how(Some(&a), &b), Apply::Reroute);
         let fewer: Links = [(InterfaceId(1), link(4, Some(3), true))].into();
-        let c2 = crate::dataplane::desired::desired(&c, &fewer, &second);
+        let c2 = desired(&fewer, &second);
         assert_eq!(how(Some(&b), &c2), Apply::Reconcile, "a device went");
+        // IPv6-only uplinks: IPv4's rules stay as they are when an IPv6 address goes.
+        let mut c6 = c.clone();
+        for i in &mut c6.interfaces {
+            i.family = crate::family::Family::Ipv6;
+        }
+        let mut with6 = links.clone();
+        for (n, l) in with6.values_mut().enumerate() {
+            l.address[Af::Inet6] = Some(format!("2001:db8:{n}::2").parse().unwrap());
+        }
+        let mut without6 = with6.clone();
+        without6.get_mut(&InterfaceId(1)).unwrap().address[Af::Inet6] = None;
+        let desired6 =
+            |l: &Links| crate::dataplane::desired::desired(&c6, l, &PerAf::splat(all.clone()));
+        let (a6, b6) = (desired6(&with6), desired6(&without6));
+        assert_eq!(a6.rules[Af::Inet], b6.rules[Af::Inet]);
+        assert_eq!(how(Some(&a6), &b6), Apply::Reconcile, "an IPv6 source went");
     }
 
     #[test]
@@ -356,20 +375,31 @@ mod tests {
             rtt_ms: None,
             loss: 0.0,
         };
-        assert!(flush(&t(State::Up, State::Down), false, true));
-        assert!(flush(&t(State::Suspect, State::NoDevice), false, true));
+        let mut wan = crate::fixtures::uplinks(&["wan"])
+            .build()
+            .interfaces
+            .remove(0);
+        wan.family = crate::family::Family::Both;
+        assert!(flush(&t(State::Up, State::Down), Af::Inet, &wan));
+        assert!(flush(&t(State::Suspect, State::NoDevice), Af::Inet, &wan));
         assert!(
-            !flush(&t(State::Up, State::Down), true, true),
+            !flush(&t(State::Up, State::Down), Af::Inet6, &wan),
             "IPv6 tracker"
         );
         assert!(
-            !flush(&t(State::Up, State::Down), false, false),
-            "not asked"
-        );
-        assert!(
-            !flush(&t(State::Up, State::Suspect), false, true),
+            !flush(&t(State::Up, State::Suspect), Af::Inet, &wan),
             "still routable"
         );
-        assert!(!flush(&t(State::Down, State::Up), false, true));
+        assert!(!flush(&t(State::Down, State::Up), Af::Inet, &wan));
+        wan.family = crate::family::Family::Ipv6;
+        assert!(
+            flush(&t(State::Up, State::Down), Af::Inet6, &wan),
+            "the only tracker"
+        );
+        wan.flush_conntrack = false;
+        assert!(
+            !flush(&t(State::Up, State::Down), Af::Inet6, &wan),
+            "not asked"
+        );
     }
 }

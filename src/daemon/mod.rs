@@ -27,12 +27,12 @@ use serde_json::{json, Value};
 
 use crate::config::{self, Config, InterfaceId};
 use crate::dataplane::conntrack::Conntrack;
-use crate::dataplane::desired::{desired_dual, Desired};
+use crate::dataplane::desired::{desired, Desired};
 use crate::dataplane::kernel::Kernel;
 use crate::dataplane::nftwatch::Gone;
 use crate::dataplane::vocab::Link;
 use crate::dataplane::watch;
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 use crate::health::engine::{self, Engine, LinkFacts};
 use crate::history::{self, History};
 use crate::openwrt::hotplug::{Action, Hotplug};
@@ -51,6 +51,14 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Bytes sent by a device, from sysfs (0 when it is absent).
+fn tx_bytes(device: &str) -> u64 {
+    std::fs::read_to_string(format!("/sys/class/net/{device}/statistics/tx_bytes"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// `rail daemon`: runs until SIGTERM/SIGINT; exit 2 on a bad configuration at start.
@@ -130,9 +138,8 @@ struct Daemon {
     uplinks: Uplinks,
     /// Uplinks held out while netifd restarts them (see `decide`).
     holds: Holds,
-    resolution: Resolution,
-    /// The policies resolved over the uplinks available for IPv6.
-    resolution6: Resolution,
+    /// Per family, the policies resolved over the uplinks available for it.
+    resolution: PerAf<Resolution>,
     /// What the last successful reconcile or reroute applied; `None` after a failure.
     applied: Option<Desired>,
     retry: retry::Retry,
@@ -178,7 +185,7 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         config.clone(),
     )?;
     let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
-    let resolution = resolve(&config, |_| false);
+    let resolution = PerAf::splat(resolve(&config, |_| false));
     let mut d = Daemon {
         path,
         config,
@@ -190,7 +197,6 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
             ..Uplinks::default()
         },
         holds: Holds::default(),
-        resolution6: resolution.clone(),
         resolution,
         applied: None,
         retry: retry::Retry::default(),
@@ -276,35 +282,30 @@ impl Daemon {
         Ok(Run::On)
     }
 
-    fn desired(&mut self) -> Desired {
+    /// Resolve the policies again over the uplinks available now (kept for status), and
+    /// return the kernel state that follows.
+    fn resolve_wanted(&mut self) -> Desired {
         let facts = decide::Facts {
             config: &self.config,
             links: &self.uplinks.links,
             holds: &self.holds,
             maintenance: &self.uplinks.maintenance,
         };
-        let avail = |af: Af| -> Vec<bool> {
-            (0..self.config.interfaces.len())
-                .map(|i| {
-                    let id = InterfaceId(i);
-                    decide::available(&facts, id, af, self.engine.usable_in(id, af))
-                })
-                .collect()
-        };
-        let (avail4, avail6) = (avail(Af::Inet), avail(Af::Inet6));
-        self.resolution = resolve(&self.config, |id| avail4[id.0]);
-        self.resolution6 = resolve(&self.config, |id| avail6[id.0]);
-        desired_dual(
+        self.resolution = PerAf::from_fn(|af| {
+            resolve(&self.config, |id| {
+                decide::available(&facts, id, af, self.engine.usable_in(id, af))
+            })
+        });
+        desired(
             &self.config,
             &self.holds.usable(&self.uplinks.links),
             &self.resolution,
-            &self.resolution6,
         )
     }
 
     /// Make the whole kernel state match (devices or configuration changed, or drift).
     async fn reconcile(&mut self) {
-        let want = self.desired();
+        let want = self.resolve_wanted();
         let result = match self.kernel.reconcile(&want).await {
             // netifd took a device or address away while this reconcile ran (a route via
             // a next hop it can no longer reach): not a failure, a stale view.
@@ -313,7 +314,7 @@ impl Daemon {
                     "reconcile raced a device change ({e}); again with the devices as they are now"
                 );
                 self.relearn().await;
-                let want = self.desired();
+                let want = self.resolve_wanted();
                 self.kernel.reconcile(&want).await.map(|c| (c, want))
             }
             r => r.map(|c| (c, want)),
@@ -348,7 +349,7 @@ impl Daemon {
 
     /// Health or maintenance changed: only policy routes move.
     async fn reroute(&mut self) {
-        let want = self.desired();
+        let want = self.resolve_wanted();
         if decide::how(self.applied.as_ref(), &want) == decide::Apply::Reconcile {
             return self.reconcile().await;
         }
@@ -366,8 +367,8 @@ impl Daemon {
 
     async fn relearn(&mut self) {
         let (links, peers) = self.uplinks.learn(&self.config, &mut self.kernel).await;
-        let config = &self.config;
-        let from_netifd = |id: InterfaceId| config.interfaces[id.0].device.is_none();
+        let (config, uplinks) = (&self.config, &self.uplinks);
+        let from_netifd = |id: InterfaceId| uplinks.netifd_runs(config, id);
         let steps = self
             .holds
             .follow(&self.uplinks.links, &links, from_netifd, Instant::now());
@@ -421,9 +422,8 @@ impl Daemon {
                         "{name}: device {} (ifindex {}) address {}{}",
                         link.device,
                         link.ifindex,
-                        link.address.map_or("none".to_string(), |a| a.to_string()),
-                        link.address6
-                            .map_or(String::new(), |a| format!(" ipv6 {a}"))
+                        link.address[Af::Inet].map_or("none".to_string(), |a| a.to_string()),
+                        link.address[Af::Inet6].map_or(String::new(), |a| format!(" ipv6 {a}"))
                     );
                     self.shape(id, link.ifindex).await;
                     for af in Af::BOTH {
@@ -433,7 +433,7 @@ impl Daemon {
                 Change::Address6(link) => {
                     log::info!(
                         "{name}: IPv6 address {}",
-                        link.address6.map_or("none".to_string(), |a| a.to_string())
+                        link.address[Af::Inet6].map_or("none".to_string(), |a| a.to_string())
                     );
                     self.engine
                         .device_up(id, Af::Inet6, facts(&link, Af::Inet6));
@@ -528,14 +528,14 @@ impl Daemon {
     /// mark is shared with its IPv4 ones).
     async fn on_transition(&mut self, id: InterfaceId, af: Af, t: crate::health::Transition) {
         let iface = &self.config.interfaces[id.0];
-        let second = af != iface.family.first();
+        let first = af == iface.family.first();
         if let Some(s) = self.history.borrow_mut().series_mut(&iface.name, af.word()) {
             s.set_state(unix_now(), t.to);
         }
         self.transitions.push_back(status::Transition {
             time: unix_now(),
             interface: iface.name.clone(),
-            family: second.then(|| af.word().to_string()),
+            family: (!first).then(|| af.word().to_string()),
             from: t.from.to_string(),
             to: t.to.to_string(),
             reason: t.reason.clone(),
@@ -543,7 +543,7 @@ impl Daemon {
         while self.transitions.len() > report::HISTORY {
             self.transitions.pop_front();
         }
-        let flush = decide::flush(&t, second, iface.flush_conntrack);
+        let flush = decide::flush(&t, af, iface);
         let device = self
             .uplinks
             .links
@@ -601,7 +601,7 @@ impl Daemon {
             self.kernel.invalidate();
         }
         self.relearn().await;
-        let want = self.desired();
+        let want = self.resolve_wanted();
         if drift || self.applied.as_ref() != Some(&want) || matches!(event, watch::Event::Route) {
             self.reconcile().await;
         }
@@ -776,8 +776,8 @@ impl Daemon {
         for (i, iface) in self.config.interfaces.iter().enumerate() {
             if !survivors.contains(&InterfaceId(i)) {
                 let mut history = self.history.borrow_mut();
-                for family in ["ipv4", "ipv6"] {
-                    if let Some(s) = history.series_mut(&iface.name, family) {
+                for af in Af::BOTH {
+                    if let Some(s) = history.series_mut(&iface.name, af.word()) {
                         s.restarted();
                     }
                 }
@@ -820,13 +820,27 @@ impl Daemon {
     }
 
     fn build_status(&self) -> status::Status {
+        let ids = (0..self.config.interfaces.len()).map(InterfaceId);
+        let health: Vec<_> = ids
+            .clone()
+            .map(|id| PerAf::from_fn(|af| self.engine.tracker_of(id, af).map(|t| t.status())))
+            .collect();
+        let tx_bytes = ids
+            .filter_map(|id| self.uplinks.current_device(&self.config, id))
+            .map(|d| {
+                let sent = tx_bytes(&d);
+                (d, sent)
+            })
+            .collect();
         let mut status = report::build(&report::Inputs {
             config: &self.config,
-            engine: &self.engine,
+            health: &health,
+            now: self.engine.now(),
+            all_targets_lost: self.engine.all_targets_lost(),
             uplinks: &self.uplinks,
             resolution: &self.resolution,
-            resolution6: &self.resolution6,
             flows: &self.flows,
+            tx_bytes: &tx_bytes,
             transitions: &self.transitions,
             uptime: self.started.elapsed().as_secs(),
             unix_now: unix_now(),
@@ -892,7 +906,7 @@ fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Family;
+    use crate::family::Family;
     use crate::fixtures::uplinks;
     use crate::openwrt::hotplug::Action;
 

@@ -6,22 +6,21 @@
 //! inputs the health engine needs (device up/gone/recreated, carrier).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::config::{Config, InterfaceId, Prefix};
 use crate::dataplane::kernel::Kernel;
 use crate::dataplane::vocab::{Link, Links};
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 use crate::openwrt::netifd::{self, InterfaceStatus};
 
 /// Device facts announced at run time (netifd status, hotplug) for one interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Announced {
     pub device: Option<String>,
-    pub gateway: Option<Ipv4Addr>,
-    /// The IPv6 next hop netifd routes through (DHCPv6 twin `wan_6`, or the interface's own
-    /// status), while it is up.
-    pub gateway6: Option<Ipv6Addr>,
+    /// Per family, the next hop netifd routes through (IPv6's from the DHCPv6 twin
+    /// `wan_6`, or the interface's own status, while it is up).
+    pub gateway: PerAf<Option<IpAddr>>,
     /// The first prefix delegated to it (DHCPv6-PD), while it is up.
     pub delegated6: Option<Prefix>,
 }
@@ -63,6 +62,21 @@ impl Uplinks {
         })
     }
 
+    /// The device an interface uses now: the one learned, else the one it would use.
+    pub fn current_device(&self, config: &Config, id: InterfaceId) -> Option<String> {
+        self.links
+            .get(&id)
+            .map(|l| l.device.clone())
+            .or_else(|| self.device(config, id))
+    }
+
+    /// Whether netifd runs the interface (and so may restart it): its device is learned
+    /// from netifd, or netifd announced the interface although the config names its device.
+    pub fn netifd_runs(&self, config: &Config, id: InterfaceId) -> bool {
+        let iface = &config.interfaces[id.0];
+        iface.device.is_none() || self.announced.contains_key(&iface.name)
+    }
+
     /// Take what netifd says about interface `name`: the device and IPv4 next hop of one
     /// of ours; the IPv6 next hop and delegated prefix of one of ours that carries IPv6,
     /// from its DHCPv6 twin (`wan_6` for `wan`), or from its own status when that has IPv6
@@ -78,8 +92,8 @@ impl Uplinks {
         if config.interfaces.iter().any(|i| i.name == name) {
             let entry = self.announced.entry(name.to_string()).or_default();
             entry.device = s.bound_device().map(str::to_string);
-            entry.gateway = s.ipv4_gateway();
-            let has6 = s.ipv6_gateway().is_some() || !s.ipv6_prefix.is_empty();
+            entry.gateway[Af::Inet] = s.gateway(Af::Inet);
+            let has6 = s.gateway(Af::Inet6).is_some() || !s.ipv6_prefix.is_empty();
             if carries6(name) && (has6 || s.bound_device().is_none()) {
                 self.announce6(name, name, s);
             }
@@ -97,19 +111,19 @@ impl Uplinks {
     /// The IPv6 facts of `parent` from the status of netifd's interface `name`.
     fn announce6(&mut self, parent: &str, name: &str, s: &InterfaceStatus) {
         let up = s.bound_device().is_some();
-        let gateway6 = s.ipv6_gateway().filter(|_| up);
+        let gateway6 = s.gateway(Af::Inet6).filter(|_| up);
         let delegated6 = s.ipv6_prefix.first().filter(|_| up).map(|p| Prefix {
             addr: p.address.into(),
             len: p.mask,
         });
         let entry = self.announced.entry(parent.to_string()).or_default();
         let none = || "none".to_string();
-        if entry.gateway6 != gateway6 {
+        if entry.gateway[Af::Inet6] != gateway6 {
             log::info!(
                 "{parent}: IPv6 next hop {} from netifd's {name}",
                 gateway6.map_or_else(none, |g| g.to_string())
             );
-            entry.gateway6 = gateway6;
+            entry.gateway[Af::Inet6] = gateway6;
         }
         if entry.delegated6 != delegated6 {
             log::info!(
@@ -141,7 +155,7 @@ impl Uplinks {
         iface.gateway.or_else(|| {
             self.announced
                 .get(&iface.name)
-                .and_then(|a| a.gateway.map(IpAddr::V4))
+                .and_then(|a| a.gateway[Af::Inet])
         })
     }
 
@@ -179,11 +193,12 @@ impl Uplinks {
                     }
                     // netifd's IPv6 next hop for this interface beats main's lowest-metric
                     // default through the device; the config's beats both.
-                    if learned.link.address6.is_some()
-                        && !iface.gateway.is_some_and(|g| g.is_ipv6())
+                    let six = Af::Inet6;
+                    if learned.link.address[six].is_some()
+                        && !iface.gateway.is_some_and(|g| six.holds(&g))
                     {
-                        let gateway6 = announced.and_then(|a| a.gateway6);
-                        learned.link.gateway6 = gateway6.or(learned.link.gateway6);
+                        let gateway6 = announced.and_then(|a| a.gateway[six]);
+                        learned.link.gateway[six] = gateway6.or(learned.link.gateway[six]);
                     }
                     learned.link.delegated6 = delegated6;
                     links.insert(id, learned.link);
@@ -205,10 +220,13 @@ pub fn diff(old: &Links, new: &Links) -> Vec<(InterfaceId, Change)> {
             (Some(o), None) => out.push((id, Change::Gone(o.ifindex))),
             (None, Some(n)) => out.push((id, Change::Up(n.clone()))),
             (Some(o), Some(n)) => {
-                if o.ifindex != n.ifindex || o.address != n.address || o.device != n.device {
+                if o.ifindex != n.ifindex
+                    || o.address[Af::Inet] != n.address[Af::Inet]
+                    || o.device != n.device
+                {
                     out.push((id, Change::Up(n.clone())));
                 } else {
-                    if o.address6 != n.address6 {
+                    if o.address[Af::Inet6] != n.address[Af::Inet6] {
                         out.push((id, Change::Address6(n.clone())));
                     }
                     if o.carrier != n.carrier {
@@ -230,11 +248,9 @@ mod tests {
         Link {
             device: "ppp-isp2".into(),
             ifindex,
-            address: Some(Ipv4Addr::new(192, 0, 2, addr)),
-            gateway: None,
+            address: PerAf::new(Some(Ipv4Addr::new(192, 0, 2, addr).into()), None),
+            gateway: PerAf::default(),
             carrier,
-            address6: None,
-            gateway6: None,
             delegated6: None,
         }
     }
@@ -265,7 +281,7 @@ mod tests {
     fn a_new_ipv6_prefix_rebinds_ipv6_only() {
         let old = Links::from([(InterfaceId(0), link(3, 2, true))]);
         let mut slaac = link(3, 2, true);
-        slaac.address6 = Some("2001:db8:100:1::2".parse().unwrap());
+        slaac.address[Af::Inet6] = Some("2001:db8:100:1::2".parse().unwrap());
         let new = Links::from([(InterfaceId(0), slaac.clone())]);
         assert_eq!(
             diff(&old, &new),
@@ -277,7 +293,7 @@ mod tests {
     fn the_dhcpv6_twin_announces_the_ipv6_next_hop_of_an_uplink_carrying_ipv6() {
         use serde_json::json;
         let mut c = crate::fixtures::uplinks(&["wan", "wanb"]).build();
-        c.interfaces[0].family = crate::config::Family::Both;
+        c.interfaces[0].family = crate::family::Family::Both;
         assert_eq!(Uplinks::followed(&c), ["wan", "wan_6", "wanb"]);
         let status = |v: serde_json::Value| InterfaceStatus::parse(&v).expect("a status");
         let wan_6 = status(
@@ -285,7 +301,7 @@ mod tests {
             "ipv6-prefix": [{"address": "2001:db8:300::", "mask": 56}],
             "route": [{"target": "::", "mask": 0, "nexthop": "fe80::1", "source": "2001:db8:300::/56"}]}),
         );
-        let gateway6 = |u: &Uplinks| u.announced.get("wan").and_then(|a| a.gateway6);
+        let gateway6 = |u: &Uplinks| u.announced.get("wan").and_then(|a| a.gateway[Af::Inet6]);
         let delegated6 = |u: &Uplinks| {
             let a = u.announced.get("wan")?;
             a.delegated6.map(|p| p.to_string())
@@ -307,7 +323,7 @@ mod tests {
         // announces its own IPv6 facts.
         let mut c6 = c.clone();
         c6.interfaces[1].name = "wan6".into();
-        c6.interfaces[1].family = crate::config::Family::Ipv6;
+        c6.interfaces[1].family = crate::family::Family::Ipv6;
         assert!(u.announce(&c6, "wan6", &wan_6));
         assert_eq!(
             u.announced["wan6"]

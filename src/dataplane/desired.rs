@@ -15,19 +15,16 @@ use crate::config::marks::{sticky_rules, Marks};
 use crate::config::{
     Config, Interface, InterfaceId, LastResort, Mark, PolicyId, Prefix, Proto, Target,
 };
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 use crate::policy::{PolicyRoute, Resolution};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
-    /// Sorted by priority.
-    pub rules: Vec<RuleSpec>,
-    /// Sorted by (table, metric).
-    pub routes: Vec<RouteSpec>,
-    /// The IPv6 rules and routes: same priorities, tables and shapes, family inet6. Empty
-    /// when no enabled interface carries IPv6.
-    pub rules6: Vec<RuleSpec>,
-    pub routes6: Vec<RouteSpec>,
+    /// Per family, sorted by priority. The IPv6 rules have IPv4's priorities and shapes;
+    /// none when no enabled interface carries IPv6.
+    pub rules: PerAf<Vec<RuleSpec>>,
+    /// Per family, sorted by (table, metric); the same tables in both.
+    pub routes: PerAf<Vec<RouteSpec>>,
     /// The complete `table inet rail { ... }` text.
     pub nft: String,
     /// Devices that need loose reverse-path filtering.
@@ -41,46 +38,30 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// The rules and routes of one family.
-    pub fn family(&self, af: Af) -> (&[RuleSpec], &[RouteSpec]) {
-        match af {
-            Af::Inet => (&self.rules, &self.routes),
-            Af::Inet6 => (&self.rules6, &self.routes6),
-        }
-    }
-
     /// The policy-table routes of one family: what failover and failback change.
     pub fn policy_routes(&self, af: Af) -> impl Iterator<Item = &RouteSpec> {
-        self.family(af)
-            .1
+        self.routes[af]
             .iter()
             .filter(|r| r.table >= TableId::policy(PolicyId(0)).expect("policy 0 fits"))
     }
 }
 
-/// Compute everything rail wants in the kernel, one resolution serving both families.
-pub fn desired(config: &Config, links: &Links, resolution: &Resolution) -> Desired {
-    desired_dual(config, links, resolution, resolution)
-}
-
-/// Compute everything rail wants in the kernel; `resolution6` is the policies resolved
-/// over the uplinks available for IPv6.
-pub fn desired_dual(
-    config: &Config,
-    links: &Links,
-    resolution: &Resolution,
-    resolution6: &Resolution,
-) -> Desired {
-    let (rules, routes) = family_state(config, links, resolution, Af::Inet);
-    let carries6 = config
-        .interfaces
-        .iter()
-        .any(|i| i.enabled && i.family.carries(Af::Inet6));
-    let (rules6, routes6) = if carries6 {
-        family_state(config, links, resolution6, Af::Inet6)
-    } else {
-        (Vec::new(), Vec::new())
+/// Compute everything rail wants in the kernel; `resolution` holds, per family, the
+/// policies resolved over the uplinks available for it.
+pub fn desired(config: &Config, links: &Links, resolution: &PerAf<Resolution>) -> Desired {
+    // IPv4 is always there (its catch-all rules keep main's default from the policies'
+    // traffic); IPv6 only when an uplink carries it.
+    let wanted = |af: Af| {
+        af == Af::Inet
+            || config
+                .interfaces
+                .iter()
+                .any(|i| i.enabled && i.family.carries(af))
     };
+    let (mut rules, mut routes) = (PerAf::<Vec<_>>::default(), PerAf::<Vec<_>>::default());
+    for af in Af::BOTH.into_iter().filter(|af| wanted(*af)) {
+        (rules[af], routes[af]) = family_state(config, links, &resolution[af], af);
+    }
     let uplink_devices = links
         .iter()
         .filter(|(id, _)| config.interfaces.get(id.0).is_some_and(|i| i.enabled))
@@ -89,21 +70,16 @@ pub fn desired_dual(
     Desired {
         rules,
         routes,
-        rules6,
-        routes6,
         nft: nft::render(config, links),
         uplink_devices,
         sticky_sets: nft::sticky_sets(config, links)
             .into_iter()
             .map(|s| ((s.af, s.policy, s.interface), s.name))
             .collect(),
-        active: active(Af::Inet, resolution, links)
-            .chain(
-                carries6
-                    .then(|| active(Af::Inet6, resolution6, links))
-                    .into_iter()
-                    .flatten(),
-            )
+        active: Af::BOTH
+            .into_iter()
+            .filter(|af| wanted(*af))
+            .flat_map(|af| active(af, &resolution[af], links))
             .collect(),
     }
 }
@@ -313,8 +289,7 @@ fn target_rules(config: &Config, af: Af, marks: &Marks) -> Vec<RuleSpec> {
 
 /// The policy of the first rule that matches every flow of `af`, if it targets one.
 fn catch_all_policy(config: &Config, af: Af) -> Option<PolicyId> {
-    let v6 = af == Af::Inet6;
-    let any = |p: &[Prefix]| p.is_empty() || p.iter().any(|p| p.addr.is_ipv6() == v6 && p.len == 0);
+    let any = |p: &[Prefix]| p.is_empty() || p.iter().any(|p| af.holds(&p.addr) && p.len == 0);
     let rule = config.rules.iter().find(|r| {
         any(&r.src_ip)
             && any(&r.dest_ip)
@@ -404,8 +379,8 @@ pub fn kernel_weights(weights: &[u16]) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Family;
     use crate::dataplane::vocab::Link;
+    use crate::family::Family;
     use crate::fixtures::uplinks;
     use crate::policy::resolve;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -428,6 +403,11 @@ mod tests {
         c
     }
 
+    /// IPv4's resolution and IPv6's.
+    fn per_af(inet: &Resolution, inet6: &Resolution) -> PerAf<Resolution> {
+        PerAf::from_fn(|af| if af == Af::Inet { inet } else { inet6 }.clone())
+    }
+
     fn links() -> Links {
         let mut l = Links::new();
         l.insert(
@@ -435,11 +415,9 @@ mod tests {
             Link {
                 device: "eth1".into(),
                 ifindex: 3,
-                address: Some(Ipv4Addr::new(192, 0, 2, 2)),
-                gateway: Some(Ipv4Addr::new(192, 0, 2, 1)),
+                address: PerAf::new(Some(Ipv4Addr::new(192, 0, 2, 2).into()), None),
+                gateway: PerAf::new(Some(Ipv4Addr::new(192, 0, 2, 1).into()), None),
                 carrier: true,
-                address6: None,
-                gateway6: None,
                 delegated6: None,
             },
         );
@@ -448,11 +426,9 @@ mod tests {
             Link {
                 device: "pppoe-wan2".into(),
                 ifindex: 9,
-                address: Some(Ipv4Addr::new(198, 51, 100, 7)),
-                gateway: None,
+                address: PerAf::new(Some(Ipv4Addr::new(198, 51, 100, 7).into()), None),
+                gateway: PerAf::default(),
                 carrier: true,
-                address6: None,
-                gateway6: None,
                 delegated6: None,
             },
         );
@@ -460,7 +436,7 @@ mod tests {
     }
 
     fn table(d: &Desired, t: TableId) -> Vec<&RouteSpec> {
-        d.routes.iter().filter(|r| r.table == t).collect()
+        d.routes[Af::Inet].iter().filter(|r| r.table == t).collect()
     }
 
     #[test]
@@ -470,7 +446,7 @@ mod tests {
             .member("wan2", 1, 1)
             .policy(&["m0", "m1"])
             .build();
-        let d = desired(&c, &links(), &resolve(&c, |_| true));
+        let d = desired(&c, &links(), &PerAf::splat(resolve(&c, |_| true)));
         let policy = table(&d, TableId::policy(PolicyId(0)).unwrap());
         assert_eq!(
             policy[0].kind,
@@ -497,8 +473,7 @@ mod tests {
                 weight: 1
             }])
         );
-        let rendered: Vec<String> = d
-            .rules
+        let rendered: Vec<String> = d.rules[Af::Inet]
             .iter()
             .map(|r| format!("{} {:?} {:?}", r.priority.value(), r.selector, r.action))
             .collect();
@@ -522,8 +497,8 @@ mod tests {
     fn a_device_without_its_address_gets_no_route_via_the_unreachable_next_hop() {
         let c = balanced_pair(1);
         let mut l = links();
-        l.get_mut(&InterfaceId(0)).unwrap().address = None;
-        let d = desired(&c, &l, &resolve(&c, |_| true));
+        l.get_mut(&InterfaceId(0)).unwrap().address[Af::Inet] = None;
+        let d = desired(&c, &l, &PerAf::splat(resolve(&c, |_| true)));
         let up1 = table(&d, TableId::uplink(InterfaceId(0)).unwrap());
         let device_only = NextHop {
             ifindex: 3,
@@ -543,15 +518,13 @@ mod tests {
         let c = balanced_pair(1);
         let mut l = links();
         l.remove(&InterfaceId(0));
-        let d = desired(&c, &l, &resolve(&c, |_| true));
+        let d = desired(&c, &l, &PerAf::splat(resolve(&c, |_| true)));
         let up1 = table(&d, TableId::uplink(InterfaceId(0)).unwrap());
         assert!(up1.is_empty(), "{up1:?}");
-        assert!(d
-            .rules
+        assert!(d.rules[Af::Inet]
             .iter()
             .any(|r| r.priority == Priority::mark_uplink(InterfaceId(0)).unwrap()));
-        assert!(!d
-            .rules
+        assert!(!d.rules[Af::Inet]
             .iter()
             .any(|r| r.priority == Priority::from_uplink(InterfaceId(0)).unwrap()));
         // The policy keeps only the member that has a device.
@@ -576,7 +549,7 @@ mod tests {
             .build();
         c.policies[1].last_resort = LastResort::Blackhole;
         c.policies[2].last_resort = LastResort::Default;
-        let d = desired(&c, &links(), &resolve(&c, |_| false));
+        let d = desired(&c, &links(), &PerAf::splat(resolve(&c, |_| false)));
         let kinds: Vec<_> = d
             .policy_routes(Af::Inet)
             .map(|r| (r.table.value(), r.kind.clone()))
@@ -589,16 +562,16 @@ mod tests {
             ]
         );
         // Failover does not touch the uplink tables.
-        let up = desired(&c, &links(), &resolve(&c, |_| true));
+        let up = desired(&c, &links(), &PerAf::splat(resolve(&c, |_| true)));
         let uplink_routes = |d: &Desired| {
-            d.routes
+            d.routes[Af::Inet]
                 .iter()
                 .filter(|r| r.table.value() < 20201)
                 .cloned()
                 .collect::<Vec<_>>()
         };
         assert_eq!(uplink_routes(&d), uplink_routes(&up));
-        assert_eq!(d.rules, up.rules);
+        assert_eq!(d.rules[Af::Inet], up.rules[Af::Inet]);
         assert_eq!(d.nft, up.nft);
     }
 
@@ -609,20 +582,20 @@ mod tests {
         let a6: Ipv6Addr = "2001:db8:100:1::2".parse().unwrap();
         let gw6: Ipv6Addr = "fe80::1".parse().unwrap();
         if let Some(wan1) = l.get_mut(&InterfaceId(0)) {
-            wan1.address6 = Some(a6);
-            wan1.gateway6 = Some(gw6);
+            wan1.address[Af::Inet6] = Some(a6.into());
+            wan1.gateway[Af::Inet6] = Some(gw6.into());
         }
         // wan2 has no IPv6 address yet: no IPv6 route through it (and no fallback: its
         // marked traffic falls through to main, failing open).
         let both = resolve(&c, |_| true);
-        let d = desired_dual(&c, &l, &both, &both);
+        let d = desired(&c, &l, &per_af(&both, &both));
         let hop1 = NextHop {
             ifindex: 3,
             gateway: Some(gw6.into()),
             weight: 1,
         };
         let t6 = |t: TableId| -> Vec<RouteKind> {
-            d.routes6
+            d.routes[Af::Inet6]
                 .iter()
                 .filter(|r| r.table == t)
                 .map(|r| r.kind.clone())
@@ -637,7 +610,7 @@ mod tests {
             t6(TableId::policy(PolicyId(0)).unwrap()),
             vec![RouteKind::Via(vec![hop1])]
         );
-        assert!(d.rules6.contains(&RuleSpec {
+        assert!(d.rules[Af::Inet6].contains(&RuleSpec {
             priority: Priority::from_uplink(InterfaceId(0)).unwrap(),
             selector: Selector::From(a6.into()),
             action: RuleAction::Lookup(TableId::uplink(InterfaceId(0)).unwrap()),
@@ -649,13 +622,13 @@ mod tests {
                 .copied()
                 .collect()
         };
-        assert_eq!(marks(&d.rules6), marks(&d.rules));
+        assert_eq!(marks(&d.rules[Af::Inet6]), marks(&d.rules[Af::Inet]));
         // Both have IPv6; wan1 is down for IPv6 only: IPv4 keeps both, IPv6 moves to wan2.
         if let Some(wan2) = l.get_mut(&InterfaceId(1)) {
-            wan2.address6 = Some("2001:db8:100:2::2".parse().unwrap());
+            wan2.address[Af::Inet6] = Some("2001:db8:100:2::2".parse().unwrap());
         }
         let v6 = resolve(&c, |i| i != InterfaceId(0));
-        let d = desired_dual(&c, &l, &both, &v6);
+        let d = desired(&c, &l, &per_af(&both, &v6));
         let policy = |routes: &[RouteSpec]| {
             routes
                 .iter()
@@ -663,33 +636,32 @@ mod tests {
                 .map(|r| r.kind.clone())
         };
         assert_eq!(
-            policy(&d.routes6),
+            policy(&d.routes[Af::Inet6]),
             Some(RouteKind::Via(vec![NextHop {
                 ifindex: 9,
                 gateway: None,
                 weight: 1
             }]))
         );
-        assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 2));
+        assert!(matches!(policy(&d.routes[Af::Inet]), Some(RouteKind::Via(h)) if h.len() == 2));
         // An IPv6-only uplink has nothing in IPv4 and everything in IPv6.
         let mut c6 = c.clone();
-        c6.interfaces[1].family = crate::config::Family::Ipv6;
-        let d = desired_dual(&c6, &l, &both, &both);
+        c6.interfaces[1].family = crate::family::Family::Ipv6;
+        let d = desired(&c6, &l, &per_af(&both, &both));
         let has = |rules: &[RuleSpec], p: Priority| rules.iter().any(|r| r.priority == p);
         let marked = Priority::mark_uplink(InterfaceId(1)).unwrap();
-        assert!(!has(&d.rules, marked) && has(&d.rules6, marked));
-        assert!(!d
-            .routes
+        assert!(!has(&d.rules[Af::Inet], marked) && has(&d.rules[Af::Inet6], marked));
+        assert!(!d.routes[Af::Inet]
             .iter()
             .any(|r| r.table == TableId::uplink(InterfaceId(1)).unwrap()));
-        assert!(matches!(policy(&d.routes), Some(RouteKind::Via(h)) if h.len() == 1));
+        assert!(matches!(policy(&d.routes[Af::Inet]), Some(RouteKind::Via(h)) if h.len() == 1));
         // No interface carries IPv6: nothing of it.
         let c4 = uplinks(&["wan1"])
             .member("wan1", 1, 1)
             .policy(&["m0"])
             .build();
-        let v4 = desired(&c4, &l, &resolve(&c4, |_| true));
-        assert!(v4.rules6.is_empty() && v4.routes6.is_empty());
+        let v4 = desired(&c4, &l, &PerAf::splat(resolve(&c4, |_| true)));
+        assert!(v4.rules[Af::Inet6].is_empty() && v4.routes[Af::Inet6].is_empty());
     }
 
     #[test]
@@ -699,8 +671,8 @@ mod tests {
         // PD-only: each uplink's IPv6 source is the router's LAN address in its prefix.
         for (id, isp) in [(InterfaceId(0), 1), (InterfaceId(1), 2)] {
             let wan = l.get_mut(&id).unwrap();
-            wan.address6 = Some(format!("2001:db8:300:{isp}::1").parse().unwrap());
-            wan.gateway6 = Some("fe80::1".parse().unwrap());
+            wan.address[Af::Inet6] = Some(format!("2001:db8:300:{isp}::1").parse().unwrap());
+            wan.gateway[Af::Inet6] = Some("fe80::1".parse().unwrap());
             wan.delegated6 = Some(crate::config::Prefix {
                 addr: format!("2001:db8:300:{isp}::5").parse().unwrap(),
                 len: 64,
@@ -708,7 +680,7 @@ mod tests {
         }
         let both = resolve(&c, |_| true);
         let from_net = |d: &Desired| -> Vec<(u32, String, u32)> {
-            d.rules6
+            d.rules[Af::Inet6]
                 .iter()
                 .filter_map(|r| match (r.selector, r.action) {
                     (Selector::FromNet(a, len), RuleAction::Lookup(t)) => {
@@ -718,7 +690,7 @@ mod tests {
                 })
                 .collect()
         };
-        let d = desired_dual(&c, &l, &both, &both);
+        let d = desired(&c, &l, &per_af(&both, &both));
         assert_eq!(
             from_net(&d),
             vec![
@@ -728,14 +700,13 @@ mod tests {
             "each prefix (host bits cleared) to its own uplink's table"
         );
         assert!(
-            !d.rules
+            !d.rules[Af::Inet]
                 .iter()
                 .any(|r| matches!(r.selector, Selector::FromNet(..))),
             "IPv4 has none"
         );
         // Ahead of every mark rule: the policy's choice does not move a delegated source.
-        let first_mark = d
-            .rules6
+        let first_mark = d.rules[Af::Inet6]
             .iter()
             .find(|r| matches!(r.selector, Selector::FwMark { .. }))
             .unwrap();
@@ -746,7 +717,7 @@ mod tests {
             len: 64,
         };
         c.interfaces[1].npt = crate::config::Npt::new(internal, None);
-        let d = desired_dual(&c, &l, &both, &both);
+        let d = desired(&c, &l, &per_af(&both, &both));
         assert_eq!(
             from_net(&d),
             vec![(4001, "2001:db8:300:1::/64".into(), 20001)]
@@ -760,7 +731,7 @@ mod tests {
             .policy(&["m0"])
             .build();
         c.interfaces[1].enabled = false;
-        let d = desired(&c, &links(), &resolve(&c, |_| true));
+        let d = desired(&c, &links(), &PerAf::splat(resolve(&c, |_| true)));
         assert!(table(&d, TableId::uplink(InterfaceId(1)).unwrap()).is_empty());
         assert_eq!(d.uplink_devices, vec!["eth1"]);
     }
@@ -785,9 +756,8 @@ mod tests {
             crate::fixtures::rule("pinned", crate::config::Target::Policy(PolicyId(0)));
         pinned.sticky = true;
         c.rules = vec![pinned];
-        let d = desired(&c, &links(), &resolve(&c, |_| true));
-        let sticky = d
-            .rules
+        let d = desired(&c, &links(), &PerAf::splat(resolve(&c, |_| true)));
+        let sticky = d.rules[Af::Inet]
             .iter()
             .find(|r| r.priority == Priority::mark_sticky(0).unwrap());
         assert_eq!(
@@ -822,11 +792,13 @@ mod tests {
         pinned.sticky = true;
         c.rules = vec![pinned];
         // IPv6 of wan1 is down, IPv4 of both is up.
-        let d = desired_dual(
+        let d = desired(
             &c,
             &links(),
-            &resolve(&c, |_| true),
-            &resolve(&c, |i| i == InterfaceId(1)),
+            &per_af(
+                &resolve(&c, |_| true),
+                &resolve(&c, |i| i == InterfaceId(1)),
+            ),
         );
         let active: Vec<Carrying> = d.active.iter().copied().collect();
         assert_eq!(
@@ -881,9 +853,8 @@ mod tests {
         }];
         c.rules = vec![web, everything];
         let local = |c: &Config| {
-            desired(c, &links(), &resolve(c, |_| true))
-                .rules
-                .into_iter()
+            desired(c, &links(), &PerAf::splat(resolve(c, |_| true))).rules[Af::Inet]
+                .iter()
                 .filter(|r| r.selector == Selector::Local)
                 .map(|r| (r.priority, r.action))
                 .collect::<Vec<_>>()

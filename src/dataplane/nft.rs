@@ -538,7 +538,8 @@ fn port_set(ports: &[PortRange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Family, InterfaceId, Npt};
+    use crate::config::{InterfaceId, Npt};
+    use crate::family::Family;
     use crate::fixtures::{every_match, every_match_links as links};
 
     #[test]

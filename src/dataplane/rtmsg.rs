@@ -31,14 +31,6 @@ pub fn af_of(family: u8) -> Af {
     }
 }
 
-fn host_len(addr: &IpAddr) -> u8 {
-    if addr.is_ipv4() {
-        32
-    } else {
-        128
-    }
-}
-
 /// An IPv4 rule message.
 pub fn rule_message(rule: &RuleSpec) -> Rule {
     rule_message_in(Af::Inet, rule)
@@ -55,7 +47,7 @@ pub fn rule_message_in(af: Af, rule: &RuleSpec) -> Rule {
     match rule.selector {
         Selector::All => {}
         Selector::From(addr) => {
-            m.src_len = host_len(&addr);
+            m.src_len = Af::of(&addr).max_len();
             m.src = Some(addr);
         }
         Selector::FromNet(addr, len) => {
@@ -107,7 +99,7 @@ pub fn rule_spec(m: &Rule) -> Option<RuleSpec> {
         (None, None) if m.src_len == 0 && local => Selector::Local,
         _ if local => return None,
         (None, None) if m.src_len == 0 => Selector::All,
-        (Some(a), None) if m.src_len == host_len(&a) => Selector::From(a),
+        (Some(a), None) if m.src_len == Af::of(&a).max_len() => Selector::From(a),
         (Some(a), None) => Selector::FromNet(a, m.src_len),
         (None, Some(mark)) => Selector::FwMark {
             mark,

@@ -4,25 +4,24 @@
 //! numbers of `layout`.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use super::layout::{Priority, TableId};
 use crate::config::{InterfaceId, PolicyId, Prefix};
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 
 /// What the shell learned about one uplink's L3 device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub device: String,
     pub ifindex: u32,
-    pub address: Option<Ipv4Addr>,
-    /// Next hop; `None` for a point-to-point device (the route names only the device).
-    pub gateway: Option<Ipv4Addr>,
     pub carrier: bool,
-    /// The device's global IPv6 address (SLAAC, DHCPv6 or static), when it has one.
-    pub address6: Option<Ipv6Addr>,
-    /// IPv6 next hop (often link-local); `None`: the route names only the device.
-    pub gateway6: Option<Ipv6Addr>,
+    /// Per family, the device's address of that family (for IPv6 its global one: SLAAC,
+    /// DHCPv6 or static), when it has one.
+    pub address: PerAf<Option<IpAddr>>,
+    /// Per family, the next hop (IPv6's often link-local); `None`: the route names only
+    /// the device (point-to-point).
+    pub gateway: PerAf<Option<IpAddr>>,
     /// The prefix the provider delegates to this uplink (netifd's DHCPv6-PD), when known.
     pub delegated6: Option<Prefix>,
 }
@@ -31,14 +30,7 @@ impl Link {
     /// The uplink's address and next hop in one family; `None` when the device has no
     /// address of it (then the uplink cannot carry this family now).
     pub fn endpoint(&self, af: Af) -> Option<(IpAddr, Option<IpAddr>)> {
-        match af {
-            Af::Inet => self
-                .address
-                .map(|a| (a.into(), self.gateway.map(Into::into))),
-            Af::Inet6 => self
-                .address6
-                .map(|a| (a.into(), self.gateway6.map(Into::into))),
-        }
+        self.address[af].map(|a| (a, self.gateway[af]))
     }
 }
 

@@ -10,7 +10,7 @@ use super::network;
 use super::read::{Notes, Reader};
 use super::{named, Out};
 use crate::config::{clear_host_bits, LastResort, Target};
-use crate::family::Af;
+use crate::family::{Af, RuleFamily};
 use crate::uci::{Package, Section};
 use std::net::IpAddr;
 
@@ -232,11 +232,15 @@ fn rule(
     let (use_policy, to_policy) = rule_target(name, use_policy, policies)?;
 
     let fam = match family.as_deref() {
-        None | Some("any") => None,
-        Some(word) => Af::from_word(word).or_else(|| {
-            say(r, notes, "family", format!("'{word}' is not ipv4, ipv6 or any; mwan3 matches both families, and so does rail"));
-            None
-        }),
+        None => None,
+        Some(word) => match RuleFamily::from_word(word) {
+            Some(f) => f.af(),
+            None => {
+                let words = RuleFamily::WORDS.join(", ");
+                say(r, notes, "family", format!("'{word}' is not one of {words}; mwan3 matches both families, and so does rail"));
+                None
+            }
+        },
     };
     let src = prefixes("src_ip", src_ip.as_deref())?;
     let dest = prefixes("dest_ip", dest_ip.as_deref())?;
@@ -273,7 +277,7 @@ fn rule(
     }
 
     let mut o = Out::new("rule", name);
-    o.set("family", fam.map_or("any", Af::word));
+    o.set("family", RuleFamily::of(fam).word());
     if !src.is_empty() {
         o.set("src_ip", joined(&src));
     }

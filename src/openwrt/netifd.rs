@@ -12,6 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde_json::Value;
 
+use crate::family::Af;
+
 /// One `ipv4-address` entry; `ptpaddress` is the peer of a point-to-point link (PPPoE).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv4Address {
@@ -123,7 +125,7 @@ impl InterfaceStatus {
                 }
                 Ok(Route {
                     target,
-                    mask: mask(e, &at, if target.is_ipv4() { 32 } else { 128 })?,
+                    mask: mask(e, &at, u64::from(Af::of(&target).max_len()))?,
                     nexthop,
                     metric: number(e, "metric", &at)?.map(|m| m as u32),
                     table: number(e, "table", &at)?.map(|t| t as u32),
@@ -137,27 +139,20 @@ impl InterfaceStatus {
         self.ipv4.first().map(|a| a.address)
     }
 
-    /// The IPv4 next hop for traffic sent out this interface: the default route's nexthop,
-    /// or, for a point-to-point link whose default route has no nexthop, the peer address.
-    pub fn ipv4_gateway(&self) -> Option<Ipv4Addr> {
-        let via_route = self
-            .routes
-            .iter()
-            .find_map(|r| match (r.is_default(), r.nexthop) {
-                (true, IpAddr::V4(n)) if r.target.is_ipv4() && !n.is_unspecified() => Some(n),
-                _ => None,
-            });
-        via_route.or_else(|| self.ipv4.iter().find_map(|a| a.ptpaddress))
-    }
-
-    /// The IPv6 default route's next hop, if any.
-    pub fn ipv6_gateway(&self) -> Option<Ipv6Addr> {
-        self.routes
-            .iter()
-            .find_map(|r| match (r.is_default(), r.nexthop) {
-                (true, IpAddr::V6(n)) if !n.is_unspecified() => Some(n),
-                _ => None,
-            })
+    /// The next hop of family `af` for traffic sent out this interface: its default route's
+    /// nexthop, or, for IPv4 on a point-to-point link whose default route has no nexthop,
+    /// the peer address.
+    pub fn gateway(&self, af: Af) -> Option<IpAddr> {
+        let via_route = self.routes.iter().find_map(|r| {
+            let n = r.nexthop;
+            (r.is_default() && af.holds(&r.target) && af.holds(&n) && !n.is_unspecified())
+                .then_some(n)
+        });
+        let peer = || match af {
+            Af::Inet => self.ipv4.iter().find_map(|a| a.ptpaddress).map(Into::into),
+            Af::Inet6 => None,
+        };
+        via_route.or_else(peer)
     }
 
     /// The device rail binds to: the L3 device while up.

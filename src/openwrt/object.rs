@@ -8,6 +8,7 @@ use super::blob::{self, BlobMsg, Table, Type};
 use super::client::{Method, Object, Reply};
 use super::hotplug::{self, Action, Hotplug};
 use super::wire::Status;
+use crate::family::Af;
 use crate::history::view::Span;
 
 /// The object path rail publishes.
@@ -147,8 +148,10 @@ pub fn parse(method: &str, args: &Table) -> Result<Request, Status> {
             };
             let family = match string(args, "family")? {
                 None => None,
-                Some(f @ ("ipv4" | "ipv6")) => Some(f.to_string()),
-                Some(_) => return Err(Status::InvalidArgument),
+                Some(f) => match Af::from_word(f) {
+                    Some(af) => Some(af.word().to_string()),
+                    None => return Err(Status::InvalidArgument),
+                },
             };
             let span = match string(args, "span")? {
                 None => Span::Hour,

@@ -5,7 +5,7 @@
 //! from `lab.sh info`, the one place that defines them (see docs/lab.md).
 //!
 //! ```ignore
-//! let Some(lab) = Lab::up(3) else { return }; // with #[cfg_attr(not(lab_root), ignore = ..)]
+//! let lab = Lab::up(3); // with #[cfg_attr(not(lab_root), ignore = ..)]
 //! lab.route_default_via(1);
 //! assert_eq!(lab.fetch_source("lan"), lab.uplink(1).addr.to_string());
 //! lab.fault(1, Fault::Blackhole);
@@ -158,13 +158,13 @@ impl Info {
     }
 }
 
-/// True when this process may create network namespaces. A lab test built by someone
+/// Panics unless this process may create network namespaces. A lab test built by someone
 /// other than root is ignored (`cfg(lab_root)`, build.rs) and never gets here; one built by
 /// root and run by someone else fails here, saying so, rather than passing unrun.
-pub fn can_run_lab() -> bool {
+pub fn require_root() {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } == 0 {
-        return true;
+        return;
     }
     let test = std::thread::current()
         .name()
@@ -232,30 +232,28 @@ fn lab_sh(args: &[&str]) -> Output {
 }
 
 impl Lab {
-    /// A lab with `isps` ISPs and the lab's own masquerade on the router. Never `None` any
-    /// more: not root fails in `can_run_lab` (the Option stays until the callers move on).
-    pub fn up(isps: usize) -> Option<Lab> {
+    /// A lab with `isps` ISPs and the lab's own masquerade on the router (not root: a panic
+    /// saying so, `require_root`).
+    pub fn up(isps: usize) -> Lab {
         Lab::up_with(Options { isps, masq: true })
     }
 
     /// ISP 2 is PPPoE-like when there are two or more.
     /// A lab for a rail under test: without the lab's own masquerade, so rail's
     /// `masquerade` option is what makes the LAN's traffic come back.
-    pub fn for_rail(isps: usize) -> Option<Lab> {
+    pub fn for_rail(isps: usize) -> Lab {
         Lab::up_with(Options { isps, masq: false })
     }
 
-    pub fn up_with(opts: Options) -> Option<Lab> {
+    pub fn up_with(opts: Options) -> Lab {
         let ppp: &[usize] = if opts.isps >= 2 { &[2] } else { &[] };
         Lab::up_with_ppp(opts, ppp)
     }
 
     /// A lab whose PPPoE-like ISPs are `ppp` (the others Ethernet-like), e.g. `&[1, 2]`
     /// for the Intelligent Linux Gateway's two DSL lines.
-    pub fn up_with_ppp(opts: Options, ppp: &[usize]) -> Option<Lab> {
-        if !can_run_lab() {
-            return None;
-        }
+    pub fn up_with_ppp(opts: Options, ppp: &[usize]) -> Lab {
+        require_root();
         static SWEEP: std::sync::Once = std::sync::Once::new();
         SWEEP.call_once(sweep_dead_labs);
         let name = format!(
@@ -283,7 +281,7 @@ impl Lab {
             info: Info(HashMap::new()),
         };
         lab.info = lab.read_info();
-        Some(lab)
+        lab
     }
 
     fn read_info(&self) -> Info {

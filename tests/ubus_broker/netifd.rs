@@ -150,6 +150,35 @@ pub enum Say {
     Hotplug(&'static str, Option<String>),
 }
 
+/// An interface event as netifd queues it (interface-event.c `interface_queue_event`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfEvent {
+    Up,
+    /// Up with changed addresses, routes, prefixes or data: a DHCP renewal, a new gateway.
+    Update,
+    Down,
+}
+
+/// What netifd says on the bus for `event` on an interface with `status` and L3 `device`:
+/// the `network.interface` event for ifup and ifdown only (an update has none), the
+/// `interface.update`/`interface.down` notification, then the hotplug scripts, which get
+/// DEVICE on ifup and ifupdate only.
+pub fn says(event: IfEvent, status: Value, device: Option<String>) -> Vec<Say> {
+    let (action, kind) = match event {
+        IfEvent::Up => ("ifup", "interface.update"),
+        IfEvent::Update => ("ifupdate", "interface.update"),
+        IfEvent::Down => ("ifdown", "interface.down"),
+    };
+    let mut say = Vec::with_capacity(3);
+    if event != IfEvent::Update {
+        say.push(Say::Event(action));
+    }
+    say.push(Say::Notify(kind, status));
+    let device = device.filter(|_| event != IfEvent::Down);
+    say.push(Say::Hotplug(action, device));
+    say
+}
+
 /// One announcement: the interface's new status (what reads answer from now on, also
 /// while the rest is being said: netifd answers a read only after its burst), then `say`.
 pub struct Announce {

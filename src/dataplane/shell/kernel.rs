@@ -140,15 +140,14 @@ impl Kernel {
             changes.nft_updated = true;
         }
         for af in Af::BOTH {
-            let (rules, routes) = desired.family(af);
-            self.reconcile_family(af, rules, routes, &mut changes)
+            self.reconcile_family(af, &desired.rules[af], &desired.routes[af], &mut changes)
                 .await?;
         }
         self.forget_sticky(desired).await?;
         self.active = desired.active.clone();
         self.tables = Af::BOTH
             .into_iter()
-            .flat_map(|af| desired.family(af).1.iter().map(move |r| (af, r.table)))
+            .flat_map(|af| desired.routes[af].iter().map(move |r| (af, r.table)))
             .collect();
         self.policy_routes = policy_routes(desired);
         Ok(changes)
@@ -406,7 +405,7 @@ pub fn flush_now() -> Result<Changes, Error> {
 /// back on a device that is not main's route to the source; carrier-less nexthops ignored.
 fn set_sysctls(desired: &Desired) -> Result<(), Error> {
     let mut settings = vec![("net/ipv4/fib_multipath_hash_policy".to_string(), "1")];
-    if !desired.routes6.is_empty() {
+    if !desired.routes[Af::Inet6].is_empty() {
         settings.push(("net/ipv6/fib_multipath_hash_policy".to_string(), "1"));
     }
     for dev in &desired.uplink_devices {

@@ -11,7 +11,7 @@ use super::kernel::{Error, Kernel};
 use crate::config::Prefix;
 use crate::dataplane::rtmsg::{default_gateway, main_routes_via, nl_family};
 use crate::dataplane::vocab::Link;
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 use crate::netlink::route::{
     Address, Link as LinkMsg, Route, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_SECONDARY,
     IFA_F_TENTATIVE, IFF_LOWER_UP, IFF_POINTOPOINT, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,
@@ -105,11 +105,9 @@ impl Kernel {
         let link = Link {
             device: device.to_string(),
             ifindex,
-            address,
-            gateway: gateway4,
+            address: PerAf::new(address.map(Into::into), address6.map(Into::into)),
+            gateway: PerAf::new(gateway4.map(Into::into), gateway6.map(Into::into)),
             carrier,
-            address6,
-            gateway6,
             delegated6: None,
         };
         Ok(Some(Learned { link, peer }))

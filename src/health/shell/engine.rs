@@ -15,8 +15,8 @@
 
 use super::probe::{self, Binding, Method, Prober, Received};
 use super::wake::WakeTimer;
-use crate::config::{Family, Interface, InterfaceId, TrackMethod};
-use crate::family::Af;
+use crate::config::{Interface, InterfaceId, TrackMethod};
+use crate::family::{Af, Family};
 use crate::health::global::{GlobalChange, GlobalDetector};
 use crate::health::machine::{Input, Output, Status, Tracker, Transition};
 use crate::health::params::Params;

@@ -10,7 +10,7 @@
 //! the engine themselves (a connection's progress is known only by asking).
 
 use crate::config::TrackMethod;
-use crate::family::Af;
+use crate::family::{Af, PerAf};
 use crate::health::machine::{Input, ProbeRequest};
 use crate::health::wire::{arp, dns, icmp};
 use async_io::Async;
@@ -46,8 +46,8 @@ pub struct Method {
 /// The open sockets of one uplink.
 pub enum Prober {
     Icmp {
-        v4: Option<Socket>,
-        v6: Option<Socket>,
+        /// Per family, a socket when the uplink has targets of it.
+        sockets: PerAf<Option<Socket>>,
         /// Payload bytes per echo request.
         size: u16,
     },
@@ -103,10 +103,12 @@ impl Prober {
                     let wanted = targets.iter().any(|t| af.holds(t));
                     wanted.then(|| icmp_socket(af, binding)).transpose()
                 };
-                let (v4, v6) = (socket(Af::Inet)?, socket(Af::Inet6)?);
+                let mut sockets = PerAf::default();
+                for af in Af::BOTH {
+                    sockets[af] = socket(af)?;
+                }
                 Ok(Prober::Icmp {
-                    v4,
-                    v6,
+                    sockets,
                     size: binding.size,
                 })
             }
@@ -148,13 +150,11 @@ impl Prober {
     pub fn send(&mut self, req: ProbeRequest, now: Instant, timeout: Duration) -> io::Result<()> {
         let deadline = now + timeout;
         match self {
-            Prober::Icmp { v4, v6, size } => {
+            Prober::Icmp { sockets, size } => {
                 let af = Af::of(&req.target);
-                let sock = match af {
-                    Af::Inet => v4.as_ref(),
-                    Af::Inet6 => v6.as_ref(),
-                };
-                let sock = sock.ok_or_else(|| io::Error::other("no socket for this family"))?;
+                let sock = sockets[af]
+                    .as_ref()
+                    .ok_or_else(|| io::Error::other("no socket for this family"))?;
                 let packet = icmp::echo_request(af, req.ident, req.seq, *size);
                 let to = SockAddr::from(SocketAddr::new(req.target, 0));
                 sock.send_to(&packet, &to).map(drop)
@@ -202,7 +202,12 @@ impl Prober {
     /// those that are to `poll_recv`.
     pub fn polled(&self, out: &mut Vec<RawFd>) {
         match self {
-            Prober::Icmp { v4, v6, .. } => out.extend(v4.iter().chain(v6).map(|s| s.as_raw_fd())),
+            Prober::Icmp { sockets, .. } => out.extend(
+                sockets
+                    .iter()
+                    .filter_map(|(_, s)| s.as_ref())
+                    .map(|s| s.as_raw_fd()),
+            ),
             Prober::Arp { sock, .. } => out.push(sock.as_raw_fd()),
             Prober::Conn { .. } => {}
         }
@@ -215,17 +220,18 @@ impl Prober {
     pub fn poll_recv(&mut self, cx: &mut Context<'_>, readable: &[RawFd], out: &mut Vec<Received>) {
         let ready = |s: &Socket| readable.contains(&s.as_raw_fd());
         match self {
-            Prober::Icmp { v4, v6, .. } => {
-                if let Some(s) = v4.as_ref().filter(|s| ready(s)) {
-                    read_polled(s, cx, |buf, _, at| {
-                        out.extend(icmp::parse_v4(buf).map(|r| (reply(r), at)));
-                    });
-                }
-                if let Some(s) = v6.as_ref().filter(|s| ready(s)) {
+            Prober::Icmp { sockets, .. } => {
+                for (af, s) in sockets.iter() {
+                    let Some(s) = s.as_ref().filter(|s| ready(s)) else {
+                        continue;
+                    };
                     read_polled(s, cx, |buf, from, at| {
-                        if let Some(SocketAddr::V6(a)) = from.as_socket() {
-                            out.extend(icmp::parse_v6(*a.ip(), buf).map(|r| (reply(r), at)));
-                        }
+                        let parsed = match (af, from.as_socket()) {
+                            (Af::Inet, _) => icmp::parse_v4(buf),
+                            (Af::Inet6, Some(SocketAddr::V6(a))) => icmp::parse_v6(*a.ip(), buf),
+                            (Af::Inet6, _) => None,
+                        };
+                        out.extend(parsed.map(|r| (reply(r), at)));
                     });
                 }
             }
