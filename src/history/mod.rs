@@ -459,7 +459,7 @@ impl History {
     }
 
     /// The view as a blobmsg table of at most `limit` bytes when it can be: with every 2, 3,
-    /// ... samples merged into one until it fits (24 hours of more than 19 series would not
+    /// ... samples merged into one until it fits (24 hours of more than about 20 series do not
     /// fit one ubus message at full resolution).
     pub fn blob(
         &self,
