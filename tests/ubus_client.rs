@@ -20,8 +20,8 @@ use smol::LocalExecutor;
 
 use rail::family::Af;
 use rail::history::view::Span;
-use rail::openwrt::blob::{BlobMsg, Type};
-use rail::openwrt::client::{BusEvent, CallError, Client, Config, Object};
+use rail::openwrt::blob::{BlobMsg, Type, Writer};
+use rail::openwrt::client::{Answer, BusEvent, CallError, Client, Config, Object};
 use rail::openwrt::hotplug::{Action, Hotplug};
 use rail::openwrt::netifd::{self, InterfaceStatus};
 use rail::openwrt::object::{self, Request};
@@ -392,6 +392,52 @@ fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
         );
         assert_eq!(cli.call("rail", "reload", &json!({})).await.unwrap(), None);
         assert!(rail.is_connected());
+    }));
+}
+
+#[test]
+fn an_answer_made_over_several_turns_is_sent_while_other_tasks_run() {
+    let path = socket_path("later");
+    let _broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    let ticks = Rc::new(std::cell::Cell::new(0_i64));
+    future::block_on(ex.run(async {
+        let seen = ticks.clone();
+        let rail = Client::new(Config {
+            objects: vec![object::object(
+                |_| true,
+                move |req| match req {
+                    Request::Status => {
+                        let seen = seen.clone();
+                        Ok(Some(Answer::Later(Box::pin(async move {
+                            // Made only once another task has had turns.
+                            let before = seen.get();
+                            while seen.get() < before + 3 {
+                                future::yield_now().await;
+                            }
+                            let mut w = Writer::default();
+                            w.int("ticks", seen.get() - before);
+                            Answer::Blob(w.into_table())
+                        }))))
+                    }
+                    _ => Ok(None),
+                },
+            )],
+            ..config(&path)
+        });
+        connected(&ex, &rail).await;
+        let t = ticks.clone();
+        ex.spawn(async move {
+            loop {
+                Timer::after(Duration::from_millis(1)).await;
+                t.set(t.get() + 1);
+            }
+        })
+        .detach();
+        let cli = Client::new(config(&path));
+        connected(&ex, &cli).await;
+        let reply = cli.call("rail", "status", &json!({})).await.unwrap();
+        assert!(reply.unwrap()["ticks"].as_i64() >= Some(3));
     }));
 }
 

@@ -77,6 +77,20 @@ pub struct Inputs {
     retry_due: Option<Instant>,
 }
 
+/// A ubus history answer written a series at a time, the executor running its other tasks
+/// (probes, failover) between them.
+async fn history_answer(
+    history: Rc<RefCell<History>>,
+    mut answer: crate::history::view::Answer,
+) -> ubus::Answer {
+    loop {
+        if let Some(table) = answer.step(&history.borrow()) {
+            return ubus::Answer::Blob(table);
+        }
+        smol::future::yield_now().await;
+    }
+}
+
 /// Binds the control socket and spawns the tasks reading it, the signals, ubus (publishing
 /// `rail`, which answers for the interfaces `known` names) and netifd (for the interfaces
 /// `followed` names).
@@ -131,7 +145,8 @@ pub fn spawn(
                 } else {
                     history.advance(super::unix_now());
                     let limit = crate::openwrt::wire::MAX_DATA_LEN;
-                    ubus::Answer::Blob(history.blob(interface, family, span, limit))
+                    let answer = history.answer(interface, family, span, limit);
+                    ubus::Answer::Later(Box::pin(history_answer(hist.clone(), answer)))
                 }))
             }
             other => {

@@ -458,25 +458,27 @@ impl History {
         self.sampled(interface, family, span, 1)
     }
 
-    /// The view as a blobmsg table of at most `limit` bytes when it can be: with every 2, 3,
-    /// ... samples merged into one until it fits (24 hours of more than about 20 series do not
-    /// fit one ubus message at full resolution).
-    pub fn blob(
+    /// The ubus answer for the series of `interface` and `family` (each: all when None), to
+    /// be written a series per [`view::Answer::step`].
+    pub fn answer(
         &self,
         interface: Option<&str>,
         family: Option<&str>,
         span: view::Span,
         limit: usize,
-    ) -> Vec<u8> {
-        let mut every = 1;
-        loop {
-            let blob = self.sampled(interface, family, span, every).blob();
-            if blob.len() <= limit || every >= span.samples() {
-                return blob;
-            }
-            // The size is about proportional to the samples: jump near, then step.
-            every = (every + 1).max(every * blob.len() / limit.max(1));
-        }
+    ) -> view::Answer {
+        let wanted = (self.series.iter())
+            .filter(|(n, f, _)| interface.is_none_or(|i| i == n) && family.is_none_or(|x| x == *f))
+            .map(|(n, f, _)| (n.clone(), *f))
+            .collect();
+        view::Answer::new(wanted, span, limit)
+    }
+
+    fn series(&self, name: &str, family: &str) -> Option<&Series> {
+        self.series
+            .iter()
+            .find(|(n, f, _)| n == name && *f == family)
+            .map(|(_, _, s)| s)
     }
 
     fn sampled(

@@ -406,7 +406,26 @@ fn the_ubus_answer_is_the_json_document_as_blobmsg() {
         };
         let mut tree = Vec::new();
         crate::openwrt::blob::encode_table(&crate::openwrt::blob::table_from_json(&doc), &mut tree);
-        assert_eq!(view.blob(), tree, "{span:?}");
+        let mut answer = h.answer(None, None, span, usize::MAX);
+        let mut steps = 1;
+        let blob = loop {
+            match answer.step(&h) {
+                Some(blob) => break blob,
+                None => steps += 1,
+            }
+        };
+        assert_eq!(blob, tree, "{span:?}");
+        assert_eq!(steps, 4, "a series a step, then the answer");
+    }
+}
+
+/// The ubus answer of 24 hours of every series, within `limit` bytes.
+fn answer(h: &History, limit: usize) -> Vec<u8> {
+    let mut answer = h.answer(None, None, Span::Day, limit);
+    loop {
+        if let Some(blob) = answer.step(h) {
+            return blob;
+        }
     }
 }
 
@@ -432,14 +451,10 @@ fn an_answer_too_large_for_one_message_merges_samples_until_it_fits() {
         }
     }
     let full = h.view(None, None, Span::Day);
-    let whole = full.blob();
-    assert_eq!(
-        h.blob(None, None, Span::Day, whole.len()),
-        whole,
-        "fits: as it is"
-    );
+    let whole = answer(&h, usize::MAX);
+    assert_eq!(answer(&h, whole.len()), whole, "fits: as it is");
 
-    let half = h.blob(None, None, Span::Day, whole.len() / 2);
+    let half = answer(&h, whole.len() / 2);
     assert!(half.len() <= whole.len() / 2, "{} bytes", half.len());
     let table = crate::openwrt::blob::decode_table(&half).unwrap();
     let doc = crate::openwrt::blob::table_to_json(&table);
@@ -457,7 +472,7 @@ fn an_answer_too_large_for_one_message_merges_samples_until_it_fits() {
     // An even number of minutes of 10 and 20 ms: a 15 ms mean with a 5 ms spread.
     let one = full.interfaces["isp1"]["ipv4"].rtt_us[..2].to_vec();
     assert_eq!(one.iter().sum::<i64>(), 30_000, "{one:?}");
-    let two = h.blob(None, None, Span::Day, whole.len() * 2 / 3);
+    let two = answer(&h, whole.len() * 2 / 3);
     let doc =
         crate::openwrt::blob::table_to_json(&crate::openwrt::blob::decode_table(&two).unwrap());
     let two = &doc["interfaces"]["isp1"]["ipv4"];

@@ -103,30 +103,87 @@ pub struct Service {
     pub loss_permille: Option<i64>,
 }
 
-impl View {
-    /// The document as a blobmsg table, written straight from the view (the layout its JSON
-    /// would take through a tree, in a tenth of the time: what ubus answers).
-    pub fn blob(&self) -> Vec<u8> {
-        // Three columns of 12-byte items, the state runs and the rest: grown once at most.
-        let all = self.interfaces.values().flat_map(BTreeMap::values);
-        let bytes: usize = all
-            .map(|s| 36 * s.rtt_us.len() + 32 * s.states.len() + 1024)
-            .sum();
-        let mut w = Writer::with_capacity(bytes);
-        w.open(Type::Table, "interfaces");
-        for (name, families) in &self.interfaces {
-            w.open(Type::Table, name);
-            for (family, s) in families {
-                w.open(Type::Table, family);
-                s.blob(&mut w);
-                w.close();
-            }
-            w.close();
+/// The document as a blobmsg table (the layout its JSON takes through a tree: what ubus
+/// answers), written straight from the series one at a time, so that the daemon can let
+/// its other work run between them; at most `limit` bytes when it can be, with every 2, 3,
+/// ... samples merged into one until it fits (24 hours of more than about 20 series do not
+/// fit one ubus message at full resolution).
+#[derive(Debug)]
+pub struct Answer {
+    /// The series asked for, by name then family (the document's order).
+    wanted: Vec<(String, &'static str)>,
+    span: Span,
+    limit: usize,
+    every: usize,
+    next: usize,
+    w: Writer,
+    /// The interface whose table is open, and the newest open second seen.
+    open: Option<String>,
+    now: u64,
+}
+
+impl Answer {
+    pub(super) fn new(mut wanted: Vec<(String, &'static str)>, span: Span, limit: usize) -> Answer {
+        wanted.sort();
+        Answer {
+            wanted,
+            span,
+            limit,
+            every: 1,
+            next: 0,
+            w: Writer::default(),
+            open: None,
+            now: 0,
         }
-        w.close();
-        w.int("now", self.now as i64);
-        w.string("span", &self.span);
-        w.into_table()
+    }
+
+    /// Writes the next series of `history` (one it no longer has is left out); the answer
+    /// once all are written.
+    pub fn step(&mut self, history: &super::History) -> Option<Vec<u8>> {
+        let Some((name, family)) = self.wanted.get(self.next) else {
+            return self.finish();
+        };
+        if self.next == 0 {
+            // Three columns of 12-byte items, the state runs and the rest: grown once at most.
+            let samples = self.span.samples().div_ceil(self.every);
+            self.w = Writer::with_capacity(self.wanted.len() * (48 * samples + 1024) + 64);
+            self.w.open(Type::Table, "interfaces");
+        }
+        self.next += 1;
+        if let Some(s) = history.series(name, family) {
+            if self.open.as_ref() != Some(name) {
+                if self.open.is_some() {
+                    self.w.close();
+                }
+                self.w.open(Type::Table, name);
+                self.open = Some(name.clone());
+            }
+            self.w.open(Type::Table, family);
+            s.sampled(self.span, self.every).blob(&mut self.w);
+            self.w.close();
+            self.now = self.now.max(s.second);
+        }
+        None
+    }
+
+    fn finish(&mut self) -> Option<Vec<u8>> {
+        if self.next == 0 {
+            self.w.open(Type::Table, "interfaces");
+        }
+        if self.open.take().is_some() {
+            self.w.close();
+        }
+        self.w.close();
+        self.w.int("now", self.now as i64);
+        self.w.string("span", self.span.as_str());
+        let table = std::mem::take(&mut self.w).into_table();
+        if table.len() <= self.limit || self.every >= self.span.samples() {
+            return Some(table);
+        }
+        // The size is about proportional to the samples: jump near, then step.
+        self.every = (self.every + 1).max(self.every * table.len() / self.limit.max(1));
+        (self.next, self.now) = (0, 0);
+        None
     }
 }
 

@@ -39,11 +39,12 @@ const OBJECT_ADD_EVENT: &str = "ubus.object.add";
 pub type Reply = Result<Option<Answer>, Status>;
 
 /// An answer to send back: a JSON object, or a table already written as blobmsg (see
-/// [`blob::Writer`]: an answer too large to build as a tree first).
-#[derive(Debug, Clone, PartialEq)]
+/// [`blob::Writer`]: an answer too large to build as a tree first), or one still being
+/// made, over several turns of the executor so that its other tasks run meanwhile.
 pub enum Answer {
     Json(Value),
     Blob(Vec<u8>),
+    Later(std::pin::Pin<Box<dyn std::future::Future<Output = Answer>>>),
 }
 
 impl From<Value> for Answer {
@@ -545,6 +546,10 @@ impl Client {
         if attrs.no_reply == Some(true) {
             return Ok(());
         }
+        let result = match result {
+            Ok(Some(Answer::Later(answer))) => Ok(Some(answer.await)),
+            other => other,
+        };
         let table = match result {
             Ok(Some(Answer::Json(Value::Object(map)))) => {
                 let mut table = Vec::new();
@@ -552,6 +557,10 @@ impl Client {
                 Ok(Some(table))
             }
             Ok(Some(Answer::Blob(table))) => Ok(Some(table)),
+            Ok(Some(Answer::Later(_))) => {
+                log::error!("ubus: {method} answered a promise of a promise");
+                Err(Status::UnknownError)
+            }
             Ok(Some(Answer::Json(other))) => {
                 log::error!(
                     "ubus: {method} produced a non-object reply ({other}); answering Unknown error"
