@@ -38,6 +38,7 @@ pub fn interface(name: &str, n: u32) -> Interface {
         size: 56,
         flush_conntrack: true,
         masquerade: false,
+        passive: false,
         npt: None,
         ip6prefix: None,
         rate: None,

@@ -637,6 +637,8 @@ mod fuzz {
         /// id is right, and which target it claims to come from.
         Reply(u16, bool, u8),
         Link(u8),
+        /// Passive evidence asks for a confirming round.
+        Confirm,
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -644,6 +646,7 @@ mod fuzz {
             6 => (1u16..1500).prop_map(Step::Wait),
             6 => (0u16..6, any::<bool>(), 0u8..4).prop_map(|(b, i, t)| Step::Reply(b, i, t)),
             1 => (0u8..4).prop_map(Step::Link),
+            1 => Just(Step::Confirm),
         ]
     }
 
@@ -696,6 +699,11 @@ mod fuzz {
                         };
                         t.handle(now, input, &mut out);
                     }
+                    Step::Confirm => {
+                        let routable = t.state().routable();
+                        let sent = t.confirm(now, "evidence".into(), &mut out);
+                        prop_assert!(!sent || routable, "confirming while {}", t.state());
+                    }
                 }
                 t.poll(now, &mut out);
                 if let Some(w) = t.next_wakeup() {
@@ -710,6 +718,7 @@ mod fuzz {
                             prop_assert!(!tr.reason.is_empty());
                             state = tr.to;
                         }
+                        Output::Cleared => {}
                     }
                 }
                 prop_assert_eq!(t.state(), state);
@@ -720,4 +729,99 @@ mod fuzz {
             }
         }
     }
+}
+
+/// A network that answers in 10 ms until `fault`, and nothing after.
+fn dies_at(fault: Time) -> Net<'static> {
+    Box::new(move |_, target, sent, ident, seq| {
+        if sent >= fault {
+            vec![]
+        } else {
+            vec![(sent + ms(10), reply(target, ident, seq))]
+        }
+    })
+}
+
+#[test]
+fn a_confirming_round_that_fails_takes_the_uplink_down_at_once() {
+    // Default profile: interval 1 s, down 3; the suspicion comes 300 ms after the fault.
+    let fault = Time::from_millis(10_050);
+    let mut sim = started(&iface(), dies_at(fault));
+    sim.run_until(fault + ms(300));
+    assert!(states(&sim).is_empty(), "{:?}", sim.transitions);
+    let before = sim.sends.len();
+    assert!(
+        sim.confirm("2 new connections unanswered for 250 ms; unanswered flows to 2 destinations")
+    );
+    // `down` probes to each target, all at once.
+    assert_eq!(sim.sends.len() - before, 3 * 2);
+    assert!(sim.sends[before..].iter().all(|(t, _)| *t == sim.now));
+    assert!(!sim.confirm("again"), "one confirming round at a time");
+    sim.run_for(secs(5.0));
+    assert_eq!(states(&sim), [State::Down]);
+    let down = last(&sim);
+    assert_eq!(
+        down.to_string(),
+        "wan down: confirming round: 6/6 probes lost to 198.18.0.1, 198.18.0.2; 0/2 targets \
+         answered, 1 needed; suspect: 2 new connections unanswered for 250 ms; unanswered flows to 2 destinations"
+    );
+    // Four RTTs of 10 ms are below the floor: 150 ms after the suspicion.
+    assert_eq!(down.time, fault + ms(450));
+    // Down is down: no confirming round, however suspicious.
+    assert!(!sim.confirm("still silent"));
+    assert_eq!(sim.cleared, 0);
+}
+
+#[test]
+fn a_confirming_round_answered_clears_the_suspicion_and_nothing_else() {
+    let mut sim = started(&iface(), answer_after(10));
+    sim.run_until(Time::from_millis(10_000));
+    let status = sim.tracker.status();
+    assert!(sim.confirm("a LAN host scanning"));
+    assert!(sim.tracker.confirming());
+    sim.run_for(ms(15));
+    assert_eq!(sim.cleared, 1, "answered within the RTT");
+    assert!(!sim.tracker.confirming());
+    sim.run_for(secs(10.0));
+    assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
+    assert_eq!(sim.tracker.state(), State::Up);
+    // The windows and counters are the regular probes' alone.
+    assert_eq!(status.sent + 20, sim.tracker.status().sent);
+}
+
+#[test]
+fn no_confirming_round_in_the_hold_after_the_device_came_up() {
+    let mut i = iface();
+    i.hold = secs(2.0);
+    let mut sim = started(&i, answer_after(10));
+    sim.run_until(Time::from_millis(1_900));
+    assert_eq!(sim.tracker.state(), State::Up, "initial_state online");
+    assert!(!sim.confirm("a session not forwarding yet"));
+    sim.run_until(Time::from_millis(2_000));
+    assert!(sim.confirm("after the hold"));
+}
+
+#[test]
+fn a_confirming_round_needs_reliability_targets() {
+    // Three targets, two needed: one dead target alone clears the suspicion, two take it down.
+    let run = |dead: &'static [&'static str]| {
+        let mut i = interface("wan", &[T1, T2, T3]);
+        i.reliability = 2;
+        let mut sim = started(
+            &i,
+            Box::new(move |_, target: IpAddr, sent, ident, seq| {
+                if dead.iter().any(|d| ip(d) == target) && sent >= Time::from_millis(10_000) {
+                    vec![]
+                } else {
+                    vec![(sent + ms(10), reply(target, ident, seq))]
+                }
+            }),
+        );
+        sim.run_until(Time::from_millis(10_000));
+        assert!(sim.confirm("silence"));
+        sim.run_for(ms(400));
+        (sim.cleared, states(&sim))
+    };
+    assert_eq!(run(&[T3]), (1, vec![]));
+    assert_eq!(run(&[T2, T3]), (0, vec![State::Down]));
 }

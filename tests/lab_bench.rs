@@ -8,8 +8,8 @@
 //!     RAIL_BIN=$PWD/target/release/rail cargo test --test lab_bench -- --ignored --nocapture
 //!
 //! BENCH_TRIALS (default 10) sets the trials per figure (1 for a smoke run); BENCH_ONLY
-//! (comma separated: fast, fast6, default, carrier, pppoe, flows, routes, flood, reload, cost,
-//! history)
+//! (comma separated: fast, fast6, default, passive, carrier, pppoe, flows, routes, flood,
+//! reload, cost, history)
 //! picks sections;
 //! BENCH_VERBOSE=1 prints rail's log lines of each failover, timed from the fault.
 //! The cost section runs `RAIL_COST_BIN` when set (`make bench`: the static musl build);
@@ -24,6 +24,7 @@ mod health_support;
 
 use common::flood::{apply_shipped_limits, fds, resting_fds, Flood, CONNECTIONS, NOBODY};
 use common::lab::{Fault, Lab};
+use common::passive::{on_port, paced, prepare, servers, Connector, Scenario, Sink, PASSIVE};
 use common::rail::{interface, interface_dual_stack, interface_probing, Rail};
 use health_support::sim;
 use rail::config::Interface;
@@ -281,27 +282,26 @@ fn fetch_source(to: SocketAddr) -> Option<String> {
 }
 
 impl Client {
-    /// Starts the client on the LAN host; threads it starts inherit its namespace.
-    fn start(lab: &Lab, service: IpAddr) -> Client {
-        let to = SocketAddr::new(service, lab.http_port());
+    /// Starts the client on the LAN host, connecting to `services` in turn; threads it
+    /// starts inherit its namespace.
+    fn start(lab: &Lab, services: &[IpAddr]) -> Client {
+        let port = lab.http_port();
+        let mut to = services
+            .iter()
+            .map(|s| SocketAddr::new(*s, port))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .cycle();
         let attempts = Recorder::start(|log, halt| {
             lab.spawn("lan", move || {
-                let mut next = Instant::now();
-                while !halt.load(Ordering::Relaxed) {
-                    let log = log.clone();
+                paced(CLIENT_SPACING, &halt, || {
+                    let (log, to) = (log.clone(), to.next().unwrap());
                     std::thread::spawn(move || {
                         let start = SystemTime::now();
                         let source = fetch_source(to);
                         log.lock().unwrap().push(Attempt { start, source });
                     });
-                    next += CLIENT_SPACING;
-                    let now = Instant::now();
-                    if next > now {
-                        std::thread::sleep(next - now);
-                    } else {
-                        next = now; // behind (a loaded machine): no burst to catch up
-                    }
-                }
+                })
             })
         });
         Client { attempts }
@@ -428,12 +428,13 @@ config rule 'all'\n\toption use_policy 'failover'\n",
     )
 }
 
-/// Every uplink of the lab probing `targets` targets 5 times a second, balanced.
-fn all_uplinks(lab: &Lab, targets: usize) -> String {
-    let timing = "\toption interval '0.2'\n";
+/// Every uplink of the lab probing `targets` targets 5 times a second, balanced; `extra`
+/// (option lines) added to every interface.
+fn all_uplinks(lab: &Lab, targets: usize, extra: &str) -> String {
+    let timing = format!("\toption interval '0.2'\n{extra}");
     let mut c = "config globals 'globals'\n\toption log_level 'info'\n\n".to_string();
     for i in 1..=lab.isps() {
-        c += &interface_probing(lab, i, targets, timing);
+        c += &interface_probing(lab, i, targets, &timing);
     }
     for i in 1..=lab.isps() {
         c += &format!("config member 'm{i}'\n\toption interface 'isp{i}'\n\n");
@@ -693,28 +694,6 @@ struct Bench<'a> {
     flows: usize,
 }
 
-/// Waits until uplinks isp1..`isps` are up (for IPv6 too where they are dual-stack) and
-/// every target has answered a probe: rail
-/// sends none during `hold` (2 s by default) after it starts, so a fault in that time
-/// would be noticed late for a reason no real failover has.
-fn wait_probing(rail: &Rail, isps: usize) {
-    rail.wait_for(
-        "every uplink up and probing",
-        Duration::from_secs(60),
-        |r| {
-            let st = r.status();
-            (1..=isps).all(|i| {
-                let iface = &st["interfaces"][format!("isp{i}")];
-                iface["state"] == "up"
-                    && (iface["state6"].is_null() || iface["state6"] == "up")
-                    && iface["targets"].as_array().is_some_and(|ts| {
-                        ts.iter().all(|t| t["received"].as_u64().unwrap_or(0) > 0)
-                    })
-            })
-        },
-    );
-}
-
 impl<'a> Bench<'a> {
     fn start(lab: &'a Lab, config: &str) -> Bench<'a> {
         Bench::start_for(lab, config, Ip::V4)
@@ -722,15 +701,20 @@ impl<'a> Bench<'a> {
 
     /// A bench whose LAN client and flows use family `ip`.
     fn start_for(lab: &'a Lab, config: &str, ip: Ip) -> Bench<'a> {
+        Bench::start_to(lab, config, ip, &[ip.service(lab)])
+    }
+
+    /// As `start_for`, the LAN client connecting to `services` in turn.
+    fn start_to(lab: &'a Lab, config: &str, ip: Ip, services: &[IpAddr]) -> Bench<'a> {
         let tap = ProbeTap::start(lab, &lab.uplink(1).dev);
         let rail = Rail::start(lab, config);
         let log = LogWatch::start(&rail.log);
-        wait_probing(&rail, lab.isps());
+        rail.wait_probing(lab.isps());
         Bench {
             lab,
             ip,
             config: config.to_string(),
-            client: Client::start(lab, ip.service(lab)),
+            client: Client::start(lab, services),
             rail: Some(rail),
             log,
             tap,
@@ -880,7 +864,7 @@ impl<'a> Bench<'a> {
         self.rail = None;
         let rail = Rail::start(self.lab, &self.config);
         self.log = LogWatch::start(&rail.log);
-        wait_probing(&rail, self.lab.isps());
+        rail.wait_probing(self.lab.isps());
         self.rail = Some(rail);
     }
 
@@ -952,6 +936,14 @@ fn cost_binary() -> String {
     std::env::var("RAIL_COST_BIN").unwrap_or_else(|_| common::rail::binary().to_string())
 }
 
+/// The CPUs other than rail's (CPU 0) as a mask, when the cost is measured isolated: more
+/// than one CPU, and not BENCH_ISOLATE=0.
+fn other_cpus() -> Option<u64> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let off = std::env::var("BENCH_ISOLATE").is_ok_and(|v| v == "0");
+    (cpus >= 2 && !off).then(|| ((1u64 << cpus.min(63)) - 1) & !1)
+}
+
 /// Keeps the lab's own packet processing off the daemon's CPU: every thread of `pid` on
 /// CPU 0, and what the router sends the ISPs processed on the other CPUs (`lab.sh steer`,
 /// RPS). veth delivers a packet inside the sender's `sendto`, so without this the far
@@ -959,16 +951,15 @@ fn cost_binary() -> String {
 /// thread and were charged to it; on a router the NIC takes the packet and the far end
 /// answers on its own CPU. Returns what was done, for the figure's note.
 fn isolate(lab: &Lab, pid: u32) -> String {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cpus < 2 || std::env::var("BENCH_ISOLATE").is_ok_and(|v| v == "0") {
+    let Some(mask) = other_cpus() else {
         return "not isolated: the lab's packet processing is charged to rail".into();
-    }
+    };
     let pin = std::process::Command::new("taskset")
         .args(["-a", "-p", "-c", "0", &pid.to_string()])
         .output()
         .expect("running taskset");
     assert!(pin.status.success(), "taskset: {pin:?}");
-    let mask = format!("{:x}", ((1u64 << cpus.min(63)) - 1) & !1);
+    let mask = format!("{mask:x}");
     let steer = std::process::Command::new(common::lab::script())
         .args(["steer", lab.name(), &mask])
         .output()
@@ -977,15 +968,43 @@ fn isolate(lab: &Lab, pid: u32) -> String {
     format!("rail pinned to CPU 0, the ISPs' work steered to CPU mask {mask}")
 }
 
+/// What the cost section runs beside the probes: passive detection on every uplink, and
+/// new LAN connections per second (`Connector`, to a `Sink` on the Internet's servers,
+/// both on the CPUs other than rail's, so their work and the packets' way through the
+/// lab, which runs inside their system calls, are not charged to rail).
+#[derive(Clone, Copy, Default)]
+struct Load {
+    passive: bool,
+    connections_per_s: u32,
+}
+
+/// The Sink's port in the Internet (the service has 80 and 9000).
+const LOAD_PORT: u16 = 9100;
+
 /// CPU percent of one core per window (schedstat), resident memory (VmRSS, RssAnon) at
 /// each window's end, CPU percent over all windows from /proc/PID/stat, and how the
-/// daemon was isolated.
-fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64)>, f64, String) {
+/// daemon was isolated and loaded.
+fn cost(
+    isps: usize,
+    targets: usize,
+    windows: usize,
+    load: Load,
+) -> (Vec<f64>, Vec<(f64, f64)>, f64, String) {
     let lab = Lab::for_rail(isps);
-    let rail = Rail::start_bin(&lab, &cost_binary(), &all_uplinks(&lab, targets), &[]);
-    wait_probing(&rail, isps);
+    let extra = if load.passive { PASSIVE } else { "" };
+    let config = all_uplinks(&lab, targets, extra);
+    let rail = Rail::start_bin(&lab, &cost_binary(), &config, &[]);
+    rail.wait_probing(isps);
     let pid = rail.pid();
-    let isolated = isolate(&lab, pid);
+    let mut note = isolate(&lab, pid);
+    let connector = (load.connections_per_s > 0).then(|| {
+        prepare(&lab);
+        let sink = Sink::start(&lab, "inet", LOAD_PORT, other_cpus());
+        let spacing = Duration::from_secs(1) / load.connections_per_s;
+        let dests = on_port(&servers(), LOAD_PORT);
+        let c = Connector::load(&lab, "lan", dests, spacing, other_cpus());
+        (sink, c)
+    });
     std::thread::sleep(Duration::from_secs(1)); // every uplink at its full probe rate
     let window = Duration::from_secs(3);
     let (ticks0, t0) = (cpu_ticks(pid), Instant::now());
@@ -1000,12 +1019,20 @@ fn cost(isps: usize, targets: usize, windows: usize) -> (Vec<f64>, Vec<(f64, f64
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let total = 100.0 * (cpu_ticks(pid) - ticks0) as f64 / hz / t0.elapsed().as_secs_f64();
+    if let Some((_sink, c)) = connector {
+        let (answered, unanswered, rate) = c.finish();
+        note +=
+            &format!(
+            "; the LAN opened {rate:.0} connections/s ({answered} answered, {unanswered} not){}",
+            if load.passive { ", passive on" } else { ", passive off" }
+        );
+    }
     let st = rail.status();
     for i in 1..=isps {
         let state = &st["interfaces"][format!("isp{i}")]["state"];
         assert_eq!(state, "up", "isp{i} stayed up while measured");
     }
-    (cpu, rss, total, isolated)
+    (cpu, rss, total, note)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1121,11 +1148,12 @@ fn bench() {
     let trials = trials();
     let mut figures: Vec<Figure> = Vec::new();
     let mut fast_median = None;
+    let mut default_median = None;
     let mut disrupted = Vec::new();
     let started = Instant::now();
 
     if [
-        "fast", "fast6", "default", "carrier", "pppoe", "flows", "routes",
+        "fast", "fast6", "default", "passive", "carrier", "pppoe", "flows", "routes",
     ]
     .iter()
     .any(|s| wanted(s))
@@ -1160,11 +1188,15 @@ fn bench() {
             let target = Target::MedianAtMost(3500.0);
             figures.push(Figure::ms(
                 "failover_blackhole_default_ms",
-                s.failover,
+                s.failover.clone(),
                 target,
             ));
+            default_median = Some(median(&s.failover));
             figures.push(Figure::ms("failback_default_ms", s.failback, Target::None));
             disrupted.extend(s.disrupted);
+        }
+        if wanted("passive") {
+            disrupted.extend(busy_figures(&lab, trials, default_median, &mut figures));
         }
         // Link events, with rail's default timings so that probes cannot explain a fast
         // result; ISP 2 is the PPPoE-like one.
@@ -1213,6 +1245,10 @@ fn bench() {
     }
     if wanted("reload") {
         reload_figures(trials, &mut figures);
+    }
+    if wanted("passive") {
+        false_downs_figure(trials, &mut figures);
+        passive_cost_figures(trials, &mut figures);
     }
     if !disrupted.is_empty() {
         let mut f = Figure::new("disrupted_flows", "flows", disrupted, Target::AllZero);
@@ -1342,7 +1378,7 @@ fn reload_figures(trials: usize, figures: &mut Vec<Figure>) {
     for (uplinks, rules) in [(4, 20), (16, 200)] {
         eprintln!("== reload: {uplinks} uplinks, {rules} rules, {trials} trials");
         let rail = Rail::start(&lab, &many_rules(&lab, uplinks, rules, 10_000));
-        wait_probing(&rail, uplinks);
+        rail.wait_probing(uplinks);
         let mut took = Vec::new();
         for n in 0..trials {
             let base = [20_000, 10_000][n % 2];
@@ -1539,6 +1575,106 @@ fn ipv6_defaults(lab: &Lab) {
     }
 }
 
+/// Section passive, on the failover lab: rail's default timings with passive detection on,
+/// the LAN client opening a new connection every 20 ms to the Internet's servers in turn
+/// (distinct destinations, as a busy LAN's), ISP1 silently blackholed. Returns the trials'
+/// disrupted flows.
+fn busy_figures(
+    lab: &Lab,
+    trials: usize,
+    default_median: Option<f64>,
+    figures: &mut Vec<Figure>,
+) -> Vec<f64> {
+    eprintln!("== default timings, passive on, a busy LAN: blackhole ISP1, {trials} trials");
+    prepare(lab);
+    let services: Vec<IpAddr> = servers().into_iter().map(IpAddr::V4).collect();
+    let config = two_uplinks(lab, 1, PASSIVE);
+    let mut b = Bench::start_to(lab, &config, Ip::V4, &services);
+    let s = b.series(trials, 1, Fault::Blackhole);
+    let mut f = Figure::ms(
+        "failover_blackhole_default_busy_ms",
+        s.failover,
+        Target::MedianAtMost(1000.0),
+    );
+    let today = default_median.map_or("section default not run".to_string(), |m| {
+        format!("failover_blackhole_default_ms (passive off) of the same run: {m:.1} ms median")
+    });
+    f.note = format!(
+        "the LAN opens {:.0} connections/s to {} servers in turn; {today}",
+        1.0 / CLIENT_SPACING.as_secs_f64(),
+        servers().len()
+    );
+    figures.push(f);
+    let mut d = Figure::ms("detect_default_busy_ms", s.detect, Target::None);
+    d.note = "the fault to rail's `isp1 down:` line".to_string();
+    figures.push(d);
+    s.disrupted
+}
+
+/// `false_downs_passive`: the downs of a healthy uplink while the LAN plays each scenario
+/// of tests/passive_lab.rs (`Scenario::ALL`), once per 5 trials, one value per scenario
+/// run.
+fn false_downs_figure(trials: usize, figures: &mut Vec<Figure>) {
+    let rounds = trials.div_ceil(5);
+    eprintln!("== passive on, a healthy uplink: {rounds} round(s) of every scenario");
+    let mut downs = Vec::new();
+    let mut seen = Vec::new();
+    for _ in 0..rounds {
+        for scenario in Scenario::ALL {
+            let o = scenario.run();
+            eprintln!(
+                "  {scenario:?}: {} downs, {} suspicions, {} cleared",
+                o.downs.len(),
+                o.suspicions,
+                o.cleared
+            );
+            downs.push(o.downs.len() as f64);
+            seen.push(format!(
+                "{scenario:?} {} down(s), {} suspicion(s), {} cleared, LAN {}/{} answered",
+                o.downs.len(),
+                o.suspicions,
+                o.cleared,
+                o.answered,
+                o.answered + o.unanswered
+            ));
+        }
+    }
+    let mut f = Figure::new("false_downs_passive", "downs", downs, Target::AllZero);
+    f.note = format!("default timings, passive on: {}", seen.join("; "));
+    figures.push(f);
+}
+
+/// New LAN connections per second in `cpu_percent_passive` and its comparison.
+const LOAD_PER_S: u32 = 200;
+
+/// `cpu_percent_passive` beside `cpu_percent_load` (the same 4 x 4 x 5/s and 200 new LAN
+/// connections a second, passive off), measured one after the other in this run.
+fn passive_cost_figures(windows: usize, figures: &mut Vec<Figure>) {
+    let mut median_off = None;
+    for (passive, name) in [(false, "cpu_percent_load"), (true, "cpu_percent_passive")] {
+        eprintln!(
+            "== cost: 4 x 4 x 5 probes/s and {LOAD_PER_S} new LAN connections/s, passive {}, {windows} windows of 3 s",
+            if passive { "on" } else { "off" }
+        );
+        let load = Load {
+            passive,
+            connections_per_s: LOAD_PER_S,
+        };
+        let (cpu, _, total, note) = cost(4, 4, windows, load);
+        let target = match median_off {
+            Some(m) => Target::MedianAtMost(m + 0.3),
+            None => Target::None,
+        };
+        median_off.get_or_insert(median(&cpu));
+        let mut c = Figure::new(name, "% of one core", cpu, target);
+        c.note = format!(
+            "{}; per 3 s window from schedstat; utime+stime over all windows: {total:.2}%; {note}",
+            cost_binary()
+        );
+        figures.push(c);
+    }
+}
+
 /// `cpu_percent{suffix}` and `rss_kib{suffix}` of the daemon probing `shape` = (uplinks,
 /// targets each) 5 times a second, against `limits` = (CPU percent, KiB).
 fn cost_figures(
@@ -1550,7 +1686,7 @@ fn cost_figures(
 ) {
     let (isps, targets) = shape;
     eprintln!("== cost: {isps} uplinks x {targets} targets x 5 probes/s, {windows} windows of 3 s");
-    let (cpu, rss, total, isolated) = cost(isps, targets, windows);
+    let (cpu, rss, total, isolated) = cost(isps, targets, windows, Load::default());
     let name = format!("cpu_percent{suffix}");
     let mut c = Figure::new(&name, "% of one core", cpu, Target::MedianAtMost(limits.0));
     c.note = format!(
@@ -1845,10 +1981,10 @@ fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
     let rail = Rail::start_bin(
         &lab,
         &cost_binary(),
-        &all_uplinks(&lab, 8),
+        &all_uplinks(&lab, 8, ""),
         &["-s", &socket],
     );
-    wait_probing(&rail, isps);
+    rail.wait_probing(isps);
     assert!(
         rail.log_text()
             .contains(&format!("history: read {isps} series")),

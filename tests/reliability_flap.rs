@@ -76,6 +76,7 @@ fn simulate(secs: u64, carrier: bool, fault: impl Fn(f64) -> bool) -> (Vec<(f64,
                 )),
                 Output::Send(_) => {}
                 Output::Transition(tr) => transitions.push((at, tr.to)),
+                Output::Cleared => {}
             }
         }
     }

@@ -217,6 +217,7 @@ fn interface(r: &Read, mask: MarkMask, position: usize, report: &mut Report) -> 
         size: o.size,
         flush_conntrack: o.flush_conntrack,
         masquerade: o.masquerade,
+        passive: o.passive,
         npt,
         ip6prefix: o.ip6prefix,
         rate: o.rate,

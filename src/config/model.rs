@@ -140,6 +140,9 @@ pub struct Interface {
     /// Masquerade traffic leaving this uplink (fw4 does it on OpenWrt); IPv4 only when
     /// `npt` translates this uplink's IPv6.
     pub masquerade: bool,
+    /// Watch the LAN's new TCP connections through this uplink: unanswered ones to several
+    /// destinations trigger an immediate confirming probe round (`health::passive`).
+    pub passive: bool,
     /// NPTv6: the LAN prefix translated into this uplink's prefix.
     pub npt: Option<Npt>,
     /// The prefix delegated to this uplink, when the config gives it (else netifd's).

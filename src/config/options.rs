@@ -81,6 +81,7 @@ options! {
         size: u16 = "size" => int,
         flush_conntrack: bool = "flush_conntrack" => flag,
         masquerade: bool = "masquerade" => flag,
+        passive: bool = "passive" => flag,
         ip6prefix: Option<Prefix> = "ip6prefix" => one,
         npt_internal: Option<Prefix> = "npt_internal" => one,
         npt_external: Option<Prefix> = "npt_external" => one,

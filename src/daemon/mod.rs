@@ -184,7 +184,8 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         Uplinks::followed(&config),
         config.clone(),
     )?;
-    let engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
+    let mut engine = Engine::new(&config.interfaces).map_err(|e| format!("health engine: {e}"))?;
+    engine.set_mark_mask(config.globals.mark_mask);
     let resolution = PerAf::splat(resolve(&config, |_| false));
     let mut d = Daemon {
         path,
@@ -769,6 +770,7 @@ impl Daemon {
         let steps = self.holds.expire(&self.uplinks.links, Instant::now(), true);
         self.take_steps(steps).await;
         let survivors = self.engine.rebuild(&new.interfaces);
+        self.engine.set_mark_mask(new.globals.mark_mask);
         self.config = new;
         self.uplinks.maintenance = maintenance;
         self.remember();
@@ -825,6 +827,18 @@ impl Daemon {
             .clone()
             .map(|id| PerAf::from_fn(|af| self.engine.tracker_of(id, af).map(|t| t.status())))
             .collect();
+        let passive: Vec<_> = ids
+            .clone()
+            .map(|id| {
+                let (r, confirming) = self.engine.passive(id)?;
+                Some(status::PassiveStatus {
+                    opened: r.opened,
+                    answered: r.answered,
+                    confirming,
+                    suspicion: r.suspicion,
+                })
+            })
+            .collect();
         let tx_bytes = ids
             .filter_map(|id| self.uplinks.current_device(&self.config, id))
             .map(|d| {
@@ -835,6 +849,7 @@ impl Daemon {
         let mut status = report::build(&report::Inputs {
             config: &self.config,
             health: &health,
+            passive: &passive,
             now: self.engine.now(),
             all_targets_lost: self.engine.all_targets_lost(),
             uplinks: &self.uplinks,

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::status::{
-    ActiveMember, InterfaceStatus, PolicyStatus, Status, TargetStatus, Transition,
+    ActiveMember, InterfaceStatus, PassiveStatus, PolicyStatus, Status, TargetStatus, Transition,
 };
 use super::uplinks::Uplinks;
 use crate::config::{Config, InterfaceId};
@@ -22,6 +22,8 @@ pub struct Inputs<'a> {
     /// Per interface (at its `InterfaceId`), the status of its tracker of each family it
     /// carries.
     pub health: &'a [PerAf<Option<Health>>],
+    /// Per interface, its passive evidence (`passive 1`).
+    pub passive: &'a [Option<PassiveStatus>],
     /// The health engine's clock, now.
     pub now: Time,
     pub all_targets_lost: bool,
@@ -118,6 +120,7 @@ pub fn build(i: &Inputs) -> Status {
                         received: t.received,
                     })
                     .collect(),
+                passive: i.passive.get(n).cloned().flatten(),
             },
         );
     }
@@ -212,6 +215,7 @@ mod tests {
         let s = build(&Inputs {
             config: &c,
             health: &health,
+            passive: &[],
             now: Time::from_micros(90_000_000),
             all_targets_lost: false,
             uplinks: &uplinks,

@@ -63,6 +63,20 @@ pub struct InterfaceStatus {
     pub flows: u64,
     pub tx_bytes: u64,
     pub targets: Vec<TargetStatus>,
+    /// Passive evidence (`passive 1`) of the first family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive: Option<PassiveStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PassiveStatus {
+    /// New outbound TCP connections and their answers counted so far.
+    pub opened: u64,
+    pub answered: u64,
+    /// A confirming round is in flight.
+    pub confirming: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspicion: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -145,8 +159,6 @@ fn items(v: &Value) -> &[Value] {
 /// as JSON rather than parsed back into `Status`, whose deserialiser cost the mips binary
 /// 41 KB. A field missing shows as empty.
 pub fn render(s: &Value, now_unix: u64) -> String {
-    let text = |v: &Value, key: &str| v[key].as_str().unwrap_or("").to_string();
-    let num = |v: &Value, key: &str| v[key].as_u64().unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(out, "rail {} up {}s", text(s, "version"), num(s, "uptime"));
     if s["all_targets_lost"].as_bool() == Some(true) {
@@ -167,37 +179,7 @@ pub fn render(s: &Value, now_unix: u64) -> String {
     }
     let _ = writeln!(out, "\nInterfaces:");
     for (name, i) in entries(&s["interfaces"]) {
-        let dev = i["device"].as_str().unwrap_or("-");
-        let addr = i["address"].as_str().unwrap_or("-");
-        let _ = writeln!(
-            out,
-            "  {name:<10} {:<10} {:>7}s  dev {dev} addr {addr} flows {} tx {}B",
-            text(i, "state"),
-            now_unix.saturating_sub(num(i, "since")),
-            num(i, "flows"),
-            num(i, "tx_bytes")
-        );
-        if let Some(state6) = i["state6"].as_str() {
-            let addr6 = i["address6"].as_str().unwrap_or("-");
-            let _ = writeln!(out, "  {:<10} {state6:<10} ipv6 addr {addr6}", "");
-        }
-        let reason = text(i, "reason");
-        if !reason.is_empty() {
-            let _ = writeln!(out, "             {reason}");
-        }
-        for t in items(&i["targets"]) {
-            let _ = writeln!(
-                out,
-                "             {:<16} {:<5} rtt {:>6} ms  jitter {:>6} ms  loss {:>5.1}%  ({}/{})",
-                text(t, "ip"),
-                text(t, "state"),
-                opt_ms(t["rtt_ms"].as_f64()),
-                opt_ms(t["jitter_ms"].as_f64()),
-                t["loss"].as_f64().unwrap_or(0.0),
-                num(t, "received"),
-                num(t, "sent")
-            );
-        }
+        render_interface(&mut out, name, i, now_unix);
     }
     let _ = writeln!(out, "\nPolicies:");
     let shares = |active: &[Value], last_resort: &str| {
@@ -241,6 +223,64 @@ pub fn render(s: &Value, now_unix: u64) -> String {
         }
     }
     out
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or("").to_string()
+}
+
+fn num(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or(0)
+}
+
+/// One interface's lines of `render`: state, each family, reason, passive evidence, targets.
+fn render_interface(out: &mut String, name: &str, i: &Value, now_unix: u64) {
+    let dev = i["device"].as_str().unwrap_or("-");
+    let addr = i["address"].as_str().unwrap_or("-");
+    let _ = writeln!(
+        out,
+        "  {name:<10} {:<10} {:>7}s  dev {dev} addr {addr} flows {} tx {}B",
+        text(i, "state"),
+        now_unix.saturating_sub(num(i, "since")),
+        num(i, "flows"),
+        num(i, "tx_bytes")
+    );
+    if let Some(state6) = i["state6"].as_str() {
+        let addr6 = i["address6"].as_str().unwrap_or("-");
+        let _ = writeln!(out, "  {:<10} {state6:<10} ipv6 addr {addr6}", "");
+    }
+    let reason = text(i, "reason");
+    if !reason.is_empty() {
+        let _ = writeln!(out, "             {reason}");
+    }
+    let p = &i["passive"];
+    if p.is_object() {
+        let mut line = format!(
+            "passive: {} new connections, {} answered",
+            num(p, "opened"),
+            num(p, "answered")
+        );
+        if p["confirming"].as_bool() == Some(true) {
+            line += "; confirming";
+        }
+        if let Some(s) = p["suspicion"].as_str() {
+            line += &format!("; last suspect: {s}");
+        }
+        let _ = writeln!(out, "             {line}");
+    }
+    for t in items(&i["targets"]) {
+        let _ = writeln!(
+            out,
+            "             {:<16} {:<5} rtt {:>6} ms  jitter {:>6} ms  loss {:>5.1}%  ({}/{})",
+            text(t, "ip"),
+            text(t, "state"),
+            opt_ms(t["rtt_ms"].as_f64()),
+            opt_ms(t["jitter_ms"].as_f64()),
+            t["loss"].as_f64().unwrap_or(0.0),
+            num(t, "received"),
+            num(t, "sent")
+        );
+    }
 }
 
 #[cfg(test)]
@@ -317,6 +357,30 @@ mod tests {
         assert!(t.contains("balanced     none up: unreachable"), "{t}");
         assert!(t.contains("loss 100.0%"), "{t}");
         assert!(!t.contains("ipv6"), "nothing of IPv6 without it: {t}");
+    }
+
+    #[test]
+    fn passive_evidence_shows_its_counts_and_last_suspicion() {
+        let mut s = sample();
+        let t = render(&serde_json::to_value(&s).unwrap(), 100);
+        assert!(!t.contains("passive"), "{t}");
+        assert!(serde_json::to_value(&s).unwrap()["interfaces"]["wan"]["passive"].is_null());
+        if let Some(wan) = s.interfaces.get_mut("wan") {
+            wan.passive = Some(PassiveStatus {
+                opened: 120,
+                answered: 117,
+                confirming: true,
+                suspicion: Some("3 new connections unanswered for 300 ms".into()),
+            });
+        }
+        let t = render(&serde_json::to_value(&s).unwrap(), 100);
+        assert!(
+            t.contains(
+                "passive: 120 new connections, 117 answered; confirming; last suspect: 3 new \
+                 connections unanswered for 300 ms"
+            ),
+            "{t}"
+        );
     }
 
     #[test]

@@ -10,6 +10,13 @@
 //! `inet` table); a rule is rendered once per family it can match (`meta nfproto`), with
 //! that family's sets: a sticky rule pins sources in one set per family and uplink, and an
 //! `ipset` names one set per family (`Rule::ipset_for`).
+//!
+//! An uplink with `passive 1` has named counters (`PassiveCounter`): the first SYN of each
+//! new outbound TCP connection it carries (postrouting: forwarded and the router's own; the
+//! conntrack entry not yet confirmed, so a retransmitted SYN is not counted again) and each
+//! SYN-ACK coming back (prerouting, reply direction, ahead of the restore rules that return).
+//! They find the uplink by its ct mark, not its device, so a PPPoE reconnect's new device
+//! changes nothing, and `update` keeps them with their values like the sets.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -54,22 +61,15 @@ pub fn render(config: &Config, links: &Links) -> String {
         .collect();
     let mut out = String::new();
     out.push_str("table inet rail {\n");
-    for (set, af) in rule_sets(config) {
-        declare_set(&mut out, &set, addr_type(af), "interval", None);
-    }
     let sticky = sticky_sets(config, links);
-    for s in &sticky {
-        declare_set(
-            &mut out,
-            &s.name,
-            addr_type(s.af),
-            "dynamic,timeout",
-            Some(s.timeout_secs),
-        );
-    }
+    let passive = passive_counters(config);
+    declare(&mut out, config, &sticky, &passive);
     out.push_str(
         "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n",
     );
+    if !passive.is_empty() {
+        out.push_str("\t\ttcp flags & (syn | ack) == syn | ack ct direction reply jump answered\n");
+    }
     out.push_str(&restore);
     let _ = writeln!(out, "\t\tct mark & {mask:#010x} != 0x00000000 return");
     for (iface, link) in &uplinks {
@@ -109,10 +109,41 @@ pub fn render(config: &Config, links: &Links) -> String {
             ip_keyword(s.af)
         );
     }
+    if !passive.is_empty() {
+        out.push_str(
+            "\t\ttcp flags & (fin | syn | rst | ack) == syn ct status & confirmed == 0 jump opened\n",
+        );
+    }
     out.push_str("\t}\n");
+    if !passive.is_empty() {
+        passive_chains(&mut out, &passive, mask);
+    }
     out.push_str(&nat(&uplinks));
     out.push_str("}\n");
     out
+}
+
+/// The table's sets (the rules' address sets, the sticky pins) and passive counters.
+fn declare(out: &mut String, config: &Config, sticky: &[StickySet], passive: &[PassiveCounter]) {
+    for (set, af) in rule_sets(config) {
+        declare_set(out, &set, addr_type(af), "interval", None);
+    }
+    for s in sticky {
+        declare_set(
+            out,
+            &s.name,
+            addr_type(s.af),
+            "dynamic,timeout",
+            Some(s.timeout_secs),
+        );
+    }
+    for c in passive {
+        let _ = writeln!(
+            out,
+            "\tcounter {} {{\n\t\tpackets 0 bytes 0\n\t}}\n",
+            c.name
+        );
+    }
 }
 
 /// The `rules` chain: each rule's matches, per family it applies to, with its sticky pins
@@ -198,6 +229,75 @@ fn nat(uplinks: &[(&Interface, &Link)]) -> String {
     out
 }
 
+/// What a passive counter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Counted {
+    /// First SYNs of new outbound TCP connections.
+    Opened,
+    /// SYN-ACKs coming back.
+    Answered,
+}
+
+/// One named counter of a passive uplink: what it counts, of which family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassiveCounter {
+    pub interface: InterfaceId,
+    pub af: Af,
+    pub counted: Counted,
+    /// `opened_<interface>`, `answered_<interface>`; `opened6_`, `answered6_` for IPv6.
+    pub name: String,
+    pub mark: Mark,
+}
+
+/// The counters of every enabled uplink with `passive 1`, per family it carries.
+pub fn passive_counters(config: &Config) -> Vec<PassiveCounter> {
+    let mut out = Vec::new();
+    for (i, iface) in config.interfaces.iter().enumerate() {
+        if !(iface.enabled && iface.passive) {
+            continue;
+        }
+        for af in Af::BOTH.into_iter().filter(|af| iface.family.carries(*af)) {
+            for counted in [Counted::Opened, Counted::Answered] {
+                out.push(PassiveCounter {
+                    interface: InterfaceId(i),
+                    af,
+                    counted,
+                    name: counter_name(counted, af, &iface.name),
+                    mark: iface.mark,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The name of one passive counter of interface `interface` (see `PassiveCounter`).
+pub fn counter_name(counted: Counted, af: Af, interface: &str) -> String {
+    let what = match counted {
+        Counted::Opened => "opened",
+        Counted::Answered => "answered",
+    };
+    let six = if af == Af::Inet6 { "6" } else { "" };
+    format!("{what}{six}_{}", nft_name(interface))
+}
+
+/// The chains the passive gates jump to: one counting rule per counter.
+fn passive_chains(out: &mut String, counters: &[PassiveCounter], mask: u32) {
+    for (chain, counted) in [("opened", Counted::Opened), ("answered", Counted::Answered)] {
+        let _ = writeln!(out, "\n\tchain {chain} {{");
+        for c in counters.iter().filter(|c| c.counted == counted) {
+            let _ = writeln!(
+                out,
+                "\t\tmeta nfproto {} ct mark & {mask:#010x} == {:#010x} counter name \"{}\" return",
+                c.af.word(),
+                c.mark.value(),
+                c.name
+            );
+        }
+        out.push_str("\t}\n");
+    }
+}
+
 /// The families the rules are rendered for: IPv6 flows are matched only when some uplink
 /// carries IPv6 (else main routes them).
 fn families(config: &Config) -> Vec<Af> {
@@ -247,7 +347,8 @@ fn declare_set(out: &mut String, name: &str, ty: &str, flags: &str, timeout: Opt
 /// flushed and filled again, a chain no longer wanted is deleted, and a set is deleted only
 /// when it is no longer wanted or declared otherwise (its type, flags or timeout changed).
 /// Every other set keeps its elements with their timeouts: sticky pins and what dnsmasq
-/// put in the rules' sets survive every update.
+/// put in the rules' sets survive every update. A counter is deleted only when no longer
+/// wanted: the others keep counting (passive evidence reads their deltas).
 pub fn update(present: &str, wanted: &str) -> String {
     let (have, want) = (Declared::read(present), Declared::read(wanted));
     let mut out = String::new();
@@ -263,15 +364,19 @@ pub fn update(present: &str, wanted: &str) -> String {
             let _ = writeln!(out, "delete set {TABLE} {set}");
         }
     }
+    for counter in have.counters.iter().filter(|c| !want.counters.contains(c)) {
+        let _ = writeln!(out, "delete counter {TABLE} {counter}");
+    }
     out.push_str(wanted);
     out
 }
 
-/// The chains and sets of a table's text, each set with its comment.
+/// The chains, sets (each with its comment) and counters of a table's text.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Declared {
     chains: Vec<String>,
     sets: BTreeMap<String, Option<String>>,
+    counters: Vec<String>,
 }
 
 impl Declared {
@@ -289,6 +394,8 @@ impl Declared {
                     d.sets.insert(s.clone(), None);
                 } else if let Some(chain) = named("chain ") {
                     d.chains.push(chain);
+                } else if let Some(counter) = named("counter ") {
+                    d.counters.push(counter);
                 }
             } else if let Some(s) = &set {
                 let comment = line.trim().strip_prefix("comment \"");
@@ -893,6 +1000,77 @@ mod tests {
             "delete set inet rail sticky_default_wan1\ndelete set inet rail sticky_default_wan2\n"
         ));
         assert!(!script.contains("delete set inet rail rail_banks"));
+    }
+
+    #[test]
+    fn passive_uplinks_count_opened_and_answered_by_ct_mark_per_family() {
+        let mut c = every_match();
+        c.interfaces[1].passive = true;
+        c.interfaces[1].family = Family::Both;
+        let text = render(&c, &links());
+        let at = |what: &str| text.find(what).unwrap_or_else(|| panic!("{what}: {text}"));
+        for name in [
+            "opened_wan2",
+            "answered_wan2",
+            "opened6_wan2",
+            "answered6_wan2",
+        ] {
+            assert!(text.contains(&format!(
+                "\tcounter {name} {{\n\t\tpackets 0 bytes 0\n\t}}\n"
+            )));
+        }
+        assert!(!text.contains("wan1 {"), "wan1 is not passive: {text}");
+        // SYN-ACKs are counted before the restore rules return.
+        let gate = "\t\ttcp flags & (syn | ack) == syn | ack ct direction reply jump answered\n";
+        assert!(
+            at("chain prerouting") < at(gate)
+                && at(gate) < at("ct mark & 0x3f000000 == 0x01000000 meta mark set")
+        );
+        assert!(at("chain postrouting") < at("ct status & confirmed == 0 jump opened"));
+        let chain = &text[at("\tchain opened {")..];
+        assert_eq!(
+            chain.lines().take(4).collect::<Vec<_>>(),
+            [
+                "\tchain opened {",
+                "\t\tmeta nfproto ipv4 ct mark & 0x3f000000 == 0x02000000 counter name \"opened_wan2\" return",
+                "\t\tmeta nfproto ipv6 ct mark & 0x3f000000 == 0x02000000 counter name \"opened6_wan2\" return",
+                "\t}",
+            ]
+        );
+        assert!(text.contains(
+            "\t\tmeta nfproto ipv6 ct mark & 0x3f000000 == 0x02000000 counter name \"answered6_wan2\" return"
+        ));
+        // Without its device the uplink keeps counting by mark (a PPPoE reconnect).
+        let mut gone = links();
+        gone.remove(&InterfaceId(1));
+        assert!(render(&c, &gone).contains("counter name \"opened_wan2\""));
+        // Not passive: no counter, no gate, no chain.
+        c.interfaces[1].passive = false;
+        let text = render(&c, &links());
+        assert!(!text.contains("counter") && !text.contains("jump opened"));
+    }
+
+    #[test]
+    fn an_update_keeps_counters_still_wanted_and_deletes_the_others() {
+        let mut c = every_match();
+        c.interfaces[0].passive = true;
+        c.interfaces[1].passive = true;
+        let both = render(&c, &links());
+        // nft lists a counter with what it counted.
+        let listed = both.replace("packets 0 bytes 0", "packets 12 bytes 720");
+        c.interfaces[1].passive = false;
+        let script = update(&listed, &render(&c, &links()));
+        let prelude: Vec<&str> = script.lines().filter(|l| l.starts_with("delete")).collect();
+        assert_eq!(
+            prelude,
+            [
+                "delete counter inet rail opened_wan2",
+                "delete counter inet rail answered_wan2",
+            ]
+        );
+        assert!(script.find("flush chain inet rail opened") < script.find("delete counter"));
+        c.interfaces[0].passive = false;
+        assert!(update(&listed, &render(&c, &links())).contains("delete chain inet rail opened\n"));
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! once `reliability` targets answered, failed once that can no longer happen) and rounds
 //! are applied in order. A lost probe while up switches to the failure pace at once (without
 //! a state change) so a dead uplink is confirmed quickly; see docs/health.md for the timing.
+//!
+//! Passive evidence (`health::passive`) may ask for a confirming round (`confirm`): `down`
+//! probes to every target at once with a short timeout, judged like `down` failed rounds in
+//! a row: fewer than `reliability` targets answering takes the uplink down at once; enough
+//! answers clear the suspicion (`Output::Cleared`) and change nothing else.
 
 use super::params::Params;
 use super::stats::{summarize, Summary, TargetStats, Totals};
@@ -17,6 +22,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
+
+/// A confirming round waits four RTTs for its answers, at least this long (and at most the
+/// configured timeout).
+const CONFIRM_FLOOR: Duration = Duration::from_millis(150);
 
 /// Fewer resolved probes than this in the window and the loss limit is not judged: one lost
 /// probe out of three is no evidence of 33% loss.
@@ -135,6 +144,8 @@ impl fmt::Display for Transition {
 pub enum Output {
     Send(ProbeRequest),
     Transition(Transition),
+    /// A confirming round (`Tracker::confirm`) was answered: the uplink stays as it was.
+    Cleared,
 }
 
 /// One target's line in `rail status`.
@@ -193,6 +204,18 @@ enum Verdict {
     Quality(String),
 }
 
+/// A confirming round in flight (`Tracker::confirm`).
+#[derive(Debug, Clone)]
+struct Confirming {
+    /// The suspicion that asked for it.
+    why: String,
+    deadline: Time,
+    /// The sequence number and target of each probe not answered yet.
+    pending: Vec<(u16, usize)>,
+    answered: Vec<bool>,
+    sent: u32,
+}
+
 /// Probe accounting of the failed rounds in a row, for the reason of going down.
 #[derive(Debug, Clone, Default)]
 struct Streak {
@@ -240,6 +263,9 @@ pub struct Tracker {
     damped_until: Option<Time>,
     /// Rounds judged so far.
     judged: u64,
+    confirming: Option<Confirming>,
+    /// The end of the hold after the device last came up: no confirming round before it.
+    held_until: Time,
 }
 
 impl Tracker {
@@ -281,6 +307,8 @@ impl Tracker {
             flaps: 0,
             damped_until: None,
             judged: 0,
+            confirming: None,
+            held_until: now,
             params,
         }
     }
@@ -308,7 +336,13 @@ impl Tracker {
 
     /// When `poll` next has something to do.
     pub fn next_wakeup(&self) -> Option<Time> {
-        let deadline = self.outstanding.iter().map(|o| o.deadline).min();
+        let confirming = self.confirming.as_ref().map(|c| c.deadline);
+        let deadline = self
+            .outstanding
+            .iter()
+            .map(|o| o.deadline)
+            .chain(confirming)
+            .min();
         match (self.next_send, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -317,6 +351,9 @@ impl Tracker {
 
     /// Expire probes whose timeout passed and send those whose slot came.
     pub fn poll(&mut self, now: Time, out: &mut Vec<Output>) {
+        if self.confirming.as_ref().is_some_and(|c| c.deadline <= now) {
+            self.end_confirming(now, out);
+        }
         let mut i = 0;
         while i < self.outstanding.len() {
             if self.outstanding[i].deadline <= now {
@@ -340,6 +377,10 @@ impl Tracker {
         }
         match input {
             Input::Reply { from, ident, seq } => {
+                if ident == self.ident && self.confirmed_by(now, from, seq) {
+                    self.end_confirming(now, out);
+                    return;
+                }
                 let Some(i) = self.outstanding.iter().position(|o| {
                     o.seq == seq && ident == self.ident && self.params.targets[o.target] == from
                 }) else {
@@ -480,6 +521,7 @@ impl Tracker {
             // the engine sends a probe on each (each on its own link: no link sees a burst)
             // from one wake-up instead of waking once per uplink (docs/bench.md, cost).
             self.schedule(now + self.params.hold);
+            self.held_until = now + self.params.hold;
             let resumed = self.resume.take();
             // An uplink held down for flapping comes back through probes too.
             let damped = self.damped(now).map(|_| InitialState::Offline);
@@ -520,6 +562,7 @@ impl Tracker {
 
     fn stop_probing(&mut self, outage: bool) {
         self.next_send = None;
+        self.confirming = None;
         self.outstanding.clear();
         self.rounds.clear();
         let size = self.params.round_size().max(1);
@@ -747,6 +790,7 @@ impl Tracker {
         }
         if !to.routable() {
             self.alert = false;
+            self.confirming = None;
         }
         if matches!(to, State::Up | State::Down) {
             self.good = 0;
@@ -777,6 +821,96 @@ impl Tracker {
 }
 
 impl Tracker {
+    /// Passive evidence says the uplink may be dead (`why`, for the log): send a confirming
+    /// round now. Nothing when it is not in service, not probing, in its hold (a PPPoE
+    /// session may not forward yet), or confirming already; returns whether it went out.
+    pub fn confirm(&mut self, now: Time, why: String, out: &mut Vec<Output>) -> bool {
+        let n = self.params.targets.len();
+        let probing = self.next_send.is_some() && now >= self.held_until;
+        if !self.state.routable() || !probing || self.confirming.is_some() || n == 0 {
+            return false;
+        }
+        let rtt = summarize(&self.stats).rtt.map_or(CONFIRM_FLOOR, |r| r * 4);
+        let timeout = rtt.max(CONFIRM_FLOOR).min(self.params.timeout);
+        let mut pending = Vec::new();
+        for _ in 0..self.params.down {
+            for (target, &ip) in self.params.targets.iter().enumerate() {
+                self.seq = self.seq.wrapping_add(1);
+                pending.push((self.seq, target));
+                out.push(Output::Send(ProbeRequest {
+                    target: ip,
+                    ident: self.ident,
+                    seq: self.seq,
+                }));
+            }
+        }
+        self.confirming = Some(Confirming {
+            why,
+            deadline: now + timeout,
+            sent: pending.len() as u32,
+            pending,
+            answered: vec![false; n],
+        });
+        true
+    }
+
+    /// The mean RTT over the windows, if any probe was answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        summarize(&self.stats).rtt
+    }
+
+    /// Whether a confirming round is in flight.
+    pub fn confirming(&self) -> bool {
+        self.confirming.is_some()
+    }
+
+    /// A reply to a confirming probe in time; true once enough targets answered.
+    fn confirmed_by(&mut self, now: Time, from: IpAddr, seq: u16) -> bool {
+        let targets = &self.params.targets;
+        let Some(c) = self.confirming.as_mut().filter(|c| now <= c.deadline) else {
+            return false;
+        };
+        let Some(i) = c
+            .pending
+            .iter()
+            .position(|&(s, t)| s == seq && targets[t] == from)
+        else {
+            return false;
+        };
+        let (_, target) = c.pending.swap_remove(i);
+        c.answered[target] = true;
+        c.answered.iter().filter(|&&a| a).count() >= self.params.reliability
+    }
+
+    /// The confirming round is decided: enough targets answered, or its time is up.
+    fn end_confirming(&mut self, now: Time, out: &mut Vec<Output>) {
+        let Some(c) = self.confirming.take() else {
+            return;
+        };
+        let answered = c.answered.iter().filter(|&&a| a).count();
+        if answered >= self.params.reliability {
+            out.push(Output::Cleared);
+            return;
+        }
+        let silent: Vec<String> = (self.params.targets.iter().zip(&c.answered))
+            .filter(|(_, &a)| !a)
+            .map(|(ip, _)| ip.to_string())
+            .collect();
+        let reason = format!(
+            "confirming round: {}/{} probes lost to {}; {answered}/{} targets answered, {} needed; suspect: {}",
+            c.pending.len(),
+            c.sent,
+            silent.join(", "),
+            self.params.targets.len(),
+            self.params.reliability,
+            c.why
+        );
+        self.set_state(now, State::Down, reason, out);
+        // As after `down` failed rounds: the rounds in flight and the windows say nothing now.
+        self.stop_probing(true);
+        self.schedule(now);
+    }
+
     /// An uplink went out of service: count a flap when it was not in service for long,
     /// and hold it out when it keeps flapping.
     /// Returns what the transition's reason should add when a hold-down starts.

@@ -1,10 +1,12 @@
-//! Uplink health: the pure tracker (`machine`) and its helpers, the wire formats of the
+//! Uplink health: the pure tracker (`machine`) and its helpers (`passive`: the LAN's
+//! connections as evidence), the wire formats of the
 //! probes, the sockets that send them (`probe`) and the engine that joins them on the
 //! daemon's executor (`engine`).
 
 pub mod global;
 pub mod machine;
 pub mod params;
+pub mod passive;
 pub mod reload;
 mod shell;
 pub mod stats;

@@ -8,5 +8,6 @@ pub mod flood;
 pub mod lab;
 pub mod matrix;
 pub mod owrt;
+pub mod passive;
 pub mod rail;
 pub mod scenario;

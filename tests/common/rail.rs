@@ -187,6 +187,28 @@ impl<'a> Rail<'a> {
         })
     }
 
+    /// Waits until uplinks isp1..`isps` are up (for IPv6 too where they are dual-stack)
+    /// and every target has answered a probe: rail sends none during `hold` (2 s by
+    /// default) after it starts, so a fault in that time would be noticed late for a
+    /// reason no real failover has.
+    pub fn wait_probing(&self, isps: usize) {
+        self.wait_for(
+            "every uplink up and probing",
+            Duration::from_secs(60),
+            |r| {
+                let st = r.status();
+                (1..=isps).all(|i| {
+                    let iface = &st["interfaces"][format!("isp{i}")];
+                    iface["state"] == "up"
+                        && (iface["state6"].is_null() || iface["state6"] == "up")
+                        && iface["targets"].as_array().is_some_and(|ts| {
+                            ts.iter().all(|t| t["received"].as_u64().unwrap_or(0) > 0)
+                        })
+                })
+            },
+        );
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -36,6 +36,8 @@ pub struct Sim<'a> {
     /// Every probe sent: when, and to which target.
     pub sends: Vec<(Time, IpAddr)>,
     pub transitions: Vec<Transition>,
+    /// Confirming rounds answered (`Output::Cleared`).
+    pub cleared: usize,
 }
 
 impl<'a> Sim<'a> {
@@ -49,7 +51,16 @@ impl<'a> Sim<'a> {
             sent: 0,
             sends: Vec::new(),
             transitions: Vec::new(),
+            cleared: 0,
         }
+    }
+
+    /// Passive evidence asks for a confirming round now; whether it went out.
+    pub fn confirm(&mut self, why: &str) -> bool {
+        let mut out = Vec::new();
+        let sent = self.tracker.confirm(self.now, why.into(), &mut out);
+        self.take(&out);
+        sent
     }
 
     /// Feed one input now; its outputs, after the probes among them went out.
@@ -71,6 +82,7 @@ impl<'a> Sim<'a> {
                     self.in_flight.extend(replies);
                 }
                 Output::Transition(t) => self.transitions.push(t.clone()),
+                Output::Cleared => self.cleared += 1,
             }
         }
     }

@@ -6,40 +6,14 @@
 use std::collections::BTreeMap;
 
 use super::kernel::Error;
-use crate::dataplane::nfnl::{
-    attributes, encode, Message, NFNL_SUBSYS_CTNETLINK, NLM_F_ACK, NLM_F_DUMP,
-};
+use crate::dataplane::nfnl::{by_mark, CTA_MARK, IPCTNL_MSG_CT_GET, NLM_F_ACK, NLM_F_DUMP};
 use crate::netlink::{wire, Socket};
 
-const IPCTNL_MSG_CT_GET: u8 = 1;
 const IPCTNL_MSG_CT_DELETE: u8 = 2;
-const CTA_MARK: u16 = 8;
-const CTA_MARK_MASK: u16 = 21;
 
 /// A ctnetlink socket.
 pub struct Conntrack {
     socket: Socket,
-}
-
-/// A request for the flows with `ct mark & mask == mark`, every address family; `flow`
-/// sees the attributes of each flow the kernel answers with.
-async fn by_mark(
-    socket: &mut Socket,
-    kind: u8,
-    flags: u16,
-    (mark, mask): (u32, u32),
-    flow: impl FnMut(wire::Message<'_>),
-) -> std::io::Result<()> {
-    let (mark, mask) = (mark.to_be_bytes(), mask.to_be_bytes());
-    let attrs: [(u16, &[u8]); 2] = [(CTA_MARK, &mark), (CTA_MARK_MASK, &mask)];
-    let m = Message {
-        subsystem: NFNL_SUBSYS_CTNETLINK,
-        kind,
-        flags,
-        family: 0,
-        attrs: &attrs,
-    };
-    socket.exchange_with(encode(&m), flow).await
 }
 
 impl Conntrack {
@@ -51,15 +25,8 @@ impl Conntrack {
 
     /// Delete every flow whose `ct mark & mask == mark`, and nothing else.
     pub async fn delete_mark(&mut self, mark: u32, mask: u32) -> Result<(), Error> {
-        match by_mark(
-            &mut self.socket,
-            IPCTNL_MSG_CT_DELETE,
-            NLM_F_ACK,
-            (mark, mask),
-            |_| {},
-        )
-        .await
-        {
+        let request = by_mark(IPCTNL_MSG_CT_DELETE, NLM_F_ACK, None, (mark, mask));
+        match self.socket.exchange_with(request, |_| {}).await {
             Ok(_) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
             Err(e) => Err(Error(format!(
@@ -72,22 +39,18 @@ impl Conntrack {
     pub async fn count_by_mark(&mut self, mask: u32) -> Result<BTreeMap<u32, usize>, Error> {
         let mut counts = BTreeMap::new();
         let count = |flow: wire::Message<'_>| {
-            let mark = attributes(flow.payload)
+            let mark = crate::dataplane::nfnl::attributes(flow.payload)
                 .filter(|(kind, _)| *kind == CTA_MARK)
                 .find_map(|(_, v)| Some(u32::from_be_bytes(v.try_into().ok()?)));
             if let Some(bits) = mark.map(|m| m & mask).filter(|b| *b != 0) {
                 *counts.entry(bits).or_insert(0) += 1;
             }
         };
-        by_mark(
-            &mut self.socket,
-            IPCTNL_MSG_CT_GET,
-            NLM_F_DUMP,
-            (0, 0),
-            count,
-        )
-        .await
-        .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
+        let request = by_mark(IPCTNL_MSG_CT_GET, NLM_F_DUMP, None, (0, 0));
+        self.socket
+            .exchange_with(request, count)
+            .await
+            .map_err(|e| Error(format!("dumping conntrack: {e}")))?;
         Ok(counts)
     }
 }

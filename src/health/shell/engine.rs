@@ -12,14 +12,21 @@
 //! due within the step and reads the replies that arrived meanwhile, each with the kernel's
 //! receive time: probes and timeouts are up to one step late, RTTs and verdicts exact.
 //! Why wake-ups are kept this few: docs/health.md, "Cost".
+//!
+//! With an uplink of `passive 1`, the engine also reads rail's passive counters every
+//! `PASSIVE_EVERY` on the same grid (`evidence`), feeds each such uplink's `Watch`, and has
+//! its tracker confirm a suspicion at once (docs/health.md, "Passive evidence").
 
+use super::evidence::Evidence;
 use super::probe::{self, Binding, Method, Prober, Received};
 use super::wake::WakeTimer;
-use crate::config::{Interface, InterfaceId, TrackMethod};
+use crate::config::{Interface, InterfaceId, MarkMask, TrackMethod};
+use crate::dataplane::nft::{counter_name, Counted};
 use crate::family::{Af, Family};
 use crate::health::global::{GlobalChange, GlobalDetector};
 use crate::health::machine::{Input, Output, Status, Tracker, Transition};
 use crate::health::params::Params;
+use crate::health::passive::{self, Destinations, Watch};
 use crate::health::reload::{self, Carry};
 use crate::health::time::Time;
 use async_io::Timer;
@@ -32,6 +39,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The step of the grid the engine's wake-ups fall on (see the module's doc).
 pub const WAKE_GRID: Duration = Duration::from_millis(10);
+
+/// How often passive counters are read: a reading is one netlink dump (two system calls
+/// and a few hundred bytes for every passive uplink together), ten a second cost less
+/// than one probe each, and a silence is then seen at most 100 ms late, small beside the
+/// 200 ms a connection must wait unanswered (`passive::WAIT_FLOOR`).
+pub const PASSIVE_EVERY: Duration = Duration::from_millis(100);
 
 /// When the engine wakes for work due at `due`: the first grid instant at or after it.
 pub fn wake_at(due: Time) -> Time {
@@ -71,6 +84,8 @@ struct Uplink {
     facts: Option<LinkFacts>,
     /// The tracker's rounds when last reported (`Event::Rounds`).
     rounds: u64,
+    /// Passive evidence (`passive 1`).
+    watch: Option<Watch>,
 }
 
 pub struct Engine {
@@ -91,6 +106,13 @@ pub struct Engine {
     polled: Vec<RawFd>,
     readable: Vec<RawFd>,
     pollfds: Vec<libc::pollfd>,
+    /// The passive counters' socket, opened at the first reading; the last reading's totals.
+    evidence: Option<Evidence>,
+    counters: Vec<(String, u64)>,
+    next_reading: Option<Time>,
+    /// The last error reading evidence (logged once, not every 100 ms).
+    evidence_error: Option<String>,
+    mark_mask: MarkMask,
 }
 
 impl Engine {
@@ -111,7 +133,17 @@ impl Engine {
             polled: Vec::new(),
             readable: Vec::new(),
             pollfds: Vec::new(),
+            evidence: None,
+            counters: Vec::new(),
+            next_reading: None,
+            evidence_error: None,
+            mark_mask: MarkMask::DEFAULT,
         })
+    }
+
+    /// The configuration's mark mask: the uplinks' flows are found by their mark under it.
+    pub fn set_mark_mask(&mut self, mask: MarkMask) {
+        self.mark_mask = mask;
     }
 
     /// A new configuration: uplinks whose `Interface` is unchanged at the same position keep
@@ -141,6 +173,9 @@ impl Engine {
             }
         }
         (self.uplinks, self.second) = (uplinks, second);
+        if !self.uplinks.iter().any(|u| u.watch.is_some()) {
+            (self.evidence, self.next_reading) = (None, None);
+        }
         self.armed = None;
         self.queue.clear();
         self.update_global();
@@ -168,6 +203,7 @@ fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
         } else {
             iface.name.clone()
         };
+        let watch = iface.passive.then(Watch::default);
         Uplink {
             tracker: Tracker::new(
                 &name,
@@ -182,6 +218,7 @@ fn trackers(interfaces: &[Interface]) -> (Vec<Uplink>, Vec<Option<usize>>) {
             prober: Err("the device is not up".into()),
             facts: None,
             rounds: 0,
+            watch,
         }
     };
     let mut uplinks: Vec<Uplink> = interfaces
@@ -331,6 +368,13 @@ impl Engine {
         self.slot_of(id, af).map(|k| &self.uplinks[k].tracker)
     }
 
+    /// The passive watch of the interface's first tracker (`passive 1`), and whether a
+    /// confirming round is in flight.
+    pub fn passive(&self, id: InterfaceId) -> Option<(passive::Report, bool)> {
+        let u = &self.uplinks[id.0];
+        Some((u.watch.as_ref()?.report(), u.tracker.confirming()))
+    }
+
     /// Whether policies may use this uplink: routable, or down only because every uplink
     /// lost every target.
     pub fn usable(&self, id: InterfaceId) -> bool {
@@ -407,6 +451,13 @@ impl Engine {
                     log::info!("{t}");
                     self.queue.push_back(Event::Transition(u.id, u.af, t));
                 }
+                Output::Cleared => {
+                    let name = u.tracker.name();
+                    log::info!("{name}: suspicion cleared: confirming round answered");
+                    if let Some(w) = &mut u.watch {
+                        w.cleared(now);
+                    }
+                }
                 Output::Send(req) => {
                     sent |= matches!(u.prober, Ok(Prober::Conn { .. }));
                     let result = match &mut u.prober {
@@ -459,6 +510,11 @@ impl Engine {
                     self.queue.push_back(Event::Rounds(u.id, u.af));
                 }
             }
+            if self.next_reading.is_none_or(|t| t <= now)
+                && self.uplinks.iter().any(|u| u.watch.is_some())
+            {
+                again |= self.read_evidence(now, &mut out);
+            }
             self.outputs = out;
             self.inputs = inputs;
             if progressed {
@@ -471,6 +527,7 @@ impl Engine {
                 .uplinks
                 .iter()
                 .filter_map(|u| u.tracker.next_wakeup())
+                .chain(self.next_reading)
                 .min()
                 .map(wake_at);
             if wake != self.armed {
@@ -481,6 +538,79 @@ impl Engine {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+impl Engine {
+    /// Read the passive counters and feed every passive uplink's watch; a suspicion has its
+    /// tracker confirm it at once. Returns `dispatch`'s answer for the confirming probes.
+    fn read_evidence(&mut self, now: Time, out: &mut Vec<Output>) -> bool {
+        let step = PASSIVE_EVERY.as_micros() as u64;
+        self.next_reading = Some(Time::from_micros((now.as_micros() / step + 1) * step));
+        let mut suspects = Vec::new();
+        if let Err(e) = self.read_watches(now, out, &mut suspects) {
+            // A dump cut short leaves the socket unusable: the next reading opens another.
+            self.evidence = None;
+            let e = format!("passive evidence: {e}");
+            if self.evidence_error.as_ref() != Some(&e) {
+                log::warn!("{e}");
+                self.evidence_error = Some(e);
+            }
+        }
+        let mut again = false;
+        for slot in suspects {
+            again |= self.dispatch(slot, now, out);
+        }
+        again
+    }
+
+    fn read_watches(
+        &mut self,
+        now: Time,
+        out: &mut Vec<Output>,
+        suspects: &mut Vec<usize>,
+    ) -> std::io::Result<()> {
+        let evidence = match &mut self.evidence {
+            Some(e) => e,
+            None => self.evidence.insert(Evidence::open()?),
+        };
+        evidence.counters(&mut self.counters)?;
+        self.evidence_error = None;
+        for (slot, u) in self.uplinks.iter_mut().enumerate() {
+            let Some(watch) = &mut u.watch else {
+                continue;
+            };
+            if !u.tracker.state().routable() {
+                *watch = Watch::default();
+                continue;
+            }
+            let total = |c| {
+                let name = counter_name(c, u.af, &u.iface.name);
+                self.counters
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| *v)
+            };
+            let (Some(opened), Some(answered)) = (total(Counted::Opened), total(Counted::Answered))
+            else {
+                continue;
+            };
+            let wait = passive::wait_for(u.tracker.rtt());
+            let silence = watch.observe(now, opened, answered, wait);
+            let Some(silence) = silence.filter(|_| !u.tracker.confirming()) else {
+                continue;
+            };
+            let mut destinations = Destinations::new(evidence.syn_sent_secs);
+            let mark = (u.iface.mark.value(), self.mark_mask.bits());
+            evidence.flows(u.af, mark, &mut |f| destinations.add(f))?;
+            if let Some(why) = watch.judge(silence, destinations.count()) {
+                if u.tracker.confirm(now, why.clone(), out) {
+                    log::warn!("{}: suspect: {why}", u.tracker.name());
+                }
+                suspects.push(slot);
+            }
+        }
+        Ok(())
     }
 }
 

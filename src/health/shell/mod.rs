@@ -1,6 +1,7 @@
 //! The health subsystem's shell: the engine driving the trackers on the daemon's executor,
-//! the probe sockets, and the engine's timerfd.
+//! the probe sockets, the reading of passive evidence, and the engine's timerfd.
 
 pub mod engine;
+mod evidence;
 pub mod probe;
 pub(super) mod wake;

@@ -108,6 +108,8 @@ return view.extend({
 		add('advanced', form.Value, 'rate', _('Shape to'),
 			_('Limit traffic leaving this uplink to this rate (e.g. 20mbit), just below what the line carries, so queues build here and not in the modem. Never replaces a queueing discipline rail did not install, such as SQM.'),
 			{ ...modal, validate: rail.rateIn('8kbit', '100gbit'), placeholder: _('no shaping') });
+		add('advanced', form.Flag, 'passive', _('Watch LAN connections'),
+			_('Also watch the new connections leaving by this uplink: when several go unanswered, probe at once and take the uplink down in well under a second if the probes fail too.'), modal);
 		add('advanced', form.Flag, 'masquerade', _('Masquerade'),
 			_('Masquerade traffic leaving this uplink. Not needed on OpenWrt, where the firewall zone does it.'), modal);
 		add('advanced', form.Value, 'ip6prefix', _('Delegated IPv6 prefix'),
