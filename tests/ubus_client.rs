@@ -18,9 +18,9 @@ use serde_json::{json, Value};
 use smol::channel::Receiver;
 use smol::LocalExecutor;
 
+use rail::blob::{BlobMsg, Type, Writer};
 use rail::family::Af;
 use rail::history::view::Span;
-use rail::openwrt::blob::{BlobMsg, Type, Writer};
 use rail::openwrt::client::{Answer, BusEvent, CallError, Client, Config, Object};
 use rail::openwrt::hotplug::{Action, Hotplug};
 use rail::openwrt::netifd::{self, InterfaceStatus};
@@ -287,10 +287,10 @@ fn garbage_from_the_bus_does_not_stop_the_client() {
         let (mut raw, _) = broker.raw_client();
         let mut frame = vec![0, MsgType::Invoke as u8, 0, 9, 0, 0, 0, 0];
         frame[4..8].copy_from_slice(&rail_id.to_be_bytes());
-        rail::openwrt::blob::put_nested(&mut frame, 0, false, |o| {
-            rail::openwrt::blob::put_attr(o, 3, false, &rail_id.to_be_bytes());
-            rail::openwrt::blob::put_attr(o, 4, false, b"status\0");
-            rail::openwrt::blob::put_attr(o, 7, false, &[0x83, 0, 0, 99, 1, 2]);
+        rail::blob::put_nested(&mut frame, 0, false, |o| {
+            rail::blob::put_attr(o, 3, false, &rail_id.to_be_bytes());
+            rail::blob::put_attr(o, 4, false, b"status\0");
+            rail::blob::put_attr(o, 7, false, &[0x83, 0, 0, 99, 1, 2]);
         });
         raw.write_all(&frame).unwrap();
         let no_data = Message::new(

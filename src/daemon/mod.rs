@@ -911,7 +911,7 @@ fn history_chart(view: &history::view::View) -> Value {
 /// The control socket's requests, validated like ubus's.
 fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> {
     let args = match args {
-        Value::Object(m) => crate::openwrt::blob::table_from_json(m),
+        Value::Object(m) => crate::blob::table_from_json(m),
         Value::Null => Default::default(),
         _ => return Err("arguments must be a JSON object".into()),
     };

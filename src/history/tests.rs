@@ -405,7 +405,7 @@ fn the_ubus_answer_is_the_json_document_as_blobmsg() {
             panic!("an object")
         };
         let mut tree = Vec::new();
-        crate::openwrt::blob::encode_table(&crate::openwrt::blob::table_from_json(&doc), &mut tree);
+        crate::blob::encode_table(&crate::blob::table_from_json(&doc), &mut tree);
         let mut answer = h.answer(None, None, span, usize::MAX);
         let mut steps = 1;
         let blob = loop {
@@ -456,8 +456,8 @@ fn an_answer_too_large_for_one_message_merges_samples_until_it_fits() {
 
     let half = answer(&h, whole.len() / 2);
     assert!(half.len() <= whole.len() / 2, "{} bytes", half.len());
-    let table = crate::openwrt::blob::decode_table(&half).unwrap();
-    let doc = crate::openwrt::blob::table_to_json(&table);
+    let table = crate::blob::decode_table(&half).unwrap();
+    let doc = crate::blob::table_to_json(&table);
     let small = &doc["interfaces"]["isp1"]["ipv4"];
     let step = small["step"].as_u64().unwrap();
     assert!(step >= 120 && step % 60 == 0, "step {step}");
@@ -473,8 +473,7 @@ fn an_answer_too_large_for_one_message_merges_samples_until_it_fits() {
     let one = full.interfaces["isp1"]["ipv4"].rtt_us[..2].to_vec();
     assert_eq!(one.iter().sum::<i64>(), 30_000, "{one:?}");
     let two = answer(&h, whole.len() * 2 / 3);
-    let doc =
-        crate::openwrt::blob::table_to_json(&crate::openwrt::blob::decode_table(&two).unwrap());
+    let doc = crate::blob::table_to_json(&crate::blob::decode_table(&two).unwrap());
     let two = &doc["interfaces"]["isp1"]["ipv4"];
     assert_eq!(two["step"], 120);
     assert_eq!(

@@ -5,7 +5,7 @@
 use super::{
     out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, MINUTE, NO_U16,
 };
-use crate::openwrt::blob::{Type, Writer};
+use crate::blob::{Type, Writer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! attributes are the `UBUS_ATTR_*` fields. Pure encode/decode; decoding arbitrary bytes
 //! returns an error, never panics.
 
-use super::blob::{self, BlobMsg, DecodeError, Table};
+use crate::blob::{self, BlobMsg, DecodeError, Table};
 
 /// Size of the message header.
 pub const HEADER_LEN: usize = 8;

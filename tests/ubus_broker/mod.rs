@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rail::openwrt::blob::{BlobMsg, Table};
+use rail::blob::{BlobMsg, Table};
 use rail::openwrt::wire::{self, Attrs, Message, MsgType, Status, EVENT_OBJECT};
 
 /// A published object as the broker knows it.

@@ -21,7 +21,7 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use serde_json::Value;
 use smol::channel::{Receiver, Sender};
 
-use crate::openwrt::blob::{self, BlobMsg, Table, Type};
+use crate::blob::{self, BlobMsg, Table, Type};
 use crate::openwrt::wire::{self, Attrs, Header, Message, MsgType, Status, EVENT_OBJECT};
 
 /// Where ubusd listens: current OpenWrt first, then older builds.
