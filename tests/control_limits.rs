@@ -7,7 +7,7 @@
 //! A test binary of its own: it lowers the descriptor limit of the whole process.
 
 use rail::daemon::control::{self, Daemon, Incoming, Limits};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
@@ -40,10 +40,9 @@ fn accept_out_of_descriptors_backs_off_instead_of_spinning() {
     std::thread::spawn(move || {
         let ex = Rc::new(smol::LocalExecutor::new());
         let (requests, _loop) = smol::channel::unbounded::<Incoming>();
-        let daemon = Daemon {
-            requests,
-            snapshot: Rc::new(RefCell::new(serde_json::json!({"interfaces": {}}))),
-        };
+        let snapshot = Rc::new(control::Snapshot::default());
+        snapshot.set(serde_json::json!({"interfaces": {}}));
+        let daemon = Daemon { requests, snapshot };
         let limits = Limits {
             root: 100,
             others: 100,

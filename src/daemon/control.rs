@@ -126,7 +126,33 @@ pub struct Incoming {
 pub struct Daemon {
     pub requests: smol::channel::Sender<Incoming>,
     /// The status document as the daemon last refreshed it.
-    pub snapshot: Rc<RefCell<Value>>,
+    pub snapshot: Rc<Snapshot>,
+}
+
+/// The status document as the daemon last refreshed it (Null while starting), and whether
+/// anyone read it since the daemon last asked: the conntrack flows in it are counted only
+/// for readers (docs/health.md, "Cost").
+#[derive(Default)]
+pub struct Snapshot {
+    value: RefCell<Value>,
+    read: Cell<bool>,
+}
+
+impl Snapshot {
+    /// The document, for a reader.
+    pub fn read(&self) -> std::cell::Ref<'_, Value> {
+        self.read.set(true);
+        self.value.borrow()
+    }
+
+    pub fn set(&self, value: Value) {
+        *self.value.borrow_mut() = value;
+    }
+
+    /// Whether it was read since the last call.
+    pub fn take_read(&self) -> bool {
+        self.read.replace(false)
+    }
 }
 
 /// Why `dir` must not hold rail's socket, or None: it must be a directory (not a link)
@@ -333,7 +359,7 @@ async fn exchange(
         match serde_json::from_slice::<Request>(&line) {
             Err(e) => Reply::err(format!("bad request: {e}")),
             Ok(r) if r.method == "status" => {
-                let snapshot = daemon.snapshot.borrow();
+                let snapshot = daemon.snapshot.read();
                 if snapshot.is_null() {
                     Reply::err("the daemon is starting")
                 } else if uid == 0 {
@@ -430,9 +456,10 @@ mod tests {
         let ex = Rc::new(smol::LocalExecutor::new());
         let listener = bind(path).unwrap();
         let (tx, rx) = smol::channel::unbounded::<Incoming>();
-        let snapshot = Rc::new(RefCell::new(json!({
+        let snapshot = Rc::new(Snapshot::default());
+        snapshot.set(json!({
             "interfaces": {"wan": {"state": "up", "address": "203.0.113.7", "gateway": "203.0.113.1"}}
-        })));
+        }));
         let daemon = Daemon {
             requests: tx,
             snapshot,
@@ -535,6 +562,17 @@ mod tests {
         assert_eq!(status["interfaces"]["wan"]["gateway"], Value::Null);
         assert!(reload.unwrap_err().contains("root only"));
         assert!(maintenance.unwrap_err().contains("root only"));
+    }
+
+    #[test]
+    fn a_read_of_the_snapshot_is_noted_once_for_the_flow_count() {
+        let s = Snapshot::default();
+        assert!(!s.take_read(), "nobody read it");
+        s.set(json!({"interfaces": {}}));
+        assert!(!s.take_read(), "the daemon's refresh is not a read");
+        assert_eq!(s.read()["interfaces"], json!({}));
+        assert!(s.take_read());
+        assert!(!s.take_read(), "noted once");
     }
 
     #[test]

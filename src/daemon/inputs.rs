@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use async_signal::Signal;
 use futures_lite::{FutureExt, StreamExt};
-use serde_json::Value;
 use smol::channel::{Receiver, Sender};
 
 use super::control::{self, Incoming};
@@ -23,7 +22,8 @@ use crate::history::History;
 use crate::openwrt::watch::{self as netifd_watch, Update};
 use crate::openwrt::{client as ubus, object};
 
-/// How often the status snapshot (ubus, LuCI) and the conntrack counts are refreshed.
+/// How often the status snapshot (ubus, LuCI) is refreshed; the conntrack counts every
+/// fifth time, when the snapshot was read meanwhile.
 pub const REFRESH: Duration = Duration::from_secs(2);
 /// How often running hooks are checked.
 const HOOK_POLL: Duration = Duration::from_millis(200);
@@ -49,7 +49,7 @@ pub enum Input {
 pub struct Shell {
     pub bus: ubus::Client,
     /// The status document ubus `status` answers from, at once.
-    pub snapshot: Rc<RefCell<Value>>,
+    pub snapshot: Rc<control::Snapshot>,
     /// The recorder ubus `history` answers from, at once.
     pub history: Rc<RefCell<History>>,
     /// The interface names netifd is followed for (changes on reload).
@@ -107,7 +107,7 @@ pub fn spawn(
 
     // ubus and the control socket: status from the snapshot, history (on ubus) from the
     // recorder; everything else goes through the loop.
-    let snapshot = Rc::new(RefCell::new(Value::Null));
+    let snapshot = Rc::new(control::Snapshot::default());
     let history = Rc::new(RefCell::new(History::default()));
     let (ctl_tx, control) = smol::channel::unbounded();
     let control_path = control::path(run_dir);
@@ -172,7 +172,7 @@ pub fn spawn(
 /// The `rail` ubus object: status from the snapshot and history from the recorder, answered
 /// here; every other request goes to the loop through `bus_tx`.
 fn rail_object(
-    snapshot: &Rc<RefCell<Value>>,
+    snapshot: &Rc<control::Snapshot>,
     history: &Rc<RefCell<History>>,
     known: &Rc<RefCell<Config>>,
     bus_tx: smol::channel::Sender<object::Request>,
@@ -181,7 +181,7 @@ fn rail_object(
     object::object(
         move |req| super::names_known(&shared.borrow(), req),
         move |req| match req {
-            object::Request::Status => Ok(Some(snap.borrow().clone().into())),
+            object::Request::Status => Ok(Some(snap.read().clone().into())),
             object::Request::History {
                 interface,
                 family,

@@ -153,7 +153,7 @@ struct Daemon {
     started: Instant,
     refreshed: Instant,
     counted: Instant,
-    snapshot: Rc<RefCell<Value>>,
+    snapshot: Rc<control::Snapshot>,
     /// Shared with the ubus object, which answers `history` from it at once.
     history: Rc<RefCell<History>>,
     bus: ubus::Client,
@@ -633,7 +633,7 @@ impl Daemon {
             return Err(format!("no interface '{name}' in {}", self.path));
         }
         match r {
-            object::Request::Status => Ok(self.snapshot.borrow().clone()),
+            object::Request::Status => Ok(self.snapshot.read().clone()),
             object::Request::History {
                 interface,
                 family,
@@ -808,7 +808,8 @@ impl Daemon {
     async fn on_tick(&mut self) {
         self.hooks.reap(Instant::now());
         if self.refreshed.elapsed() >= REFRESH {
-            if self.counted.elapsed() >= REFRESH * 5 {
+            // Only for readers: a dump walks the host's whole conntrack table.
+            if self.counted.elapsed() >= REFRESH * 5 && self.snapshot.take_read() {
                 self.count_flows().await;
             }
             self.refresh_snapshot();
@@ -872,7 +873,7 @@ impl Daemon {
     fn refresh_snapshot(&mut self) {
         self.refreshed = Instant::now();
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
-        *self.snapshot.borrow_mut() = v;
+        self.snapshot.set(v);
     }
 }
 
