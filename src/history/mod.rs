@@ -10,13 +10,14 @@
 //! it in wall time. Rounds within one second share a sample.
 
 pub mod chart;
+mod ring;
 pub mod shell;
 pub mod store;
 pub mod view;
 
 pub use crate::health::stats::Totals;
 use crate::health::State;
-use std::collections::VecDeque;
+use ring::Ring;
 use std::mem::size_of;
 
 /// One-second samples kept: 10 minutes.
@@ -29,8 +30,8 @@ pub const OUTAGES: usize = 16;
 const MINUTE: u64 = 60;
 const DAY: u64 = 86_400;
 
-/// The most history may take while it can: 16 dual-stack uplinks (32 series) fit it at the
-/// coarser step.
+/// The memory history may take: up to 21 series fit it at one-minute samples, up to 32 (16
+/// dual-stack uplinks) at two-minute ones; more take two-minute ones beyond it.
 pub const BUDGET: usize = 256 * 1024;
 /// The coarse steps, finest first: the last is taken however many series there are. A
 /// coarse sample counts its seconds in 7 bits.
@@ -62,6 +63,7 @@ pub fn coarse_step(series: usize) -> u64 {
 fn coarse_samples(step: u64) -> usize {
     (DAY / step) as usize
 }
+
 /// A wall-clock step larger than this (NTP setting the clock at boot) restarts a series:
 /// filling the gap would only push out all it holds.
 const MAX_GAP: u64 = DAYS as u64 * DAY;
@@ -123,7 +125,7 @@ fn tenth_ms(us: f64) -> u16 {
 }
 
 /// One second: 5 bytes (byte arrays, so the rings have no padding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Fine {
     /// Mean RTT in 0.1 ms (little-endian), `NO_U16` without a reply.
     rtt: [u8; 2],
@@ -135,7 +137,7 @@ struct Fine {
 }
 
 /// One coarse sample (a minute or two): 6 bytes (1440 or 720 of them make most of a series).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Minute {
     rtt: [u8; 2],
     /// Seconds routable (bits 0-6), seconds out of service (7-13), and the worst state
@@ -281,7 +283,7 @@ pub struct Day {
 
 /// A stretch out of service: from a routable state to one that is not, until routable
 /// again. `end` 0: still going.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Outage {
     pub start: u32,
     pub end: u32,
@@ -305,11 +307,10 @@ impl Open {
 /// The history of one family of one uplink.
 #[derive(Debug, PartialEq)]
 pub struct Series {
-    /// Rings allocated at their capacity (`ring`), pushed into by `push`: never grown.
-    fine: VecDeque<Fine>,
-    minutes: VecDeque<Minute>,
-    days: VecDeque<Day>,
-    outages: VecDeque<Outage>,
+    fine: Ring<Fine>,
+    minutes: Ring<Minute>,
+    days: Ring<Day>,
+    outages: Ring<Outage>,
     /// Seconds per coarse sample (`minutes`).
     step: u64,
     /// The open second (unix time): `fine`'s newest sample is the second before it, and
@@ -334,10 +335,10 @@ impl Series {
 
     fn empty(now: u64, step: u64) -> Series {
         Series {
-            fine: ring(FINE),
-            minutes: ring(coarse_samples(step)),
-            days: ring(DAYS),
-            outages: ring(OUTAGES),
+            fine: Ring::new(FINE),
+            minutes: Ring::new(coarse_samples(step)),
+            days: Ring::new(DAYS),
+            outages: Ring::new(OUTAGES),
             step,
             second: now,
             sec: Open::default(),
@@ -367,7 +368,7 @@ impl Series {
         self.sec.worst = self.sec.worst.max(new);
         let at = now.min(u64::from(u32::MAX)) as u32;
         if routable(old) && !routable(new) && new != DISABLED {
-            push(&mut self.outages, OUTAGES, Outage { start: at, end: 0 });
+            self.outages.push(Outage { start: at, end: 0 });
             self.today.outages = self.today.outages.saturating_add(1);
         } else if !routable(old) && routable(new) {
             if let Some(o) = self.outages.back_mut().filter(|o| o.end == 0) {
@@ -412,7 +413,7 @@ impl Series {
 
     fn close_second(&mut self) {
         let sec = std::mem::take(&mut self.sec);
-        push(&mut self.fine, FINE, Fine::of(&sec.probes, sec.worst));
+        self.fine.push(Fine::of(&sec.probes, sec.worst));
         self.min.probes.add(&sec.probes);
         self.min.worst = self.min.worst.max(sec.worst);
         self.min.count(sec.worst, 1);
@@ -422,22 +423,14 @@ impl Series {
         if self.second % self.step == 0 {
             let m = std::mem::take(&mut self.min);
             let (up, down) = (m.up as u8, m.down as u8);
-            push(
-                &mut self.minutes,
-                coarse_samples(self.step),
-                Minute::of(&m.probes, m.worst, up, down),
-            );
+            self.minutes.push(Minute::of(&m.probes, m.worst, up, down));
         }
         if self.second % DAY == 0 {
             let next = Day {
                 day: (self.second / DAY) as u32,
                 ..Day::default()
             };
-            push(
-                &mut self.days,
-                DAYS,
-                std::mem::replace(&mut self.today, next),
-            );
+            self.days.push(std::mem::replace(&mut self.today, next));
         }
     }
 
@@ -457,27 +450,14 @@ impl Series {
     }
 
     /// Keep coarse samples `step` seconds apart: at another step than the series had, its
-    /// coarse ring starts afresh (a minute cannot be split in two, and merging them would
-    /// only be worth it for reloads crossing the budget); the rest is kept.
+    /// coarse ring starts afresh (a two-minute sample cannot be split in two; only a
+    /// reload across 21 series gets here), the rest is kept.
     fn set_step(&mut self, step: u64) {
         if step != self.step {
-            (self.step, self.minutes) = (step, ring(coarse_samples(step)));
+            (self.step, self.minutes) = (step, Ring::new(coarse_samples(step)));
             self.min = Open::default();
         }
     }
-}
-
-/// A ring of `capacity` entries, allocated once: `push` keeps it from growing.
-fn ring<T>(capacity: usize) -> VecDeque<T> {
-    VecDeque::with_capacity(capacity)
-}
-
-/// Push into a ring of `capacity` entries, when full by dropping its oldest.
-fn push<T>(ring: &mut VecDeque<T>, capacity: usize, item: T) {
-    if ring.len() >= capacity {
-        ring.pop_front();
-    }
-    ring.push_back(item);
 }
 
 /// The series of every uplink and family the configuration names, by interface name and

@@ -8,11 +8,10 @@
 //! how far apart its coarse samples are: read back under a configuration that keeps them at
 //! another step, they are left out (`History::restore`).
 
+use super::ring::Ring;
 use super::{
-    coarse_samples, ring, Day, Fine, Minute, Open, Outage, Series, Totals, DAYS, FINE, OUTAGES,
-    STEPS,
+    coarse_samples, Day, Fine, Minute, Open, Outage, Series, Totals, DAYS, FINE, OUTAGES, STEPS,
 };
-use std::collections::VecDeque;
 
 /// The file's name in the run directory.
 pub const FILE: &str = "history";
@@ -114,18 +113,18 @@ impl In<'_> {
         })
     }
     /// A count, then that many items into a ring of `capacity` (no more than that).
-    fn ring<T>(
+    fn ring<T: Copy + Default>(
         &mut self,
         capacity: usize,
         item: impl Fn(&mut Self) -> Option<T>,
-    ) -> Option<VecDeque<T>> {
+    ) -> Option<Ring<T>> {
         let n = usize::from(self.u16()?);
         if n > capacity {
             return None;
         }
-        let mut r = ring(capacity);
+        let mut r = Ring::new(capacity);
         for _ in 0..n {
-            r.push_back(item(self)?);
+            r.push(item(self)?);
         }
         Some(r)
     }
@@ -151,25 +150,25 @@ pub fn encode<'a>(series: impl Iterator<Item = (&'a str, &'a str, &'a Series)>) 
             None => o.u8(0),
         }
         o.u16(s.fine.len() as u16);
-        for f in &s.fine {
+        for f in s.fine.iter() {
             o.0.extend_from_slice(&f.rtt);
             o.u8(f.sd);
             o.u8(f.loss);
             o.u8(f.state);
         }
         o.u16(s.minutes.len() as u16);
-        for m in &s.minutes {
+        for m in s.minutes.iter() {
             o.0.extend_from_slice(&m.rtt);
             o.0.extend_from_slice(&m.bits);
             o.u8(m.sd);
             o.u8(m.loss);
         }
         o.u16(s.days.len() as u16);
-        for d in &s.days {
+        for d in s.days.iter() {
             o.day(d);
         }
         o.u16(s.outages.len() as u16);
-        for x in &s.outages {
+        for x in s.outages.iter() {
             o.u32(x.start);
             o.u32(x.end);
         }

@@ -569,3 +569,21 @@ fn a_reload_past_the_budget_keeps_the_seconds_and_starts_the_coarse_ring_afresh(
     let s = h.series_mut("isp1", "ipv4").unwrap();
     assert_eq!((s.step, s.minutes.len(), s.fine.len()), (120, 0, 600));
 }
+
+#[test]
+fn a_full_ring_overwrites_its_oldest_and_never_grows() {
+    let mut r = Ring::new(3);
+    for x in 1..=5u8 {
+        r.push(x);
+    }
+    assert_eq!(r.iter().copied().collect::<Vec<_>>(), [3, 4, 5]);
+    assert_eq!((r.len(), r.capacity(), r.back()), (3, 3, Some(&5)));
+    *r.back_mut().unwrap() = 6;
+    let mut same = Ring::new(3);
+    for x in [3, 4, 6] {
+        same.push(x);
+    }
+    assert_eq!(r, same, "equal wherever the head is");
+    same.push(7);
+    assert_ne!(r, same);
+}
