@@ -8,6 +8,7 @@
 //! `dataplane::desired` and `plan`, the codecs): no I/O, tested with a simulated clock and
 //! captured kernel messages. The README's module table lists the same tree.
 
+pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod daemon;

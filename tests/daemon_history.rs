@@ -2,12 +2,15 @@
 //! outage of the other show in `rail history` (samples, state runs, summary, the text
 //! chart within 80 columns), and a restart keeps them.
 
+#[path = "ubus_broker/mod.rs"]
+mod broker;
 mod common;
 
+use broker::{call, Broker};
 use common::lab::{Fault, Lab};
 use common::rail::Rail;
 use common::scenario::balanced_all;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 fn history(rail: &Rail, args: &[&str]) -> Value {
@@ -90,7 +93,9 @@ fn history_shows_loss_and_an_outage_and_a_restart_keeps_it() {
     // A restart keeps it: stopped, the history is written; started, read back.
     assert_eq!(rail.stop(), Some(0));
     assert!(rail.history().exists(), "written on stop");
-    let rail = Rail::start(&lab, &config);
+    let sock = std::env::temp_dir().join(format!("rail-{}-ubus.sock", lab.name()));
+    let broker = Broker::start(&sock);
+    let rail = Rail::start_with(&lab, &config, &["-s", sock.to_str().unwrap()]);
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     assert!(
         rail.log_text().contains("history: read 2 series"),
@@ -104,6 +109,28 @@ fn history_shows_loss_and_an_outage_and_a_restart_keeps_it() {
         "kept across the restart: {isp1}"
     );
     assert!(ints(&isp1["rtt_us"]).len() >= rtt.len(), "{isp1}");
+
+    // ubus answers the same document (written as blobmsg without a tree in between).
+    rail.wait_for("rail on the bus", Duration::from_secs(10), |_| {
+        broker.object("rail").is_some()
+    });
+    let u = call(&sock, "history", json!({"span": "10m"}))
+        .expect("ubus rail history")
+        .expect("an answer");
+    assert_eq!(u["span"], "10m");
+    let u1 = &u["interfaces"]["isp1"]["ipv4"];
+    assert_eq!(u1["summary"]["outages"], 1, "{u1}");
+    assert!(states(u1).contains(&"down".to_string()), "{u1}");
+    assert_eq!(u1["days"][0]["date"], isp1["days"][0]["date"], "{u1}");
+    assert!(
+        ints(&u1["rtt_us"]).len() >= ints(&isp1["rtt_us"]).len(),
+        "{u1}"
+    );
+    assert_eq!(
+        u1["rtt_us"].as_array().map(Vec::len),
+        u1["sd_us"].as_array().map(Vec::len)
+    );
+    assert!(u["interfaces"]["isp2"]["ipv4"]["loss_permille"].is_array());
     let day = history(&rail, &["isp2", "--span", "24h"]);
     assert_eq!(day["interfaces"]["isp2"]["ipv4"]["step"], 60);
     assert!(day["interfaces"]["isp1"].is_null(), "only isp2 asked for");

@@ -48,7 +48,7 @@ fn slow_netifd(path: std::path::PathBuf, status: Value, slow: Arc<AtomicBool>) {
                         if slow.load(Ordering::SeqCst) {
                             std::thread::sleep(SLOW);
                         }
-                        Ok(Some(status.borrow().clone()))
+                        Ok(Some(status.borrow().clone().into()))
                     }),
                 },
             ],

@@ -13,16 +13,15 @@ use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use futures_lite::future;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use broker::Broker;
+use broker::{call, Broker};
 use common::lab::{Fault, Flow, Lab};
 use common::rail::{binary, Rail};
 use common::scenario::{
     balanced, balanced_all, member, policy, reload, rule, start_up, uplinks, VERDICT,
 };
-use rail::openwrt::client::{BusEvent, CallError, Client, Config};
+use rail::openwrt::client::CallError;
 use rail::openwrt::wire::Status;
 
 /// The addresses in set `set` of `inet rail` (empty when there is no such set).
@@ -370,22 +369,6 @@ fn marks_stay_with_their_interface_across_a_reload_that_inserts_one_and_a_restar
         flows.len()
     );
     drop(rail);
-}
-
-/// A ubus client of `broker`, on its own thread: `call(method, args)` answers what rail did.
-fn call(path: &std::path::Path, method: &str, args: Value) -> Result<Option<Value>, CallError> {
-    let ex = smol::LocalExecutor::new();
-    future::block_on(ex.run(async {
-        let cli = Client::new(Config {
-            sockets: vec![path.to_path_buf()],
-            ..Config::default()
-        });
-        let events = cli.events();
-        let runner = cli.clone();
-        ex.spawn(async move { runner.run().await }).detach();
-        assert_eq!(events.recv().await.ok(), Some(BusEvent::Connected));
-        cli.call("rail", method, &args).await
-    }))
 }
 
 #[test]

@@ -1907,6 +1907,33 @@ impl UbusPath {
     }
 }
 
+impl UbusPath {
+    /// OpenWrt's ubusd off CPU 0 (the broker's threads run in the bench's process).
+    fn keep_off_cpu0(&self) {
+        if let Some((child, _)) = &self.real {
+            keep_off_cpu0(child.id());
+        }
+    }
+}
+
+/// Process (or thread) `pid`, 0 for the calling thread, and what it starts after, on every
+/// CPU but 0.
+fn keep_off_cpu0(pid: u32) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        return;
+    }
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; the calls get its true size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in 1..cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        libc::sched_setaffinity(pid as libc::pid_t, size, &set);
+    }
+}
+
 impl Drop for UbusPath {
     fn drop(&mut self) {
         if let Some((child, _)) = &mut self.real {
@@ -1914,6 +1941,22 @@ impl Drop for UbusPath {
             let _ = child.wait();
         }
     }
+}
+
+/// The gaps between successive requests to each target the tap saw from `from` to `to`.
+fn probe_gaps_ms(tap: &ProbeTap, from: SystemTime, to: SystemTime) -> Vec<f64> {
+    let seen = tap.seen.items();
+    let mut last: std::collections::HashMap<IpAddr, SystemTime> = Default::default();
+    let mut gaps = Vec::new();
+    for e in seen
+        .iter()
+        .filter(|e| e.request && e.at >= from && e.at < to)
+    {
+        if let Some(prev) = last.insert(e.far, e.at) {
+            gaps.push(ms_between(prev, e.at));
+        }
+    }
+    gaps
 }
 
 fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
@@ -1989,6 +2032,68 @@ fn history_figures(figures: &mut Vec<Figure>, isps: usize, trials: usize) {
         "{}; `ubus call rail status` the same way: median {:.1} ms",
         bus.what(),
         median(&status_took)
+    );
+    figures.push(f);
+
+    // Probes on time while a client asks for 24 h of history in a loop: the gaps between
+    // successive probes to each of isp1's targets, quiet and then under the loop.
+    // rail on CPU 0, the client and the bus on the others: what shows is rail's own work.
+    let isolated = isolate(&lab, pid);
+    bus.keep_off_cpu0();
+    let tap = ProbeTap::start(&lab, &lab.uplink(1).dev);
+    let window = Duration::from_secs(10);
+    let (t0, ns0) = (SystemTime::now(), cpu_ns(pid));
+    std::thread::sleep(window);
+    let (t1, ns1) = (SystemTime::now(), cpu_ns(pid));
+    let calls = std::thread::scope(|scope| {
+        let looping = scope.spawn(|| {
+            keep_off_cpu0(0);
+            let mut n = 0;
+            while SystemTime::now() < t1 + window {
+                bus.call("history", &args);
+                n += 1;
+            }
+            n
+        });
+        looping.join().expect("the history loop")
+    });
+    let (t2, ns2) = (SystemTime::now(), cpu_ns(pid));
+    // Net of its probing: the CPU it took per second when quiet.
+    let secs = |from: SystemTime, to: SystemTime| ms_between(from, to) / 1000.0;
+    let quiet_rate = (ns1 - ns0) as f64 / secs(t0, t1);
+    let busy_secs = secs(t1, t2);
+    let net_ns = (ns2 - ns1) as f64 - quiet_rate * busy_secs;
+    let mut f = Figure::new(
+        "ubus_history_24h_16_rail_cpu_ms",
+        "ms",
+        vec![net_ns / 1e6 / f64::from(calls.max(1))],
+        Target::None,
+    );
+    f.note = format!(
+        "rail's CPU time per 24 h history call over ubus, net of its probing ({calls} calls \
+         in a loop; rail {:.1}% of a core quiet, {:.1}% during the loop); {isolated}",
+        quiet_rate / 1e7,
+        (ns2 - ns1) as f64 / busy_secs / 1e7
+    );
+    figures.push(f);
+    let quiet = probe_gaps_ms(&tap, t0, t1);
+    let busy = probe_gaps_ms(&tap, t1, t2);
+    drop(tap);
+    let longest = |v: &[f64]| v.iter().copied().fold(f64::NAN, f64::max);
+    let mut f = Figure::ms("probe_gap_quiet_ms", quiet.clone(), Target::None);
+    f.note = format!(
+        "gaps between successive probes to each of isp1's 8 targets (interval 200 ms), \
+         from a packet tap on the router, over {} s; longest {:.1} ms",
+        window.as_secs(),
+        longest(&quiet)
+    );
+    figures.push(f);
+    let mut f = Figure::ms("probe_gap_history_loop_ms", busy.clone(), Target::None);
+    f.note = format!(
+        "the same while a client asked for 24 h of history in a loop: {calls} calls in {} s; \
+         longest {:.1} ms",
+        window.as_secs(),
+        longest(&busy)
     );
     figures.push(f);
     let after = (status_kib(pid, "VmRSS"), status_kib(pid, "RssAnon"));

@@ -161,11 +161,14 @@ fn rail_client(socket: &Path) -> Client {
         sockets: vec![socket.to_path_buf()],
         objects: vec![object::object(
             |req| req.interface().is_none_or(|n| n == "wan"),
-            |req| match req {
+            |req| {
+                match req {
                 Request::Status => Ok(Some(
-                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}}),
+                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up", "flows": 12}}})
+                        .into(),
                 )),
                 _ => Ok(None),
+            }
             },
         )],
         subscriptions: vec!["network.interface".into()],
@@ -299,7 +302,7 @@ fn rail_on(tools: Tools) {
                         args: vec![],
                     }],
                     handler: Rc::new(|_, _| {
-                        Ok(Some(json!({"up": true, "l3_device": "pppoe-wan"})))
+                        Ok(Some(json!({"up": true, "l3_device": "pppoe-wan"}).into()))
                     }),
                 },
             ],

@@ -18,10 +18,10 @@ use serde_json::{json, Value};
 use smol::channel::Receiver;
 use smol::LocalExecutor;
 
+use rail::blob::{BlobMsg, Type, Writer};
 use rail::family::Af;
 use rail::history::view::Span;
-use rail::openwrt::blob::{BlobMsg, Type};
-use rail::openwrt::client::{BusEvent, CallError, Client, Config, Object};
+use rail::openwrt::client::{Answer, BusEvent, CallError, Client, Config, Object};
 use rail::openwrt::hotplug::{Action, Hotplug};
 use rail::openwrt::netifd::{self, InterfaceStatus};
 use rail::openwrt::object::{self, Request};
@@ -53,7 +53,7 @@ fn rail_object(seen: Rc<RefCell<Vec<Request>>>) -> Object {
             seen.borrow_mut().push(req.clone());
             match req {
                 Request::Status => Ok(Some(
-                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}),
+                    json!({"version": "0.1.0", "interfaces": {"wan": {"state": "up"}}}).into(),
                 )),
                 _ => Ok(None),
             }
@@ -287,10 +287,10 @@ fn garbage_from_the_bus_does_not_stop_the_client() {
         let (mut raw, _) = broker.raw_client();
         let mut frame = vec![0, MsgType::Invoke as u8, 0, 9, 0, 0, 0, 0];
         frame[4..8].copy_from_slice(&rail_id.to_be_bytes());
-        rail::openwrt::blob::put_nested(&mut frame, 0, false, |o| {
-            rail::openwrt::blob::put_attr(o, 3, false, &rail_id.to_be_bytes());
-            rail::openwrt::blob::put_attr(o, 4, false, b"status\0");
-            rail::openwrt::blob::put_attr(o, 7, false, &[0x83, 0, 0, 99, 1, 2]);
+        rail::blob::put_nested(&mut frame, 0, false, |o| {
+            rail::blob::put_attr(o, 3, false, &rail_id.to_be_bytes());
+            rail::blob::put_attr(o, 4, false, b"status\0");
+            rail::blob::put_attr(o, 7, false, &[0x83, 0, 0, 99, 1, 2]);
         });
         raw.write_all(&frame).unwrap();
         let no_data = Message::new(
@@ -377,7 +377,7 @@ fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
             objects: vec![object::object(
                 |_| true,
                 move |req| match req {
-                    Request::Status => Ok(Some(json!({ "blob": huge }))),
+                    Request::Status => Ok(Some(json!({ "blob": huge }).into())),
                     _ => Ok(None),
                 },
             )],
@@ -392,6 +392,52 @@ fn a_reply_too_large_for_ubusd_fails_the_call_not_the_connection() {
         );
         assert_eq!(cli.call("rail", "reload", &json!({})).await.unwrap(), None);
         assert!(rail.is_connected());
+    }));
+}
+
+#[test]
+fn an_answer_made_over_several_turns_is_sent_while_other_tasks_run() {
+    let path = socket_path("later");
+    let _broker = Broker::start(&path);
+    let ex = LocalExecutor::new();
+    let ticks = Rc::new(std::cell::Cell::new(0_i64));
+    future::block_on(ex.run(async {
+        let seen = ticks.clone();
+        let rail = Client::new(Config {
+            objects: vec![object::object(
+                |_| true,
+                move |req| match req {
+                    Request::Status => {
+                        let seen = seen.clone();
+                        Ok(Some(Answer::Later(Box::pin(async move {
+                            // Made only once another task has had turns.
+                            let before = seen.get();
+                            while seen.get() < before + 3 {
+                                future::yield_now().await;
+                            }
+                            let mut w = Writer::default();
+                            w.int("ticks", seen.get() - before);
+                            Answer::Blob(w.into_table())
+                        }))))
+                    }
+                    _ => Ok(None),
+                },
+            )],
+            ..config(&path)
+        });
+        connected(&ex, &rail).await;
+        let t = ticks.clone();
+        ex.spawn(async move {
+            loop {
+                Timer::after(Duration::from_millis(1)).await;
+                t.set(t.get() + 1);
+            }
+        })
+        .detach();
+        let cli = Client::new(config(&path));
+        connected(&ex, &cli).await;
+        let reply = cli.call("rail", "status", &json!({})).await.unwrap();
+        assert!(reply.unwrap()["ticks"].as_i64() >= Some(3));
     }));
 }
 

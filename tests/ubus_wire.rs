@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use rail::openwrt::blob::{self, BlobMsg};
+use rail::blob::{self, BlobMsg};
 use rail::openwrt::wire::{Attrs, Message, MsgType};
 
 fn leaf() -> impl Strategy<Value = BlobMsg> {

@@ -77,6 +77,20 @@ pub struct Inputs {
     retry_due: Option<Instant>,
 }
 
+/// A ubus history answer written a series at a time, the executor running its other tasks
+/// (probes, failover) between them.
+async fn history_answer(
+    history: Rc<RefCell<History>>,
+    mut answer: crate::history::view::Answer,
+) -> ubus::Answer {
+    loop {
+        if let Some(table) = answer.step(&history.borrow()) {
+            return ubus::Answer::Blob(table);
+        }
+        smol::future::yield_now().await;
+    }
+}
+
 /// Binds the control socket and spawns the tasks reading it, the signals, ubus (publishing
 /// `rail`, which answers for the interfaces `known` names) and netifd (for the interfaces
 /// `followed` names).
@@ -107,31 +121,8 @@ pub fn spawn(
     ex.spawn(control::serve(listener, daemon, limits, ex.clone()))
         .detach();
     let (bus_tx, requests) = smol::channel::unbounded::<object::Request>();
-    let (snap, hist) = (snapshot.clone(), history.clone());
     let known = Rc::new(RefCell::new(known));
-    let shared = known.clone();
-    let rail_object = object::object(
-        move |req| super::names_known(&shared.borrow(), req),
-        move |req| match req {
-            object::Request::Status => Ok(Some(snap.borrow().clone())),
-            object::Request::History {
-                interface,
-                family,
-                span,
-                chart,
-            } => Ok(Some(super::history_value(
-                &mut hist.borrow_mut(),
-                interface.as_deref(),
-                family.as_deref(),
-                span,
-                chart,
-            ))),
-            other => {
-                let _ = bus_tx.try_send(other);
-                Ok(None)
-            }
-        },
-    );
+    let rail_object = rail_object(&snapshot, &history, &known, bus_tx);
     let bus = ubus::Client::new(netifd_watch::client_config(ubus::Config {
         objects: vec![rail_object],
         sockets: ubus_socket.into_iter().collect(),
@@ -176,6 +167,48 @@ pub fn spawn(
         refresh,
     };
     Ok((inputs, shell))
+}
+
+/// The `rail` ubus object: status from the snapshot and history from the recorder, answered
+/// here; every other request goes to the loop through `bus_tx`.
+fn rail_object(
+    snapshot: &Rc<RefCell<Value>>,
+    history: &Rc<RefCell<History>>,
+    known: &Rc<RefCell<Config>>,
+    bus_tx: smol::channel::Sender<object::Request>,
+) -> ubus::Object {
+    let (snap, hist, shared) = (snapshot.clone(), history.clone(), known.clone());
+    object::object(
+        move |req| super::names_known(&shared.borrow(), req),
+        move |req| match req {
+            object::Request::Status => Ok(Some(snap.borrow().clone().into())),
+            object::Request::History {
+                interface,
+                family,
+                span,
+                chart,
+            } => {
+                let (history, interface, family) = (
+                    &mut hist.borrow_mut(),
+                    interface.as_deref(),
+                    family.as_deref(),
+                );
+                Ok(Some(if chart {
+                    super::history_chart(&super::history_view(history, interface, family, span))
+                        .into()
+                } else {
+                    history.advance(super::unix_now());
+                    let limit = crate::openwrt::wire::MAX_DATA_LEN;
+                    let answer = history.answer(interface, family, span, limit);
+                    ubus::Answer::Later(Box::pin(history_answer(hist.clone(), answer)))
+                }))
+            }
+            other => {
+                let _ = bus_tx.try_send(other);
+                Ok(None)
+            }
+        },
+    )
 }
 
 /// Signals reach the loop through a channel: a `signals.next()` rebuilt on every pass of

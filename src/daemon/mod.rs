@@ -634,13 +634,19 @@ impl Daemon {
                 family,
                 span,
                 chart,
-            } => Ok(history_value(
-                &mut self.history.borrow_mut(),
-                interface.as_deref(),
-                family.as_deref(),
-                span,
-                chart,
-            )),
+            } => {
+                let view = history_view(
+                    &mut self.history.borrow_mut(),
+                    interface.as_deref(),
+                    family.as_deref(),
+                    span,
+                );
+                Ok(if chart {
+                    history_chart(&view)
+                } else {
+                    serde_json::to_value(view).unwrap_or(Value::Null)
+                })
+            }
             object::Request::Reload => self.reload().await,
             object::Request::Hotplug(h) => {
                 self.hotplug(h).await;
@@ -886,27 +892,26 @@ fn facts(link: &Link, af: Af) -> LinkFacts {
     }
 }
 
-/// `rail history`: the span asked for, up to now; as the text chart with `chart`.
-fn history_value(
+/// `rail history`: the span asked for, up to now.
+fn history_view(
     history: &mut History,
     interface: Option<&str>,
     family: Option<&str>,
     span: history::view::Span,
-    chart: bool,
-) -> Value {
+) -> history::view::View {
     history.advance(unix_now());
-    let view = history.view(interface, family, span);
-    if chart {
-        json!({ "chart": history::chart::render(&view) })
-    } else {
-        serde_json::to_value(view).unwrap_or(Value::Null)
-    }
+    history.view(interface, family, span)
+}
+
+/// `rail history` with `chart`: the text chart the client prints.
+fn history_chart(view: &history::view::View) -> Value {
+    json!({ "chart": history::chart::render(view) })
 }
 
 /// The control socket's requests, validated like ubus's.
 fn parse_control(method: &str, args: &Value) -> Result<object::Request, String> {
     let args = match args {
-        Value::Object(m) => crate::openwrt::blob::table_from_json(m),
+        Value::Object(m) => crate::blob::table_from_json(m),
         Value::Null => Default::default(),
         _ => return Err("arguments must be a JSON object".into()),
     };

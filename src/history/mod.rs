@@ -455,6 +455,39 @@ impl History {
         family: Option<&str>,
         span: view::Span,
     ) -> view::View {
+        self.sampled(interface, family, span, 1)
+    }
+
+    /// The ubus answer for the series of `interface` and `family` (each: all when None), to
+    /// be written a series per [`view::Answer::step`].
+    pub fn answer(
+        &self,
+        interface: Option<&str>,
+        family: Option<&str>,
+        span: view::Span,
+        limit: usize,
+    ) -> view::Answer {
+        let wanted = (self.series.iter())
+            .filter(|(n, f, _)| interface.is_none_or(|i| i == n) && family.is_none_or(|x| x == *f))
+            .map(|(n, f, _)| (n.clone(), *f))
+            .collect();
+        view::Answer::new(wanted, span, limit)
+    }
+
+    fn series(&self, name: &str, family: &str) -> Option<&Series> {
+        self.series
+            .iter()
+            .find(|(n, f, _)| n == name && *f == family)
+            .map(|(_, _, s)| s)
+    }
+
+    fn sampled(
+        &self,
+        interface: Option<&str>,
+        family: Option<&str>,
+        span: view::Span,
+        every: usize,
+    ) -> view::View {
         let mut v = view::View {
             span: span.as_str().to_string(),
             ..Default::default()
@@ -467,7 +500,7 @@ impl History {
             v.interfaces
                 .entry(name.clone())
                 .or_default()
-                .insert(fam.to_string(), s.view(span));
+                .insert(fam.to_string(), s.sampled(span, every));
         }
         v
     }

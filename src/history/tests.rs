@@ -205,8 +205,22 @@ fn a_clock_step_of_more_than_a_week_starts_afresh_and_a_step_back_waits() {
 #[test]
 fn the_memory_of_a_series_is_fixed_and_16_uplinks_take_under_192_kib() {
     // 192 KiB of history at 16 uplinks leaves room in the 256 KiB budget for the code.
+    // The rings' samples (docs/history.md, "Memory"): a byte more each is 2 KiB a series.
+    assert_eq!(std::mem::size_of::<Fine>(), 5, "a second");
+    assert_eq!(std::mem::size_of::<Minute>(), 6, "a minute");
+    assert_eq!(std::mem::size_of::<Day>(), 20);
+    assert_eq!(std::mem::size_of::<Outage>(), 8);
+    let rings = FINE * 5 + COARSE * 6 + DAYS * 20 + OUTAGES * 8;
+    assert_eq!(rings, 11_908);
     let bytes = Series::BYTES;
-    assert!(bytes <= 12 * 1024, "a series takes {bytes} bytes");
+    assert!(bytes <= rings + 512, "a series takes {bytes} bytes");
+    // Each in History's one allocation, beside its interface's name and family.
+    let entry = std::mem::size_of::<(String, &str, Series)>();
+    assert!(
+        16 * entry <= 192 * 1024,
+        "16 series take {} bytes",
+        16 * entry
+    );
     let mut s = up_series();
     let mut p = Probe(Totals::default());
     for t in 1..=2 * DAY {
@@ -360,4 +374,120 @@ fn more_outages_than_the_ring_keeps_are_still_counted() {
     assert_eq!(v.summary.outages, 40);
     assert_eq!(v.days[0].outages, 40);
     assert_eq!(s.outages.len(), OUTAGES);
+}
+
+#[test]
+fn the_ubus_answer_is_the_json_document_as_blobmsg() {
+    // Two uplinks over two days with loss, an outage and a second without a reply: every
+    // field, the optional ones present and absent, and a day boundary.
+    let mut h = History::default();
+    let wanted = [("wan".to_string(), "ipv4"), ("wan".to_string(), "ipv6")];
+    h.track(
+        &[wanted[0].clone(), wanted[1].clone(), ("lte".into(), "ipv4")],
+        T0,
+    );
+    for (name, family) in &wanted {
+        let s = h.series_mut(name, family).unwrap();
+        s.set_state(T0, State::Up);
+        let mut p = Probe(Totals::default());
+        for t in 1..DAY + 200 {
+            if t == DAY + 50 {
+                s.set_state(T0 + t, State::Down);
+            }
+            if t % 7 != 0 {
+                s.round(T0 + t, p.round(4, u64::from(t % 5 == 0), &[12, 30]));
+            }
+        }
+    }
+    for span in Span::ALL {
+        let view = h.view(None, None, span);
+        let serde_json::Value::Object(doc) = serde_json::to_value(&view).unwrap() else {
+            panic!("an object")
+        };
+        let mut tree = Vec::new();
+        crate::blob::encode_table(&crate::blob::table_from_json(&doc), &mut tree);
+        let mut answer = h.answer(None, None, span, usize::MAX);
+        let mut steps = 1;
+        let blob = loop {
+            match answer.step(&h) {
+                Some(blob) => break blob,
+                None => steps += 1,
+            }
+        };
+        assert_eq!(blob, tree, "{span:?}");
+        assert_eq!(steps, 4, "a series a step, then the answer");
+    }
+}
+
+/// The ubus answer of 24 hours of every series, within `limit` bytes.
+fn answer(h: &History, limit: usize) -> Vec<u8> {
+    let mut answer = h.answer(None, None, Span::Day, limit);
+    loop {
+        if let Some(blob) = answer.step(h) {
+            return blob;
+        }
+    }
+}
+
+#[test]
+fn an_answer_too_large_for_one_message_merges_samples_until_it_fits() {
+    let mut h = History::default();
+    let wanted: Vec<(String, &'static str)> =
+        (1..=3).map(|i| (format!("isp{i}"), "ipv4")).collect();
+    h.track(&wanted, T0);
+    for (name, family) in &wanted {
+        let s = h.series_mut(name, family).unwrap();
+        s.set_state(T0, State::Up);
+        let mut p = Probe(Totals::default());
+        for t in 1..=DAY {
+            // Minutes alternating between 10 and 20 ms; a minute down at 12:00.
+            let rtt = if t / MINUTE % 2 == 0 { 10 } else { 20 };
+            match t {
+                43_200 => s.set_state(T0 + t, State::Down),
+                43_260 => s.set_state(T0 + t, State::Up),
+                _ => {}
+            }
+            s.round(T0 + t, p.round(1, 0, &[rtt]));
+        }
+    }
+    let full = h.view(None, None, Span::Day);
+    let whole = answer(&h, usize::MAX);
+    assert_eq!(answer(&h, whole.len()), whole, "fits: as it is");
+
+    let half = answer(&h, whole.len() / 2);
+    assert!(half.len() <= whole.len() / 2, "{} bytes", half.len());
+    let table = crate::blob::decode_table(&half).unwrap();
+    let doc = crate::blob::table_to_json(&table);
+    let small = &doc["interfaces"]["isp1"]["ipv4"];
+    let step = small["step"].as_u64().unwrap();
+    assert!(step >= 120 && step % 60 == 0, "step {step}");
+    let rtt = small["rtt_us"].as_array().unwrap();
+    let samples = full.interfaces["isp1"]["ipv4"].rtt_us.len();
+    assert_eq!(
+        rtt.len(),
+        samples.div_ceil(step as usize / 60),
+        "every sample covered"
+    );
+    assert_eq!(small["start"], full.interfaces["isp1"]["ipv4"].start);
+    // An even number of minutes of 10 and 20 ms: a 15 ms mean with a 5 ms spread.
+    let one = full.interfaces["isp1"]["ipv4"].rtt_us[..2].to_vec();
+    assert_eq!(one.iter().sum::<i64>(), 30_000, "{one:?}");
+    let two = answer(&h, whole.len() * 2 / 3);
+    let doc = crate::blob::table_to_json(&crate::blob::decode_table(&two).unwrap());
+    let two = &doc["interfaces"]["isp1"]["ipv4"];
+    assert_eq!(two["step"], 120);
+    assert_eq!(
+        (two["rtt_us"][0].as_i64(), two["sd_us"][0].as_i64()),
+        (Some(15_000), Some(5_000))
+    );
+    let states: Vec<&str> = small["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[1].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["up", "down", "up"], "the outage still shows");
+    // The summary is the samples' as kept, whatever the resolution.
+    let summary = serde_json::to_value(&full.interfaces["isp1"]["ipv4"].summary).unwrap();
+    assert_eq!(small["summary"], summary);
 }

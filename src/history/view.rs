@@ -5,6 +5,7 @@
 use super::{
     out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, MINUTE, NO_U16,
 };
+use crate::blob::{Type, Writer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -102,7 +103,150 @@ pub struct Service {
     pub loss_permille: Option<i64>,
 }
 
+/// The document as a blobmsg table (the layout its JSON takes through a tree: what ubus
+/// answers), written straight from the series one at a time, so that the daemon can let
+/// its other work run between them; at most `limit` bytes when it can be, with every 2, 3,
+/// ... samples merged into one until it fits (24 hours of more than about 20 series do not
+/// fit one ubus message at full resolution).
+#[derive(Debug)]
+pub struct Answer {
+    /// The series asked for, by name then family (the document's order).
+    wanted: Vec<(String, &'static str)>,
+    span: Span,
+    limit: usize,
+    every: usize,
+    next: usize,
+    w: Writer,
+    /// The interface whose table is open, and the newest open second seen.
+    open: Option<String>,
+    now: u64,
+}
+
+impl Answer {
+    pub(super) fn new(mut wanted: Vec<(String, &'static str)>, span: Span, limit: usize) -> Answer {
+        wanted.sort();
+        Answer {
+            wanted,
+            span,
+            limit,
+            every: 1,
+            next: 0,
+            w: Writer::default(),
+            open: None,
+            now: 0,
+        }
+    }
+
+    /// Writes the next series of `history` (one it no longer has is left out); the answer
+    /// once all are written.
+    pub fn step(&mut self, history: &super::History) -> Option<Vec<u8>> {
+        let Some((name, family)) = self.wanted.get(self.next) else {
+            return self.finish();
+        };
+        if self.next == 0 {
+            // Three columns of 12-byte items, the state runs and the rest: grown once at most.
+            let samples = self.span.samples().div_ceil(self.every);
+            self.w = Writer::with_capacity(self.wanted.len() * (48 * samples + 1024) + 64);
+            self.w.open(Type::Table, "interfaces");
+        }
+        self.next += 1;
+        if let Some(s) = history.series(name, family) {
+            if self.open.as_ref() != Some(name) {
+                if self.open.is_some() {
+                    self.w.close();
+                }
+                self.w.open(Type::Table, name);
+                self.open = Some(name.clone());
+            }
+            self.w.open(Type::Table, family);
+            s.sampled(self.span, self.every).blob(&mut self.w);
+            self.w.close();
+            self.now = self.now.max(s.second);
+        }
+        None
+    }
+
+    fn finish(&mut self) -> Option<Vec<u8>> {
+        if self.next == 0 {
+            self.w.open(Type::Table, "interfaces");
+        }
+        if self.open.take().is_some() {
+            self.w.close();
+        }
+        self.w.close();
+        self.w.int("now", self.now as i64);
+        self.w.string("span", self.span.as_str());
+        let table = std::mem::take(&mut self.w).into_table();
+        if table.len() <= self.limit || self.every >= self.span.samples() {
+            return Some(table);
+        }
+        // The size is about proportional to the samples: jump near, then step.
+        self.every = (self.every + 1).max(self.every * table.len() / self.limit.max(1));
+        (self.next, self.now) = (0, 0);
+        None
+    }
+}
+
+impl SeriesView {
+    /// Its fields in JSON's order (by name).
+    fn blob(&self, w: &mut Writer) {
+        let column = |w: &mut Writer, name: &str, values: &[i64]| {
+            w.open(Type::Array, name);
+            for &v in values {
+                w.int("", v);
+            }
+            w.close();
+        };
+        w.open(Type::Array, "days");
+        for d in &self.days {
+            w.open(Type::Table, "");
+            d.blob(w);
+            w.close();
+        }
+        w.close();
+        column(w, "loss_permille", &self.loss_permille);
+        column(w, "rtt_us", &self.rtt_us);
+        column(w, "sd_us", &self.sd_us);
+        w.int("start", self.start as i64);
+        w.string("state", self.state);
+        w.open(Type::Array, "states");
+        for &(at, state) in &self.states {
+            w.open(Type::Array, "");
+            w.int("", at as i64);
+            w.string("", state);
+            w.close();
+        }
+        w.close();
+        w.int("step", self.step as i64);
+        w.open(Type::Table, "summary");
+        self.summary.blob(w);
+        w.close();
+    }
+}
+
+impl Service {
+    fn blob(&self, w: &mut Writer) {
+        if let Some(a) = self.availability {
+            w.double("availability", a);
+        }
+        if !self.date.is_empty() {
+            w.string("date", &self.date);
+        }
+        w.int("down", self.down as i64);
+        w.int("longest", self.longest as i64);
+        if let Some(l) = self.loss_permille {
+            w.int("loss_permille", l);
+        }
+        w.int("outages", self.outages as i64);
+        if let Some(r) = self.rtt_us {
+            w.int("rtt_us", r);
+        }
+        w.int("up", self.up as i64);
+    }
+}
+
 /// One sample as the view shows it.
+#[derive(Clone, Copy)]
 struct Point {
     rtt: u16,
     sd: u16,
@@ -110,6 +254,44 @@ struct Point {
     state: u8,
     up: u64,
     down: u64,
+}
+
+impl Point {
+    /// Samples as one: the mean RTT and the spread of all their probes (each sample's
+    /// spread and its mean's distance from the group's), the mean loss, the worst state,
+    /// the seconds summed. Each sample weighs the same (a sample keeps no probe count).
+    fn merge(group: &[Point]) -> Point {
+        if let [one] = group {
+            return *one;
+        }
+        let replied = || group.iter().filter(|p| p.rtt != NO_U16);
+        let n = replied().count() as f64;
+        let (rtt, sd) = if n == 0.0 {
+            (NO_U16, NO_U16)
+        } else {
+            let mean = replied().map(|p| f64::from(p.rtt)).sum::<f64>() / n;
+            let var = replied()
+                .map(|p| {
+                    let sd = if p.sd == NO_U16 { 0.0 } else { f64::from(p.sd) };
+                    sd * sd + (f64::from(p.rtt) - mean).powi(2)
+                })
+                .sum::<f64>()
+                / n;
+            let tenths = |x: f64| x.round().min(f64::from(NO_U16 - 1)) as u16;
+            (tenths(mean), tenths(var.sqrt()))
+        };
+        let (lost, counted) = (group.iter().filter_map(|p| p.loss))
+            .fold((0, 0), |(sum, n), l| (sum + u32::from(l), n + 1));
+        let loss = (counted > 0).then(|| (f64::from(lost) / f64::from(counted)).round() as u16);
+        Point {
+            rtt,
+            sd,
+            loss,
+            state: group.iter().map(|p| p.state).max().unwrap_or(0),
+            up: group.iter().map(|p| p.up).sum(),
+            down: group.iter().map(|p| p.down).sum(),
+        }
+    }
 }
 
 fn percent(up: u64, down: u64) -> Option<f64> {
@@ -141,33 +323,51 @@ pub fn date(days: u32) -> String {
 impl Series {
     /// The span's samples up to the open second (included, as far as it went).
     pub fn view(&self, span: Span) -> SeriesView {
+        self.sampled(span, 1)
+    }
+
+    /// The span with every `every` samples merged into one (a step that many times longer;
+    /// the summary still from the samples as kept): how an answer too large for one ubus
+    /// message is made smaller.
+    pub fn sampled(&self, span: Span, every: usize) -> SeriesView {
         let points = self.points(span);
         let step = span.step();
         let start = match span {
             Span::TenMinutes => self.second + 1,
             _ => (self.second / MINUTE + 1) * MINUTE,
         } - points.len() as u64 * step;
+        let every = every.max(1);
+        let samples = points.len().div_ceil(every);
         let mut v = SeriesView {
             state: self.state(),
             start,
-            step,
+            step: step * every as u64,
+            rtt_us: Vec::with_capacity(samples),
+            sd_us: Vec::with_capacity(samples),
+            loss_permille: Vec::with_capacity(samples),
             ..Default::default()
         };
-        let (mut rtts, mut losses) = (Vec::new(), Vec::new());
+        let (mut rtts, mut losses, mut seen) = (Vec::new(), Vec::new(), 0);
         for (i, p) in points.iter().enumerate() {
-            v.rtt_us.push(us(p.rtt));
-            v.sd_us.push(us(p.sd));
-            v.loss_permille.push(p.loss.map_or(-1, i64::from));
-            let name = state_name(p.state);
-            if v.states.last().is_none_or(|&(_, s)| s != name) {
-                v.states.push((start + i as u64 * step, name));
-            }
             v.summary.up += p.up;
             v.summary.down += p.down;
             if p.rtt != NO_U16 {
                 rtts.push(us(p.rtt));
             }
             losses.extend(p.loss.map(i64::from));
+            if i > 0 && routable(points[i - 1].state) && out_of_service(p.state) {
+                seen += 1;
+            }
+        }
+        for (i, group) in points.chunks(every).enumerate() {
+            let p = Point::merge(group);
+            v.rtt_us.push(us(p.rtt));
+            v.sd_us.push(us(p.sd));
+            v.loss_permille.push(p.loss.map_or(-1, i64::from));
+            let name = state_name(p.state);
+            if v.states.last().is_none_or(|&(_, s)| s != name) {
+                v.states.push((start + i as u64 * v.step, name));
+            }
         }
         let mean = |v: &[i64]| (!v.is_empty()).then(|| v.iter().sum::<i64>() / v.len() as i64);
         v.summary.rtt_us = mean(&rtts);
@@ -184,12 +384,7 @@ impl Series {
             span.longest = span.longest.max(end - u64::from(o.start));
         }
         // More outages than the ring keeps: count the ones the samples show.
-        let routable = |n: &str| matches!(n, "up" | "suspect");
-        let out = |n: &str| !routable(n) && !matches!(n, "none" | "disabled");
-        let seen = (v.states.windows(2))
-            .filter(|w| routable(w[0].1) && out(w[1].1))
-            .count();
-        v.summary.outages = v.summary.outages.max(seen as u64);
+        v.summary.outages = v.summary.outages.max(seen);
         let open = self.ongoing();
         // Today as far as it went: with the open second, like the samples.
         let mut today = self.today;

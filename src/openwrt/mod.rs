@@ -1,4 +1,5 @@
-//! OpenWrt integration: the ubus wire protocol and client (`blob`, `wire`, `client`), the
+//! OpenWrt integration: the ubus wire protocol and client (`wire`, `client`, over
+//! `crate::blob`), the
 //! `rail` ubus object (`object`), netifd's interface status and notifications (`netifd`),
 //! hotplug events (`hotplug`) and logging to syslog (`syslog`).
 //!
@@ -15,7 +16,6 @@
 //! // `bus.call("network.interface.wan", "status", &serde_json::json!({}))`.
 //! ```
 
-pub mod blob;
 pub mod hotplug;
 pub mod netifd;
 pub mod object;

@@ -4,10 +4,10 @@
 
 use std::rc::Rc;
 
-use super::blob::{self, BlobMsg, Table, Type};
 use super::client::{Method, Object, Reply};
 use super::hotplug::{self, Action, Hotplug};
 use super::wire::Status;
+use crate::blob::{self, BlobMsg, Table, Type};
 use crate::family::Af;
 use crate::history::view::Span;
 

@@ -3,12 +3,15 @@
 //! attributes are the `UBUS_ATTR_*` fields. Pure encode/decode; decoding arbitrary bytes
 //! returns an error, never panics.
 
-use super::blob::{self, BlobMsg, DecodeError, Table};
+use crate::blob::{self, BlobMsg, DecodeError, Table};
 
 /// Size of the message header.
 pub const HEADER_LEN: usize = 8;
 /// ubusd refuses messages whose padded blob exceeds this (UBUS_MAX_MSGLEN in CMakeLists).
 pub const MAX_MSG_LEN: usize = 1 << 20;
+/// The largest table a DATA reply carries within [`MAX_MSG_LEN`] (the object id and the
+/// data attribute's header take the rest).
+pub const MAX_DATA_LEN: usize = MAX_MSG_LEN - 16;
 /// The object id of ubusd's event object (UBUS_SYSTEM_OBJECT_EVENT).
 pub const EVENT_OBJECT: u32 = 1;
 
@@ -243,17 +246,16 @@ impl Message {
 
     /// The wire bytes: header, then the container (its unpadded raw length, as libubus sends).
     pub fn encode(&self) -> Result<Vec<u8>, TooLarge> {
-        let mut out = Vec::with_capacity(64);
-        out.push(0);
-        out.push(self.header.kind as u8);
-        out.extend_from_slice(&self.header.seq.to_be_bytes());
-        out.extend_from_slice(&self.header.peer.to_be_bytes());
-        blob::put_nested(&mut out, 0, false, |o| self.attrs.encode(o));
-        // Children are padded, so the container's raw length equals its padded length.
-        if out.len() - HEADER_LEN > MAX_MSG_LEN {
-            return Err(TooLarge(out.len()));
-        }
-        Ok(out)
+        frame(self.header, 64, |o| self.attrs.encode(o))
+    }
+
+    /// A DATA reply for object `objid` whose data, `table`, is already in blobmsg form
+    /// (what `Attrs { objid, data }` gives, without decoding a large answer into a tree).
+    pub fn data_frame(header: Header, objid: u32, table: &[u8]) -> Result<Vec<u8>, TooLarge> {
+        frame(header, table.len() + 32, |o| {
+            blob::put_attr(o, attr::OBJID, false, &objid.to_be_bytes());
+            blob::put_attr(o, attr::DATA, false, table);
+        })
     }
 
     /// Parses one complete frame.
@@ -277,6 +279,25 @@ impl Message {
             attrs: Attrs::decode(container.payload)?,
         })
     }
+}
+
+/// Header, then the container whose attributes `fill` writes.
+fn frame(
+    header: Header,
+    capacity: usize,
+    fill: impl FnOnce(&mut Vec<u8>),
+) -> Result<Vec<u8>, TooLarge> {
+    let mut out = Vec::with_capacity(capacity);
+    out.push(0);
+    out.push(header.kind as u8);
+    out.extend_from_slice(&header.seq.to_be_bytes());
+    out.extend_from_slice(&header.peer.to_be_bytes());
+    blob::put_nested(&mut out, 0, false, fill);
+    // Children are padded, so the container's raw length equals its padded length.
+    if out.len() - HEADER_LEN > MAX_MSG_LEN {
+        return Err(TooLarge(out.len()));
+    }
+    Ok(out)
 }
 
 impl Attrs {
@@ -390,6 +411,28 @@ mod tests {
         assert_eq!(m.header.peer, 0x1234_5678);
         assert_eq!(m.attrs, Attrs::default());
         assert_eq!(m.encode().unwrap(), frame);
+    }
+
+    #[test]
+    fn a_data_frame_is_the_reply_attrs_give_and_holds_max_data_len() {
+        let header = Header {
+            kind: MsgType::Data,
+            seq: 7,
+            peer: 9,
+        };
+        let mut table = Vec::new();
+        BlobMsg::Int32(5).encode("n", &mut table);
+        let attrs = Attrs {
+            objid: Some(3),
+            data: Some(vec![("n".into(), BlobMsg::Int32(5))]),
+            ..Attrs::default()
+        };
+        let frame = Message::data_frame(header, 3, &table).unwrap();
+        assert_eq!(frame, Message { header, attrs }.encode().unwrap());
+        let largest = vec![0; MAX_DATA_LEN];
+        let frame = Message::data_frame(header, 3, &largest).unwrap();
+        assert_eq!(frame.len() - HEADER_LEN, MAX_MSG_LEN);
+        assert!(Message::data_frame(header, 3, &[0; MAX_DATA_LEN + 4]).is_err());
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub fn ubus(data: &[u8]) {
     if let Ok(msg) = rail::openwrt::wire::Message::decode(data) {
         let _ = format!("{msg:?}");
     }
-    if let Ok(table) = rail::openwrt::blob::decode_table(data) {
-        let _ = rail::openwrt::blob::table_to_json(&table);
+    if let Ok(table) = rail::blob::decode_table(data) {
+        let _ = rail::blob::table_to_json(&table);
     }
     if let Some(head) = data.get(..12).and_then(|h| h.try_into().ok()) {
         let _ = rail::openwrt::wire::frame_len(head);

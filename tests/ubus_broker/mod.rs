@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rail::openwrt::blob::{BlobMsg, Table};
+use rail::blob::{BlobMsg, Table};
 use rail::openwrt::wire::{self, Attrs, Message, MsgType, Status, EVENT_OBJECT};
 
 /// A published object as the broker knows it.
@@ -532,4 +532,26 @@ fn drop_client(st: &mut State, cl: u32) {
             object_event(st, "ubus.object.remove", o.id, path);
         }
     }
+}
+
+/// Calls `method` of rail on the bus at `path` as a client of its own (rail's, on the
+/// calling thread): what rail answered.
+pub fn call(
+    path: &Path,
+    method: &str,
+    args: serde_json::Value,
+) -> Result<Option<serde_json::Value>, rail::openwrt::client::CallError> {
+    use rail::openwrt::client::{BusEvent, Client, Config};
+    let ex = smol::LocalExecutor::new();
+    futures_lite::future::block_on(ex.run(async {
+        let cli = Client::new(Config {
+            sockets: vec![path.to_path_buf()],
+            ..Config::default()
+        });
+        let events = cli.events();
+        let runner = cli.clone();
+        ex.spawn(async move { runner.run().await }).detach();
+        assert_eq!(events.recv().await.ok(), Some(BusEvent::Connected));
+        cli.call("rail", method, &args).await
+    }))
 }

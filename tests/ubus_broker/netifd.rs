@@ -31,7 +31,7 @@ pub fn netifd_peer_for(path: &Path, interfaces: Vec<(String, Rc<RefCell<Value>>)
                 name: "status",
                 args: vec![],
             }],
-            handler: Rc::new(move |_, _| Ok(Some(status.borrow().clone()))),
+            handler: Rc::new(move |_, _| Ok(Some(status.borrow().clone().into()))),
         });
     }
     Client::new(Config {

@@ -21,8 +21,8 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use serde_json::Value;
 use smol::channel::{Receiver, Sender};
 
-use crate::openwrt::blob::{self, BlobMsg, Table, Type};
-use crate::openwrt::wire::{self, Attrs, Message, MsgType, Status, EVENT_OBJECT};
+use crate::blob::{self, BlobMsg, Table, Type};
+use crate::openwrt::wire::{self, Attrs, Header, Message, MsgType, Status, EVENT_OBJECT};
 
 /// Where ubusd listens: current OpenWrt first, then older builds.
 pub const DEFAULT_SOCKETS: [&str; 2] = ["/var/run/ubus/ubus.sock", "/var/run/ubus.sock"];
@@ -35,8 +35,23 @@ const EVENT_QUEUE: usize = 1024;
 /// that is not on the bus yet (netifd still starting, or restarted) gets made.
 const OBJECT_ADD_EVENT: &str = "ubus.object.add";
 
-/// What a method handler answers: a JSON object to send back, nothing, or an error status.
-pub type Reply = Result<Option<Value>, Status>;
+/// What a method handler answers: something to send back, nothing, or an error status.
+pub type Reply = Result<Option<Answer>, Status>;
+
+/// An answer to send back: a JSON object, or a table already written as blobmsg (see
+/// [`blob::Writer`]: an answer too large to build as a tree first), or one still being
+/// made, over several turns of the executor so that its other tasks run meanwhile.
+pub enum Answer {
+    Json(Value),
+    Blob(Vec<u8>),
+    Later(std::pin::Pin<Box<dyn std::future::Future<Output = Answer>>>),
+}
+
+impl From<Value> for Answer {
+    fn from(v: Value) -> Answer {
+        Answer::Json(v)
+    }
+}
 /// Serves the methods of one published object: `(method, arguments)`.
 pub type Handler = Rc<dyn Fn(&str, &Table) -> Reply>;
 
@@ -531,14 +546,40 @@ impl Client {
         if attrs.no_reply == Some(true) {
             return Ok(());
         }
-        let status = match result {
-            Ok(Some(Value::Object(map))) => {
-                let reply = Attrs {
-                    objid: Some(objid),
-                    data: Some(blob::table_from_json(&map)),
-                    ..Attrs::default()
+        let result = match result {
+            Ok(Some(Answer::Later(answer))) => Ok(Some(answer.await)),
+            other => other,
+        };
+        let table = match result {
+            Ok(Some(Answer::Json(Value::Object(map)))) => {
+                let mut table = Vec::new();
+                blob::encode_table(&blob::table_from_json(&map), &mut table);
+                Ok(Some(table))
+            }
+            Ok(Some(Answer::Blob(table))) => Ok(Some(table)),
+            Ok(Some(Answer::Later(_))) => {
+                log::error!("ubus: {method} answered a promise of a promise");
+                Err(Status::UnknownError)
+            }
+            Ok(Some(Answer::Json(other))) => {
+                // to_string, not Display: serde_json's Display is a second serializer.
+                let other = serde_json::to_string(&other).unwrap_or_default();
+                log::error!(
+                    "ubus: {method} produced a non-object reply ({other}); answering Unknown error"
+                );
+                Err(Status::UnknownError)
+            }
+            Ok(None) => Ok(None),
+            Err(status) => Err(status),
+        };
+        let status = match table {
+            Ok(Some(table)) => {
+                let data = Header {
+                    kind: MsgType::Data,
+                    ..header
                 };
-                match Message::new(MsgType::Data, header.seq, header.peer, reply).encode() {
+                match Message::data_frame(data, objid, &table) {
+                    // A large frame goes out as the socket takes it; the executor runs on.
                     Ok(bytes) => {
                         conn.write_frame(&bytes).await?;
                         Status::Ok
@@ -549,14 +590,6 @@ impl Client {
                         Status::UnknownError
                     }
                 }
-            }
-            Ok(Some(other)) => {
-                // to_string, not Display: serde_json's Display is a second serializer.
-                let other = serde_json::to_string(&other).unwrap_or_default();
-                log::error!(
-                    "ubus: {method} produced a non-object reply ({other}); answering Unknown error"
-                );
-                Status::UnknownError
             }
             Ok(None) => Status::Ok,
             Err(status) => status,

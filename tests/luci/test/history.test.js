@@ -126,6 +126,22 @@ test('the chart maps time and latency onto its axes', () => {
 		'the last run reaches now');
 });
 
+test('a 24-hour answer with merged samples (too large for one ubus message) is drawn by its step', () => {
+	const env = createEnv({ status: fixtures.status() });
+	const h = env.require('rail.history');
+	const now = 100000, start = now - 86400;
+	// Two samples of two minutes each: 20 ms, then 30 ms with half the probes lost.
+	const s = { state: 'up', start: start, step: 120, rtt_us: [ 20000, 30000 ], sd_us: [ 0, 0 ],
+		loss_permille: [ 0, 500 ], states: [ [ start, 'up' ] ], summary: {} };
+	const svg = h.chart(s, '24h', now);
+	const x = (t) => 52 + (t - start) / 86400 * (720 - 60);
+	const pts = svg.querySelector('polyline.rail-chart-rtt').getAttribute('points').split(' ')
+		.map((p) => Number(p.split(',')[0]));
+	assert.deepEqual(pts.map((p) => p.toFixed(1)), [ x(start + 60), x(start + 180) ].map((p) => p.toFixed(1)));
+	const loss = svg.querySelector('rect.rail-chart-loss');
+	assert.ok(Math.abs(Number(loss.getAttribute('x')) - x(start + 120)) < 0.01, loss.getAttribute('x'));
+});
+
 test('switching the span asks rail history for it and redraws; the buttons show which', async () => {
 	const { env, view } = await page();
 	const buttons = [ ...view.querySelectorAll('button.rail-span') ];

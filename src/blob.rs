@@ -146,6 +146,12 @@ pub fn put_nested(out: &mut Vec<u8>, id: u8, extended: bool, fill: impl FnOnce(&
     let start = out.len();
     out.extend_from_slice(&[0; HEADER_LEN]);
     fill(out);
+    finish(out, start, id, extended);
+}
+
+/// Writes the header of the attribute begun at `start` (its payload written after it) and
+/// pads it.
+fn finish(out: &mut Vec<u8>, start: usize, id: u8, extended: bool) {
     let raw_len = (out.len() - start) as u32;
     let mut word = (raw_len & LEN_MASK) | ((u32::from(id) << ID_SHIFT) & ID_MASK);
     if extended {
@@ -153,6 +159,103 @@ pub fn put_nested(out: &mut Vec<u8>, id: u8, extended: bool, fill: impl FnOnce(&
     }
     out[start..start + HEADER_LEN].copy_from_slice(&word.to_be_bytes());
     out.resize(start + pad(raw_len as usize), 0);
+}
+
+/// A blobmsg name header: BE u16 length, the name, a NUL, padded to 4.
+fn put_name(o: &mut Vec<u8>, name: &str) {
+    let name = name.as_bytes();
+    let hdr_start = o.len();
+    o.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    o.extend_from_slice(name);
+    o.push(0);
+    o.resize(hdr_start + pad(2 + name.len() + 1), 0);
+}
+
+/// A table's entries written straight into a buffer, in the layout [`encode_table`] gives
+/// the same values: for an answer too large to build as a [`BlobMsg`] tree first (24 hours
+/// of history: ~70,000 numbers). `open` and `close` nest tables and arrays (whose items
+/// are named "").
+#[derive(Debug, Default)]
+pub struct Writer {
+    out: Vec<u8>,
+    open: Vec<(usize, Type)>,
+}
+
+impl Writer {
+    fn begin(&mut self, name: &str) -> usize {
+        let start = self.out.len();
+        self.out.extend_from_slice(&[0; HEADER_LEN]);
+        put_name(&mut self.out, name);
+        start
+    }
+
+    /// Starts a table or an array; `close` ends it.
+    pub fn open(&mut self, kind: Type, name: &str) {
+        let start = self.begin(name);
+        self.open.push((start, kind));
+    }
+
+    pub fn close(&mut self) {
+        if let Some((start, kind)) = self.open.pop() {
+            finish(&mut self.out, start, kind as u8, true);
+        }
+    }
+
+    /// An integer as `ubus call` sends one: INT32 when it fits, else INT64.
+    pub fn int(&mut self, name: &str, v: i64) {
+        if let (true, Ok(small)) = (name.is_empty(), i32::try_from(v)) {
+            // An array's item, most of a large answer: header, empty name, value, put
+            // together first and moved in by value: with musl, 69,000 of them take a third
+            // of the time that copying them as slices (a memcpy call each) does.
+            let word = EXTENDED | (Type::Int32 as u32) << ID_SHIFT | 12;
+            let mut item = [0; 12];
+            item[..4].copy_from_slice(&word.to_be_bytes());
+            item[8..].copy_from_slice(&small.to_be_bytes());
+            self.out.extend(item);
+            return;
+        }
+        let start = self.begin(name);
+        let kind = match i32::try_from(v) {
+            Ok(small) => {
+                self.out.extend_from_slice(&small.to_be_bytes());
+                Type::Int32
+            }
+            Err(_) => {
+                self.out.extend_from_slice(&v.to_be_bytes());
+                Type::Int64
+            }
+        };
+        finish(&mut self.out, start, kind as u8, true);
+    }
+
+    pub fn double(&mut self, name: &str, v: f64) {
+        let start = self.begin(name);
+        self.out.extend_from_slice(&v.to_bits().to_be_bytes());
+        finish(&mut self.out, start, Type::Double as u8, true);
+    }
+
+    pub fn string(&mut self, name: &str, s: &str) {
+        let start = self.begin(name);
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.push(0);
+        finish(&mut self.out, start, Type::String as u8, true);
+    }
+
+    /// A writer whose buffer starts with room for `bytes`.
+    pub fn with_capacity(bytes: usize) -> Writer {
+        Writer {
+            out: Vec::with_capacity(bytes),
+            open: Vec::new(),
+        }
+    }
+
+    /// The entries written (anything left open closed).
+    pub fn into_table(mut self) -> Vec<u8> {
+        while !self.open.is_empty() {
+            self.close();
+        }
+        self.out
+    }
 }
 
 impl BlobMsg {
@@ -174,12 +277,7 @@ impl BlobMsg {
     /// Appends this value as one named blobmsg attribute (libubox `blobmsg_new` layout).
     pub fn encode(&self, name: &str, out: &mut Vec<u8>) {
         put_nested(out, self.kind() as u8, true, |o| {
-            let name = name.as_bytes();
-            let hdr_start = o.len();
-            o.extend_from_slice(&(name.len() as u16).to_be_bytes());
-            o.extend_from_slice(name);
-            o.push(0);
-            o.resize(hdr_start + pad(2 + name.len() + 1), 0);
+            put_name(o, name);
             match self {
                 BlobMsg::Unspec => {}
                 BlobMsg::Array(items) => {
@@ -409,6 +507,31 @@ mod tests {
         let mut out = Vec::new();
         encode_table(&[("x".into(), v)], &mut out);
         assert_eq!(decode_table(&out).unwrap_err(), DecodeError::TooDeep);
+    }
+
+    #[test]
+    fn the_writer_lays_out_what_encode_table_does() {
+        let v = serde_json::json!({"now": 5_000_000_000i64, "s": "10m",
+            "t": {"a": [1, -1, -5_000_000_000i64, [2, "up"]], "b": 97.5, "e": {}}});
+        let Value::Object(map) = &v else { panic!() };
+        let mut tree = Vec::new();
+        encode_table(&table_from_json(map), &mut tree);
+        let mut w = Writer::default();
+        w.int("now", 5_000_000_000);
+        w.string("s", "10m");
+        w.open(Type::Table, "t");
+        w.open(Type::Array, "a");
+        w.int("", 1);
+        w.int("", -1);
+        w.int("", -5_000_000_000);
+        w.open(Type::Array, "");
+        w.int("", 2);
+        w.string("", "up");
+        w.close();
+        w.close();
+        w.double("b", 97.5);
+        w.open(Type::Table, "e");
+        assert_eq!(w.into_table(), tree, "the open table closed at the end");
     }
 
     #[test]
