@@ -118,6 +118,9 @@ impl Ip {
 // Figures
 
 /// What a figure must do to meet its issue-5 (or issue-4) target.
+/// The unit of the CPU figures.
+const CPU_UNIT: &str = "% of one core";
+
 #[derive(Clone, Copy)]
 enum Target {
     MedianAtMost(f64),
@@ -175,9 +178,9 @@ impl Figure {
 
     fn target_text(&self) -> String {
         match self.target {
-            Target::MedianAtMost(x) => format!("median <= {}", round(x)),
-            Target::P95AtMost(x) => format!("p95 <= {}", round(x)),
-            Target::AllAtMost(x) => format!("every trial <= {}", round(x)),
+            Target::MedianAtMost(x) => format!("median <= {}", self.round(x)),
+            Target::P95AtMost(x) => format!("p95 <= {}", self.round(x)),
+            Target::AllAtMost(x) => format!("every trial <= {}", self.round(x)),
             Target::AllZero => "0 in every trial".into(),
             Target::None => "-".into(),
         }
@@ -196,21 +199,32 @@ impl Figure {
         }
     }
 
+    /// Decimals shown and written: two for CPU percentages (the idle figure is a few
+    /// hundredths), one for the rest.
+    fn decimals(&self) -> i32 {
+        if self.unit == CPU_UNIT {
+            2
+        } else {
+            1
+        }
+    }
+
+    fn round(&self, x: f64) -> f64 {
+        let scale = 10f64.powi(self.decimals());
+        (x * scale).round() / scale
+    }
+
     fn json(&self) -> Value {
         json!({
-            "median": round(median(&self.trials)),
-            "p95": round(p95(&self.trials)),
-            "trials": self.trials.iter().map(|&t| round(t)).collect::<Vec<_>>(),
+            "median": self.round(median(&self.trials)),
+            "p95": self.round(p95(&self.trials)),
+            "trials": self.trials.iter().map(|&t| self.round(t)).collect::<Vec<_>>(),
             "unit": self.unit,
             "target": self.target_text(),
             "met": self.met(),
             "note": self.note,
         })
     }
-}
-
-fn round(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 fn ms_between(from: SystemTime, to: SystemTime) -> f64 {
@@ -981,28 +995,32 @@ struct Load {
 /// The Sink's port in the Internet (the service has 80 and 9000).
 const LOAD_PORT: u16 = 9100;
 
-/// CPU percent of one core per window (schedstat), resident memory (VmRSS, RssAnon) at
-/// each window's end, CPU percent over all windows from /proc/PID/stat, and how the
-/// daemon was isolated and loaded.
-fn cost(
-    isps: usize,
-    targets: usize,
-    windows: usize,
-    load: Load,
-) -> (Vec<f64>, Vec<(f64, f64)>, f64, String) {
-    let lab = Lab::for_rail(isps);
+/// What one daemon cost over `windows` windows of 3 s: CPU percent of one core per window
+/// (schedstat), resident memory (VmRSS, RssAnon) at each window's end, CPU percent over
+/// all windows from /proc/PID/stat, and how the daemon was isolated and loaded.
+struct Cost {
+    cpu: Vec<f64>,
+    rss: Vec<(f64, f64)>,
+    total: f64,
+    note: String,
+}
+
+/// The cost of rail on every uplink of `lab`, each probing `targets` targets 5 times a
+/// second (0: none, every uplink judged by its carrier alone: nothing is ever due).
+fn cost(lab: &Lab, targets: usize, windows: usize, load: Load) -> Cost {
+    let isps = lab.isps();
     let extra = if load.passive { PASSIVE } else { "" };
-    let config = all_uplinks(&lab, targets, extra);
-    let rail = Rail::start_bin(&lab, &cost_binary(), &config, &[]);
+    let config = all_uplinks(lab, targets, extra);
+    let rail = Rail::start_bin(lab, &cost_binary(), &config, &[]);
     rail.wait_probing(isps);
     let pid = rail.pid();
-    let mut note = isolate(&lab, pid);
+    let mut note = isolate(lab, pid);
     let connector = (load.connections_per_s > 0).then(|| {
-        prepare(&lab);
-        let sink = Sink::start(&lab, "inet", LOAD_PORT, other_cpus());
+        prepare(lab);
+        let sink = Sink::start(lab, "inet", LOAD_PORT, other_cpus());
         let spacing = Duration::from_secs(1) / load.connections_per_s;
         let dests = on_port(&servers(), LOAD_PORT);
-        let c = Connector::load(&lab, "lan", dests, spacing, other_cpus());
+        let c = Connector::load(lab, "lan", dests, spacing, other_cpus());
         (sink, c)
     });
     std::thread::sleep(Duration::from_secs(1)); // every uplink at its full probe rate
@@ -1032,7 +1050,12 @@ fn cost(
         let state = &st["interfaces"][format!("isp{i}")]["state"];
         assert_eq!(state, "up", "isp{i} stayed up while measured");
     }
-    (cpu, rss, total, note)
+    Cost {
+        cpu,
+        rss,
+        total,
+        note,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1258,8 +1281,8 @@ fn bench() {
         figures.push(f);
     }
     if wanted("cost") {
-        cost_figures(&mut figures, (4, 4), "", trials, (0.5, 2560.0));
-        cost_figures(&mut figures, (16, 8), "_16x8", trials, (2.0, 3071.0));
+        cost_figures(&mut figures, (4, 4), "", trials, (0.25, 2560.0));
+        cost_figures(&mut figures, (16, 8), "_16x8", trials, (1.0, 3071.0));
         let bin = common::rail::binary();
         let size = std::fs::metadata(bin).map_or(f64::NAN, |m| m.len() as f64);
         let mut f = Figure::new("binary_bytes", "bytes", vec![size], Target::None);
@@ -1660,13 +1683,15 @@ fn passive_cost_figures(windows: usize, figures: &mut Vec<Figure>) {
             passive,
             connections_per_s: LOAD_PER_S,
         };
-        let (cpu, _, total, note) = cost(4, 4, windows, load);
+        let Cost {
+            cpu, total, note, ..
+        } = cost(&Lab::for_rail(4), 4, windows, load);
         let target = match median_off {
             Some(m) => Target::MedianAtMost(m + 0.3),
             None => Target::None,
         };
         median_off.get_or_insert(median(&cpu));
-        let mut c = Figure::new(name, "% of one core", cpu, target);
+        let mut c = Figure::new(name, CPU_UNIT, cpu, target);
         c.note = format!(
             "{}; per 3 s window from schedstat; utime+stime over all windows: {total:.2}%; {note}",
             cost_binary()
@@ -1676,7 +1701,10 @@ fn passive_cost_figures(windows: usize, figures: &mut Vec<Figure>) {
 }
 
 /// `cpu_percent{suffix}` and `rss_kib{suffix}` of the daemon probing `shape` = (uplinks,
-/// targets each) 5 times a second, against `limits` = (CPU percent, KiB).
+/// targets each) 5 times a second, against `limits` = (CPU percent, KiB); then, in the same
+/// lab, `cpu_percent_idle_grid{suffix}`: the daemon on the same uplinks with nothing due
+/// (no targets), and `cpu_us_per_probe{suffix}`: per probing window, its CPU above that
+/// idle median, per probe sent.
 fn cost_figures(
     figures: &mut Vec<Figure>,
     shape: (usize, usize),
@@ -1685,18 +1713,28 @@ fn cost_figures(
     limits: (f64, f64),
 ) {
     let (isps, targets) = shape;
+    let lab = Lab::for_rail(isps);
     eprintln!("== cost: {isps} uplinks x {targets} targets x 5 probes/s, {windows} windows of 3 s");
-    let (cpu, rss, total, isolated) = cost(isps, targets, windows, Load::default());
+    let probing = cost(&lab, targets, windows, Load::default());
+    eprintln!("== cost: {isps} uplinks, nothing due, {windows} windows of 3 s");
+    let idle = cost(&lab, 0, windows, Load::default());
     let name = format!("cpu_percent{suffix}");
-    let mut c = Figure::new(&name, "% of one core", cpu, Target::MedianAtMost(limits.0));
+    let mut c = Figure::new(
+        &name,
+        CPU_UNIT,
+        probing.cpu.clone(),
+        Target::MedianAtMost(limits.0),
+    );
     c.note = format!(
         "{}; per 3 s window from schedstat; /proc/PID/stat utime+stime over all windows: \
-         {total:.2}%; {isolated}",
-        cost_binary()
+         {:.2}%; {}",
+        cost_binary(),
+        probing.total,
+        probing.note
     );
     figures.push(c);
     let name = format!("rss_kib{suffix}");
-    let vm = rss.iter().map(|r| r.0).collect();
+    let vm = probing.rss.iter().map(|r| r.0).collect();
     figures.push(Figure::new(
         &name,
         "KiB",
@@ -1704,8 +1742,31 @@ fn cost_figures(
         Target::MedianAtMost(limits.1),
     ));
     let name = format!("rss_anon_kib{suffix}");
-    let anon = rss.iter().map(|r| r.1).collect();
+    let anon = probing.rss.iter().map(|r| r.1).collect();
     figures.push(Figure::new(&name, "KiB", anon, Target::None));
+    let name = format!("cpu_percent_idle_grid{suffix}");
+    let mut c = Figure::new(&name, CPU_UNIT, idle.cpu.clone(), Target::None);
+    c.note = format!(
+        "{isps} uplinks up without targets (judged by carrier: the engine has nothing due); \
+         /proc/PID/stat: {:.2}%",
+        idle.total
+    );
+    figures.push(c);
+    let rate = (isps * targets * 5) as f64;
+    let fixed = median(&idle.cpu);
+    // 1% of one core is 10,000 us of CPU a second.
+    let per_probe = probing
+        .cpu
+        .iter()
+        .map(|c| (c - fixed) * 1e4 / rate)
+        .collect();
+    let name = format!("cpu_us_per_probe{suffix}");
+    let mut c = Figure::new(&name, "us of CPU", per_probe, Target::None);
+    c.note = format!(
+        "per probing window: (cpu_percent{suffix} - median cpu_percent_idle_grid{suffix}) \
+         over {rate} probes/s"
+    );
+    figures.push(c);
 }
 
 fn report(figures: &[Figure], trials: usize, took: Duration) {
@@ -1720,8 +1781,9 @@ fn report(figures: &[Figure], trials: usize, took: Duration) {
             Some(false) => "NO",
             None => "",
         };
+        let d = f.decimals() as usize;
         println!(
-            "{:<31} {:>10.1} {:>10.1}  {:<14} {:<20} {met}",
+            "{:<31} {:>10.d$} {:>10.d$}  {:<14} {:<20} {met}",
             f.name,
             median(&f.trials),
             p95(&f.trials),

@@ -96,11 +96,11 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> 
         );
     }
     let ex = Rc::new(smol::LocalExecutor::new());
-    // The thread parks between wake-ups and async-io's own thread alone drives the reactor:
-    // three context switches per wake-up. With `smol::block_on` the reactor passes between
-    // the two threads, and async-io's thread polls with a back-off of up to ten sleeps
-    // after each one, which costs more now that wake-ups are few (docs/bench.md, cost).
-    let result = futures_lite::future::block_on(ex.run(main(
+    // The thread waits for the health engine's timer itself; async-io's thread drives the
+    // reactor for everything else (health::wake). With `smol::block_on` the reactor passes
+    // between the two threads, and async-io's thread polls with a back-off of up to ten
+    // sleeps after each wake-up (docs/bench.md, cost).
+    let run = ex.run(main(
         Start {
             path: path.to_string(),
             config,
@@ -109,7 +109,10 @@ pub fn run(path: &str, foreground: bool, ubus: Option<&str>, run_dir: &Path) -> 
             maintenance,
         },
         ex.clone(),
-    )));
+    ));
+    let result = crate::health::wake::block_on(run)
+        .map_err(|e| format!("cannot start: {e}"))
+        .and_then(|r| r);
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -465,12 +468,14 @@ impl Daemon {
         match event {
             engine::Event::Transition(id, af, t) => self.on_transition(id, af, t).await,
             engine::Event::Global(_) => self.reroute().await,
-            engine::Event::Rounds(id, af) => {
-                let name = &self.config.interfaces[id.0].name;
-                let mut history = self.history.borrow_mut();
-                let series = history.series_mut(name, af.word());
-                if let (Some(t), Some(s)) = (self.engine.tracker_of(id, af), series) {
-                    s.round(unix_now(), t.totals());
+            engine::Event::Rounds => {
+                let (mut history, now) = (self.history.borrow_mut(), unix_now());
+                for (id, af) in self.engine.take_judged() {
+                    let name = &self.config.interfaces[id.0].name;
+                    let series = history.series_mut(name, af.word());
+                    if let (Some(t), Some(s)) = (self.engine.tracker_of(id, af), series) {
+                        s.round(now, t.totals());
+                    }
                 }
             }
         }

@@ -699,6 +699,9 @@ impl Tracker {
             if r.lost.iter().all(|&l| l == 0) {
                 self.alert = false;
             }
+            if self.state == State::Up {
+                return; // the usual round: no state to change, no reason to word
+            }
             let rtt = match summarize(&self.stats).rtt {
                 Some(rtt) => format!(", rtt {:.1} ms", ms(rtt)),
                 None => String::new(),

@@ -12,7 +12,7 @@ mod shell;
 pub mod stats;
 pub mod time;
 pub mod wire;
-pub use shell::{engine, probe};
+pub use shell::{engine, probe, wake};
 
 pub use global::{GlobalChange, GlobalDetector};
 pub use machine::{Input, Output, ProbeRequest, State, Status, TargetStatus, Tracker, Transition};

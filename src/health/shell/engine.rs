@@ -67,9 +67,10 @@ pub enum Event {
     Transition(InterfaceId, Af, Transition),
     /// Every probing uplink lost every target (or that ended): log it, re-evaluate policies.
     Global(GlobalChange),
-    /// The interface's tracker of one family judged one or more rounds since the last
-    /// such event: its totals moved (the history records them).
-    Rounds(InterfaceId, Af),
+    /// Trackers judged rounds since the last such event: their totals moved (the history
+    /// records them). `take_judged` says which. One event for all of them: uplinks probe
+    /// at the same instants, so their rounds end together.
+    Rounds,
 }
 
 struct Uplink {
@@ -100,6 +101,8 @@ pub struct Engine {
     /// When the timer is set for (to avoid re-arming it on every poll).
     armed: Option<Time>,
     queue: VecDeque<Event>,
+    /// The trackers (interface, family) that judged rounds since `take_judged`.
+    judged: Vec<(InterfaceId, Af)>,
     outputs: Vec<Output>,
     inputs: Vec<Received>,
     /// The polled sockets of every uplink, which of them are readable, and poll's array.
@@ -128,6 +131,7 @@ impl Engine {
             timer: WakeTimer::new()?,
             armed: None,
             queue: VecDeque::new(),
+            judged: Vec::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
             polled: Vec::new(),
@@ -178,6 +182,7 @@ impl Engine {
         }
         self.armed = None;
         self.queue.clear();
+        self.judged.clear();
         self.update_global();
         kept
     }
@@ -387,6 +392,11 @@ impl Engine {
             .is_some_and(|t| self.global.usable(t))
     }
 
+    /// The trackers that judged rounds since the last call (see `Event::Rounds`).
+    pub fn take_judged(&mut self) -> Vec<(InterfaceId, Af)> {
+        std::mem::take(&mut self.judged)
+    }
+
     pub fn all_targets_lost(&self) -> bool {
         self.global.all_targets_lost()
     }
@@ -507,7 +517,10 @@ impl Engine {
                 let u = &mut self.uplinks[i];
                 if u.tracker.rounds() != u.rounds {
                     u.rounds = u.tracker.rounds();
-                    self.queue.push_back(Event::Rounds(u.id, u.af));
+                    if self.judged.is_empty() {
+                        self.queue.push_back(Event::Rounds);
+                    }
+                    self.judged.push((u.id, u.af));
                 }
             }
             if self.next_reading.is_none_or(|t| t <= now)
@@ -694,7 +707,7 @@ mod tests {
             .iter()
             .filter_map(|ev| match ev {
                 Event::Transition(_, af, t) => Some((*af, t.to)),
-                Event::Global(_) | Event::Rounds(..) => None,
+                Event::Global(_) | Event::Rounds => None,
             })
             .collect();
         assert_eq!(kinds, [(Af::Inet, State::Down), (Af::Inet6, State::Down)]);

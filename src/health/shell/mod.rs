@@ -4,4 +4,4 @@
 pub mod engine;
 mod evidence;
 pub mod probe;
-pub(super) mod wake;
+pub mod wake;

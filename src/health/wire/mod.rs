@@ -7,10 +7,13 @@ pub mod icmp;
 
 /// The Internet checksum (RFC 1071) over `data`.
 pub fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+    let mut pairs = data.chunks_exact(2);
+    let mut sum: u32 = (pairs.by_ref())
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
         .sum();
+    if let [last] = pairs.remainder() {
+        sum += u32::from(*last) << 8;
+    }
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }

@@ -5,8 +5,9 @@
 
 use std::io;
 
+use async_io::Async;
 use netlink_sys::protocols::{NETLINK_NETFILTER, NETLINK_ROUTE};
-use netlink_sys::{AsyncSocket, AsyncSocketExt, SmolSocket, SocketAddr};
+use netlink_sys::SocketAddr;
 
 use crate::netlink::wire::{messages, Message, NLM_F_ACK, NLM_F_DUMP};
 
@@ -18,23 +19,31 @@ pub struct Reply {
 }
 
 pub struct Socket {
-    socket: SmolSocket,
+    socket: Async<netlink_sys::Socket>,
     seq: u32,
+    /// The last `receive` found nothing more to read: the next one waits until the reactor
+    /// reports the socket readable, so an event socket polled at every wake-up of the
+    /// daemon costs no system call while nothing arrives.
+    drained: bool,
 }
 
 impl Socket {
     fn open(protocol: isize) -> io::Result<Socket> {
-        let mut socket = SmolSocket::new(protocol)?;
-        socket.socket_mut().bind_auto()?;
-        socket.socket_mut().connect(&SocketAddr::new(0, 0))?;
-        Ok(Socket { socket, seq: 0 })
+        let mut socket = netlink_sys::Socket::new(protocol)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        Ok(Socket {
+            socket: Async::new(socket)?,
+            seq: 0,
+            drained: false,
+        })
     }
 
     /// An rtnetlink socket with strict checking, which makes the kernel filter dumps by
     /// table, protocol and device, so rail reads only what it asked for.
     pub fn route() -> io::Result<Socket> {
         let s = Socket::open(NETLINK_ROUTE)?;
-        s.socket.socket_ref().set_netlink_get_strict_chk(true)?;
+        s.socket.get_ref().set_netlink_get_strict_chk(true)?;
         Ok(s)
     }
 
@@ -52,10 +61,10 @@ impl Socket {
     fn events(protocol: isize, groups: &[u32]) -> io::Result<Socket> {
         let s = Socket::open(protocol)?;
         for g in groups {
-            s.socket.socket_ref().add_membership(*g)?;
+            s.socket.get_ref().add_membership(*g)?;
         }
         // Best effort: the default buffer still works, it only overflows sooner.
-        let _ = s.socket.socket_ref().set_rx_buf_sz(1usize << 20);
+        let _ = s.socket.get_ref().set_rx_buf_sz(1usize << 20);
         Ok(s)
     }
 
@@ -111,9 +120,9 @@ impl Socket {
             ));
         }
         self.seq = first.wrapping_add(count);
-        self.socket.send(&request).await?;
+        self.socket.write_with(|s| s.send(&request, 0)).await?;
         loop {
-            let (datagram, _) = self.socket.recv_from_full().await?;
+            let (datagram, _) = self.socket.read_with(|s| s.recv_from_full()).await?;
             for m in messages(&datagram) {
                 if m.seq.wrapping_sub(first) >= count {
                     continue; // an answer to an earlier, abandoned request
@@ -129,7 +138,21 @@ impl Socket {
 
     /// The next datagram (of events, on a subscribed socket).
     pub async fn receive(&mut self) -> io::Result<Vec<u8>> {
-        Ok(self.socket.recv_from_full().await?.0)
+        loop {
+            if self.drained {
+                // Not `readable()`: its waker goes when its future is dropped (the daemon
+                // drops it after every input), and registering again is a system call.
+                let socket = &self.socket;
+                std::future::poll_fn(|cx| socket.poll_readable(cx)).await?;
+            }
+            match self.socket.get_ref().recv_from_full() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.drained = true,
+                received => {
+                    self.drained = false;
+                    return Ok(received?.0);
+                }
+            }
+        }
     }
 }
 
