@@ -109,6 +109,8 @@ fn status(socket: &std::path::Path, json: bool) -> i32 {
             0
         }
         Ok(v) => {
+            // to_string, not Display: serde_json's Display is a second serializer.
+            let v = serde_json::to_string(&v).unwrap_or_default();
             eprintln!("rail status: unexpected reply from the daemon: {v}");
             1
         }
@@ -157,6 +159,7 @@ fn history_cmd(socket: &std::path::Path, args: &[&str]) -> i32 {
                 0
             }
             None => {
+                let v = serde_json::to_string(&v).unwrap_or_default();
                 eprintln!("rail history: unexpected reply from the daemon: {v}");
                 1
             }

@@ -1,26 +1,27 @@
 //! Uplink quality over time: per uplink and family, RTT (mean and spread), loss and state at
-//! two resolutions (a sample per second for 10 minutes, per minute for 24 hours) in
-//! fixed-size rings, plus per-day availability and outages (docs/history.md).
+//! two resolutions (a sample per second for 10 minutes, per minute for 24 hours, or per two
+//! minutes when more series than [`BUDGET`] holds at one are configured) in rings allocated
+//! once, plus per-day availability and outages (docs/history.md).
 //!
 //! Pure: the daemon feeds a [`Series`] each tracker's cumulative probe counters after its
 //! rounds and its state changes, at unix seconds it passes in, so tests run it on a
-//! simulated clock. A series' memory is fixed when it is made ([`Series::BYTES`]); the
+//! simulated clock. A series' memory is fixed when it is made ([`series_bytes`]); the
 //! wall clock is the axis because history outlives the process (`store`) and people read
 //! it in wall time. Rounds within one second share a sample.
 
 pub mod chart;
+mod ring;
 pub mod shell;
 pub mod store;
 pub mod view;
 
 pub use crate::health::stats::Totals;
 use crate::health::State;
-use heapless::Deque;
+use ring::Ring;
+use std::mem::size_of;
 
 /// One-second samples kept: 10 minutes.
 pub const FINE: usize = 600;
-/// One-minute samples kept: 24 hours.
-pub const COARSE: usize = 1440;
 /// Days whose availability is kept.
 pub const DAYS: usize = 7;
 /// Outages kept with their start and end (the per-day counts are exact beyond them).
@@ -28,6 +29,41 @@ pub const OUTAGES: usize = 16;
 
 const MINUTE: u64 = 60;
 const DAY: u64 = 86_400;
+
+/// The memory history may take: up to 21 series fit it at one-minute samples, up to 32 (16
+/// dual-stack uplinks) at two-minute ones; more take two-minute ones beyond it.
+pub const BUDGET: usize = 256 * 1024;
+/// The coarse steps, finest first: the last is taken however many series there are. A
+/// coarse sample counts its seconds in 7 bits.
+const STEPS: [u64; 2] = [MINUTE, 2 * MINUTE];
+const _: () = assert!(STEPS[STEPS.len() - 1] < 128);
+/// Per series, beyond its struct and rings: the allocator's header of each of its four
+/// rings and its interface's name (16 bytes each).
+const SLACK: usize = 5 * 16;
+
+/// The memory of one series whose coarse samples are `step` seconds apart: its struct
+/// beside its name and family in [`History`]'s one allocation, and its rings, each
+/// allocated once at exactly its capacity.
+pub fn series_bytes(step: u64) -> usize {
+    size_of::<(String, &str, Series)>()
+        + FINE * size_of::<Fine>()
+        + coarse_samples(step) * size_of::<Minute>()
+        + DAYS * size_of::<Day>()
+        + OUTAGES * size_of::<Outage>()
+        + SLACK
+}
+
+/// The finest coarse step at which `series` series fit [`BUDGET`].
+pub fn coarse_step(series: usize) -> u64 {
+    let fits = |&&step: &&u64| series * series_bytes(step) <= BUDGET;
+    *STEPS.iter().find(fits).unwrap_or(&STEPS[STEPS.len() - 1])
+}
+
+/// Coarse samples kept: 24 hours.
+fn coarse_samples(step: u64) -> usize {
+    (DAY / step) as usize
+}
+
 /// A wall-clock step larger than this (NTP setting the clock at boot) restarts a series:
 /// filling the gap would only push out all it holds.
 const MAX_GAP: u64 = DAYS as u64 * DAY;
@@ -89,7 +125,7 @@ fn tenth_ms(us: f64) -> u16 {
 }
 
 /// One second: 5 bytes (byte arrays, so the rings have no padding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Fine {
     /// Mean RTT in 0.1 ms (little-endian), `NO_U16` without a reply.
     rtt: [u8; 2],
@@ -100,11 +136,12 @@ struct Fine {
     state: u8,
 }
 
-/// One minute: 6 bytes (1440 of them make most of a series).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One coarse sample (a minute or two): 6 bytes (1440 or 720 of them make most of a series).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Minute {
     rtt: [u8; 2],
-    /// Seconds routable (bits 0-5), seconds out of service (6-11), worst state (12-14).
+    /// Seconds routable (bits 0-6), seconds out of service (7-13), and the worst state
+    /// among the candidates those counts leave (14-15).
     bits: [u8; 2],
     /// The spread in `spread8`'s code, and lost probes in `loss8`'s.
     sd: u8,
@@ -192,10 +229,24 @@ impl Sample for Minute {
     }
 }
 
+/// The states a slot's worst can be after its seconds routable and out of service: with a
+/// second out of service, one out of service or disabled; with one routable (and none out),
+/// one routable or disabled; with neither, none or disabled. So two bits name it.
+fn candidates(up: u64, down: u64) -> [u8; 4] {
+    match (up, down) {
+        (_, 1..) => [3, 4, 5, DISABLED],
+        (1.., 0) => [1, 2, DISABLED, DISABLED],
+        _ => [NONE, DISABLED, DISABLED, DISABLED],
+    }
+}
+
 impl Minute {
     fn of(t: &Totals, state: u8, up: u8, down: u8) -> Minute {
         let (rtt, sd, loss) = encode(t);
-        let bits = u16::from(up & 63) | u16::from(down & 63) << 6 | u16::from(state & 7) << 12;
+        let (up, down) = (up & 127, down & 127);
+        let among = candidates(up.into(), down.into());
+        let rank = among.iter().position(|&c| c == state).unwrap_or(0) as u16;
+        let bits = u16::from(up) | u16::from(down) << 7 | rank << 14;
         Minute {
             rtt: rtt.to_le_bytes(),
             bits: bits.to_le_bytes(),
@@ -207,13 +258,13 @@ impl Minute {
         u16::from_le_bytes(self.bits)
     }
     fn up(self) -> u64 {
-        u64::from(self.bits() & 63)
+        u64::from(self.bits() & 127)
     }
     fn down(self) -> u64 {
-        u64::from(self.bits() >> 6 & 63)
+        u64::from(self.bits() >> 7 & 127)
     }
     fn state(self) -> u8 {
-        (self.bits() >> 12 & 7) as u8
+        candidates(self.up(), self.down())[usize::from(self.bits() >> 14)]
     }
 }
 
@@ -232,7 +283,7 @@ pub struct Day {
 
 /// A stretch out of service: from a routable state to one that is not, until routable
 /// again. `end` 0: still going.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Outage {
     pub start: u32,
     pub end: u32,
@@ -254,14 +305,16 @@ impl Open {
 }
 
 /// The history of one family of one uplink.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Series {
-    fine: Deque<Fine, FINE>,
-    minutes: Deque<Minute, COARSE>,
-    days: Deque<Day, DAYS>,
-    outages: Deque<Outage, OUTAGES>,
+    fine: Ring<Fine>,
+    minutes: Ring<Minute>,
+    days: Ring<Day>,
+    outages: Ring<Outage>,
+    /// Seconds per coarse sample (`minutes`).
+    step: u64,
     /// The open second (unix time): `fine`'s newest sample is the second before it, and
-    /// `minutes`' newest the minute before the open one.
+    /// `minutes`' newest the coarse slot before the open one.
     second: u64,
     sec: Open,
     min: Open,
@@ -272,23 +325,21 @@ pub struct Series {
 }
 
 impl Series {
-    /// The memory a series takes, fixed: what history costs per uplink and family.
-    pub const BYTES: usize = std::mem::size_of::<Series>();
-
-    /// A series starting at `now` in `state`.
+    /// A series starting at `now` in `state`, a coarse sample every minute.
     pub fn new(now: u64, state: State) -> Series {
-        let mut s = Series::empty(now);
+        let mut s = Series::empty(now, MINUTE);
         s.state = code(state);
         s.sec.worst = s.state;
         s
     }
 
-    fn empty(now: u64) -> Series {
+    fn empty(now: u64, step: u64) -> Series {
         Series {
-            fine: Deque::new(),
-            minutes: Deque::new(),
-            days: Deque::new(),
-            outages: Deque::new(),
+            fine: Ring::new(FINE),
+            minutes: Ring::new(coarse_samples(step)),
+            days: Ring::new(DAYS),
+            outages: Ring::new(OUTAGES),
+            step,
             second: now,
             sec: Open::default(),
             min: Open::default(),
@@ -317,10 +368,7 @@ impl Series {
         self.sec.worst = self.sec.worst.max(new);
         let at = now.min(u64::from(u32::MAX)) as u32;
         if routable(old) && !routable(new) && new != DISABLED {
-            if self.outages.is_full() {
-                self.outages.pop_front();
-            }
-            let _ = self.outages.push_back(Outage { start: at, end: 0 });
+            self.outages.push(Outage { start: at, end: 0 });
             self.today.outages = self.today.outages.saturating_add(1);
         } else if !routable(old) && routable(new) {
             if let Some(o) = self.outages.back_mut().filter(|o| o.end == 0) {
@@ -354,7 +402,7 @@ impl Series {
         }
         if now - self.second > MAX_GAP {
             let (state, last) = (self.state, self.last);
-            *self = Series::empty(now);
+            *self = Series::empty(now, self.step);
             (self.state, self.last, self.sec.worst) = (state, last, state);
             return;
         }
@@ -365,24 +413,24 @@ impl Series {
 
     fn close_second(&mut self) {
         let sec = std::mem::take(&mut self.sec);
-        push(&mut self.fine, Fine::of(&sec.probes, sec.worst));
+        self.fine.push(Fine::of(&sec.probes, sec.worst));
         self.min.probes.add(&sec.probes);
         self.min.worst = self.min.worst.max(sec.worst);
         self.min.count(sec.worst, 1);
         tally(&mut self.today.up, &mut self.today.down, sec.worst, 1);
         self.second += 1;
         self.sec.worst = self.state;
-        if self.second % MINUTE == 0 {
+        if self.second % self.step == 0 {
             let m = std::mem::take(&mut self.min);
             let (up, down) = (m.up as u8, m.down as u8);
-            push(&mut self.minutes, Minute::of(&m.probes, m.worst, up, down));
+            self.minutes.push(Minute::of(&m.probes, m.worst, up, down));
         }
         if self.second % DAY == 0 {
             let next = Day {
                 day: (self.second / DAY) as u32,
                 ..Day::default()
             };
-            push(&mut self.days, std::mem::replace(&mut self.today, next));
+            self.days.push(std::mem::replace(&mut self.today, next));
         }
     }
 
@@ -400,22 +448,35 @@ impl Series {
     pub fn state(&self) -> &'static str {
         state_name(self.state)
     }
-}
 
-/// Push into a full ring by dropping its oldest entry.
-fn push<T, const N: usize>(ring: &mut Deque<T, N>, item: T) {
-    if ring.is_full() {
-        ring.pop_front();
+    /// Keep coarse samples `step` seconds apart: at another step than the series had, its
+    /// coarse ring starts afresh (a two-minute sample cannot be split in two; only a
+    /// reload across 21 series gets here), the rest is kept.
+    fn set_step(&mut self, step: u64) {
+        if step != self.step {
+            (self.step, self.minutes) = (step, Ring::new(coarse_samples(step)));
+            self.min = Open::default();
+        }
     }
-    let _ = ring.push_back(item);
 }
 
 /// The series of every uplink and family the configuration names, by interface name and
 /// family ("ipv4", "ipv6"), so a reload keeps the history of uplinks it keeps. All in one
 /// allocation of exactly their number: no allocator slack per series.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct History {
     series: Vec<(String, &'static str, Series)>,
+    /// Seconds per coarse sample of every series: the finest their number fits the budget at.
+    step: u64,
+}
+
+impl Default for History {
+    fn default() -> History {
+        History {
+            series: Vec::new(),
+            step: MINUTE,
+        }
+    }
 }
 
 impl History {
@@ -424,11 +485,16 @@ impl History {
     pub fn track(&mut self, wanted: &[(String, &'static str)], now: u64) {
         let mut old = std::mem::take(&mut self.series);
         self.series = Vec::with_capacity(wanted.len());
+        self.step = coarse_step(wanted.len());
         for (name, family) in wanted {
             let kept = old.iter().position(|(n, f, _)| n == name && f == family);
             let series = match kept {
-                Some(i) => old.swap_remove(i).2,
-                None => Series::empty(now),
+                Some(i) => {
+                    let mut s = old.swap_remove(i).2;
+                    s.set_step(self.step);
+                    s
+                }
+                None => Series::empty(now, self.step),
             };
             self.series.push((name.clone(), family, series));
         }
@@ -471,7 +537,7 @@ impl History {
             .filter(|(n, f, _)| interface.is_none_or(|i| i == n) && family.is_none_or(|x| x == *f))
             .map(|(n, f, _)| (n.clone(), *f))
             .collect();
-        view::Answer::new(wanted, span, limit)
+        view::Answer::new(wanted, span, self.step, limit)
     }
 
     fn series(&self, name: &str, family: &str) -> Option<&Series> {
@@ -509,8 +575,10 @@ impl History {
         self.series.iter().map(|(n, f, s)| (n.as_str(), *f, s))
     }
 
-    /// Put a series read back from a file in place of one the configuration names.
-    pub fn restore(&mut self, name: &str, family: &str, series: Series) {
+    /// Put a series read back from a file in place of one the configuration names (its
+    /// coarse samples only if they are as far apart as this configuration keeps them).
+    pub fn restore(&mut self, name: &str, family: &str, mut series: Series) {
+        series.set_step(self.step);
         if let Some(s) = self.series_mut(name, family) {
             *s = series;
         }

@@ -4,15 +4,19 @@
 //! the writing and reading.
 //!
 //! A small binary format of the series' fields, little-endian, behind a magic and a
-//! version: anything else, or a file that is not root's own, is ignored.
+//! version: anything else, or a file that is not root's own, is ignored. Each series says
+//! how far apart its coarse samples are: read back under a configuration that keeps them at
+//! another step, they are left out (`History::restore`).
 
-use super::{Day, Fine, Minute, Open, Outage, Series, Totals, COARSE, DAYS, FINE, OUTAGES};
-use heapless::Deque;
+use super::ring::Ring;
+use super::{
+    coarse_samples, Day, Fine, Minute, Open, Outage, Series, Totals, DAYS, FINE, OUTAGES, STEPS,
+};
 
 /// The file's name in the run directory.
 pub const FILE: &str = "history";
 
-const MAGIC: &[u8; 9] = b"RAILHIST3";
+const MAGIC: &[u8; 9] = b"RAILHIST4";
 /// Larger files are not ours: 64 series of at most ~13 KB.
 pub const MAX_FILE: u64 = 64 * 20_000;
 
@@ -108,17 +112,21 @@ impl In<'_> {
             longest: self.u32()?,
         })
     }
-    /// A count, then that many items into a ring of capacity N (no more than N).
-    fn ring<T, const N: usize>(
+    /// A count, then that many items into a ring of `capacity` (no more than that).
+    fn ring<T: Copy + Default>(
         &mut self,
+        capacity: usize,
         item: impl Fn(&mut Self) -> Option<T>,
-    ) -> Option<Deque<T, N>> {
+    ) -> Option<Ring<T>> {
         let n = usize::from(self.u16()?);
-        let mut ring = Deque::new();
-        for _ in 0..n {
-            ring.push_back(item(self)?).ok()?;
+        if n > capacity {
+            return None;
         }
-        Some(ring)
+        let mut r = Ring::new(capacity);
+        for _ in 0..n {
+            r.push(item(self)?);
+        }
+        Some(r)
     }
 }
 
@@ -129,6 +137,7 @@ pub fn encode<'a>(series: impl Iterator<Item = (&'a str, &'a str, &'a Series)>) 
         o.str(name);
         o.str(family);
         o.u64(s.second);
+        o.u16(s.step as u16);
         o.u8(s.state);
         o.open(&s.sec);
         o.open(&s.min);
@@ -141,25 +150,25 @@ pub fn encode<'a>(series: impl Iterator<Item = (&'a str, &'a str, &'a Series)>) 
             None => o.u8(0),
         }
         o.u16(s.fine.len() as u16);
-        for f in &s.fine {
+        for f in s.fine.iter() {
             o.0.extend_from_slice(&f.rtt);
             o.u8(f.sd);
             o.u8(f.loss);
             o.u8(f.state);
         }
         o.u16(s.minutes.len() as u16);
-        for m in &s.minutes {
+        for m in s.minutes.iter() {
             o.0.extend_from_slice(&m.rtt);
             o.0.extend_from_slice(&m.bits);
             o.u8(m.sd);
             o.u8(m.loss);
         }
         o.u16(s.days.len() as u16);
-        for d in &s.days {
+        for d in s.days.iter() {
             o.day(d);
         }
         o.u16(s.outages.len() as u16);
-        for x in &s.outages {
+        for x in s.outages.iter() {
             o.u32(x.start);
             o.u32(x.end);
         }
@@ -174,13 +183,17 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
     while !i.0.is_empty() {
         let (name, family) = (i.str()?, i.str()?);
         let second = i.u64()?;
+        let step = u64::from(i.u16()?);
+        if !STEPS.contains(&step) {
+            return None;
+        }
         let state = i.u8()?;
         let (sec, min, today) = (i.open()?, i.open()?, i.day()?);
         let last = match i.u8()? {
             0 => None,
             _ => Some(i.totals()?),
         };
-        let fine = i.ring::<Fine, FINE>(|i| {
+        let fine = i.ring(FINE, |i| {
             Some(Fine {
                 rtt: i.take()?,
                 sd: i.u8()?,
@@ -188,7 +201,7 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
                 state: i.u8()?,
             })
         })?;
-        let minutes = i.ring::<Minute, COARSE>(|i| {
+        let minutes = i.ring(coarse_samples(step), |i| {
             Some(Minute {
                 rtt: i.take()?,
                 bits: i.take()?,
@@ -196,8 +209,8 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
                 loss: i.u8()?,
             })
         })?;
-        let days = i.ring::<Day, DAYS>(In::day)?;
-        let outages = i.ring::<Outage, OUTAGES>(|i| {
+        let days = i.ring(DAYS, In::day)?;
+        let outages = i.ring(OUTAGES, |i| {
             Some(Outage {
                 start: i.u32()?,
                 end: i.u32()?,
@@ -208,6 +221,7 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String, Series)>> {
             minutes,
             days,
             outages,
+            step,
             second,
             sec,
             min,

@@ -93,7 +93,7 @@ fn ten_minutes_of_seconds_and_24_hours_of_minutes_stay_within_the_rings() {
     assert_eq!(hour.rtt_us.len(), 60);
     assert_eq!(hour.rtt_us[0], 34_000);
     assert_eq!(s.fine.len(), FINE);
-    assert_eq!(s.minutes.len(), COARSE);
+    assert_eq!(s.minutes.len(), 1440);
     // One day closed and today: both fully up.
     let dates: Vec<&str> = day.days.iter().map(|d| d.date.as_str()).collect();
     assert_eq!(dates, ["2026-12-06", "2026-12-07"]);
@@ -203,32 +203,77 @@ fn a_clock_step_of_more_than_a_week_starts_afresh_and_a_step_back_waits() {
 }
 
 #[test]
-fn the_memory_of_a_series_is_fixed_and_16_uplinks_take_under_192_kib() {
-    // 192 KiB of history at 16 uplinks leaves room in the 256 KiB budget for the code.
+fn the_memory_is_fixed_at_start_and_32_series_fit_256_kib() {
     // The rings' samples (docs/history.md, "Memory"): a byte more each is 2 KiB a series.
     assert_eq!(std::mem::size_of::<Fine>(), 5, "a second");
-    assert_eq!(std::mem::size_of::<Minute>(), 6, "a minute");
+    assert_eq!(std::mem::size_of::<Minute>(), 6, "a minute or two");
     assert_eq!(std::mem::size_of::<Day>(), 20);
     assert_eq!(std::mem::size_of::<Outage>(), 8);
-    let rings = FINE * 5 + COARSE * 6 + DAYS * 20 + OUTAGES * 8;
-    assert_eq!(rings, 11_908);
-    let bytes = Series::BYTES;
-    assert!(bytes <= rings + 512, "a series takes {bytes} bytes");
-    // Each in History's one allocation, beside its interface's name and family.
+    assert_eq!(FINE * 5 + 1440 * 6 + DAYS * 20 + OUTAGES * 8, 11_908);
+    assert_eq!(FINE * 5 + 720 * 6 + DAYS * 20 + OUTAGES * 8, 7_588);
     let entry = std::mem::size_of::<(String, &str, Series)>();
-    assert!(
-        16 * entry <= 192 * 1024,
-        "16 series take {} bytes",
-        16 * entry
-    );
-    let mut s = up_series();
+    assert!(entry <= 512, "a series' struct takes {entry} bytes");
+    // 16 one-family uplinks keep a sample a minute; so do 21 series, 22 take two minutes.
+    assert_eq!(coarse_step(16), 60);
+    assert_eq!(coarse_step(21), 60);
+    assert_eq!(coarse_step(22), 120);
+    assert!(21 * series_bytes(60) <= BUDGET);
+    // The worst case within 16 uplinks: 16 dual-stack, 32 series.
+    assert_eq!(coarse_step(32), 120);
+    let worst = 32 * series_bytes(coarse_step(32));
+    assert!(worst <= BUDGET, "32 series take {worst} bytes");
+
+    // Full rings are their capacity exactly: nothing grows after the start.
+    let mut h = History::default();
+    let wanted: Vec<(String, &'static str)> = (1..=16)
+        .flat_map(|i| [(format!("isp{i}"), "ipv4"), (format!("isp{i}"), "ipv6")])
+        .collect();
+    h.track(&wanted, T0);
+    assert_eq!(h.series.capacity(), 32);
+    let s = h.series_mut("isp1", "ipv6").unwrap();
+    s.set_state(T0, State::Up);
     let mut p = Probe(Totals::default());
     for t in 1..=2 * DAY {
         s.round(T0 + t, p.round(1, 0, &[5]));
+        if t % 1000 == 0 {
+            s.set_state(T0 + t, State::Down);
+            s.set_state(T0 + t + 1, State::Up);
+        }
     }
-    // A full series holds nothing outside its own struct (the rings are inline).
-    assert_eq!(std::mem::size_of_val(&s), bytes);
-    assert!(s.fine.is_full() && s.minutes.is_full());
+    let lengths = [s.fine.len(), s.minutes.len(), s.days.len(), s.outages.len()];
+    assert_eq!(lengths, [FINE, 720, 2, OUTAGES]);
+    let capacities = [
+        s.fine.capacity(),
+        s.minutes.capacity(),
+        s.days.capacity(),
+        s.outages.capacity(),
+    ];
+    assert_eq!(capacities, [FINE, 720, DAYS, OUTAGES]);
+    let day = s.view(Span::Day);
+    assert_eq!((day.step, day.rtt_us.len()), (120, 720));
+    assert_eq!(s.view(Span::Hour).rtt_us.len(), 30);
+}
+
+#[test]
+fn a_coarse_sample_of_two_minutes_keeps_its_seconds_and_worst_state_exact() {
+    // Each state a slot can end worst in, with the seconds up and down that allow it.
+    for (up, down, state) in [
+        (0, 0, NONE),
+        (0, 0, DISABLED),
+        (120, 0, 1),
+        (119, 0, 2),
+        (60, 0, DISABLED),
+        (0, 120, 3),
+        (1, 119, 4),
+        (117, 1, 5),
+        (50, 50, DISABLED),
+    ] {
+        let m = Minute::of(&Totals::default(), state, up, down);
+        assert_eq!(
+            (m.up(), m.down(), m.state()),
+            (u64::from(up), u64::from(down), state)
+        );
+    }
 }
 
 #[test]
@@ -490,4 +535,55 @@ fn an_answer_too_large_for_one_message_merges_samples_until_it_fits() {
     // The summary is the samples' as kept, whatever the resolution.
     let summary = serde_json::to_value(&full.interfaces["isp1"]["ipv4"].summary).unwrap();
     assert_eq!(small["summary"], summary);
+}
+#[test]
+fn a_reload_past_the_budget_keeps_the_seconds_and_starts_the_coarse_ring_afresh() {
+    let names = |n: usize| -> Vec<(String, &'static str)> {
+        (1..=n).map(|i| (format!("isp{i}"), "ipv4")).collect()
+    };
+    let mut h = History::default();
+    h.track(&names(21), T0);
+    let mut p = Probe(Totals::default());
+    for t in 1..=600 {
+        let s = h.series_mut("isp1", "ipv4").unwrap();
+        s.round(T0 + t, p.round(1, 0, &[7]));
+    }
+    let file = store::encode(h.iter());
+    h.track(&names(22), T0 + 600);
+    let v = h.view(Some("isp1"), None, Span::TenMinutes);
+    assert_eq!(
+        v.interfaces["isp1"]["ipv4"].rtt_us[0], 7_000,
+        "seconds kept"
+    );
+    let v = h.view(Some("isp1"), None, Span::Hour);
+    let hour = &v.interfaces["isp1"]["ipv4"];
+    assert_eq!(
+        (hour.step, hour.rtt_us.len()),
+        (120, 1),
+        "only the open slot"
+    );
+    // A file of minutes read back under two-minute samples: the same.
+    for (name, family, series) in store::decode(&file).unwrap() {
+        h.restore(&name, family.as_str(), series);
+    }
+    let s = h.series_mut("isp1", "ipv4").unwrap();
+    assert_eq!((s.step, s.minutes.len(), s.fine.len()), (120, 0, 600));
+}
+
+#[test]
+fn a_full_ring_overwrites_its_oldest_and_never_grows() {
+    let mut r = Ring::new(3);
+    for x in 1..=5u8 {
+        r.push(x);
+    }
+    assert_eq!(r.iter().copied().collect::<Vec<_>>(), [3, 4, 5]);
+    assert_eq!((r.len(), r.capacity(), r.back()), (3, 3, Some(&5)));
+    *r.back_mut().unwrap() = 6;
+    let mut same = Ring::new(3);
+    for x in [3, 4, 6] {
+        same.push(x);
+    }
+    assert_eq!(r, same, "equal wherever the head is");
+    same.push(7);
+    assert_ne!(r, same);
 }

@@ -2,9 +2,7 @@
 //! enough that 24 hours of 16 uplinks fit one ubus message) and a summary of availability
 //! and outages; the shape of ubus `rail history`, `rail history --json` and LuCI's charts.
 
-use super::{
-    out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, MINUTE, NO_U16,
-};
+use super::{out_of_service, routable, state_name, tally, Minute, Sample, Series, DAY, NO_U16};
 use crate::blob::{Type, Writer};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -14,9 +12,9 @@ use std::collections::BTreeMap;
 pub enum Span {
     /// Ten minutes of one-second samples.
     TenMinutes,
-    /// One hour of one-minute samples.
+    /// One hour of coarse samples (a minute, or two with many series).
     Hour,
-    /// 24 hours of one-minute samples.
+    /// 24 hours of coarse samples.
     Day,
 }
 
@@ -33,20 +31,21 @@ impl Span {
             Span::Day => "24h",
         }
     }
-    /// Seconds per sample.
-    pub fn step(self) -> u64 {
+    /// Seconds per sample, with coarse samples `coarse` seconds apart.
+    pub fn step(self, coarse: u64) -> u64 {
         match self {
             Span::TenMinutes => 1,
-            _ => MINUTE,
+            _ => coarse,
         }
     }
-    /// Samples in the span.
-    pub fn samples(self) -> usize {
-        match self {
+    /// Samples in the span, with coarse samples `coarse` seconds apart.
+    pub fn samples(self, coarse: u64) -> usize {
+        let seconds = match self {
             Span::TenMinutes => 600,
-            Span::Hour => 60,
-            Span::Day => 1440,
-        }
+            Span::Hour => 3600,
+            Span::Day => DAY,
+        };
+        (seconds / self.step(coarse)) as usize
     }
 }
 
@@ -113,6 +112,8 @@ pub struct Answer {
     /// The series asked for, by name then family (the document's order).
     wanted: Vec<(String, &'static str)>,
     span: Span,
+    /// Samples per series at full resolution.
+    samples: usize,
     limit: usize,
     every: usize,
     next: usize,
@@ -123,11 +124,17 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub(super) fn new(mut wanted: Vec<(String, &'static str)>, span: Span, limit: usize) -> Answer {
+    pub(super) fn new(
+        mut wanted: Vec<(String, &'static str)>,
+        span: Span,
+        coarse: u64,
+        limit: usize,
+    ) -> Answer {
         wanted.sort();
         Answer {
             wanted,
             span,
+            samples: span.samples(coarse),
             limit,
             every: 1,
             next: 0,
@@ -145,7 +152,7 @@ impl Answer {
         };
         if self.next == 0 {
             // Three columns of 12-byte items, the state runs and the rest: grown once at most.
-            let samples = self.span.samples().div_ceil(self.every);
+            let samples = self.samples.div_ceil(self.every);
             self.w = Writer::with_capacity(self.wanted.len() * (48 * samples + 1024) + 64);
             self.w.open(Type::Table, "interfaces");
         }
@@ -177,7 +184,7 @@ impl Answer {
         self.w.int("now", self.now as i64);
         self.w.string("span", self.span.as_str());
         let table = std::mem::take(&mut self.w).into_table();
-        if table.len() <= self.limit || self.every >= self.span.samples() {
+        if table.len() <= self.limit || self.every >= self.samples {
             return Some(table);
         }
         // The size is about proportional to the samples: jump near, then step.
@@ -331,11 +338,8 @@ impl Series {
     /// message is made smaller.
     pub fn sampled(&self, span: Span, every: usize) -> SeriesView {
         let points = self.points(span);
-        let step = span.step();
-        let start = match span {
-            Span::TenMinutes => self.second + 1,
-            _ => (self.second / MINUTE + 1) * MINUTE,
-        } - points.len() as u64 * step;
+        let step = span.step(self.step);
+        let start = (self.second / step + 1) * step - points.len() as u64 * step;
         let every = every.max(1);
         let samples = points.len().div_ceil(every);
         let mut v = SeriesView {
@@ -412,7 +416,7 @@ impl Series {
     }
 
     fn points(&self, span: Span) -> Vec<Point> {
-        let n = span.samples();
+        let n = span.samples(self.step);
         let mut points: Vec<Point> = match span {
             Span::TenMinutes => {
                 let open = super::Fine::of(&self.sec.probes, self.sec.worst);

@@ -5,6 +5,7 @@
 
 use super::read::{Notes, Reader};
 use super::Out;
+use crate::config::value::decimal;
 use crate::family::Af;
 use crate::uci::Section;
 use std::net::IpAddr;
@@ -351,13 +352,8 @@ fn secs(r: &Reader, notes: &mut Notes, option: &str, default_ms: u64) -> u64 {
     let Some(text) = r.get(option) else {
         return default_ms;
     };
-    let Some(ms) = text
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| (s * 1000.0).round() as u64)
-    else {
+    let number = text.trim();
+    let Some(ms) = decimal(number.strip_prefix('+').unwrap_or(number), 3) else {
         note(
             r,
             notes,

@@ -100,10 +100,9 @@ pub fn object(
             Ok(request) if !known(&request) => Err(Status::NotFound),
             Ok(request) => serve(request),
             Err(status) => {
-                log::warn!(
-                    "ubus: rejected rail {method} {}: {status}",
-                    blob::table_to_json(args)
-                );
+                // to_string, not Display: serde_json's Display is a second serializer.
+                let args = serde_json::to_string(&blob::table_to_json(args)).unwrap_or_default();
+                log::warn!("ubus: rejected rail {method} {args}: {status}");
                 Err(status)
             }
         }),

@@ -15,7 +15,8 @@ pub fn load(path: impl AsRef<Path>) -> Result<Config, Vec<Problem>> {
             .split(" (os error")
             .next()
             .unwrap_or_default()
-            .to_lowercase();
+            // ASCII: musl's messages are, and Unicode's case tables cost 15 KB on mips.
+            .to_ascii_lowercase();
         vec![Problem::file(&file, format!("cannot read it: {reason}"))]
     })?;
     let package = crate::uci::parse_bytes(&file, &bytes).map_err(|e| {

@@ -562,6 +562,8 @@ impl Client {
                 Err(Status::UnknownError)
             }
             Ok(Some(Answer::Json(other))) => {
+                // to_string, not Display: serde_json's Display is a second serializer.
+                let other = serde_json::to_string(&other).unwrap_or_default();
                 log::error!(
                     "ubus: {method} produced a non-object reply ({other}); answering Unknown error"
                 );
