@@ -89,23 +89,67 @@ fn offline_start_needs_up_good_rounds() {
     assert_eq!(st.sent, st.received);
 }
 
+/// A slot probes every target at once (each a different host), so an uplink wakes the
+/// daemon once per slot however many targets it has; `count` slots make a round.
 #[test]
-fn probes_are_spread_over_the_interval() {
+fn each_slot_probes_every_target_at_once() {
     let mut i = iface();
     i.track_ip = (1..=8).map(|n| ip(&format!("198.18.0.{n}"))).collect();
     let mut sim = started(&i, answer_after(5));
     sim.run_for(secs(2.1));
     let times: Vec<u64> = sim.sends.iter().map(|(t, _)| t.as_micros()).collect();
-    assert_eq!(
-        times.len(),
-        17,
-        "8 targets x 2 rounds, plus the first of the third"
-    );
-    for w in times.windows(2) {
-        assert_eq!(w[1] - w[0], 125_000, "one probe every interval/8");
+    assert_eq!(times.len(), 24, "8 targets x 3 slots");
+    for slot in times.chunks(8) {
+        assert!(slot.iter().all(|&t| t == slot[0]), "{times:?}");
+    }
+    let starts: Vec<u64> = times.chunks(8).map(|s| s[0]).collect();
+    for w in starts.windows(2) {
+        assert_eq!(w[1] - w[0], 1_000_000, "one slot every interval");
     }
     let first_round: Vec<IpAddr> = sim.sends[..8].iter().map(|(_, t)| *t).collect();
-    assert_eq!(first_round, i.track_ip, "every target once per round");
+    assert_eq!(first_round, i.track_ip, "every target once per slot");
+
+    // count 2: two slots a round, half an interval apart.
+    i.count = 2;
+    let mut sim = started(&i, answer_after(5));
+    sim.run_for(secs(2.1));
+    let starts: Vec<u64> = sim.sends.chunks(8).map(|s| s[0].0.as_micros()).collect();
+    for w in starts.windows(2) {
+        assert_eq!(w[1] - w[0], 500_000, "{starts:?}");
+    }
+}
+
+/// A probe lost while up moves the next slot to the failure pace at once, with no state
+/// change: here one of two targets stops answering, so every round stays good, and the
+/// uplink is probed again `failure_interval` after the lost slot, not a whole `interval`.
+#[test]
+fn a_lost_probe_brings_the_next_slot_forward() {
+    let fault = Time::from_millis(10_000);
+    let mut i = iface(); // interval 1 s, failure_interval 0.5 s
+    i.timeout = ms(500);
+    let mut sim = started(
+        &i,
+        Box::new(move |_, target, sent, ident, seq| {
+            if sent >= fault && target == ip(T2) {
+                vec![]
+            } else {
+                vec![(sent + ms(10), reply(target, ident, seq))]
+            }
+        }),
+    );
+    sim.run_for(secs(12.0));
+    assert!(sim.transitions.is_empty(), "{:?}", sim.transitions);
+    let after: Vec<u64> = sim
+        .sends
+        .iter()
+        .map(|(t, _)| t.as_micros() / 1000)
+        .filter(|&t| t >= 10_000)
+        .collect();
+    assert_eq!(
+        &after[..6],
+        [10_000, 10_000, 10_500, 10_500, 11_000, 11_000],
+        "the lost probe of 10 s is known at 10.5 s: the next slot goes then"
+    );
 }
 
 /// Uplinks that come up at different moments, with different echo ids, still probe at
@@ -113,14 +157,14 @@ fn probes_are_spread_over_the_interval() {
 /// wake-up rather than waking once per uplink.
 #[test]
 fn uplinks_with_the_same_slot_probe_at_the_same_instants() {
-    let i = iface(); // 2 targets, interval 1 s: a slot every 500 ms
+    let i = iface(); // 2 targets, interval 1 s: a slot every second
     let first_sends = |ident: u16, up: Time| {
         let mut t = Tracker::new("wan", Params::from_interface(&i), ident, true, up);
         let mut out = Vec::new();
         let device = "eth1".to_string();
         t.handle(up, Input::DeviceUp { device }, &mut out);
         let mut sends = Vec::new();
-        while sends.len() < 3 {
+        while sends.len() < 2 {
             let at = t.next_wakeup().expect("probing");
             t.poll(at, &mut out);
             let sent = out.drain(..).filter(|o| matches!(o, Output::Send(_)));
@@ -131,8 +175,8 @@ fn uplinks_with_the_same_slot_probe_at_the_same_instants() {
     let a = first_sends(1, Time::from_millis(1_234));
     let b = first_sends(6, Time::from_millis(1_401));
     assert_eq!(a, b);
-    // No hold here: from the next multiple of the slot on.
-    assert_eq!(a, [1_500_000, 2_000_000, 2_500_000]);
+    // No hold here: from the next multiple of the slot on, both targets at once.
+    assert_eq!(a, [2_000_000, 2_000_000]);
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! The uplink tracker: a pure state machine that schedules probes, consumes timestamped
 //! replies and link events, and decides up / suspect / down / recovering with hysteresis.
 //!
-//! Probes go out in slots spread evenly over the round period (targets interleaved), so an
-//! uplink with 8 targets sends one probe every interval/8 rather than a burst of 8. A round
-//! is `count` probes to every target; it is judged as soon as its verdict is certain (good
-//! once `reliability` targets answered, failed once that can no longer happen) and rounds
-//! are applied in order. A lost probe while up switches to the failure pace at once (without
-//! a state change) so a dead uplink is confirmed quickly; see docs/health.md for the timing.
+//! A round is `count` probes to every target, sent in `count` slots spread evenly over the
+//! round period; each slot probes every target at once (one probe to each of several
+//! hosts), so the daemon wakes once per slot for all of an uplink's targets. A round is
+//! judged as soon as its verdict is certain (good once `reliability` targets answered,
+//! failed once that can no longer happen) and rounds are applied in order. A lost probe
+//! while up switches to the failure pace at once (without a state change), and a faster
+//! pace moves the next slot forward at once, so a dead uplink is confirmed quickly; see
+//! docs/health.md for the timing and why slots are not spread per target.
 //!
 //! Passive evidence (`health::passive`) may ask for a confirming round (`confirm`): `down`
 //! probes to every target at once with a short timeout, judged like `down` failed rounds in
@@ -236,6 +238,8 @@ pub struct Tracker {
     device: Option<String>,
     carrier: bool,
     next_send: Option<Time>,
+    /// When the last slot was sent: a faster pace counts its next slot from it.
+    last_slot: Option<Time>,
     slot: u64,
     /// Rounds opened so far: a round decided early must not be opened again by its
     /// remaining probes.
@@ -290,6 +294,7 @@ impl Tracker {
             device: None,
             carrier: false,
             next_send: None,
+            last_slot: None,
             slot: 0,
             opened: 0,
             seq: 0,
@@ -349,7 +354,7 @@ impl Tracker {
         }
     }
 
-    /// Expire probes whose timeout passed and send those whose slot came.
+    /// Expire probes whose timeout passed and probe every target when the slot came.
     pub fn poll(&mut self, now: Time, out: &mut Vec<Output>) {
         if self.confirming.as_ref().is_some_and(|c| c.deadline <= now) {
             self.end_confirming(now, out);
@@ -363,11 +368,21 @@ impl Tracker {
                 i += 1;
             }
         }
-        while let Some(at) = self.next_send.filter(|&at| at <= now) {
-            self.send_slot(now, out);
-            let next = at + self.gap();
-            // After a stall, skip the missed slots rather than send them in a burst.
-            self.next_send = Some(if next <= now { now + self.gap() } else { next });
+        if self.next_send.is_some_and(|at| at <= now) {
+            for _ in 0..self.params.targets.len() {
+                self.send_probe(now, out);
+            }
+            self.last_slot = Some(now);
+            // The next multiple of the slot: after a stall the missed slots are skipped.
+            self.next_send = Some(slot_after(now, self.gap()));
+        }
+    }
+
+    /// A faster pace (a lost probe while up, a new state) applies at once: the next slot
+    /// moves to the first one of the new pace after the last slot sent, which may be now.
+    fn repace(&mut self) {
+        if let (Some(next), Some(last)) = (self.next_send, self.last_slot) {
+            self.next_send = Some(next.min(slot_after(last, self.gap())));
         }
     }
 
@@ -554,7 +569,7 @@ impl Tracker {
         if self.params.targets.is_empty() {
             return;
         }
-        let slot = self.params.interval / self.params.round_size().max(1) as u32;
+        let slot = self.params.interval / self.params.count.max(1);
         let slot = (slot.as_micros() as u64).max(1);
         let start = from.as_micros().div_ceil(slot) * slot;
         self.next_send = Some(Time::from_micros(start));
@@ -562,6 +577,7 @@ impl Tracker {
 
     fn stop_probing(&mut self, outage: bool) {
         self.next_send = None;
+        self.last_slot = None;
         self.confirming = None;
         self.outstanding.clear();
         self.rounds.clear();
@@ -593,12 +609,12 @@ impl Tracker {
         }
     }
 
+    /// The slot: the time between two probes to the same target.
     fn gap(&self) -> Duration {
-        let per_round = self.params.round_size().max(1) as u32;
-        (self.pace() / per_round).max(Duration::from_micros(100))
+        (self.pace() / self.params.count.max(1)).max(Duration::from_micros(100))
     }
 
-    fn send_slot(&mut self, now: Time, out: &mut Vec<Output>) {
+    fn send_probe(&mut self, now: Time, out: &mut Vec<Output>) {
         let n = self.params.targets.len() as u64;
         let size = self.params.round_size();
         let (round, target) = (self.slot / size, (self.slot % size % n) as usize);
@@ -635,8 +651,9 @@ impl Tracker {
     /// A probe's fate is known: `rtt` for a reply in time, None for a loss.
     fn resolve(&mut self, o: Outstanding, rtt: Option<Duration>, now: Time, out: &mut Vec<Output>) {
         self.stats[o.target].record(rtt);
-        if rtt.is_none() && self.state == State::Up {
+        if rtt.is_none() && self.state == State::Up && !self.alert {
             self.alert = true;
+            self.repace();
         }
         if let Some(r) = self.rounds.iter_mut().find(|r| r.id == o.round) {
             match rtt {
@@ -810,6 +827,7 @@ impl Tracker {
         }
         self.state = to;
         self.since = now;
+        self.repace();
         let facts = summarize(&self.stats);
         out.push(Output::Transition(Transition {
             interface: self.name.clone(),
@@ -949,4 +967,11 @@ impl Tracker {
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
+}
+
+/// The first multiple of `slot` on the caller's clock after `t`: slots stay on one grid for
+/// every uplink of the same pace, so the engine sends theirs from one wake-up.
+fn slot_after(t: Time, slot: Duration) -> Time {
+    let slot = (slot.as_micros() as u64).max(1);
+    Time::from_micros((t.as_micros() / slot + 1) * slot)
 }
