@@ -4,8 +4,13 @@
 //! retry, the end of a netifd-restart hold).
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
@@ -18,6 +23,7 @@ use crate::config::Config;
 use crate::dataplane::nftwatch::{Gone, NftWatch};
 use crate::dataplane::watch::{self, Watch};
 use crate::health::engine::{self, Engine};
+use crate::health::wake::WakeTimer;
 use crate::history::History;
 use crate::openwrt::watch::{self as netifd_watch, Update};
 use crate::openwrt::{client as ubus, object};
@@ -40,7 +46,10 @@ pub enum Input {
     Netifd(Update),
     Ubus(object::Request),
     Signal(Signal),
-    Tick,
+    /// Time to refresh the status snapshot.
+    Refresh,
+    /// Time to check the running hooks.
+    HookPoll,
     /// A netifd restart's grace ran out for some held uplink.
     HoldOver,
 }
@@ -67,7 +76,11 @@ pub struct Inputs {
     signals: Receiver<Signal>,
     requests: Receiver<object::Request>,
     netifd: Receiver<Update>,
-    tick: Timer,
+    /// The status refresh, due at `tick_at`: a timer of the daemon's own thread, set on the
+    /// engine's slots so that it fires with a probing wake-up instead of waking the thread
+    /// (and async-io's) on its own (docs/health.md, "Cost").
+    tick: WakeTimer,
+    tick_at: Option<Instant>,
     /// Armed only while a hook runs: an idle daemon has no reason to wake 5 times a second.
     hook_tick: Timer,
     hooks_polled: bool,
@@ -75,6 +88,7 @@ pub struct Inputs {
     hold_deadline: Option<Instant>,
     retry: Timer,
     retry_due: Option<Instant>,
+    woken: Arc<Flag>,
 }
 
 /// A ubus history answer written a series at a time, the executor running its other tasks
@@ -150,13 +164,15 @@ pub fn spawn(
         signals,
         requests,
         netifd,
-        tick: Timer::interval(REFRESH),
+        tick: WakeTimer::new().map_err(|e| format!("status timer: {e}"))?,
+        tick_at: None,
         hook_tick: Timer::never(),
         hooks_polled: false,
         hold_over: Timer::never(),
         hold_deadline: None,
         retry: Timer::never(),
         retry_due: None,
+        woken: Arc::default(),
     };
     let shell = Shell {
         bus,
@@ -237,6 +253,70 @@ fn spawn_signals(ex: &Rc<smol::LocalExecutor<'static>>) -> Result<Receiver<Signa
     Ok(sig_rx)
 }
 
+/// A future polled only when its own waker fired since its last poll (and at its first):
+/// the engine wakes the thread ten and more times a second, and those wake-ups need not
+/// poll the daemon's nine other inputs (docs/health.md, "Cost"). The flag outlives the
+/// future, so the inputs see the same waker every time and async-io's timers are not
+/// registered anew (which wakes async-io's thread).
+struct Woken<'a, F> {
+    inner: F,
+    flag: &'a Arc<Flag>,
+    first: bool,
+}
+
+/// Whether the inner future's waker fired, and the waker of the task polling `Woken`.
+#[derive(Default)]
+struct Flag {
+    woken: AtomicBool,
+    outer: Mutex<Option<Waker>>,
+}
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        if let Some(w) = self
+            .outer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            w.wake_by_ref();
+        }
+    }
+}
+
+impl<'a, F> Woken<'a, F> {
+    fn new(inner: F, flag: &'a Arc<Flag>) -> Self {
+        Woken {
+            inner,
+            flag,
+            first: true,
+        }
+    }
+}
+
+impl<F: Future + Unpin> Future for Woken<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        {
+            let mut outer = self.flag.outer.lock().unwrap_or_else(|e| e.into_inner());
+            if !outer.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *outer = Some(cx.waker().clone());
+            }
+        }
+        if !std::mem::take(&mut self.first) && !self.flag.woken.swap(false, Ordering::SeqCst) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(Arc::clone(self.flag));
+        Pin::new(&mut self.inner).poll(&mut Context::from_waker(&waker))
+    }
+}
+
 /// The next message of `rx`; never, once it is closed.
 async fn recv<T>(rx: &Receiver<T>) -> T {
     match rx.recv().await {
@@ -248,6 +328,11 @@ async fn recv<T>(rx: &Receiver<T>) -> T {
 impl Inputs {
     /// Waits for the next input (the health engine's events among them).
     pub async fn next(&mut self, engine: &mut Engine) -> Input {
+        if self.tick_at.is_none() {
+            let at = engine.aligned(REFRESH);
+            self.tick.set(Some(at));
+            self.tick_at = Some(at);
+        }
         let health = async { Input::Health(engine.next().await) };
         let kernel = async { Input::Kernel(self.watch.next().await) };
         let nft_watch = &mut self.nft_watch;
@@ -261,19 +346,18 @@ impl Inputs {
         let signal = async { Input::Signal(recv(&self.signals).await) };
         let netifd = async { Input::Netifd(recv(&self.netifd).await) };
         let request = async { Input::Ubus(recv(&self.requests).await) };
-        let (tick, hook_tick) = (&mut self.tick, &mut self.hook_tick);
-        let timers = async {
-            futures_lite::future::or(
-                async {
-                    tick.next().await;
-                },
-                async {
-                    hook_tick.next().await;
-                },
-            )
-            .await;
-            Input::Tick
-        };
+        let (tick, tick_at, hook_tick) = (&mut self.tick, &mut self.tick_at, &mut self.hook_tick);
+        let timers = futures_lite::future::or(
+            async {
+                std::future::poll_fn(|cx| tick.poll(cx)).await;
+                *tick_at = None;
+                Input::Refresh
+            },
+            async {
+                hook_tick.next().await;
+                Input::HookPoll
+            },
+        );
         let hold_over = &mut self.hold_over;
         let held = async {
             hold_over.await;
@@ -284,8 +368,7 @@ impl Inputs {
             retry_timer.await;
             Input::Retry
         };
-        health
-            .or(kernel)
+        let rest = kernel
             .or(nft_gone)
             .or(control)
             .or(signal)
@@ -293,7 +376,9 @@ impl Inputs {
             .or(request)
             .or(retry)
             .or(timers)
-            .or(held)
+            .or(held);
+        health
+            .or(Woken::new(std::pin::pin!(rest), &self.woken))
             .await
     }
 
@@ -322,5 +407,62 @@ impl Inputs {
                 Timer::never()
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Counts its polls and keeps the waker it was last polled with.
+    struct Probe<'a> {
+        polls: &'a Cell<u32>,
+        waker: &'a RefCell<Option<Waker>>,
+    }
+
+    impl Future for Probe<'_> {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls.set(self.polls.get() + 1);
+            *self.waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn woken_polls_its_future_only_after_its_own_waker_fired() {
+        let (polls, inner_waker) = (Cell::new(0), RefCell::new(None));
+        let flag = Arc::default();
+        let probe = Probe {
+            polls: &polls,
+            waker: &inner_waker,
+        };
+        let mut woken = Woken::new(probe, &flag);
+        let outer = Arc::new(Flag::default()); // stands for the daemon's task
+        let waker = Waker::from(outer.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut poll = || Pin::new(&mut woken).poll(&mut cx);
+
+        assert!(poll().is_pending());
+        assert_eq!(polls.get(), 1, "polled at first");
+        assert!(poll().is_pending());
+        assert_eq!(polls.get(), 1, "another waker's wake-up: not polled");
+
+        inner_waker.borrow().as_ref().unwrap().wake_by_ref();
+        assert!(outer.woken.load(Ordering::SeqCst), "the task is woken");
+        assert!(poll().is_pending());
+        assert_eq!(polls.get(), 2, "its own waker fired: polled");
+
+        // The next turn of the loop builds its inputs anew: they see the same waker, so
+        // async-io does not register its timers again.
+        let first = inner_waker.borrow().clone().unwrap();
+        let probe = Probe {
+            polls: &polls,
+            waker: &inner_waker,
+        };
+        let mut next = Woken::new(probe, &flag);
+        assert!(Pin::new(&mut next).poll(&mut cx).is_pending());
+        assert!(first.will_wake(inner_waker.borrow().as_ref().unwrap()));
     }
 }

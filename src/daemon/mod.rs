@@ -151,7 +151,6 @@ struct Daemon {
     transitions: VecDeque<status::Transition>,
     flows: BTreeMap<u32, usize>,
     started: Instant,
-    refreshed: Instant,
     counted: Instant,
     snapshot: Rc<control::Snapshot>,
     /// Shared with the ubus object, which answers `history` from it at once.
@@ -209,7 +208,6 @@ async fn main(start: Start, ex: Rc<smol::LocalExecutor<'static>>) -> Result<(), 
         transitions: VecDeque::new(),
         flows: BTreeMap::new(),
         started: Instant::now(),
-        refreshed: Instant::now(),
         counted: Instant::now(),
         snapshot: shell.snapshot,
         history: shell.history,
@@ -280,7 +278,10 @@ impl Daemon {
                 }
                 return Ok(Run::Stop);
             }
-            Input::Tick => self.on_tick().await,
+            Input::Refresh => self.on_refresh().await,
+            Input::HookPoll => {
+                self.hooks.reap(Instant::now());
+            }
             Input::HoldOver => self.on_hold_over().await,
         }
         Ok(Run::On)
@@ -805,15 +806,13 @@ impl Daemon {
         Ok(json!({"changed": true}))
     }
 
-    async fn on_tick(&mut self) {
+    async fn on_refresh(&mut self) {
         self.hooks.reap(Instant::now());
-        if self.refreshed.elapsed() >= REFRESH {
-            // Only for readers: a dump walks the host's whole conntrack table.
-            if self.counted.elapsed() >= REFRESH * 5 && self.snapshot.take_read() {
-                self.count_flows().await;
-            }
-            self.refresh_snapshot();
+        // Only for readers: a dump walks the host's whole conntrack table.
+        if self.counted.elapsed() >= REFRESH * 5 && self.snapshot.take_read() {
+            self.count_flows().await;
         }
+        self.refresh_snapshot();
     }
 
     async fn count_flows(&mut self) {
@@ -871,7 +870,6 @@ impl Daemon {
     }
 
     fn refresh_snapshot(&mut self) {
-        self.refreshed = Instant::now();
         let v = serde_json::to_value(self.build_status()).unwrap_or(Value::Null);
         self.snapshot.set(v);
     }

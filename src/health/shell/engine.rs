@@ -247,6 +247,15 @@ impl Engine {
         Time::from_micros(self.origin.elapsed().as_micros() as u64)
     }
 
+    /// The first instant after now that is a multiple of `period` on the engine's clock: a
+    /// timer set there fires at one of the engine's own wake-ups when its uplinks probe on
+    /// slots that divide `period` (probing starts on multiples of the slot).
+    pub fn aligned(&self, period: Duration) -> Instant {
+        let period = (period.as_micros() as u64).max(1);
+        let next = (self.now().as_micros() / period + 1) * period;
+        self.instant(Time::from_micros(next))
+    }
+
     /// The instant of a time on the engine's clock (for turning `since` into wall time).
     pub fn instant(&self, t: Time) -> Instant {
         self.origin + Duration::from_micros(t.as_micros())
@@ -720,6 +729,16 @@ mod tests {
             e.tracker_of(InterfaceId(2), Af::Inet6).map(|t| t.state()),
             Some(State::Down)
         );
+    }
+
+    #[test]
+    fn aligned_is_the_next_multiple_of_the_period_on_the_engines_clock() {
+        let e = Engine::new(&[]).unwrap();
+        let period = Duration::from_secs(2);
+        let at = e.aligned(period);
+        let since = at.duration_since(e.origin);
+        assert_eq!(since.as_micros() % period.as_micros(), 0, "{since:?}");
+        assert!(at > Instant::now() && since <= e.origin.elapsed() + period);
     }
 
     #[test]
