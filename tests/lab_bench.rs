@@ -1011,8 +1011,14 @@ fn cost(lab: &Lab, targets: usize, windows: usize, load: Load) -> Cost {
     let isps = lab.isps();
     let extra = if load.passive { PASSIVE } else { "" };
     let config = all_uplinks(lab, targets, extra);
-    let rail = Rail::start_bin(lab, &cost_binary(), &config, &[]);
+    // A router always has ubusd: without one, rail would keep trying to connect.
+    let dir = std::env::temp_dir().join(format!("rail-bench-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bus = UbusPath::start(&dir);
+    let socket = bus.socket.to_str().unwrap().to_string();
+    let rail = Rail::start_bin(lab, &cost_binary(), &config, &["-s", &socket]);
     rail.wait_probing(isps);
+    bus.wait_for_rail();
     let pid = rail.pid();
     let mut note = isolate(lab, pid);
     let connector = (load.connections_per_s > 0).then(|| {
