@@ -6,10 +6,10 @@
 mod common;
 
 use common::lab::{Fault, Lab};
+use common::passive::Connector;
 use common::rail::{interface, interface_dual_stack, Rail};
 use common::scenario::{member, policy, rule};
-use std::net::IpAddr;
-use std::process::{Child, Stdio};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 /// Default timings (interval 1 s, timeout 0.5 s, down 3) without the hold.
@@ -33,34 +33,13 @@ fn config_with(lab: &Lab, passive: bool, isp1: fn(&Lab, usize, &str) -> String) 
 }
 
 /// The LAN host opens a new HTTP connection every 100 ms, in turn to each of `dsts` (the
-/// Internet serves HTTP on all the lab's targets), and drops it after a second.
-fn lan_traffic(lab: &Lab, dsts: &[IpAddr]) -> Child {
-    let targets: Vec<String> = dsts.iter().map(|t| format!("'{t}'")).collect();
-    let script = format!(
-        "import socket, time
-dsts = [{}]
-open_ = []
-i = 0
-while True:
-    d = dsts[i % len(dsts)]
-    s = socket.socket(socket.AF_INET6 if ':' in d else socket.AF_INET)
-    s.setblocking(False)
-    s.connect_ex((d, {}))
-    open_.append((time.monotonic(), s))
-    while open_ and time.monotonic() - open_[0][0] > 1:
-        open_.pop(0)[1].close()
-    i += 1
-    time.sleep(0.1)
-",
-        targets.join(", "),
-        lab.http_port()
-    );
-    lab.command("lan", &["python3", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting the LAN traffic")
+/// Internet serves HTTP on all the lab's targets).
+fn lan_traffic(lab: &Lab, dsts: &[IpAddr]) -> Connector {
+    let dests = dsts
+        .iter()
+        .map(|&d| SocketAddr::new(d, lab.http_port()))
+        .collect();
+    Connector::start(lab, "lan", dests, Duration::from_millis(100))
 }
 
 /// How long ISP 1 took to go down after the blackhole, and rail's log.
@@ -70,7 +49,7 @@ fn failover(passive: bool) -> (Duration, String) {
     rail.wait_state("isp1", "up", Duration::from_secs(10));
     rail.wait_state("isp2", "up", Duration::from_secs(10));
     let targets: Vec<IpAddr> = lab.targets().into_iter().map(IpAddr::from).collect();
-    let mut lan = lan_traffic(&lab, &targets);
+    let lan = lan_traffic(&lab, &targets);
     // Ten seconds of answered connections: the baseline.
     std::thread::sleep(Duration::from_secs(10));
     let opened = |rail: &Rail| rail.status()["interfaces"]["isp1"]["passive"]["opened"].as_u64();
@@ -111,8 +90,7 @@ fn failover(passive: bool) -> (Duration, String) {
     let at = lab.fault(1, Fault::Blackhole);
     rail.wait_state("isp1", "down", Duration::from_secs(6));
     let took = SystemTime::now().duration_since(at).unwrap_or_default();
-    let _ = lan.kill();
-    let _ = lan.wait();
+    drop(lan);
     (took, rail.log_text())
 }
 
@@ -153,15 +131,14 @@ fn passive_evidence_judges_each_family_on_its_own() {
         i["state"] == "up" && i["state6"] == "up"
     });
     let targets: Vec<IpAddr> = lab.targets6().into_iter().map(IpAddr::from).collect();
-    let mut lan = lan_traffic(&lab, &targets);
+    let lan = lan_traffic(&lab, &targets);
     std::thread::sleep(Duration::from_secs(10));
     let at = lab.fault(1, Fault::BlackholeIpv6);
     rail.wait_for("isp1 ipv6 down", Duration::from_secs(6), |r| {
         r.status()["interfaces"]["isp1"]["state6"] == "down"
     });
     let took = SystemTime::now().duration_since(at).unwrap_or_default();
-    let _ = lan.kill();
-    let _ = lan.wait();
+    drop(lan);
     let log = rail.log_text();
     eprintln!("passive, IPv6: isp1 ipv6 down {took:?} after the IPv6 blackhole");
     assert!(log.contains("isp1 ipv6: suspect: "), "{log}");

@@ -6,7 +6,7 @@
 mod broker;
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -27,6 +27,35 @@ fn socket_path() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rail-ubus-watch-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("ubus.sock")
+}
+
+/// rail's client on the bus at `path`, following `names` through netifd (`watch::follow`):
+/// the updates it hands the daemon, in order.
+fn follower(
+    ex: &LocalExecutor<'_>,
+    path: &Path,
+    names: &'static [&'static str],
+) -> Rc<RefCell<Vec<Update>>> {
+    let rail = Client::new(watch::client_config(Config {
+        sockets: vec![path.to_path_buf()],
+        ..Config::default()
+    }));
+    let r = rail.clone();
+    ex.spawn(async move { r.run().await }).detach();
+    let updates = Rc::new(RefCell::new(Vec::new()));
+    let u = updates.clone();
+    ex.spawn(async move {
+        let names = || names.iter().map(|n| n.to_string()).collect();
+        watch::follow(
+            &rail,
+            names,
+            |up| u.borrow_mut().push(up),
+            smol::channel::unbounded().1,
+        )
+        .await
+    })
+    .detach();
+    updates
 }
 
 /// Waits until `updates` holds more than `seen` entries and returns the newest.
@@ -88,24 +117,7 @@ fn follows_a_pppoe_uplink_through_netifd_and_a_ubusd_restart() {
             rail::openwrt::client::BusEvent::Connected
         );
 
-        let rail = Client::new(watch::client_config(Config {
-            sockets: vec![path.clone()],
-            ..Config::default()
-        }));
-        let r = rail.clone();
-        ex.spawn(async move { r.run().await }).detach();
-        let updates = Rc::new(RefCell::new(Vec::new()));
-        let (r, u) = (rail.clone(), updates.clone());
-        ex.spawn(async move {
-            watch::follow(
-                &r,
-                || vec!["wan".to_string(), "wanb".to_string()],
-                |up| u.borrow_mut().push(up),
-                smol::channel::unbounded().1,
-            )
-            .await
-        })
-        .detach();
+        let updates = follower(&ex, &path, &["wan", "wanb"]);
         let mut seen = 0;
 
         // On connect: every managed interface is read; netifd does not know wanb.
@@ -207,24 +219,7 @@ fn a_restart_burst_applies_netifds_newest_status_never_its_stale_down_notificati
         let n = netifd.clone();
         ex.spawn(async move { n.run().await }).detach();
         next_event(&netifd.events()).await;
-        let rail = Client::new(watch::client_config(Config {
-            sockets: vec![path.clone()],
-            ..Config::default()
-        }));
-        let r = rail.clone();
-        ex.spawn(async move { r.run().await }).detach();
-        let updates = Rc::new(RefCell::new(Vec::new()));
-        let (r, u) = (rail.clone(), updates.clone());
-        ex.spawn(async move {
-            watch::follow(
-                &r,
-                || vec!["wan".to_string()],
-                |up| u.borrow_mut().push(up),
-                smol::channel::unbounded().1,
-            )
-            .await
-        })
-        .detach();
+        let updates = follower(&ex, &path, &["wan"]);
         let mut seen = 0;
         assert!(wan(next_update(&updates, &mut seen).await).0);
         // Until rail's subscription is in place the notifications reach nobody: repeat.
