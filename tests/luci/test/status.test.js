@@ -46,6 +46,26 @@ test('one uplink row per interface, in the daemon order, with badge, since, upti
 	}
 });
 
+test('passive evidence: counts, a confirming round and the last suspicion under the reason, only where on', async () => {
+	const st = fixtures.status();
+	const [ on, off ] = Object.keys(st.interfaces);
+	st.interfaces[on].passive = { opened: 120, answered: 117, confirming: true,
+		suspicion: '3 new connections to 3 destinations unanswered for 0.2 s' };
+	const { view } = await render(st);
+	const reason = (name) => cell(rows(view, 'rail-uplinks').find((tr) => tr.dataset.interface == name), 'Reason');
+	assert.equal(text(reason(on).querySelector('.rail-reason')), st.interfaces[on].reason);
+	assert.equal(text(reason(on).querySelector('.rail-passive')),
+		'Passive: 120 new connections, 117 answered; confirming; last suspect: ' +
+		'3 new connections to 3 destinations unanswered for 0.2 s');
+	assert.equal(reason(off).querySelector('.rail-passive'), null);
+	assert.equal(text(reason(off)), st.interfaces[off].reason);
+
+	st.interfaces[on].passive = { opened: 5, answered: 5, confirming: false };
+	const again = (await render(st)).view;
+	const tr = rows(again, 'rail-uplinks').find((r) => r.dataset.interface == on);
+	assert.equal(text(cell(tr, 'Reason').querySelector('.rail-passive')), 'Passive: 5 new connections, 5 answered');
+});
+
 test('every state of the contract gets its own badge colour; an unknown one is marked unknown', async () => {
 	const st = fixtures.status();
 	const states = [ 'up', 'suspect', 'down', 'recovering', 'disabled', 'no-device', 'maintenance', 'bogus' ];

@@ -82,6 +82,19 @@ return view.extend({
 		return shares.length ? shares : [ E('em', {}, [ _('none') ]) ];
 	},
 
+	/* Passive evidence (`option passive 1`): the LAN's new connections through the uplink
+	 * and their answers, a confirming round in flight, the last suspicion. */
+	renderPassive(p) {
+		if (!p)
+			return '';
+		let line = _('Passive: %d new connections, %d answered').format(p.opened || 0, p.answered || 0);
+		if (p.confirming)
+			line += '; ' + _('confirming');
+		if (p.suspicion)
+			line += '; ' + _('last suspect: %s').format(p.suspicion);
+		return E('div', { 'class': 'rail-passive' }, [ E('small', {}, [ line ]) ]);
+	},
+
 	renderUplinks(st) {
 		const titles = [ _('Uplink'), _('State'), _('New connections'), _('Since'), _('Uptime'), _('Flows'), _('Sent'),
 			_('Reason'), _('Service') ];
@@ -99,7 +112,7 @@ return view.extend({
 				ifc.uptime > 0 ? rail.duration(ifc.uptime) : '–',
 				String(ifc.flows != null ? ifc.flows : '–'),
 				rail.bytes(ifc.tx_bytes),
-				E('span', { 'class': 'rail-reason' }, [ ifc.reason || '' ]),
+				[ E('span', { 'class': 'rail-reason' }, [ ifc.reason || '' ]), this.renderPassive(ifc.passive) ],
 				this.renderService(name, ifc)
 			]);
 		});
